@@ -1,0 +1,240 @@
+"""The ``lstm-sweep`` command: a thin shell over the public API.
+
+Errors meant for users (bad input, bad files, a bad store) print one ``Error: ...`` line on
+stderr and exit with code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+
+import click
+
+from . import config as cfg_mod
+from .config import Grid, preset
+from .data import load_mnist
+from .errors import LstmSweepError
+from .report import FORMATS, METRICS, build_tables, render_tables
+from .store import Store, load_results
+from .sweep import SweepCallbacks, run_sweep
+
+log = logging.getLogger("lstm_sweep")
+
+
+class CommaList(click.ParamType):
+    """``16,32,64`` -> a tuple of numbers, each checked by ``convert_one``."""
+
+    def __init__(self, name: str, convert_one: Callable[[str], object]):
+        self.name = name
+        self._convert_one = convert_one
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        items = [v.strip() for v in str(value).split(",")]
+        if not items or any(not v for v in items):
+            self.fail(f"{value!r} is not a comma-separated list of {self.name}s", param, ctx)
+        out = []
+        for v in items:
+            try:
+                out.append(self._convert_one(v))
+            except ValueError:
+                self.fail(f"{v!r} is not a {self.name}", param, ctx)
+        return tuple(out)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and value != float("inf")):
+        raise ValueError(text)
+    return value
+
+
+HIDDEN = CommaList("positive integer", _positive_int)
+LRS = CommaList("positive number", _positive_float)
+SEEDS = CommaList("non-negative integer", _non_negative_int)
+STATUSES = CommaList("status", str)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(package_name="lstm-sweep")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """How an LSTM's width and its Adam learning rate, together, decide what it learns.
+
+    Trains an LSTM that reads MNIST digits row by row over a grid of hidden sizes x learning
+    rates (the 2017 HW2 study, faithfully), stores every trial in SQLite, and prints Table 1.
+    """
+    ctx.obj = {"debug": debug}
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@cli.command()
+@click.option("--preset", "preset_name", default="quick", show_default=True,
+              help=f"Grid to run: {', '.join(sorted(cfg_mod.PRESETS))}.")
+@click.option("--hidden", type=HIDDEN, help="Hidden sizes, e.g. 16,32 (replaces the preset's).")
+@click.option("--lr", "lrs", type=LRS, help="Learning rates, e.g. 1e-3,1e-2 (replaces the preset's).")
+@click.option("--seeds", type=SEEDS, help="Seeds, e.g. 0,1,2  [default: 0]")
+@click.option("--steps", type=click.IntRange(min=1), help="Adam updates per trial  [default: 999]")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Images per update  [default: 100]")
+@click.option("--init", type=click.Choice(cfg_mod.INITS), default="tf", show_default=True,
+              help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its defaults.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Folder with the four IDX files  [default: $LSTM_SWEEP_DATA_DIR, else cache "
+                   "(downloaded)]")
+@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+              help="SQLite results store.")
+@click.option("--retry", type=STATUSES, default=(),
+              help="Run stored trials with these statuses again, e.g. failed,oom.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Format of the table printed at the end.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bars  [default: when stderr is a terminal]")
+def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, data_dir, db, retry,
+        fmt, progress) -> None:
+    """Run a sweep (skipping trials already in the store) and print its table."""
+    base = preset(preset_name)
+    grid = Grid(
+        hidden=hidden or base.hidden,
+        lrs=lrs or base.lrs,
+        seeds=seeds or base.seeds,
+        steps=steps or base.steps,
+        batch_size=batch_size or base.batch_size,
+        display_step=base.display_step,
+        init=init,
+        precision=base.precision,
+        name=base.name if not (hidden or lrs) else "custom",
+    )
+    from .sweep import parse_retry
+    from .train import resolve_device
+
+    resolve_device(device)
+    parse_retry(retry)
+    data = load_mnist(data_dir)
+    with Store(db) as store:
+        show = sys.stderr.isatty() if progress is None else progress
+        summary = _run_with_progress(grid, data, store, device, retry, show)
+        results = [r for r in store.results() if r.config in set(grid.trials(data.name))]
+    click.echo(render_tables(build_tables(results, "accuracy"), fmt))
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
+    click.echo(
+        f"\n{summary.ran} trials run ({counts}), {summary.skipped} already in {db}; "
+        f"{summary.wall_s:.1f} s",
+        err=True,
+    )
+
+
+def _run_with_progress(grid, data, store, device, retry, show: bool):
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show,
+    )
+    state: dict = {}
+
+    def on_start(pending, skipped):
+        console.print(f"{grid.name}: {len(grid)} trials, {skipped} already stored, "
+                      f"{len(pending)} to run on {data.name} ({data.source})")
+        state["overall"] = progress.add_task("sweep", total=len(pending))
+
+    def on_trial_start(cfg, i, n):
+        state["trial"] = progress.add_task(
+            f"  hidden {cfg.hidden:>4} lr {cfg.lr:<6g} seed {cfg.seed}", total=cfg.steps
+        )
+        state["t0"] = time.perf_counter()
+
+    def on_step(done, total):
+        progress.update(state["trial"], completed=done)
+
+    def on_trial_end(result, i, n):
+        progress.remove_task(state["trial"])
+        progress.advance(state["overall"])
+        c = result.config
+        acc = "-" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
+        extra = f" ({result.error})" if result.error else ""
+        console.print(f"[{i + 1}/{n}] hidden {c.hidden} lr {c.lr:g} seed {c.seed}: "
+                      f"{result.status} acc {acc} in {result.wall_s:.1f} s{extra}",
+                      highlight=False)
+
+    callbacks = SweepCallbacks(on_start, on_trial_start, on_step, on_trial_end)
+    with progress:
+        return run_sweep(grid, data, store, device=device, retry=retry, callbacks=callbacks)
+
+
+@cli.command()
+@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+              help="SQLite results store.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--metric", type=click.Choice(tuple(METRICS)), default="accuracy",
+              show_default=True)
+def table(db, fmt, metric) -> None:
+    """Print Table 1 (rows = hidden size, columns = learning rate) from the store."""
+    results = load_results(db)
+    if not results:
+        raise LstmSweepError(f"{db} holds no trials yet; run `lstm-sweep run --db {db}` first")
+    click.echo(render_tables(build_tables(results, metric), fmt))
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Check this folder instead of finding/downloading MNIST.")
+def data(data_dir) -> None:
+    """Find (or download into the cache) the dataset and print where it is and what it holds."""
+    ds = load_mnist(data_dir)
+    click.echo(f"{ds.name}: {ds.source}")
+    click.echo(f"train {len(ds.train)}, validation {len(ds.validation)}, test {len(ds.test)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning user errors into ``Error: ...`` and exit code 2."""
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    try:
+        cli.main(args=argv, prog_name="lstm-sweep", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("Interrupted: finished trials are saved; run the same command to resume.",
+                   err=True)
+        return 130
+    except click.ClickException as e:
+        if debug:
+            raise
+        click.echo(f"Error: {e.format_message()}", err=True)
+        return 2
+    except LstmSweepError as e:
+        if debug:
+            raise
+        click.echo(f"Error: {e}", err=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Configuration as data: frozen dataclasses for one trial and for a grid, and the presets.
+
+A :class:`TrialConfig` is everything that decides a trial's result; its :meth:`TrialConfig.key`
+(a hash of all fields) is the trial's identity in the store. Where a trial runs (device) is not part
+of it: the same trial on CPU or GPU is the same trial.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+from .errors import ConfigError
+
+# Bump when a change alters what a trial computes (then old results are not reused by mistake).
+PROTOCOL_VERSION = 1
+
+INITS = ("tf", "pytorch")
+PRECISIONS = ("fp32",)
+
+# The seed: training_iters = 100000, batch_size = 100, `step = 1; while step * batch < iters`
+# -> steps 1..999 -> 999 updates (DESIGN.md, "Fidelity").
+SEED_TRAINING_ITERS = 100_000
+SEED_BATCH_SIZE = 100
+SEED_STEPS = math.ceil(SEED_TRAINING_ITERS / SEED_BATCH_SIZE) - 1  # 999
+SEED_DISPLAY_STEP = 10
+
+HW2_HIDDEN = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
+HW2_LRS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+
+
+def steps_for_training_iters(training_iters: int, batch_size: int) -> int:
+    """Number of updates the seed's loop makes: ``step = 1; while step * batch < iters: step += 1``."""
+    return max(0, math.ceil(training_iters / batch_size) - 1)
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_lr(value: object) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigError(f"learning rate must be a positive finite number, got {value!r}")
+
+
+def _check_seed(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {value!r}")
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """One cell of the grid for one seed: everything that decides its result.
+
+    Attributes:
+        hidden: LSTM width H (units).
+        lr: Adam learning rate.
+        seed: seeds the initial weights (and, unless ``data_seed`` is given, the batch order).
+        data_seed: seeds the batch order (TF ``next_batch`` shuffles); defaults to ``seed``.
+        steps: number of Adam updates (the seed's 999).
+        batch_size: images per update (the seed's 100).
+        display_step: a learning-curve point every this many steps (the seed's 10).
+        init: ``"tf"`` (seed-faithful: glorot kernel, N(0, 1) head) or ``"pytorch"`` (its defaults).
+        precision: arithmetic precision of training (``"fp32"`` = faithful).
+        dataset: identity of the data (``"mnist"``, or ``"idx-<hash>"`` for other IDX files).
+    """
+
+    hidden: int
+    lr: float
+    seed: int = 0
+    data_seed: int | None = None
+    steps: int = SEED_STEPS
+    batch_size: int = SEED_BATCH_SIZE
+    display_step: int = SEED_DISPLAY_STEP
+    init: str = "tf"
+    precision: str = "fp32"
+    dataset: str = "mnist"
+
+    def __post_init__(self) -> None:
+        _check_positive_int("hidden size", self.hidden)
+        _check_lr(self.lr)
+        _check_seed(self.seed)
+        if self.data_seed is None:
+            object.__setattr__(self, "data_seed", self.seed)
+        _check_seed(self.data_seed)
+        _check_positive_int("steps", self.steps)
+        _check_positive_int("batch size", self.batch_size)
+        _check_positive_int("display step", self.display_step)
+        _check_choice("init", self.init, INITS)
+        _check_choice("precision", self.precision, PRECISIONS)
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise ConfigError(f"dataset must be a non-empty name, got {self.dataset!r}")
+        object.__setattr__(self, "lr", float(self.lr))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrialConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def key(self) -> str:
+        """Stable identity of this trial: SHA-256 of its canonical JSON and the protocol version."""
+        payload = {"protocol": PROTOCOL_VERSION, **self.to_dict()}
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=repr)
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    def protocol(self) -> dict:
+        """The fields shared by all cells of one table (everything but hidden, lr and seeds)."""
+        d = self.to_dict()
+        for k in ("hidden", "lr", "seed", "data_seed"):
+            d.pop(k)
+        return d
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A sweep: hidden sizes x learning rates x seeds, with one protocol for all trials."""
+
+    hidden: tuple[int, ...]
+    lrs: tuple[float, ...]
+    seeds: tuple[int, ...] = (0,)
+    steps: int = SEED_STEPS
+    batch_size: int = SEED_BATCH_SIZE
+    display_step: int = SEED_DISPLAY_STEP
+    init: str = "tf"
+    precision: str = "fp32"
+    name: str = field(default="custom", compare=False)
+
+    def __post_init__(self) -> None:
+        for attr in ("hidden", "lrs", "seeds"):
+            value = getattr(self, attr)
+            if isinstance(value, (int, float)):
+                value = (value,)
+            value = tuple(value)
+            if not value:
+                raise ConfigError(f"the grid needs at least one value for {attr}")
+            if len(set(value)) != len(value):
+                raise ConfigError(f"{attr} has repeated values: {list(value)}")
+            object.__setattr__(self, attr, value)
+        # Validate every value and the protocol by building one trial per axis value.
+        for h in self.hidden:
+            _check_positive_int("hidden size", h)
+        for lr in self.lrs:
+            _check_lr(lr)
+        for s in self.seeds:
+            _check_seed(s)
+        TrialConfig(
+            hidden=self.hidden[0], lr=self.lrs[0], seed=self.seeds[0], steps=self.steps,
+            batch_size=self.batch_size, display_step=self.display_step, init=self.init,
+            precision=self.precision,
+        )
+        object.__setattr__(self, "lrs", tuple(float(x) for x in self.lrs))
+
+    def trials(self, dataset: str = "mnist") -> list[TrialConfig]:
+        """All trials of the grid, row by row (hidden), then learning rate, then seed."""
+        return [
+            TrialConfig(
+                hidden=h, lr=lr, seed=s, steps=self.steps, batch_size=self.batch_size,
+                display_step=self.display_step, init=self.init, precision=self.precision,
+                dataset=dataset,
+            )
+            for h in self.hidden
+            for lr in self.lrs
+            for s in self.seeds
+        ]
+
+    def __len__(self) -> int:
+        return len(self.hidden) * len(self.lrs) * len(self.seeds)
+
+
+PRESETS: dict[str, Grid] = {
+    "hw2": Grid(hidden=HW2_HIDDEN, lrs=HW2_LRS, name="hw2"),
+    "quick": Grid(hidden=HW2_HIDDEN[:4], lrs=HW2_LRS, name="quick"),
+}
+
+
+def preset(name: str) -> Grid:
+    """The named preset grid. Raises ConfigError naming the known presets."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}"
+        ) from None

@@ -1,0 +1,393 @@
+"""MNIST-layout IDX files: reading, finding or downloading them, the TF split, TF-style batching.
+
+Fidelity (DESIGN.md): TF 1.x ``input_data.read_data_sets(validation_size=5000)`` makes
+validation = the FIRST 5,000 training images (not shuffled), train = the other 55,000,
+test = the 10,000 t10k images, pixels ``float32(uint8) * (1 / 255)``. ``DataSet.next_batch``
+permutes at its first call and, when a batch crosses the end of an epoch, takes the rest,
+reshuffles, and fills from the new epoch; :class:`BatchStream` does exactly that, seeded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import shutil
+import struct
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+log = logging.getLogger(__name__)
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+# SHA-256 of the DECOMPRESSED files (gzip bytes differ between re-compressions).
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+# Mirrors serving the four files as ``<name>.gz``; tried in order.
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+
+VALIDATION_SIZE = 5000
+_IMAGE_MAGIC = 0x00000803  # unsigned byte, 3 dimensions
+_LABEL_MAGIC = 0x00000801  # unsigned byte, 1 dimension
+
+ProgressFn = Callable[[str, int, int | None], None]  # (file name, bytes so far, total or None)
+
+
+# --------------------------------------------------------------------------- IDX reading
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The decompressed bytes of ``path`` (gzip if it ends in .gz)."""
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        return path.read_bytes()
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path}: cannot read ({e}); delete or replace the file") from e
+
+
+def parse_idx(blob: bytes, *, kind: str, source: str = "<bytes>") -> np.ndarray:
+    """Parse IDX bytes into a uint8 array, validating magic number, dims and payload size.
+
+    Args:
+        blob: the decompressed file content.
+        kind: ``"images"`` (expects N x 28 x 28) or ``"labels"`` (expects N values in 0..9).
+        source: a name for error messages (the file path).
+
+    Raises:
+        DataError: naming ``source`` and what is wrong.
+    """
+    magic_expected, ndim = (_IMAGE_MAGIC, 3) if kind == "images" else (_LABEL_MAGIC, 1)
+    header = 4 + 4 * ndim
+    if len(blob) < header:
+        raise DataError(f"{source}: truncated IDX header ({len(blob)} bytes)")
+    (magic,) = struct.unpack(">I", blob[:4])
+    if magic != magic_expected:
+        raise DataError(
+            f"{source}: wrong magic number 0x{magic:08x} for {kind} (expected 0x{magic_expected:08x})"
+        )
+    dims = struct.unpack(f">{ndim}I", blob[4:header])
+    if kind == "images" and dims[1:] != (28, 28):
+        raise DataError(f"{source}: images are {dims[1]}x{dims[2]}, expected 28x28")
+    size = int(np.prod(dims))
+    payload = len(blob) - header
+    if payload != size:
+        what = "truncated" if payload < size else "has trailing bytes"
+        raise DataError(
+            f"{source}: {what}: header says {' x '.join(map(str, dims))} = {size} bytes, "
+            f"file holds {payload}"
+        )
+    arr = np.frombuffer(blob, dtype=np.uint8, offset=header).reshape(dims)
+    if kind == "labels" and arr.size and int(arr.max()) > 9:
+        raise DataError(f"{source}: label {int(arr.max())} out of range 0..9")
+    return arr
+
+
+def _find_file(directory: Path, name: str) -> Path | None:
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _missing_files(directory: Path) -> list[str]:
+    return [name for name in FILES.values() if _find_file(directory, name) is None]
+
+
+# --------------------------------------------------------------------------- the dataset
+
+
+@dataclass(frozen=True)
+class Split:
+    """One part of the dataset: images (N, 28, 28) float32 in [0, 1] and labels (N,) int64."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The TF split of an MNIST-layout dataset, plus its identity.
+
+    ``name`` is ``"mnist"`` when all four files match MNIST's checksums, otherwise ``"idx-<hash>"``
+    (a fingerprint of the four files), so results of different data never mix in the store.
+    """
+
+    name: str
+    source: str
+    train: Split
+    validation: Split
+    test: Split
+
+
+def _scale(images_u8: np.ndarray) -> np.ndarray:
+    # TF: images.astype(float32); numpy.multiply(images, 1.0 / 255.0) -> float32 result.
+    return images_u8.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def load_dir(directory: str | os.PathLike, validation_size: int = VALIDATION_SIZE) -> Dataset:
+    """Read the four IDX files in ``directory`` and split them the TF way.
+
+    Raises:
+        DataError: a file is missing, unreadable or malformed (the message names it).
+    """
+    directory = Path(directory)
+    missing = _missing_files(directory)
+    if missing:
+        raise DataError(
+            f"{directory}: missing {', '.join(missing)} (.gz or raw); point --data-dir at a folder "
+            "holding the four MNIST-layout IDX files"
+        )
+    arrays, digests = {}, {}
+    for key, name in FILES.items():
+        path = _find_file(directory, name)
+        assert path is not None
+        blob = _read_bytes(path)
+        digests[name] = hashlib.sha256(blob).hexdigest()
+        arrays[key] = parse_idx(blob, kind=key.split("_")[1], source=str(path))
+    for part in ("train", "test"):
+        n_img, n_lab = len(arrays[f"{part}_images"]), len(arrays[f"{part}_labels"])
+        if n_img != n_lab:
+            raise DataError(
+                f"{directory}: {part} has {n_img} images but {n_lab} labels; the files do not match"
+            )
+    if len(arrays["train_images"]) <= validation_size:
+        raise DataError(
+            f"{directory}: {len(arrays['train_images'])} training images, need more than "
+            f"{validation_size} (the validation split)"
+        )
+    if digests == MNIST_SHA256:
+        name = "mnist"
+    else:
+        fingerprint = hashlib.sha256(
+            "".join(digests[n] for n in sorted(digests)).encode()
+        ).hexdigest()[:12]
+        name = f"idx-{fingerprint}"
+        log.warning(
+            "%s: the files' checksums are not MNIST's; using them as dataset %s", directory, name
+        )
+    train_x, train_y = _scale(arrays["train_images"]), arrays["train_labels"].astype(np.int64)
+    return Dataset(
+        name=name,
+        source=str(directory),
+        validation=Split(train_x[:validation_size], train_y[:validation_size]),
+        train=Split(train_x[validation_size:], train_y[validation_size:]),
+        test=Split(_scale(arrays["test_images"]), arrays["test_labels"].astype(np.int64)),
+    )
+
+
+# --------------------------------------------------------------------------- finding / downloading
+
+
+def cache_dir() -> Path:
+    """The per-user cache for downloaded MNIST: ``$LSTM_SWEEP_CACHE_DIR`` or XDG cache."""
+    if os.environ.get("LSTM_SWEEP_CACHE_DIR"):
+        return Path(os.environ["LSTM_SWEEP_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "lstm-sweep" / "mnist"
+
+
+def _verified(path: Path, expected: str) -> bool:
+    try:
+        return hashlib.sha256(_read_bytes(path)).hexdigest() == expected
+    except DataError:
+        return False
+
+
+def download_mnist(
+    dest: str | os.PathLike,
+    mirrors: Sequence[str] = MNIST_MIRRORS,
+    progress: ProgressFn | None = None,
+    timeout: float = 30.0,
+) -> Path:
+    """Download the four MNIST files into ``dest`` (as .gz), each checked against its SHA-256.
+
+    Each file is written to a temporary file in ``dest`` and renamed into place only after its
+    checksum matches, so a failed or interrupted download never leaves a partial file behind.
+    Files already present and correct are kept.
+
+    Raises:
+        DataError: no mirror delivered a correct copy of some file (all attempts listed).
+    """
+    dest = Path(dest)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"cannot create the data cache {dest}: {e}") from e
+    for name, expected in MNIST_SHA256.items():
+        final = dest / f"{name}.gz"
+        if final.is_file() and _verified(final, expected):
+            continue
+        errors = []
+        for mirror in mirrors:
+            url = mirror.rstrip("/") + f"/{name}.gz"
+            try:
+                _fetch_verified(url, final, expected, progress, timeout)
+                break
+            except DataError as e:
+                errors.append(str(e))
+                log.warning("%s", e)
+        else:
+            raise DataError(
+                f"could not download {name}: " + "; ".join(errors)
+                + f". Put the four files in a folder and pass --data-dir, or retry later"
+            )
+    return dest
+
+
+def _fetch_verified(
+    url: str, final: Path, expected: str, progress: ProgressFn | None, timeout: float
+) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response:
+                    total = response.headers.get("Content-Length")
+                    total = int(total) if total is not None else None
+                    done = 0
+                    while chunk := response.read(1 << 16):
+                        out.write(chunk)
+                        done += len(chunk)
+                        if progress is not None:
+                            progress(final.name, done, total)
+                    if total is not None and done != total:
+                        raise DataError(f"{url}: incomplete download ({done} of {total} bytes)")
+            except (urllib.error.URLError, OSError, ValueError) as e:
+                raise DataError(f"{url}: {e}") from e
+            # http.client raises IncompleteRead (an HTTPException) on a short body
+            except Exception as e:  # noqa: BLE001
+                if isinstance(e, DataError):
+                    raise
+                raise DataError(f"{url}: {type(e).__name__}: {e}") from e
+        blob = _read_bytes(tmp)
+        digest = hashlib.sha256(blob).hexdigest()
+        if digest != expected:
+            raise DataError(f"{url}: checksum mismatch (got {digest[:16]}..., expected "
+                            f"{expected[:16]}...)")
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def resolve_data_dir(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    mirrors: Sequence[str] = MNIST_MIRRORS,
+    progress: ProgressFn | None = None,
+) -> Path:
+    """Where the data comes from: ``data_dir``, else ``$LSTM_SWEEP_DATA_DIR``, else the cache.
+
+    A folder named explicitly (argument or environment) must hold the four files: pointing at
+    the wrong place is an error, not a silent fallback to MNIST. The cache is filled by
+    downloading MNIST when it lacks (correct) files.
+
+    Raises:
+        DataError: an explicit folder lacks files, or the download failed.
+    """
+    explicit = data_dir if data_dir is not None else os.environ.get("LSTM_SWEEP_DATA_DIR") or None
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        if not path.is_dir():
+            raise DataError(f"data folder {path} does not exist; pass --data-dir with the folder "
+                            "holding the four IDX files")
+        missing = _missing_files(path)
+        if missing:
+            raise DataError(f"{path}: missing {', '.join(missing)} (.gz or raw)")
+        return path
+    cache = cache_dir()
+    if all(
+        (f := _find_file(cache, name)) is not None and _verified(f, digest)
+        for name, digest in MNIST_SHA256.items()
+    ):
+        return cache
+    log.info("MNIST not found in %s; downloading", cache)
+    return download_mnist(cache, mirrors=mirrors, progress=progress)
+
+
+def load_mnist(data_dir: str | os.PathLike | None = None, **kwargs) -> Dataset:
+    """Find (or download) and load the dataset: :func:`resolve_data_dir` then :func:`load_dir`."""
+    return load_dir(resolve_data_dir(data_dir, **kwargs))
+
+
+# --------------------------------------------------------------------------- batching
+
+
+class BatchStream:
+    """TF 1.x ``DataSet.next_batch(batch_size)`` with ``shuffle=True``, as index arrays.
+
+    Reproduces the order exactly as TF forms it from its permutations: a permutation at the
+    first call; when ``start + batch > N`` the rest of the epoch ``[start:N]``, a reshuffle, then
+    the first ``batch - rest`` of the new order. A batch ending exactly at ``N`` does not
+    reshuffle until the next call (then the "rest" is empty), as in TF.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        if batch_size > n:
+            raise DataError(f"batch size {batch_size} exceeds the {n} training examples")
+        self.n, self.batch_size = n, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order: np.ndarray | None = None
+        self.index_in_epoch = 0
+        self.epochs_completed = 0
+
+    def _reshuffle(self) -> None:
+        perm = np.arange(self.n)
+        self.rng.shuffle(perm)
+        # TF permutes its current (already shuffled) arrays: compose, do not replace.
+        self.order = perm if self.order is None else self.order[perm]
+
+    def next_indices(self) -> np.ndarray:
+        start = self.index_in_epoch
+        if self.epochs_completed == 0 and start == 0 and self.order is None:
+            self._reshuffle()
+        assert self.order is not None
+        if start + self.batch_size > self.n:
+            self.epochs_completed += 1
+            rest = self.order[start:self.n]
+            self._reshuffle()
+            self.index_in_epoch = self.batch_size - len(rest)
+            return np.concatenate([rest, self.order[: self.index_in_epoch]])
+        self.index_in_epoch = start + self.batch_size
+        return self.order[start:self.index_in_epoch]
+
+
+def copy_dataset_files(src: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Copy the four IDX files of ``src`` into ``dest`` (used by tests and tooling)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in FILES.values():
+        f = _find_file(Path(src), name)
+        if f is None:
+            raise DataError(f"{src}: missing {name}")
+        shutil.copy2(f, dest / f.name)

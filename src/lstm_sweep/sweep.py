@@ -1,0 +1,144 @@
+"""A sweep: expand a grid into trials, drop the finished ones, run the rest, store each result.
+
+The driver (this process) is the only writer of the store; each result is committed as soon as
+its trial ends, so a sweep killed at any point resumes with exactly the unfinished trials.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import Grid, TrialConfig
+from .data import Dataset
+from .errors import ConfigError
+from .store import Store
+from .train import Status, TrialResult, device_name, resolve_device, run_trial
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepCallbacks:
+    """Hooks for progress display; every one is optional."""
+
+    on_start: Callable[[list[TrialConfig], int], None] | None = None  # (pending, skipped)
+    on_trial_start: Callable[[TrialConfig, int, int], None] | None = None  # (cfg, i, n)
+    on_step: Callable[[int, int], None] | None = None  # (steps done, steps total)
+    on_trial_end: Callable[[TrialResult, int, int], None] | None = None
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    total: int  # trials in the grid
+    skipped: int  # already finished in the store
+    ran: int
+    statuses: dict[str, int] = field(default_factory=dict)  # of the trials run now
+    wall_s: float = 0.0
+
+
+def parse_retry(statuses: Iterable[str]) -> frozenset[Status]:
+    """Statuses whose stored trials run again (``failed``, ``oom``, ``diverged``)."""
+    out = set()
+    for s in statuses:
+        try:
+            status = Status(s)
+        except ValueError:
+            status = None
+        if status is None or status is Status.DONE:
+            raise ConfigError(f"--retry takes failed, oom or diverged; got {s!r}")
+        out.add(status)
+    return frozenset(out)
+
+
+def pending_trials(
+    trials: list[TrialConfig], store: Store, retry: frozenset[Status] = frozenset()
+) -> list[TrialConfig]:
+    """The trials not yet finished in ``store`` (plus stored ones whose status is in ``retry``)."""
+    stored = store.statuses()
+    return [t for t in trials if t.key() not in stored or stored[t.key()] in retry]
+
+
+def environment_info(device: torch.device) -> dict:
+    """What the results were computed with: versions, platform, device, threads."""
+    try:
+        version = metadata.version("lstm-sweep")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        version = "unknown"
+    return {
+        "lstm_sweep": version,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "device": device_name(device),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.version.cuda,
+    }
+
+
+def run_sweep(
+    grid: Grid,
+    data: Dataset,
+    store: Store | str | Path,
+    *,
+    device: str = "auto",
+    retry: Iterable[str] = (),
+    callbacks: SweepCallbacks | None = None,
+) -> SweepSummary:
+    """Run every unfinished trial of ``grid`` on ``data``, committing each result to ``store``.
+
+    Args:
+        grid: the sweep (hidden sizes x learning rates x seeds and the protocol).
+        data: the loaded dataset; its name is part of every trial's key.
+        store: an open :class:`Store` or a path to one (created if missing).
+        device: ``auto``, ``cpu`` or ``cuda``.
+        retry: stored statuses to run again (``failed``, ``oom``, ``diverged``).
+        callbacks: progress hooks.
+
+    Returns:
+        A :class:`SweepSummary`. KeyboardInterrupt propagates; finished trials stay stored.
+
+    Raises:
+        ConfigError: bad device or retry value (checked before anything runs).
+    """
+    callbacks = callbacks or SweepCallbacks()
+    torch_device = resolve_device(device)
+    retry_set = parse_retry(retry)
+    own_store = not isinstance(store, Store)
+    store = Store(store) if own_store else store
+    try:
+        trials = grid.trials(dataset=data.name)
+        pending = pending_trials(trials, store, retry_set)
+        skipped = len(trials) - len(pending)
+        if callbacks.on_start:
+            callbacks.on_start(pending, skipped)
+        env = environment_info(torch_device)
+        counts: Counter[str] = Counter()
+        t0 = time.perf_counter()
+        for i, cfg in enumerate(pending):
+            if callbacks.on_trial_start:
+                callbacks.on_trial_start(cfg, i, len(pending))
+            result = run_trial(cfg, data, device=torch_device, on_step=callbacks.on_step)
+            store.save(result, env)
+            counts[str(result.status)] += 1
+            log.info("hidden=%d lr=%g seed=%d: %s", cfg.hidden, cfg.lr, cfg.seed, result.status)
+            if callbacks.on_trial_end:
+                callbacks.on_trial_end(result, i, len(pending))
+        return SweepSummary(
+            total=len(trials), skipped=skipped, ran=len(pending), statuses=dict(counts),
+            wall_s=time.perf_counter() - t0,
+        )
+    finally:
+        if own_store:
+            store.close()
