@@ -62,9 +62,11 @@ ProgressFn = Callable[[str, int, int | None], None]  # (file name, bytes so far,
 
 
 def _read_bytes(path: Path) -> bytes:
-    """The decompressed bytes of ``path`` (gzip if it ends in .gz)."""
+    """The decompressed bytes of ``path`` (gzip, recognised by its magic bytes, or raw)."""
     try:
-        if path.suffix == ".gz":
+        with open(path, "rb") as f:
+            gzipped = f.read(2) == b"\x1f\x8b"
+        if gzipped:
             with gzip.open(path, "rb") as f:
                 return f.read()
         return path.read_bytes()
@@ -259,7 +261,7 @@ def download_mnist(
         else:
             raise DataError(
                 f"could not download {name}: " + "; ".join(errors)
-                + f". Put the four files in a folder and pass --data-dir, or retry later"
+                + ". Put the four files in a folder and pass --data-dir, or retry later"
             )
     return dest
 

@@ -1,0 +1,29 @@
+"""Shared fixtures: the real MNIST files (``$LSTM_SWEEP_DATA_DIR``, else found/downloaded)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lstm_sweep.data import load_dir, resolve_data_dir
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The folder with the four real MNIST files (downloaded into the cache if not given)."""
+    return resolve_data_dir(os.environ.get("LSTM_SWEEP_DATA_DIR") or None)
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir):
+    return load_dir(mnist_dir)
+
+
+@pytest.fixture
+def isolated_env(monkeypatch, tmp_path):
+    """No data dir from the environment and an empty cache: nothing leaks in from the machine."""
+    monkeypatch.delenv("LSTM_SWEEP_DATA_DIR", raising=False)
+    monkeypatch.setenv("LSTM_SWEEP_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path

@@ -1,0 +1,106 @@
+"""The downloader against a real HTTP server on 127.0.0.1 serving the real MNIST files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from lstm_sweep.data import MNIST_SHA256, DataError, download_mnist, load_dir, resolve_data_dir
+
+
+@pytest.fixture(scope="module")
+def server(mnist_dir):
+    """Routes: /good/<f> the file; /corrupt/<f> a valid gzip of altered bytes;
+    /partial/<f> promises the full length but closes halfway; anything else 404."""
+    files = {p.name: p.read_bytes() for p in mnist_dir.glob("*.gz")}
+    corrupt = {}
+    for name, body in files.items():
+        raw = bytearray(gzip.decompress(body))
+        raw[-1] ^= 0xFF  # one flipped byte: still a valid gzip and a valid IDX file
+        corrupt[name] = gzip.compress(bytes(raw), compresslevel=1)
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            hits.append(self.path)
+            _, mode, name = self.path.split("/", 2)
+            body = files.get(name)
+            if body is None or mode not in ("good", "corrupt", "partial"):
+                self.send_error(404)
+                return
+            if mode == "corrupt":
+                body = corrupt[name]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if mode == "partial":
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield base, hits
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_good_download_verifies_every_file(server, tmp_path):
+    base, _ = server
+    seen = {}
+    dest = download_mnist(tmp_path / "cache", mirrors=[f"{base}/good/"],
+                          progress=lambda name, done, total: seen.__setitem__(name, (done, total)))
+    assert _leftovers(dest) == sorted(f"{n}.gz" for n in MNIST_SHA256)
+    for name, digest in MNIST_SHA256.items():
+        assert hashlib.sha256(gzip.decompress((dest / f"{name}.gz").read_bytes())).hexdigest() \
+            == digest
+        done, total = seen[f"{name}.gz"]
+        assert done == total and total > 0
+    assert load_dir(dest).name == "mnist"
+
+
+def test_corrupted_file_is_rejected_and_next_mirror_used(server, tmp_path):
+    base, hits = server
+    hits.clear()
+    dest = download_mnist(tmp_path / "c", mirrors=[f"{base}/corrupt/", f"{base}/good/"])
+    assert load_dir(dest).name == "mnist"
+    assert sum(h.startswith("/corrupt/") for h in hits) == 4  # each file tried there first
+
+
+def test_corrupted_only_mirror_fails_and_leaves_nothing(server, tmp_path):
+    base, _ = server
+    with pytest.raises(DataError, match="checksum mismatch"):
+        download_mnist(tmp_path / "c", mirrors=[f"{base}/corrupt/"])
+    assert _leftovers(tmp_path / "c") == []
+
+
+def test_partial_download_never_leaves_a_file_behind(server, tmp_path):
+    base, _ = server
+    with pytest.raises(DataError, match="could not download train-images-idx3-ubyte"):
+        download_mnist(tmp_path / "c", mirrors=[f"{base}/partial/", f"{base}/missing/"])
+    assert _leftovers(tmp_path / "c") == []
+
+
+def test_resolve_downloads_into_the_cache_once(server, isolated_env):
+    base, hits = server
+    hits.clear()
+    path = resolve_data_dir(mirrors=[f"{base}/good/"])
+    assert path == isolated_env / "cache"
+    assert len(hits) == 4
+    assert resolve_data_dir(mirrors=[f"{base}/good/"]) == path  # found, not downloaded again
+    assert len(hits) == 4
