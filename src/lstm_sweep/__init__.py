@@ -12,9 +12,20 @@ from .config import PRESETS, Grid, TrialConfig, preset
 from .data import Dataset, load_mnist
 from .errors import ConfigError, DataError, LstmSweepError, StoreError
 from .report import build_tables, render_tables
+from .results import Status, TrialResult
 from .store import Store, load_results
-from .sweep import SweepCallbacks, SweepSummary, run_sweep
-from .train import Status, TrialResult, run_trial
+
+# Training pulls in torch; load it on first use so that `lstm-sweep table` and friends start fast.
+_LAZY = {"run_sweep": "sweep", "SweepCallbacks": "sweep", "SweepSummary": "sweep",
+         "run_trial": "train"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "PRESETS", "ConfigError", "DataError", "Dataset", "Grid", "LstmSweepError", "Status", "Store",

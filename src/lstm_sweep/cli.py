@@ -19,7 +19,6 @@ from .data import load_mnist
 from .errors import LstmSweepError
 from .report import FORMATS, METRICS, build_tables, render_tables
 from .store import Store, load_results
-from .sweep import SweepCallbacks, run_sweep
 
 log = logging.getLogger("lstm_sweep")
 
@@ -127,7 +126,7 @@ def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, data_d
         precision=base.precision,
         name=base.name if not (hidden or lrs) else "custom",
     )
-    from .sweep import parse_retry
+    from .sweep import parse_retry  # imports torch: only when training
     from .train import resolve_device
 
     resolve_device(device)
@@ -136,7 +135,8 @@ def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, data_d
     with Store(db) as store:
         show = sys.stderr.isatty() if progress is None else progress
         summary = _run_with_progress(grid, data, store, device, retry, show)
-        results = [r for r in store.results() if r.config in set(grid.trials(data.name))]
+        wanted = set(grid.trials(data.name))
+        results = [r for r in store.results() if r.config in wanted]
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
     click.echo(
@@ -187,6 +187,8 @@ def _run_with_progress(grid, data, store, device, retry, show: bool):
         console.print(f"[{i + 1}/{n}] hidden {c.hidden} lr {c.lr:g} seed {c.seed}: "
                       f"{result.status} acc {acc} in {result.wall_s:.1f} s{extra}",
                       highlight=False)
+
+    from .sweep import SweepCallbacks, run_sweep
 
     callbacks = SweepCallbacks(on_start, on_trial_start, on_step, on_trial_end)
     with progress:

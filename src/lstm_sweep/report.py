@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import ConfigError
-from .train import Status, TrialResult
+from .results import Status, TrialResult
 
 METRICS = {
     # name: (title, attribute, decimals, unit)

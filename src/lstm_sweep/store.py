@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .config import TrialConfig
 from .errors import StoreError
-from .train import CurvePoint, Status, TrialResult
+from .results import CurvePoint, Status, TrialResult
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x4C535357  # "LSSW": marks the file as an lstm-sweep store

@@ -22,8 +22,9 @@ import torch
 from .config import Grid, TrialConfig
 from .data import Dataset
 from .errors import ConfigError
+from .results import Status, TrialResult
 from .store import Store
-from .train import Status, TrialResult, device_name, resolve_device, run_trial
+from .train import device_name, resolve_device, run_trial
 
 log = logging.getLogger(__name__)
 

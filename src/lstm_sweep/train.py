@@ -17,8 +17,6 @@ import resource
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 import torch
@@ -27,55 +25,13 @@ import torch.nn.functional as F
 from .config import TrialConfig
 from .data import BatchStream, Dataset
 from .model import N_INPUT, N_STEPS, TFAdam, build_model
+from .results import CurvePoint, Status, TrialResult
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EVAL_CHUNK = 1000
 
 StepCallback = Callable[[int, int], None]  # (steps done, steps total)
-
-
-class Status(str, Enum):
-    """How a trial ended. Every status is a result; only ``done`` and ``diverged`` carry accuracy
-    that reflects training (``diverged`` = the loss became NaN/inf; ``oom`` = the seed's DNF)."""
-
-    DONE = "done"
-    DIVERGED = "diverged"
-    FAILED = "failed"
-    OOM = "oom"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass(frozen=True)
-class CurvePoint:
-    step: int
-    loss: float
-    accuracy: float
-
-
-@dataclass(frozen=True)
-class TrialResult:
-    """The immutable record of one finished trial."""
-
-    config: TrialConfig
-    status: Status
-    test_accuracy: float | None = None
-    val_accuracy: float | None = None
-    train_loss: float | None = None  # loss on the last training batch (before its update)
-    steps_done: int = 0
-    wall_s: float = 0.0
-    cpu_s: float = 0.0
-    peak_mem_bytes: int | None = None
-    device: str = "cpu"
-    error: str | None = None
-    curve: tuple[CurvePoint, ...] = field(default=(), repr=False)
-    started_at: float = 0.0
-
-    @property
-    def key(self) -> str:
-        return self.config.key()
 
 
 def resolve_device(device: str) -> torch.device:
