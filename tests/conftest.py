@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from lstm_sweep.data import load_dir, resolve_data_dir
+
+# The installed console script of the environment running the tests (not whatever is on PATH).
+LSTM_SWEEP = str(Path(sys.executable).with_name("lstm-sweep"))
 
 
 @pytest.fixture(scope="session")

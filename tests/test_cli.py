@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from conftest import LSTM_SWEEP
 from lstm_sweep.cli import main
 from lstm_sweep.store import load_results
 
@@ -21,7 +22,7 @@ def swept(mnist_dir, tmp_path_factory):
     """A 2 x 2 grid, 300 steps, run once through the CLI; returns (db, stdout, stderr)."""
     db = tmp_path_factory.mktemp("cli") / "sweep.db"
     proc = subprocess.run(
-        ["lstm-sweep", "run", "--hidden", "16,32", "--lr", "1e-3,1e-2", "--steps", "300",
+        [LSTM_SWEEP, "run", "--hidden", "16,32", "--lr", "1e-3,1e-2", "--steps", "300",
          "--device", "cpu", "--db", str(db), "--no-progress"],
         env={**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)},
         capture_output=True, text=True, timeout=600,
@@ -151,7 +152,7 @@ def test_debug_shows_the_traceback(capsys):
 
 
 def test_installed_script_reports_version_and_help():
-    out = subprocess.run(["lstm-sweep", "--version"], capture_output=True, text=True)
+    out = subprocess.run([LSTM_SWEEP, "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and "0.1.0" in out.stdout
     out = subprocess.run([sys.executable, "-m", "lstm_sweep.cli", "run", "--help"],
                          capture_output=True, text=True)

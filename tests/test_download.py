@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import re
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from conftest import LSTM_SWEEP
 from lstm_sweep.data import MNIST_SHA256, DataError, download_mnist, load_dir, resolve_data_dir
 
 
@@ -91,8 +95,10 @@ def test_corrupted_only_mirror_fails_and_leaves_nothing(server, tmp_path):
 
 def test_partial_download_never_leaves_a_file_behind(server, tmp_path):
     base, _ = server
-    with pytest.raises(DataError, match="could not download train-images-idx3-ubyte"):
+    with pytest.raises(DataError, match="could not download train-images-idx3-ubyte") as e:
         download_mnist(tmp_path / "c", mirrors=[f"{base}/partial/", f"{base}/missing/"])
+    assert re.search(r"partial/train-images-idx3-ubyte.gz: .*(IncompleteRead|incomplete)", str(e.value))
+    assert "missing/train-images-idx3-ubyte.gz: HTTP Error 404" in str(e.value)
     assert _leftovers(tmp_path / "c") == []
 
 
@@ -104,3 +110,32 @@ def test_resolve_downloads_into_the_cache_once(server, isolated_env):
     assert len(hits) == 4
     assert resolve_data_dir(mirrors=[f"{base}/good/"]) == path  # found, not downloaded again
     assert len(hits) == 4
+
+
+def test_cli_downloads_into_the_cache_from_mirrors_in_the_environment(
+    server, isolated_env, monkeypatch, capsys
+):
+    from lstm_sweep.cli import main
+
+    base, _ = server
+    monkeypatch.setenv("LSTM_SWEEP_MNIST_MIRRORS", f"{base}/missing/, {base}/good/")
+    assert main(["data"]) == 0
+    out = capsys.readouterr().out
+    assert f"mnist: {isolated_env / 'cache'}" in out
+    assert "train 55000, validation 5000, test 10000" in out
+    assert sorted(p.name for p in (isolated_env / "cache").iterdir()) == sorted(
+        f"{n}.gz" for n in MNIST_SHA256
+    )
+
+
+def test_cli_download_failure_is_one_error_line(server, isolated_env):
+    base, _ = server
+    env = {**os.environ, "LSTM_SWEEP_MNIST_MIRRORS": f"{base}/corrupt/,{base}/partial/"}
+    proc = subprocess.run([LSTM_SWEEP, "run", "--db", str(isolated_env / "x.db")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("Error: could not download"), proc.stderr
+    assert "corrupt/train-images-idx3-ubyte.gz: checksum mismatch" in err[0]
+    assert "partial/train-images-idx3-ubyte.gz: " in err[0]
+    assert not (isolated_env / "x.db").exists()

@@ -131,9 +131,9 @@ def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, data_d
 
     resolve_device(device)
     parse_retry(retry)
-    data = load_mnist(data_dir)
+    show = sys.stderr.isatty() if progress is None else progress
+    data = _load_data(data_dir, show)
     with Store(db) as store:
-        show = sys.stderr.isatty() if progress is None else progress
         summary = _run_with_progress(grid, data, store, device, retry, show)
         wanted = set(grid.trials(data.name))
         results = [r for r in store.results() if r.config in wanted]
@@ -144,6 +144,29 @@ def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, data_d
         f"{summary.wall_s:.1f} s",
         err=True,
     )
+
+
+def _load_data(data_dir, show: bool):
+    """Load the dataset, with a byte-progress bar per file if it has to be downloaded."""
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    progress = Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
+                        console=_stderr_console(), disable=not show)
+    tasks: dict[str, int] = {}
+
+    def on_bytes(name: str, done: int, total: int | None) -> None:
+        if name not in tasks:
+            tasks[name] = progress.add_task(f"download {name}", total=total)
+        progress.update(tasks[name], completed=done)
+
+    with progress:
+        return load_mnist(data_dir, progress=on_bytes)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _run_with_progress(grid, data, store, device, retry, show: bool):
@@ -157,7 +180,7 @@ def _run_with_progress(grid, data, store, device, retry, show: bool):
         TimeRemainingColumn,
     )
 
-    console = Console(stderr=True)
+    console = _stderr_console()
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show,
@@ -214,7 +237,7 @@ def table(db, fmt, metric) -> None:
               help="Check this folder instead of finding/downloading MNIST.")
 def data(data_dir) -> None:
     """Find (or download into the cache) the dataset and print where it is and what it holds."""
-    ds = load_mnist(data_dir)
+    ds = _load_data(data_dir, show=sys.stderr.isatty())
     click.echo(f"{ds.name}: {ds.source}")
     click.echo(f"train {len(ds.train)}, validation {len(ds.validation)}, test {len(ds.test)}")
 

@@ -44,7 +44,8 @@ MNIST_SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
-# Mirrors serving the four files as ``<name>.gz``; tried in order.
+# Mirrors serving the four files as ``<name>.gz``; tried in order. ``$LSTM_SWEEP_MNIST_MIRRORS``
+# (comma-separated base URLs) replaces them, e.g. for a mirror inside a closed network.
 MNIST_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -257,7 +258,7 @@ def download_mnist(
                 break
             except DataError as e:
                 errors.append(str(e))
-                log.warning("%s", e)
+                log.info("%s; trying the next mirror", e)
         else:
             raise DataError(
                 f"could not download {name}: " + "; ".join(errors)
@@ -302,10 +303,16 @@ def _fetch_verified(
         tmp.unlink(missing_ok=True)
 
 
+def default_mirrors() -> tuple[str, ...]:
+    """``$LSTM_SWEEP_MNIST_MIRRORS`` (comma-separated) if set, else :data:`MNIST_MIRRORS`."""
+    env = os.environ.get("LSTM_SWEEP_MNIST_MIRRORS", "")
+    return tuple(m.strip() for m in env.split(",") if m.strip()) or MNIST_MIRRORS
+
+
 def resolve_data_dir(
     data_dir: str | os.PathLike | None = None,
     *,
-    mirrors: Sequence[str] = MNIST_MIRRORS,
+    mirrors: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
 ) -> Path:
     """Where the data comes from: ``data_dir``, else ``$LSTM_SWEEP_DATA_DIR``, else the cache.
@@ -334,7 +341,7 @@ def resolve_data_dir(
     ):
         return cache
     log.info("MNIST not found in %s; downloading", cache)
-    return download_mnist(cache, mirrors=mirrors, progress=progress)
+    return download_mnist(cache, mirrors=mirrors or default_mirrors(), progress=progress)
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None, **kwargs) -> Dataset:
