@@ -170,7 +170,6 @@ def _stderr_console():
 
 
 def _run_with_progress(grid, data, store, device, retry, show: bool):
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
