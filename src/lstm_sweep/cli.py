@@ -129,8 +129,9 @@ def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, data_d
     from .sweep import parse_retry  # imports torch: only when training
     from .train import resolve_device
 
-    resolve_device(device)
-    parse_retry(retry)
+    # Check what can be checked before data is loaded (maybe downloaded) and the store opened.
+    device = resolve_device(device)
+    retry = parse_retry(retry)
     show = sys.stderr.isatty() if progress is None else progress
     data = _load_data(data_dir, show)
     with Store(db) as store:

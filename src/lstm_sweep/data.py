@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import logging
 import os
-import shutil
 import struct
 import tempfile
 import urllib.error
@@ -389,14 +388,3 @@ class BatchStream:
             return np.concatenate([rest, self.order[: self.index_in_epoch]])
         self.index_in_epoch = start + self.batch_size
         return self.order[start:self.index_in_epoch]
-
-
-def copy_dataset_files(src: str | os.PathLike, dest: str | os.PathLike) -> None:
-    """Copy the four IDX files of ``src`` into ``dest`` (used by tests and tooling)."""
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in FILES.values():
-        f = _find_file(Path(src), name)
-        if f is None:
-            raise DataError(f"{src}: missing {name}")
-        shutil.copy2(f, dest / f.name)

@@ -115,11 +115,11 @@ class Store:
                 self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
             self._conn.execute("PRAGMA busy_timeout = 30000")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._check_identity(readonly)
+            self._check_and_init(readonly)
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot open the results store ({e})") from e
 
-    def _check_identity(self, readonly: bool) -> None:
+    def _check_and_init(self, readonly: bool) -> None:
         conn = self._conn
         (app_id,) = conn.execute("PRAGMA application_id").fetchone()
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}

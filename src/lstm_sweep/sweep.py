@@ -93,8 +93,8 @@ def run_sweep(
     data: Dataset,
     store: Store | str | Path,
     *,
-    device: str = "auto",
-    retry: Iterable[str] = (),
+    device: str | torch.device = "auto",
+    retry: Iterable[str | Status] = (),
     callbacks: SweepCallbacks | None = None,
 ) -> SweepSummary:
     """Run every unfinished trial of ``grid`` on ``data``, committing each result to ``store``.
@@ -114,7 +114,7 @@ def run_sweep(
         ConfigError: bad device or retry value (checked before anything runs).
     """
     callbacks = callbacks or SweepCallbacks()
-    torch_device = resolve_device(device)
+    torch_device = device if isinstance(device, torch.device) else resolve_device(device)
     retry_set = parse_retry(retry)
     own_store = not isinstance(store, Store)
     store = Store(store) if own_store else store
