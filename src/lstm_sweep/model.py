@@ -134,11 +134,43 @@ def build_model(hidden: int, init: str, seed: int) -> LSTMClassifier:
     raise ValueError(f"unknown init {init!r}")
 
 
+def tf_adam_step(
+    params: list[torch.Tensor],
+    grads: list[torch.Tensor],
+    ms: list[torch.Tensor],
+    vs: list[torch.Tensor],
+    t: int,
+    lr: float | torch.Tensor,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> None:
+    """One TF 1.x Adam update, in place, shared by the single-trial and the fused engine.
+
+    ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``; ``theta -= lr_t * m / (sqrt(v) + eps)``.
+    ``lr`` is a float, or a tensor broadcast against each parameter (the fused engine's (K, 1)
+    per-model learning rates).
+    """
+    beta1, beta2 = betas
+    with torch.no_grad():
+        torch._foreach_lerp_(ms, grads, 1 - beta1)  # m = b1 m + (1 - b1) g
+        torch._foreach_mul_(vs, beta2)
+        torch._foreach_addcmul_(vs, grads, grads, value=1 - beta2)  # v = b2 v + (1 - b2) g^2
+        denom = torch._foreach_sqrt(vs)
+        torch._foreach_add_(denom, eps)
+        correction = math.sqrt(1 - beta2**t) / (1 - beta1**t)
+        if isinstance(lr, torch.Tensor):
+            scale = lr * -correction
+            for p, m, d in zip(params, ms, denom):
+                p.addcdiv_(m * scale, d)
+        else:
+            torch._foreach_addcdiv_(params, ms, denom, value=-lr * correction)
+
+
 class TFAdam(torch.optim.Optimizer):
     """Adam exactly as TF 1.x ``AdamOptimizer`` applies it (defaults beta1 0.9, beta2 0.999, eps 1e-8).
 
-    ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``; ``theta -= lr_t * m / (sqrt(v) + eps)``.
     (PyTorch's Adam puts eps inside the bias correction; the two differ for tiny gradients.)
+    See :func:`tf_adam_step`.
     """
 
     def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
@@ -150,7 +182,6 @@ class TFAdam(torch.optim.Optimizer):
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
-            beta1, beta2 = group["betas"]
             states = [self.state[p] for p in params]
             for p, s in zip(params, states):
                 if not s:
@@ -158,15 +189,7 @@ class TFAdam(torch.optim.Optimizer):
                     s["m"] = torch.zeros_like(p)
                     s["v"] = torch.zeros_like(p)
                 s["t"] += 1
-            t = states[0]["t"]
-            lr_t = group["lr"] * math.sqrt(1 - beta2**t) / (1 - beta1**t)
-            grads = [p.grad for p in params]
-            ms = [s["m"] for s in states]
-            vs = [s["v"] for s in states]
-            torch._foreach_lerp_(ms, grads, 1 - beta1)  # m = b1 m + (1 - b1) g
-            torch._foreach_mul_(vs, beta2)
-            torch._foreach_addcmul_(vs, grads, grads, value=1 - beta2)  # v = b2 v + (1 - b2) g^2
-            denom = torch._foreach_sqrt(vs)
-            torch._foreach_add_(denom, group["eps"])
-            torch._foreach_addcdiv_(params, ms, denom, value=-lr_t)
+            tf_adam_step(params, [p.grad for p in params], [s["m"] for s in states],
+                         [s["v"] for s in states], states[0]["t"], group["lr"], group["betas"],
+                         group["eps"])
         return None

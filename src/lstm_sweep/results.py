@@ -45,6 +45,8 @@ class TrialResult:
     error: str | None = None
     curve: tuple[CurvePoint, ...] = field(default=(), repr=False)
     started_at: float = 0.0
+    engine: str = "single"  # how it was trained: single (nn.LSTM) or fused (K models as one)
+    group_size: int = 1  # trials trained together; wall_s and cpu_s are the group's / group_size
 
     @property
     def key(self) -> str:

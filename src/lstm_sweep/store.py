@@ -59,7 +59,9 @@ CREATE TABLE IF NOT EXISTS trials (
     error TEXT,
     started_at REAL NOT NULL,
     finished_at REAL NOT NULL,
-    env_id TEXT REFERENCES environments(id)
+    env_id TEXT REFERENCES environments(id),
+    engine TEXT NOT NULL,         -- single | fused
+    group_size INTEGER NOT NULL   -- trials trained together (times are per trial)
 );
 CREATE TABLE IF NOT EXISTS curves (
     key TEXT NOT NULL REFERENCES trials(key) ON DELETE CASCADE,
@@ -73,7 +75,8 @@ CREATE TABLE IF NOT EXISTS curves (
 _TRIAL_COLUMNS = (
     "key", "config", "hidden", "lr", "seed", "steps", "batch_size", "init", "precision", "dataset",
     "status", "test_accuracy", "val_accuracy", "train_loss", "steps_done", "wall_s", "cpu_s",
-    "peak_mem_bytes", "device", "error", "started_at", "finished_at", "env_id",
+    "peak_mem_bytes", "device", "error", "started_at", "finished_at", "env_id", "engine",
+    "group_size",
 )
 
 
@@ -178,7 +181,7 @@ class Store:
             cfg.steps, cfg.batch_size, cfg.init, cfg.precision, cfg.dataset, str(result.status),
             result.test_accuracy, result.val_accuracy, result.train_loss, result.steps_done,
             result.wall_s, result.cpu_s, result.peak_mem_bytes, result.device, result.error,
-            result.started_at, time.time(), env_id,
+            result.started_at, time.time(), env_id, result.engine, result.group_size,
         )
         try:
             with self._transaction() as conn:
@@ -234,6 +237,8 @@ class Store:
                     error=d["error"],
                     curve=tuple(curves.get(d["key"], ())),
                     started_at=d["started_at"],
+                    engine=d["engine"],
+                    group_size=d["group_size"],
                 )
             )
         return out

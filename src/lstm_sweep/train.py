@@ -1,11 +1,18 @@
-"""One trial: ``(TrialConfig, Dataset) -> TrialResult``, as the seed trains one cell.
+"""Training: one trial, or one group of trials trained together, with ONE loop for both.
 
-The trial seeds itself, trains ``steps`` Adam updates on TF-order batches, records a learning
-curve every ``display_step`` steps (loss and accuracy on the batch just trained on, after the
-update, as the seed's loop does), then measures accuracy on the validation and the 10,000 test
-images in chunks. It never prints or writes the store; progress goes through a callback. Failure
-is a result: NaN/inf loss -> ``diverged`` (accuracy still measured), out of memory -> ``oom``,
-any other exception -> ``failed`` with its message. Ctrl-C (KeyboardInterrupt) is not caught.
+``run_trial(config, data) -> TrialResult`` and ``train_group(configs, data) -> [TrialResult]``
+share :func:`train_group`'s loop; what differs is the *engine* that holds the model(s):
+
+- ``single``: one trial through ``nn.LSTM`` (oneDNN / cuDNN kernels) and :class:`TFAdam`;
+- ``fused``: K trials of one width as one batched model (:mod:`lstm_sweep.fused`).
+
+The loop seeds the batch order, trains ``steps`` Adam updates on TF-order batches, records a
+learning curve every ``display_step`` steps (loss and accuracy on the batch just trained on,
+after the update, as the seed's loop does), then measures accuracy on the validation and the
+10,000 test images in chunks. It never prints or writes the store; progress goes through a
+callback. Failure is a result: NaN/inf loss -> ``diverged`` (that model stops; its accuracy is
+still measured; the others go on), out of memory -> ``oom``, any other exception -> ``failed``
+with its message. Ctrl-C (KeyboardInterrupt) is not caught.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import platform
 import resource
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -96,16 +103,82 @@ def _is_oom(exc: BaseException) -> bool:
 # --------------------------------------------------------------------------- the trial
 
 
+# --------------------------------------------------------------------------- engines
+
+
+class SingleEngine:
+    """One trial: ``nn.LSTM`` (oneDNN on CPU, cuDNN on GPU) with TF's parameters and TF Adam."""
+
+    name = "single"
+
+    def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
+        (config,) = configs
+        self.k = 1
+        self.model = build_model(config.hidden, config.init, config.seed).to(device)
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = TFAdam(trainable, lr=config.lr)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = F.cross_entropy(self.model(x), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()[None]  # (1,)
+
+    @torch.no_grad()
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)[None]  # (1, B, 10)
+
+    def freeze(self, k: int) -> None:
+        pass  # with one model, training stops when it diverges
+
+    def finish(self) -> None:
+        self.model.eval()
+
+
+ENGINES = ("single", "fused")
+
+
+def make_engine(name: str, configs: Sequence[TrialConfig], device: torch.device):
+    if name == "single":
+        return SingleEngine(configs, device)
+    if name == "fused":
+        from .fused import FusedEngine
+
+        return FusedEngine(configs, device)
+    raise ValueError(f"unknown engine {name!r}")
+
+
+def fusable(config: TrialConfig) -> bool:
+    """Whether the fused engine implements this trial's protocol (TF init; one trainable bias)."""
+    return config.init == "tf"
+
+
+def group_key(config: TrialConfig) -> tuple:
+    """Trials with equal keys can train as one fused group: all but lr and seed agree."""
+    d = config.to_dict()
+    d.pop("lr"), d.pop("seed")
+    return tuple(sorted(d.items()))
+
+
 @torch.no_grad()
-def evaluate(
-    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, chunk: int
-) -> float:
-    """Accuracy over all of ``images`` (N, 28, 28), ``chunk`` at a time so memory stays flat."""
-    correct = 0
+def evaluate(engine, images: torch.Tensor, labels: torch.Tensor, chunk: int) -> list[float]:
+    """Accuracy of each of the engine's models over all of ``images`` (N, 28, 28), ``chunk``
+    images at a time so memory stays flat."""
+    correct = torch.zeros(engine.k, dtype=torch.long, device=labels.device)
     for start in range(0, len(labels), chunk):
-        logits = model(images[start : start + chunk])
-        correct += int((logits.argmax(1) == labels[start : start + chunk]).sum())
-    return correct / len(labels)
+        logits = engine.logits(images[start : start + chunk])  # (K, n, 10)
+        correct += (logits.argmax(-1) == labels[start : start + chunk]).sum(-1)
+    return [c / len(labels) for c in correct.tolist()]
+
+
+@torch.no_grad()
+def batch_metrics(logits: torch.Tensor, y: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Per-model mean cross-entropy and accuracy of logits (K, B, 10) against labels (B,)."""
+    k, b, n = logits.shape
+    losses = F.cross_entropy(logits.reshape(k * b, n), y.repeat(k), reduction="none")
+    accuracy = (logits.argmax(-1) == y).float().mean(-1)
+    return losses.view(k, b).mean(-1).tolist(), accuracy.tolist()
 
 
 def _as_tensors(split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,10 +194,10 @@ def run_trial(
     on_step: StepCallback | None = None,
     eval_chunk: int = DEFAULT_EVAL_CHUNK,
 ) -> TrialResult:
-    """Train and evaluate one trial.
+    """Train and evaluate one trial (the ``single`` engine).
 
     Args:
-        config: the trial (its seed decides the initial weights and the batch order).
+        config: the trial (its seed decides the initial weights; data_seed the batch order).
         data: the TF split of the dataset (``config.dataset`` should be ``data.name``).
         device: a torch device; ``"cpu"`` or ``"cuda"``.
         on_step: called as ``on_step(done, total)`` every display step and at the end.
@@ -133,75 +206,98 @@ def run_trial(
     Returns:
         A :class:`TrialResult`; exceptions other than KeyboardInterrupt become ``failed``/``oom``.
     """
+    (result,) = train_group([config], data, device=device, engine="single", on_step=on_step,
+                            eval_chunk=eval_chunk)
+    return result
+
+
+def train_group(
+    configs: Sequence[TrialConfig],
+    data: Dataset,
+    *,
+    device: str | torch.device = "cpu",
+    engine: str = "fused",
+    on_step: StepCallback | None = None,
+    eval_chunk: int = DEFAULT_EVAL_CHUNK,
+) -> list[TrialResult]:
+    """Train trials that share everything but learning rate and seed, on one batch sequence.
+
+    Args:
+        configs: the group; all must have the same :func:`group_key` (checked).
+        data: the dataset; engine: ``single`` (exactly one config) or ``fused``.
+        device, on_step, eval_chunk: as for :func:`run_trial`.
+
+    Returns:
+        One :class:`TrialResult` per config, in order. Time and CPU are the group's, shared
+        equally among its trials (``group_size`` says how many).
+    """
+    if len({group_key(c) for c in configs}) != 1:
+        raise ValueError("a group's trials must agree on everything but lr and seed")
     device = torch.device(device)
+    proto, k = configs[0], len(configs)
     memory = _PeakMemory(device)
     started_at = time.time()
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    curve: list[CurvePoint] = []
-    steps_done = 0
-    status = Status.DONE
+    curves: list[list[CurvePoint]] = [[] for _ in configs]
+    steps_done = [0] * k
+    statuses = [Status.DONE] * k
+    last_loss: list[float | None] = [None] * k
+    test_acc: list[float | None] = [None] * k
+    val_acc: list[float | None] = [None] * k
     error = None
-    test_acc = val_acc = None
-    model = None
     memory.start()
     try:
-        torch.manual_seed(config.seed)  # nothing should draw from it; pin it anyway
-        model = build_model(config.hidden, config.init, config.seed).to(device)
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        optimizer = TFAdam(trainable, lr=config.lr)
+        torch.manual_seed(proto.seed)  # nothing should draw from it; pin it anyway
+        runner = make_engine(engine, configs, device)
         train_x, train_y = _as_tensors(data.train, device)
-        batches = BatchStream(len(data.train), config.batch_size, seed=config.data_seed)
-        check_every = 1 if device.type == "cpu" else config.display_step
-        for step in range(1, config.steps + 1):
+        batches = BatchStream(len(data.train), proto.batch_size, seed=proto.data_seed)
+        check_every = 1 if device.type == "cpu" else proto.display_step
+        active = list(range(k))
+        for step in range(1, proto.steps + 1):
             idx = torch.as_tensor(batches.next_indices(), device=device)
             x, y = train_x[idx], train_y[idx]  # (B, 28, 28), (B,)
-            loss = F.cross_entropy(model(x), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            steps_done = step
-            display = step % config.display_step == 0
-            if display:
-                with torch.no_grad():
-                    logits = model(x)
-                    point_loss = float(F.cross_entropy(logits, y))
-                    point_acc = float((logits.argmax(1) == y).float().mean())
-                curve.append(CurvePoint(step, point_loss, point_acc))
+            losses = runner.train_step(x, y)  # (K,): each model's loss before this update
+            for j in active:
+                steps_done[j] = step
+            if step % proto.display_step == 0:
+                point_losses, point_accs = batch_metrics(runner.logits(x), y)
+                for j in active:
+                    curves[j].append(CurvePoint(step, point_losses[j], point_accs[j]))
                 if on_step is not None:
-                    on_step(step, config.steps)
-            if (step % check_every == 0 or step == config.steps) and not math.isfinite(
-                loss.item()
-            ):
-                status = Status.DIVERGED
-                break
-        model.eval()
-        val_acc = evaluate(model, *_as_tensors(data.validation, device), eval_chunk)
-        test_acc = evaluate(model, *_as_tensors(data.test, device), eval_chunk)
-        final_loss = loss.item() if steps_done else None
+                    on_step(step, proto.steps)
+            if step % check_every == 0 or step == proto.steps:
+                values = losses.tolist()
+                for j in list(active):
+                    last_loss[j] = values[j]
+                    if not math.isfinite(values[j]):
+                        statuses[j] = Status.DIVERGED
+                        runner.freeze(j)
+                        active.remove(j)
+                if not active:
+                    break
+        runner.finish()
+        val_acc = evaluate(runner, *_as_tensors(data.validation, device), eval_chunk)
+        test_acc = evaluate(runner, *_as_tensors(data.test, device), eval_chunk)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - failure is a result
-        status = Status.OOM if _is_oom(exc) else Status.FAILED
+        statuses = [Status.OOM if _is_oom(exc) else Status.FAILED] * k
         error = f"{type(exc).__name__}: {exc}"
-        log.debug("trial %s failed:\n%s", config, traceback.format_exc())
-        final_loss = None
-        del model
+        log.debug("group %s failed:\n%s", configs, traceback.format_exc())
+        last_loss = [None] * k
+        runner = None
         if device.type == "cuda":
             torch.cuda.empty_cache()
     if on_step is not None:
-        on_step(steps_done, config.steps)
-    return TrialResult(
-        config=config,
-        status=status,
-        test_accuracy=test_acc,
-        val_accuracy=val_acc,
-        train_loss=final_loss,
-        steps_done=steps_done,
-        wall_s=time.perf_counter() - wall0,
-        cpu_s=time.process_time() - cpu0,
-        peak_mem_bytes=memory.peak(),
-        device=device_name(device),
-        error=error,
-        curve=tuple(curve),
-        started_at=started_at,
-    )
+        on_step(max(steps_done), proto.steps)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    peak = memory.peak()
+    return [
+        TrialResult(
+            config=c, status=statuses[j], test_accuracy=test_acc[j], val_accuracy=val_acc[j],
+            train_loss=last_loss[j], steps_done=steps_done[j], wall_s=wall / k, cpu_s=cpu / k,
+            peak_mem_bytes=peak, device=device_name(device), error=error,
+            curve=tuple(curves[j]), started_at=started_at, engine=engine, group_size=k,
+        )
+        for j, c in enumerate(configs)
+    ]
