@@ -94,6 +94,9 @@ BAD_RUNS = [
     (["--retry", "done"], "--retry takes failed, oom or diverged"),
     (["--data-dir", "/nonexistent/mnist"], "does not exist"),
     (["--bogus"], "No such option '--bogus'"),
+    (["--engine", "fused", "--init", "pytorch"], "--engine fused supports --init tf only"),
+    (["--engine", "turbo"], "'turbo' is not one of"),
+    (["--workers", "0"], "--workers"),
 ]
 
 
@@ -157,3 +160,13 @@ def test_installed_script_reports_version_and_help():
     out = subprocess.run([sys.executable, "-m", "lstm_sweep.cli", "run", "--help"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and "--preset" in out.stdout and "--data-dir" in out.stdout
+
+
+def test_fused_engine_through_the_cli(mnist_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LSTM_SWEEP_DATA_DIR", str(mnist_dir))
+    db = tmp_path / "f.db"
+    assert main(["run", "--hidden", "16", "--lr", "1e-2,1e-1", "--steps", "30", "--engine",
+                 "fused", "--device", "cpu", "--db", str(db), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "1 work units, engine fused" in err and "fused x2" in err
+    assert {(r.engine, r.group_size) for r in load_results(db)} == {("fused", 2)}

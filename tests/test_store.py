@@ -102,7 +102,7 @@ def test_resume_runs_only_the_missing_trials(mnist, tmp_path):
     ran = []
     grid = Grid(hidden=(8,), lrs=(1e-2, 1e-1), steps=20)
     summary = run_sweep(grid, mnist, db, device="cpu",
-                        callbacks=SweepCallbacks(on_trial_start=lambda c, i, n: ran.append(c)))
+                        callbacks=SweepCallbacks(on_unit_start=lambda u: ran.extend(u.configs)))
     assert (summary.total, summary.skipped, summary.ran) == (2, 1, 1)
     assert [c.lr for c in ran] == [1e-1]
     after = load_results(db)

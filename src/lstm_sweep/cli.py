@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from collections.abc import Callable
 
 import click
@@ -17,6 +16,7 @@ from . import config as cfg_mod
 from .config import Grid, preset
 from .data import load_mnist
 from .errors import LstmSweepError
+from .plan import ENGINE_CHOICES
 from .report import FORMATS, METRICS, build_tables, render_tables
 from .store import Store, load_results
 
@@ -100,6 +100,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--init", type=click.Choice(cfg_mod.INITS), default="tf", show_default=True,
               help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its defaults.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="auto", show_default=True,
+              help="single = one trial at a time (oneDNN/cuDNN); fused = the trials of a width "
+                   "as one batched model; auto = the faster per width and device.")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Work units side by side in worker processes  [default: one per core for "
+                   "CPU widths <= 256, else 1]")
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Folder with the four IDX files  [default: $LSTM_SWEEP_DATA_DIR, else cache "
                    "(downloaded)]")
@@ -111,8 +117,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="Format of the table printed at the end.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars  [default: when stderr is a terminal]")
-def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, data_dir, db, retry,
-        fmt, progress) -> None:
+def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, engine, workers,
+        data_dir, db, retry, fmt, progress) -> None:
     """Run a sweep (skipping trials already in the store) and print its table."""
     base = preset(preset_name)
     grid = Grid(
@@ -126,16 +132,19 @@ def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, data_d
         precision=base.precision,
         name=base.name if not (hidden or lrs) else "custom",
     )
-    from .sweep import parse_retry  # imports torch: only when training
+    from .plan import make_units  # these import torch: only when training
+    from .sweep import parse_retry
     from .train import resolve_device
 
     # Check what can be checked before data is loaded (maybe downloaded) and the store opened.
     device = resolve_device(device)
     retry = parse_retry(retry)
+    make_units(grid.trials()[:1], engine, device)  # e.g. --engine fused with --init pytorch
     show = sys.stderr.isatty() if progress is None else progress
     data = _load_data(data_dir, show)
     with Store(db) as store:
-        summary = _run_with_progress(grid, data, store, device, retry, show)
+        summary = _run_with_progress(grid, data, store, show, device=device, retry=retry,
+                                     engine=engine, workers=workers)
         wanted = set(grid.trials(data.name))
         results = [r for r in store.results() if r.config in wanted]
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
@@ -170,7 +179,7 @@ def _stderr_console():
     return Console(stderr=True)
 
 
-def _run_with_progress(grid, data, store, device, retry, show: bool):
+def _run_with_progress(grid, data, store, show: bool, **options):
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -180,42 +189,45 @@ def _run_with_progress(grid, data, store, device, retry, show: bool):
         TimeRemainingColumn,
     )
 
+    from .sweep import SweepCallbacks, run_sweep
+
     console = _stderr_console()
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show,
     )
-    state: dict = {}
+    bars: dict = {}  # unit -> progress task
 
-    def on_start(pending, skipped):
+    def on_start(pending, skipped, units):
+        engines = ", ".join(sorted({u.engine for u in units})) or "-"
         console.print(f"{grid.name}: {len(grid)} trials, {skipped} already stored, "
-                      f"{len(pending)} to run on {data.name} ({data.source})")
-        state["overall"] = progress.add_task("sweep", total=len(pending))
+                      f"{len(pending)} to run on {data.name} ({data.source}); "
+                      f"{len(units)} work units, engine {engines}", highlight=False)
+        bars["overall"] = progress.add_task("sweep", total=len(pending))
 
-    def on_trial_start(cfg, i, n):
-        state["trial"] = progress.add_task(
-            f"  hidden {cfg.hidden:>4} lr {cfg.lr:<6g} seed {cfg.seed}", total=cfg.steps
-        )
-        state["t0"] = time.perf_counter()
+    def on_unit_start(unit):
+        bars[unit] = progress.add_task(f"  {unit.describe()}", total=unit.configs[0].steps)
 
-    def on_step(done, total):
-        progress.update(state["trial"], completed=done)
+    def on_step(unit, done, total):
+        if unit in bars:
+            progress.update(bars[unit], completed=done)
 
     def on_trial_end(result, i, n):
-        progress.remove_task(state["trial"])
-        progress.advance(state["overall"])
+        progress.advance(bars["overall"])
+        unit = next((u for u in bars if u != "overall" and result.config in u.configs), None)
+        if unit is not None and result.config == unit.configs[-1]:
+            progress.remove_task(bars.pop(unit))
         c = result.config
         acc = "-" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
+        how = f", {result.engine} x{result.group_size}" if result.group_size > 1 else ""
         extra = f" ({result.error})" if result.error else ""
         console.print(f"[{i + 1}/{n}] hidden {c.hidden} lr {c.lr:g} seed {c.seed}: "
-                      f"{result.status} acc {acc} in {result.wall_s:.1f} s{extra}",
+                      f"{result.status} acc {acc} in {result.wall_s:.1f} s{how}{extra}",
                       highlight=False)
 
-    from .sweep import SweepCallbacks, run_sweep
-
-    callbacks = SweepCallbacks(on_start, on_trial_start, on_step, on_trial_end)
+    callbacks = SweepCallbacks(on_start, on_unit_start, on_step, on_trial_end)
     with progress:
-        return run_sweep(grid, data, store, device=device, retry=retry, callbacks=callbacks)
+        return run_sweep(grid, data, store, callbacks=callbacks, **options)
 
 
 @cli.command()

@@ -22,9 +22,11 @@ import torch
 from .config import Grid, TrialConfig
 from .data import Dataset
 from .errors import ConfigError
+from .executors.local import UnitEvents, run_local
+from .plan import WorkUnit, make_units, workers_for
 from .results import Status, TrialResult
 from .store import Store
-from .train import device_name, resolve_device, run_trial
+from .train import device_name, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +35,11 @@ log = logging.getLogger(__name__)
 class SweepCallbacks:
     """Hooks for progress display; every one is optional."""
 
-    on_start: Callable[[list[TrialConfig], int], None] | None = None  # (pending, skipped)
-    on_trial_start: Callable[[TrialConfig, int, int], None] | None = None  # (cfg, i, n)
-    on_step: Callable[[int, int], None] | None = None  # (steps done, steps total)
-    on_trial_end: Callable[[TrialResult, int, int], None] | None = None
+    on_start: Callable[[list[TrialConfig], int, list[WorkUnit]], None] | None = None
+    # (pending trials, skipped trials, the work units they form)
+    on_unit_start: Callable[[WorkUnit], None] | None = None
+    on_step: Callable[[WorkUnit, int, int], None] | None = None  # (unit, steps done, total)
+    on_trial_end: Callable[[TrialResult, int, int], None] | None = None  # (result, i, n)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ def run_sweep(
     *,
     device: str | torch.device = "auto",
     retry: Iterable[str | Status] = (),
+    engine: str = "auto",
+    workers: int | None = None,
     callbacks: SweepCallbacks | None = None,
 ) -> SweepSummary:
     """Run every unfinished trial of ``grid`` on ``data``, committing each result to ``store``.
@@ -105,37 +110,47 @@ def run_sweep(
         store: an open :class:`Store` or a path to one (created if missing).
         device: ``auto``, ``cpu`` or ``cuda``.
         retry: stored statuses to run again (``failed``, ``oom``, ``diverged``).
+        engine: ``auto`` (fastest measured per width and device), ``single`` or ``fused``.
+        workers: units run side by side (worker processes); default: per width, see
+            :func:`~lstm_sweep.plan.workers_for`.
         callbacks: progress hooks.
 
     Returns:
         A :class:`SweepSummary`. KeyboardInterrupt propagates; finished trials stay stored.
 
     Raises:
-        ConfigError: bad device or retry value (checked before anything runs).
+        ConfigError: bad device, engine, workers or retry value (checked before anything runs).
     """
     callbacks = callbacks or SweepCallbacks()
     torch_device = device if isinstance(device, torch.device) else resolve_device(device)
     retry_set = parse_retry(retry)
+    if workers is not None and (isinstance(workers, bool) or workers < 1):
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    make_units(grid.trials(dataset=data.name)[:1], engine, torch_device)  # engine is valid
     own_store = not isinstance(store, Store)
     store = Store(store) if own_store else store
     try:
         trials = grid.trials(dataset=data.name)
         pending = pending_trials(trials, store, retry_set)
         skipped = len(trials) - len(pending)
+        units = make_units(pending, engine, torch_device)
         if callbacks.on_start:
-            callbacks.on_start(pending, skipped)
+            callbacks.on_start(pending, skipped, units)
         env = environment_info(torch_device)
         counts: Counter[str] = Counter()
+        events = UnitEvents(callbacks.on_unit_start, callbacks.on_step)
         t0 = time.perf_counter()
-        for i, cfg in enumerate(pending):
-            if callbacks.on_trial_start:
-                callbacks.on_trial_start(cfg, i, len(pending))
-            result = run_trial(cfg, data, device=torch_device, on_step=callbacks.on_step)
-            store.save(result, env)
-            counts[str(result.status)] += 1
-            log.info("hidden=%d lr=%g seed=%d: %s", cfg.hidden, cfg.lr, cfg.seed, result.status)
-            if callbacks.on_trial_end:
-                callbacks.on_trial_end(result, i, len(pending))
+        finished = 0
+        for phase, n_workers in _phases(units, torch_device, workers):
+            for _, results in run_local(phase, data, torch_device, n_workers, events):
+                for result in results:
+                    store.save(result, env)  # committed now: a kill later loses nothing
+                    counts[str(result.status)] += 1
+                    c = result.config
+                    log.info("hidden=%d lr=%g seed=%d: %s", c.hidden, c.lr, c.seed, result.status)
+                    if callbacks.on_trial_end:
+                        callbacks.on_trial_end(result, finished, len(pending))
+                    finished += 1
         return SweepSummary(
             total=len(trials), skipped=skipped, ran=len(pending), statuses=dict(counts),
             wall_s=time.perf_counter() - t0,
@@ -143,3 +158,15 @@ def run_sweep(
     finally:
         if own_store:
             store.close()
+
+
+def _phases(units: list[WorkUnit], device, workers: int | None):
+    """Consecutive units that run with the same number of side-by-side workers."""
+    phases: list[tuple[list[WorkUnit], int]] = []
+    for unit in units:
+        n = workers_for(unit, device, workers)
+        if phases and phases[-1][1] == n:
+            phases[-1][0].append(unit)
+        else:
+            phases.append(([unit], n))
+    return phases

@@ -1,0 +1,141 @@
+"""The local executor: work units in this process, or side by side in worker processes.
+
+Worker processes (``spawn``) each load the dataset once from its folder, use ``threads`` torch
+threads, and return :class:`~lstm_sweep.results.TrialResult` records; their progress comes back
+through a queue. The driver alone writes the store, as each unit finishes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import multiprocessing
+import os
+import queue as queue_mod
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+
+import torch
+
+from ..data import Dataset, load_dir
+from ..plan import WorkUnit
+from ..results import TrialResult
+from ..train import train_group
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UnitEvents:
+    """Progress hooks, called in the driver: a unit starts; a unit made progress."""
+
+    on_start: Callable[[WorkUnit], None] | None = None
+    on_step: Callable[[WorkUnit, int, int], None] | None = None
+
+
+def run_local(
+    units: Sequence[WorkUnit],
+    data: Dataset,
+    device: torch.device,
+    workers: int = 1,
+    events: UnitEvents | None = None,
+) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+    """Run ``units``; yield ``(unit, results)`` as each finishes (in completion order).
+
+    With ``workers`` > 1, units run in that many processes of ``cores // workers`` threads each.
+    """
+    events = events or UnitEvents()
+    if workers <= 1 or len(units) <= 1:
+        for unit in units:
+            if events.on_start:
+                events.on_start(unit)
+            on_step = (lambda d, t, u=unit: events.on_step(u, d, t)) if events.on_step else None
+            yield unit, train_group(unit.configs, data, device=device, engine=unit.engine,
+                                    on_step=on_step)
+        return
+    yield from _run_pool(units, data, device, workers, events)
+
+
+# --------------------------------------------------------------------------- worker processes
+
+_WORKER: dict = {}
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive its driver (kill -9 of the driver included): on Linux ask the
+    kernel to SIGKILL us when the parent dies; elsewhere, a thread watches the parent pid."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG = 1
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _init_worker(source: str, threads: int, progress) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    torch.set_num_threads(threads)
+    _WORKER["data"] = load_dir(source)
+    _WORKER["progress"] = progress
+
+
+def _work(index: int, unit: WorkUnit, device: str) -> tuple[int, list[TrialResult]]:
+    progress = _WORKER["progress"]
+    progress.put(("start", index, 0, 0))
+    results = train_group(unit.configs, _WORKER["data"], device=device, engine=unit.engine,
+                          on_step=lambda d, t: progress.put(("step", index, d, t)))
+    return index, results
+
+
+def _run_pool(units, data: Dataset, device: torch.device, workers: int, events: UnitEvents):
+    from ..plan import cpu_cores
+
+    ctx = multiprocessing.get_context("spawn")
+    progress = ctx.Queue()
+    threads = max(1, cpu_cores() // workers) if device.type == "cpu" else 1
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(data.source, threads, progress))
+    try:
+        pending = {pool.submit(_work, i, u, str(device)) for i, u in enumerate(units)}
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(progress, units, events)
+            for future in done:
+                index, results = future.result()
+                yield units[index], results
+        pool.shutdown(wait=True)
+    except BaseException:
+        # Ctrl-C or an error in the driver: stop the workers now; unfinished units were never
+        # stored, so they run again next time.
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+def _drain(progress, units, events: UnitEvents) -> None:
+    while True:
+        try:
+            kind, index, done, total = progress.get_nowait()
+        except queue_mod.Empty:
+            return
+        if kind == "start" and events.on_start:
+            events.on_start(units[index])
+        elif kind == "step" and events.on_step:
+            events.on_step(units[index], done, total)
