@@ -99,6 +99,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), help="Images per update  [default: 100]")
 @click.option("--init", type=click.Choice(cfg_mod.INITS), default="tf", show_default=True,
               help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its defaults.")
+@click.option("--precision", type=click.Choice(cfg_mod.PRECISIONS), default="fp32",
+              show_default=True,
+              help="fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = bfloat16 autocast.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="auto", show_default=True,
               help="single = one trial at a time (oneDNN/cuDNN); fused = the trials of a width "
@@ -117,8 +120,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="Format of the table printed at the end.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars  [default: when stderr is a terminal]")
-def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, engine, workers,
-        data_dir, db, retry, fmt, progress) -> None:
+def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, precision, device, engine,
+        workers, data_dir, db, retry, fmt, progress) -> None:
     """Run a sweep (skipping trials already in the store) and print its table."""
     base = preset(preset_name)
     grid = Grid(
@@ -129,7 +132,7 @@ def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, device, engine
         batch_size=batch_size or base.batch_size,
         display_step=base.display_step,
         init=init,
-        precision=base.precision,
+        precision=precision,
         name=base.name if not (hidden or lrs) else "custom",
     )
     from .plan import make_units  # these import torch: only when training

@@ -18,7 +18,7 @@ from .errors import ConfigError
 PROTOCOL_VERSION = 1
 
 INITS = ("tf", "pytorch")
-PRECISIONS = ("fp32",)
+PRECISIONS = ("fp32", "tf32", "bf16")
 
 # The seed: training_iters = 100000, batch_size = 100, `step = 1; while step * batch < iters`
 # -> steps 1..999 -> 999 updates (DESIGN.md, "Fidelity").
@@ -74,7 +74,9 @@ class TrialConfig:
         batch_size: images per update (the seed's 100).
         display_step: a learning-curve point every this many steps (the seed's 10).
         init: ``"tf"`` (seed-faithful: glorot kernel, N(0, 1) head) or ``"pytorch"`` (its defaults).
-        precision: arithmetic precision of training (``"fp32"`` = faithful).
+        precision: arithmetic of training and evaluation: ``"fp32"`` (faithful), ``"tf32"``
+            (TF32 matmuls on NVIDIA GPUs; fp32 elsewhere), ``"bf16"`` (bfloat16 autocast;
+            parameters and Adam stay fp32).
         dataset: identity of the data (``"mnist"``, or ``"idx-<hash>"`` for other IDX files).
     """
 

@@ -25,6 +25,7 @@ import torch
 
 from .config import TrialConfig
 from .model import FORGET_BIAS, N_CLASSES, N_INPUT, tf_adam_step, tf_init_params
+from .train import autocast
 
 TF_TO_FUSED = (3, 0, 2, 1)  # fused block q takes TF block TF_TO_FUSED[q]
 
@@ -173,21 +174,24 @@ class FusedEngine:
         self.v = torch.zeros_like(self.theta)
         self.lr = torch.tensor([[c.lr] for c in configs], device=device)  # (K, 1)
         self.t = 0
+        self.amp = lambda: autocast(first.precision, device)
         self._frozen: dict[int, torch.Tensor] = {}
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         p = views(self.theta, self.hidden)
-        logits, cache = forward(p, x, keep=True)
-        losses, dlogits = losses_and_dlogits(logits, y)
-        grads = backward(p, cache, dlogits)
-        grad = torch.cat([g.reshape(self.k, -1) for g in grads], dim=1)  # (K, P), theta's layout
+        with self.amp():  # written-out passes: no autograd, so the backward is inside too
+            logits, cache = forward(p, x, keep=True)
+            losses, dlogits = losses_and_dlogits(logits.float(), y)
+            grads = backward(p, cache, dlogits)
+        grad = torch.cat([g.reshape(self.k, -1).float() for g in grads], dim=1)  # (K, P), theta's layout
         self.t += 1
         tf_adam_step([self.theta], [grad], [self.m], [self.v], self.t, self.lr)
         return losses
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        return forward(views(self.theta, self.hidden), x)
+        with self.amp():
+            return forward(views(self.theta, self.hidden), x)
 
     def freeze(self, k: int) -> None:
         """Model k diverged: keep its parameters as they are now for evaluation."""

@@ -17,6 +17,7 @@ with its message. Ctrl-C (KeyboardInterrupt) is not caught.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import platform
@@ -103,6 +104,29 @@ def _is_oom(exc: BaseException) -> bool:
 # --------------------------------------------------------------------------- the trial
 
 
+# --------------------------------------------------------------------------- precision
+
+
+@contextlib.contextmanager
+def precision_context(precision: str):
+    """For the whole trial: TF32 matmuls and cuDNN on NVIDIA GPUs only when ``tf32`` is asked
+    (explicitly off otherwise); restored afterwards."""
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    tf32 = precision == "tf32"
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def autocast(precision: str, device: torch.device):
+    """bfloat16 autocast for ONE forward pass (``bf16``), else a no-op. Entered per step: within
+    one autocast region PyTorch caches the bf16 copies of the weights, which would then go stale
+    after the first update."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 # --------------------------------------------------------------------------- engines
 
 
@@ -114,12 +138,14 @@ class SingleEngine:
     def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
         (config,) = configs
         self.k = 1
+        self.amp = lambda: autocast(config.precision, device)
         self.model = build_model(config.hidden, config.init, config.seed).to(device)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = TFAdam(trainable, lr=config.lr)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        loss = F.cross_entropy(self.model(x), y)
+        with self.amp():
+            loss = F.cross_entropy(self.model(x), y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -127,7 +153,8 @@ class SingleEngine:
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)[None]  # (1, B, 10)
+        with self.amp():
+            return self.model(x)[None]  # (1, B, 10)
 
     def freeze(self, k: int) -> None:
         pass  # with one model, training stops when it diverges
@@ -167,7 +194,7 @@ def evaluate(engine, images: torch.Tensor, labels: torch.Tensor, chunk: int) -> 
     images at a time so memory stays flat."""
     correct = torch.zeros(engine.k, dtype=torch.long, device=labels.device)
     for start in range(0, len(labels), chunk):
-        logits = engine.logits(images[start : start + chunk])  # (K, n, 10)
+        logits = engine.logits(images[start : start + chunk]).float()  # (K, n, 10)
         correct += (logits.argmax(-1) == labels[start : start + chunk]).sum(-1)
     return [c / len(labels) for c in correct.tolist()]
 
@@ -176,6 +203,7 @@ def evaluate(engine, images: torch.Tensor, labels: torch.Tensor, chunk: int) -> 
 def batch_metrics(logits: torch.Tensor, y: torch.Tensor) -> tuple[list[float], list[float]]:
     """Per-model mean cross-entropy and accuracy of logits (K, B, 10) against labels (B,)."""
     k, b, n = logits.shape
+    logits = logits.float()
     losses = F.cross_entropy(logits.reshape(k * b, n), y.repeat(k), reduction="none")
     accuracy = (logits.argmax(-1) == y).float().mean(-1)
     return losses.view(k, b).mean(-1).tolist(), accuracy.tolist()
@@ -247,37 +275,38 @@ def train_group(
     error = None
     memory.start()
     try:
-        torch.manual_seed(proto.seed)  # nothing should draw from it; pin it anyway
-        runner = make_engine(engine, configs, device)
-        train_x, train_y = _as_tensors(data.train, device)
-        batches = BatchStream(len(data.train), proto.batch_size, seed=proto.data_seed)
-        check_every = 1 if device.type == "cpu" else proto.display_step
-        active = list(range(k))
-        for step in range(1, proto.steps + 1):
-            idx = torch.as_tensor(batches.next_indices(), device=device)
-            x, y = train_x[idx], train_y[idx]  # (B, 28, 28), (B,)
-            losses = runner.train_step(x, y)  # (K,): each model's loss before this update
-            for j in active:
-                steps_done[j] = step
-            if step % proto.display_step == 0:
-                point_losses, point_accs = batch_metrics(runner.logits(x), y)
+        with precision_context(proto.precision):
+            torch.manual_seed(proto.seed)  # nothing should draw from it; pin it anyway
+            runner = make_engine(engine, configs, device)
+            train_x, train_y = _as_tensors(data.train, device)
+            batches = BatchStream(len(data.train), proto.batch_size, seed=proto.data_seed)
+            check_every = 1 if device.type == "cpu" else proto.display_step
+            active = list(range(k))
+            for step in range(1, proto.steps + 1):
+                idx = torch.as_tensor(batches.next_indices(), device=device)
+                x, y = train_x[idx], train_y[idx]  # (B, 28, 28), (B,)
+                losses = runner.train_step(x, y)  # (K,): each model's loss before this update
                 for j in active:
-                    curves[j].append(CurvePoint(step, point_losses[j], point_accs[j]))
-                if on_step is not None:
-                    on_step(step, proto.steps)
-            if step % check_every == 0 or step == proto.steps:
-                values = losses.tolist()
-                for j in list(active):
-                    last_loss[j] = values[j]
-                    if not math.isfinite(values[j]):
-                        statuses[j] = Status.DIVERGED
-                        runner.freeze(j)
-                        active.remove(j)
-                if not active:
-                    break
-        runner.finish()
-        val_acc = evaluate(runner, *_as_tensors(data.validation, device), eval_chunk)
-        test_acc = evaluate(runner, *_as_tensors(data.test, device), eval_chunk)
+                    steps_done[j] = step
+                if step % proto.display_step == 0:
+                    point_losses, point_accs = batch_metrics(runner.logits(x), y)
+                    for j in active:
+                        curves[j].append(CurvePoint(step, point_losses[j], point_accs[j]))
+                    if on_step is not None:
+                        on_step(step, proto.steps)
+                if step % check_every == 0 or step == proto.steps:
+                    values = losses.tolist()
+                    for j in list(active):
+                        last_loss[j] = values[j]
+                        if not math.isfinite(values[j]):
+                            statuses[j] = Status.DIVERGED
+                            runner.freeze(j)
+                            active.remove(j)
+                    if not active:
+                        break
+            runner.finish()
+            val_acc = evaluate(runner, *_as_tensors(data.validation, device), eval_chunk)
+            test_acc = evaluate(runner, *_as_tensors(data.test, device), eval_chunk)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - failure is a result
