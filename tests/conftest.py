@@ -31,3 +31,16 @@ def isolated_env(monkeypatch, tmp_path):
     monkeypatch.delenv("LSTM_SWEEP_DATA_DIR", raising=False)
     monkeypatch.setenv("LSTM_SWEEP_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def calibration_file(tmp_path_factory):
+    """Probe results of the tests go to a temporary file, not the user's cache."""
+    path = tmp_path_factory.mktemp("calibration") / "calibration.json"
+    old = os.environ.get("LSTM_SWEEP_CALIBRATION")
+    os.environ["LSTM_SWEEP_CALIBRATION"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("LSTM_SWEEP_CALIBRATION", None)
+    else:
+        os.environ["LSTM_SWEEP_CALIBRATION"] = old

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -170,3 +171,32 @@ def test_fused_engine_through_the_cli(mnist_dir, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "1 work units, engine fused" in err and "fused x2" in err
     assert {(r.engine, r.group_size) for r in load_results(db)} == {("fused", 2)}
+
+
+def test_plan_command_prints_a_plan_without_touching_anything(tmp_path, capsys):
+    db = tmp_path / "none.db"
+    assert main(["plan", "--preset", "hw2", "--device", "cpu", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("hw2: 54 work units to run on cpu")
+    assert "4096" in out and "total: 54 trials, 9.86 PFLOP, ETA" in out and " h " in out
+    assert not db.exists()
+
+
+def test_plan_leaves_out_finished_trials(swept, capsys):
+    db = swept[0]
+    assert main(["plan", "--hidden", "16,32", "--lr", "1e-3,1e-2,1e-1", "--steps", "300",
+                 "--device", "cpu", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "2 work units to run" in out  # the 4 stored trials are done already
+
+
+def test_run_refuses_what_cannot_fit_in_memory(tmp_path, capsys, mnist_dir):
+    db = tmp_path / "x.db"
+    code = main(["run", "--hidden", "100000", "--lr", "0.1", "--steps", "1", "--device", "cpu",
+                 "--data-dir", str(mnist_dir), "--db", str(db), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("Error: 1 work units need more memory than cpu")
+    needs = float(re.search(r"needs ([0-9.]+) GB", err[-1]).group(1))
+    assert needs > 596  # at least the weights, gradients and Adam state: 16 x 4e10 bytes
+    assert "--force" in err[-1]
+    assert not db.exists()

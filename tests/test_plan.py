@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -9,7 +13,7 @@ from lstm_sweep.config import Grid, TrialConfig
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.plan import make_units, workers_for
 from lstm_sweep.store import load_results
-from lstm_sweep.sweep import run_sweep
+from lstm_sweep.sweep import SweepCallbacks, run_sweep
 
 CPU, GPU = torch.device("cpu"), torch.device("cuda")
 
@@ -78,3 +82,72 @@ def test_fused_sweep_through_run_sweep(mnist, tmp_path):
     with pytest.raises(ConfigError, match="workers must be a positive integer"):
         run_sweep(grid, mnist, tmp_path / "g.db", device="cpu", workers=0)
     assert not (tmp_path / "g.db").exists()
+
+
+def _worker_pids() -> list[int]:
+    """This process's pool workers (children started by multiprocessing's spawn)."""
+    pids = []
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as f:
+            pids += [int(p) for p in f.read().split()]
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"spawn_main" in f.read():
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_a_killed_worker_loses_no_trial(mnist, tmp_path):
+    killed = []
+
+    def kill_one_worker(unit):
+        if not killed:
+            pids = _worker_pids()
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+    grid = Grid(hidden=(8,), lrs=(1e-3, 1e-2, 1e-1, 1.0), steps=60)
+    summary = run_sweep(grid, mnist, tmp_path / "k.db", device="cpu", workers=2,
+                        callbacks=SweepCallbacks(on_unit_start=kill_one_worker))
+    assert killed, "no worker was found to kill"
+    results = load_results(tmp_path / "k.db")
+    assert summary.ran == 4 and len(results) == 4
+    assert {str(r.status) for r in results} <= {"done", "diverged"}  # rerun, not failed
+
+
+def test_plan_predicts_time_and_memory_of_real_trials(mnist, tmp_path):
+    from lstm_sweep.plan import plan_sweep
+
+    grid = Grid(hidden=(16, 64), lrs=(1e-2,), steps=200)
+    plan = plan_sweep(grid.trials(mnist.name), CPU, "single", workers=1)
+    run_sweep(grid, mnist, tmp_path / "p.db", device="cpu", workers=1)
+    measured = {r.config: r for r in load_results(tmp_path / "p.db")}
+    for u in plan.units:
+        r = measured[u.unit.configs[0]]
+        assert 1 / 3 < u.seconds / r.wall_s < 3, (u.unit.describe(), u.seconds, r.wall_s)
+        predicted = u.memory_total + plan.base_memory
+        assert 0.5 < predicted / r.peak_mem_bytes < 2, (predicted, r.peak_mem_bytes)
+
+
+def test_hw2_plan_counts_flops_and_memory(calibration_file):
+    from lstm_sweep.config import preset
+    from lstm_sweep.plan import Calibration, plan_units, step_flops
+
+    units = make_units(preset("hw2").trials(), "single", CPU)
+    cal = Calibration(overhead_s=1e-3, flops_per_s=1e11, device="cpu")
+    plan = plan_units(units, CPU, {("single", "fp32"): cal}, workers=1)
+    total = sum(u.flops for u in plan.units)
+    assert 9e15 < total < 1.1e16  # DESIGN.md: the hw2 grid is ~9 x 10^15 FLOPs
+    wide = [u for u in plan.units if u.unit.hidden == 4096]
+    assert sum(u.flops for u in wide) / total > 0.7  # most of it in the 4096 row
+    assert step_flops(4096, 100) == 3 * 100 * 28 * 2 * (28 + 4096) * 4 * 4096
+    assert wide[0].memory["weights+adam"] == 16 * ((28 + 4096) * 4 * 4096 + 4 * 4096 + 40970)
+    assert plan.seconds > 3600 * 10  # many hours at 100 GFLOP/s
+    tiny = replace(plan, device_memory=10**9, base_memory=0)
+    assert {u.unit.hidden for u in tiny.too_big} == {2048, 4096}

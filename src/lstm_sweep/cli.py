@@ -17,7 +17,15 @@ from .config import Grid, preset
 from .data import load_mnist
 from .errors import LstmSweepError
 from .plan import ENGINE_CHOICES
-from .report import FORMATS, METRICS, build_tables, render_tables
+from .report import (
+    FORMATS,
+    METRICS,
+    build_tables,
+    human_bytes,
+    human_seconds,
+    render_plan,
+    render_tables,
+)
 from .store import Store, load_results
 
 log = logging.getLogger("lstm_sweep")
@@ -89,62 +97,96 @@ def cli(ctx: click.Context, debug: bool) -> None:
     )
 
 
+def sweep_options(f):
+    """The options that define a sweep and where it runs (shared by `run` and `plan`)."""
+    options = [
+        click.option("--preset", "preset_name", default="quick", show_default=True,
+                     help=f"Grid to run: {', '.join(sorted(cfg_mod.PRESETS))}."),
+        click.option("--hidden", type=HIDDEN,
+                     help="Hidden sizes, e.g. 16,32 (replaces the preset's)."),
+        click.option("--lr", "lrs", type=LRS,
+                     help="Learning rates, e.g. 1e-3,1e-2 (replaces the preset's)."),
+        click.option("--seeds", type=SEEDS, help="Seeds, e.g. 0,1,2  [default: 0]"),
+        click.option("--steps", type=click.IntRange(min=1),
+                     help="Adam updates per trial  [default: 999]"),
+        click.option("--batch-size", type=click.IntRange(min=1),
+                     help="Images per update  [default: 100]"),
+        click.option("--init", type=click.Choice(cfg_mod.INITS), default="tf", show_default=True,
+                     help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its "
+                          "defaults."),
+        click.option("--precision", type=click.Choice(cfg_mod.PRECISIONS), default="fp32",
+                     show_default=True,
+                     help="fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = bfloat16 "
+                          "autocast."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda."),
+        click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="auto",
+                     show_default=True,
+                     help="single = one trial at a time (oneDNN/cuDNN); fused = the trials of a "
+                          "width as one batched model; auto = the faster per width and device."),
+        click.option("--workers", type=click.IntRange(min=1),
+                     help="Work units side by side in worker processes  [default: one per core "
+                          "for CPU widths <= 256, else 1]"),
+        click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+                     help="SQLite results store."),
+        click.option("--retry", type=STATUSES, default=(),
+                     help="Run stored trials with these statuses again, e.g. failed,oom."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _sweep_from(o: dict):
+    """Grid, device and retry set from the options, all checked before anything is loaded."""
+    from .plan import make_units  # these import torch: only when training or planning
+    from .sweep import parse_retry
+    from .train import resolve_device
+
+    base = preset(o["preset_name"])
+    grid = Grid(
+        hidden=o["hidden"] or base.hidden,
+        lrs=o["lrs"] or base.lrs,
+        seeds=o["seeds"] or base.seeds,
+        steps=o["steps"] or base.steps,
+        batch_size=o["batch_size"] or base.batch_size,
+        display_step=base.display_step,
+        init=o["init"],
+        precision=o["precision"],
+        name=base.name if not (o["hidden"] or o["lrs"]) else "custom",
+    )
+    device = resolve_device(o["device"])
+    retry = parse_retry(o["retry"])
+    make_units(grid.trials()[:1], o["engine"], device)  # e.g. --engine fused with --init pytorch
+    return grid, device, retry
+
+
 @cli.command()
-@click.option("--preset", "preset_name", default="quick", show_default=True,
-              help=f"Grid to run: {', '.join(sorted(cfg_mod.PRESETS))}.")
-@click.option("--hidden", type=HIDDEN, help="Hidden sizes, e.g. 16,32 (replaces the preset's).")
-@click.option("--lr", "lrs", type=LRS, help="Learning rates, e.g. 1e-3,1e-2 (replaces the preset's).")
-@click.option("--seeds", type=SEEDS, help="Seeds, e.g. 0,1,2  [default: 0]")
-@click.option("--steps", type=click.IntRange(min=1), help="Adam updates per trial  [default: 999]")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Images per update  [default: 100]")
-@click.option("--init", type=click.Choice(cfg_mod.INITS), default="tf", show_default=True,
-              help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its defaults.")
-@click.option("--precision", type=click.Choice(cfg_mod.PRECISIONS), default="fp32",
-              show_default=True,
-              help="fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = bfloat16 autocast.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="auto", show_default=True,
-              help="single = one trial at a time (oneDNN/cuDNN); fused = the trials of a width "
-                   "as one batched model; auto = the faster per width and device.")
-@click.option("--workers", type=click.IntRange(min=1),
-              help="Work units side by side in worker processes  [default: one per core for "
-                   "CPU widths <= 256, else 1]")
+@sweep_options
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Folder with the four IDX files  [default: $LSTM_SWEEP_DATA_DIR, else cache "
                    "(downloaded)]")
-@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
-              help="SQLite results store.")
-@click.option("--retry", type=STATUSES, default=(),
-              help="Run stored trials with these statuses again, e.g. failed,oom.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Format of the table printed at the end.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars  [default: when stderr is a terminal]")
-def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, precision, device, engine,
-        workers, data_dir, db, retry, fmt, progress) -> None:
+@click.option("--force", is_flag=True,
+              help="Run work units even where the plan says they do not fit in memory.")
+def run(data_dir, fmt, progress, force, **options) -> None:
     """Run a sweep (skipping trials already in the store) and print its table."""
-    base = preset(preset_name)
-    grid = Grid(
-        hidden=hidden or base.hidden,
-        lrs=lrs or base.lrs,
-        seeds=seeds or base.seeds,
-        steps=steps or base.steps,
-        batch_size=batch_size or base.batch_size,
-        display_step=base.display_step,
-        init=init,
-        precision=precision,
-        name=base.name if not (hidden or lrs) else "custom",
-    )
-    from .plan import make_units  # these import torch: only when training
-    from .sweep import parse_retry
-    from .train import resolve_device
-
-    # Check what can be checked before data is loaded (maybe downloaded) and the store opened.
-    device = resolve_device(device)
-    retry = parse_retry(retry)
-    make_units(grid.trials()[:1], engine, device)  # e.g. --engine fused with --init pytorch
+    grid, device, retry = _sweep_from(options)
+    db, engine, workers = options["db"], options["engine"], options["workers"]
     show = sys.stderr.isatty() if progress is None else progress
     data = _load_data(data_dir, show)
+    plan = _plan(grid, data.name, db, device, engine, workers, retry)
+    click.echo(render_plan(plan, f"{grid.name}: {len(plan.units)} work units to run"), err=True)
+    if plan.too_big and not force:
+        worst = max(plan.too_big, key=lambda u: u.memory_total)
+        raise LstmSweepError(
+            f"{len(plan.too_big)} work units need more memory than {device} has available "
+            f"(largest: {worst.unit.describe()} needs "
+            f"{human_bytes(worst.memory_total + plan.base_memory)}, available "
+            f"{human_bytes(plan.device_memory)}); drop those widths, or pass --force to run "
+            "them anyway (they are stored as oom = DNF if they fail)")
     with Store(db) as store:
         summary = _run_with_progress(grid, data, store, show, device=device, retry=retry,
                                      engine=engine, workers=workers)
@@ -154,9 +196,44 @@ def run(preset_name, hidden, lrs, seeds, steps, batch_size, init, precision, dev
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
     click.echo(
         f"\n{summary.ran} trials run ({counts}), {summary.skipped} already in {db}; "
-        f"{summary.wall_s:.1f} s",
+        f"{summary.wall_s:.1f} s (planned {human_seconds(plan.seconds)})",
         err=True,
     )
+
+
+@cli.command("plan")
+@sweep_options
+@click.option("--dataset", default="mnist", show_default=True,
+              help="Dataset name whose finished trials in --db are left out.")
+@click.option("--reprobe", is_flag=True, help="Measure this device again (the probe is cached).")
+def plan_cmd(dataset, reprobe, **options) -> None:
+    """Show what a sweep will cost before running it: FLOPs, memory and time per width, ETA."""
+    from .plan import plan_sweep
+
+    grid, device, retry = _sweep_from(options)
+    trials = _pending(grid.trials(dataset), options["db"], retry)
+    plan = plan_sweep(trials, device, options["engine"], options["workers"], refresh=reprobe,
+                      data_loaded=False)
+    click.echo(render_plan(plan, f"{grid.name}: {len(plan.units)} work units to run"))
+
+
+def _pending(trials, db, retry):
+    """Trials not yet finished in ``db``, read without creating or changing it."""
+    from pathlib import Path
+
+    from .sweep import pending_trials
+
+    path = Path(db)
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return trials
+    with Store(db, readonly=True) as store:
+        return pending_trials(trials, store, retry)
+
+
+def _plan(grid, dataset, db, device, engine, workers, retry):
+    from .plan import plan_sweep
+
+    return plan_sweep(_pending(grid.trials(dataset), db, retry), device, engine, workers)
 
 
 def _load_data(data_dir, show: bool):

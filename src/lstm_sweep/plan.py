@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import TrialConfig
@@ -112,3 +113,232 @@ def workers_for(unit: WorkUnit, device: torch.device, workers: int | None) -> in
     if device.type == "cpu" and unit.hidden <= CPU_PARALLEL_MAX_HIDDEN:
         return cpu_cores()
     return 1
+
+
+# --------------------------------------------------------------------------- cost model
+
+BYTES = {"fp32": 4, "tf32": 4, "bf16": 2}
+EVAL_IMAGES = 15_000  # validation 5,000 + test 10,000
+DATASET_BYTES = 70_000 * 784 * (4 + 1)  # MNIST as float32, plus the uint8 it is read from
+DEFAULT_EVAL_CHUNK = 1000
+
+
+def step_flops(hidden: int, batch: int) -> float:
+    """Matmul FLOPs of one training step of one model (forward + backward = 3 x forward):
+    3 x B x 28 x 2 (28 + H) 4H (DESIGN.md, "Speed")."""
+    return 3 * batch * 28 * 2 * (28 + hidden) * 4 * hidden
+
+
+def trial_flops(config: TrialConfig) -> float:
+    """Training steps, the curve's extra forward passes, and evaluation of one trial."""
+    forward = step_flops(config.hidden, config.batch_size) / 3
+    curve = (config.steps // config.display_step) * forward
+    evaluation = forward * EVAL_IMAGES / config.batch_size
+    return config.steps * step_flops(config.hidden, config.batch_size) + curve + evaluation
+
+
+def unit_memory(unit: WorkUnit, eval_chunk: int = DEFAULT_EVAL_CHUNK) -> dict[str, int]:
+    """Predicted bytes a unit holds at its peak, by part (fp32 master weights always)."""
+    c = unit.configs[0]
+    k, h, b, t = len(unit.configs), c.hidden, c.batch_size, 28
+    act = 2 if c.precision == "bf16" else 4
+    params = (28 + h) * 4 * h + 4 * h + 10 * h + 10
+    weights = 4 * k * params * 4  # parameters, gradients, Adam m and v
+    # kept for backward per model: gates (4H), h and c (2H), and the backward's dz (4H) and
+    # stacked states; the fused engine keeps a few more copies than oneDNN's workspace
+    per_step = (19 if unit.engine == "fused" else 12) * h
+    activations = k * t * b * per_step * act
+    evaluation = k * eval_chunk * t * 5 * h * act  # outputs and gates of one chunk
+    return {"weights+adam": weights, "activations": activations, "eval chunk": evaluation}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Seconds per training step = overhead + FLOPs / throughput, fitted on a short probe."""
+
+    overhead_s: float
+    flops_per_s: float
+    device: str
+
+    def step_seconds(self, hidden: int, batch: int, k: int = 1) -> float:
+        return self.overhead_s + k * step_flops(hidden, batch) / self.flops_per_s
+
+
+@dataclass(frozen=True)
+class UnitPlan:
+    unit: WorkUnit
+    workers: int
+    flops: float  # per trial
+    memory: dict[str, int]
+    seconds: float  # the whole unit
+
+    @property
+    def memory_total(self) -> int:
+        return sum(self.memory.values())
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    units: list[UnitPlan]
+    device: str
+    device_memory: int | None  # bytes available to one unit
+    base_memory: int  # bytes the process holds before a unit starts (code, data)
+    calibration: Calibration
+
+    @property
+    def seconds(self) -> float:
+        """ETA: units of a phase share its workers."""
+        return sum(u.seconds / u.workers for u in self.units)
+
+    @property
+    def too_big(self) -> list[UnitPlan]:
+        if self.device_memory is None:
+            return []
+        return [u for u in self.units if u.memory_total + self.base_memory > self.device_memory]
+
+
+def plan_units(
+    units: Sequence[WorkUnit],
+    device: torch.device,
+    calibrations: dict[tuple[str, str], Calibration],
+    workers: int | None = None,
+) -> SweepPlan:
+    """FLOPs, memory and time of each unit, and what the device offers.
+
+    ``calibrations`` maps (engine, precision) to its probe (:func:`calibration_for`).
+    """
+    plans = []
+    calibration = next(iter(calibrations.values()), Calibration(0.0, 1e11, str(device)))
+    for u in units:
+        c = u.configs[0]
+        calibration = calibrations.get((u.engine, c.precision), calibration)
+        n = workers_for(u, device, workers)
+        # a fused step serves all K models: its overhead is paid once
+        seconds = calibration.overhead_s * c.steps + len(u.configs) * (
+            trial_flops(c) / calibration.flops_per_s)
+        if device.type == "cpu" and n > 1:
+            seconds *= n * _CPU_WORKER_SHARE  # each worker has 1/n of the cores
+        plans.append(UnitPlan(u, n, trial_flops(u.configs[0]), unit_memory(u), seconds))
+    available, base = device_memory(device)
+    return SweepPlan(plans, calibration.device, available, base, calibration)
+
+
+def plan_sweep(
+    trials: Sequence[TrialConfig],
+    device: torch.device,
+    engine: str = "auto",
+    workers: int | None = None,
+    refresh: bool = False,
+    data_loaded: bool = True,
+) -> SweepPlan:
+    """Units, calibrated costs and memory for ``trials`` (probing this device once if new).
+
+    ``data_loaded``: whether this process already holds the dataset (else its size is added).
+    """
+    units = make_units(trials, engine, device)
+    calibrations = {
+        key: calibration_for(device, precision=key[1], engine=key[0], refresh=refresh)
+        for key in sorted({(u.engine, u.configs[0].precision) for u in units})
+    }
+    plan = plan_units(units, device, calibrations, workers)
+    if not data_loaded:
+        plan = replace(plan, base_memory=plan.base_memory + DATASET_BYTES)
+    return plan
+
+
+# A trial in one of n one-thread workers takes ~0.9 n times its all-core time: measured on 2
+# cores, 999 steps, 16-128 units: 2.15x / 2.0x / 1.8x / 1.5x (small widths gain most from workers,
+# as their all-core runs leave a core idle).
+_CPU_WORKER_SHARE = 0.9
+
+
+def device_memory(device: torch.device) -> tuple[int | None, int]:
+    """(bytes a unit may use, bytes already held): GPU free memory, or this machine's
+    available RAM and this process's resident size."""
+    if device.type == "cuda":
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free), 0
+    available = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return available, int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return available, 0
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
+          steps: int = 12, widths: tuple[int, int] = (32, 128)) -> Calibration:
+    """Time a few training steps at two widths on random data and fit overhead + throughput."""
+    import time
+
+    import torch
+
+    from .train import make_engine, precision_context
+
+    measured = []
+    x = torch.rand(100, 28, 28, device=device)
+    y = torch.randint(0, 10, (100,), device=device)
+    with precision_context(precision):
+        for h in widths:
+            runner = make_engine(engine, [TrialConfig(hidden=h, lr=1e-3, precision=precision)],
+                                 device)
+            runner.train_step(x, y)  # warm-up
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                runner.train_step(x, y)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            measured.append(((time.perf_counter() - t0) / steps, step_flops(h, 100)))
+    (t1, f1), (t2, f2) = measured
+    throughput = (f2 - f1) / max(t2 - t1, 1e-9)
+    if throughput <= 0:  # noise: fall back to the larger width's throughput, no overhead
+        return Calibration(0.0, f2 / t2, str(device))
+    overhead = max(0.0, t1 - f1 / throughput)
+    return Calibration(overhead, throughput, str(device))
+
+
+def calibration_for(device: torch.device, precision: str = "fp32", engine: str = "single",
+                    refresh: bool = False) -> Calibration:
+    """A cached probe result for this machine, device, precision and engine (probed if new)."""
+    import json
+
+    import torch
+
+    from .data import cache_dir
+    from .train import device_name
+
+    key = "|".join([device_name(device), str(torch.get_num_threads()), torch.__version__,
+                    precision, engine])
+    path = Path(os.environ.get("LSTM_SWEEP_CALIBRATION") or cache_dir().parent / "calibration.json")
+    cache: dict = {}
+    try:
+        cache = json.loads(path.read_text())
+    except (OSError, ValueError):
+        pass
+    if key in cache and not refresh:
+        return Calibration(**cache[key])
+    cal = probe(device, precision, engine)
+    cache[key] = {"overhead_s": cal.overhead_s, "flops_per_s": cal.flops_per_s,
+                  "device": cal.device}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(cache, indent=1))
+        tmp.replace(path)
+    except OSError:
+        pass  # a cache we cannot write is only slower next time
+    return cal

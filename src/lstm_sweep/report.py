@@ -214,3 +214,66 @@ def render_tables(tables: Sequence[Table], fmt: str = "text") -> str:
     if fmt not in _RENDERERS:
         raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     return "\n\n".join(_RENDERERS[fmt](t) for t in tables)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+def human_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit in ("B", "KB", "MB") else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def plan_rows(plan) -> list[dict]:
+    """One row per (width, engine, workers, precision): trials, FLOPs, memory, time."""
+    rows: dict[tuple, dict] = {}
+    for u in plan.units:
+        c = u.unit.configs[0]
+        key = (c.hidden, u.unit.engine, u.workers, c.precision)
+        row = rows.setdefault(key, {"hidden": c.hidden, "engine": u.unit.engine,
+                                    "workers": u.workers, "precision": c.precision, "trials": 0,
+                                    "flops_per_trial": u.flops, "memory": 0, "seconds": 0.0})
+        row["trials"] += len(u.unit.configs)
+        row["memory"] = max(row["memory"], u.memory_total + plan.base_memory)
+        row["seconds"] += u.seconds / u.workers
+    return list(rows.values())
+
+
+def render_plan(plan, title: str = "plan") -> str:
+    """The plan as a text table with totals, the ETA and the memory verdict."""
+    cal = plan.calibration
+    out = [f"{title} on {plan.device} (probe: {cal.overhead_s * 1e3:.2f} ms/step overhead + "
+           f"{cal.flops_per_s / 1e9:.0f} GFLOP/s)"]
+    header = ["hidden", "trials", "engine", "workers", "GFLOP/trial", "peak memory", "time/trial",
+              "time"]
+    rows = [header]
+    for r in plan_rows(plan):
+        rows.append([str(r["hidden"]), str(r["trials"]), f"{r['engine']} {r['precision']}",
+                     str(r["workers"]), f"{r['flops_per_trial'] / 1e9:,.0f}",
+                     human_bytes(r["memory"]),
+                     human_seconds(r["seconds"] / r["trials"] * r["workers"]),
+                     human_seconds(r["seconds"])])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    out += ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
+    trials = sum(len(u.unit.configs) for u in plan.units)
+    flops = sum(u.flops * len(u.unit.configs) for u in plan.units)
+    out.append(f"total: {trials} trials, {flops / 1e15:.3g} PFLOP, ETA {human_seconds(plan.seconds)}")
+    if plan.device_memory is not None and plan.units:
+        largest = max(u.memory_total for u in plan.units) + plan.base_memory
+        out.append(f"memory: largest unit {human_bytes(largest)} of "
+                   f"{human_bytes(plan.device_memory)} available"
+                   + (f"; {len(plan.too_big)} units do NOT fit" if plan.too_big else ""))
+    return "\n".join(out)

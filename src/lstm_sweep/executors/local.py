@@ -18,13 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import torch
 
 from ..data import Dataset, load_dir
 from ..plan import WorkUnit
-from ..results import TrialResult
+from ..results import Status, TrialResult
 from ..train import train_group
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,35 @@ def _work(index: int, unit: WorkUnit, device: str) -> tuple[int, list[TrialResul
     return index, results
 
 
-def _run_pool(units, data: Dataset, device: torch.device, workers: int, events: UnitEvents):
+def _run_pool(units, data: Dataset, device: torch.device, workers: int, events: UnitEvents,
+              attempts: int = 2):
+    """Units in worker processes. A worker that dies (killed, out of memory) breaks the pool:
+    its unfinished units run again in a fresh pool, up to ``attempts`` times in all; then
+    their trials are recorded ``failed``, and the sweep goes on."""
+    left = list(units)
+    for attempt in range(1, attempts + 1):
+        broken = []
+        for unit, results in _pool_once(left, data, device, workers, events):
+            if results is None:
+                broken.append(unit)
+            else:
+                yield unit, results
+        if not broken:
+            return
+        log.warning("a worker process died; %d work units %s", len(broken),
+                    "run again" if attempt < attempts else "are recorded failed")
+        left = broken
+    for unit in left:
+        yield unit, [
+            TrialResult(config=c, status=Status.FAILED, error="worker process died (killed, or "
+                        "out of memory) in every attempt", device=str(device),
+                        engine=unit.engine, group_size=len(unit.configs), started_at=time.time())
+            for c in unit.configs
+        ]
+
+
+def _pool_once(units, data: Dataset, device: torch.device, workers: int, events: UnitEvents):
+    """Yield (unit, results), or (unit, None) for units lost to a broken pool."""
     from ..plan import cpu_cores
 
     ctx = multiprocessing.get_context("spawn")
@@ -112,18 +141,22 @@ def _run_pool(units, data: Dataset, device: torch.device, workers: int, events: 
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(data.source, threads, progress))
     try:
-        pending = {pool.submit(_work, i, u, str(device)) for i, u in enumerate(units)}
+        futures = {pool.submit(_work, i, u, str(device)): u for i, u in enumerate(units)}
+        pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             _drain(progress, units, events)
             for future in done:
-                index, results = future.result()
-                yield units[index], results
+                try:
+                    _, results = future.result()
+                except BrokenProcessPool:
+                    results = None
+                yield futures[future], results
         pool.shutdown(wait=True)
     except BaseException:
         # Ctrl-C or an error in the driver: stop the workers now; unfinished units were never
         # stored, so they run again next time.
-        for proc in list(getattr(pool, "_processes", {}).values()):
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
