@@ -18,6 +18,7 @@ with its message. Ctrl-C (KeyboardInterrupt) is not caught.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import platform
@@ -315,8 +316,10 @@ def train_group(
         log.debug("group %s failed:\n%s", configs, traceback.format_exc())
         last_loss = [None] * k
         runner = None
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+    if error is not None and device.type == "cuda":
+        # after the except block, so that the traceback no longer pins the failed tensors
+        gc.collect()
+        torch.cuda.empty_cache()
     if on_step is not None:
         on_step(max(steps_done), proto.steps)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
