@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from lstm_sweep.config import HW2_LRS, TrialConfig
 from lstm_sweep.data import BatchStream, load_mnist
 from lstm_sweep.executors.local import run_local
-from lstm_sweep.plan import cpu_cores, make_units, workers_for
+from lstm_sweep.plan import cpu_cores, make_units, phases
 
 
 def trial_flops(hidden: int, steps: int, batch: int = 100) -> float:
@@ -83,21 +83,14 @@ def engine(configs, data, strategy: str, device=CPU):
 
     Returns wall seconds, what it chose, and the results."""
     units = make_units(configs, strategy, device)
-    workers = None if strategy == "auto" else 1
-    phases: list[tuple[list, int]] = []
-    for u in units:
-        n = workers_for(u, device, workers)
-        if phases and phases[-1][1] == n:
-            phases[-1][0].append(u)
-        else:
-            phases.append(([u], n))
+    planned = phases(units, device, None if strategy == "auto" else 1)
     results = []
     t0 = time.perf_counter()
-    for phase, n in phases:
+    for phase, n in planned:
         for _, rs in run_local(phase, data, device, n):
             results.extend(rs)
     chosen = "; ".join(f"{len(p)} {p[0].engine} unit(s) of width {sorted({u.hidden for u in p})} "
-                       f"on {n} worker(s)" for p, n in phases)
+                       f"on {n} worker(s)" for p, n in planned)
     return time.perf_counter() - t0, chosen, results
 
 

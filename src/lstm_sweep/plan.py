@@ -115,6 +115,20 @@ def workers_for(unit: WorkUnit, device: torch.device, workers: int | None) -> in
     return 1
 
 
+def phases(
+    units: Sequence[WorkUnit], device: torch.device, workers: int | None
+) -> list[tuple[list[WorkUnit], int]]:
+    """Consecutive units that run with the same number of side-by-side workers."""
+    out: list[tuple[list[WorkUnit], int]] = []
+    for unit in units:
+        n = workers_for(unit, device, workers)
+        if out and out[-1][1] == n:
+            out[-1][0].append(unit)
+        else:
+            out.append(([unit], n))
+    return out
+
+
 # --------------------------------------------------------------------------- cost model
 
 BYTES = {"fp32": 4, "tf32": 4, "bf16": 2}

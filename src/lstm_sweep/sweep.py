@@ -23,7 +23,7 @@ from .config import Grid, TrialConfig
 from .data import Dataset
 from .errors import ConfigError
 from .executors.local import UnitEvents, run_local
-from .plan import WorkUnit, make_units, workers_for
+from .plan import WorkUnit, make_units, phases
 from .results import Status, TrialResult
 from .store import Store
 from .train import device_name, resolve_device
@@ -141,7 +141,7 @@ def run_sweep(
         events = UnitEvents(callbacks.on_unit_start, callbacks.on_step)
         t0 = time.perf_counter()
         finished = 0
-        for phase, n_workers in _phases(units, torch_device, workers):
+        for phase, n_workers in phases(units, torch_device, workers):
             for _, results in run_local(phase, data, torch_device, n_workers, events):
                 for result in results:
                     store.save(result, env)  # committed now: a kill later loses nothing
@@ -158,15 +158,3 @@ def run_sweep(
     finally:
         if own_store:
             store.close()
-
-
-def _phases(units: list[WorkUnit], device, workers: int | None):
-    """Consecutive units that run with the same number of side-by-side workers."""
-    phases: list[tuple[list[WorkUnit], int]] = []
-    for unit in units:
-        n = workers_for(unit, device, workers)
-        if phases and phases[-1][1] == n:
-            phases[-1][0].append(unit)
-        else:
-            phases.append(([unit], n))
-    return phases
