@@ -118,6 +118,7 @@ def main() -> None:
     print(f"grid: hidden {widths} x {len(HW2_LRS)} rates = {len(configs)} trials, "
           f"{args.steps} steps each, evaluation included; lstm-sweep in {args.precision}\n")
 
+    baseline([TrialConfig(hidden=16, lr=1e-3, steps=5)], data)  # warm-up: not timed
     per_width: dict[str, dict[int, float]] = {"baseline": {}}
     totals = {}
     t0 = time.perf_counter()
