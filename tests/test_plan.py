@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lstm_sweep.config import Grid, TrialConfig
+from lstm_sweep.config import Grid
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.plan import make_units, workers_for
 from lstm_sweep.store import load_results
@@ -30,8 +30,8 @@ def test_fused_groups_share_everything_but_lr_and_seed():
     units = make_units(trials, "fused", CPU)
     # data_seed follows seed, so each (width, seed) is one batch sequence -> one group of 3 rates
     assert [(u.hidden, len(u.configs)) for u in units] == [(16, 3), (16, 3), (32, 3), (32, 3)]
-    shared = [TrialConfig(hidden=16, lr=lr, seed=s, data_seed=7) for s in (0, 1, 2)
-              for lr in (1e-3, 1e-2)]
+    shared = Grid(hidden=(16,), lrs=(1e-3, 1e-2), seeds=(0, 1, 2), data_seed=7).trials()
+    assert {(t.seed, t.data_seed) for t in shared} == {(0, 7), (1, 7), (2, 7)}
     (unit,) = make_units(shared, "fused", CPU)
     assert unit.configs == tuple(shared) and unit.describe() == "hidden 16 x6 (fused)"
     assert [len(u.configs) for u in make_units(shared, "fused", CPU, max_group=4)] == [4, 2]

@@ -107,6 +107,10 @@ def sweep_options(f):
         click.option("--lr", "lrs", type=LRS,
                      help="Learning rates, e.g. 1e-3,1e-2 (replaces the preset's)."),
         click.option("--seeds", type=SEEDS, help="Seeds, e.g. 0,1,2  [default: 0]"),
+        click.option("--data-seed", type=click.IntRange(min=0),
+                     help="One batch order for every seed (then the seeds differ by initial "
+                          "weights only, and fuse into one group per width)  [default: each "
+                          "seed its own order]"),
         click.option("--steps", type=click.IntRange(min=1),
                      help="Adam updates per trial  [default: 999]"),
         click.option("--batch-size", type=click.IntRange(min=1),
@@ -147,6 +151,7 @@ def _sweep_from(o: dict):
         hidden=o["hidden"] or base.hidden,
         lrs=o["lrs"] or base.lrs,
         seeds=o["seeds"] or base.seeds,
+        data_seed=o["data_seed"],
         steps=o["steps"] or base.steps,
         batch_size=o["batch_size"] or base.batch_size,
         display_step=base.display_step,

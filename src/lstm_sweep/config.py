@@ -136,6 +136,7 @@ class Grid:
     hidden: tuple[int, ...]
     lrs: tuple[float, ...]
     seeds: tuple[int, ...] = (0,)
+    data_seed: int | None = None  # one batch order for all seeds (None: each seed its own)
     steps: int = SEED_STEPS
     batch_size: int = SEED_BATCH_SIZE
     display_step: int = SEED_DISPLAY_STEP
@@ -162,7 +163,8 @@ class Grid:
         for s in self.seeds:
             _check_seed(s)
         TrialConfig(
-            hidden=self.hidden[0], lr=self.lrs[0], seed=self.seeds[0], steps=self.steps,
+            hidden=self.hidden[0], lr=self.lrs[0], seed=self.seeds[0], data_seed=self.data_seed,
+            steps=self.steps,
             batch_size=self.batch_size, display_step=self.display_step, init=self.init,
             precision=self.precision,
         )
@@ -172,7 +174,8 @@ class Grid:
         """All trials of the grid, row by row (hidden), then learning rate, then seed."""
         return [
             TrialConfig(
-                hidden=h, lr=lr, seed=s, steps=self.steps, batch_size=self.batch_size,
+                hidden=h, lr=lr, seed=s, data_seed=self.data_seed, steps=self.steps,
+                batch_size=self.batch_size,
                 display_step=self.display_step, init=self.init, precision=self.precision,
                 dataset=dataset,
             )
