@@ -11,10 +11,10 @@ import torch
 from lstm_sweep.model import (
     FORGET_BIAS,
     LSTMClassifier,
-    TFAdam,
     build_model,
     glorot_limit,
     load_tf_params,
+    tf_adam_step,
     tf_params,
 )
 
@@ -111,12 +111,11 @@ def test_tf_adam_matches_tf_update_formula():
     rng = np.random.default_rng(0)
     theta0 = rng.normal(size=5)
     grads = [rng.normal(size=5) * 10.0 ** -rng.integers(0, 8) for _ in range(6)]
-    p = torch.nn.Parameter(torch.tensor(theta0))
-    opt = TFAdam([p], lr=0.01)
+    p = torch.tensor(theta0)
+    state_m, state_v = torch.zeros(5, dtype=torch.float64), torch.zeros(5, dtype=torch.float64)
     theta, m, v = theta0.copy(), np.zeros(5), np.zeros(5)
     for t, g in enumerate(grads, start=1):
-        p.grad = torch.tensor(g)
-        opt.step()
+        tf_adam_step([p], [torch.tensor(g)], [state_m], [state_v], t, 0.01)
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
         lr_t = 0.01 * math.sqrt(1 - 0.999**t) / (1 - 0.9**t)
@@ -125,14 +124,14 @@ def test_tf_adam_matches_tf_update_formula():
 
 
 def test_frozen_bias_does_not_move_in_training():
-    model = build_model(8, "tf", 0)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    assert len(trainable) == 5  # weight_ih, weight_hh, bias_ih, W_out, b_out
-    opt = TFAdam(trainable, lr=0.1)
+    from lstm_sweep.config import TrialConfig
+    from lstm_sweep.train import SingleEngine
+
+    engine = SingleEngine([TrialConfig(hidden=8, lr=0.1)], torch.device("cpu"))
+    model = engine.model
+    assert len(engine.params) == 5  # weight_ih, weight_hh, bias_ih, W_out, b_out
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    loss = torch.nn.functional.cross_entropy(model(torch.rand(4, 28, 28)), torch.tensor([1, 2, 3, 4]))
-    loss.backward()
-    opt.step()
+    engine.train_step(torch.rand(4, 28, 28), torch.tensor([1, 2, 3, 4]))
     after = dict(model.named_parameters())
     assert torch.equal(after["lstm.bias_hh_l0"], before["lstm.bias_hh_l0"])
     for name in ("lstm.weight_hh_l0", "lstm.bias_ih_l0", "out.weight"):

@@ -164,32 +164,3 @@ def tf_adam_step(
                 p.addcdiv_(m * scale, d)
         else:
             torch._foreach_addcdiv_(params, ms, denom, value=-lr * correction)
-
-
-class TFAdam(torch.optim.Optimizer):
-    """Adam exactly as TF 1.x ``AdamOptimizer`` applies it (defaults beta1 0.9, beta2 0.999, eps 1e-8).
-
-    (PyTorch's Adam puts eps inside the bias correction; the two differ for tiny gradients.)
-    See :func:`tf_adam_step`.
-    """
-
-    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps))
-
-    @torch.no_grad()
-    def step(self, closure=None):  # noqa: D102
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            states = [self.state[p] for p in params]
-            for p, s in zip(params, states):
-                if not s:
-                    s["t"] = 0
-                    s["m"] = torch.zeros_like(p)
-                    s["v"] = torch.zeros_like(p)
-                s["t"] += 1
-            tf_adam_step(params, [p.grad for p in params], [s["m"] for s in states],
-                         [s["v"] for s in states], states[0]["t"], group["lr"], group["betas"],
-                         group["eps"])
-        return None
