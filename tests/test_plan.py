@@ -61,7 +61,7 @@ def test_workers_per_width(monkeypatch):
 
 
 def test_worker_processes_store_the_same_results_as_one_process(mnist, tmp_path):
-    grid = Grid(hidden=(8, 16), lrs=(1e-2, 1e-1), steps=30)
+    grid = Grid(hidden=(8, 16), lrs=(1e-3, 1e-2), steps=30)
     serial = run_sweep(grid, mnist, tmp_path / "a.db", device="cpu", workers=1)
     parallel = run_sweep(grid, mnist, tmp_path / "b.db", device="cpu", workers=2)
     assert serial.ran == parallel.ran == 4
@@ -101,7 +101,8 @@ def _worker_pids() -> list[int]:
     return out
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+@pytest.mark.skipif(not os.path.exists(f"/proc/self/task/{os.getpid()}/children"),
+                    reason="needs Linux /proc/<pid>/task/<tid>/children")
 def test_a_killed_worker_loses_no_trial(mnist, tmp_path):
     killed = []
 
