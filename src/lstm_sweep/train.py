@@ -27,6 +27,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -131,6 +132,26 @@ def autocast(precision: str, device: torch.device):
 # --------------------------------------------------------------------------- engines
 
 
+class Engine(Protocol):
+    """What the training loop needs from the model(s) of a work unit."""
+
+    name: str
+    k: int  # models trained together
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One update of every model on batch x (B, 28, 28), y (B,); returns the (K,) losses
+        before the update."""
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(K, B, 10) logits of every model, no gradients."""
+
+    def freeze(self, k: int) -> None:
+        """Model k diverged: keep its current parameters for evaluation."""
+
+    def finish(self) -> None:
+        """Training is over: restore frozen models, switch to evaluation."""
+
+
 class SingleEngine:
     """One trial: ``nn.LSTM`` (oneDNN on CPU, cuDNN on GPU) with TF's parameters and TF Adam."""
 
@@ -168,10 +189,7 @@ class SingleEngine:
         self.model.eval()
 
 
-ENGINES = ("single", "fused")
-
-
-def make_engine(name: str, configs: Sequence[TrialConfig], device: torch.device):
+def make_engine(name: str, configs: Sequence[TrialConfig], device: torch.device) -> Engine:
     if name == "single":
         return SingleEngine(configs, device)
     if name == "fused":
@@ -194,7 +212,7 @@ def group_key(config: TrialConfig) -> tuple:
 
 
 @torch.no_grad()
-def evaluate(engine, images: torch.Tensor, labels: torch.Tensor, chunk: int) -> list[float]:
+def evaluate(engine: Engine, images: torch.Tensor, labels: torch.Tensor, chunk: int) -> list[float]:
     """Accuracy of each of the engine's models over all of ``images`` (N, 28, 28), ``chunk``
     images at a time so memory stays flat."""
     correct = torch.zeros(engine.k, dtype=torch.long, device=labels.device)
