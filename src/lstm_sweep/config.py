@@ -121,6 +121,18 @@ class TrialConfig:
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=repr)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
+    def group_key(self) -> tuple:
+        """Trials with equal group keys can train together (one batch sequence, one fused
+        model): everything but learning rate and seed agrees."""
+        d = self.to_dict()
+        d.pop("lr"), d.pop("seed")
+        return tuple(sorted(d.items()))
+
+    @property
+    def fusable(self) -> bool:
+        """Whether the fused engine implements this trial (TF init: one trainable bias)."""
+        return self.init == "tf"
+
     def protocol(self) -> dict:
         """The fields shared by all cells of one table (everything but hidden, lr and seeds)."""
         d = self.to_dict()

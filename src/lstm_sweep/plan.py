@@ -60,24 +60,16 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _group_key(config: TrialConfig) -> tuple:
-    from .train import group_key
-
-    return group_key(config)
-
-
 def choose_engine(config: TrialConfig, engine: str, device: torch.device) -> str:
     """The engine a trial trains with (see the module docstring)."""
-    from .train import fusable
-
     if engine not in ENGINE_CHOICES:
         raise ConfigError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINE_CHOICES)}")
-    if engine == "fused" and not fusable(config):
+    if engine == "fused" and not config.fusable:
         raise ConfigError("--engine fused supports --init tf only (PyTorch's init has two "
                           "trainable biases); use --engine single or auto")
     if engine != "auto":
         return engine
-    if device.type == "cuda" and fusable(config) and config.hidden <= GPU_FUSE_MAX_HIDDEN:
+    if device.type == "cuda" and config.fusable and config.hidden <= GPU_FUSE_MAX_HIDDEN:
         return "fused"
     return "single"
 
@@ -93,7 +85,7 @@ def make_units(
         if chosen == "single":
             slots.append(("single", [t]))
             continue
-        key = _group_key(t)
+        key = t.group_key()
         if key not in fused_slot:
             fused_slot[key] = len(slots)
             slots.append(("fused", []))

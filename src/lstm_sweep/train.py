@@ -199,18 +199,6 @@ def make_engine(name: str, configs: Sequence[TrialConfig], device: torch.device)
     raise ValueError(f"unknown engine {name!r}")
 
 
-def fusable(config: TrialConfig) -> bool:
-    """Whether the fused engine implements this trial's protocol (TF init; one trainable bias)."""
-    return config.init == "tf"
-
-
-def group_key(config: TrialConfig) -> tuple:
-    """Trials with equal keys can train as one fused group: all but lr and seed agree."""
-    d = config.to_dict()
-    d.pop("lr"), d.pop("seed")
-    return tuple(sorted(d.items()))
-
-
 @torch.no_grad()
 def evaluate(engine: Engine, images: torch.Tensor, labels: torch.Tensor, chunk: int) -> list[float]:
     """Accuracy of each of the engine's models over all of ``images`` (N, 28, 28), ``chunk``
@@ -274,7 +262,7 @@ def train_group(
     """Train trials that share everything but learning rate and seed, on one batch sequence.
 
     Args:
-        configs: the group; all must have the same :func:`group_key` (checked).
+        configs: the group; all must have the same :meth:`TrialConfig.group_key` (checked).
         data: the dataset; engine: ``single`` (exactly one config) or ``fused``.
         device, on_step, eval_chunk: as for :func:`run_trial`.
 
@@ -282,7 +270,7 @@ def train_group(
         One :class:`TrialResult` per config, in order. Time and CPU are the group's, shared
         equally among its trials (``group_size`` says how many).
     """
-    if len({group_key(c) for c in configs}) != 1:
+    if len({c.group_key() for c in configs}) != 1:
         raise ValueError("a group's trials must agree on everything but lr and seed")
     device = torch.device(device)
     proto, k = configs[0], len(configs)
