@@ -98,6 +98,7 @@ BAD_RUNS = [
     (["--engine", "fused", "--init", "pytorch"], "--engine fused supports --init tf only"),
     (["--engine", "turbo"], "'turbo' is not one of"),
     (["--workers", "0"], "--workers"),
+    (["--repeats", "3", "--seeds", "0,1"], "give --seeds or --repeats, not both"),
 ]
 
 
@@ -180,6 +181,12 @@ def test_plan_command_prints_a_plan_without_touching_anything(tmp_path, capsys):
     assert out.startswith("hw2: 54 work units to run on cpu")
     assert "4096" in out and "total: 54 trials, 9.86 PFLOP, ETA" in out and " h " in out
     assert not db.exists()
+
+
+def test_repeats_means_seeds_0_to_n_minus_1(tmp_path, capsys):
+    assert main(["plan", "--hidden", "16", "--lr", "0.1", "--repeats", "3", "--device", "cpu",
+                 "--db", str(tmp_path / "x.db")]) == 0
+    assert "total: 3 trials" in capsys.readouterr().out
 
 
 def test_plan_leaves_out_finished_trials(swept, capsys):

@@ -83,3 +83,16 @@ def test_unknown_metric_or_format_is_a_config_error():
         build_tables([], "loss")
     with pytest.raises(ConfigError, match="unknown format"):
         render_tables([], "xml")
+
+
+def test_stat_choices():
+    (t,) = build_tables([r(64, 0.1, a, seed=s) for s, a in enumerate((0.4, 0.9, 0.5))])
+    assert "| 64 | 0.6000 ± 0.2646 |" in render_tables([t], "markdown", "mean")
+    assert "| 64 | 0.5000 |" in render_tables([t], "markdown", "median")
+    assert "| 64 | 0.9000 |" in render_tables([t], "markdown", "best")
+    assert "| 64 | 0.4000 / 0.9000 / 0.5000 |" in render_tables([t], "markdown", "all")
+    (times,) = build_tables([r(64, 0.1, 0.5, seed=s, wall=w) for s, w in enumerate((3.0, 2.0))],
+                            "time")
+    assert "| 64 | 2.0 |" in render_tables([times], "markdown", "best")  # best time = shortest
+    with pytest.raises(ConfigError, match="unknown statistic"):
+        render_tables([t], "text", "mode")

@@ -20,6 +20,7 @@ from .plan import ENGINE_CHOICES
 from .report import (
     FORMATS,
     METRICS,
+    STATS,
     build_tables,
     human_bytes,
     human_seconds,
@@ -107,6 +108,8 @@ def sweep_options(f):
         click.option("--lr", "lrs", type=LRS,
                      help="Learning rates, e.g. 1e-3,1e-2 (replaces the preset's)."),
         click.option("--seeds", type=SEEDS, help="Seeds, e.g. 0,1,2  [default: 0]"),
+        click.option("--repeats", type=click.IntRange(min=1),
+                     help="Seeds 0..N-1 (instead of --seeds)."),
         click.option("--data-seed", type=click.IntRange(min=0),
                      help="One batch order for every seed (then the seeds differ by initial "
                           "weights only, and fuse into one group per width)  [default: each "
@@ -147,6 +150,10 @@ def _sweep_from(o: dict):
     from .train import resolve_device
 
     base = preset(o["preset_name"])
+    if o["repeats"] and o["seeds"]:
+        raise click.UsageError("give --seeds or --repeats, not both")
+    if o["repeats"]:
+        o = {**o, "seeds": tuple(range(o["repeats"]))}
     grid = Grid(
         hidden=o["hidden"] or base.hidden,
         lrs=o["lrs"] or base.lrs,
@@ -321,12 +328,14 @@ def _run_with_progress(grid, data, store, show: bool, **options):
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--metric", type=click.Choice(tuple(METRICS)), default="accuracy",
               show_default=True)
-def table(db, fmt, metric) -> None:
+@click.option("--stat", type=click.Choice(STATS), default="mean", show_default=True,
+              help="Per cell over seeds: mean ± std, median, best seed, or all values.")
+def table(db, fmt, metric, stat) -> None:
     """Print Table 1 (rows = hidden size, columns = learning rate) from the store."""
     results = load_results(db)
     if not results:
         raise LstmSweepError(f"{db} holds no trials yet; run `lstm-sweep run --db {db}` first")
-    click.echo(render_tables(build_tables(results, metric), fmt))
+    click.echo(render_tables(build_tables(results, metric), fmt, stat))
 
 
 @cli.command()

@@ -23,6 +23,7 @@ METRICS = {
     "time": ("Wall time per trial (s)", "wall_s", 1, "s"),
 }
 FORMATS = ("text", "markdown", "csv", "latex")
+STATS = ("mean", "median", "best", "all")
 _WITH_VALUE = (Status.DONE, Status.DIVERGED)
 
 
@@ -44,6 +45,16 @@ class Cell:
     @property
     def std(self) -> float | None:
         return statistics.stdev(self.values) if len(self.values) > 1 else None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+    def best(self, metric: str) -> float | None:
+        """The best seed: highest accuracy, or shortest time."""
+        if not self.values:
+            return None
+        return max(self.values) if metric == "accuracy" else min(self.values)
 
     @property
     def diverged(self) -> bool:
@@ -120,14 +131,18 @@ def _lr_label(lr: float) -> str:
     return f"{lr:g}"
 
 
-def _cell_text(table: Table, cell: Cell) -> str:
+def _cell_text(table: Table, cell: Cell, stat: str = "mean") -> str:
     label = cell.label
     if label is not None:
         return label
     decimals = METRICS[table.metric][2]
-    text = f"{cell.mean:.{decimals}f}"
-    if cell.std is not None:
-        text += f" ± {cell.std:.{decimals}f}"
+    if stat == "all":
+        text = " / ".join(f"{v:.{decimals}f}" for v in cell.values)
+    else:
+        value = {"mean": cell.mean, "median": cell.median, "best": cell.best(table.metric)}[stat]
+        text = f"{value:.{decimals}f}"
+        if stat == "mean" and cell.std is not None:
+            text += f" ± {cell.std:.{decimals}f}"
     if table.seeds > 1 and cell.n < table.seeds:
         text += f" (n={cell.n})"
     if cell.diverged:
@@ -135,9 +150,10 @@ def _cell_text(table: Table, cell: Cell) -> str:
     return text
 
 
-def _describe(table: Table) -> str:
+def _describe(table: Table, stat: str = "mean") -> str:
     p = table.protocol
-    seeds = f"{table.seeds} seeds, mean ± std" if table.seeds > 1 else "1 seed"
+    how = {"mean": "mean ± std", "median": "median", "best": "best seed", "all": "every seed"}
+    seeds = f"{table.seeds} seeds, {how[stat]}" if table.seeds > 1 else "1 seed"
     return (f"{p['dataset']} · {p['steps']} steps · batch {p['batch_size']} · init {p['init']} · "
             f"{p['precision']} · {seeds}")
 
@@ -152,39 +168,40 @@ def _notes(table: Table) -> list[str]:
     return notes
 
 
-def _grid(table: Table) -> tuple[list[str], list[list[str]]]:
+def _grid(table: Table, stat: str = "mean") -> tuple[list[str], list[list[str]]]:
     header = ["hidden \\ lr", *(_lr_label(lr) for lr in table.lrs)]
     rows = [
-        [str(h), *(_cell_text(table, table.cell(h, lr)) for lr in table.lrs)] for h in table.hidden
+        [str(h), *(_cell_text(table, table.cell(h, lr), stat) for lr in table.lrs)]
+        for h in table.hidden
     ]
     return header, rows
 
 
-def render_text(table: Table) -> str:
-    header, rows = _grid(table)
+def render_text(table: Table, stat: str = "mean") -> str:
+    header, rows = _grid(table, stat)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
-    out = [f"{METRICS[table.metric][0]}: {_describe(table)}", line(header),
+    out = [f"{METRICS[table.metric][0]}: {_describe(table, stat)}", line(header),
            "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
     return "\n".join(out + _notes(table))
 
 
-def render_markdown(table: Table) -> str:
-    header, rows = _grid(table)
-    out = [f"**{METRICS[table.metric][0]}** ({_describe(table)})", "",
+def render_markdown(table: Table, stat: str = "mean") -> str:
+    header, rows = _grid(table, stat)
+    out = [f"**{METRICS[table.metric][0]}** ({_describe(table, stat)})", "",
            "| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     notes = _notes(table)
     return "\n".join(out + ([""] + notes if notes else []))
 
 
-def render_csv(table: Table) -> str:
+def render_csv(table: Table, stat: str = "mean") -> str:
     """The reference file's layout (``hidden,lr_1e-05,...``); several seeds -> ``mean ± std``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["hidden", *(f"lr_{lr!r}" for lr in table.lrs)])
     for h in table.hidden:
-        writer.writerow([h, *(_cell_text(table, table.cell(h, lr)) for lr in table.lrs)])
+        writer.writerow([h, *(_cell_text(table, table.cell(h, lr), stat) for lr in table.lrs)])
     return buf.getvalue().rstrip("\n")
 
 
@@ -192,10 +209,10 @@ def _latex_escape(text: str) -> str:
     return text.replace("±", r"$\pm$").replace("*", r"$^{*}$").replace("\\ lr", r"$\backslash$ lr")
 
 
-def render_latex(table: Table) -> str:
-    header, rows = _grid(table)
+def render_latex(table: Table, stat: str = "mean") -> str:
+    header, rows = _grid(table, stat)
     out = [r"\begin{table}[ht]", r"\centering",
-           rf"\caption{{{METRICS[table.metric][0]} ({_latex_escape(_describe(table))})}}",
+           rf"\caption{{{METRICS[table.metric][0]} ({_latex_escape(_describe(table, stat))})}}",
            r"\begin{tabular}{r" + "r" * len(table.lrs) + "}", r"\toprule",
            " & ".join(["Neurons / LR", *header[1:]]) + r" \\", r"\midrule"]
     out += [" & ".join(_latex_escape(c) for c in r) + r" \\" for r in rows]
@@ -209,11 +226,16 @@ _RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_cs
               "latex": render_latex}
 
 
-def render_tables(tables: Sequence[Table], fmt: str = "text") -> str:
-    """Render each table in ``fmt``; several protocols give several tables, a blank line apart."""
+def render_tables(tables: Sequence[Table], fmt: str = "text", stat: str = "mean") -> str:
+    """Render each table in ``fmt``; several protocols give several tables, a blank line apart.
+
+    ``stat``: ``mean`` (± sample std), ``median``, ``best`` seed, or ``all`` seeds' values.
+    """
     if fmt not in _RENDERERS:
         raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    return "\n\n".join(_RENDERERS[fmt](t) for t in tables)
+    if stat not in STATS:
+        raise ConfigError(f"unknown statistic {stat!r}; choose one of: {', '.join(STATS)}")
+    return "\n\n".join(_RENDERERS[fmt](t, stat) for t in tables)
 
 
 # --------------------------------------------------------------------------- the plan
