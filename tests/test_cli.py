@@ -207,3 +207,17 @@ def test_run_refuses_what_cannot_fit_in_memory(tmp_path, capsys, mnist_dir):
     assert needs > 596  # at least the weights, gradients and Adam state: 16 x 4e10 bytes
     assert "--force" in err[-1]
     assert not db.exists()
+
+
+def test_findings_and_compare_commands(swept, capsys):
+    db = str(swept[0])
+    assert main(["findings", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("- Best learning rate per width: 16 → ")
+    assert "spread between seeds is unknown" in out
+    assert main(["compare", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "    32    0.01    0.9703" in out  # the published value next to ours
+    assert "best rate agrees in" in out
+    code = main(["compare", "--db", db, "--reference", "nope"])
+    assert code == 2 and "unknown reference 'nope'" in capsys.readouterr().err

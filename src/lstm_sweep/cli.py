@@ -332,10 +332,36 @@ def _run_with_progress(grid, data, store, show: bool, **options):
               help="Per cell over seeds: mean ± std, median, best seed, or all values.")
 def table(db, fmt, metric, stat) -> None:
     """Print Table 1 (rows = hidden size, columns = learning rate) from the store."""
-    results = load_results(db)
+    click.echo(render_tables(build_tables(_stored(db), metric), fmt, stat))
+
+
+def _stored(db, curves: bool = False):
+    results = load_results(db, with_curves=curves)
     if not results:
         raise LstmSweepError(f"{db} holds no trials yet; run `lstm-sweep run --db {db}` first")
-    click.echo(render_tables(build_tables(results, metric), fmt, stat))
+    return results
+
+
+@cli.command("findings")
+@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+              help="SQLite results store.")
+def findings_cmd(db) -> None:
+    """Short sentences computed from the stored results, each with its numbers."""
+    from .findings import findings, render_findings
+
+    click.echo(render_findings(findings(_stored(db))))
+
+
+@cli.command("compare")
+@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+              help="SQLite results store.")
+@click.option("--reference", default="hw2", show_default=True,
+              help="Published table to compare with (hw2 = the seed's Table 1).")
+def compare_cmd(db, reference) -> None:
+    """Per cell: the published value vs ours (mean ± std), the difference, and a summary."""
+    from .findings import compare, render_comparison
+
+    click.echo(render_comparison(compare(_stored(db), reference)))
 
 
 @cli.command()

@@ -1,0 +1,306 @@
+"""Findings and the comparison with the published Table 1: plain data computed from results.
+
+Every finding carries the numbers behind its sentence, and a sentence is only written when the
+data supports it (with one seed per cell, the spread between seeds is reported as unknown).
+Renderers (text, HTML) live in :mod:`lstm_sweep.report` and :mod:`lstm_sweep.html`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+
+from .report import Cell, Table, build_tables
+from .results import TrialResult
+
+FAILED_BELOW = 0.2  # mean test accuracy under this = training failed (chance is 0.1)
+BAND_POINTS = 0.5  # the "goldilocks" band: rates within this many points of a row's best
+DISAGREE_POINTS = 5.0  # seeds of a cell disagree when their accuracies span more than this
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    text: str
+    data: dict = field(default_factory=dict)
+
+
+def _pts(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _lr(x: float) -> str:
+    return f"{x:g}"
+
+
+def _row(table: Table, h: int) -> dict[float, Cell]:
+    return {lr: table.cell(h, lr) for lr in table.lrs if table.cell(h, lr).values}
+
+
+def failing_from(accuracy: dict[float, float]) -> float | None:
+    """The divergence frontier of one row: the smallest rate from which every larger tested rate
+    fails (accuracy < FAILED_BELOW); None if the largest rate trains."""
+    start = None
+    for lr in sorted(accuracy, reverse=True):
+        if accuracy[lr] >= FAILED_BELOW:
+            break
+        start = lr
+    return start
+
+
+def best_per_width(table: Table) -> dict[int, tuple[float, float]]:
+    """Width -> (best learning rate, its mean accuracy), over cells that have values."""
+    out = {}
+    for h in table.hidden:
+        row = _row(table, h)
+        if row:
+            lr = max(row, key=lambda k: row[k].mean)
+            out[h] = (lr, row[lr].mean)
+    return out
+
+
+def findings(results: Sequence[TrialResult]) -> list[Finding]:
+    """Findings for each protocol in ``results`` (usually one)."""
+    out: list[Finding] = []
+    tables = build_tables(results, "accuracy")
+    times = {tuple(sorted(t.protocol.items())): t for t in build_tables(results, "time")}
+    for table in tables:
+        time_table = times[tuple(sorted(table.protocol.items()))]
+        out += _findings_for(table, time_table)
+    return out
+
+
+def _findings_for(table: Table, time_table: Table) -> list[Finding]:
+    out: list[Finding] = []
+    best = best_per_width(table)
+    if not best:
+        return [Finding("empty", "No trial produced an accuracy yet.")]
+
+    # 1. best rate per width, and how it moves with width
+    parts = [f"{h} → {_lr(lr)} ({acc:.4f})" for h, (lr, acc) in best.items()]
+    out.append(Finding("best_lr", "Best learning rate per width: " + ", ".join(parts) + ".",
+                       {"best": {h: {"lr": lr, "accuracy": acc} for h, (lr, acc) in best.items()}}))
+    widths = list(best)
+    lrs = [best[h][0] for h in widths]
+    if len(widths) > 1:
+        if all(b <= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] < lrs[0]:
+            trend = (f"As width grows from {widths[0]} to {widths[-1]}, the best rate moves down, "
+                     f"from {_lr(lrs[0])} to {_lr(lrs[-1])}.")
+        elif all(b >= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] > lrs[0]:
+            trend = (f"As width grows from {widths[0]} to {widths[-1]}, the best rate moves up, "
+                     f"from {_lr(lrs[0])} to {_lr(lrs[-1])}.")
+        elif len(set(lrs)) == 1:
+            trend = f"The best rate is {_lr(lrs[0])} at every width from {widths[0]} to {widths[-1]}."
+        else:
+            trend = ("The best rate does not move steadily with width: "
+                     + ", ".join(_lr(x) for x in lrs) + ".")
+        out.append(Finding("best_lr_trend", trend, {"widths": widths, "best_lrs": lrs}))
+
+    # 2. the goldilocks band
+    band = {}
+    for h in widths:
+        row = _row(table, h)
+        top = best[h][1]
+        band[h] = [lr for lr, c in row.items() if c.mean >= top - BAND_POINTS / 100]
+    text = (f"Rates within {BAND_POINTS} points of each width's best: "
+            + "; ".join(f"{h}: {', '.join(_lr(x) for x in band[h])}" for h in widths) + ".")
+    out.append(Finding("band", text, {"band": band, "points": BAND_POINTS}))
+
+    # 3. the divergence frontier: from which rate upwards training fails, per width
+    frontier = {}
+    for h in widths:
+        start = failing_from({lr: (0.0 if c.diverged else c.mean)
+                              for lr, c in _row(table, h).items()})
+        if start is not None:
+            frontier[h] = start
+    if frontier:
+        text = ("Training fails (accuracy < " + f"{FAILED_BELOW}" + " or NaN loss) from rate: "
+                + ", ".join(f"{h} units ≥ {_lr(lr)}" for h, lr in frontier.items()) + ".")
+        fronts = [frontier[h] for h in widths if h in frontier]
+        if len(fronts) > 1 and all(b <= a for a, b in zip(fronts, fronts[1:])) and \
+                fronts[-1] < fronts[0]:
+            text += " The frontier moves to smaller rates as width grows."
+        out.append(Finding("frontier", text, {"frontier": frontier}))
+    else:
+        out.append(Finding("frontier", "No tested rate made training fail at any width.",
+                           {"frontier": {}}))
+
+    # 4. accuracy per doubling of width, and the time it costs
+    for a, b in zip(widths, widths[1:]):
+        if b != 2 * a:
+            continue
+        gain = best[b][1] - best[a][1]
+        ta = time_table.cell(a, best[a][0]).mean
+        tb = time_table.cell(b, best[b][0]).mean
+        if ta and tb:
+            out.append(Finding(
+                "doubling",
+                f"{a} → {b} units: {'+' if gain >= 0 else ''}{_pts(gain)} points of best accuracy "
+                f"({best[a][1]:.4f} → {best[b][1]:.4f}) for {tb / ta:.1f}× the time per trial.",
+                {"from": a, "to": b, "gain": gain, "time_ratio": tb / ta}))
+
+    # 5. enough width: the narrowest net within the band of the overall best
+    top_h = max(best, key=lambda h: best[h][1])
+    enough = min(h for h in widths if best[h][1] >= best[top_h][1] - BAND_POINTS / 100)
+    if enough != top_h:
+        t_enough = time_table.cell(enough, best[enough][0]).mean
+        t_top = time_table.cell(top_h, best[top_h][0]).mean
+        out.append(Finding(
+            "enough_width",
+            f"{enough} units reach {best[enough][1]:.4f}, within {BAND_POINTS} points of the best "
+            f"({best[top_h][1]:.4f} at {top_h} units), in {t_enough:.1f} s instead of "
+            f"{t_top:.1f} s per trial.",
+            {"width": enough, "best_width": top_h, "time": t_enough, "best_time": t_top}))
+
+    # 6. seeds: spread known or not
+    if table.seeds <= 1:
+        out.append(Finding("spread", "One seed per cell: the spread between seeds is unknown "
+                           "(run with --repeats 3 to measure it).", {"seeds": table.seeds}))
+    else:
+        wild = {(h, lr): c for h in table.hidden for lr in table.lrs
+                if len((c := table.cell(h, lr)).values) > 1
+                and (max(c.values) - min(c.values)) * 100 > DISAGREE_POINTS}
+        if wild:
+            text = (f"Seeds disagree by more than {DISAGREE_POINTS:g} points in {len(wild)} cells: "
+                    + ", ".join(f"{h}/{_lr(lr)} ({min(c.values):.4f}–{max(c.values):.4f})"
+                                for (h, lr), c in wild.items()) + ".")
+        else:
+            text = (f"Seeds agree within {DISAGREE_POINTS:g} points in every cell "
+                    f"({table.seeds} seeds).")
+        out.append(Finding("spread", text, {"cells": [list(k) for k in wild]}))
+    return out
+
+
+# --------------------------------------------------------------------------- the reference
+
+
+def load_reference(name: str = "hw2") -> dict[tuple[int, float], float | None]:
+    """The published table: (hidden, lr) -> accuracy, or None where it says DNF."""
+    if name != "hw2":
+        from .errors import ConfigError
+
+        raise ConfigError(f"unknown reference {name!r}; the one shipped is: hw2")
+    text = (resources.files("lstm_sweep") / "reference" / "hw2_table1.csv").read_text()
+    rows = list(csv.reader(text.splitlines()))
+    lrs = [float(c.removeprefix("lr_")) for c in rows[0][1:]]
+    return {
+        (int(row[0]), lr): (None if value == "DNF" else float(value))
+        for row in rows[1:]
+        for lr, value in zip(lrs, row[1:])
+    }
+
+
+@dataclass(frozen=True)
+class CellComparison:
+    hidden: int
+    lr: float
+    reference: float | None  # None = DNF
+    ours: Cell
+
+    @property
+    def diff(self) -> float | None:
+        if self.reference is None or self.ours.mean is None:
+            return None
+        return self.ours.mean - self.reference
+
+    @property
+    def within_spread(self) -> bool | None:
+        """Reference inside [min, max] of our seeds; None with fewer than two seeds."""
+        if self.reference is None or len(self.ours.values) < 2:
+            return None
+        return min(self.ours.values) <= self.reference <= max(self.ours.values)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    cells: list[CellComparison]
+    summary: list[Finding]
+
+
+def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Comparison:
+    """Our cells against the published table (the first protocol in ``results``)."""
+    ref = load_reference(reference)
+    tables = build_tables(results, "accuracy")
+    if not tables:
+        return Comparison([], [Finding("empty", "No results to compare.")])
+    table = tables[0]
+    cells = [CellComparison(h, lr, ref[(h, lr)], table.cell(h, lr))
+             for (h, lr) in sorted(ref) if (h, lr) in table.cells]
+    summary: list[Finding] = []
+    ours_best = best_per_width(table)
+    agree = []
+    for h in sorted({c.hidden for c in cells}):
+        row = {lr: v for (hh, lr), v in ref.items() if hh == h and v is not None}
+        if not row or h not in ours_best:
+            continue
+        ref_lr = max(row, key=row.get)
+        our_lr, our_acc = ours_best[h]
+        agree.append(ref_lr == our_lr)
+        summary.append(Finding(
+            "row_best",
+            f"{h} units: best cell reference {_lr(ref_lr)} ({row[ref_lr]:.4f}), ours "
+            f"{_lr(our_lr)} ({our_acc:.4f}) — {'same rate' if ref_lr == our_lr else 'differs'}.",
+            {"hidden": h, "reference_lr": ref_lr, "our_lr": our_lr}))
+    if agree:
+        summary.append(Finding("best_lr_agreement",
+                               f"The best rate agrees in {sum(agree)} of {len(agree)} rows.",
+                               {"agree": sum(agree), "rows": len(agree)}))
+    diffs = [c.diff for c in cells if c.diff is not None]
+    if diffs:
+        mad = sum(abs(d) for d in diffs) / len(diffs)
+        summary.append(Finding("mean_abs_diff", f"Mean |ours − reference| over {len(diffs)} "
+                               f"cells: {_pts(mad)} points.", {"mean_abs_diff": mad}))
+    spread = [c.within_spread for c in cells if c.within_spread is not None]
+    if spread:
+        summary.append(Finding("within_spread", f"The reference lies within our seeds' range in "
+                               f"{sum(spread)} of {len(spread)} cells.",
+                               {"within": sum(spread), "cells": len(spread)}))
+    else:
+        summary.append(Finding("within_spread", "One seed per cell: whether the reference lies "
+                               "within our spread is unknown.", {}))
+    ref_front, our_front = {}, {}
+    for h in sorted({c.hidden for c in cells}):
+        row = [c for c in cells if c.hidden == h]
+        r = failing_from({c.lr: c.reference for c in row if c.reference is not None})
+        o = failing_from({c.lr: c.ours.mean for c in row if c.ours.mean is not None})
+        if r is not None:
+            ref_front[h] = r
+        if o is not None:
+            our_front[h] = o
+    if ref_front or our_front:
+        summary.append(Finding(
+            "frontier",
+            f"Divergence frontier (every rate from here up ends below {FAILED_BELOW}), "
+            "reference vs ours: "
+            + ", ".join(f"{h}: {_lr(ref_front[h]) if h in ref_front else '-'} vs "
+                        f"{_lr(our_front[h]) if h in our_front else '-'}"
+                        for h in sorted(set(ref_front) | set(our_front))) + ".",
+            {"reference": ref_front, "ours": our_front}))
+    completed = [c for c in cells if c.reference is None and c.ours.values]
+    dnf = [c for c in cells if c.reference is None]
+    if dnf:
+        summary.append(Finding(
+            "dnf_completed",
+            f"Reference DNF cells we completed: {len(completed)} of {len(dnf)}"
+            + (": " + ", ".join(f"{c.hidden}/{_lr(c.lr)} ({c.ours.mean:.4f})" for c in completed)
+               if completed else "") + ".",
+            {"completed": [[c.hidden, c.lr] for c in completed]}))
+    return Comparison(cells, summary)
+
+
+def render_comparison(comp: Comparison) -> str:
+    lines = [f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  in spread"]
+    for c in comp.cells:
+        ref = "DNF" if c.reference is None else f"{c.reference:.4f}"
+        ours = c.ours.label or (f"{c.ours.mean:.4f}" + (f" ± {c.ours.std:.4f}" if c.ours.std
+                                                         is not None else ""))
+        diff = "" if c.diff is None else f"{c.diff:+.4f}"
+        spread = {None: "-", True: "yes", False: "no"}[c.within_spread]
+        lines.append(f"{c.hidden:>6} {_lr(c.lr):>7} {ref:>9} {ours:>17} {diff:>7}  {spread}")
+    return "\n".join(lines + [""] + [f.text for f in comp.summary])
+
+
+def render_findings(items: Sequence[Finding]) -> str:
+    return "\n".join(f"- {f.text}" for f in items)
