@@ -221,3 +221,20 @@ def test_findings_and_compare_commands(swept, capsys):
     assert "best rate agrees in" in out
     code = main(["compare", "--db", db, "--reference", "nope"])
     assert code == 2 and "unknown reference 'nope'" in capsys.readouterr().err
+
+
+def test_plot_and_report_commands(swept, tmp_path, capsys):
+    db = str(swept[0])
+    assert main(["plot", "--db", db, "--out", str(tmp_path / "p"), "--format", "svg"]) == 0
+    written = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert written == ["best-lr.svg", "curves.svg", "heatmap.svg", "time.svg"]
+    assert main(["plot", "--db", db, "--kind", "curves", "--lr", "0.01", "--out",
+                 str(tmp_path / "q")]) == 0
+    assert [p.name for p in (tmp_path / "q").iterdir()] == ["curves.png"]
+    capsys.readouterr()
+    out = tmp_path / "r.html"
+    assert main(["report", "--db", db, "--out", str(out)]) == 0
+    page = out.read_text()
+    assert page.count("<figure") == 4 and "Comparison with the published table" in page
+    assert "torch_threads" in page  # the run environment from the store
+    assert main(["report", "--db", str(tmp_path / "none.db")]) == 2

@@ -364,6 +364,51 @@ def compare_cmd(db, reference) -> None:
     click.echo(render_comparison(compare(_stored(db), reference)))
 
 
+@cli.command("plot")
+@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+              help="SQLite results store.")
+@click.option("--kind", "kinds", type=click.Choice(("all", "heatmap", "time", "curves", "best-lr")),
+              multiple=True, default=("all",), show_default=True, help="Which plots (repeatable).")
+@click.option("--out", "out_dir", default="plots", show_default=True, type=click.Path(),
+              help="Folder for the image files.")
+@click.option("--format", "fmt", type=click.Choice(("png", "svg")), default="png",
+              show_default=True)
+@click.option("--hidden", type=click.IntRange(min=1), help="Curves of this width (a row).")
+@click.option("--lr", type=float, help="Curves of this learning rate (a column).")
+def plot_cmd(db, kinds, out_dir, fmt, hidden, lr) -> None:
+    """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width."""
+    from pathlib import Path
+
+    from .plots import KINDS, figures, save
+
+    chosen = KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
+    for name, fig in figures(_stored(db, curves=True), chosen, hidden, lr).items():
+        click.echo(save(fig, Path(out_dir) / f"{name}.{fmt}"))
+
+
+@cli.command("report")
+@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+              help="SQLite results store.")
+@click.option("--out", default="report.html", show_default=True, type=click.Path(),
+              help="The HTML file to write.")
+@click.option("--reference", default="hw2", show_default=True)
+def report_cmd(db, out, reference) -> None:
+    """One self-contained HTML file: tables, plots, findings, comparison, environment."""
+    from pathlib import Path
+
+    from .html import render_html
+
+    results = _stored(db, curves=True)
+    with Store(db, readonly=True) as store:
+        environments = store.environments()
+    text = render_html(results, environments, reference)
+    path = Path(out)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    click.echo(f"{path} ({len(text) // 1024} KB)")
+
+
 @cli.command()
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Check this folder instead of finding/downloading MNIST.")

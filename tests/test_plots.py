@@ -1,0 +1,118 @@
+"""Plot data (pure functions), the files the plot command writes, and the HTML report in a real
+headless Chromium."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from lstm_sweep.config import TrialConfig
+from lstm_sweep.html import render_html
+from lstm_sweep.plots import (
+    best_lr_data,
+    curve_series,
+    figures,
+    heatmap_data,
+    pareto_front,
+    save,
+    svg_text,
+    time_points,
+)
+from lstm_sweep.report import build_tables
+from lstm_sweep.results import CurvePoint, Status, TrialResult
+
+
+def r(hidden, lr, acc, seed=0, status=Status.DONE, wall=1.0):
+    curve = tuple(CurvePoint(s, 2.0 / s, min(1.0, s / 30)) for s in (10, 20, 30))
+    return TrialResult(config=TrialConfig(hidden=hidden, lr=lr, seed=seed, steps=30),
+                       status=status, test_accuracy=acc, wall_s=wall, curve=curve)
+
+
+RESULTS = [r(16, 1e-2, 0.95, wall=1), r(16, 1e-1, 0.098, status=Status.DIVERGED, wall=1),
+           r(32, 1e-2, 0.97, wall=2), r(32, 1e-1, 0.30, wall=2.5),
+           r(64, 1e-2, 0.96, wall=5), r(64, 1e-1, None, status=Status.OOM, wall=0.1)]
+
+
+def test_heatmap_data_marks_dnf_and_divergence():
+    values, labels = heatmap_data(build_tables(RESULTS)[0])
+    assert labels == [["0.950", "0.098*"], ["0.970", "0.300"], ["0.960", "DNF"]]
+    assert math.isnan(values[2][1]) and values[0][0] == 0.95
+
+
+def test_pareto_front_and_time_points():
+    points = time_points(RESULTS)
+    assert len(points) == 5  # the DNF trial has no accuracy
+    assert pareto_front([(t, a) for t, a, _ in points]) == [(1, 0.95), (2, 0.97)]
+    assert pareto_front([(1, 0.5), (1, 0.6), (2, 0.55), (3, 0.9)]) == [(1, 0.6), (3, 0.9)]
+
+
+def test_curve_series_for_a_row_or_a_column():
+    assert set(curve_series(RESULTS, hidden=32)) == {"lr 0.01", "lr 0.1"}
+    column = curve_series(RESULTS, lr=1e-2)
+    assert set(column) == {"16 units", "32 units", "64 units"}
+    assert column["16 units"][0] == (10, 0.2, 10 / 30)
+    assert set(curve_series(RESULTS)) == {"lr 0.01", "lr 0.1"}  # default: the widest row
+
+
+def test_best_lr_and_band():
+    data = best_lr_data(build_tables(RESULTS)[0])
+    assert data[16] == {"lr": 0.01, "accuracy": 0.95, "low": 0.01, "high": 0.01}
+    assert data[64]["lr"] == 0.01
+
+
+def test_figures_save_as_png_and_svg(tmp_path):
+    figs = figures(RESULTS)
+    assert set(figs) == {"heatmap", "time", "curves", "best-lr"}
+    png = save(figs["heatmap"], tmp_path / "h.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = save(figs["time"], tmp_path / "t.svg")
+    assert "<svg" in svg.read_text()
+    assert svg_text(figures(RESULTS, ["curves"])["curves"]).startswith("<svg")
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def browser():
+    path = _chromium()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test the report in Chromium; .ci/run installs Debian's chromium")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return path
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+def test_html_report_renders_in_chromium(browser, tmp_path):
+    page = tmp_path / "report.html"
+    page.write_text(render_html(RESULTS, {"e1": {"torch": "2.x", "device": "cpu:test"}}),
+                    encoding="utf-8")
+    text = page.read_text()
+    # nothing to fetch: no external scripts, styles, images or links (XML namespaces are names)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+    assert "<script" not in text and "<link" not in text
+    common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert dom.count("<figure") == 4 and dom.count("<svg") >= 4
+    assert '<table class="results">' in dom and "0.0980*" in dom and ">DNF<" in dom
+    assert "Comparison with the published table" in dom and "cpu:test" in dom
+    shot = tmp_path / "shot.png"
+    subprocess.run([*common, "--window-size=1000,2400", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[:2] == (2400, 1000)
+    assert pixels[..., :3].std() > 0.05  # not a blank page: text, tables and plots drawn
