@@ -14,7 +14,7 @@ from .results import TrialResult
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 64rem; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 .note { color: #666; font-size: 0.9rem; }
