@@ -238,3 +238,10 @@ def test_plot_and_report_commands(swept, tmp_path, capsys):
     assert page.count("<figure") == 4 and "Comparison with the published table" in page
     assert "torch_threads" in page  # the run environment from the store
     assert main(["report", "--db", str(tmp_path / "none.db")]) == 2
+
+
+def test_ray_executor_without_ray_says_how_to_install(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    code = main(["run", "--executor", "ray", "--db", str(tmp_path / "x.db"), "--no-progress"])
+    _assert_one_error_line(code, capsys.readouterr().err, "pip install 'lstm-sweep[ray]'")
+    assert not (tmp_path / "x.db").exists()

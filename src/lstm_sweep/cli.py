@@ -183,9 +183,18 @@ def _sweep_from(o: dict):
               help="Progress bars  [default: when stderr is a terminal]")
 @click.option("--force", is_flag=True,
               help="Run work units even where the plan says they do not fit in memory.")
-def run(data_dir, fmt, progress, force, **options) -> None:
+@click.option("--executor", type=click.Choice(("local", "ray")), default="local",
+              show_default=True, help="local = this machine; ray = a Ray cluster (pip install "
+                                      "'lstm-sweep[ray]').")
+@click.option("--ray-address", help="HOST:PORT or auto (an existing cluster)  [default: start a "
+                                    "local Ray instance]")
+def run(data_dir, fmt, progress, force, executor, ray_address, **options) -> None:
     """Run a sweep (skipping trials already in the store) and print its table."""
     grid, device, retry = _sweep_from(options)
+    if executor == "ray":
+        from .executors.ray import check_available
+
+        check_available()
     db, engine, workers = options["db"], options["engine"], options["workers"]
     show = sys.stderr.isatty() if progress is None else progress
     data = _load_data(data_dir, show)
@@ -201,7 +210,8 @@ def run(data_dir, fmt, progress, force, **options) -> None:
             "them anyway (they are stored as oom = DNF if they fail)")
     with Store(db) as store:
         summary = _run_with_progress(grid, data, store, show, device=device, retry=retry,
-                                     engine=engine, workers=workers)
+                                     engine=engine, workers=workers, executor=executor,
+                                     ray_address=ray_address)
         wanted = set(grid.trials(data.name))
         results = [r for r in store.results() if r.config in wanted]
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))

@@ -100,6 +100,8 @@ def run_sweep(
     retry: Iterable[str | Status] = (),
     engine: str = "auto",
     workers: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
     callbacks: SweepCallbacks | None = None,
 ) -> SweepSummary:
     """Run every unfinished trial of ``grid`` on ``data``, committing each result to ``store``.
@@ -113,6 +115,8 @@ def run_sweep(
         engine: ``auto`` (fastest measured per width and device), ``single`` or ``fused``.
         workers: units run side by side (worker processes); default: per width, see
             :func:`~lstm_sweep.plan.workers_for`.
+        executor: ``local`` (this machine) or ``ray`` (a Ray cluster; ``ray_address`` or a
+            local Ray instance).
         callbacks: progress hooks.
 
     Returns:
@@ -127,6 +131,12 @@ def run_sweep(
     if workers is not None and (isinstance(workers, bool) or workers < 1):
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
     make_units(grid.trials(dataset=data.name)[:1], engine, torch_device)  # engine is valid
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
+    if executor == "ray":
+        from .executors.ray import check_available
+
+        check_available()
     own_store = not isinstance(store, Store)
     store = Store(store) if own_store else store
     try:
@@ -141,16 +151,16 @@ def run_sweep(
         events = UnitEvents(callbacks.on_unit_start, callbacks.on_step)
         t0 = time.perf_counter()
         finished = 0
-        for phase, n_workers in phases(units, torch_device, workers):
-            for _, results in run_local(phase, data, torch_device, n_workers, events):
-                for result in results:
-                    store.save(result, env)  # committed now: a kill later loses nothing
-                    counts[str(result.status)] += 1
-                    c = result.config
-                    log.info("hidden=%d lr=%g seed=%d: %s", c.hidden, c.lr, c.seed, result.status)
-                    if callbacks.on_trial_end:
-                        callbacks.on_trial_end(result, finished, len(pending))
-                    finished += 1
+        for _, results in _execute(units, data, torch_device, workers, executor, ray_address,
+                                   events):
+            for result in results:
+                store.save(result, env)  # committed now: a kill later loses nothing
+                counts[str(result.status)] += 1
+                c = result.config
+                log.info("hidden=%d lr=%g seed=%d: %s", c.hidden, c.lr, c.seed, result.status)
+                if callbacks.on_trial_end:
+                    callbacks.on_trial_end(result, finished, len(pending))
+                finished += 1
         return SweepSummary(
             total=len(trials), skipped=skipped, ran=len(pending), statuses=dict(counts),
             wall_s=time.perf_counter() - t0,
@@ -158,3 +168,17 @@ def run_sweep(
     finally:
         if own_store:
             store.close()
+
+
+EXECUTORS = ("local", "ray")
+
+
+def _execute(units, data, device, workers, executor, ray_address, events):
+    """(unit, results) from the chosen executor, as units finish."""
+    if executor == "ray":
+        from .executors.ray import run_ray
+
+        yield from run_ray(units, data, device, ray_address, events)
+        return
+    for phase, n_workers in phases(units, device, workers):
+        yield from run_local(phase, data, device, n_workers, events)

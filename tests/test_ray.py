@@ -1,0 +1,160 @@
+"""The Ray executor on a real Ray cluster on 127.0.0.1: same results as the local executor,
+a worker killed mid-task, the driver killed mid-sweep. Every test cleans up the processes it
+started, by process group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import LSTM_SWEEP
+from lstm_sweep.store import load_results
+
+ray = pytest.importorskip("ray")
+
+GRID = ["--hidden", "8,16", "--lr", "1e-3,1e-2,1e-1", "--steps", "40", "--device", "cpu",
+        "--no-progress"]
+RAY = str(Path(sys.executable).with_name("ray"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def head(tmp_path_factory):
+    """`ray start --head --block` in its own process group; killed as a group afterwards."""
+    port = _free_port()
+    tmp = tmp_path_factory.mktemp("ray")
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    proc = subprocess.Popen(
+        [RAY, "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1",
+         "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={tmp}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    address = f"127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the Ray head did not start")
+    yield address, env
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _run(args, env, timeout=240):
+    return subprocess.run([LSTM_SWEEP, "run", *GRID, *args], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_ray_results_equal_the_local_executor(head, mnist_dir, tmp_path):
+    address, env = head
+    env = {**env, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
+    t0 = time.perf_counter()
+    local = _run(["--db", str(tmp_path / "local.db"), "--workers", "2"], env)
+    t_local = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    on_ray = _run(["--db", str(tmp_path / "ray.db"), "--executor", "ray", "--ray-address",
+                   address], env)
+    t_ray = time.perf_counter() - t0
+    assert local.returncode == 0, local.stderr
+    assert on_ray.returncode == 0, on_ray.stderr
+    a = {r.key: r for r in load_results(tmp_path / "local.db", with_curves=True)}
+    b = {r.key: r for r in load_results(tmp_path / "ray.db", with_curves=True)}
+    assert len(a) == 6 and a.keys() == b.keys()
+    for key in a:  # one thread per trial in both: the same arithmetic, the same numbers
+        assert a[key].test_accuracy == b[key].test_accuracy
+        assert [p.loss for p in a[key].curve] == [p.loss for p in b[key].curve]
+    print(f"\nwall time, same 6-trial sweep: local {t_local:.1f} s, ray {t_ray:.1f} s")
+
+
+def _ray_worker_pids() -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if b"ray::_train_unit" in f.read():
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def _rows(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+        (n,) = conn.execute("SELECT count(*) FROM trials").fetchone()
+        conn.close()
+        return n
+    except sqlite3.Error:
+        return 0
+
+
+def test_killed_worker_is_retried_and_nothing_is_lost(head, mnist_dir, tmp_path):
+    address, env = head
+    env = {**env, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
+    db = tmp_path / "k.db"
+    proc = subprocess.Popen([LSTM_SWEEP, "run", *GRID[:4], "--steps", "400", *GRID[6:],
+                             "--db", str(db), "--executor", "ray", "--ray-address", address],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = []
+    deadline = time.time() + 120
+    while not killed and time.time() < deadline and proc.poll() is None:
+        pids = _ray_worker_pids()
+        if pids:
+            time.sleep(0.5)  # let it get into training
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+        time.sleep(0.1)
+    out, err = proc.communicate(timeout=300)
+    assert killed, "no Ray worker running a unit was found"
+    assert proc.returncode == 0, err
+    conn = sqlite3.connect(db)
+    keys = [k for (k,) in conn.execute("SELECT key FROM trials")]
+    conn.close()
+    assert len(keys) == len(set(keys)) == 6  # every trial stored exactly once
+    assert {str(r.status) for r in load_results(db)} <= {"done", "diverged"}  # retried, not lost
+
+
+def test_killed_driver_reruns_only_the_missing_trials(head, mnist_dir, tmp_path):
+    address, env = head
+    env = {**env, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
+    db = tmp_path / "d.db"
+    args = [LSTM_SWEEP, "run", *GRID[:4], "--steps", "300", *GRID[6:], "--db", str(db),
+            "--executor", "ray", "--ray-address", address]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 180
+    while _rows(db) < 1 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    kept = _rows(db)
+    assert 1 <= kept < 6
+    before = {r.key: r for r in load_results(db)}
+    rerun = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{kept} already stored, {6 - kept} to run" in rerun.stderr
+    after = {r.key: r for r in load_results(db)}
+    assert len(after) == 6 and all(after[k] == r for k, r in before.items())
