@@ -158,3 +158,29 @@ def test_killed_driver_reruns_only_the_missing_trials(head, mnist_dir, tmp_path)
     assert f"{kept} already stored, {6 - kept} to run" in rerun.stderr
     after = {r.key: r for r in load_results(db)}
     assert len(after) == 6 and all(after[k] == r for k, r in before.items())
+
+
+def test_ctrl_c_cancels_outstanding_tasks_and_keeps_the_store_consistent(head, mnist_dir,
+                                                                          tmp_path):
+    address, env = head
+    env = {**env, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
+    db = tmp_path / "c.db"
+    args = [LSTM_SWEEP, "run", *GRID[:4], "--steps", "300", *GRID[6:], "--db", str(db),
+            "--executor", "ray", "--ray-address", address]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.time() + 180
+    while _rows(db) < 1 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "finished trials are saved" in err
+    deadline = time.time() + 30
+    while _ray_worker_pids() and time.time() < deadline:  # cancelled tasks stop
+        time.sleep(0.5)
+    assert not _ray_worker_pids()
+    kept = _rows(db)
+    rerun = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{kept} already stored, {6 - kept} to run" in rerun.stderr
+    assert _rows(db) == 6
