@@ -137,19 +137,26 @@ def test_killed_worker_is_retried_and_nothing_is_lost(head, mnist_dir, tmp_path)
     assert {str(r.status) for r in load_results(db)} <= {"done", "diverged"}  # retried, not lost
 
 
-def test_killed_driver_reruns_only_the_missing_trials(head, mnist_dir, tmp_path):
+def _driver_with_one_trial_stored(head, mnist_dir, db):
+    """A Ray sweep of 6 trials through the CLI, returned once its first trial is committed."""
     address, env = head
     env = {**env, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
-    db = tmp_path / "d.db"
     args = [LSTM_SWEEP, "run", *GRID[:4], "--steps", "300", *GRID[6:], "--db", str(db),
             "--executor", "ray", "--ray-address", address]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
     deadline = time.time() + 180
     while _rows(db) < 1 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.1)
+    assert proc.poll() is None, "the sweep ended before it could be interrupted"
+    return proc, args, env
+
+
+def test_killed_driver_reruns_only_the_missing_trials(head, mnist_dir, tmp_path):
+    db = tmp_path / "d.db"
+    proc, args, env = _driver_with_one_trial_stored(head, mnist_dir, db)
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)
     kept = _rows(db)
     assert 1 <= kept < 6
     before = {r.key: r for r in load_results(db)}
@@ -162,19 +169,11 @@ def test_killed_driver_reruns_only_the_missing_trials(head, mnist_dir, tmp_path)
 
 def test_ctrl_c_cancels_outstanding_tasks_and_keeps_the_store_consistent(head, mnist_dir,
                                                                           tmp_path):
-    address, env = head
-    env = {**env, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
     db = tmp_path / "c.db"
-    args = [LSTM_SWEEP, "run", *GRID[:4], "--steps", "300", *GRID[6:], "--db", str(db),
-            "--executor", "ray", "--ray-address", address]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    deadline = time.time() + 180
-    while _rows(db) < 1 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.1)
+    proc, args, env = _driver_with_one_trial_stored(head, mnist_dir, db)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "finished trials are saved" in err
+    assert proc.returncode == 130 and "finished trials are saved" in err, err[:3000]
     deadline = time.time() + 30
     while _ray_worker_pids() and time.time() < deadline:  # cancelled tasks stop
         time.sleep(0.5)
