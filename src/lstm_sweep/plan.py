@@ -166,9 +166,6 @@ class Calibration:
     flops_per_s: float
     device: str
 
-    def step_seconds(self, hidden: int, batch: int, k: int = 1) -> float:
-        return self.overhead_s + k * step_flops(hidden, batch) / self.flops_per_s
-
 
 @dataclass(frozen=True)
 class UnitPlan:
@@ -214,10 +211,9 @@ def plan_units(
     ``calibrations`` maps (engine, precision) to its probe (:func:`calibration_for`).
     """
     plans = []
-    calibration = next(iter(calibrations.values()), Calibration(0.0, 1e11, str(device)))
     for u in units:
         c = u.configs[0]
-        calibration = calibrations.get((u.engine, c.precision), calibration)
+        calibration = calibrations[(u.engine, c.precision)]
         n = workers_for(u, device, workers)
         # a fused step serves all K models: its overhead is paid once
         seconds = calibration.overhead_s * c.steps + len(u.configs) * (
@@ -226,7 +222,9 @@ def plan_units(
             seconds *= n * _CPU_WORKER_SHARE  # each worker has 1/n of the cores
         plans.append(UnitPlan(u, n, trial_flops(u.configs[0]), unit_memory(u), seconds))
     available, base = device_memory(device)
-    return SweepPlan(plans, calibration.device, available, base, calibration)
+    # the header's probe: the first one (with nothing to run, none was taken)
+    shown = next(iter(calibrations.values()), Calibration(0.0, 1e11, str(device)))
+    return SweepPlan(plans, shown.device, available, base, shown)
 
 
 def plan_sweep(

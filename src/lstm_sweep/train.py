@@ -103,9 +103,6 @@ def _is_oom(exc: BaseException) -> bool:
     )
 
 
-# --------------------------------------------------------------------------- the trial
-
-
 # --------------------------------------------------------------------------- precision
 
 
@@ -218,6 +215,9 @@ def batch_metrics(logits: torch.Tensor, y: torch.Tensor) -> tuple[list[float], l
     losses = F.cross_entropy(logits.reshape(k * b, n), y.repeat(k), reduction="none")
     accuracy = (logits.argmax(-1) == y).float().mean(-1)
     return losses.view(k, b).mean(-1).tolist(), accuracy.tolist()
+
+
+# --------------------------------------------------------------------------- the trial
 
 
 def _as_tensors(split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
