@@ -205,6 +205,14 @@ class CellComparison:
             return None
         return self.ours.mean - self.reference
 
+    def texts(self) -> tuple[str, str, str, str]:
+        """(reference, ours as mean ± std, difference, within spread) as a table shows them."""
+        ref = "DNF" if self.reference is None else f"{self.reference:.4f}"
+        ours = self.ours.label or (f"{self.ours.mean:.4f}" + (
+            f" ± {self.ours.std:.4f}" if self.ours.std is not None else ""))
+        diff = "" if self.diff is None else f"{self.diff:+.4f}"
+        return ref, ours, diff, {None: "-", True: "yes", False: "no"}[self.within_spread]
+
     @property
     def within_spread(self) -> bool | None:
         """Reference inside [min, max] of our seeds; None with fewer than two seeds."""
@@ -293,11 +301,7 @@ def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Compariso
 def render_comparison(comp: Comparison) -> str:
     lines = [f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  in spread"]
     for c in comp.cells:
-        ref = "DNF" if c.reference is None else f"{c.reference:.4f}"
-        ours = c.ours.label or (f"{c.ours.mean:.4f}" + (f" ± {c.ours.std:.4f}" if c.ours.std
-                                                         is not None else ""))
-        diff = "" if c.diff is None else f"{c.diff:+.4f}"
-        spread = {None: "-", True: "yes", False: "no"}[c.within_spread]
+        ref, ours, diff, spread = c.texts()
         lines.append(f"{c.hidden:>6} {_lr(c.lr):>7} {ref:>9} {ours:>17} {diff:>7}  {spread}")
     return "\n".join(lines + [""] + [f.text for f in comp.summary])
 

@@ -57,13 +57,8 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
     parts.append('<table class="comparison"><tr><th>hidden</th><th>lr</th><th>reference</th>'
                  "<th>ours</th><th>difference</th><th>within our seeds</th></tr>")
     for c in comp.cells:
-        ours = c.ours.label or (f"{c.ours.mean:.4f}" + (f" ± {c.ours.std:.4f}"
-                                                        if c.ours.std is not None else ""))
-        parts.append(
-            f"<tr><td>{c.hidden}</td><td>{c.lr:g}</td>"
-            f"<td>{'DNF' if c.reference is None else f'{c.reference:.4f}'}</td>"
-            f"<td>{html.escape(ours)}</td><td>{'' if c.diff is None else f'{c.diff:+.4f}'}</td>"
-            f"<td>{ {None: '-', True: 'yes', False: 'no'}[c.within_spread] }</td></tr>")
+        cells = "".join(f"<td>{html.escape(t)}</td>" for t in c.texts())
+        parts.append(f"<tr><td>{c.hidden}</td><td>{c.lr:g}</td>{cells}</tr>")
     parts.append("</table><ul>")
     parts += [f"<li>{html.escape(f.text)}</li>" for f in comp.summary]
     parts.append("</ul><h2>Environment</h2>")

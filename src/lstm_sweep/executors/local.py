@@ -25,8 +25,9 @@ import torch
 
 from ..data import Dataset, load_dir
 from ..plan import WorkUnit
-from ..results import Status, TrialResult
+from ..results import TrialResult
 from ..train import train_group
+from . import unit_failed
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +124,8 @@ def _run_pool(units, data: Dataset, device: torch.device, workers: int, events: 
                     "run again" if attempt < attempts else "are recorded failed")
         left = broken
     for unit in left:
-        yield unit, [
-            TrialResult(config=c, status=Status.FAILED, error="worker process died (killed, or "
-                        "out of memory) in every attempt", device=str(device),
-                        engine=unit.engine, group_size=len(unit.configs), started_at=time.time())
-            for c in unit.configs
-        ]
+        yield unit, unit_failed(unit, "worker process died (killed, or out of memory) in every "
+                                "attempt", device)
 
 
 def _pool_once(units, data: Dataset, device: torch.device, workers: int, events: UnitEvents):

@@ -12,16 +12,15 @@ retries are spent, the unit's trials are recorded ``failed``; Ctrl-C cancels wha
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
-import time
 from collections.abc import Iterator, Sequence
 
 from ..data import Dataset
 from ..errors import ConfigError
 from ..plan import WorkUnit, cpu_cores, unit_memory, workers_for
-from ..results import Status, TrialResult
+from ..results import TrialResult
+from . import unit_failed
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def _train_unit(configs, engine: str, data: Dataset, device: str, threads: int):
     from ..train import train_group
 
     torch.set_num_threads(threads)
-    return os.getpid(), train_group(configs, data, device=device, engine=engine)
+    return train_group(configs, data, device=device, engine=engine)
 
 
 def resources_for(unit: WorkUnit, device, device_memory: int | None) -> dict:
@@ -107,16 +106,10 @@ def run_ray(
             for ref in done:
                 unit = refs[ref]
                 try:
-                    _, results = ray.get(ref)
+                    results = ray.get(ref)
                 except (ray.exceptions.RayError, OSError) as e:  # retries spent: a result too
                     log.warning("work unit %s failed in Ray: %s", unit.describe(), e)
-                    results = [
-                        TrialResult(config=c, status=Status.FAILED,
-                                    error=f"Ray: {type(e).__name__}: {str(e)[:500]}",
-                                    device=str(device), engine=unit.engine,
-                                    group_size=len(unit.configs), started_at=time.time())
-                        for c in unit.configs
-                    ]
+                    results = unit_failed(unit, f"Ray: {type(e).__name__}: {str(e)[:500]}", device)
                 yield unit, results
     except BaseException:
         for ref in pending:
