@@ -33,6 +33,33 @@ from lstm_sweep.executors.local import run_local
 from lstm_sweep.plan import cpu_cores, make_units, phases
 
 
+class BenchmarkInvalid(SystemExit):
+    """The measurement cannot be trusted: say why and print no ratio."""
+
+
+def check_finished(results, what: str) -> None:
+    """Every timed trial must have trained (``done``, or ``diverged``: counted as such); a trial
+    that failed or ran out of memory in seconds would make any ratio a false win."""
+    bad = [r for r in results if str(r.status) not in ("done", "diverged")]
+    if bad:
+        r = bad[0]
+        raise BenchmarkInvalid(
+            f"benchmark invalid: {len(bad)} of {len(results)} trials of {what} ended "
+            f"{sorted({str(b.status) for b in bad})} (first: hidden {r.config.hidden} lr "
+            f"{r.config.lr:g}: {r.error}); no ratio printed")
+    diverged = sum(str(r.status) == "diverged" for r in results)
+    if diverged:
+        print(f"  note: {diverged} of {len(results)} trials of {what} diverged (they stop early; "
+              "timed as they ran)")
+
+
+def check_below_peak(gflops: float, peak: float, what: str) -> None:
+    """A rate above the machine's measured matmul peak is a measurement error, not a result."""
+    if gflops > peak * 1.05:
+        raise BenchmarkInvalid(f"benchmark invalid: {what} computes {gflops:.0f} GFLOP/s, above "
+                               f"this machine's {peak:.0f} GFLOP/s matmul peak; no ratio printed")
+
+
 def trial_flops(hidden: int, steps: int, batch: int = 100) -> float:
     """fwd + bwd matmul FLOPs of the LSTM (DESIGN.md): 3 x steps x B x 28 x 2 (28 + H) 4H."""
     return 3 * steps * batch * 28 * 2 * (28 + hidden) * 4 * hidden
@@ -95,6 +122,8 @@ def engine(configs, data, strategy: str, device=CPU):
 
 
 def main() -> None:
+    from lstm_sweep.device import check_precision
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--hidden", default="16,32,64,128")
@@ -103,6 +132,7 @@ def main() -> None:
                     help="precision of lstm-sweep's runs (the baseline stays fp32)")
     ap.add_argument("--wide", action="store_true", help="widths 512,1024: %% of matmul peak")
     args = ap.parse_args()
+    check_precision(CPU, args.precision)  # e.g. bf16 on a CPU without it: a clear error
     data = load_mnist()
     print(f"machine: {cpu_cores()} cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.2f}")
@@ -129,6 +159,7 @@ def main() -> None:
     for s in strategies:
         ours = [replace(c, precision=args.precision) for c in configs]
         totals[s], chosen[s], results = engine(ours, data, s)
+        check_finished(results, f"strategy {s}")
         # a trial's own clock; side-by-side workers overlap, so per width = sum / workers
         n = max(1, round(sum(r.wall_s for r in results) / totals[s]))
         per_width[s] = {h: sum(r.wall_s for r in results if r.config.hidden == h) / n
@@ -144,6 +175,8 @@ def main() -> None:
         print(line)
     print("(ms per training step of one trial; GF = achieved GFLOP/s; x = baseline / this)")
     total_flops = sum(flops.values())
+    for s in strategies:
+        check_below_peak(total_flops / totals[s] / 1e9, peak, f"strategy {s}")
     print(f"\nwhole grid, wall time: baseline {totals['baseline']:.1f} s "
           f"({100 * total_flops / totals['baseline'] / 1e9 / peak:.0f}% of the fp32 peak)")
     for s in strategies:
@@ -164,7 +197,10 @@ def wide(data, peak: float, steps: int) -> None:
         for precision, p in (("fp32", peak), ("bf16", matmul_peak(torch.bfloat16))):
             runner = make_engine("single", [TrialConfig(hidden=h, lr=1e-3, precision=precision)],
                                  CPU)
-            runner.train_step(x, y)  # warm-up
+            losses = runner.train_step(x, y)  # warm-up
+            if not torch.isfinite(losses).all():
+                raise BenchmarkInvalid(f"benchmark invalid: hidden {h} {precision}: the warm-up "
+                                       "step's loss is not finite")
             times = []
             for _ in range(steps):
                 t0 = time.perf_counter()
@@ -172,6 +208,7 @@ def wide(data, peak: float, steps: int) -> None:
                 times.append(time.perf_counter() - t0)
             t = statistics.median(times)
             achieved = trial_flops(h, 1) / t / 1e9
+            check_below_peak(achieved, p, f"hidden {h} {precision}")
             print(f"hidden {h} {precision}: {t * 1000:.0f} ms/step (median of {steps}), "
                   f"{achieved:.0f} GFLOP/s = {100 * achieved / p:.0f}% of the {precision} "
                   f"matmul peak ({p:.0f})")

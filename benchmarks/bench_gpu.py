@@ -36,6 +36,9 @@ def main() -> None:
     ap.add_argument("--precision", default="fp32")
     args = ap.parse_args()
     device = resolve_device(args.device)
+    from lstm_sweep.device import check_precision
+
+    check_precision(device, args.precision)
     data = load_mnist()
     print(f"device: {device_name(device)}; torch {torch.__version__}")
 
@@ -65,11 +68,15 @@ def main() -> None:
             train_group(configs[:1], data, device=device, engine=engine)  # warm-up
             t0 = time.perf_counter()
             if engine == "fused":
-                train_group(configs, data, device=device, engine="fused")
+                timed = train_group(configs, data, device=device, engine="fused")
             else:
-                for c in configs:
-                    train_group([c], data, device=device, engine="single")
+                timed = [r for c in configs
+                         for r in train_group([c], data, device=device, engine="single")]
             times[engine] = time.perf_counter() - t0
+            bad = [r for r in timed if str(r.status) not in ("done", "diverged")]
+            if bad:
+                raise SystemExit(f"benchmark invalid: {len(bad)} trials of hidden {h} "
+                                 f"({engine}) ended {bad[0].status}: {bad[0].error}")
         print(f"  hidden {h:>4}: single {times['single']:6.2f} s, fused {times['fused']:6.2f} s, "
               f"fused/single speed-up x{times['single'] / times['fused']:.2f}")
 

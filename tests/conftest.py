@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +13,15 @@ from lstm_sweep.data import load_dir, resolve_data_dir
 
 # The installed console script of the environment running the tests (not whatever is on PATH).
 LSTM_SWEEP = str(Path(sys.executable).with_name("lstm-sweep"))
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# For child processes that a test interrupts with SIGINT (as Ctrl-C): a shell that started the
+# tests in the background hands its children SIGINT *ignored*, and Python keeps it ignored.
+CTRL_C_ABLE = {"preexec_fn": _default_sigint}
 
 
 @pytest.fixture(scope="session")

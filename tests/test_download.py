@@ -6,8 +6,10 @@ import gzip
 import hashlib
 import os
 import re
+import signal
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -19,7 +21,9 @@ from lstm_sweep.data import MNIST_SHA256, DataError, download_mnist, load_dir, r
 @pytest.fixture(scope="module")
 def server(mnist_dir):
     """Routes: /good/<f> the file; /corrupt/<f> a valid gzip of altered bytes;
-    /partial/<f> promises the full length but closes halfway; anything else 404."""
+    /partial/<f> promises the full length but closes halfway; /trickle/<f> one byte every
+    0.25 s; /huge/<f> announces a terabyte; /endless/<f> sends bytes without end and no length;
+    /cutgz/<f> a gzip cut short (its length announced honestly); anything else 404."""
     files = {p.name: p.read_bytes() for p in mnist_dir.glob("*.gz")}
     corrupt = {}
     for name, body in files.items():
@@ -36,11 +40,30 @@ def server(mnist_dir):
             hits.append(self.path)
             _, mode, name = self.path.split("/", 2)
             body = files.get(name)
-            if body is None or mode not in ("good", "corrupt", "partial"):
+            modes = ("good", "corrupt", "partial", "trickle", "huge", "endless", "cutgz")
+            if body is None or mode not in modes:
                 self.send_error(404)
+                return
+            if mode in ("trickle", "huge", "endless"):
+                self.send_response(200)
+                if mode != "endless":
+                    self.send_header("Content-Length", str(10**12 if mode == "huge" else len(body)))
+                self.end_headers()
+                try:
+                    for i in range(10**9):
+                        if mode == "trickle":
+                            self.wfile.write(body[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(0.25)
+                        else:
+                            self.wfile.write(b"\0" * 65536)
+                except OSError:  # the client gave up
+                    pass
                 return
             if mode == "corrupt":
                 body = corrupt[name]
+            if mode == "cutgz":
+                body = body[: len(body) // 2]
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -139,3 +162,63 @@ def test_cli_download_failure_is_one_error_line(server, isolated_env):
     assert "corrupt/train-images-idx3-ubyte.gz: checksum mismatch" in err[0]
     assert "partial/train-images-idx3-ubyte.gz: " in err[0]
     assert not (isolated_env / "x.db").exists()
+
+
+def test_a_trickling_server_is_given_up_within_the_deadline(server, tmp_path):
+    base, _ = server
+    t0 = time.monotonic()
+    with pytest.raises(DataError, match=r"trickle/train-images-idx3-ubyte.gz: gave up after 2 s"):
+        download_mnist(tmp_path / "c", mirrors=[f"{base}/trickle/"], deadline=2.0, timeout=1.0)
+    assert time.monotonic() - t0 < 2.0 + 1.0 + 1.0  # the deadline, one read's timeout, slack
+    assert _leftovers(tmp_path / "c") == []
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("huge", "the server offers 1,000,000,000,000 bytes, more than this file can be"),
+    ("endless", "more than 47,088,080 bytes, more than this file can be"),
+    ("cutgz", r"cutgz/train-images-idx3-ubyte.gz \(downloaded\): cannot read"),
+])
+def test_oversized_and_cut_downloads_are_refused_naming_the_url(server, tmp_path, mode, message):
+    base, _ = server
+    with pytest.raises(DataError, match=message) as e:
+        download_mnist(tmp_path / "c", mirrors=[f"{base}/{mode}/"])
+    assert ".part" not in str(e.value)
+    assert _leftovers(tmp_path / "c") == []
+
+
+def test_a_killed_download_leaves_a_part_file_that_the_next_one_removes(server, isolated_env):
+    base, _ = server
+    cache = isolated_env / "cache"
+    env = {**os.environ, "LSTM_SWEEP_MNIST_MIRRORS": f"{base}/trickle/",
+           "LSTM_SWEEP_CACHE_DIR": str(cache)}
+    env.pop("LSTM_SWEEP_DATA_DIR", None)
+    proc = subprocess.Popen([LSTM_SWEEP, "data"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(cache.glob(".*.part")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        parts = list(cache.glob(".*.part"))
+        assert parts, "the download never started"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert all(p.exists() for p in parts)  # kill -9: nothing could clean up
+    download_mnist(cache, mirrors=[f"{base}/good/"])
+    assert sorted(p.name for p in cache.iterdir()) == sorted(f"{n}.gz" for n in MNIST_SHA256)
+
+
+def test_a_live_downloads_part_file_is_left_alone(server, tmp_path):
+    import fcntl
+
+    from lstm_sweep.data import _clean_stale_parts
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    live, dead = folder / ".a.gz.1.part", folder / ".b.gz.2.part"
+    dead.write_bytes(b"x")
+    with open(live, "wb") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # as a download in progress holds it
+        _clean_stale_parts(folder)
+        assert live.exists() and not dead.exists()

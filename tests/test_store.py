@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from conftest import CTRL_C_ABLE
 from lstm_sweep.config import Grid, TrialConfig
 from lstm_sweep.errors import StoreError
 from lstm_sweep.store import Store, load_results
@@ -112,7 +113,7 @@ def test_resume_runs_only_the_missing_trials(mnist, tmp_path):
 
 def _sweep_cmd(db, lrs):
     return [sys.executable, "-m", "lstm_sweep.cli", "run", "--hidden", "16", "--lr", lrs,
-            "--steps", "40", "--device", "cpu", "--db", str(db), "--no-progress"]
+            "--steps", "150", "--device", "cpu", "--db", str(db), "--no-progress"]
 
 
 def _wait_for_rows(db, n, proc, timeout=120):
@@ -152,7 +153,7 @@ def test_killed_sweep_loses_nothing_and_rerun_completes(mnist_dir, tmp_path, sig
     db = tmp_path / "k.db"
     env = {**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
     proc = subprocess.Popen(_sweep_cmd(db, LRS), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, **CTRL_C_ABLE)
     try:
         _wait_for_rows(db, 2, proc)
         proc.send_signal(sig)

@@ -7,8 +7,10 @@ stderr and exit with code 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -33,10 +35,10 @@ log = logging.getLogger("lstm_sweep")
 
 
 class CommaList(click.ParamType):
-    """``16,32,64`` -> a tuple of numbers, each checked by ``convert_one``."""
+    """``16,32,64`` -> a tuple of values, each checked by ``convert_one``."""
 
-    def __init__(self, name: str, convert_one: Callable[[str], object]):
-        self.name = name
+    def __init__(self, name: str, plural: str, convert_one: Callable[[str], object]):
+        self.name, self.plural = name, plural
         self._convert_one = convert_one
 
     def convert(self, value, param, ctx):
@@ -44,28 +46,28 @@ class CommaList(click.ParamType):
             return value
         items = [v.strip() for v in str(value).split(",")]
         if not items or any(not v for v in items):
-            self.fail(f"{value!r} is not a comma-separated list of {self.name}s", param, ctx)
+            self.fail(f"{str(value)[:60]!r} is not a comma-separated list of {self.plural}",
+                      param, ctx)
         out = []
         for v in items:
             try:
                 out.append(self._convert_one(v))
-            except ValueError:
-                self.fail(f"{v!r} is not a {self.name}", param, ctx)
+            except ValueError as e:
+                detail = f" ({e})" if str(e) and str(e) != v else ""
+                self.fail(f"{v[:60]!r} is not {self.name}{detail}", param, ctx)
         return tuple(out)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError(text)
-    return value
+def _bounded_int(low: int, high: int):
+    def convert(text: str) -> int:
+        value = int(text)  # "1e3", "1.5", 5,000 digits: ValueError
+        if value < low:
+            raise ValueError(text)
+        if value > high:
+            raise ValueError(f"at most {high:,}")
+        return value
 
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
+    return convert
 
 
 def _positive_float(text: str) -> float:
@@ -75,10 +77,21 @@ def _positive_float(text: str) -> float:
     return value
 
 
-HIDDEN = CommaList("positive integer", _positive_int)
-LRS = CommaList("positive number", _positive_float)
-SEEDS = CommaList("non-negative integer", _non_negative_int)
-STATUSES = CommaList("status", str)
+def _status(text: str) -> str:
+    from .results import Status
+
+    if text not in {str(s) for s in Status} or text == "done":
+        raise ValueError("--retry takes failed, oom or diverged")
+    return text
+
+
+HIDDEN = CommaList("a positive integer", "positive integers", _bounded_int(1, cfg_mod.MAX_HIDDEN))
+LRS = CommaList("a positive number", "positive numbers", _positive_float)
+SEEDS = CommaList("a non-negative integer", "non-negative integers",
+                  _bounded_int(0, cfg_mod.MAX_SEED))
+STATUSES = CommaList("a status to retry", "statuses", _status)
+# Beyond this ETA, a sweep needs --force: a typo in --steps or --hidden, most likely.
+MAX_ETA_S = 30 * 24 * 3600
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -108,15 +121,15 @@ def sweep_options(f):
         click.option("--lr", "lrs", type=LRS,
                      help="Learning rates, e.g. 1e-3,1e-2 (replaces the preset's)."),
         click.option("--seeds", type=SEEDS, help="Seeds, e.g. 0,1,2  [default: 0]"),
-        click.option("--repeats", type=click.IntRange(min=1),
+        click.option("--repeats", type=click.IntRange(1, cfg_mod.MAX_REPEATS),
                      help="Seeds 0..N-1 (instead of --seeds)."),
-        click.option("--data-seed", type=click.IntRange(min=0),
+        click.option("--data-seed", type=click.IntRange(0, cfg_mod.MAX_SEED),
                      help="One batch order for every seed (then the seeds differ by initial "
                           "weights only, and fuse into one group per width)  [default: each "
                           "seed its own order]"),
-        click.option("--steps", type=click.IntRange(min=1),
+        click.option("--steps", type=click.IntRange(1, cfg_mod.MAX_STEPS),
                      help="Adam updates per trial  [default: 999]"),
-        click.option("--batch-size", type=click.IntRange(min=1),
+        click.option("--batch-size", type=click.IntRange(1, cfg_mod.MAX_BATCH_SIZE),
                      help="Images per update  [default: 100]"),
         click.option("--init", type=click.Choice(cfg_mod.INITS), default="tf", show_default=True,
                      help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its "
@@ -124,13 +137,16 @@ def sweep_options(f):
         click.option("--precision", type=click.Choice(cfg_mod.PRECISIONS), default="fp32",
                      show_default=True,
                      help="fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = bfloat16 "
-                          "autocast."),
+                          "autocast. Refused where the device cannot run it."),
+        click.option("--fallback-fp32", is_flag=True,
+                     help="Where the device cannot run --precision, run fp32 instead (stored as "
+                          "fp32) rather than stop."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda."),
         click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="auto",
                      show_default=True,
                      help="single = one trial at a time (oneDNN/cuDNN); fused = the trials of a "
                           "width as one batched model; auto = the faster per width and device."),
-        click.option("--workers", type=click.IntRange(min=1),
+        click.option("--workers", type=click.IntRange(1, 256),
                      help="Work units side by side in worker processes  [default: one per core "
                           "for CPU widths <= 256, else 1]"),
         click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
@@ -145,9 +161,9 @@ def sweep_options(f):
 
 def _sweep_from(o: dict):
     """Grid, device and retry set from the options, all checked before anything is loaded."""
+    from .device import resolve_device
     from .plan import make_units  # these import torch: only when training or planning
-    from .sweep import parse_retry
-    from .train import resolve_device
+    from .sweep import checked_grid, parse_retry
 
     base = preset(o["preset_name"])
     if o["repeats"] and o["seeds"]:
@@ -167,6 +183,7 @@ def _sweep_from(o: dict):
         name=base.name if not (o["hidden"] or o["lrs"]) else "custom",
     )
     device = resolve_device(o["device"])
+    grid = checked_grid(grid, device, o["fallback_fp32"])
     retry = parse_retry(o["retry"])
     make_units(grid.trials()[:1], o["engine"], device)  # e.g. --engine fused with --init pytorch
     return grid, device, retry
@@ -183,21 +200,29 @@ def _sweep_from(o: dict):
               help="Progress bars  [default: when stderr is a terminal]")
 @click.option("--force", is_flag=True,
               help="Run work units even where the plan says they do not fit in memory.")
-@click.option("--executor", type=click.Choice(("local", "ray")), default="local",
-              show_default=True, help="local = this machine; ray = a Ray cluster (pip install "
-                                      "'lstm-sweep[ray]').")
-@click.option("--ray-address", help="HOST:PORT or auto (an existing cluster)  [default: start a "
-                                    "local Ray instance]")
+@click.option("--executor", type=click.Choice(("local", "ray")), default=None,
+              help="local = this machine; ray = a Ray cluster (pip install 'lstm-sweep[ray]') "
+                   " [default: local; ray when --ray-address is given]")
+@click.option("--ray-address", help="HOST:PORT or auto (an existing cluster); implies "
+                                    "--executor ray  [default: start a local Ray instance]")
 def run(data_dir, fmt, progress, force, executor, ray_address, **options) -> None:
     """Run a sweep (skipping trials already in the store) and print its table."""
+    from .store import _check_regular
+    from .sweep import check_fits
+
+    if ray_address is not None and executor == "local":
+        raise click.UsageError("--ray-address is for --executor ray; drop one of them")
+    executor = executor or ("ray" if ray_address is not None else "local")
     grid, device, retry = _sweep_from(options)
     if executor == "ray":
         from .executors.ray import check_available
 
         check_available()
     db, engine, workers = options["db"], options["engine"], options["workers"]
+    _check_regular(Path(db), must_exist=False)  # a folder, FIFO or missing folder: say it now
     show = sys.stderr.isatty() if progress is None else progress
     data = _load_data(data_dir, show)
+    check_fits(grid, data)
     plan = _plan(grid, data.name, db, device, engine, workers, retry)
     click.echo(render_plan(plan, f"{grid.name}: {len(plan.units)} work units to run"), err=True)
     if plan.too_big and not force:
@@ -208,6 +233,11 @@ def run(data_dir, fmt, progress, force, executor, ray_address, **options) -> Non
             f"{human_bytes(worst.memory_total + plan.base_memory)}, available "
             f"{human_bytes(plan.device_memory)}); drop those widths, or pass --force to run "
             "them anyway (they are stored as oom = DNF if they fail)")
+    if plan.seconds > MAX_ETA_S and not force:
+        raise LstmSweepError(
+            f"the plan's ETA is {human_seconds(plan.seconds)} (more than "
+            f"{MAX_ETA_S // 86400} days); check --steps, --hidden and the grid, or pass --force "
+            "to run it anyway")
     with Store(db) as store:
         summary = _run_with_progress(grid, data, store, show, device=device, retry=retry,
                                      engine=engine, workers=workers, executor=executor,
@@ -216,8 +246,9 @@ def run(data_dir, fmt, progress, force, executor, ray_address, **options) -> Non
         results = [r for r in store.results() if r.config in wanted]
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
+    others = f", {summary.by_others} by another driver" if summary.by_others else ""
     click.echo(
-        f"\n{summary.ran} trials run ({counts}), {summary.skipped} already in {db}; "
+        f"\n{summary.ran} trials run ({counts}), {summary.skipped} already in {db}{others}; "
         f"{summary.wall_s:.1f} s (planned {human_seconds(plan.seconds)})",
         err=True,
     )
@@ -249,6 +280,7 @@ def _pending(trials, db, retry):
     if not path.exists() or (path.is_file() and path.stat().st_size == 0):
         return trials
     with Store(db, readonly=True) as store:
+        store.results()  # every row checked: a damaged store is refused before any work
         return pending_trials(trials, store, retry)
 
 
@@ -295,7 +327,7 @@ def _run_with_progress(grid, data, store, show: bool, **options):
 
     console = _stderr_console()
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show,
     )
     bars: dict = {}  # unit -> progress task
@@ -304,7 +336,7 @@ def _run_with_progress(grid, data, store, show: bool, **options):
         engines = ", ".join(sorted({u.engine for u in units})) or "-"
         console.print(f"{grid.name}: {len(grid)} trials, {skipped} already stored, "
                       f"{len(pending)} to run on {data.name} ({data.source}); "
-                      f"{len(units)} work units, engine {engines}", highlight=False)
+                      f"{len(units)} work units, engine {engines}", highlight=False, markup=False)
         bars["overall"] = progress.add_task("sweep", total=len(pending))
 
     def on_unit_start(unit):
@@ -325,9 +357,14 @@ def _run_with_progress(grid, data, store, show: bool, **options):
         extra = f" ({result.error})" if result.error else ""
         console.print(f"[{i + 1}/{n}] hidden {c.hidden} lr {c.lr:g} seed {c.seed}: "
                       f"{result.status} acc {acc} in {result.wall_s:.1f} s{how}{extra}",
-                      highlight=False)
+                      highlight=False, markup=False)
 
-    callbacks = SweepCallbacks(on_start, on_unit_start, on_step, on_trial_end)
+    def on_wait(held):
+        who = ", ".join(sorted(set(held.values())))
+        console.print(f"waiting for {len(held)} trials being trained by another driver ({who}); "
+                      "its claims are taken over if it stops", highlight=False, markup=False)
+
+    callbacks = SweepCallbacks(on_start, on_unit_start, on_step, on_trial_end, on_wait)
     with progress:
         return run_sweep(grid, data, store, callbacks=callbacks, **options)
 
@@ -383,17 +420,32 @@ def compare_cmd(db, reference) -> None:
               help="Folder for the image files.")
 @click.option("--format", "fmt", type=click.Choice(("png", "svg")), default="png",
               show_default=True)
-@click.option("--hidden", type=click.IntRange(min=1), help="Curves of this width (a row).")
-@click.option("--lr", type=float, help="Curves of this learning rate (a column).")
-def plot_cmd(db, kinds, out_dir, fmt, hidden, lr) -> None:
+@click.option("--hidden", type=click.IntRange(1, cfg_mod.MAX_HIDDEN),
+              help="Curves of this width (a row).")
+@click.option("--lr", type=LRS, help="Curves of this learning rate (a column).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace files in --out that are not images (never a results store).")
+def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite) -> None:
     """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width."""
-    from pathlib import Path
+    from .outputs import check_target, output_folder
+    from .plots import KINDS, figures, gaps, save
 
-    from .plots import KINDS, figures, save
-
+    if lr is not None and len(lr) != 1:
+        raise click.BadParameter("give one learning rate", param_hint="'--lr'")
+    lr = lr[0] if lr else None
     chosen = KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
-    for name, fig in figures(_stored(db, curves=True), chosen, hidden, lr).items():
-        click.echo(save(fig, Path(out_dir) / f"{name}.{fmt}"))
+    results = _stored(db, curves=True)
+    missing = gaps(results, chosen, hidden, lr)
+    folder = Path(out_dir)
+    if folder.exists():
+        for name in chosen:  # refuse before drawing anything
+            if name not in missing:
+                check_target(folder / f"{name}.{fmt}", fmt, overwrite=overwrite, protect=[db])
+    folder = output_folder(out_dir)
+    for name, fig in figures(results, chosen, hidden, lr).items():
+        click.echo(save(fig, folder / f"{name}.{fmt}", overwrite=overwrite))
+    for name, why in missing.items():
+        click.echo(f"{name}: nothing to show ({why})", err=True)
 
 
 @cli.command("report")
@@ -402,21 +454,48 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr) -> None:
 @click.option("--out", default="report.html", show_default=True, type=click.Path(),
               help="The HTML file to write.")
 @click.option("--reference", default="hw2", show_default=True)
-def report_cmd(db, out, reference) -> None:
+@click.option("--overwrite", is_flag=True,
+              help="Replace --out even if it is not an HTML page (never a results store).")
+def report_cmd(db, out, reference, overwrite) -> None:
     """One self-contained HTML file: tables, plots, findings, comparison, environment."""
-    from pathlib import Path
-
+    from .findings import load_reference
     from .html import render_html
+    from .outputs import check_target, write_output
 
+    load_reference(reference)  # an unknown reference: say so before any work
+    check_target(out, "html", overwrite=overwrite, protect=[db])  # refuse before the work
     results = _stored(db, curves=True)
     with Store(db, readonly=True) as store:
         environments = store.environments()
     text = render_html(results, environments, reference)
-    path = Path(out)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    path = write_output(out, text, "html", overwrite=overwrite, protect=[db])
     click.echo(f"{path} ({len(text) // 1024} KB)")
+
+
+@cli.command("check")
+@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+              help="SQLite results store.")
+def check_cmd(db) -> None:
+    """Check a store (SQLite integrity, schema, every row) without writing to it.
+
+    Exit code 0: sound; 1: problems found (listed); 2: not a store at all."""
+    from .store import check_store
+
+    problems = check_store(db)
+    if problems:
+        for p in problems[:50]:
+            click.echo(f"problem: {p}")
+        if len(problems) > 50:
+            click.echo(f"... and {len(problems) - 50} more")
+        click.echo(f"{db}: {len(problems)} problems", err=True)
+        raise SystemExit(1)
+    with Store(db, readonly=True) as store:
+        results = store.results(with_curves=True)
+        claims = store.claims()
+    points = sum(len(r.curve) for r in results)
+    held = f", {len(claims)} trials claimed by running drivers" if claims else ""
+    click.echo(f"{db}: ok — {len(results)} trials, {points} curve points, schema "
+               f"{store.schema_version}{held}")
 
 
 @cli.command()
@@ -429,15 +508,35 @@ def data(data_dir) -> None:
     click.echo(f"train {len(ds.train)}, validation {len(ds.validation)}, test {len(ds.test)}")
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM ends the sweep as Ctrl-C does: claims released, exit 130
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into ``Error: ...`` and exit code 2."""
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread
+        pass
     try:
         cli.main(args=argv, prog_name="lstm-sweep", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         click.echo("Interrupted: finished trials are saved; run the same command to resume.",
                    err=True)
         return 130
+    except SystemExit as e:  # `check` found problems
+        return e.code if isinstance(e.code, int) else 1
+    except BrokenPipeError:  # `lstm-sweep table | head`: the reader has gone
+        sys.stderr.close()
+        return 0
+    except OSError as e:
+        if debug:
+            raise
+        click.echo(f"Error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""),
+                   err=True)
+        return 2
     except click.ClickException as e:
         if debug:
             raise
@@ -448,6 +547,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"Error: {e}", err=True)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -36,24 +36,44 @@ def steps_for_training_iters(training_iters: int, batch_size: int) -> int:
     return max(0, math.ceil(training_iters / batch_size) - 1)
 
 
+# Bounds every number is checked against when a configuration is made, so that nothing can be
+# trained and then fail to be stored: SQLite stores integers as signed 64-bit values, and the
+# other bounds are far beyond anything that can run (a 2^20-unit LSTM holds 2^46 weights).
+MAX_INT64 = 2**63 - 1
+MAX_HIDDEN = 2**20
+MAX_STEPS = 10**9
+MAX_BATCH_SIZE = 2**31 - 1
+MAX_SEED = MAX_INT64
+MAX_TRIALS = 100_000  # trials in one grid (hw2 with 1,000 seeds is 54,000)
+MAX_REPEATS = 10_000
+LIMITS = {"hidden size": MAX_HIDDEN, "steps": MAX_STEPS, "batch size": MAX_BATCH_SIZE,
+          "display step": MAX_STEPS}
+
+
 def _check_positive_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    limit = LIMITS.get(name, MAX_INT64)
+    if value > limit:
+        raise ConfigError(f"{name} must be at most {limit:,}, got {value:,}")
 
 
 def _check_lr(value: object) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ConfigError(f"learning rate must be a positive finite number, got {value!r}")
+    try:
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and \
+            math.isfinite(float(value)) and float(value) > 0
+    except OverflowError:  # an int beyond float's range
+        ok = False
+    if not ok:
+        raise ConfigError(f"learning rate must be a positive finite number, got {value!r:.40}")
 
 
 def _check_seed(value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {value!r}")
+    if value > MAX_SEED:
+        raise ConfigError(f"seed must be at most 2^63 - 1 = {MAX_SEED} (what the results store "
+                          f"holds), got {value}")
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
@@ -103,8 +123,9 @@ class TrialConfig:
         _check_positive_int("display step", self.display_step)
         _check_choice("init", self.init, INITS)
         _check_choice("precision", self.precision, PRECISIONS)
-        if not isinstance(self.dataset, str) or not self.dataset:
-            raise ConfigError(f"dataset must be a non-empty name, got {self.dataset!r}")
+        if not isinstance(self.dataset, str) or not self.dataset or len(self.dataset) > 200:
+            raise ConfigError(f"dataset must be a name of 1 to 200 characters, got "
+                              f"{self.dataset!r:.220}")
         object.__setattr__(self, "lr", float(self.lr))
 
     def to_dict(self) -> dict:
@@ -167,6 +188,10 @@ class Grid:
             if len(set(value)) != len(value):
                 raise ConfigError(f"{attr} has repeated values: {list(value)}")
             object.__setattr__(self, attr, value)
+        size = len(self.hidden) * len(self.lrs) * len(self.seeds)
+        if size > MAX_TRIALS:
+            raise ConfigError(f"the grid has {size:,} trials; at most {MAX_TRIALS:,} are allowed "
+                              "in one sweep: split it into several runs on the same --db")
         # Validate every value and the protocol by building one trial per axis value.
         for h in self.hidden:
             _check_positive_int("hidden size", h)

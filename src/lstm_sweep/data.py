@@ -9,12 +9,16 @@ reshuffles, and fills from the new epoch; :class:`BatchStream` does exactly that
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import logging
 import os
+import stat
 import struct
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -43,6 +47,16 @@ MNIST_SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
+# Their decompressed sizes: a download may not be larger (plus gzip's few bytes of framing), and
+# no file may decompress to more (a gzip bomb).
+MNIST_SIZES = {
+    "train-images-idx3-ubyte": 47_040_016,
+    "train-labels-idx1-ubyte": 60_008,
+    "t10k-images-idx3-ubyte": 7_840_016,
+    "t10k-labels-idx1-ubyte": 10_008,
+}
+MAX_IDX_BYTES = 2**31  # any IDX file of a --data-dir (MNIST's largest is 47 MB)
+
 # Mirrors serving the four files as ``<name>.gz``; tried in order. ``$LSTM_SWEEP_MNIST_MIRRORS``
 # (comma-separated base URLs) replaces them, e.g. for a mirror inside a closed network.
 MNIST_MIRRORS = (
@@ -61,17 +75,24 @@ ProgressFn = Callable[[str, int, int | None], None]  # (file name, bytes so far,
 # --------------------------------------------------------------------------- IDX reading
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The decompressed bytes of ``path`` (gzip, recognised by its magic bytes, or raw)."""
+def _read_bytes(path: Path, limit: int = MAX_IDX_BYTES, name: str | None = None) -> bytes:
+    """The decompressed bytes of ``path`` (gzip, recognised by its magic bytes, or raw), at most
+    ``limit`` of them. ``name``: what error messages call the file (default: its path)."""
+    name = name or str(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise DataError(f"{name}: not a regular file (a FIFO, socket or device)")
         with open(path, "rb") as f:
             gzipped = f.read(2) == b"\x1f\x8b"
-        if gzipped:
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
+        opener = gzip.open if gzipped else open
+        with opener(path, "rb") as f:
+            blob = f.read(limit + 1)
     except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path}: cannot read ({e}); delete or replace the file") from e
+        raise DataError(f"{name}: cannot read ({e}); delete or replace the file") from e
+    if len(blob) > limit:
+        raise DataError(f"{name}: holds more than {limit:,} bytes{' decompressed' if gzipped else ''}"
+                        ", more than an IDX file of this kind can; delete or replace the file")
+    return blob
 
 
 def parse_idx(blob: bytes, *, kind: str, source: str = "<bytes>") -> np.ndarray:
@@ -113,7 +134,7 @@ def parse_idx(blob: bytes, *, kind: str, source: str = "<bytes>") -> np.ndarray:
 
 def _find_file(directory: Path, name: str) -> Path | None:
     for candidate in (directory / name, directory / f"{name}.gz"):
-        if candidate.is_file():
+        if candidate.exists() and not candidate.is_dir():  # a FIFO is refused when read
             return candidate
     return None
 
@@ -218,11 +239,45 @@ def cache_dir() -> Path:
     return Path(base) / "lstm-sweep" / "mnist"
 
 
-def _verified(path: Path, expected: str) -> bool:
+def _verified(path: Path, expected: str, size: int) -> bool:
     try:
-        return hashlib.sha256(_read_bytes(path)).hexdigest() == expected
+        return hashlib.sha256(_read_bytes(path, size)).hexdigest() == expected
     except DataError:
         return False
+
+
+def download_cap(size: int) -> int:
+    """Most bytes a download of a file of ``size`` decompressed bytes may take: the file raw, or
+    gzipped (deflate's worst case adds 5 bytes per 16 KB block, plus the header)."""
+    return size + size // 1000 + 1024
+
+
+def download_deadline(size: int) -> float:
+    """Seconds one file's download may take in all (``$LSTM_SWEEP_DOWNLOAD_DEADLINE`` overrides):
+    a minute plus the file at 50 KB/s (47 MB: 16 min), so a server that trickles is given up."""
+    env = os.environ.get("LSTM_SWEEP_DOWNLOAD_DEADLINE")
+    if env:
+        try:
+            value = float(env)
+            if 0 < value < float("inf"):
+                return value
+        except ValueError:
+            pass
+        log.warning("ignoring $LSTM_SWEEP_DOWNLOAD_DEADLINE=%r (not a positive number)", env)
+    return 60.0 + size / 50_000
+
+
+def _clean_stale_parts(dest: Path) -> None:
+    """Remove partial downloads left by killed downloads: each live download holds a lock on
+    its ``.part`` file, which the kernel drops when the process dies."""
+    for part in dest.glob(".*.part"):
+        try:
+            with open(part, "rb") as f:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                part.unlink(missing_ok=True)
+                log.info("removed %s, left by an interrupted download", part)
+        except OSError:  # locked (a download in progress) or already gone
+            continue
 
 
 def download_mnist(
@@ -230,12 +285,16 @@ def download_mnist(
     mirrors: Sequence[str] = MNIST_MIRRORS,
     progress: ProgressFn | None = None,
     timeout: float = 30.0,
+    deadline: float | None = None,
 ) -> Path:
     """Download the four MNIST files into ``dest`` (as .gz), each checked against its SHA-256.
 
     Each file is written to a temporary file in ``dest`` and renamed into place only after its
-    checksum matches, so a failed or interrupted download never leaves a partial file behind.
-    Files already present and correct are kept.
+    checksum matches, so a failed download never leaves a partial file behind (one left by a
+    killed download is removed by the next). Files already present and correct are kept. Each
+    file has ``timeout`` seconds per network read, an overall ``deadline`` (default:
+    :func:`download_deadline`) and a size cap (:func:`download_cap`): a server that trickles
+    bytes or sends too many is given up, and the next mirror tried.
 
     Raises:
         DataError: no mirror delivered a correct copy of some file (all attempts listed).
@@ -245,15 +304,18 @@ def download_mnist(
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"cannot create the data cache {dest}: {e}") from e
+    _clean_stale_parts(dest)
     for name, expected in MNIST_SHA256.items():
         final = dest / f"{name}.gz"
-        if final.is_file() and _verified(final, expected):
+        size = MNIST_SIZES[name]
+        if final.is_file() and _verified(final, expected, size):
             continue
         errors = []
         for mirror in mirrors:
             url = mirror.rstrip("/") + f"/{name}.gz"
             try:
-                _fetch_verified(url, final, expected, progress, timeout)
+                _fetch_verified(url, final, expected, progress, timeout, size,
+                                deadline if deadline is not None else download_deadline(size))
                 break
             except DataError as e:
                 errors.append(str(e))
@@ -267,39 +329,54 @@ def download_mnist(
 
 
 def _fetch_verified(
-    url: str, final: Path, expected: str, progress: ProgressFn | None, timeout: float
+    url: str, final: Path, expected: str, progress: ProgressFn | None, timeout: float,
+    size: int, deadline: float,
 ) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
     tmp = Path(tmp_name)
+    cap = download_cap(size)
+    give_up = time.monotonic() + deadline
     try:
         with os.fdopen(fd, "wb") as out:
+            fcntl.flock(out, fcntl.LOCK_EX)  # this download is alive (see _clean_stale_parts)
             try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
+                with urllib.request.urlopen(url, timeout=min(timeout, deadline)) as response:
                     total = response.headers.get("Content-Length")
                     total = int(total) if total is not None else None
+                    if total is not None and total > cap:
+                        raise DataError(f"{url}: the server offers {total:,} bytes, more than "
+                                        f"this file can be ({cap:,})")
                     done = 0
-                    while chunk := response.read(1 << 16):
+                    # read1: whatever has arrived (read(n) would wait for all n bytes)
+                    while chunk := response.read1(1 << 16):
                         out.write(chunk)
                         done += len(chunk)
+                        if done > cap:
+                            raise DataError(f"{url}: more than {cap:,} bytes, more than this "
+                                            "file can be")
+                        if time.monotonic() > give_up:
+                            raise DataError(f"{url}: gave up after {deadline:.0f} s with "
+                                            f"{done:,} bytes (too slow)")
                         if progress is not None:
                             progress(final.name, done, total)
                     if total is not None and done != total:
                         raise DataError(f"{url}: incomplete download ({done} of {total} bytes)")
+            except DataError:
+                raise
             except (urllib.error.URLError, OSError, ValueError) as e:
                 raise DataError(f"{url}: {e}") from e
             # http.client raises IncompleteRead (an HTTPException) on a short body
             except Exception as e:  # noqa: BLE001
-                if isinstance(e, DataError):
-                    raise
                 raise DataError(f"{url}: {type(e).__name__}: {e}") from e
-        blob = _read_bytes(tmp)
+        blob = _read_bytes(tmp, size, name=f"{url} (downloaded)")
         digest = hashlib.sha256(blob).hexdigest()
         if digest != expected:
             raise DataError(f"{url}: checksum mismatch (got {digest[:16]}..., expected "
                             f"{expected[:16]}...)")
         os.replace(tmp, final)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def default_mirrors() -> tuple[str, ...]:
@@ -335,7 +412,7 @@ def resolve_data_dir(
         return path
     cache = cache_dir()
     if all(
-        (f := _find_file(cache, name)) is not None and _verified(f, digest)
+        (f := _find_file(cache, name)) is not None and _verified(f, digest, MNIST_SIZES[name])
         for name, digest in MNIST_SHA256.items()
     ):
         return cache

@@ -176,6 +176,11 @@ def _findings_for(table: Table, time_table: Table) -> list[Finding]:
 # --------------------------------------------------------------------------- the reference
 
 
+# The protocol Table 1 was measured with (the seed's).
+REFERENCE_PROTOCOL = {"dataset": "mnist", "steps": 999, "batch_size": 100, "init": "tf",
+                      "precision": "fp32", "display_step": 10}
+
+
 def load_reference(name: str = "hw2") -> dict[tuple[int, float], float | None]:
     """The published table: (hidden, lr) -> accuracy, or None where it says DNF."""
     if name != "hw2":
@@ -237,6 +242,18 @@ def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Compariso
     cells = [CellComparison(h, lr, ref[(h, lr)], table.cell(h, lr))
              for (h, lr) in sorted(ref) if (h, lr) in table.cells]
     summary: list[Finding] = []
+    differs = {k: (v, table.protocol.get(k)) for k, v in REFERENCE_PROTOCOL.items()
+               if table.protocol.get(k) != v}
+    if differs:
+        summary.append(Finding(
+            "protocol",
+            "Note: the reference was measured with another protocol ("
+            + ", ".join(f"{k} {ref_v} there, {ours} here" for k, (ref_v, ours) in differs.items())
+            + "): the differences below are not only chance.",
+            {"differs": {k: list(v) for k, v in differs.items()}}))
+    if not cells:
+        summary.append(Finding("no_overlap", "None of the stored cells is in the reference "
+                               "table (widths 16-4096, rates 1e-05-1).", {}))
     ours_best = best_per_width(table)
     agree = []
     for h in sorted({c.hidden for c in cells}):

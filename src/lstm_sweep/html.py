@@ -7,7 +7,7 @@ import html
 from collections.abc import Sequence
 
 from .findings import compare, findings
-from .plots import KINDS, figures, svg_text
+from .plots import KINDS, figures, gaps, svg_text
 from .report import Table, _cell_text, _describe, _notes, build_tables
 from .results import TrialResult
 
@@ -52,6 +52,9 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
     for name, fig in figures(results, KINDS).items():
         parts.append(f'<figure id="plot-{name}">{svg_text(fig)}'
                      f"<figcaption>{html.escape(name)}</figcaption></figure>")
+    for name, why in gaps(results, KINDS).items():
+        parts.append(f'<p class="note" id="plot-{name}">{html.escape(name)}: nothing to show '
+                     f"({html.escape(why)}).</p>")
     comp = compare(results, reference)
     parts.append(f"<h2>Comparison with the published table ({html.escape(reference)})</h2>")
     parts.append('<table class="comparison"><tr><th>hidden</th><th>lr</th><th>reference</th>'
@@ -73,5 +76,6 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
                      f'{html.escape(str(p["dataset"]))}.</p>')
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="generator" content="lstm-sweep">'
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
             f"<body>\n{body}\n</body></html>\n")

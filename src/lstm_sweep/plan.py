@@ -323,7 +323,7 @@ def calibration_for(device: torch.device, precision: str = "fp32", engine: str =
     import torch
 
     from .data import cache_dir
-    from .train import device_name
+    from .device import device_name
 
     key = "|".join([device_name(device), str(torch.get_num_threads()), torch.__version__,
                     precision, engine])

@@ -184,29 +184,78 @@ def plot_best_lr(table: Table):
     return fig
 
 
-def figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
-            hidden: int | None = None, lr: float | None = None) -> dict[str, object]:
-    """Figures by name for the first protocol in ``results``."""
+def _first_protocol(results: Sequence[TrialResult]) -> tuple[Table | None, list[TrialResult]]:
     tables = build_tables(results, "accuracy")
+    if not tables:
+        return None, []
     table = tables[0]
     keep = {(h, x) for h in table.hidden for x in table.lrs}
-    results = [r for r in results if (r.config.hidden, r.config.lr) in keep
-               and r.config.protocol() == table.protocol]
+    return table, [r for r in results if (r.config.hidden, r.config.lr) in keep
+                   and r.config.protocol() == table.protocol]
+
+
+NO_ACCURACY = "no trial has an accuracy (every one failed or ran out of memory)"
+
+
+def gaps(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
+         hidden: int | None = None, lr: float | None = None) -> dict[str, str]:
+    """The plots of ``kinds`` that have nothing to show, with the reason (an all-DNF store, a
+    row or column that does not exist, trials too short for a learning curve)."""
+    table, results = _first_protocol(results)
+    if table is None:
+        return {k: "the store holds no trials" for k in kinds}
+    out = {}
+    any_value = any(c.values for c in table.cells.values())
+    for kind in kinds:
+        if kind == "time" and not time_points(results):
+            out[kind] = NO_ACCURACY
+        elif kind == "best-lr" and not any_value:
+            out[kind] = NO_ACCURACY
+        elif kind == "curves":
+            series = curve_series(results, hidden, lr)
+            if not any(series.values()):
+                what = (f"{hidden} units" if hidden is not None else
+                        f"lr {lr:g}" if lr is not None else "the widest row")
+                out[kind] = (f"no learning curve for {what}" if series else
+                             f"no trial of {what} is stored")
+    return out
+
+
+def figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
+            hidden: int | None = None, lr: float | None = None) -> dict[str, object]:
+    """Figures by name for the first protocol in ``results``; a kind with nothing to show
+    (see :func:`gaps`) is left out."""
+    table, results = _first_protocol(results)
+    if table is None:
+        return {}
+    missing = gaps(results, kinds, hidden, lr)
     makers = {
         "heatmap": lambda: plot_heatmap(table),
         "time": lambda: plot_time(results),
         "curves": lambda: plot_curves(results, hidden, lr),
         "best-lr": lambda: plot_best_lr(table),
     }
-    return {k: makers[k]() for k in kinds}
+    return {k: makers[k]() for k in kinds if k not in missing}
 
 
-def save(fig, path: str | Path) -> Path:
+def image_bytes(fig, fmt: str = "png") -> bytes:
+    """The figure as PNG or SVG bytes (the figure is closed)."""
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format=fmt, dpi=110)
+    finally:
+        _pyplot().close(fig)
+    return buf.getvalue()
+
+
+def save(fig, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the figure to ``path`` (PNG or SVG by its suffix), safely (see
+    :mod:`lstm_sweep.outputs`)."""
+    from .outputs import write_output
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
-    return path
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    return write_output(path, image_bytes(fig, fmt), fmt, overwrite=overwrite)
 
 
 def svg_text(fig) -> str:

@@ -21,7 +21,6 @@ import contextlib
 import gc
 import logging
 import math
-import platform
 import resource
 import time
 import traceback
@@ -34,6 +33,7 @@ import torch.nn.functional as F
 
 from .config import TrialConfig
 from .data import BatchStream, Dataset
+from .device import device_name, resolve_device  # noqa: F401 (re-exported)
 from .model import N_INPUT, N_STEPS, build_model, tf_adam_step
 from .results import CurvePoint, Status, TrialResult
 
@@ -42,25 +42,6 @@ log = logging.getLogger(__name__)
 DEFAULT_EVAL_CHUNK = 1000
 
 StepCallback = Callable[[int, int], None]  # (steps done, steps total)
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> cuda if available else cpu; ``"cuda"`` without a GPU is a clear error."""
-    from .errors import ConfigError
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ConfigError(f"unknown device {device!r}; use auto, cpu or cuda")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but PyTorch sees no CUDA GPU; use --device cpu")
-    return torch.device(device)
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda:{torch.cuda.get_device_name(device)}"
-    return f"cpu:{platform.processor() or platform.machine()}"
 
 
 # --------------------------------------------------------------------------- peak memory

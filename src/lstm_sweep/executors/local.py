@@ -40,27 +40,41 @@ class UnitEvents:
     on_step: Callable[[WorkUnit, int, int], None] | None = None
 
 
+NextUnit = Callable[[], "WorkUnit | None"]
+
+
+def as_next_unit(units: Sequence[WorkUnit] | NextUnit) -> NextUnit:
+    """Executors pull their work one unit at a time (so that a unit is claimed in the store just
+    before it trains); a plain list of units is pulled in order."""
+    if callable(units):
+        return units
+    left = list(units)
+    return lambda: left.pop(0) if left else None
+
+
 def run_local(
-    units: Sequence[WorkUnit],
+    units: Sequence[WorkUnit] | NextUnit,
     data: Dataset,
     device: torch.device,
     workers: int = 1,
     events: UnitEvents | None = None,
 ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
-    """Run ``units``; yield ``(unit, results)`` as each finishes (in completion order).
+    """Run units; yield ``(unit, results)`` as each finishes (in completion order).
 
-    With ``workers`` > 1, units run in that many processes of ``cores // workers`` threads each.
+    ``units``: a list, or a function that returns the next unit to run (None: no more). With
+    ``workers`` > 1, units run in that many processes of ``cores // workers`` threads each.
     """
     events = events or UnitEvents()
-    if workers <= 1 or len(units) <= 1:
-        for unit in units:
+    next_unit = as_next_unit(units)
+    if workers <= 1:
+        while (unit := next_unit()) is not None:
             if events.on_start:
                 events.on_start(unit)
             on_step = (lambda d, t, u=unit: events.on_step(u, d, t)) if events.on_step else None
             yield unit, train_group(unit.configs, data, device=device, engine=unit.engine,
                                     on_step=on_step)
         return
-    yield from _run_pool(units, data, device, workers, events)
+    yield from _run_pool(next_unit, data, device, workers, events)
 
 
 # --------------------------------------------------------------------------- worker processes
@@ -105,57 +119,82 @@ def _work(index: int, unit: WorkUnit, device: str) -> tuple[int, list[TrialResul
     return index, results
 
 
-def _run_pool(units, data: Dataset, device: torch.device, workers: int, events: UnitEvents,
-              attempts: int = 2):
+def _run_pool(next_unit: NextUnit, data: Dataset, device: torch.device, workers: int,
+              events: UnitEvents, attempts: int = 2):
     """Units in worker processes. A worker that dies (killed, out of memory) breaks the pool:
     its unfinished units run again in a fresh pool, up to ``attempts`` times in all; then
     their trials are recorded ``failed``, and the sweep goes on."""
-    left = list(units)
-    for attempt in range(1, attempts + 1):
+    again: list[WorkUnit] = []  # units lost to a broken pool, to run first
+    tries: dict[WorkUnit, int] = {}
+
+    def pull() -> WorkUnit | None:
+        return again.pop(0) if again else next_unit()
+
+    while True:
         broken = []
-        for unit, results in _pool_once(left, data, device, workers, events):
+        for unit, results in _pool_once(pull, data, device, workers, events):
             if results is None:
                 broken.append(unit)
             else:
                 yield unit, results
         if not broken:
             return
-        log.warning("a worker process died; %d work units %s", len(broken),
-                    "run again" if attempt < attempts else "are recorded failed")
-        left = broken
-    for unit in left:
-        yield unit, unit_failed(unit, "worker process died (killed, or out of memory) in every "
-                                "attempt", device)
+        for unit in broken:
+            tries[unit] = tries.get(unit, 1) + 1
+            if tries[unit] > attempts:
+                yield unit, unit_failed(unit, "worker process died (killed, or out of memory) "
+                                        "in every attempt", device)
+            else:
+                again.append(unit)
+        log.warning("a worker process died; %d work units run again", len(again))
 
 
-def _pool_once(units, data: Dataset, device: torch.device, workers: int, events: UnitEvents):
-    """Yield (unit, results), or (unit, None) for units lost to a broken pool."""
+def _pool_once(pull: NextUnit, data: Dataset, device: torch.device, workers: int,
+               events: UnitEvents):
+    """Yield (unit, results), or (unit, None) for units lost to a broken pool. At most
+    ``workers`` units are pulled ahead of the free workers."""
     from ..plan import cpu_cores
 
     ctx = multiprocessing.get_context("spawn")
     progress = ctx.Queue()
     threads = max(1, cpu_cores() // workers) if device.type == "cpu" else 1
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(data.source, threads, progress))
+    units: list[WorkUnit] = []
+    futures: dict = {}
+    pool = None
     try:
-        futures = {pool.submit(_work, i, u, str(device)): u for i, u in enumerate(units)}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        while True:
+            while len(futures) < workers and (unit := pull()) is not None:
+                if pool is None:
+                    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                               initializer=_init_worker,
+                                               initargs=(data.source, threads, progress))
+                units.append(unit)
+                futures[pool.submit(_work, len(units) - 1, unit, str(device))] = unit
+            if not futures:
+                break
+            done, _ = wait(set(futures), timeout=0.2, return_when=FIRST_COMPLETED)
             _drain(progress, units, events)
+            broken = False
             for future in done:
+                unit = futures.pop(future)
                 try:
                     _, results = future.result()
                 except BrokenProcessPool:
-                    results = None
-                yield futures[future], results
-        pool.shutdown(wait=True)
+                    results, broken = None, True
+                yield unit, results
+            if broken:  # every unit still in the pool is lost with it
+                for future in list(futures):
+                    yield futures.pop(future), None
+                break
+        if pool is not None:
+            pool.shutdown(wait=True)
     except BaseException:
         # Ctrl-C or an error in the driver: stop the workers now; unfinished units were never
         # stored, so they run again next time.
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
         raise
 
 

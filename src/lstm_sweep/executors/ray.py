@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from ..data import Dataset
 from ..errors import ConfigError
@@ -62,17 +62,30 @@ def resources_for(unit: WorkUnit, device, device_memory: int | None) -> dict:
 
 
 def run_ray(
-    units: Sequence[WorkUnit],
+    units,
     data: Dataset,
     device,
     address: str | None = None,
     events=None,
 ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
-    """Run ``units`` as Ray tasks; yield ``(unit, results)`` as each finishes."""
+    """Run units as Ray tasks; yield ``(unit, results)`` as each finishes.
+
+    ``units``: a list, or a function returning the next unit (None: no more). Units are pulled
+    only as the cluster has room for them (its CPUs, and GPUs for GPU work), so that a unit is
+    claimed in the store when it is about to run, not long before.
+    """
+    from .local import as_next_unit
+
     ray = _import_ray()
+    next_unit = as_next_unit(units)
     if not ray.is_initialized():
         if address:
-            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+            try:
+                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise ConfigError(f"cannot connect to the Ray cluster at {address!r} "
+                                  f"({str(e).splitlines()[0][:200]}); check --ray-address "
+                                  "(HOST:PORT of the head node, or auto)") from None
         else:
             ray.init(num_cpus=cpu_cores(), include_dashboard=False,
                      logging_level=logging.WARNING, log_to_driver=False)
@@ -81,38 +94,44 @@ def run_ray(
         import torch
 
         device_memory = torch.cuda.get_device_properties(device).total_memory
+    cluster = ray.cluster_resources()
+    room = max(1, int(cluster.get("CPU", 1)) + 4 * int(cluster.get("GPU", 0)))
     remote = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(_train_unit)
     data_ref = ray.put(data)
-    refs = {}
-    for unit in units:
-        res = resources_for(unit, device, device_memory)
-        threads = int(res.get("num_cpus", 1))
-        ref = remote.options(**res).remote(unit.configs, unit.engine, data_ref, str(device),
-                                           threads)
-        refs[ref] = unit
-        if events is not None and events.on_start:
-            events.on_start(unit)
-    pending = list(refs)
+    refs: dict = {}
+
+    def submit() -> None:
+        while len(refs) < room and (unit := next_unit()) is not None:
+            res = resources_for(unit, device, device_memory)
+            threads = int(res.get("num_cpus", 1))
+            ref = remote.options(**res).remote(unit.configs, unit.engine, data_ref, str(device),
+                                               threads)
+            refs[ref] = unit
+            if events is not None and events.on_start:
+                events.on_start(unit)
+
     # Ctrl-C: note it and act between ray.wait calls. A KeyboardInterrupt raised at an arbitrary
     # point inside Ray's client code crashed its core worker now and then (seen in the tests).
     interrupted: list[int] = []
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(1)) if in_main else None
     try:
-        while pending:
+        submit()
+        while refs:
             if interrupted:
                 raise KeyboardInterrupt
-            done, pending = ray.wait(pending, num_returns=1, timeout=0.5)
+            done, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
             for ref in done:
-                unit = refs[ref]
+                unit = refs.pop(ref)
                 try:
                     results = ray.get(ref)
                 except (ray.exceptions.RayError, OSError) as e:  # retries spent: a result too
                     log.warning("work unit %s failed in Ray: %s", unit.describe(), e)
                     results = unit_failed(unit, f"Ray: {type(e).__name__}: {str(e)[:500]}", device)
                 yield unit, results
+            submit()
     except BaseException:
-        for ref in pending:
+        for ref in refs:
             ray.cancel(ref)  # a KeyboardInterrupt inside each task
         raise
     finally:

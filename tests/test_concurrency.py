@@ -1,0 +1,159 @@
+"""Real driver processes on one real store: kill -9 at random moments, two drivers at once, a
+driver frozen mid-unit. Counted: rows lost, trials trained twice, claims left behind."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from conftest import LSTM_SWEEP
+from lstm_sweep.store import load_results
+
+TRIAL_LINE = re.compile(r"^\[\d+/\d+\] (hidden \d+ lr \S+ seed \d+): ", re.M)
+
+
+def _cmd(db, lrs, steps=150, *extra):
+    return [LSTM_SWEEP, "run", "--hidden", "16", "--lr", lrs, "--steps", str(steps),
+            "--device", "cpu", "--workers", "1", "--db", str(db), "--no-progress", *extra]
+
+
+def _env(mnist_dir, **more):
+    return {**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir), **more}
+
+
+def _rows(db):
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT count(*) FROM trials").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _claims(db):
+    conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT key, pid FROM claims").fetchall()
+    except sqlite3.OperationalError:  # no claims table yet
+        return []
+    finally:
+        conn.close()
+
+
+def _trained(stderr: str) -> list[str]:
+    """The trials a driver trained and stored (one line each, printed after the commit)."""
+    return TRIAL_LINE.findall(stderr)
+
+
+LRS = ",".join(f"{k}e-3" for k in range(1, 13))  # 12 trials
+
+
+def test_kill_9_at_random_moments_loses_nothing_and_reruns_nothing(mnist_dir, tmp_path):
+    db = tmp_path / "k.db"
+    rng = random.Random(9)
+    trained: list[str] = []
+    kills = 0
+    stored_at: dict[str, float] = {}
+    for _ in range(5):
+        proc = subprocess.Popen(_cmd(db, LRS), env=_env(mnist_dir), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(rng.uniform(1.0, 5.0))  # start-up, planning, or mid-trial
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        _, err = proc.communicate(timeout=120)
+        trained += _trained(err)
+        for r in load_results(db) if db.exists() and _rows(db) else []:
+            # a finished trial is never written again: its row stays as it was
+            assert stored_at.setdefault(r.key, r.started_at) == r.started_at
+    final = subprocess.run(_cmd(db, LRS), env=_env(mnist_dir), capture_output=True, text=True,
+                           timeout=300)
+    assert final.returncode == 0, final.stderr
+    trained += _trained(final.stderr)
+    assert kills >= 3
+    rows = load_results(db, with_curves=True)
+    assert len(rows) == 12 and all(len(r.curve) == 15 for r in rows)  # 0 lost, each whole
+    assert len(trained) == len(set(trained)) == 12  # 0 trained twice
+    assert _claims(db) == []  # the killed drivers' claims were taken over and ended
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+
+
+def test_two_drivers_split_one_grid_and_each_trial_is_trained_once(mnist_dir, tmp_path):
+    db = tmp_path / "two.db"
+    procs = [subprocess.Popen(_cmd(db, LRS, 250), env=_env(mnist_dir), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
+    trained = [_trained(err) for _, err in outs]
+    everything = trained[0] + trained[1]
+    assert len(everything) == len(set(everything)) == 12  # each trial trained once
+    assert all(trained), f"one driver trained everything: {[len(t) for t in trained]}"
+    for (out, err), mine in zip(outs, trained):
+        assert f"{12 - len(mine)} by another driver" in err or len(mine) == 12
+        assert out.count("0.0") >= 1 and len(out.strip().splitlines()) == 4  # the whole row
+    assert len(load_results(db)) == 12
+    assert _claims(db) == []
+
+
+def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_path):
+    """Driver A is stopped (SIGSTOP) while it trains: alive, but its heartbeat stops. Driver B
+    waits for A's trial, takes its claim over once the heartbeat is older than the timeout,
+    trains it and completes the grid."""
+    db = tmp_path / "frozen.db"
+    lrs = "1e-3,2e-3,3e-3"
+    env = _env(mnist_dir, LSTM_SWEEP_CLAIM_TIMEOUT="3")
+    a = subprocess.Popen(_cmd(db, lrs, 3000), env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not (db.exists() and _claims(db)) and time.time() < deadline:
+            assert a.poll() is None
+            time.sleep(0.05)
+        (key, pid), = _claims(db)
+        assert pid == a.pid
+        a.send_signal(signal.SIGSTOP)
+        t0 = time.time()
+        b = subprocess.run(_cmd(db, lrs, 3000), env=env, capture_output=True, text=True,
+                           timeout=600)
+        assert b.returncode == 0, b.stderr
+        assert "waiting for 1 trials being trained by another driver" in b.stderr
+        assert time.time() - t0 > 3  # it waited for the timeout
+        assert len(_trained(b.stderr)) == 3 and len(load_results(db)) == 3
+        assert _claims(db) == []
+    finally:
+        a.send_signal(signal.SIGKILL)
+        a.wait(timeout=30)
+
+
+def test_ctrl_c_and_errors_end_the_drivers_claims(mnist_dir, tmp_path):
+    db = tmp_path / "int.db"
+    proc = subprocess.Popen(_cmd(db, "1e-3,2e-3", 3000), env=_env(mnist_dir),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (db.exists() and _claims(db)) and time.time() < deadline:
+        time.sleep(0.05)
+    assert _claims(db)
+    proc.send_signal(signal.SIGTERM)  # as Ctrl-C: claims released, exit 130
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "finished trials are saved" in err
+    assert _claims(db) == []
+
+
+@pytest.mark.parametrize("extra", [["--ray-address", "127.0.0.1:1", "--executor", "local"]])
+def test_claims_need_no_ray_for_refusals(extra, tmp_path, mnist_dir):
+    proc = subprocess.run(_cmd(tmp_path / "x.db", "1e-3", 5, *extra), env=_env(mnist_dir),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and not (tmp_path / "x.db").exists()

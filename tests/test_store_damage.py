@@ -1,0 +1,181 @@
+"""Damaged, hand-edited, truncated and special stores, opened by every command that reads one:
+a clear error (exit 2, one line naming the store) or correct output, never a traceback, and
+never a changed file. ``check`` finds every damage without writing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import stat
+
+import pytest
+
+from faults import cli, snapshot
+from lstm_sweep.config import TrialConfig
+from lstm_sweep.results import CurvePoint, Status, TrialResult
+from lstm_sweep.store import Store, load_results
+
+
+def _result(hidden, lr, status=Status.DONE, acc=0.9, seed=0):
+    return TrialResult(
+        config=TrialConfig(hidden=hidden, lr=lr, seed=seed, steps=30), status=status,
+        test_accuracy=acc, val_accuracy=acc, train_loss=None if acc is None else 0.4,
+        steps_done=30 if acc is not None else 0, wall_s=1.0, cpu_s=1.5, peak_mem_bytes=10**8,
+        device="cpu:test", error="CUDA out of memory" if status is Status.OOM else None,
+        curve=tuple(CurvePoint(10 * (i + 1), 1.0 / (i + 1), 0.3 * i) for i in range(3))
+        if acc is not None else (),
+        started_at=1000.0,
+    )
+
+
+@pytest.fixture(scope="module")
+def good_store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "good.db"
+    with Store(path) as s:
+        for h in (16, 32):
+            for lr, acc in ((1e-3, 0.85), (1e-2, 0.95), (1.0, 0.1)):
+                s.save(_result(h, lr, Status.DIVERGED if lr == 1.0 else Status.DONE, acc),
+                       {"torch": "test"})
+    return path
+
+
+def _sql(*statements):
+    def damage(path):
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA ignore_check_constraints = ON")
+        for s in statements:
+            conn.execute(s)
+        conn.commit()
+        conn.close()
+    return damage
+
+
+def _truncate(at):
+    def damage(path):
+        size = path.stat().st_size
+        with open(path, "r+b") as f:
+            f.truncate(at if at >= 0 else size + at)
+    return damage
+
+
+def _scribble(path):
+    blob = bytearray(path.read_bytes())
+    for i in range(4096, min(len(blob), 4096 * 4), 7):  # garbage over pages 2-4
+        blob[i] = 0xA5
+    path.write_bytes(bytes(blob))
+
+
+ONE_ROW = "(SELECT key FROM trials ORDER BY hidden, lr LIMIT 1)"
+DAMAGES = {
+    "no schema version": _sql("DELETE FROM meta WHERE name = 'schema_version'"),
+    "schema version text": _sql("UPDATE meta SET value = 'two' WHERE name = 'schema_version'"),
+    "schema version newer": _sql("UPDATE meta SET value = '99' WHERE name = 'schema_version'"),
+    "config not json": _sql(f"UPDATE trials SET config = '{{oops' WHERE key = {ONE_ROW}"),
+    "config a list": _sql(f"UPDATE trials SET config = '[1, 2]' WHERE key = {ONE_ROW}"),
+    "config lacks hidden": _sql(f"UPDATE trials SET config = '{{\"lr\": 0.1}}' "
+                                f"WHERE key = {ONE_ROW}"),
+    "config bad value": _sql(f"UPDATE trials SET config = '{{\"hidden\": -4, \"lr\": 0.1}}' "
+                             f"WHERE key = {ONE_ROW}"),
+    "config edited": _sql(f"UPDATE trials SET config = replace(config, '\"seed\": 0', "
+                          f"'\"seed\": 7') WHERE key = {ONE_ROW}"),
+    "text in accuracy": _sql(f"UPDATE trials SET test_accuracy = 'high' WHERE key = {ONE_ROW}"),
+    "text in steps_done": _sql(f"UPDATE trials SET steps_done = 'x' WHERE key = {ONE_ROW}"),
+    "text in hidden": _sql(f"UPDATE trials SET hidden = 'wide' WHERE key = {ONE_ROW}"),
+    "unknown status": _sql(f"UPDATE trials SET status = 'exploded' WHERE key = {ONE_ROW}"),
+    "group size 0": _sql(f"UPDATE trials SET group_size = 0 WHERE key = {ONE_ROW}"),
+    "environment not json": _sql("UPDATE environments SET info = 'not json'"),
+    "environment a number": _sql("UPDATE environments SET info = '42'"),
+    "text in curve": _sql(f"UPDATE curves SET loss = 'low' WHERE key = {ONE_ROW}"),
+    "no curves table": _sql("DROP TABLE curves"),
+    "no meta table": _sql("DROP TABLE meta"),
+    "another program": _sql("PRAGMA application_id = 1234"),
+    "truncated 100": _truncate(100),
+    "truncated 1024": _truncate(1024),
+    "truncated 4096": _truncate(4096),
+    "truncated 8192": _truncate(8192),
+    "truncated half": lambda p: _truncate(p.stat().st_size // 2)(p),
+    "truncated last byte": _truncate(-1),
+    "garbage pages": _scribble,
+    "header only": lambda p: p.write_bytes(p.read_bytes()[:16]),
+    "text file": lambda p: p.write_text("my notes\n"),
+}
+# What a sound store gives, for damage that leaves the command's part intact: it must be shown.
+READERS = [
+    ("table",), ("table", "--metric", "time", "--format", "latex"), ("findings",), ("compare",),
+    ("check",), ("plan", "--hidden", "16", "--lr", "0.001,0.1", "--steps", "30", "--device",
+                 "cpu"),
+]
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_every_reader_gives_a_clear_answer_and_changes_nothing(damage, good_store, tmp_path):
+    db = tmp_path / "s.db"
+    shutil.copy(good_store, db)
+    DAMAGES[damage](db)
+    before = snapshot(tmp_path)
+    for args in READERS:
+        o = cli(*args, "--db", db)
+        assert "Traceback" not in o.text
+        if args[0] == "check":
+            assert o.code in (1, 2), f"check missed {damage!r}: {o.text}"
+            if o.code == 1:
+                assert o.out.startswith("problem: ")
+        elif o.code == 2:
+            assert str(db) in o.error_line() or "--db" in o.error_line(), o.err
+        else:
+            assert o.code == 0, (args, o.text)
+        assert snapshot(tmp_path) == before, f"{args[0]} changed files on {damage!r}"
+
+
+
+
+@pytest.mark.parametrize("damage", ["config not json", "unknown status", "truncated half",
+                                    "no schema version", "text in accuracy"])
+def test_run_refuses_a_damaged_store_before_training(damage, good_store, tmp_path, mnist_dir):
+    db = tmp_path / "s.db"
+    shutil.copy(good_store, db)
+    DAMAGES[damage](db)
+    before = db.read_bytes()
+    o = cli("run", "--hidden", "16", "--lr", "0.5", "--steps", "5", "--device", "cpu",
+            "--workers", "1", "--data-dir", mnist_dir, "--db", db, "--no-progress")
+    assert "Traceback" not in o.text
+    assert o.error_line().startswith(f"Error: {db}") and "trained" not in o.err
+    assert db.read_bytes() == before
+
+
+def test_check_says_ok_for_a_sound_store_and_reads_old_schemas(good_store, tmp_path):
+    o = cli("check", "--db", good_store)
+    assert o.code == 0 and o.out.startswith(f"{good_store}: ok — 6 trials, 18 curve points")
+    # a version-1 store made by lstm-sweep 0.1.0 (kept as a fixture) reads as it is ...
+    v1 = tmp_path / "v1.db"
+    shutil.copy(os.path.join(os.path.dirname(__file__), "fixtures", "store-v1.db"), v1)
+    before = v1.read_bytes()
+    rows = load_results(v1, with_curves=True)
+    assert len(rows) == 5 and {r.status for r in rows} == set(Status)
+    assert cli("check", "--db", v1).out.startswith(f"{v1}: ok — 5 trials, 9 curve points, schema 1")
+    assert v1.read_bytes() == before
+    # ... and is migrated, every row kept, when opened for writing
+    with Store(v1) as s:
+        assert s.schema_version == 2 and s.claims() == []
+        assert s.results(with_curves=True) == rows
+
+
+def test_special_files_are_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "fifo.db"
+    os.mkfifo(fifo)
+    for args in (("table",), ("check",), ("report", "--out", tmp_path / "r.html"),
+                 ("plot", "--out", tmp_path / "p")):
+        o = cli(*args, "--db", fifo)  # a hang here would be a FIFO opened for reading
+        assert "not a regular file" in o.error_line()
+    assert "is a folder" in cli("table", "--db", tmp_path).error_line()
+    assert "not a regular file" in cli("table", "--db", "/dev/null").error_line()
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_reading_creates_no_wal_or_shm_files(good_store, tmp_path):
+    db = tmp_path / "s.db"
+    shutil.copy(good_store, db)
+    for args in (("table",), ("findings",), ("check",), ("compare",)):
+        assert cli(*args, "--db", db).code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]
