@@ -114,7 +114,7 @@ def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_p
     trains it and completes the grid."""
     db = tmp_path / "frozen.db"
     lrs = "1e-3,2e-3,3e-3"
-    env = _env(mnist_dir, LSTM_SWEEP_CLAIM_TIMEOUT="3")
+    env = _env(mnist_dir, LSTM_SWEEP_CLAIM_TIMEOUT="10")  # beats every 2.5 s
     a = subprocess.Popen(_cmd(db, lrs, 3000), env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
@@ -130,7 +130,7 @@ def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_p
                            timeout=600)
         assert b.returncode == 0, b.stderr
         assert "waiting for 1 trials being trained by another driver" in b.stderr
-        assert time.time() - t0 > 3  # it waited for the timeout
+        assert time.time() - t0 > 10 - 2.5  # it waited until the last beat was 10 s old
         assert len(_trained(b.stderr)) == 3 and len(load_results(db)) == 3
         assert _claims(db) == []
     finally:

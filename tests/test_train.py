@@ -80,8 +80,22 @@ def test_bad_trial_config_is_rejected(bad):
 
 
 @pytest.mark.parametrize("engine", ["single", "fused"])
-def test_bf16_trains_close_to_fp32(mnist, engine):
+def test_bf16_trains_close_to_fp32(mnist, engine, tmp_path):
+    import torch
+
+    from lstm_sweep.config import Grid
+    from lstm_sweep.device import unsupported
+    from lstm_sweep.errors import ConfigError
+    from lstm_sweep.sweep import run_sweep
     from lstm_sweep.train import train_group
+
+    why = unsupported(torch.device("cpu"), "bf16")
+    if why is not None:  # an AVX2-only CPU: the clear error, before anything trains
+        grid = Grid(hidden=(32,), lrs=(1e-2,), steps=5, precision="bf16")
+        with pytest.raises(ConfigError, match="--precision bf16 cannot run on cpu: .*--precision fp32"):
+            run_sweep(grid, mnist, tmp_path / "x.db", device="cpu", engine=engine)
+        assert not (tmp_path / "x.db").exists()
+        pytest.skip(f"bf16 training not checked: {why}")
 
     cells = [(32, 1e-2), (64, 1e-3)]
     fp32 = [train_group([TrialConfig(hidden=h, lr=lr, steps=200)], mnist, engine=engine)[0]

@@ -61,9 +61,10 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, flo
 
 
 def time_points(results: Sequence[TrialResult]) -> list[tuple[float, float, int]]:
-    """(wall seconds, test accuracy, width) of every trial that has an accuracy."""
+    """(wall seconds, test accuracy, width) of every trial that has an accuracy (and a time
+    that a log axis can show)."""
     return [(r.wall_s, r.test_accuracy, r.config.hidden) for r in results
-            if r.test_accuracy is not None and math.isfinite(r.test_accuracy)]
+            if r.test_accuracy is not None and math.isfinite(r.test_accuracy) and r.wall_s > 0]
 
 
 def curve_series(results: Sequence[TrialResult], hidden: int | None = None,

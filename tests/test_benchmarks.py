@@ -1,0 +1,43 @@
+"""The benchmarks cannot report a false win: a timed trial that did not train, or a rate above
+the machine's own matmul peak, stops them before any ratio is printed."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from lstm_sweep.config import TrialConfig
+from lstm_sweep.results import Status, TrialResult
+
+_spec = importlib.util.spec_from_file_location(
+    "bench_engine", Path(__file__).parents[1] / "benchmarks" / "bench_engine.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def _r(status, lr=1e-3):
+    return TrialResult(config=TrialConfig(hidden=16, lr=lr, steps=5), status=status,
+                       error="RuntimeError: could not create a primitive descriptor"
+                       if status is Status.FAILED else None)
+
+
+def test_failed_trials_invalidate_the_benchmark():
+    with pytest.raises(SystemExit, match=r"benchmark invalid: 1 of 3 trials of strategy auto "
+                                         r"ended \['failed'\].*primitive descriptor.*no ratio"):
+        bench.check_finished([_r(Status.DONE), _r(Status.FAILED, 1e-2), _r(Status.DONE, 0.1)],
+                             "strategy auto")
+    with pytest.raises(SystemExit, match=r"\['oom'\]"):
+        bench.check_finished([_r(Status.OOM)], "strategy fused")
+
+
+def test_diverged_trials_count_as_trained(capsys):
+    bench.check_finished([_r(Status.DONE), _r(Status.DIVERGED, 1.0)], "strategy single")
+    assert "1 of 2 trials of strategy single diverged" in capsys.readouterr().out
+
+
+def test_a_rate_above_the_peak_is_an_error_not_a_result():
+    bench.check_below_peak(100.0, 120.0, "strategy auto")  # below: fine
+    with pytest.raises(SystemExit, match="682 GFLOP/s, above this machine's 120 GFLOP/s"):
+        bench.check_below_peak(682.0, 120.0, "strategy auto")
