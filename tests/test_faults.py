@@ -302,3 +302,17 @@ def test_check_command_through_the_installed_script(stores):
     proc = subprocess.run([sys.executable, "-m", "lstm_sweep.cli", "table", "--db",
                            str(stores[0])], capture_output=True, text=True)
     assert proc.returncode == 0
+
+
+def test_data_folders_of_special_files_are_refused(tmp_path, mnist_dir):
+    fifo_dir = tmp_path / "fifos"
+    fifo_dir.mkdir()
+    for f in mnist_dir.glob("*.gz"):
+        os.mkfifo(fifo_dir / f.name)
+    db = tmp_path / "s.db"
+    args = ("run", "--hidden", "8", "--steps", "5", "--workers", "1", "--no-progress",
+            "--device", "cpu", "--db", db)
+    assert "not a regular file" in cli(*args, "--data-dir", fifo_dir).error_line()
+    assert "is not a folder" in cli(*args, "--data-dir", "/dev/null").error_line()
+    assert "is a file" in cli(*args, "--data-dir", mnist_dir / "SHA256SUMS").error_line()
+    assert not db.exists()

@@ -52,10 +52,15 @@ class CommaList(click.ParamType):
         for v in items:
             try:
                 out.append(self._convert_one(v))
-            except ValueError as e:
-                detail = f" ({e})" if str(e) and str(e) != v else ""
-                self.fail(f"{v[:60]!r} is not {self.name}{detail}", param, ctx)
+            except _Explained as e:
+                self.fail(f"{v[:60]!r} is {e}", param, ctx)
+            except ValueError:
+                self.fail(f"{v[:60]!r} is not {self.name}", param, ctx)
         return tuple(out)
+
+
+class _Explained(ValueError):
+    """A value refused with its own reason (the rest say "is not a ...")."""
 
 
 def _bounded_int(low: int, high: int):
@@ -64,7 +69,7 @@ def _bounded_int(low: int, high: int):
         if value < low:
             raise ValueError(text)
         if value > high:
-            raise ValueError(f"at most {high:,}")
+            raise _Explained(f"too large: at most {high:,}")
         return value
 
     return convert
@@ -81,7 +86,7 @@ def _status(text: str) -> str:
     from .results import Status
 
     if text not in {str(s) for s in Status} or text == "done":
-        raise ValueError("--retry takes failed, oom or diverged")
+        raise _Explained("not a status to retry: --retry takes failed, oom or diverged")
     return text
 
 
@@ -427,7 +432,7 @@ def compare_cmd(db, reference) -> None:
               help="Replace files in --out that are not images (never a results store).")
 def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite) -> None:
     """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width."""
-    from .outputs import check_target, output_folder
+    from .outputs import check_folder, check_target, output_folder
     from .plots import KINDS, figures, gaps, save
 
     if lr is not None and len(lr) != 1:
@@ -436,7 +441,7 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite) -> None:
     chosen = KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
     results = _stored(db, curves=True)
     missing = gaps(results, chosen, hidden, lr)
-    folder = Path(out_dir)
+    folder = check_folder(out_dir)
     if folder.exists():
         for name in chosen:  # refuse before drawing anything
             if name not in missing:
@@ -487,7 +492,7 @@ def check_cmd(db) -> None:
             click.echo(f"problem: {p}")
         if len(problems) > 50:
             click.echo(f"... and {len(problems) - 50} more")
-        click.echo(f"{db}: {len(problems)} problems", err=True)
+        click.echo(f"{db}: {len(problems)} problem{'s' if len(problems) > 1 else ''}", err=True)
         raise SystemExit(1)
     with Store(db, readonly=True) as store:
         results = store.results(with_curves=True)

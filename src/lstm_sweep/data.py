@@ -403,6 +403,9 @@ def resolve_data_dir(
     explicit = data_dir if data_dir is not None else os.environ.get("LSTM_SWEEP_DATA_DIR") or None
     if explicit is not None:
         path = Path(explicit).expanduser()
+        if path.exists() and not path.is_dir():
+            raise DataError(f"data folder {path} is not a folder; pass --data-dir with the folder "
+                            "holding the four IDX files")
         if not path.is_dir():
             raise DataError(f"data folder {path} does not exist; pass --data-dir with the folder "
                             "holding the four IDX files")

@@ -121,15 +121,23 @@ def write_output(path: str | Path, content: str | bytes, kind: str, *, overwrite
     return path
 
 
+def check_folder(path: str | Path) -> Path:
+    """Refuse a plot folder that is a file (or a FIFO, a device); it may not exist yet."""
+    path = Path(path)
+    if str(path) == "":
+        raise OutputError("--out needs a folder path")
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"--out {path} is a file; plot needs a folder for its images")
+    return path
+
+
 def output_folder(path: str | Path) -> Path:
     """The folder for plot files: created if missing (with its parents).
 
     Raises:
         OutputError: it is a file, or cannot be created.
     """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"--out {path} is a file; plot needs a folder for its images")
+    path = check_folder(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -29,7 +29,7 @@ import torch
 from .config import Grid, TrialConfig
 from .data import Dataset
 from .device import capabilities, check_precision, device_name, resolve_device, unsupported
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
 from .executors.local import UnitEvents, run_local
 from .plan import WorkUnit, make_units, phases
 from .results import Status, TrialResult
@@ -277,6 +277,8 @@ def run_sweep(
     finally:
         try:
             store.release(driver)
+        except StoreError as e:  # e.g. the disk is full: the error that stopped us matters more;
+            log.warning("%s", e)  # the claims of a gone driver are taken over by the next one
         finally:
             if own_store:
                 store.close()
