@@ -151,7 +151,7 @@ def sweep_options(f):
                      show_default=True,
                      help="single = one trial at a time (oneDNN/cuDNN); fused = the trials of a "
                           "width as one batched model; auto = the faster per width and device."),
-        click.option("--workers", type=click.IntRange(1, 256),
+        click.option("--workers", type=click.IntRange(1, cfg_mod.MAX_WORKERS),
                      help="Work units side by side in worker processes  [default: one per core "
                           "for CPU widths <= 256, else 1]"),
         click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),

@@ -46,6 +46,7 @@ MAX_BATCH_SIZE = 2**31 - 1
 MAX_SEED = MAX_INT64
 MAX_TRIALS = 100_000  # trials in one grid (hw2 with 1,000 seeds is 54,000)
 MAX_REPEATS = 10_000
+MAX_WORKERS = 256  # worker processes side by side on one machine
 LIMITS = {"hidden size": MAX_HIDDEN, "steps": MAX_STEPS, "batch size": MAX_BATCH_SIZE,
           "display step": MAX_STEPS}
 

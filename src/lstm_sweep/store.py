@@ -521,15 +521,15 @@ class Store:
 
     def held_elsewhere(self, keys: Sequence[str], driver: Driver,
                        timeout: float | None = None) -> dict[str, str]:
-        """Those of ``keys`` not stored and claimed by another live driver: key -> who."""
+        """Those of ``keys`` claimed by another live driver: key -> who."""
         timeout = claim_timeout() if timeout is None else timeout
         now = time.time()
+        wanted = set(keys)
         out = {}
         for key, who, host, pid, start, beat in self._query(
-            "SELECT c.key, c.driver, c.host, c.pid, c.pid_start, c.heartbeat FROM claims c "
-            "LEFT JOIN trials t ON t.key = c.key WHERE t.key IS NULL"
+            "SELECT key, driver, host, pid, pid_start, heartbeat FROM claims"
         ):
-            if key in keys and who != driver.id and _claim_live((host, pid, start, beat), now,
+            if key in wanted and who != driver.id and _claim_live((host, pid, start, beat), now,
                                                                 timeout):
                 out[key] = f"{host}:{pid}"
         return out

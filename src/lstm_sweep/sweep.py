@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import Grid, TrialConfig
+from .config import MAX_WORKERS, Grid, TrialConfig
 from .data import Dataset
 from .device import capabilities, check_precision, device_name, resolve_device, unsupported
 from .errors import ConfigError, StoreError
@@ -257,6 +257,7 @@ def run_sweep(
         timeout = claim_timeout()
         with _Heartbeat(store.path, driver, min(10.0, timeout / 4)):
             while units:
+                before = finished
                 for _, results in _execute(units, claims, data, torch_device, workers, executor,
                                            ray_address, events):
                     for result in results:
@@ -268,6 +269,8 @@ def run_sweep(
                         if callbacks.on_trial_end:
                             callbacks.on_trial_end(result, finished, len(pending))
                         finished += 1
+                if finished == before:  # claimed nothing (a race with another driver): breathe
+                    time.sleep(min(1.0, timeout / 4))
                 units = make_units(_wait_for_others(claims, pending, callbacks, timeout),
                                    engine, torch_device)
         return SweepSummary(
@@ -282,9 +285,6 @@ def run_sweep(
         finally:
             if own_store:
                 store.close()
-
-
-MAX_WORKERS = 256
 
 
 def _wait_for_others(claims: _Claims, pending: list[TrialConfig], callbacks: SweepCallbacks,
