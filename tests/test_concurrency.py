@@ -65,7 +65,8 @@ def test_kill_9_at_random_moments_loses_nothing_and_reruns_nothing(mnist_dir, tm
     trained: list[str] = []
     kills = 0
     stored_at: dict[str, float] = {}
-    for _ in range(5):
+    rounds = int(os.environ.get("LSTM_SWEEP_KILLS", "5"))
+    for _ in range(rounds):
         proc = subprocess.Popen(_cmd(db, LRS, 600), env=_env(mnist_dir), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         time.sleep(rng.uniform(0.5, 4.0))  # start-up, planning, mid-trial (~1.5 s a trial)
@@ -77,11 +78,14 @@ def test_kill_9_at_random_moments_loses_nothing_and_reruns_nothing(mnist_dir, tm
         for r in load_results(db) if db.exists() and _rows(db) else []:
             # a finished trial is never written again: its row stays as it was
             assert stored_at.setdefault(r.key, r.started_at) == r.started_at
+    rows_before_final = load_results(db) if db.exists() and _rows(db) else []
     final = subprocess.run(_cmd(db, LRS, 600), env=_env(mnist_dir), capture_output=True,
                            text=True, timeout=300)
     assert final.returncode == 0, final.stderr
     trained += _trained(final.stderr)
-    assert kills >= 3
+    assert kills >= min(3, rounds)
+    print(f"\nkill loop: {kills} kills survived, {len(rows_before_final)} rows before the final "
+          f"run, {len(trained)} trials trained")
     rows = load_results(db, with_curves=True)
     assert len(rows) == 12 and all(len(r.curve) == 60 for r in rows)  # 0 lost, each whole
     assert len(trained) == len(set(trained)) == 12  # 0 trained twice
