@@ -29,8 +29,9 @@ import torch.nn.functional as F
 
 from lstm_sweep.config import HW2_LRS, TrialConfig
 from lstm_sweep.data import BatchStream, load_mnist
-from lstm_sweep.executors.local import run_local
-from lstm_sweep.plan import cpu_cores, make_units, phases
+from lstm_sweep.executors.inprocess import InProcessExecutor
+from lstm_sweep.executors.local import LocalExecutor
+from lstm_sweep.units import cpu_cores, make_units, phases
 
 
 class BenchmarkInvalid(SystemExit):
@@ -111,11 +112,11 @@ def engine(configs, data, strategy: str, device=CPU):
     Returns wall seconds, what it chose, and the results."""
     units = make_units(configs, strategy, device)
     planned = phases(units, device, None if strategy == "auto" else 1)
+    executor = LocalExecutor() if strategy == "auto" else InProcessExecutor()
     results = []
     t0 = time.perf_counter()
-    for phase, n in planned:
-        for _, rs in run_local(phase, data, device, n):
-            results.extend(rs)
+    for _, rs in executor.run(units, data, device):
+        results.extend(rs)
     chosen = "; ".join(f"{len(p)} {p[0].engine} unit(s) of width {sorted({u.hidden for u in p})} "
                        f"on {n} worker(s)" for p, n in planned)
     return time.perf_counter() - t0, chosen, results
@@ -189,7 +190,7 @@ def main() -> None:
 
 def wide(data, peak: float, steps: int) -> None:
     """Training steps alone (no evaluation) of one wide trial: achieved vs matmul peak."""
-    from lstm_sweep.train import make_engine
+    from lstm_sweep.engines import make_engine
 
     x = torch.as_tensor(data.train.images[:100].reshape(-1, 28, 28))
     y = torch.as_tensor(data.train.labels[:100])

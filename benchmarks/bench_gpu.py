@@ -20,10 +20,11 @@ import torch
 
 from lstm_sweep.config import HW2_HIDDEN, HW2_LRS, Grid, TrialConfig
 from lstm_sweep.data import load_mnist
+from lstm_sweep.device import device_name, resolve_device
 from lstm_sweep.report import build_tables, render_tables
 from lstm_sweep.store import load_results
 from lstm_sweep.sweep import run_sweep
-from lstm_sweep.train import device_name, resolve_device, train_group
+from lstm_sweep.train import train_group
 
 
 def main() -> None:

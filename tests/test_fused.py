@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lstm_sweep.config import TrialConfig
-from lstm_sweep.fused import (
+from lstm_sweep.engines.fused import (
     backward,
     forward,
     losses_and_dlogits,
@@ -73,7 +73,7 @@ def test_written_out_backward_matches_autograd():
 
 
 def test_fused_initial_weights_are_each_trials_own():
-    from lstm_sweep.fused import FusedEngine
+    from lstm_sweep.engines.fused import FusedEngine
 
     configs = [TrialConfig(hidden=8, lr=lr, seed=s, data_seed=0) for s in (0, 1) for lr in (1e-3, 1.0)]
     engine = FusedEngine(configs, torch.device("cpu"))

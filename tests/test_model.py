@@ -125,7 +125,7 @@ def test_tf_adam_matches_tf_update_formula():
 
 def test_frozen_bias_does_not_move_in_training():
     from lstm_sweep.config import TrialConfig
-    from lstm_sweep.train import SingleEngine
+    from lstm_sweep.engines.single import SingleEngine
 
     engine = SingleEngine([TrialConfig(hidden=8, lr=0.1)], torch.device("cpu"))
     model = engine.model

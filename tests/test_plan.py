@@ -1,4 +1,5 @@
-"""Work units: which trials train together, with which engine, on how many workers."""
+"""Planning: work units (which trials train together, with which engine, on how many workers)
+and the cost model (FLOPs, memory, time) against real trials."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import torch
 
 from lstm_sweep.config import Grid
 from lstm_sweep.errors import ConfigError
-from lstm_sweep.plan import make_units, workers_for
 from lstm_sweep.store import load_results
 from lstm_sweep.sweep import SweepCallbacks, run_sweep
+from lstm_sweep.units import make_units, workers_for
 
 CPU, GPU = torch.device("cpu"), torch.device("cuda")
 
@@ -52,7 +53,7 @@ def test_auto_engine_per_device():
 
 
 def test_workers_per_width(monkeypatch):
-    monkeypatch.setattr("lstm_sweep.plan.cpu_cores", lambda: 2)
+    monkeypatch.setattr("lstm_sweep.units.cpu_cores", lambda: 2)
     small, wide = (make_units(Grid(hidden=(h,), lrs=(0.1,)).trials(), "single", CPU)[0]
                    for h in (128, 512))
     assert (workers_for(small, CPU, None), workers_for(wide, CPU, None)) == (2, 1)
@@ -123,10 +124,11 @@ def test_a_killed_worker_loses_no_trial(mnist, tmp_path):
 
 
 def test_plan_predicts_time_and_memory_of_real_trials(mnist, tmp_path):
-    from lstm_sweep.plan import plan_sweep
+    from lstm_sweep.sweep import plan_sweep, sweep_request
 
     grid = Grid(hidden=(16, 64), lrs=(1e-2,), steps=200)
-    plan = plan_sweep(grid.trials(mnist.name), CPU, "single", workers=1)
+    plan = plan_sweep(sweep_request(grid, tmp_path / "p.db", data=mnist, device="cpu",
+                                    engine="single", workers=1)).cost
     run_sweep(grid, mnist, tmp_path / "p.db", device="cpu", workers=1)
     measured = {r.config: r for r in load_results(tmp_path / "p.db")}
     for u in plan.units:
@@ -138,7 +140,7 @@ def test_plan_predicts_time_and_memory_of_real_trials(mnist, tmp_path):
 
 def test_hw2_plan_counts_flops_and_memory(calibration_file):
     from lstm_sweep.config import preset
-    from lstm_sweep.plan import Calibration, plan_units, step_flops
+    from lstm_sweep.cost import Calibration, plan_units, step_flops
 
     units = make_units(preset("hw2").trials(), "single", CPU)
     cal = Calibration(overhead_s=1e-3, flops_per_s=1e11, device="cpu")

@@ -10,26 +10,28 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import click
 
-from . import config as cfg_mod
-from .config import Grid, preset
-from .data import load_mnist
-from .errors import LstmSweepError
-from .plan import ENGINE_CHOICES
-from .report import (
+import lstm_sweep as api
+from lstm_sweep import (
+    ENGINE_CHOICES,
+    EXECUTORS,
     FORMATS,
+    INITS,
+    LIMITS,
     METRICS,
+    PRECISIONS,
+    PRESETS,
     STATS,
+    Grid,
+    LstmSweepError,
     build_tables,
-    human_bytes,
-    human_seconds,
-    render_plan,
+    load_mnist,
+    load_results,
+    preset,
     render_tables,
 )
-from .store import Store, load_results
 
 log = logging.getLogger("lstm_sweep")
 
@@ -83,20 +85,16 @@ def _positive_float(text: str) -> float:
 
 
 def _status(text: str) -> str:
-    from .results import Status
-
-    if text not in {str(s) for s in Status} or text == "done":
+    if text not in {str(s) for s in api.Status} or text == "done":
         raise _Explained("not a status to retry: --retry takes failed, oom or diverged")
     return text
 
 
-HIDDEN = CommaList("a positive integer", "positive integers", _bounded_int(1, cfg_mod.MAX_HIDDEN))
+HIDDEN = CommaList("a positive integer", "positive integers", _bounded_int(1, LIMITS["hidden"]))
 LRS = CommaList("a positive number", "positive numbers", _positive_float)
 SEEDS = CommaList("a non-negative integer", "non-negative integers",
-                  _bounded_int(0, cfg_mod.MAX_SEED))
+                  _bounded_int(0, LIMITS["seed"]))
 STATUSES = CommaList("a status to retry", "statuses", _status)
-# Beyond this ETA, a sweep needs --force: a typo in --steps or --hidden, most likely.
-MAX_ETA_S = 30 * 24 * 3600
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -120,26 +118,26 @@ def sweep_options(f):
     """The options that define a sweep and where it runs (shared by `run` and `plan`)."""
     options = [
         click.option("--preset", "preset_name", default="quick", show_default=True,
-                     help=f"Grid to run: {', '.join(sorted(cfg_mod.PRESETS))}."),
+                     help=f"Grid to run: {', '.join(sorted(PRESETS))}."),
         click.option("--hidden", type=HIDDEN,
                      help="Hidden sizes, e.g. 16,32 (replaces the preset's)."),
         click.option("--lr", "lrs", type=LRS,
                      help="Learning rates, e.g. 1e-3,1e-2 (replaces the preset's)."),
         click.option("--seeds", type=SEEDS, help="Seeds, e.g. 0,1,2  [default: 0]"),
-        click.option("--repeats", type=click.IntRange(1, cfg_mod.MAX_REPEATS),
+        click.option("--repeats", type=click.IntRange(1, LIMITS["repeats"]),
                      help="Seeds 0..N-1 (instead of --seeds)."),
-        click.option("--data-seed", type=click.IntRange(0, cfg_mod.MAX_SEED),
+        click.option("--data-seed", type=click.IntRange(0, LIMITS["seed"]),
                      help="One batch order for every seed (then the seeds differ by initial "
                           "weights only, and fuse into one group per width)  [default: each "
                           "seed its own order]"),
-        click.option("--steps", type=click.IntRange(1, cfg_mod.MAX_STEPS),
+        click.option("--steps", type=click.IntRange(1, LIMITS["steps"]),
                      help="Adam updates per trial  [default: 999]"),
-        click.option("--batch-size", type=click.IntRange(1, cfg_mod.MAX_BATCH_SIZE),
+        click.option("--batch-size", type=click.IntRange(1, LIMITS["batch_size"]),
                      help="Images per update  [default: 100]"),
-        click.option("--init", type=click.Choice(cfg_mod.INITS), default="tf", show_default=True,
+        click.option("--init", type=click.Choice(INITS), default="tf", show_default=True,
                      help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its "
                           "defaults."),
-        click.option("--precision", type=click.Choice(cfg_mod.PRECISIONS), default="fp32",
+        click.option("--precision", type=click.Choice(PRECISIONS), default="fp32",
                      show_default=True,
                      help="fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = bfloat16 "
                           "autocast. Refused where the device cannot run it."),
@@ -151,7 +149,7 @@ def sweep_options(f):
                      show_default=True,
                      help="single = one trial at a time (oneDNN/cuDNN); fused = the trials of a "
                           "width as one batched model; auto = the faster per width and device."),
-        click.option("--workers", type=click.IntRange(1, cfg_mod.MAX_WORKERS),
+        click.option("--workers", type=click.IntRange(1, LIMITS["workers"]),
                      help="Work units side by side in worker processes  [default: one per core "
                           "for CPU widths <= 256, else 1]"),
         click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
@@ -164,21 +162,15 @@ def sweep_options(f):
     return f
 
 
-def _sweep_from(o: dict):
-    """Grid, device and retry set from the options, all checked before anything is loaded."""
-    from .device import resolve_device
-    from .plan import make_units  # these import torch: only when training or planning
-    from .sweep import checked_grid, parse_retry
-
+def _grid(o: dict) -> Grid:
+    """The grid the options describe: a preset, with any axis or protocol value replaced."""
     base = preset(o["preset_name"])
     if o["repeats"] and o["seeds"]:
         raise click.UsageError("give --seeds or --repeats, not both")
-    if o["repeats"]:
-        o = {**o, "seeds": tuple(range(o["repeats"]))}
-    grid = Grid(
+    return Grid(
         hidden=o["hidden"] or base.hidden,
         lrs=o["lrs"] or base.lrs,
-        seeds=o["seeds"] or base.seeds,
+        seeds=tuple(range(o["repeats"])) if o["repeats"] else o["seeds"] or base.seeds,
         data_seed=o["data_seed"],
         steps=o["steps"] or base.steps,
         batch_size=o["batch_size"] or base.batch_size,
@@ -187,11 +179,13 @@ def _sweep_from(o: dict):
         precision=o["precision"],
         name=base.name if not (o["hidden"] or o["lrs"]) else "custom",
     )
-    device = resolve_device(o["device"])
-    grid = checked_grid(grid, device, o["fallback_fp32"])
-    retry = parse_retry(o["retry"])
-    make_units(grid.trials()[:1], o["engine"], device)  # e.g. --engine fused with --init pytorch
-    return grid, device, retry
+
+
+def _request(o: dict, executor: str, ray_address: str | None, dataset: str = "mnist"):
+    return api.sweep_request(
+        _grid(o), o["db"], dataset=dataset, device=o["device"], engine=o["engine"],
+        executor=executor, workers=o["workers"], ray_address=ray_address, retry=o["retry"],
+        fallback_fp32=o["fallback_fp32"])
 
 
 @cli.command()
@@ -204,57 +198,34 @@ def _sweep_from(o: dict):
 @click.option("--progress/--no-progress", default=None,
               help="Progress bars  [default: when stderr is a terminal]")
 @click.option("--force", is_flag=True,
-              help="Run work units even where the plan says they do not fit in memory.")
-@click.option("--executor", type=click.Choice(("local", "ray")), default=None,
-              help="local = this machine; ray = a Ray cluster (pip install 'lstm-sweep[ray]') "
-                   " [default: local; ray when --ray-address is given]")
+              help="Run work units even where the plan says they do not fit in memory, or its "
+                   "ETA is beyond 30 days.")
+@click.option("--executor", type=click.Choice(tuple(EXECUTORS)), default=None,
+              help="local = this machine; inprocess = this process, one unit at a time; ray = a "
+                   "Ray cluster (pip install 'lstm-sweep[ray]')  [default: local; ray when "
+                   "--ray-address is given]")
 @click.option("--ray-address", help="HOST:PORT or auto (an existing cluster); implies "
                                     "--executor ray  [default: start a local Ray instance]")
 def run(data_dir, fmt, progress, force, executor, ray_address, **options) -> None:
     """Run a sweep (skipping trials already in the store) and print its table."""
-    from .store import _check_regular
-    from .sweep import check_fits
-
-    if ray_address is not None and executor == "local":
+    if ray_address is not None and executor not in (None, "ray"):
         raise click.UsageError("--ray-address is for --executor ray; drop one of them")
     executor = executor or ("ray" if ray_address is not None else "local")
-    grid, device, retry = _sweep_from(options)
-    if executor == "ray":
-        from .executors.ray import check_available
-
-        check_available()
-    db, engine, workers = options["db"], options["engine"], options["workers"]
-    _check_regular(Path(db), must_exist=False)  # a folder, FIFO or missing folder: say it now
+    request = _request(options, executor, ray_address)  # everything checked before any work
     show = sys.stderr.isatty() if progress is None else progress
-    data = _load_data(data_dir, show)
-    check_fits(grid, data)
-    plan = _plan(grid, data.name, db, device, engine, workers, retry)
-    click.echo(render_plan(plan, f"{grid.name}: {len(plan.units)} work units to run"), err=True)
-    if plan.too_big and not force:
-        worst = max(plan.too_big, key=lambda u: u.memory_total)
-        raise LstmSweepError(
-            f"{len(plan.too_big)} work units need more memory than {device} has available "
-            f"(largest: {worst.unit.describe()} needs "
-            f"{human_bytes(worst.memory_total + plan.base_memory)}, available "
-            f"{human_bytes(plan.device_memory)}); drop those widths, or pass --force to run "
-            "them anyway (they are stored as oom = DNF if they fail)")
-    if plan.seconds > MAX_ETA_S and not force:
-        raise LstmSweepError(
-            f"the plan's ETA is {human_seconds(plan.seconds)} (more than "
-            f"{MAX_ETA_S // 86400} days); check --steps, --hidden and the grid, or pass --force "
-            "to run it anyway")
-    with Store(db) as store:
-        summary = _run_with_progress(grid, data, store, show, device=device, retry=retry,
-                                     engine=engine, workers=workers, executor=executor,
-                                     ray_address=ray_address)
-        wanted = set(grid.trials(data.name))
-        results = [r for r in store.results() if r.config in wanted]
+    request = request.with_data(_load_data(data_dir, show))
+    plan = api.plan_sweep(request)
+    click.echo(plan.render(), err=True)
+    plan.check(force)
+    summary = _execute_with_progress(plan, show)
+    results = load_results(request.store, trials=plan.trials)
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
     others = f", {summary.by_others} by another driver" if summary.by_others else ""
     click.echo(
-        f"\n{summary.ran} trials run ({counts}), {summary.skipped} already in {db}{others}; "
-        f"{summary.wall_s:.1f} s (planned {human_seconds(plan.seconds)})",
+        f"\n{summary.ran} trials run ({counts}), {summary.skipped} already in "
+        f"{options['db']}{others}; {summary.wall_s:.1f} s (planned "
+        f"{api.human_seconds(plan.cost.seconds)})",
         err=True,
     )
 
@@ -266,33 +237,8 @@ def run(data_dir, fmt, progress, force, executor, ray_address, **options) -> Non
 @click.option("--reprobe", is_flag=True, help="Measure this device again (the probe is cached).")
 def plan_cmd(dataset, reprobe, **options) -> None:
     """Show what a sweep will cost before running it: FLOPs, memory and time per width, ETA."""
-    from .plan import plan_sweep
-
-    grid, device, retry = _sweep_from(options)
-    trials = _pending(grid.trials(dataset), options["db"], retry)
-    plan = plan_sweep(trials, device, options["engine"], options["workers"], refresh=reprobe,
-                      data_loaded=False)
-    click.echo(render_plan(plan, f"{grid.name}: {len(plan.units)} work units to run"))
-
-
-def _pending(trials, db, retry):
-    """Trials not yet finished in ``db``, read without creating or changing it."""
-    from pathlib import Path
-
-    from .sweep import pending_trials
-
-    path = Path(db)
-    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
-        return trials
-    with Store(db, readonly=True) as store:
-        store.results()  # every row checked: a damaged store is refused before any work
-        return pending_trials(trials, store, retry)
-
-
-def _plan(grid, dataset, db, device, engine, workers, retry):
-    from .plan import plan_sweep
-
-    return plan_sweep(_pending(grid.trials(dataset), db, retry), device, engine, workers)
+    request = _request(options, "local", None, dataset)
+    click.echo(api.plan_sweep(request, refresh=reprobe).render())
 
 
 def _load_data(data_dir, show: bool):
@@ -318,7 +264,7 @@ def _stderr_console():
     return Console(stderr=True)
 
 
-def _run_with_progress(grid, data, store, show: bool, **options):
+def _execute_with_progress(plan, show: bool):
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -327,8 +273,6 @@ def _run_with_progress(grid, data, store, show: bool, **options):
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
-
-    from .sweep import SweepCallbacks, run_sweep
 
     console = _stderr_console()
     progress = Progress(
@@ -339,6 +283,7 @@ def _run_with_progress(grid, data, store, show: bool, **options):
 
     def on_start(pending, skipped, units):
         engines = ", ".join(sorted({u.engine for u in units})) or "-"
+        grid, data = plan.request.grid, plan.request.data
         console.print(f"{grid.name}: {len(grid)} trials, {skipped} already stored, "
                       f"{len(pending)} to run on {data.name} ({data.source}); "
                       f"{len(units)} work units, engine {engines}", highlight=False, markup=False)
@@ -369,9 +314,9 @@ def _run_with_progress(grid, data, store, show: bool, **options):
         console.print(f"waiting for {len(held)} trials being trained by another driver ({who}); "
                       "its claims are taken over if it stops", highlight=False, markup=False)
 
-    callbacks = SweepCallbacks(on_start, on_unit_start, on_step, on_trial_end, on_wait)
+    callbacks = api.SweepCallbacks(on_start, on_unit_start, on_step, on_trial_end, on_wait)
     with progress:
-        return run_sweep(grid, data, store, callbacks=callbacks, **options)
+        return api.execute(plan, callbacks)
 
 
 @cli.command()
@@ -399,9 +344,7 @@ def _stored(db, curves: bool = False):
               help="SQLite results store.")
 def findings_cmd(db) -> None:
     """Short sentences computed from the stored results, each with its numbers."""
-    from .findings import findings, render_findings
-
-    click.echo(render_findings(findings(_stored(db))))
+    click.echo(api.render_findings(api.findings(_stored(db))))
 
 
 @cli.command("compare")
@@ -411,44 +354,39 @@ def findings_cmd(db) -> None:
               help="Published table to compare with (hw2 = the seed's Table 1).")
 def compare_cmd(db, reference) -> None:
     """Per cell: the published value vs ours (mean ± std), the difference, and a summary."""
-    from .findings import compare, render_comparison
-
-    click.echo(render_comparison(compare(_stored(db), reference)))
+    click.echo(api.render_comparison(api.compare(_stored(db), reference)))
 
 
 @cli.command("plot")
 @click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
               help="SQLite results store.")
-@click.option("--kind", "kinds", type=click.Choice(("all", "heatmap", "time", "curves", "best-lr")),
+@click.option("--kind", "kinds", type=click.Choice(("all", *api.PLOT_KINDS)),
               multiple=True, default=("all",), show_default=True, help="Which plots (repeatable).")
 @click.option("--out", "out_dir", default="plots", show_default=True, type=click.Path(),
               help="Folder for the image files.")
 @click.option("--format", "fmt", type=click.Choice(("png", "svg")), default="png",
               show_default=True)
-@click.option("--hidden", type=click.IntRange(1, cfg_mod.MAX_HIDDEN),
+@click.option("--hidden", type=click.IntRange(1, LIMITS["hidden"]),
               help="Curves of this width (a row).")
 @click.option("--lr", type=LRS, help="Curves of this learning rate (a column).")
 @click.option("--overwrite", is_flag=True,
               help="Replace files in --out that are not images (never a results store).")
 def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite) -> None:
     """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width."""
-    from .outputs import check_folder, check_target, output_folder
-    from .plots import KINDS, figures, gaps, save
-
     if lr is not None and len(lr) != 1:
         raise click.BadParameter("give one learning rate", param_hint="'--lr'")
     lr = lr[0] if lr else None
-    chosen = KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
+    chosen = api.PLOT_KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
     results = _stored(db, curves=True)
-    missing = gaps(results, chosen, hidden, lr)
-    folder = check_folder(out_dir)
+    missing = api.plot_gaps(results, chosen, hidden, lr)
+    folder = api.check_folder(out_dir)
     if folder.exists():
         for name in chosen:  # refuse before drawing anything
             if name not in missing:
-                check_target(folder / f"{name}.{fmt}", fmt, overwrite=overwrite, protect=[db])
-    folder = output_folder(out_dir)
-    for name, fig in figures(results, chosen, hidden, lr).items():
-        click.echo(save(fig, folder / f"{name}.{fmt}", overwrite=overwrite))
+                api.check_target(folder / f"{name}.{fmt}", fmt, overwrite=overwrite, protect=[db])
+    folder = api.output_folder(out_dir)
+    for name, fig in api.plot_figures(results, chosen, hidden, lr).items():
+        click.echo(api.save_figure(fig, folder / f"{name}.{fmt}", overwrite=overwrite))
     for name, why in missing.items():
         click.echo(f"{name}: nothing to show ({why})", err=True)
 
@@ -463,17 +401,13 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite) -> None:
               help="Replace --out even if it is not an HTML page (never a results store).")
 def report_cmd(db, out, reference, overwrite) -> None:
     """One self-contained HTML file: tables, plots, findings, comparison, environment."""
-    from .findings import load_reference
-    from .html import render_html
-    from .outputs import check_target, write_output
-
-    load_reference(reference)  # an unknown reference: say so before any work
-    check_target(out, "html", overwrite=overwrite, protect=[db])  # refuse before the work
+    api.load_reference(reference)  # an unknown reference: say so before any work
+    api.check_target(out, "html", overwrite=overwrite, protect=[db])  # refuse before the work
     results = _stored(db, curves=True)
-    with Store(db, readonly=True) as store:
+    with api.Store(db, readonly=True) as store:
         environments = store.environments()
-    text = render_html(results, environments, reference)
-    path = write_output(out, text, "html", overwrite=overwrite, protect=[db])
+    text = api.render_html(results, environments, reference)
+    path = api.write_output(out, text, "html", overwrite=overwrite, protect=[db])
     click.echo(f"{path} ({len(text) // 1024} KB)")
 
 
@@ -484,9 +418,7 @@ def check_cmd(db) -> None:
     """Check a store (SQLite integrity, schema, every row) without writing to it.
 
     Exit code 0: sound; 1: problems found (listed); 2: not a store at all."""
-    from .store import check_store
-
-    problems = check_store(db)
+    problems = api.check_store(db)
     if problems:
         for p in problems[:50]:
             click.echo(f"problem: {p}")
@@ -494,7 +426,7 @@ def check_cmd(db) -> None:
             click.echo(f"... and {len(problems) - 50} more")
         click.echo(f"{db}: {len(problems)} problem{'s' if len(problems) > 1 else ''}", err=True)
         raise SystemExit(1)
-    with Store(db, readonly=True) as store:
+    with api.Store(db, readonly=True) as store:
         results = store.results(with_curves=True)
         claims = store.claims()
     points = sum(len(r.curve) for r in results)

@@ -47,14 +47,18 @@ MAX_SEED = MAX_INT64
 MAX_TRIALS = 100_000  # trials in one grid (hw2 with 1,000 seeds is 54,000)
 MAX_REPEATS = 10_000
 MAX_WORKERS = 256  # worker processes side by side on one machine
-LIMITS = {"hidden size": MAX_HIDDEN, "steps": MAX_STEPS, "batch size": MAX_BATCH_SIZE,
-          "display step": MAX_STEPS}
+_LIMIT_OF = {"hidden size": MAX_HIDDEN, "steps": MAX_STEPS, "batch size": MAX_BATCH_SIZE,
+             "display step": MAX_STEPS}
+# The bounds by option (public: the CLI checks its options against them when it parses).
+LIMITS = {"hidden": MAX_HIDDEN, "seed": MAX_SEED, "steps": MAX_STEPS,
+          "batch_size": MAX_BATCH_SIZE, "repeats": MAX_REPEATS, "workers": MAX_WORKERS,
+          "trials": MAX_TRIALS}
 
 
 def _check_positive_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    limit = LIMITS.get(name, MAX_INT64)
+    limit = _LIMIT_OF.get(name, MAX_INT64)
     if value > limit:
         raise ConfigError(f"{name} must be at most {limit:,}, got {value:,}")
 

@@ -66,6 +66,9 @@ MNIST_MIRRORS = (
 )
 
 VALIDATION_SIZE = 5000
+# The MNIST layout: 28 x 28 images (read by the LSTM as 28 rows of 28 pixels), labels 0..9.
+IMAGE_SHAPE = (28, 28)
+N_CLASSES = 10
 _IMAGE_MAGIC = 0x00000803  # unsigned byte, 3 dimensions
 _LABEL_MAGIC = 0x00000801  # unsigned byte, 1 dimension
 
@@ -116,8 +119,9 @@ def parse_idx(blob: bytes, *, kind: str, source: str = "<bytes>") -> np.ndarray:
             f"{source}: wrong magic number 0x{magic:08x} for {kind} (expected 0x{magic_expected:08x})"
         )
     dims = struct.unpack(f">{ndim}I", blob[4:header])
-    if kind == "images" and dims[1:] != (28, 28):
-        raise DataError(f"{source}: images are {dims[1]}x{dims[2]}, expected 28x28")
+    if kind == "images" and dims[1:] != IMAGE_SHAPE:
+        raise DataError(f"{source}: images are {dims[1]}x{dims[2]}, expected "
+                        f"{IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]}")
     size = int(np.prod(dims))
     payload = len(blob) - header
     if payload != size:
@@ -127,8 +131,8 @@ def parse_idx(blob: bytes, *, kind: str, source: str = "<bytes>") -> np.ndarray:
             f"file holds {payload}"
         )
     arr = np.frombuffer(blob, dtype=np.uint8, offset=header).reshape(dims)
-    if kind == "labels" and arr.size and int(arr.max()) > 9:
-        raise DataError(f"{source}: label {int(arr.max())} out of range 0..9")
+    if kind == "labels" and arr.size and int(arr.max()) >= N_CLASSES:
+        raise DataError(f"{source}: label {int(arr.max())} out of range 0..{N_CLASSES - 1}")
     return arr
 
 

@@ -21,9 +21,9 @@ import math
 import torch
 from torch import nn
 
-N_INPUT = 28  # pixels per row
-N_STEPS = 28  # rows per image
-N_CLASSES = 10
+from .data import IMAGE_SHAPE, N_CLASSES
+
+N_STEPS, N_INPUT = IMAGE_SHAPE  # rows per image (time steps), pixels per row (inputs)
 FORGET_BIAS = 1.0
 
 # TF column blocks (i, j, f, o) -> PyTorch row blocks (i, f, g, o): torch block t takes TF block

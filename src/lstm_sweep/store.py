@@ -151,7 +151,7 @@ def is_store_file(path: str | Path) -> bool:
         return False
 
 
-def _check_regular(path: Path, *, must_exist: bool) -> bool:
+def check_regular(path: Path, *, must_exist: bool) -> bool:
     """Whether ``path`` exists; refuse anything but a regular file (or a link to one)."""
     try:
         mode = os.stat(path).st_mode
@@ -304,7 +304,7 @@ class Store:
         self.path = Path(path)
         self.readonly = readonly
         self._immutable = False
-        exists = _check_regular(self.path, must_exist=readonly)
+        exists = check_regular(self.path, must_exist=readonly)
         if exists:
             try:
                 looks = _looks_like_sqlite(self.path)
@@ -743,10 +743,15 @@ def _hint(e: BaseException, readonly: bool) -> str:
     return ""
 
 
-def load_results(path: str | Path, *, with_curves: bool = False) -> list[TrialResult]:
-    """All trials stored at ``path`` (opened read-only)."""
+def load_results(path: str | Path, *, with_curves: bool = False,
+                 trials: Iterable[TrialConfig] | None = None) -> list[TrialResult]:
+    """The trials stored at ``path`` (opened read-only): all, or those of ``trials``."""
     with Store(path, readonly=True) as store:
-        return store.results(with_curves=with_curves)
+        results = store.results(with_curves=with_curves)
+    if trials is not None:
+        wanted = set(trials)
+        results = [r for r in results if r.config in wanted]
+    return results
 
 
 def check_store(path: str | Path) -> list[str]:

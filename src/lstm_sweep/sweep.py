@@ -1,4 +1,8 @@
-"""A sweep: expand a grid into trials, drop the finished ones, run the rest, store each result.
+"""A sweep, one path from request to results: a :class:`SweepRequest` (every input checked once)
+is planned once into a :class:`Plan` (pending trials, work units, costs), and the plan is
+executed: units go to the executor, each result is committed to the store as it arrives.
+
+    request -> plan -> executor -> engine -> store -> reports
 
 The driver (this process) is the only writer of the store; each result is committed as soon as
 its trial ends, so a sweep killed at any point resumes with exactly the unfinished trials.
@@ -19,21 +23,23 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .calibration import calibration_for
 from .config import MAX_WORKERS, Grid, TrialConfig
+from .cost import DATASET_BYTES, MAX_ETA_S, SweepPlan, human_bytes, human_seconds, plan_units, render_plan
 from .data import Dataset
 from .device import capabilities, check_precision, device_name, resolve_device, unsupported
-from .errors import ConfigError, StoreError
-from .executors.local import UnitEvents, run_local
-from .plan import WorkUnit, make_units, phases
+from .errors import ConfigError, LstmSweepError, StoreError
+from .executors import Executor, UnitEvents, make_executor
 from .results import Status, TrialResult
-from .store import Driver, Store, claim_timeout
+from .store import Driver, Store, check_regular, claim_timeout
+from .units import WorkUnit, make_units
 
 log = logging.getLogger(__name__)
 
@@ -157,31 +163,221 @@ class _Heartbeat:
 
 
 class _Claims:
-    """Hands units to the executor, each claimed in the store right before it runs, and cut
-    down to the trials that still need training (another driver may have done some)."""
+    """Claims each unit's trials in the store right before it runs, cut down to the trials that
+    still need training (another driver may have done some, or hold them)."""
 
     def __init__(self, store: Store, driver: Driver, retry: frozenset[Status]):
         self.store, self.driver, self.retry = store, driver, retry
 
-    def feed(self, units: Sequence[WorkUnit]) -> Callable[[], WorkUnit | None]:
-        left = list(units)
-
-        def next_unit() -> WorkUnit | None:
-            while left:
-                unit = left.pop(0)
-                keys = [c.key() for c in unit.configs]
-                got = set(self.store.claim(keys, self.driver, self.retry))
-                if got:
-                    return WorkUnit(tuple(c for c in unit.configs if c.key() in got), unit.engine)
+    def __call__(self, unit: WorkUnit) -> WorkUnit | None:
+        got = set(self.store.claim([c.key() for c in unit.configs], self.driver, self.retry))
+        if not got:
             return None
-
-        return next_unit
+        return WorkUnit(tuple(c for c in unit.configs if c.key() in got), unit.engine)
 
     def unfinished(self, trials: Sequence[TrialConfig]) -> list[TrialConfig]:
         """Trials of ``trials`` not stored yet (retry statuses: not stored since we started)."""
         rows = dict(self.store.finished([t.key() for t in trials]))
         return [t for t in trials if t.key() not in rows or (
             rows[t.key()][0] in self.retry and rows[t.key()][1] < self.driver.started_at)]
+@dataclass(frozen=True)
+class SweepRequest:
+    """A sweep as asked for, every part checked (build it with :func:`sweep_request`)."""
+
+    grid: Grid
+    store: Path
+    device: torch.device
+    engine: str
+    executor: Executor
+    retry: frozenset[Status]
+    workers: int | None
+    dataset: str = "mnist"  # the name trials are keyed by
+    data: Dataset | None = None  # needed to execute, not to plan
+
+    def with_data(self, data: Dataset) -> SweepRequest:
+        """The request with its loaded dataset (checked against the grid)."""
+        check_fits(self.grid, data)
+        return replace(self, data=data, dataset=data.name)
+
+    def trials(self) -> list[TrialConfig]:
+        return self.grid.trials(dataset=self.dataset)
+
+
+def sweep_request(
+    grid: Grid,
+    store: Store | str | Path,
+    *,
+    data: Dataset | None = None,
+    dataset: str = "mnist",
+    device: str | torch.device = "auto",
+    engine: str = "auto",
+    executor: str | Executor = "local",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    retry: Iterable[str | Status] = (),
+    fallback_fp32: bool = False,
+) -> SweepRequest:
+    """Check every input of a sweep once, before anything is loaded, opened or trained.
+
+    Args:
+        grid: the sweep (hidden sizes x learning rates x seeds and the protocol).
+        store: the results store (path, or an open :class:`Store`).
+        data: the loaded dataset (or later, :meth:`SweepRequest.with_data`); without it,
+            ``dataset`` names the trials (planning only).
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        engine: ``auto`` (fastest measured per width and device), ``single`` or ``fused``.
+        executor: ``local``, ``inprocess`` or ``ray`` (or an executor object); ``workers`` and
+            ``ray_address`` are the options of ``local`` and ``ray``.
+        retry: stored statuses to run again (``failed``, ``oom``, ``diverged``).
+        fallback_fp32: where ``device`` cannot run ``grid.precision``, run fp32 (else refuse).
+
+    Raises:
+        ConfigError: naming the bad input and the way out.
+        StoreError: the store path is a folder, a FIFO, or in a missing folder.
+    """
+    torch_device = resolve_device(device)
+    grid = checked_grid(grid, torch_device, fallback_fp32)
+    retry_set = parse_retry(retry)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or not 1 <= workers <= MAX_WORKERS):
+        raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; "
+                          f"got {workers!r}")
+    make_units(grid.trials()[:1], engine, torch_device)  # the engine can train this grid
+    if isinstance(executor, str):
+        executor = make_executor(executor, workers=workers, ray_address=ray_address)
+    path = store.path if isinstance(store, Store) else Path(store)
+    check_regular(path, must_exist=False)
+    request = SweepRequest(grid, path, torch_device, engine, executor, retry_set, workers,
+                           dataset)
+    return request.with_data(data) if data is not None else request
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a request will do: its pending trials, their work units (built once), their cost."""
+
+    request: SweepRequest
+    trials: list[TrialConfig]  # the whole grid
+    pending: list[TrialConfig]  # not finished in the store (or to retry)
+    units: list[WorkUnit]
+    cost: SweepPlan
+
+    @property
+    def skipped(self) -> int:
+        return len(self.trials) - len(self.pending)
+
+    def render(self) -> str:
+        return render_plan(self.cost, f"{self.request.grid.name}: {len(self.units)} work units "
+                                      "to run")
+
+    def check(self, force: bool = False) -> None:
+        """Refuse (LstmSweepError) a plan that cannot fit in memory or whose ETA is absurd
+        (beyond :data:`~lstm_sweep.cost.MAX_ETA_S`), unless ``force``."""
+        if force:
+            return
+        cost = self.cost
+        if cost.too_big:
+            worst = max(cost.too_big, key=lambda u: u.memory_total)
+            raise LstmSweepError(
+                f"{len(cost.too_big)} work units need more memory than {self.request.device} has "
+                f"available (largest: {worst.unit.describe()} needs "
+                f"{human_bytes(worst.memory_total + cost.base_memory)}, available "
+                f"{human_bytes(cost.device_memory)}); drop those widths, or pass --force to run "
+                "them anyway (they are stored as oom = DNF if they fail)")
+        if cost.seconds > MAX_ETA_S:
+            raise LstmSweepError(
+                f"the plan's ETA is {human_seconds(cost.seconds)} (more than "
+                f"{MAX_ETA_S // 86400} days); check --steps, --hidden and the grid, or pass "
+                "--force to run it anyway")
+
+
+def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
+    """Plan ``request``: the trials not yet in its store (read without writing; every stored row
+    checked, so a damaged store is refused before any work), their work units and costs
+    (probing this device once if it is new; ``refresh`` probes again).
+
+    Raises:
+        StoreError: the store is damaged or not a store.
+    """
+    trials = request.trials()
+    pending = trials
+    path = request.store
+    if path.exists() and not (path.is_file() and path.stat().st_size == 0):
+        with Store(path, readonly=True) as store:
+            store.results()  # every row checked
+            pending = pending_trials(trials, store, request.retry)
+    units = make_units(pending, request.engine, request.device)
+    calibrations = {
+        key: calibration_for(request.device, precision=key[1], engine=key[0], refresh=refresh)
+        for key in sorted({(u.engine, u.configs[0].precision) for u in units})
+    }
+    cost = plan_units(units, request.device, calibrations, request.workers)
+    if request.data is None:  # the dataset is not in this process yet
+        cost = replace(cost, base_memory=cost.base_memory + DATASET_BYTES)
+    return Plan(request, trials, pending, units, cost)
+
+
+def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary:
+    """Run a plan's units on its executor, committing each result to the store as it arrives.
+
+    Returns:
+        A :class:`SweepSummary`. KeyboardInterrupt propagates; finished trials stay stored, and
+        this driver's claims are released.
+
+    Raises:
+        ConfigError: the request has no dataset; StoreError: the store cannot be written.
+    """
+    request, callbacks = plan.request, callbacks or SweepCallbacks()
+    if request.data is None:
+        raise ConfigError("the sweep request has no dataset: sweep_request(..., data=...) or "
+                          "request.with_data(data)")
+    with Store(request.store) as store:
+        driver = Driver()
+        claims = _Claims(store, driver, request.retry)
+        try:
+            store.results()  # every row checked (it may have changed since the plan)
+            if callbacks.on_start:
+                callbacks.on_start(plan.pending, plan.skipped, plan.units)
+            return _drive(plan, store, driver, claims, callbacks)
+        finally:
+            try:
+                store.release(driver)
+            except StoreError as e:  # e.g. the disk is full: the error that stopped us matters
+                log.warning("%s", e)  # more; a gone driver's claims are taken over anyway
+
+
+def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
+           callbacks: SweepCallbacks) -> SweepSummary:
+    request = plan.request
+    env = environment_info(request.device)
+    counts: Counter[str] = Counter()
+    events = UnitEvents(callbacks.on_unit_start, callbacks.on_step)
+    t0 = time.perf_counter()
+    finished = 0
+    timeout = claim_timeout()
+    units = plan.units
+    with _Heartbeat(store.path, driver, min(10.0, timeout / 4)):
+        while units:
+            before = finished
+            for _, results in request.executor.run(units, request.data, request.device,
+                                                   claim=claims, events=events):
+                for result in results:
+                    store.save(result, env, driver)  # committed now: a kill loses nothing
+                    counts[str(result.status)] += 1
+                    c = result.config
+                    log.info("hidden=%d lr=%g seed=%d: %s", c.hidden, c.lr, c.seed, result.status)
+                    if callbacks.on_trial_end:
+                        callbacks.on_trial_end(result, finished, len(plan.pending))
+                    finished += 1
+            if finished == before:  # claimed nothing (a race with another driver): breathe
+                time.sleep(min(1.0, timeout / 4))
+            left = {t.key() for t in _wait_for_others(claims, plan.pending, callbacks, timeout)}
+            # the same units again: the claim cuts each down to what is left (no new units)
+            units = [u for u in plan.units if any(c.key() in left for c in u.configs)]
+    return SweepSummary(
+        total=len(plan.trials), skipped=plan.skipped, ran=finished, statuses=dict(counts),
+        wall_s=time.perf_counter() - t0, by_others=len(plan.pending) - finished,
+    )
 
 
 def run_sweep(
@@ -189,102 +385,23 @@ def run_sweep(
     data: Dataset,
     store: Store | str | Path,
     *,
-    device: str | torch.device = "auto",
-    retry: Iterable[str | Status] = (),
-    engine: str = "auto",
-    workers: int | None = None,
-    executor: str = "local",
-    ray_address: str | None = None,
     callbacks: SweepCallbacks | None = None,
-    fallback_fp32: bool = False,
+    force: bool = False,
+    **options,
 ) -> SweepSummary:
-    """Run every unfinished trial of ``grid`` on ``data``, committing each result to ``store``.
+    """Run every unfinished trial of ``grid`` on ``data``, committing each result to ``store``:
+    :func:`sweep_request`, :func:`plan_sweep`, :meth:`Plan.check`, :func:`execute`.
 
-    Args:
-        grid: the sweep (hidden sizes x learning rates x seeds and the protocol).
-        data: the loaded dataset; its name is part of every trial's key.
-        store: an open :class:`Store` or a path to one (created if missing).
-        device: ``auto``, ``cpu`` or ``cuda``.
-        retry: stored statuses to run again (``failed``, ``oom``, ``diverged``).
-        engine: ``auto`` (fastest measured per width and device), ``single`` or ``fused``.
-        workers: units run side by side (worker processes); default: per width, see
-            :func:`~lstm_sweep.plan.workers_for`.
-        executor: ``local`` (this machine) or ``ray`` (a Ray cluster; ``ray_address`` or a
-            local Ray instance).
-        callbacks: progress hooks.
-        fallback_fp32: where ``device`` cannot run ``grid.precision``, run fp32 (else refuse).
-
-    Returns:
-        A :class:`SweepSummary`. KeyboardInterrupt propagates; finished trials stay stored, and
-        this driver's claims are released.
+    ``options``: those of :func:`sweep_request` (device, engine, executor, workers, ray_address,
+    retry, fallback_fp32). ``force``: run a plan that does not fit in memory or takes more than
+    :data:`~lstm_sweep.cost.MAX_ETA_S`.
 
     Raises:
-        ConfigError: bad device, precision, engine, workers, batch size or retry value (checked
-            before anything runs or the store is opened).
+        ConfigError: bad input (checked before anything runs or the store is opened).
     """
-    callbacks = callbacks or SweepCallbacks()
-    torch_device = resolve_device(device)
-    retry_set = parse_retry(retry)
-    grid = checked_grid(grid, torch_device, fallback_fp32)
-    check_fits(grid, data)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or not 1 <= workers <= MAX_WORKERS):
-        raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; got {workers!r}")
-    make_units(grid.trials(dataset=data.name)[:1], engine, torch_device)  # engine is valid
-    if executor not in EXECUTORS:
-        raise ConfigError(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
-    if executor == "ray":
-        from .executors.ray import check_available
-
-        check_available()
-    own_store = not isinstance(store, Store)
-    store = Store(store) if own_store else store
-    driver = Driver()
-    claims = _Claims(store, driver, retry_set)
-    try:
-        store.results()  # every row checked: a damaged store is refused before anything trains
-        trials = grid.trials(dataset=data.name)
-        pending = pending_trials(trials, store, retry_set)
-        skipped = len(trials) - len(pending)
-        units = make_units(pending, engine, torch_device)
-        if callbacks.on_start:
-            callbacks.on_start(pending, skipped, units)
-        env = environment_info(torch_device)
-        counts: Counter[str] = Counter()
-        events = UnitEvents(callbacks.on_unit_start, callbacks.on_step)
-        t0 = time.perf_counter()
-        finished = 0
-        timeout = claim_timeout()
-        with _Heartbeat(store.path, driver, min(10.0, timeout / 4)):
-            while units:
-                before = finished
-                for _, results in _execute(units, claims, data, torch_device, workers, executor,
-                                           ray_address, events):
-                    for result in results:
-                        store.save(result, env, driver)  # committed now: a kill loses nothing
-                        counts[str(result.status)] += 1
-                        c = result.config
-                        log.info("hidden=%d lr=%g seed=%d: %s", c.hidden, c.lr, c.seed,
-                                 result.status)
-                        if callbacks.on_trial_end:
-                            callbacks.on_trial_end(result, finished, len(pending))
-                        finished += 1
-                if finished == before:  # claimed nothing (a race with another driver): breathe
-                    time.sleep(min(1.0, timeout / 4))
-                units = make_units(_wait_for_others(claims, pending, callbacks, timeout),
-                                   engine, torch_device)
-        return SweepSummary(
-            total=len(trials), skipped=skipped, ran=finished, statuses=dict(counts),
-            wall_s=time.perf_counter() - t0, by_others=len(pending) - finished,
-        )
-    finally:
-        try:
-            store.release(driver)
-        except StoreError as e:  # e.g. the disk is full: the error that stopped us matters more;
-            log.warning("%s", e)  # the claims of a gone driver are taken over by the next one
-        finally:
-            if own_store:
-                store.close()
+    plan = plan_sweep(sweep_request(grid, store, data=data, **options))
+    plan.check(force)
+    return execute(plan, callbacks)
 
 
 def _wait_for_others(claims: _Claims, pending: list[TrialConfig], callbacks: SweepCallbacks,
@@ -304,18 +421,3 @@ def _wait_for_others(claims: _Claims, pending: list[TrialConfig], callbacks: Swe
             callbacks.on_wait(held)
         told = held
         time.sleep(min(1.0, timeout / 4))
-
-
-EXECUTORS = ("local", "ray")
-
-
-def _execute(units, claims: _Claims, data, device, workers, executor, ray_address, events):
-    """(unit, results) from the chosen executor, as units finish; each unit is claimed when
-    the executor is about to run it."""
-    if executor == "ray":
-        from .executors.ray import run_ray
-
-        yield from run_ray(claims.feed(units), data, device, ray_address, events)
-        return
-    for phase, n_workers in phases(units, device, workers):
-        yield from run_local(claims.feed(phase), data, device, n_workers, events)

@@ -17,7 +17,6 @@ with its message. Ctrl-C (KeyboardInterrupt) is not caught.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import math
@@ -25,16 +24,17 @@ import resource
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
 from .config import TrialConfig
 from .data import BatchStream, Dataset
-from .device import device_name, resolve_device  # noqa: F401 (re-exported)
-from .model import N_INPUT, N_STEPS, build_model, tf_adam_step
+from .device import device_name
+from .engines import make_engine
+from .engines.base import Engine, precision_context
 from .results import CurvePoint, Status, TrialResult
 
 log = logging.getLogger(__name__)
@@ -84,99 +84,6 @@ def _is_oom(exc: BaseException) -> bool:
     )
 
 
-# --------------------------------------------------------------------------- precision
-
-
-@contextlib.contextmanager
-def precision_context(precision: str):
-    """For the whole trial: TF32 matmuls and cuDNN on NVIDIA GPUs only when ``tf32`` is asked
-    (explicitly off otherwise); restored afterwards."""
-    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-    tf32 = precision == "tf32"
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
-
-
-def autocast(precision: str, device: torch.device):
-    """bfloat16 autocast for ONE forward pass (``bf16``), else a no-op. Entered per step: within
-    one autocast region PyTorch caches the bf16 copies of the weights, which would then go stale
-    after the first update."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-# --------------------------------------------------------------------------- engines
-
-
-class Engine(Protocol):
-    """What the training loop needs from the model(s) of a work unit."""
-
-    name: str
-    k: int  # models trained together
-
-    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """One update of every model on batch x (B, 28, 28), y (B,); returns the (K,) losses
-        before the update."""
-
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(K, B, 10) logits of every model, no gradients."""
-
-    def freeze(self, k: int) -> None:
-        """Model k diverged: keep its current parameters for evaluation."""
-
-    def finish(self) -> None:
-        """Training is over: restore frozen models, switch to evaluation."""
-
-
-class SingleEngine:
-    """One trial: ``nn.LSTM`` (oneDNN on CPU, cuDNN on GPU) with TF's parameters and TF Adam."""
-
-    name = "single"
-
-    def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
-        (config,) = configs
-        self.k = 1
-        self.amp = lambda: autocast(config.precision, device)
-        self.model = build_model(config.hidden, config.init, config.seed).to(device)
-        # TF Adam on the trainable parameters, called directly: torch.optim's step wrapper costs
-        # ~10 % of a step at small widths
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-        self.lr, self.t = config.lr, 0
-
-    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        with self.amp():
-            loss = F.cross_entropy(self.model(x), y)
-        grads = torch.autograd.grad(loss, self.params)
-        self.t += 1
-        tf_adam_step(self.params, list(grads), self.m, self.v, self.t, self.lr)
-        return loss.detach()[None]  # (1,)
-
-    @torch.no_grad()
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        with self.amp():
-            return self.model(x)[None]  # (1, B, 10)
-
-    def freeze(self, k: int) -> None:
-        pass  # with one model, training stops when it diverges
-
-    def finish(self) -> None:
-        self.model.eval()
-
-
-def make_engine(name: str, configs: Sequence[TrialConfig], device: torch.device) -> Engine:
-    if name == "single":
-        return SingleEngine(configs, device)
-    if name == "fused":
-        from .fused import FusedEngine
-
-        return FusedEngine(configs, device)
-    raise ValueError(f"unknown engine {name!r}")
-
-
 @torch.no_grad()
 def evaluate(engine: Engine, images: torch.Tensor, labels: torch.Tensor, chunk: int) -> list[float]:
     """Accuracy of each of the engine's models over all of ``images`` (N, 28, 28), ``chunk``
@@ -202,8 +109,9 @@ def batch_metrics(logits: torch.Tensor, y: torch.Tensor) -> tuple[list[float], l
 
 
 def _as_tensors(split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    images = torch.as_tensor(split.images.reshape(-1, N_STEPS, N_INPUT), device=device)
-    return images, torch.as_tensor(split.labels, device=device)
+    """Images (N, T, I) as the LSTM reads them (one row per time step) and labels (N,)."""
+    return torch.as_tensor(split.images, device=device), torch.as_tensor(split.labels,
+                                                                          device=device)
 
 
 def run_trial(
@@ -231,6 +139,62 @@ def run_trial(
     return result
 
 
+@dataclass
+class _Model:
+    """What the loop records about one model of the group while it trains."""
+
+    config: TrialConfig
+    status: Status = Status.DONE
+    steps_done: int = 0
+    last_loss: float | None = None
+    curve: list[CurvePoint] = field(default_factory=list)
+    val_accuracy: float | None = None
+    test_accuracy: float | None = None
+
+
+def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.device,
+           on_step: StepCallback | None) -> None:
+    """``steps`` updates on TF-order batches; the curve every ``display_step``; a model whose
+    loss is not finite stops (``diverged``, frozen for evaluation) while the others go on."""
+    proto = models[0].config
+    train_x, train_y = _as_tensors(data.train, device)
+    batches = BatchStream(len(data.train), proto.batch_size, seed=proto.data_seed)
+    # a GPU would stall on every .tolist(): look at its losses at display steps only
+    check_every = 1 if device.type == "cpu" else proto.display_step
+    active = list(range(len(models)))
+    for step in range(1, proto.steps + 1):
+        idx = torch.as_tensor(batches.next_indices(), device=device)
+        x, y = train_x[idx], train_y[idx]  # (B, T, I), (B,)
+        losses = runner.train_step(x, y)  # (K,): each model's loss before this update
+        for j in active:
+            models[j].steps_done = step
+        if step % proto.display_step == 0:
+            point_losses, point_accs = batch_metrics(runner.logits(x), y)
+            for j in active:
+                models[j].curve.append(CurvePoint(step, point_losses[j], point_accs[j]))
+            if on_step is not None:
+                on_step(step, proto.steps)
+        if step % check_every == 0 or step == proto.steps:
+            values = losses.tolist()
+            for j in list(active):
+                models[j].last_loss = values[j]
+                if not math.isfinite(values[j]):
+                    models[j].status = Status.DIVERGED
+                    runner.freeze(j)
+                    active.remove(j)
+            if not active:
+                break
+
+
+def _evaluate(runner: Engine, models: list[_Model], data: Dataset, device: torch.device,
+              eval_chunk: int) -> None:
+    runner.finish()
+    val = evaluate(runner, *_as_tensors(data.validation, device), eval_chunk)
+    test = evaluate(runner, *_as_tensors(data.test, device), eval_chunk)
+    for m, v, t in zip(models, val, test):
+        m.val_accuracy, m.test_accuracy = v, t
+
+
 def train_group(
     configs: Sequence[TrialConfig],
     data: Dataset,
@@ -254,73 +218,42 @@ def train_group(
     if len({c.group_key() for c in configs}) != 1:
         raise ValueError("a group's trials must agree on everything but lr and seed")
     device = torch.device(device)
-    proto, k = configs[0], len(configs)
+    proto = configs[0]
+    models = [_Model(c) for c in configs]
     memory = _PeakMemory(device)
     started_at = time.time()
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    curves: list[list[CurvePoint]] = [[] for _ in configs]
-    steps_done = [0] * k
-    statuses = [Status.DONE] * k
-    last_loss: list[float | None] = [None] * k
-    test_acc: list[float | None] = [None] * k
-    val_acc: list[float | None] = [None] * k
     error = None
     memory.start()
     try:
         with precision_context(proto.precision):
             torch.manual_seed(proto.seed)  # nothing should draw from it; pin it anyway
             runner = make_engine(engine, configs, device)
-            train_x, train_y = _as_tensors(data.train, device)
-            batches = BatchStream(len(data.train), proto.batch_size, seed=proto.data_seed)
-            check_every = 1 if device.type == "cpu" else proto.display_step
-            active = list(range(k))
-            for step in range(1, proto.steps + 1):
-                idx = torch.as_tensor(batches.next_indices(), device=device)
-                x, y = train_x[idx], train_y[idx]  # (B, 28, 28), (B,)
-                losses = runner.train_step(x, y)  # (K,): each model's loss before this update
-                for j in active:
-                    steps_done[j] = step
-                if step % proto.display_step == 0:
-                    point_losses, point_accs = batch_metrics(runner.logits(x), y)
-                    for j in active:
-                        curves[j].append(CurvePoint(step, point_losses[j], point_accs[j]))
-                    if on_step is not None:
-                        on_step(step, proto.steps)
-                if step % check_every == 0 or step == proto.steps:
-                    values = losses.tolist()
-                    for j in list(active):
-                        last_loss[j] = values[j]
-                        if not math.isfinite(values[j]):
-                            statuses[j] = Status.DIVERGED
-                            runner.freeze(j)
-                            active.remove(j)
-                    if not active:
-                        break
-            runner.finish()
-            val_acc = evaluate(runner, *_as_tensors(data.validation, device), eval_chunk)
-            test_acc = evaluate(runner, *_as_tensors(data.test, device), eval_chunk)
+            _train(runner, models, data, device, on_step)
+            _evaluate(runner, models, data, device, eval_chunk)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - failure is a result
-        statuses = [Status.OOM if _is_oom(exc) else Status.FAILED] * k
         error = f"{type(exc).__name__}: {exc}"
         log.debug("group %s failed:\n%s", configs, traceback.format_exc())
-        last_loss = [None] * k
+        for m in models:
+            m.status = Status.OOM if _is_oom(exc) else Status.FAILED
+            m.last_loss = m.val_accuracy = m.test_accuracy = None
         runner = None
     if error is not None and device.type == "cuda":
         # after the except block, so that the traceback no longer pins the failed tensors
         gc.collect()
         torch.cuda.empty_cache()
     if on_step is not None:
-        on_step(max(steps_done), proto.steps)
+        on_step(max(m.steps_done for m in models), proto.steps)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    peak = memory.peak()
+    peak, k = memory.peak(), len(models)
     return [
         TrialResult(
-            config=c, status=statuses[j], test_accuracy=test_acc[j], val_accuracy=val_acc[j],
-            train_loss=last_loss[j], steps_done=steps_done[j], wall_s=wall / k, cpu_s=cpu / k,
-            peak_mem_bytes=peak, device=device_name(device), error=error,
-            curve=tuple(curves[j]), started_at=started_at, engine=engine, group_size=k,
+            config=m.config, status=m.status, test_accuracy=m.test_accuracy,
+            val_accuracy=m.val_accuracy, train_loss=m.last_loss, steps_done=m.steps_done,
+            wall_s=wall / k, cpu_s=cpu / k, peak_mem_bytes=peak, device=device_name(device),
+            error=error, curve=tuple(m.curve), started_at=started_at, engine=engine, group_size=k,
         )
-        for j, c in enumerate(configs)
+        for m in models
     ]

@@ -1,8 +1,10 @@
-"""The local executor: work units in this process, or side by side in worker processes.
+"""The local executor: this machine's cores. Units run in phases of consecutive units that take
+the same number of side-by-side workers (:func:`~lstm_sweep.units.workers_for`): one worker runs
+in this process; several run in worker processes.
 
-Worker processes (``spawn``) each load the dataset once from its folder, use ``threads`` torch
-threads, and return :class:`~lstm_sweep.results.TrialResult` records; their progress comes back
-through a queue. The driver alone writes the store, as each unit finishes.
+Worker processes (``spawn``) each load the dataset once from its folder, use ``cores // workers``
+torch threads, and return :class:`~lstm_sweep.results.TrialResult` records; their progress comes
+back through a queue. The driver alone writes the store, as each unit finishes.
 """
 
 from __future__ import annotations
@@ -16,65 +18,49 @@ import queue as queue_mod
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 
 import torch
 
 from ..data import Dataset, load_dir
-from ..plan import WorkUnit
 from ..results import TrialResult
 from ..train import train_group
-from . import unit_failed
+from ..units import WorkUnit, cpu_cores, phases
+from .base import Claim, NextUnit, UnitEvents, feed, refuse_options, unit_failed
+from .inprocess import run_in_process
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class UnitEvents:
-    """Progress hooks, called in the driver: a unit starts; a unit made progress."""
+class LocalExecutor:
+    """This machine (see :class:`~lstm_sweep.executors.base.Executor`).
 
-    on_start: Callable[[WorkUnit], None] | None = None
-    on_step: Callable[[WorkUnit, int, int], None] | None = None
-
-
-NextUnit = Callable[[], "WorkUnit | None"]
-
-
-def as_next_unit(units: Sequence[WorkUnit] | NextUnit) -> NextUnit:
-    """Executors pull their work one unit at a time (so that a unit is claimed in the store just
-    before it trains); a plain list of units is pulled in order."""
-    if callable(units):
-        return units
-    left = list(units)
-    return lambda: left.pop(0) if left else None
-
-
-def run_local(
-    units: Sequence[WorkUnit] | NextUnit,
-    data: Dataset,
-    device: torch.device,
-    workers: int = 1,
-    events: UnitEvents | None = None,
-) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
-    """Run units; yield ``(unit, results)`` as each finishes (in completion order).
-
-    ``units``: a list, or a function that returns the next unit to run (None: no more). With
-    ``workers`` > 1, units run in that many processes of ``cores // workers`` threads each.
+    Args:
+        workers: units side by side; default: per width, :func:`~lstm_sweep.units.workers_for`.
     """
-    events = events or UnitEvents()
-    next_unit = as_next_unit(units)
-    if workers <= 1:
-        while (unit := next_unit()) is not None:
-            if events.on_start:
-                events.on_start(unit)
-            on_step = (lambda d, t, u=unit: events.on_step(u, d, t)) if events.on_step else None
-            yield unit, train_group(unit.configs, data, device=device, engine=unit.engine,
-                                    on_step=on_step)
-        return
-    yield from _run_pool(next_unit, data, device, workers, events)
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers
+
+    @classmethod
+    def from_options(cls, workers: int | None = None, **options) -> LocalExecutor:
+        refuse_options(cls.name, options, ())
+        return cls(workers)
+
+    def run(self, units: Sequence[WorkUnit], data: Dataset, device: torch.device, *,
+            claim: Claim | None = None, events: UnitEvents | None = None
+            ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+        events = events or UnitEvents()
+        for phase, n in phases(units, device, self.workers):
+            next_unit = feed(phase, claim)
+            if n <= 1:
+                yield from run_in_process(next_unit, data, device, events)
+            else:
+                yield from _run_pool(next_unit, data, device, n, events)
 
 
 # --------------------------------------------------------------------------- worker processes
@@ -153,8 +139,6 @@ def _pool_once(pull: NextUnit, data: Dataset, device: torch.device, workers: int
                events: UnitEvents):
     """Yield (unit, results), or (unit, None) for units lost to a broken pool. At most
     ``workers`` units are pulled ahead of the free workers."""
-    from ..plan import cpu_cores
-
     ctx = multiprocessing.get_context("spawn")
     progress = ctx.Queue()
     threads = max(1, cpu_cores() // workers) if device.type == "cpu" else 1

@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
+from ..cost import unit_memory
 from ..data import Dataset
 from ..errors import ConfigError
-from ..plan import WorkUnit, cpu_cores, unit_memory, workers_for
 from ..results import TrialResult
-from . import unit_failed
+from ..units import WorkUnit, cpu_cores, workers_for
+from .base import Claim, UnitEvents, feed, refuse_options, unit_failed
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,31 @@ def _import_ray():
     return ray
 
 
-def check_available() -> None:
-    """Raise ConfigError (how to install it) when Ray is missing."""
-    _import_ray()
+class RayExecutor:
+    """A Ray cluster (see :class:`~lstm_sweep.executors.base.Executor`).
+
+    Args:
+        address: ``HOST:PORT`` of the head node or ``auto``; None starts a local Ray instance.
+
+    Raises:
+        ConfigError: Ray is not installed (with how to install it).
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None):
+        _import_ray()
+        self.address = address
+
+    @classmethod
+    def from_options(cls, ray_address: str | None = None, **options) -> RayExecutor:
+        refuse_options(cls.name, options, ())
+        return cls(ray_address)
+
+    def run(self, units: Sequence[WorkUnit], data: Dataset, device, *,
+            claim: Claim | None = None, events: UnitEvents | None = None
+            ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+        yield from run_ray(feed(units, claim), data, device, self.address, events)
 
 
 def _train_unit(configs, engine: str, data: Dataset, device: str, threads: int):
@@ -62,7 +85,7 @@ def resources_for(unit: WorkUnit, device, device_memory: int | None) -> dict:
 
 
 def run_ray(
-    units,
+    next_unit,
     data: Dataset,
     device,
     address: str | None = None,
@@ -70,14 +93,11 @@ def run_ray(
 ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
     """Run units as Ray tasks; yield ``(unit, results)`` as each finishes.
 
-    ``units``: a list, or a function returning the next unit (None: no more). Units are pulled
-    only as the cluster has room for them (its CPUs, and GPUs for GPU work), so that a unit is
-    claimed in the store when it is about to run, not long before.
+    ``next_unit`` returns the next unit (None: no more). Units are pulled only as the cluster has
+    room for them (its CPUs, and GPUs for GPU work), so that a unit is claimed in the store when
+    it is about to run, not long before.
     """
-    from .local import as_next_unit
-
     ray = _import_ray()
-    next_unit = as_next_unit(units)
     if not ray.is_initialized():
         if address:
             try:

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 
 import torch
 
-from .config import TrialConfig
-from .model import FORGET_BIAS, N_CLASSES, N_INPUT, tf_adam_step, tf_init_params
-from .train import autocast
+from ..config import TrialConfig
+from ..model import FORGET_BIAS, N_CLASSES, N_INPUT, tf_adam_step, tf_init_params
+from .base import autocast
 
 TF_TO_FUSED = (3, 0, 2, 1)  # fused block q takes TF block TF_TO_FUSED[q]
 
