@@ -62,7 +62,7 @@ def check_below_peak(gflops: float, peak: float, what: str) -> None:
 
 
 def trial_flops(hidden: int, steps: int, batch: int = 100) -> float:
-    """fwd + bwd matmul FLOPs of the LSTM (DESIGN.md): 3 x steps x B x 28 x 2 (28 + H) 4H."""
+    """fwd + bwd matmul FLOPs of the LSTM (docs/DESIGN.md): 3 x steps x B x 28 x 2 (28 + H) 4H."""
     return 3 * steps * batch * 28 * 2 * (28 + hidden) * 4 * hidden
 
 

@@ -146,7 +146,7 @@ def test_hw2_plan_counts_flops_and_memory(calibration_file):
     cal = Calibration(overhead_s=1e-3, flops_per_s=1e11, device="cpu")
     plan = plan_units(units, CPU, {("single", "fp32"): cal}, workers=1)
     total = sum(u.flops for u in plan.units)
-    assert 9e15 < total < 1.1e16  # DESIGN.md: the hw2 grid is ~9 x 10^15 FLOPs
+    assert 9e15 < total < 1.1e16  # docs/DESIGN.md: the hw2 grid is ~9 x 10^15 FLOPs
     wide = [u for u in plan.units if u.unit.hidden == 4096]
     assert sum(u.flops for u in wide) / total > 0.7  # most of it in the 4096 row
     assert step_flops(4096, 100) == 3 * 100 * 28 * 2 * (28 + 4096) * 4 * 4096

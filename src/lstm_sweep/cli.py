@@ -258,6 +258,18 @@ def _load_data(data_dir, show: bool):
         return load_mnist(data_dir, progress=on_bytes)
 
 
+def _shown(path: str) -> str:
+    """A path as the user reads it best: relative to the working folder when inside it, from
+    ``~`` when in the home folder, else as it is."""
+    import os
+
+    p = os.path.abspath(path)
+    for base, prefix in ((os.getcwd(), ""), (os.path.expanduser("~"), "~/")):
+        if base not in ("", os.sep) and (p == base or p.startswith(base + os.sep)):
+            return prefix + (os.path.relpath(p, base) if p != base else ".")
+    return path
+
+
 def _stderr_console():
     from rich.console import Console
 
@@ -285,7 +297,7 @@ def _execute_with_progress(plan, show: bool):
         engines = ", ".join(sorted({u.engine for u in units})) or "-"
         grid, data = plan.request.grid, plan.request.data
         console.print(f"{grid.name}: {len(grid)} trials, {skipped} already stored, "
-                      f"{len(pending)} to run on {data.name} ({data.source}); "
+                      f"{len(pending)} to run on {data.name} ({_shown(data.source)}); "
                       f"{len(units)} work units, engine {engines}", highlight=False, markup=False)
         bars["overall"] = progress.add_task("sweep", total=len(pending))
 
@@ -441,7 +453,7 @@ def check_cmd(db) -> None:
 def data(data_dir) -> None:
     """Find (or download into the cache) the dataset and print where it is and what it holds."""
     ds = _load_data(data_dir, show=sys.stderr.isatty())
-    click.echo(f"{ds.name}: {ds.source}")
+    click.echo(f"{ds.name}: {_shown(ds.source)}")
     click.echo(f"train {len(ds.train)}, validation {len(ds.validation)}, test {len(ds.test)}")
 
 

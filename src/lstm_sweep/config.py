@@ -21,7 +21,7 @@ INITS = ("tf", "pytorch")
 PRECISIONS = ("fp32", "tf32", "bf16")
 
 # The seed: training_iters = 100000, batch_size = 100, `step = 1; while step * batch < iters`
-# -> steps 1..999 -> 999 updates (DESIGN.md, "Fidelity").
+# -> steps 1..999 -> 999 updates (docs/DESIGN.md, "Fidelity").
 SEED_TRAINING_ITERS = 100_000
 SEED_BATCH_SIZE = 100
 SEED_STEPS = math.ceil(SEED_TRAINING_ITERS / SEED_BATCH_SIZE) - 1  # 999
@@ -86,6 +86,11 @@ def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
+# The fields that every trial key has hashed since the first release (see TrialConfig.key).
+KEY_FIELDS_V1 = ("hidden", "lr", "seed", "data_seed", "steps", "batch_size", "display_step",
+                 "init", "precision", "dataset")
+
+
 @dataclass(frozen=True)
 class TrialConfig:
     """One cell of the grid for one seed: everything that decides its result.
@@ -142,8 +147,16 @@ class TrialConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def key(self) -> str:
-        """Stable identity of this trial: SHA-256 of its canonical JSON and the protocol version."""
-        payload = {"protocol": PROTOCOL_VERSION, **self.to_dict()}
+        """Stable identity of this trial: SHA-256 of its canonical JSON and the protocol version.
+
+        The fields of the first release always enter the key; a field added later enters it
+        only when it differs from its default, so adding a field (a cell type, an optimizer)
+        keeps the key, and so the stored results, of every existing trial."""
+        d = self.to_dict()
+        payload = {"protocol": PROTOCOL_VERSION, **{k: d[k] for k in KEY_FIELDS_V1}}
+        for f in fields(self):
+            if f.name not in KEY_FIELDS_V1 and d[f.name] != f.default:
+                payload[f.name] = d[f.name]
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=repr)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 

@@ -1,6 +1,6 @@
 """MNIST-layout IDX files: reading, finding or downloading them, the TF split, TF-style batching.
 
-Fidelity (DESIGN.md): TF 1.x ``input_data.read_data_sets(validation_size=5000)`` makes
+Fidelity (docs/DESIGN.md): TF 1.x ``input_data.read_data_sets(validation_size=5000)`` makes
 validation = the FIRST 5,000 training images (not shuffled), train = the other 55,000,
 test = the 10,000 t10k images, pixels ``float32(uint8) * (1 / 255)``. ``DataSet.next_batch``
 permutes at its first call and, when a batch crosses the end of an epoch, takes the rest,

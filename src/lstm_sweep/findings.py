@@ -72,105 +72,136 @@ def findings(results: Sequence[TrialResult]) -> list[Finding]:
     return out
 
 
-def _findings_for(table: Table, time_table: Table) -> list[Finding]:
-    out: list[Finding] = []
-    best = best_per_width(table)
-    if not best:
-        return [Finding("empty", "No trial produced an accuracy yet.")]
+@dataclass(frozen=True)
+class _Facts:
+    """What every rule reads: the accuracy and time tables and each width's best cell."""
 
-    # 1. best rate per width, and how it moves with width
-    parts = [f"{h} → {_lr(lr)} ({acc:.4f})" for h, (lr, acc) in best.items()]
-    out.append(Finding("best_lr", "Best learning rate per width: " + ", ".join(parts) + ".",
-                       {"best": {h: {"lr": lr, "accuracy": acc} for h, (lr, acc) in best.items()}}))
-    widths = list(best)
-    lrs = [best[h][0] for h in widths]
-    if len(widths) > 1:
-        if all(b <= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] < lrs[0]:
-            trend = (f"As width grows from {widths[0]} to {widths[-1]}, the best rate moves down, "
-                     f"from {_lr(lrs[0])} to {_lr(lrs[-1])}.")
-        elif all(b >= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] > lrs[0]:
-            trend = (f"As width grows from {widths[0]} to {widths[-1]}, the best rate moves up, "
-                     f"from {_lr(lrs[0])} to {_lr(lrs[-1])}.")
-        elif len(set(lrs)) == 1:
-            trend = f"The best rate is {_lr(lrs[0])} at every width from {widths[0]} to {widths[-1]}."
-        else:
-            trend = ("The best rate does not move steadily with width: "
-                     + ", ".join(_lr(x) for x in lrs) + ".")
-        out.append(Finding("best_lr_trend", trend, {"widths": widths, "best_lrs": lrs}))
+    table: Table
+    times: Table
+    best: dict[int, tuple[float, float]]  # width -> (best rate, its accuracy)
 
-    # 2. the goldilocks band
-    band = {}
-    for h in widths:
-        row = _row(table, h)
-        top = best[h][1]
-        band[h] = [lr for lr, c in row.items() if c.mean >= top - BAND_POINTS / 100]
+    @property
+    def widths(self) -> list[int]:
+        return list(self.best)
+
+
+def _best_lr(f: _Facts) -> list[Finding]:
+    parts = [f"{h} → {_lr(lr)} ({acc:.4f})" for h, (lr, acc) in f.best.items()]
+    return [Finding("best_lr", "Best learning rate per width: " + ", ".join(parts) + ".",
+                    {"best": {h: {"lr": lr, "accuracy": acc} for h, (lr, acc) in f.best.items()}})]
+
+
+def _best_lr_trend(f: _Facts) -> list[Finding]:
+    """How the best rate moves with width (a trend only when it moves monotonically)."""
+    widths, lrs = f.widths, [f.best[h][0] for h in f.widths]
+    if len(widths) < 2:
+        return []
+    span = f"As width grows from {widths[0]} to {widths[-1]}, the best rate moves"
+    if all(b <= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] < lrs[0]:
+        trend = f"{span} down, from {_lr(lrs[0])} to {_lr(lrs[-1])}."
+    elif all(b >= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] > lrs[0]:
+        trend = f"{span} up, from {_lr(lrs[0])} to {_lr(lrs[-1])}."
+    elif len(set(lrs)) == 1:
+        trend = f"The best rate is {_lr(lrs[0])} at every width from {widths[0]} to {widths[-1]}."
+    else:
+        trend = ("The best rate does not move steadily with width: "
+                 + ", ".join(_lr(x) for x in lrs) + ".")
+    return [Finding("best_lr_trend", trend, {"widths": widths, "best_lrs": lrs})]
+
+
+def _band(f: _Facts) -> list[Finding]:
+    """The goldilocks band: rates within BAND_POINTS of each width's best."""
+    band = {h: [lr for lr, c in _row(f.table, h).items()
+                if c.mean >= f.best[h][1] - BAND_POINTS / 100] for h in f.widths}
     text = (f"Rates within {BAND_POINTS} points of each width's best: "
-            + "; ".join(f"{h}: {', '.join(_lr(x) for x in band[h])}" for h in widths) + ".")
-    out.append(Finding("band", text, {"band": band, "points": BAND_POINTS}))
+            + "; ".join(f"{h}: {', '.join(_lr(x) for x in band[h])}" for h in f.widths) + ".")
+    return [Finding("band", text, {"band": band, "points": BAND_POINTS})]
 
-    # 3. the divergence frontier: from which rate upwards training fails, per width
+
+def _frontier(f: _Facts) -> list[Finding]:
+    """The divergence frontier: from which rate upwards training fails, per width."""
     frontier = {}
-    for h in widths:
+    for h in f.widths:
         start = failing_from({lr: (0.0 if c.diverged else c.mean)
-                              for lr, c in _row(table, h).items()})
+                              for lr, c in _row(f.table, h).items()})
         if start is not None:
             frontier[h] = start
-    if frontier:
-        text = ("Training fails (accuracy < " + f"{FAILED_BELOW}" + " or NaN loss) from rate: "
-                + ", ".join(f"{h} units ≥ {_lr(lr)}" for h, lr in frontier.items()) + ".")
-        fronts = [frontier[h] for h in widths if h in frontier]
-        if len(fronts) > 1 and all(b <= a for a, b in zip(fronts, fronts[1:])) and \
-                fronts[-1] < fronts[0]:
-            text += " The frontier moves to smaller rates as width grows."
-        out.append(Finding("frontier", text, {"frontier": frontier}))
-    else:
-        out.append(Finding("frontier", "No tested rate made training fail at any width.",
-                           {"frontier": {}}))
+    if not frontier:
+        return [Finding("frontier", "No tested rate made training fail at any width.",
+                        {"frontier": {}})]
+    text = ("Training fails (accuracy < " + f"{FAILED_BELOW}" + " or NaN loss) from rate: "
+            + ", ".join(f"{h} units ≥ {_lr(lr)}" for h, lr in frontier.items()) + ".")
+    fronts = [frontier[h] for h in f.widths if h in frontier]
+    if len(fronts) > 1 and all(b <= a for a, b in zip(fronts, fronts[1:])) and \
+            fronts[-1] < fronts[0]:
+        text += " The frontier moves to smaller rates as width grows."
+    return [Finding("frontier", text, {"frontier": frontier})]
 
-    # 4. accuracy per doubling of width, and the time it costs
-    for a, b in zip(widths, widths[1:]):
+
+def _doubling(f: _Facts) -> list[Finding]:
+    """Accuracy gained per doubling of width, and the time it costs."""
+    out = []
+    for a, b in zip(f.widths, f.widths[1:]):
         if b != 2 * a:
             continue
-        gain = best[b][1] - best[a][1]
-        ta = time_table.cell(a, best[a][0]).mean
-        tb = time_table.cell(b, best[b][0]).mean
+        gain = f.best[b][1] - f.best[a][1]
+        ta = f.times.cell(a, f.best[a][0]).mean
+        tb = f.times.cell(b, f.best[b][0]).mean
         if ta and tb:
             out.append(Finding(
                 "doubling",
                 f"{a} → {b} units: {'+' if gain >= 0 else ''}{_pts(gain)} points of best accuracy "
-                f"({best[a][1]:.4f} → {best[b][1]:.4f}) for {tb / ta:.1f}× the time per trial.",
+                f"({f.best[a][1]:.4f} → {f.best[b][1]:.4f}) for {tb / ta:.1f}× the time per "
+                "trial.",
                 {"from": a, "to": b, "gain": gain, "time_ratio": tb / ta}))
-
-    # 5. enough width: the narrowest net within the band of the overall best
-    top_h = max(best, key=lambda h: best[h][1])
-    enough = min(h for h in widths if best[h][1] >= best[top_h][1] - BAND_POINTS / 100)
-    if enough != top_h:
-        t_enough = time_table.cell(enough, best[enough][0]).mean
-        t_top = time_table.cell(top_h, best[top_h][0]).mean
-        out.append(Finding(
-            "enough_width",
-            f"{enough} units reach {best[enough][1]:.4f}, within {BAND_POINTS} points of the best "
-            f"({best[top_h][1]:.4f} at {top_h} units), in {t_enough:.1f} s instead of "
-            f"{t_top:.1f} s per trial.",
-            {"width": enough, "best_width": top_h, "time": t_enough, "best_time": t_top}))
-
-    # 6. seeds: spread known or not
-    if table.seeds <= 1:
-        out.append(Finding("spread", "One seed per cell: the spread between seeds is unknown "
-                           "(run with --repeats 3 to measure it).", {"seeds": table.seeds}))
-    else:
-        wild = {(h, lr): c for h in table.hidden for lr in table.lrs
-                if len((c := table.cell(h, lr)).values) > 1
-                and (max(c.values) - min(c.values)) * 100 > DISAGREE_POINTS}
-        if wild:
-            text = (f"Seeds disagree by more than {DISAGREE_POINTS:g} points in {len(wild)} cells: "
-                    + ", ".join(f"{h}/{_lr(lr)} ({min(c.values):.4f}–{max(c.values):.4f})"
-                                for (h, lr), c in wild.items()) + ".")
-        else:
-            text = (f"Seeds agree within {DISAGREE_POINTS:g} points in every cell "
-                    f"({table.seeds} seeds).")
-        out.append(Finding("spread", text, {"cells": [list(k) for k in wild]}))
     return out
+
+
+def _enough_width(f: _Facts) -> list[Finding]:
+    """The narrowest width within the band of the overall best."""
+    best = f.best
+    top_h = max(best, key=lambda h: best[h][1])
+    enough = min(h for h in f.widths if best[h][1] >= best[top_h][1] - BAND_POINTS / 100)
+    if enough == top_h:
+        return []
+    t_enough = f.times.cell(enough, best[enough][0]).mean
+    t_top = f.times.cell(top_h, best[top_h][0]).mean
+    return [Finding(
+        "enough_width",
+        f"{enough} units reach {best[enough][1]:.4f}, within {BAND_POINTS} points of the best "
+        f"({best[top_h][1]:.4f} at {top_h} units), in {t_enough:.1f} s instead of "
+        f"{t_top:.1f} s per trial.",
+        {"width": enough, "best_width": top_h, "time": t_enough, "best_time": t_top})]
+
+
+def _spread(f: _Facts) -> list[Finding]:
+    """Seeds: how far they disagree, or that the spread is unknown with one seed."""
+    table = f.table
+    if table.seeds <= 1:
+        return [Finding("spread", "One seed per cell: the spread between seeds is unknown "
+                        "(run with --repeats 3 to measure it).", {"seeds": table.seeds})]
+    wild = {(h, lr): c for h in table.hidden for lr in table.lrs
+            if len((c := table.cell(h, lr)).values) > 1
+            and (max(c.values) - min(c.values)) * 100 > DISAGREE_POINTS}
+    if wild:
+        text = (f"Seeds disagree by more than {DISAGREE_POINTS:g} points in {len(wild)} cells: "
+                + ", ".join(f"{h}/{_lr(lr)} ({min(c.values):.4f}–{max(c.values):.4f})"
+                            for (h, lr), c in wild.items()) + ".")
+    else:
+        text = f"Seeds agree within {DISAGREE_POINTS:g} points in every cell ({table.seeds} seeds)."
+    return [Finding("spread", text, {"cells": [list(k) for k in wild]})]
+
+
+# The rules, in the order their sentences are shown. A rule = one small function of the facts.
+RULES = (_best_lr, _best_lr_trend, _band, _frontier, _doubling, _enough_width, _spread)
+
+
+def _findings_for(table: Table, time_table: Table) -> list[Finding]:
+    best = best_per_width(table)
+    if not best:
+        return [Finding("empty", "No trial produced an accuracy yet.")]
+    facts = _Facts(table, time_table, best)
+    return [finding for rule in RULES for finding in rule(facts)]
 
 
 # --------------------------------------------------------------------------- the reference
@@ -233,7 +264,8 @@ class Comparison:
 
 
 def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Comparison:
-    """Our cells against the published table (the first protocol in ``results``)."""
+    """Our cells against the published table (the first protocol in ``results``): each cell, and
+    the summary sentences of :data:`COMPARISON_RULES`."""
     ref = load_reference(reference)
     tables = build_tables(results, "accuracy")
     if not tables:
@@ -241,21 +273,29 @@ def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Compariso
     table = tables[0]
     cells = [CellComparison(h, lr, ref[(h, lr)], table.cell(h, lr))
              for (h, lr) in sorted(ref) if (h, lr) in table.cells]
-    summary: list[Finding] = []
+    return Comparison(cells, [f for rule in COMPARISON_RULES for f in rule(table, ref, cells)])
+
+
+def _protocol_note(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
     differs = {k: (v, table.protocol.get(k)) for k, v in REFERENCE_PROTOCOL.items()
                if table.protocol.get(k) != v}
+    out = []
     if differs:
-        summary.append(Finding(
+        out.append(Finding(
             "protocol",
             "Note: the reference was measured with another protocol ("
             + ", ".join(f"{k} {ref_v} there, {ours} here" for k, (ref_v, ours) in differs.items())
             + "): the differences below are not only chance.",
             {"differs": {k: list(v) for k, v in differs.items()}}))
     if not cells:
-        summary.append(Finding("no_overlap", "None of the stored cells is in the reference "
-                               "table (widths 16-4096, rates 1e-05-1).", {}))
+        out.append(Finding("no_overlap", "None of the stored cells is in the reference table "
+                           "(widths 16-4096, rates 1e-05-1).", {}))
+    return out
+
+
+def _row_bests(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
     ours_best = best_per_width(table)
-    agree = []
+    out, agree = [], []
     for h in sorted({c.hidden for c in cells}):
         row = {lr: v for (hh, lr), v in ref.items() if hh == h and v is not None}
         if not row or h not in ours_best:
@@ -263,28 +303,37 @@ def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Compariso
         ref_lr = max(row, key=row.get)
         our_lr, our_acc = ours_best[h]
         agree.append(ref_lr == our_lr)
-        summary.append(Finding(
+        out.append(Finding(
             "row_best",
             f"{h} units: best cell reference {_lr(ref_lr)} ({row[ref_lr]:.4f}), ours "
             f"{_lr(our_lr)} ({our_acc:.4f}) — {'same rate' if ref_lr == our_lr else 'differs'}.",
             {"hidden": h, "reference_lr": ref_lr, "our_lr": our_lr}))
     if agree:
-        summary.append(Finding("best_lr_agreement",
-                               f"The best rate agrees in {sum(agree)} of {len(agree)} rows.",
-                               {"agree": sum(agree), "rows": len(agree)}))
+        out.append(Finding("best_lr_agreement",
+                           f"The best rate agrees in {sum(agree)} of {len(agree)} rows.",
+                           {"agree": sum(agree), "rows": len(agree)}))
+    return out
+
+
+def _differences(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
+    out = []
     diffs = [c.diff for c in cells if c.diff is not None]
     if diffs:
         mad = sum(abs(d) for d in diffs) / len(diffs)
-        summary.append(Finding("mean_abs_diff", f"Mean |ours − reference| over {len(diffs)} "
-                               f"cells: {_pts(mad)} points.", {"mean_abs_diff": mad}))
+        out.append(Finding("mean_abs_diff", f"Mean |ours − reference| over {len(diffs)} cells: "
+                           f"{_pts(mad)} points.", {"mean_abs_diff": mad}))
     spread = [c.within_spread for c in cells if c.within_spread is not None]
     if spread:
-        summary.append(Finding("within_spread", f"The reference lies within our seeds' range in "
-                               f"{sum(spread)} of {len(spread)} cells.",
-                               {"within": sum(spread), "cells": len(spread)}))
+        out.append(Finding("within_spread", f"The reference lies within our seeds' range in "
+                           f"{sum(spread)} of {len(spread)} cells.",
+                           {"within": sum(spread), "cells": len(spread)}))
     else:
-        summary.append(Finding("within_spread", "One seed per cell: whether the reference lies "
-                               "within our spread is unknown.", {}))
+        out.append(Finding("within_spread", "One seed per cell: whether the reference lies "
+                           "within our spread is unknown.", {}))
+    return out
+
+
+def _frontiers(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
     ref_front, our_front = {}, {}
     for h in sorted({c.hidden for c in cells}):
         row = [c for c in cells if c.hidden == h]
@@ -294,25 +343,32 @@ def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Compariso
             ref_front[h] = r
         if o is not None:
             our_front[h] = o
-    if ref_front or our_front:
-        summary.append(Finding(
-            "frontier",
-            f"Divergence frontier (every rate from here up ends below {FAILED_BELOW}), "
-            "reference vs ours: "
-            + ", ".join(f"{h}: {_lr(ref_front[h]) if h in ref_front else '-'} vs "
-                        f"{_lr(our_front[h]) if h in our_front else '-'}"
-                        for h in sorted(set(ref_front) | set(our_front))) + ".",
-            {"reference": ref_front, "ours": our_front}))
-    completed = [c for c in cells if c.reference is None and c.ours.values]
+    if not (ref_front or our_front):
+        return []
+    return [Finding(
+        "frontier",
+        f"Divergence frontier (every rate from here up ends below {FAILED_BELOW}), "
+        "reference vs ours: "
+        + ", ".join(f"{h}: {_lr(ref_front[h]) if h in ref_front else '-'} vs "
+                    f"{_lr(our_front[h]) if h in our_front else '-'}"
+                    for h in sorted(set(ref_front) | set(our_front))) + ".",
+        {"reference": ref_front, "ours": our_front})]
+
+
+def _dnf_completed(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
     dnf = [c for c in cells if c.reference is None]
-    if dnf:
-        summary.append(Finding(
-            "dnf_completed",
-            f"Reference DNF cells we completed: {len(completed)} of {len(dnf)}"
-            + (": " + ", ".join(f"{c.hidden}/{_lr(c.lr)} ({c.ours.mean:.4f})" for c in completed)
-               if completed else "") + ".",
-            {"completed": [[c.hidden, c.lr] for c in completed]}))
-    return Comparison(cells, summary)
+    if not dnf:
+        return []
+    completed = [c for c in dnf if c.ours.values]
+    return [Finding(
+        "dnf_completed",
+        f"Reference DNF cells we completed: {len(completed)} of {len(dnf)}"
+        + (": " + ", ".join(f"{c.hidden}/{_lr(c.lr)} ({c.ours.mean:.4f})" for c in completed)
+           if completed else "") + ".",
+        {"completed": [[c.hidden, c.lr] for c in completed]})]
+
+
+COMPARISON_RULES = (_protocol_note, _row_bests, _differences, _frontiers, _dnf_completed)
 
 
 def render_comparison(comp: Comparison) -> str:

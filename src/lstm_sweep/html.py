@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from .findings import compare, findings
 from .plots import KINDS, figures, gaps, svg_text
-from .report import Table, _cell_text, _describe, _notes, build_tables
+from .report import Table, build_tables, cell_text, describe, table_notes
 from .results import TrialResult
 
 _STYLE = """
@@ -25,13 +25,13 @@ def _table_html(table: Table, stat: str = "mean") -> str:
     head = "".join(f"<th>{lr:g}</th>" for lr in table.lrs)
     rows = "".join(
         f"<tr><th>{h}</th>"
-        + "".join(f"<td>{html.escape(_cell_text(table, table.cell(h, lr), stat))}</td>"
+        + "".join(f"<td>{html.escape(cell_text(table, table.cell(h, lr), stat))}</td>"
                   for lr in table.lrs)
         + "</tr>"
         for h in table.hidden
     )
-    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in _notes(table))
-    caption = html.escape(_describe(table, stat))
+    notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in table_notes(table))
+    caption = html.escape(describe(table, stat))
     return (f'<table class="results"><caption>{caption}</caption>'
             f"<tr><th>hidden \\ lr</th>{head}</tr>{rows}</table>{notes}")
 

@@ -1,6 +1,6 @@
 """The LSTM classifier of the seed: read a digit row by row, classify from the last step.
 
-The canonical parameters are TF's (DESIGN.md, "Fidelity"): ``BasicLSTMCell`` keeps one kernel
+The canonical parameters are TF's (docs/DESIGN.md, "Fidelity"): ``BasicLSTMCell`` keeps one kernel
 ``K [28 + H, 4H]`` with gate columns ``i, j, f, o`` (j = candidate) and a bias ``b [4H]``; the
 step is
 

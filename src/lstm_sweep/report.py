@@ -131,7 +131,8 @@ def _lr_label(lr: float) -> str:
     return f"{lr:g}"
 
 
-def _cell_text(table: Table, cell: Cell, stat: str = "mean") -> str:
+def cell_text(table: Table, cell: Cell, stat: str = "mean") -> str:
+    """What a cell shows: its statistic (± std), ``(n=k)``, ``*``, or DNF/failed."""
     label = cell.label
     if label is not None:
         return label
@@ -150,7 +151,8 @@ def _cell_text(table: Table, cell: Cell, stat: str = "mean") -> str:
     return text
 
 
-def _describe(table: Table, stat: str = "mean") -> str:
+def describe(table: Table, stat: str = "mean") -> str:
+    """The table's caption: its protocol and what a cell shows."""
     p = table.protocol
     how = {"mean": "mean ± std", "median": "median", "best": "best seed", "all": "every seed"}
     seeds = f"{table.seeds} seeds, {how[stat]}" if table.seeds > 1 else "1 seed"
@@ -158,20 +160,21 @@ def _describe(table: Table, stat: str = "mean") -> str:
             f"{p['precision']} · {seeds}")
 
 
-def _notes(table: Table) -> list[str]:
+def table_notes(table: Table) -> list[str]:
+    """The footnotes a table needs (diverged seeds, DNF)."""
     cells = [table.cell(h, lr) for h in table.hidden for lr in table.lrs]
-    notes = []
+    out = []
     if any(c.diverged for c in cells):
-        notes.append("* a seed diverged (loss became NaN/inf); its accuracy is still counted")
+        out.append("* a seed diverged (loss became NaN/inf); its accuracy is still counted")
     if any(c.label == "DNF" for c in cells):
-        notes.append("DNF: out of memory")
-    return notes
+        out.append("DNF: out of memory")
+    return out
 
 
 def _grid(table: Table, stat: str = "mean") -> tuple[list[str], list[list[str]]]:
     header = ["hidden \\ lr", *(_lr_label(lr) for lr in table.lrs)]
     rows = [
-        [str(h), *(_cell_text(table, table.cell(h, lr), stat) for lr in table.lrs)]
+        [str(h), *(cell_text(table, table.cell(h, lr), stat) for lr in table.lrs)]
         for h in table.hidden
     ]
     return header, rows
@@ -181,17 +184,17 @@ def render_text(table: Table, stat: str = "mean") -> str:
     header, rows = _grid(table, stat)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
-    out = [f"{METRICS[table.metric][0]}: {_describe(table, stat)}", line(header),
+    out = [f"{METRICS[table.metric][0]}: {describe(table, stat)}", line(header),
            "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
-    return "\n".join(out + _notes(table))
+    return "\n".join(out + table_notes(table))
 
 
 def render_markdown(table: Table, stat: str = "mean") -> str:
     header, rows = _grid(table, stat)
-    out = [f"**{METRICS[table.metric][0]}** ({_describe(table, stat)})", "",
+    out = [f"**{METRICS[table.metric][0]}** ({describe(table, stat)})", "",
            "| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
-    notes = _notes(table)
+    notes = table_notes(table)
     return "\n".join(out + ([""] + notes if notes else []))
 
 
@@ -201,7 +204,7 @@ def render_csv(table: Table, stat: str = "mean") -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["hidden", *(f"lr_{lr!r}" for lr in table.lrs)])
     for h in table.hidden:
-        writer.writerow([h, *(_cell_text(table, table.cell(h, lr), stat) for lr in table.lrs)])
+        writer.writerow([h, *(cell_text(table, table.cell(h, lr), stat) for lr in table.lrs)])
     return buf.getvalue().rstrip("\n")
 
 
@@ -212,12 +215,12 @@ def _latex_escape(text: str) -> str:
 def render_latex(table: Table, stat: str = "mean") -> str:
     header, rows = _grid(table, stat)
     out = [r"\begin{table}[ht]", r"\centering",
-           rf"\caption{{{METRICS[table.metric][0]} ({_latex_escape(_describe(table, stat))})}}",
+           rf"\caption{{{METRICS[table.metric][0]} ({_latex_escape(describe(table, stat))})}}",
            r"\begin{tabular}{r" + "r" * len(table.lrs) + "}", r"\toprule",
            " & ".join(["Neurons / LR", *header[1:]]) + r" \\", r"\midrule"]
     out += [" & ".join(_latex_escape(c) for c in r) + r" \\" for r in rows]
     out += [r"\bottomrule", r"\end{tabular}"]
-    out += [rf"\par\footnotesize {_latex_escape(n)}" for n in _notes(table)]
+    out += [rf"\par\footnotesize {_latex_escape(n)}" for n in table_notes(table)]
     out.append(r"\end{table}")
     return "\n".join(out)
 

@@ -36,8 +36,9 @@ import sqlite3
 import stat
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import TrialConfig
@@ -52,7 +53,68 @@ SCHEMA_VERSION = 2
 APPLICATION_ID = 0x4C535357  # "LSSW": marks the file as an lstm-sweep store
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
-_SCHEMA = """
+_NUMBER = (int, float)
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column of the trials table: its SQL, what Python values it holds, and where a result's
+    value comes from. ``field``: a :class:`TrialResult` field of the same name (read back)."""
+
+    name: str
+    sql: str
+    types: type | tuple[type, ...]
+    nullable: bool
+    value: Callable[[TrialResult, dict], object]
+    field: bool = False
+
+
+def _of_result(name: str, sql: str, types, nullable: bool = False) -> _Column:
+    return _Column(name, sql + ("" if nullable else " NOT NULL"), types, nullable,
+                   lambda r, _: getattr(r, name), field=True)
+
+
+def _of_config(name: str, sql: str, types) -> _Column:
+    """A configuration field, kept in its own column for queries (the JSON is the truth)."""
+    return _Column(name, sql + " NOT NULL", types, False, lambda r, _: getattr(r.config, name))
+
+
+_STATUSES = ", ".join(f"'{s}'" for s in Status)
+# THE declaration of a stored trial: the schema, the insert and the checks on reading all come
+# from it. (Order = the version-1 table's, which old stores have.)
+COLUMNS = (
+    _Column("key", "TEXT PRIMARY KEY", str, False, lambda r, _: r.config.key()),
+    _Column("config", "TEXT NOT NULL", str, False,
+            lambda r, _: json.dumps(r.config.to_dict(), sort_keys=True)),
+    _of_config("hidden", "INTEGER", int),
+    _of_config("lr", "REAL", _NUMBER),
+    _of_config("seed", "INTEGER", int),
+    _of_config("steps", "INTEGER", int),
+    _of_config("batch_size", "INTEGER", int),
+    _of_config("init", "TEXT", str),
+    _of_config("precision", "TEXT", str),
+    _of_config("dataset", "TEXT", str),
+    _Column("status", f"TEXT NOT NULL CHECK (status IN ({_STATUSES}))", str, False,
+            lambda r, _: str(r.status)),
+    _of_result("test_accuracy", "REAL", _NUMBER, nullable=True),
+    _of_result("val_accuracy", "REAL", _NUMBER, nullable=True),
+    _of_result("train_loss", "REAL", _NUMBER, nullable=True),
+    _of_result("steps_done", "INTEGER", int),
+    _of_result("wall_s", "REAL", _NUMBER),
+    _of_result("cpu_s", "REAL", _NUMBER),
+    _of_result("peak_mem_bytes", "INTEGER", int, nullable=True),
+    _of_result("device", "TEXT", str),
+    _of_result("error", "TEXT", str, nullable=True),
+    _of_result("started_at", "REAL", _NUMBER),
+    _Column("finished_at", "REAL NOT NULL", _NUMBER, False, lambda _, x: x["finished_at"]),
+    _Column("env_id", "TEXT REFERENCES environments(id)", str, True, lambda _, x: x["env_id"]),
+    _of_result("engine", "TEXT", str),  # single | fused
+    _of_result("group_size", "INTEGER", int),  # trials trained together (times are per trial)
+)
+_TRIAL_COLUMNS = tuple(c.name for c in COLUMNS)
+_BY_NAME = {c.name: c for c in COLUMNS}
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -62,31 +124,7 @@ CREATE TABLE IF NOT EXISTS environments (
     info TEXT NOT NULL            -- JSON: package versions, python, platform, device
 );
 CREATE TABLE IF NOT EXISTS trials (
-    key TEXT PRIMARY KEY,         -- TrialConfig.key(): hash of the full configuration
-    config TEXT NOT NULL,         -- JSON of the TrialConfig
-    hidden INTEGER NOT NULL,
-    lr REAL NOT NULL,
-    seed INTEGER NOT NULL,
-    steps INTEGER NOT NULL,
-    batch_size INTEGER NOT NULL,
-    init TEXT NOT NULL,
-    precision TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('done', 'diverged', 'failed', 'oom')),
-    test_accuracy REAL,
-    val_accuracy REAL,
-    train_loss REAL,
-    steps_done INTEGER NOT NULL,
-    wall_s REAL NOT NULL,
-    cpu_s REAL NOT NULL,
-    peak_mem_bytes INTEGER,
-    device TEXT NOT NULL,
-    error TEXT,
-    started_at REAL NOT NULL,
-    finished_at REAL NOT NULL,
-    env_id TEXT REFERENCES environments(id),
-    engine TEXT NOT NULL,         -- single | fused
-    group_size INTEGER NOT NULL   -- trials trained together (times are per trial)
+    {(',' + chr(10) + '    ').join(f'{c.name} {c.sql}' for c in COLUMNS)}
 );
 CREATE TABLE IF NOT EXISTS curves (
     key TEXT NOT NULL REFERENCES trials(key) ON DELETE CASCADE,
@@ -109,28 +147,9 @@ CREATE TABLE IF NOT EXISTS claims (
     heartbeat REAL NOT NULL
 )
 """
-_MIGRATIONS = {2: [_CLAIMS]}  # version -> statements that bring version - 1 up to it
-
-# What each column of a trial row must hold: (python types, may be NULL)
-_NUMBER = (int, float)
-_ROW_TYPES = {
-    "key": (str, False), "config": (str, False), "hidden": (int, False), "lr": (_NUMBER, False),
-    "seed": (int, False), "steps": (int, False), "batch_size": (int, False),
-    "init": (str, False), "precision": (str, False), "dataset": (str, False),
-    "status": (str, False), "test_accuracy": (_NUMBER, True), "val_accuracy": (_NUMBER, True),
-    "train_loss": (_NUMBER, True), "steps_done": (int, False), "wall_s": (_NUMBER, False),
-    "cpu_s": (_NUMBER, False), "peak_mem_bytes": (int, True), "device": (str, False),
-    "error": (str, True), "started_at": (_NUMBER, False), "finished_at": (_NUMBER, False),
-    "env_id": (str, True), "engine": (str, False), "group_size": (int, False),
-}
+# version -> statements that bring a store of version - 1 up to it (run in one transaction)
+_MIGRATIONS = {2: [_CLAIMS]}
 _TABLES = ("meta", "environments", "trials", "curves")
-
-_TRIAL_COLUMNS = (
-    "key", "config", "hidden", "lr", "seed", "steps", "batch_size", "init", "precision", "dataset",
-    "status", "test_accuracy", "val_accuracy", "train_loss", "steps_done", "wall_s", "cpu_s",
-    "peak_mem_bytes", "device", "error", "started_at", "finished_at", "env_id", "engine",
-    "group_size",
-)
 
 
 def _looks_like_sqlite(path: Path) -> bool:
@@ -178,7 +197,8 @@ def _row_error(what: str, key: object) -> str:
 
 
 def _check_value(name: str, value: object) -> str | None:
-    types, nullable = _ROW_TYPES[name]
+    column = _BY_NAME[name]
+    types, nullable = column.types, column.nullable
     if value is None:
         return None if nullable else f"{name} is NULL"
     if isinstance(value, bool) or not isinstance(value, types):
@@ -196,7 +216,7 @@ def result_from_row(d: dict, curve: tuple[CurvePoint, ...] = ()) -> TrialResult:
     Raises:
         ValueError: what is wrong with the row (the caller names the store and the row).
     """
-    for name in _ROW_TYPES:
+    for name in _TRIAL_COLUMNS:
         if name not in d:
             raise ValueError(f"column {name} is missing")
         problem = _check_value(name, d[name])
@@ -224,13 +244,8 @@ def result_from_row(d: dict, curve: tuple[CurvePoint, ...] = ()) -> TrialResult:
     if d["group_size"] < 1 or d["steps_done"] < 0:
         raise ValueError(f"group_size {d['group_size']} / steps_done {d['steps_done']} out of "
                          "range")
-    return TrialResult(
-        config=config, status=status, test_accuracy=d["test_accuracy"],
-        val_accuracy=d["val_accuracy"], train_loss=d["train_loss"], steps_done=d["steps_done"],
-        wall_s=d["wall_s"], cpu_s=d["cpu_s"], peak_mem_bytes=d["peak_mem_bytes"],
-        device=d["device"], error=d["error"], curve=curve, started_at=d["started_at"],
-        engine=d["engine"], group_size=d["group_size"],
-    )
+    return TrialResult(config=config, status=status, curve=curve,
+                       **{c.name: d[c.name] for c in COLUMNS if c.field})
 
 
 def _curve_point(step: object, loss: object, acc: object) -> CurvePoint:
@@ -454,14 +469,8 @@ class Store:
         if environment is not None:
             env_json = json.dumps(environment, sort_keys=True)
             env_id = hashlib.sha256(env_json.encode()).hexdigest()[:16]
-        cfg = result.config
-        row = (
-            cfg.key(), json.dumps(cfg.to_dict(), sort_keys=True), cfg.hidden, cfg.lr, cfg.seed,
-            cfg.steps, cfg.batch_size, cfg.init, cfg.precision, cfg.dataset, str(result.status),
-            result.test_accuracy, result.val_accuracy, result.train_loss, result.steps_done,
-            result.wall_s, result.cpu_s, result.peak_mem_bytes, result.device, result.error,
-            result.started_at, time.time(), env_id, result.engine, result.group_size,
-        )
+        extra = {"finished_at": time.time(), "env_id": env_id}
+        row = tuple(c.value(result, extra) for c in COLUMNS)
         try:
             with self._transaction() as conn:
                 if env_id is not None:

@@ -35,6 +35,7 @@ from .config import MAX_WORKERS, Grid, TrialConfig
 from .cost import DATASET_BYTES, MAX_ETA_S, SweepPlan, human_bytes, human_seconds, plan_units, render_plan
 from .data import Dataset
 from .device import capabilities, check_precision, device_name, resolve_device, unsupported
+from .engines import choose_engine
 from .errors import ConfigError, LstmSweepError, StoreError
 from .executors import Executor, UnitEvents, make_executor
 from .results import Status, TrialResult
@@ -242,7 +243,7 @@ def sweep_request(
                                 or not 1 <= workers <= MAX_WORKERS):
         raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; "
                           f"got {workers!r}")
-    make_units(grid.trials()[:1], engine, torch_device)  # the engine can train this grid
+    choose_engine(grid.trials()[0], engine, torch_device.type)  # it can train this grid
     if isinstance(executor, str):
         executor = make_executor(executor, workers=workers, ray_address=ray_address)
     path = store.path if isinstance(store, Store) else Path(store)
