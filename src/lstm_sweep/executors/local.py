@@ -97,7 +97,7 @@ def _init_worker(source: str, threads: int, progress) -> None:
     _WORKER["progress"] = progress
 
 
-def _work(index: int, unit: WorkUnit, device: str) -> tuple[int, list[TrialResult]]:
+def _work(index: int, unit: WorkUnit, device: torch.device) -> tuple[int, list[TrialResult]]:
     progress = _WORKER["progress"]
     progress.put(("start", index, 0, 0))
     results = train_group(unit.configs, _WORKER["data"], device=device, engine=unit.engine,
@@ -153,7 +153,7 @@ def _pool_once(pull: NextUnit, data: Dataset, device: torch.device, workers: int
                                                initializer=_init_worker,
                                                initargs=(data.source, threads, progress))
                 units.append(unit)
-                futures[pool.submit(_work, len(units) - 1, unit, str(device))] = unit
+                futures[pool.submit(_work, len(units) - 1, unit, device)] = unit
             if not futures:
                 break
             done, _ = wait(set(futures), timeout=0.2, return_when=FIRST_COMPLETED)

@@ -63,7 +63,7 @@ class RayExecutor:
         yield from run_ray(feed(units, claim), data, device, self.address, events)
 
 
-def _train_unit(configs, engine: str, data: Dataset, device: str, threads: int):
+def _train_unit(configs, engine: str, data: Dataset, device, threads: int):
     import torch
 
     from ..train import train_group
@@ -124,7 +124,7 @@ def run_ray(
         while len(refs) < room and (unit := next_unit()) is not None:
             res = resources_for(unit, device, device_memory)
             threads = int(res.get("num_cpus", 1))
-            ref = remote.options(**res).remote(unit.configs, unit.engine, data_ref, str(device),
+            ref = remote.options(**res).remote(unit.configs, unit.engine, data_ref, device,
                                                threads)
             refs[ref] = unit
             if events is not None and events.on_start:
