@@ -14,9 +14,9 @@ from lstm_sweep.model import (
     build_model,
     glorot_limit,
     load_tf_params,
-    tf_adam_step,
     tf_params,
 )
+from lstm_sweep.optim import tf_adam_step
 
 
 def sigmoid(x):

@@ -144,7 +144,7 @@ def test_hw2_plan_counts_flops_and_memory(calibration_file):
 
     units = make_units(preset("hw2").trials(), "single", CPU)
     cal = Calibration(overhead_s=1e-3, flops_per_s=1e11, device="cpu")
-    plan = plan_units(units, CPU, {("single", "fp32"): cal}, workers=1)
+    plan = plan_units(units, CPU, {("single", "fp32", "lstm"): cal}, workers=1)
     total = sum(u.flops for u in plan.units)
     assert 9e15 < total < 1.1e16  # docs/DESIGN.md: the hw2 grid is ~9 x 10^15 FLOPs
     wide = [u for u in plan.units if u.unit.hidden == 4096]

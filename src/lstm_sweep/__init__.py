@@ -16,7 +16,17 @@ engine -> store -> reports)::
     summary = execute(plan)                              # results committed as they arrive
 """
 
-from .config import INITS, LIMITS, PRECISIONS, PRESETS, Grid, TrialConfig, preset
+from .config import (
+    CELLS,
+    INITS,
+    LIMITS,
+    OPTIMIZERS,
+    PRECISIONS,
+    PRESETS,
+    Grid,
+    TrialConfig,
+    preset,
+)
 from .cost import human_bytes, human_seconds
 from .data import Dataset, load_mnist
 from .engines import ENGINE_CHOICES
@@ -48,7 +58,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "ENGINE_CHOICES", "EXECUTORS", "FORMATS", "INITS", "LIMITS", "METRICS", "PLOT_KINDS",
+    "CELLS", "OPTIMIZERS", "ENGINE_CHOICES", "EXECUTORS", "FORMATS", "INITS", "LIMITS",
+    "METRICS", "PLOT_KINDS",
     "PRECISIONS", "PRESETS", "STATS", "ConfigError", "DataError", "Dataset", "Grid",
     "LstmSweepError", "OutputError", "Plan", "Status", "Store", "StoreError", "SweepCallbacks",
     "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "build_tables",

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import TrialConfig
+from .config import GATES, TrialConfig
 from .cost import Calibration, step_flops
 from .data import IMAGE_SHAPE
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # torch loads only when probing
     import torch
 
 
-def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
+def probe(device: torch.device, precision: str = "fp32", engine: str = "single", cell: str = "lstm",
           steps: int = 12, widths: tuple[int, int] = (32, 128)) -> Calibration:
     """Time a few training steps at two widths on random data and fit overhead + throughput."""
     import time
@@ -31,7 +31,8 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
     y = torch.randint(0, 10, (100,), device=device)
     with precision_context(precision):
         for h in widths:
-            runner = make_engine(engine, [TrialConfig(hidden=h, lr=1e-3, precision=precision)],
+            runner = make_engine(engine, [TrialConfig(hidden=h, lr=1e-3, precision=precision,
+                                                      cell=cell)],
                                  device)
             runner.train_step(x, y)  # warm-up
             if device.type == "cuda":
@@ -41,7 +42,8 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
                 runner.train_step(x, y)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
-            measured.append(((time.perf_counter() - t0) / steps, step_flops(h, 100)))
+            measured.append(((time.perf_counter() - t0) / steps,
+                             step_flops(h, 100, GATES[cell])))
     (t1, f1), (t2, f2) = measured
     throughput = (f2 - f1) / max(t2 - t1, 1e-9)
     if throughput <= 0:  # noise: fall back to the larger width's throughput, no overhead
@@ -51,8 +53,9 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
 
 
 def calibration_for(device: torch.device, precision: str = "fp32", engine: str = "single",
-                    refresh: bool = False) -> Calibration:
-    """A cached probe result for this machine, device, precision and engine (probed if new)."""
+                    refresh: bool = False, cell: str = "lstm") -> Calibration:
+    """A cached probe result for this machine, device, precision, engine and cell (probed if
+    new)."""
     import json
 
     import torch
@@ -61,7 +64,7 @@ def calibration_for(device: torch.device, precision: str = "fp32", engine: str =
     from .device import device_name
 
     key = "|".join([device_name(device), str(torch.get_num_threads()), torch.__version__,
-                    precision, engine])
+                    precision, engine] + ([cell] if cell != "lstm" else []))
     path = Path(os.environ.get("LSTM_SWEEP_CALIBRATION") or cache_dir().parent / "calibration.json")
     cache: dict = {}
     try:
@@ -70,7 +73,7 @@ def calibration_for(device: torch.device, precision: str = "fp32", engine: str =
         pass
     if key in cache and not refresh:
         return Calibration(**cache[key])
-    cal = probe(device, precision, engine)
+    cal = probe(device, precision, engine, cell)
     cache[key] = {"overhead_s": cal.overhead_s, "flops_per_s": cal.flops_per_s,
                   "device": cal.device}
     try:

@@ -15,12 +15,14 @@ import click
 
 import lstm_sweep as api
 from lstm_sweep import (
+    CELLS,
     ENGINE_CHOICES,
     EXECUTORS,
     FORMATS,
     INITS,
     LIMITS,
     METRICS,
+    OPTIMIZERS,
     PRECISIONS,
     PRESETS,
     STATS,
@@ -97,6 +99,36 @@ SEEDS = CommaList("a non-negative integer", "non-negative integers",
 STATUSES = CommaList("a status to retry", "statuses", _status)
 
 
+def _choice(choices):
+    def convert(text: str) -> str:
+        if text not in choices:
+            raise _Explained(f"not one of {', '.join(choices)}")
+        return text
+
+    return convert
+
+
+CELL_LIST = CommaList("a cell", "cells", _choice(CELLS))
+OPTIMIZER_LIST = CommaList("an optimizer", "optimizers", _choice(tuple(OPTIMIZERS)))
+
+
+class Setting(click.ParamType):
+    """``NAME=VALUE`` -> (name, float)."""
+
+    name = "setting"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        name, sep, number = str(value).partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            return name.strip(), float(number)
+        except ValueError:
+            self.fail(f"{str(value)[:60]!r} is not NAME=NUMBER (e.g. momentum=0.99)", param, ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(package_name="lstm-sweep")
@@ -134,6 +166,15 @@ def sweep_options(f):
                      help="Adam updates per trial  [default: 999]"),
         click.option("--batch-size", type=click.IntRange(1, LIMITS["batch_size"]),
                      help="Images per update  [default: 100]"),
+        click.option("--cell", "cells", type=CELL_LIST,
+                     help="Cells, e.g. lstm,gru,rnn (TF 1.x's BasicLSTMCell, GRUCell, "
+                          "BasicRNNCell)  [default: lstm]"),
+        click.option("--optimizer", "optimizers", type=OPTIMIZER_LIST,
+                     help="Optimizers in TF 1.x's forms, e.g. adam,sgd,momentum,rmsprop,adagrad "
+                          " [default: adam]"),
+        click.option("--opt", "opt", type=Setting(), multiple=True,
+                     help="An optimizer setting that differs from TF's default, e.g. "
+                          "momentum=0.99 (repeatable; part of the trials' identity)."),
         click.option("--init", type=click.Choice(INITS), default="tf", show_default=True,
                      help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its "
                           "defaults."),
@@ -178,6 +219,9 @@ def _grid(o: dict) -> Grid:
         init=o["init"],
         precision=o["precision"],
         name=base.name if not (o["hidden"] or o["lrs"]) else "custom",
+        cells=o["cells"] or base.cells,
+        optimizers=o["optimizers"] or base.optimizers,
+        opt=tuple(o["opt"]),
     )
 
 
@@ -317,7 +361,8 @@ def _execute_with_progress(plan, show: bool):
         acc = "-" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
         how = f", {result.engine} x{result.group_size}" if result.group_size > 1 else ""
         extra = f" ({result.error})" if result.error else ""
-        console.print(f"[{i + 1}/{n}] hidden {c.hidden} lr {c.lr:g} seed {c.seed}: "
+        model = "" if (c.cell, c.optimizer) == ("lstm", "adam") else f"{c.cell} {c.optimizer} "
+        console.print(f"[{i + 1}/{n}] {model}hidden {c.hidden} lr {c.lr:g} seed {c.seed}: "
                       f"{result.status} acc {acc} in {result.wall_s:.1f} s{how}{extra}",
                       highlight=False, markup=False)
 

@@ -19,6 +19,17 @@ PROTOCOL_VERSION = 1
 
 INITS = ("tf", "pytorch")
 PRECISIONS = ("fp32", "tf32", "bf16")
+CELLS = ("lstm", "gru", "rnn")  # TF 1.x BasicLSTMCell, GRUCell, BasicRNNCell
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # blocks of H columns in the cell's kernel(s)
+# TF 1.x optimizers: name -> its settings with TF's defaults (lstm_sweep.optim implements them).
+# A setting at its default is not part of a trial's identity; one that differs is.
+OPTIMIZERS: dict[str, dict[str, float]] = {
+    "adam": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+    "sgd": {},
+    "momentum": {"momentum": 0.9, "nesterov": 0.0},
+    "rmsprop": {"decay": 0.9, "momentum": 0.0, "epsilon": 1e-10},
+    "adagrad": {"initial_accumulator_value": 0.1},
+}
 
 # The seed: training_iters = 100000, batch_size = 100, `step = 1; while step * batch < iters`
 # -> steps 1..999 -> 999 updates (docs/DESIGN.md, "Fidelity").
@@ -86,6 +97,38 @@ def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
+def optimizer_settings(optimizer: str, opt: object) -> tuple[tuple[str, float], ...]:
+    """``opt`` (pairs or a mapping) checked against ``optimizer``'s settings, as sorted
+    ``(name, value)`` pairs without those at TF's default (so they do not change trial keys).
+
+    Raises:
+        ConfigError: an unknown setting, or a value that is not a finite number in range.
+    """
+    known = OPTIMIZERS[optimizer]
+    try:
+        pairs = list(opt.items()) if isinstance(opt, dict) else [tuple(p) for p in opt]
+        pairs = [(str(k), v) for k, v in pairs]
+    except (TypeError, ValueError):
+        raise ConfigError(f"optimizer settings must be name=value pairs, got {opt!r:.60}") \
+            from None
+    out = {}
+    for name, value in pairs:
+        if name not in known:
+            have = ", ".join(known) or "none"
+            raise ConfigError(f"{optimizer} has no setting {name!r:.40} (its settings: {have})")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{optimizer} setting {name} must be a number, got {value!r:.40}") \
+                from None
+        if not math.isfinite(value) or value < 0 or (name == "nesterov" and value not in (0, 1)) \
+                or (name in ("beta1", "beta2", "decay", "momentum") and value >= 1) \
+                or (name in ("epsilon", "initial_accumulator_value") and value <= 0):
+            raise ConfigError(f"{optimizer} setting {name}={value:g} is out of range")
+        out[name] = value
+    return tuple(sorted((k, v) for k, v in out.items() if v != known[k]))
+
+
 # The fields that every trial key has hashed since the first release (see TrialConfig.key).
 KEY_FIELDS_V1 = ("hidden", "lr", "seed", "data_seed", "steps", "batch_size", "display_step",
                  "init", "precision", "dataset")
@@ -108,6 +151,10 @@ class TrialConfig:
             (TF32 matmuls on NVIDIA GPUs; fp32 elsewhere), ``"bf16"`` (bfloat16 autocast;
             parameters and Adam stay fp32).
         dataset: identity of the data (``"mnist"``, or ``"idx-<hash>"`` for other IDX files).
+        cell: ``"lstm"`` (the seed's ``BasicLSTMCell``), ``"gru"`` or ``"rnn"`` (TF 1.x's).
+        optimizer: ``"adam"`` (the seed's), ``"sgd"``, ``"momentum"``, ``"rmsprop"``,
+            ``"adagrad"``, in TF 1.x's forms; ``opt``: its settings that differ from TF's
+            defaults, as sorted ``(name, value)`` pairs.
     """
 
     hidden: int
@@ -120,6 +167,9 @@ class TrialConfig:
     init: str = "tf"
     precision: str = "fp32"
     dataset: str = "mnist"
+    cell: str = "lstm"
+    optimizer: str = "adam"
+    opt: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         _check_positive_int("hidden size", self.hidden)
@@ -136,6 +186,9 @@ class TrialConfig:
         if not isinstance(self.dataset, str) or not self.dataset or len(self.dataset) > 200:
             raise ConfigError(f"dataset must be a name of 1 to 200 characters, got "
                               f"{self.dataset!r:.220}")
+        _check_choice("cell", self.cell, CELLS)
+        _check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
+        object.__setattr__(self, "opt", optimizer_settings(self.optimizer, self.opt))
         object.__setattr__(self, "lr", float(self.lr))
 
     def to_dict(self) -> dict:
@@ -169,8 +222,9 @@ class TrialConfig:
 
     @property
     def fusable(self) -> bool:
-        """Whether the fused engine implements this trial (TF init: one trainable bias)."""
-        return self.init == "tf"
+        """Whether the fused engine implements this trial (an LSTM with TF's init: one
+        trainable bias; any optimizer)."""
+        return self.init == "tf" and self.cell == "lstm"
 
     def protocol(self) -> dict:
         """The fields shared by all cells of one table (everything but hidden, lr and seeds)."""
@@ -182,7 +236,11 @@ class TrialConfig:
 
 @dataclass(frozen=True)
 class Grid:
-    """A sweep: hidden sizes x learning rates x seeds, with one protocol for all trials."""
+    """A sweep: hidden sizes x learning rates x seeds (x cells x optimizers), with one protocol.
+
+    ``opt``: optimizer settings that differ from TF's defaults, e.g. ``{"momentum": 0.99}``;
+    each applies to the optimizers of the grid that have it (at least one must).
+    """
 
     hidden: tuple[int, ...]
     lrs: tuple[float, ...]
@@ -194,11 +252,16 @@ class Grid:
     init: str = "tf"
     precision: str = "fp32"
     name: str = field(default="custom", compare=False)
+    cells: tuple[str, ...] = ("lstm",)
+    optimizers: tuple[str, ...] = ("adam",)
+    opt: tuple[tuple[str, float], ...] = ()
+
+    _AXES = ("hidden", "lrs", "seeds", "cells", "optimizers")
 
     def __post_init__(self) -> None:
-        for attr in ("hidden", "lrs", "seeds"):
+        for attr in self._AXES:
             value = getattr(self, attr)
-            if isinstance(value, (int, float)):
+            if isinstance(value, (int, float, str)):
                 value = (value,)
             value = tuple(value)
             if not value:
@@ -206,7 +269,7 @@ class Grid:
             if len(set(value)) != len(value):
                 raise ConfigError(f"{attr} has repeated values: {list(value)}")
             object.__setattr__(self, attr, value)
-        size = len(self.hidden) * len(self.lrs) * len(self.seeds)
+        size = len(self)
         if size > MAX_TRIALS:
             raise ConfigError(f"the grid has {size:,} trials; at most {MAX_TRIALS:,} are allowed "
                               "in one sweep: split it into several runs on the same --db")
@@ -217,6 +280,19 @@ class Grid:
             _check_lr(lr)
         for s in self.seeds:
             _check_seed(s)
+        for c in self.cells:
+            _check_choice("cell", c, CELLS)
+        for o in self.optimizers:
+            _check_choice("optimizer", o, tuple(OPTIMIZERS))
+        opt = dict(self.opt.items()) if isinstance(self.opt, dict) else dict(
+            tuple(p) for p in self.opt)
+        for name in opt:
+            if not any(name in OPTIMIZERS[o] for o in self.optimizers):
+                raise ConfigError(f"no optimizer of the grid ({', '.join(self.optimizers)}) has "
+                                  f"the setting {name!r:.40}")
+        for o in self.optimizers:
+            optimizer_settings(o, self._opt_for(o, opt))
+        object.__setattr__(self, "opt", tuple(sorted(opt.items())))
         TrialConfig(
             hidden=self.hidden[0], lr=self.lrs[0], seed=self.seeds[0], data_seed=self.data_seed,
             steps=self.steps,
@@ -225,22 +301,31 @@ class Grid:
         )
         object.__setattr__(self, "lrs", tuple(float(x) for x in self.lrs))
 
+    @staticmethod
+    def _opt_for(optimizer: str, opt: dict) -> dict:
+        return {k: v for k, v in opt.items() if k in OPTIMIZERS[optimizer]}
+
     def trials(self, dataset: str = "mnist") -> list[TrialConfig]:
-        """All trials of the grid, row by row (hidden), then learning rate, then seed."""
+        """All trials of the grid: cell, optimizer, then row by row (hidden), learning rate,
+        seed."""
+        opt = dict(self.opt)
         return [
             TrialConfig(
                 hidden=h, lr=lr, seed=s, data_seed=self.data_seed, steps=self.steps,
                 batch_size=self.batch_size,
                 display_step=self.display_step, init=self.init, precision=self.precision,
-                dataset=dataset,
+                dataset=dataset, cell=cell, optimizer=o, opt=self._opt_for(o, opt),
             )
+            for cell in self.cells
+            for o in self.optimizers
             for h in self.hidden
             for lr in self.lrs
             for s in self.seeds
         ]
 
     def __len__(self) -> int:
-        return len(self.hidden) * len(self.lrs) * len(self.seeds)
+        return (len(self.hidden) * len(self.lrs) * len(self.seeds) * len(self.cells)
+                * len(self.optimizers))
 
 
 PRESETS: dict[str, Grid] = {

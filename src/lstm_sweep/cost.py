@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .config import TrialConfig
+from .config import GATES, TrialConfig
 from .data import IMAGE_SHAPE, N_CLASSES
 from .units import WorkUnit, workers_for
 
@@ -28,18 +28,19 @@ DEFAULT_EVAL_CHUNK = 1000
 MAX_ETA_S = 30 * 24 * 3600
 
 
-def step_flops(hidden: int, batch: int) -> float:
+def step_flops(hidden: int, batch: int, gates: int = 4) -> float:
     """Matmul FLOPs of one training step of one model (forward + backward = 3 x forward):
-    3 x B x T x 2 (I + H) 4H."""
-    return 3 * batch * N_STEPS * 2 * (N_INPUT + hidden) * 4 * hidden
+    3 x B x T x 2 (I + H) gH, with g = 4 for an LSTM, 3 for a GRU, 1 for a basic RNN."""
+    return 3 * batch * N_STEPS * 2 * (N_INPUT + hidden) * gates * hidden
 
 
 def trial_flops(config: TrialConfig) -> float:
     """Training steps, the curve's extra forward passes, and evaluation of one trial."""
-    forward = step_flops(config.hidden, config.batch_size) / 3
+    step = step_flops(config.hidden, config.batch_size, GATES[config.cell])
+    forward = step / 3
     curve = (config.steps // config.display_step) * forward
     evaluation = forward * EVAL_IMAGES / config.batch_size
-    return config.steps * step_flops(config.hidden, config.batch_size) + curve + evaluation
+    return config.steps * step + curve + evaluation
 
 
 def unit_memory(unit: WorkUnit, eval_chunk: int = DEFAULT_EVAL_CHUNK) -> dict[str, int]:
@@ -47,13 +48,14 @@ def unit_memory(unit: WorkUnit, eval_chunk: int = DEFAULT_EVAL_CHUNK) -> dict[st
     c = unit.configs[0]
     k, h, b, t = len(unit.configs), c.hidden, c.batch_size, N_STEPS
     act = 2 if c.precision == "bf16" else 4
-    params = (N_INPUT + h) * 4 * h + 4 * h + N_CLASSES * h + N_CLASSES
+    g = GATES[c.cell]
+    params = (N_INPUT + h) * g * h + g * h + N_CLASSES * h + N_CLASSES
     weights = 4 * k * params * 4  # parameters, gradients, Adam m and v
     # kept for backward per model: gates (4H), h and c (2H), and the backward's dz (4H) and
     # stacked states; the fused engine keeps a few more copies than oneDNN's workspace
-    per_step = (19 if unit.engine == "fused" else 12) * h
+    per_step = (19 if unit.engine == "fused" else 12) * h * (g + 2) // 6  # LSTM: 12h / 19h
     activations = k * t * b * per_step * act
-    evaluation = k * eval_chunk * t * 5 * h * act  # outputs and gates of one chunk
+    evaluation = k * eval_chunk * t * (g + 1) * h * act  # outputs and gates of one chunk
     return {"weights+adam": weights, "activations": activations, "eval chunk": evaluation}
 
 
@@ -108,12 +110,13 @@ def plan_units(
 ) -> SweepPlan:
     """FLOPs, memory and time of each unit, and what the device offers.
 
-    ``calibrations`` maps (engine, precision) to its probe (:func:`calibration_for`).
+    ``calibrations`` maps (engine, precision, cell) to its probe
+    (:func:`~lstm_sweep.calibration.calibration_for`).
     """
     plans = []
     for u in units:
         c = u.configs[0]
-        calibration = calibrations[(u.engine, c.precision)]
+        calibration = calibrations[(u.engine, c.precision, c.cell)]
         n = workers_for(u, device, workers)
         # a fused step serves all K models: its overhead is paid once
         seconds = calibration.overhead_s * c.steps + len(u.configs) * (
@@ -182,9 +185,10 @@ def plan_rows(plan) -> list[dict]:
     rows: dict[tuple, dict] = {}
     for u in plan.units:
         c = u.unit.configs[0]
-        key = (c.hidden, u.unit.engine, u.workers, c.precision)
+        key = (c.cell, c.hidden, u.unit.engine, u.workers, c.precision)
         row = rows.setdefault(key, {"hidden": c.hidden, "engine": u.unit.engine,
                                     "workers": u.workers, "precision": c.precision, "trials": 0,
+                                    "cell": c.cell,
                                     "flops_per_trial": u.flops, "memory": 0, "seconds": 0.0})
         row["trials"] += len(u.unit.configs)
         row["memory"] = max(row["memory"], u.memory_total + plan.base_memory)
@@ -201,7 +205,8 @@ def render_plan(plan, title: str = "plan") -> str:
               "time"]
     rows = [header]
     for r in plan_rows(plan):
-        rows.append([str(r["hidden"]), str(r["trials"]), f"{r['engine']} {r['precision']}",
+        cell = f" {r['cell']}" if r["cell"] != "lstm" else ""
+        rows.append([str(r["hidden"]), str(r["trials"]), f"{r['engine']} {r['precision']}{cell}",
                      str(r["workers"]), f"{r['flops_per_trial'] / 1e9:,.0f}",
                      human_bytes(r["memory"]),
                      human_seconds(r["seconds"] / r["trials"] * r["workers"]),

@@ -21,6 +21,7 @@ import math
 import torch
 from torch import nn
 
+from .config import CELLS
 from .data import IMAGE_SHAPE, N_CLASSES
 
 N_STEPS, N_INPUT = IMAGE_SHAPE  # rows per image (time steps), pixels per row (inputs)
@@ -116,13 +117,124 @@ def tf_params(model: LSTMClassifier) -> dict[str, torch.Tensor]:
     }
 
 
-def build_model(hidden: int, init: str, seed: int) -> LSTMClassifier:
-    """A fresh classifier with ``init`` = ``"tf"`` (seed-faithful) or ``"pytorch"`` (its defaults).
+# --------------------------------------------------------------------------- GRU and RNN cells
 
-    The weights depend only on ``(hidden, init, seed)``, drawn on the CPU so that every device
-    starts from the same numbers.
+
+class TFGRU(nn.Module):
+    """TF 1.x ``GRUCell`` over a sequence (``rnn_cell_impl.py``, ``GRUCell.call``)::
+
+        r, u = split(sigmoid([x_t, h] @ K_g + b_g), 2)      # gate kernel [I + H, 2H], bias 1.0
+        c = tanh([x_t, r * h] @ K_c + b_c)                   # candidate kernel [I + H, H], bias 0
+        h = u * h + (1 - u) * c
+
+    The reset gate multiplies the state *before* the candidate's matmul, unlike ``nn.GRU`` (which
+    applies it after), so this cell is written out.
+    """
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.hidden = hidden
+        self.gate_kernel = nn.Parameter(torch.empty(N_INPUT + hidden, 2 * hidden))
+        self.gate_bias = nn.Parameter(torch.empty(2 * hidden))
+        self.candidate_kernel = nn.Parameter(torch.empty(N_INPUT + hidden, hidden))
+        self.candidate_bias = nn.Parameter(torch.empty(hidden))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, I) -> the last state h (B, H)."""
+        xg = x @ self.gate_kernel[:N_INPUT] + self.gate_bias  # (B, T, 2H), all steps at once
+        xc = x @ self.candidate_kernel[:N_INPUT] + self.candidate_bias  # (B, T, H)
+        hg, hc = self.gate_kernel[N_INPUT:], self.candidate_kernel[N_INPUT:]
+        h = x.new_zeros(x.shape[0], self.hidden)
+        for t in range(x.shape[1]):
+            r, u = torch.sigmoid(xg[:, t] + h @ hg).chunk(2, dim=-1)
+            c = torch.tanh(xc[:, t] + (r * h) @ hc)
+            h = u * h + (1 - u) * c
+        return h
+
+
+class CellClassifier(nn.Module):
+    """x (B, T, I) -> logits (B, 10) from the last state of a GRU (``TFGRU``) or a basic RNN
+    (``nn.RNN`` with tanh: TF's ``BasicRNNCell`` ``h = tanh([x_t, h] @ K + b)``)."""
+
+    def __init__(self, cell: str, hidden: int):
+        super().__init__()
+        self.cell, self.hidden = cell, hidden
+        self.rnn = TFGRU(hidden) if cell == "gru" else nn.RNN(N_INPUT, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, N_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cell == "gru":
+            return self.out(self.rnn(x))
+        outputs, _ = self.rnn(x)  # (B, T, H)
+        return self.out(outputs[:, -1])
+
+
+def _glorot(rows: int, cols: int, generator: torch.Generator) -> torch.Tensor:
+    """TF's default initializer for a kernel: glorot_uniform, limit sqrt(6 / (rows + cols))."""
+    limit = math.sqrt(6.0 / (rows + cols))
+    return (torch.rand(rows, cols, generator=generator) * 2 - 1) * limit
+
+
+def tf_cell_params(cell: str, hidden: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """TF-form initial parameters of a GRU (``gate_kernel``, ``gate_bias`` = 1.0,
+    ``candidate_kernel``, ``candidate_bias`` = 0) or RNN (``K``, ``b`` = 0), and the seed's
+    N(0, 1) head, drawn in that order."""
+    i = N_INPUT + hidden
+    if cell == "gru":
+        params = {"gate_kernel": _glorot(i, 2 * hidden, generator),
+                  "gate_bias": torch.ones(2 * hidden),
+                  "candidate_kernel": _glorot(i, hidden, generator),
+                  "candidate_bias": torch.zeros(hidden)}
+    else:
+        params = {"K": _glorot(i, hidden, generator), "b": torch.zeros(hidden)}
+    params["W_out"] = torch.randn(hidden, N_CLASSES, generator=generator)
+    params["b_out"] = torch.randn(N_CLASSES, generator=generator)
+    return params
+
+
+@torch.no_grad()
+def load_cell_params(model: CellClassifier, params: dict[str, torch.Tensor]) -> None:
+    """TF-form parameters into a GRU/RNN classifier (the RNN's second bias zeroed and frozen,
+    as for the LSTM)."""
+    if model.cell == "gru":
+        for name in ("gate_kernel", "gate_bias", "candidate_kernel", "candidate_bias"):
+            getattr(model.rnn, name).copy_(params[name])
+    else:
+        model.rnn.weight_ih_l0.copy_(params["K"][:N_INPUT].T)
+        model.rnn.weight_hh_l0.copy_(params["K"][N_INPUT:].T)
+        model.rnn.bias_ih_l0.copy_(params["b"])
+        model.rnn.bias_hh_l0.zero_()
+        model.rnn.bias_hh_l0.requires_grad_(False)
+    model.out.weight.copy_(params["W_out"].T)
+    model.out.bias.copy_(params["b_out"])
+
+
+def build_model(hidden: int, init: str, seed: int, cell: str = "lstm") -> nn.Module:
+    """A fresh classifier of ``cell`` with ``init`` = ``"tf"`` (seed-faithful) or ``"pytorch"``
+    (PyTorch's default initialisation: U(±1/√H) for the cell, ``nn.Linear``'s for the head).
+
+    The weights depend only on ``(cell, hidden, init, seed)``, drawn on the CPU so that every
+    device starts from the same numbers.
     """
     generator = torch.Generator().manual_seed(seed)
+    if cell != "lstm":
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}")
+        if init == "tf":
+            model = CellClassifier(cell, hidden)
+            load_cell_params(model, tf_cell_params(cell, hidden, generator))
+            return model
+        if init == "pytorch":
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                model = CellClassifier(cell, hidden)
+                if cell == "gru":  # as nn.GRU initialises itself
+                    bound = 1 / math.sqrt(hidden)
+                    with torch.no_grad():
+                        for p in model.rnn.parameters():
+                            p.uniform_(-bound, bound)
+                return model
+        raise ValueError(f"unknown init {init!r}")
     if init == "tf":
         model = LSTMClassifier(hidden)
         load_tf_params(model, tf_init_params(hidden, generator))
@@ -132,35 +244,3 @@ def build_model(hidden: int, init: str, seed: int) -> LSTMClassifier:
             torch.manual_seed(seed)
             return LSTMClassifier(hidden)
     raise ValueError(f"unknown init {init!r}")
-
-
-def tf_adam_step(
-    params: list[torch.Tensor],
-    grads: list[torch.Tensor],
-    ms: list[torch.Tensor],
-    vs: list[torch.Tensor],
-    t: int,
-    lr: float | torch.Tensor,
-    betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
-) -> None:
-    """One TF 1.x Adam update, in place, shared by the single-trial and the fused engine.
-
-    ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``; ``theta -= lr_t * m / (sqrt(v) + eps)``.
-    ``lr`` is a float, or a tensor broadcast against each parameter (the fused engine's (K, 1)
-    per-model learning rates).
-    """
-    beta1, beta2 = betas
-    with torch.no_grad():
-        torch._foreach_lerp_(ms, grads, 1 - beta1)  # m = b1 m + (1 - b1) g
-        torch._foreach_mul_(vs, beta2)
-        torch._foreach_addcmul_(vs, grads, grads, value=1 - beta2)  # v = b2 v + (1 - b2) g^2
-        denom = torch._foreach_sqrt(vs)
-        torch._foreach_add_(denom, eps)
-        correction = math.sqrt(1 - beta2**t) / (1 - beta1**t)
-        if isinstance(lr, torch.Tensor):
-            scale = lr * -correction
-            for p, m, d in zip(params, ms, denom):
-                p.addcdiv_(m * scale, d)
-        else:
-            torch._foreach_addcdiv_(params, ms, denom, value=-lr * correction)

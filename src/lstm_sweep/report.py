@@ -14,6 +14,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .config import CELLS, OPTIMIZERS
 from .errors import ConfigError
 from .results import Status, TrialResult
 
@@ -89,6 +90,12 @@ def _protocol_key(protocol: dict) -> tuple:
     return tuple(sorted((k, str(v)) for k, v in protocol.items()))
 
 
+def _model_order(config) -> tuple:
+    """Tables of the seed's model (LSTM, Adam) first, then cell by cell, optimizer by optimizer
+    (the order of insertion within equal models)."""
+    return (CELLS.index(config.cell), list(OPTIMIZERS).index(config.optimizer))
+
+
 def build_tables(results: Sequence[TrialResult], metric: str = "accuracy") -> list[Table]:
     """Group ``results`` by protocol (steps, batch, dataset, init, ...) into Table-1 grids.
 
@@ -102,7 +109,7 @@ def build_tables(results: Sequence[TrialResult], metric: str = "accuracy") -> li
     for r in results:
         groups.setdefault(_protocol_key(r.config.protocol()), []).append(r)
     tables = []
-    for members in groups.values():
+    for _, members in sorted(groups.items(), key=lambda kv: _model_order(kv[1][0].config)):
         raw: dict[tuple[int, float], tuple[list[float], list[Status]]] = {}
         for r in members:
             values, statuses = raw.setdefault((r.config.hidden, r.config.lr), ([], []))
@@ -156,8 +163,18 @@ def describe(table: Table, stat: str = "mean") -> str:
     p = table.protocol
     how = {"mean": "mean ± std", "median": "median", "best": "best seed", "all": "every seed"}
     seeds = f"{table.seeds} seeds, {how[stat]}" if table.seeds > 1 else "1 seed"
-    return (f"{p['dataset']} · {p['steps']} steps · batch {p['batch_size']} · init {p['init']} · "
-            f"{p['precision']} · {seeds}")
+    return (f"{model_name(p)}{p['dataset']} · {p['steps']} steps · batch {p['batch_size']} · "
+            f"init {p['init']} · {p['precision']} · {seeds}")
+
+
+def model_name(p: dict) -> str:
+    """``"GRU · momentum (momentum=0.99) · "`` for a protocol whose cell or optimizer is not the
+    seed's (LSTM, Adam); empty for the seed's, so its tables read as they always did."""
+    cell, optimizer, opt = p.get("cell", "lstm"), p.get("optimizer", "adam"), p.get("opt", ())
+    if (cell, optimizer, tuple(opt)) == ("lstm", "adam", ()):
+        return ""
+    settings = f" ({', '.join(f'{k}={v:g}' for k, v in opt)})" if opt else ""
+    return f"{cell.upper()} · {optimizer}{settings} · "
 
 
 def table_notes(table: Table) -> list[str]:

@@ -309,8 +309,9 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
             pending = pending_trials(trials, store, request.retry)
     units = make_units(pending, request.engine, request.device)
     calibrations = {
-        key: calibration_for(request.device, precision=key[1], engine=key[0], refresh=refresh)
-        for key in sorted({(u.engine, u.configs[0].precision) for u in units})
+        key: calibration_for(request.device, precision=key[1], engine=key[0], refresh=refresh,
+                             cell=key[2])
+        for key in sorted({(u.engine, u.configs[0].precision, u.configs[0].cell) for u in units})
     }
     cost = plan_units(units, request.device, calibrations, request.workers)
     if request.data is None:  # the dataset is not in this process yet

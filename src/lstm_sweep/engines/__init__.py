@@ -41,7 +41,7 @@ ENGINES: dict[str, EngineInfo] = {
     "fused": EngineInfo("fused", ".fused:FusedEngine",
                         lambda c: None if c.fusable else
                         "--engine fused supports --init tf only (PyTorch's init has two trainable "
-                        "biases); use --engine single or auto"),
+                        "biases) and LSTM cells only; use --engine single or auto"),
 }
 ENGINE_CHOICES = ("auto", *ENGINES)
 

@@ -3,7 +3,8 @@
 Trials that share everything but learning rate and seed (same width, batch, steps, dataset, init,
 precision, batch order) keep their parameters stacked, one row per model, in a single flat buffer
 ``theta [K, P]``; each time step is one batched matmul over all K models, and one vectorised TF-form
-Adam (:func:`~lstm_sweep.model.tf_adam_step`) updates all of them with a per-model learning rate.
+optimizer (:class:`~lstm_sweep.optim.TFOptimizer`, any of TF's) updates all of them with a per-model
+learning rate.
 Every model draws its own initial weights from its own seed exactly as the single-trial path does
 (:func:`~lstm_sweep.model.tf_init_params`), and all models see the same batches, so a fused trial
 equals the unfused trial with the same seed and batch order to float tolerance (tested).
@@ -24,7 +25,8 @@ from collections.abc import Sequence
 import torch
 
 from ..config import TrialConfig
-from ..model import FORGET_BIAS, N_CLASSES, N_INPUT, tf_adam_step, tf_init_params
+from ..model import FORGET_BIAS, N_CLASSES, N_INPUT, tf_init_params
+from ..optim import TFOptimizer
 from .base import autocast
 
 TF_TO_FUSED = (3, 0, 2, 1)  # fused block q takes TF block TF_TO_FUSED[q]
@@ -170,10 +172,8 @@ class FusedEngine:
         self.k = len(configs)
         params = [tf_init_params(c.hidden, torch.Generator().manual_seed(c.seed)) for c in configs]
         self.theta = pack_tf_params(params, self.hidden).to(device)
-        self.m = torch.zeros_like(self.theta)
-        self.v = torch.zeros_like(self.theta)
-        self.lr = torch.tensor([[c.lr] for c in configs], device=device)  # (K, 1)
-        self.t = 0
+        lr = torch.tensor([[c.lr] for c in configs], device=device)  # (K, 1)
+        self.optimizer = TFOptimizer(first.optimizer, [self.theta], lr, first.opt)
         self.amp = lambda: autocast(first.precision, device)
         self._frozen: dict[int, torch.Tensor] = {}
 
@@ -184,8 +184,7 @@ class FusedEngine:
             losses, dlogits = losses_and_dlogits(logits.float(), y)
             grads = backward(p, cache, dlogits)
         grad = torch.cat([g.reshape(self.k, -1).float() for g in grads], dim=1)  # (K, P), theta's layout
-        self.t += 1
-        tf_adam_step([self.theta], [grad], [self.m], [self.v], self.t, self.lr)
+        self.optimizer.step([grad])
         return losses
 
     @torch.no_grad()

@@ -1,5 +1,6 @@
-"""The single engine: one trial through ``nn.LSTM`` (oneDNN on CPU, cuDNN on GPU) with TF's
-parameters (:mod:`lstm_sweep.model`) and TF's Adam."""
+"""The single engine: one trial through ``nn.LSTM`` (oneDNN on CPU, cuDNN on GPU) — or the GRU /
+basic RNN cell — with TF's parameters (:mod:`lstm_sweep.model`) and a TF 1.x optimizer
+(:mod:`lstm_sweep.optim`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from ..config import TrialConfig
-from ..model import build_model, tf_adam_step
+from ..model import build_model
+from ..optim import TFOptimizer
 from .base import autocast
 
 
@@ -22,20 +24,16 @@ class SingleEngine:
         (config,) = configs
         self.k = 1
         self.amp = lambda: autocast(config.precision, device)
-        self.model = build_model(config.hidden, config.init, config.seed).to(device)
-        # TF Adam on the trainable parameters, called directly: torch.optim's step wrapper costs
-        # ~10 % of a step at small widths
+        self.model = build_model(config.hidden, config.init, config.seed, config.cell).to(device)
+        # the TF optimizer on the trainable parameters, called directly: torch.optim's step
+        # wrapper costs ~10 % of a step at small widths
         self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-        self.lr, self.t = config.lr, 0
+        self.optimizer = TFOptimizer(config.optimizer, self.params, config.lr, config.opt)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         with self.amp():
             loss = F.cross_entropy(self.model(x), y)
-        grads = torch.autograd.grad(loss, self.params)
-        self.t += 1
-        tf_adam_step(self.params, list(grads), self.m, self.v, self.t, self.lr)
+        self.optimizer.step(torch.autograd.grad(loss, self.params))
         return loss.detach()[None]  # (1,)
 
     @torch.no_grad()
