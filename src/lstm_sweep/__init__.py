@@ -32,6 +32,7 @@ from .data import Dataset, load_mnist
 from .engines import ENGINE_CHOICES
 from .errors import ConfigError, DataError, LstmSweepError, StoreError
 from .executors import EXECUTORS
+from .export import EXPORT_FORMATS, export_rows, render_export, results_dataframe
 from .findings import compare, findings, load_reference, render_comparison, render_findings
 from .html import render_html
 from .outputs import OutputError, check_folder, check_target, output_folder, write_output
@@ -58,12 +59,13 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "CELLS", "OPTIMIZERS", "ENGINE_CHOICES", "EXECUTORS", "FORMATS", "INITS", "LIMITS",
+    "CELLS", "OPTIMIZERS", "ENGINE_CHOICES", "EXECUTORS", "EXPORT_FORMATS", "FORMATS", "INITS", "LIMITS",
     "METRICS", "PLOT_KINDS",
     "PRECISIONS", "PRESETS", "STATS", "ConfigError", "DataError", "Dataset", "Grid",
     "LstmSweepError", "OutputError", "Plan", "Status", "Store", "StoreError", "SweepCallbacks",
     "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "build_tables",
-    "check_folder", "check_store", "check_target", "compare", "execute", "findings",
+    "check_folder", "check_store", "check_target", "compare", "execute", "export_rows",
+    "findings", "render_export", "results_dataframe",
     "human_bytes", "human_seconds", "load_mnist", "load_reference", "load_results",
     "output_folder", "plan_sweep", "plot_figures", "plot_gaps", "preset", "render_comparison",
     "render_findings", "render_html", "render_tables", "run_sweep", "run_trial", "save_figure",

@@ -18,6 +18,7 @@ from lstm_sweep import (
     CELLS,
     ENGINE_CHOICES,
     EXECUTORS,
+    EXPORT_FORMATS,
     FORMATS,
     INITS,
     LIMITS,
@@ -466,6 +467,28 @@ def report_cmd(db, out, reference, overwrite) -> None:
     text = api.render_html(results, environments, reference)
     path = api.write_output(out, text, "html", overwrite=overwrite, protect=[db])
     click.echo(f"{path} ({len(text) // 1024} KB)")
+
+
+@cli.command("export")
+@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+              help="SQLite results store.")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv",
+              show_default=True)
+@click.option("--curves", is_flag=True,
+              help="One row per learning-curve point (long form) instead of one per trial.")
+@click.option("--out", type=click.Path(), help="File to write  [default: standard output]")
+@click.option("--overwrite", is_flag=True,
+              help="Replace --out even if it is not an export (never a results store).")
+def export_cmd(db, fmt, curves, out, overwrite) -> None:
+    """Every trial as data: configuration, status, metrics, times (CSV or JSON lines)."""
+    if out is not None:
+        api.check_target(out, fmt, overwrite=overwrite, protect=[db])
+    text = api.render_export(_stored(db, curves=curves), fmt, curves)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        path = api.write_output(out, text, fmt, overwrite=overwrite, protect=[db])
+        click.echo(f"{path} ({text.count(chr(10)) - (fmt == 'csv')} rows)", err=True)
 
 
 @cli.command("check")

@@ -27,7 +27,8 @@ class OutputError(LstmSweepError):
     """An output file cannot or may not be written."""
 
 
-KINDS = {"html": "an HTML page", "png": "a PNG image", "svg": "an SVG image"}
+KINDS = {"html": "an HTML page", "png": "a PNG image", "svg": "an SVG image",
+         "csv": "an lstm-sweep CSV export", "jsonl": "an lstm-sweep JSON-lines export"}
 
 
 def _is_kind(head: bytes, kind: str) -> bool:
@@ -38,6 +39,10 @@ def _is_kind(head: bytes, kind: str) -> bool:
         return head.startswith(b"\x89PNG\r\n\x1a\n")
     if kind == "svg":
         return text.startswith((b"<?xml", b"<svg")) and b"<svg" in text
+    if kind == "csv":
+        return head.startswith(b"key,hidden,")
+    if kind == "jsonl":
+        return head.startswith(b'{"key": ')
     raise ValueError(kind)
 
 
