@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 import shutil
 import struct
 
@@ -151,8 +152,10 @@ def test_other_idx_data_gets_its_own_identity_with_a_notice(mnist_dir, tmp_path,
     (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
     with caplog.at_level(logging.WARNING, logger="lstm_sweep.data"):
         ds = load_dir(tmp_path)
-    assert ds.name.startswith("idx-") and ds.name != "mnist"
-    assert "not MNIST" in caplog.text and ds.name in caplog.text
+    # named by its folder (and 8 hex digits of its checksums: two folders of one name never mix)
+    assert re.fullmatch(re.escape(tmp_path.name) + "-[0-9a-f]{8}", ds.name)
+    assert "not those of a known dataset" in caplog.text and ds.name in caplog.text
+    assert load_dir(tmp_path, name="mnist-flipped").name == "mnist-flipped"  # --dataset-name
 
 
 def test_explicit_data_dir_without_files_is_an_error_not_a_fallback(isolated_env, monkeypatch):

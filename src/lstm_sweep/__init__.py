@@ -28,7 +28,7 @@ from .config import (
     preset,
 )
 from .cost import human_bytes, human_seconds
-from .data import Dataset, load_mnist
+from .data import DATASETS, Dataset, load_mnist
 from .engines import ENGINE_CHOICES
 from .errors import ConfigError, DataError, LstmSweepError, StoreError
 from .executors import EXECUTORS
@@ -59,8 +59,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "CELLS", "OPTIMIZERS", "ENGINE_CHOICES", "EXECUTORS", "EXPORT_FORMATS", "FORMATS", "INITS", "LIMITS",
-    "METRICS", "PLOT_KINDS",
+    "CELLS", "DATASETS", "OPTIMIZERS", "ENGINE_CHOICES", "EXECUTORS", "EXPORT_FORMATS",
+    "FORMATS", "INITS", "LIMITS", "METRICS", "PLOT_KINDS",
     "PRECISIONS", "PRESETS", "STATS", "ConfigError", "DataError", "Dataset", "Grid",
     "LstmSweepError", "OutputError", "Plan", "Status", "Store", "StoreError", "SweepCallbacks",
     "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "build_tables",

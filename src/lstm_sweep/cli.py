@@ -16,6 +16,7 @@ import click
 import lstm_sweep as api
 from lstm_sweep import (
     CELLS,
+    DATASETS,
     ENGINE_CHOICES,
     EXECUTORS,
     EXPORT_FORMATS,
@@ -110,6 +111,7 @@ def _choice(choices):
 
 
 CELL_LIST = CommaList("a cell", "cells", _choice(CELLS))
+DATASET_LIST = CommaList("a dataset", "datasets", _choice(tuple(DATASETS)))
 OPTIMIZER_LIST = CommaList("an optimizer", "optimizers", _choice(tuple(OPTIMIZERS)))
 
 
@@ -236,8 +238,14 @@ def _request(o: dict, executor: str, ray_address: str | None, dataset: str = "mn
 @cli.command()
 @sweep_options
 @click.option("--data-dir", type=click.Path(file_okay=False),
-              help="Folder with the four IDX files  [default: $LSTM_SWEEP_DATA_DIR, else cache "
-                   "(downloaded)]")
+              help="Folder with the four IDX files  [default: MNIST's $LSTM_SWEEP_DATA_DIR, else "
+                   "the dataset's cache (downloaded)]")
+@click.option("--dataset", "datasets", type=DATASET_LIST,
+              help="Datasets, e.g. mnist,fashion-mnist,kmnist (each downloaded and checked "
+                   "against its checksums)  [default: mnist]")
+@click.option("--dataset-name",
+              help="The name of a --data-dir folder's data in tables and the store  [default: "
+                   "the known dataset its checksums match, else the folder's name]")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Format of the table printed at the end.")
 @click.option("--progress/--no-progress", default=None,
@@ -251,26 +259,39 @@ def _request(o: dict, executor: str, ray_address: str | None, dataset: str = "mn
                    "--ray-address is given]")
 @click.option("--ray-address", help="HOST:PORT or auto (an existing cluster); implies "
                                     "--executor ray  [default: start a local Ray instance]")
-def run(data_dir, fmt, progress, force, executor, ray_address, **options) -> None:
+def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_address,
+        **options) -> None:
     """Run a sweep (skipping trials already in the store) and print its table."""
     if ray_address is not None and executor not in (None, "ray"):
         raise click.UsageError("--ray-address is for --executor ray; drop one of them")
+    if data_dir is not None and datasets and len(datasets) > 1:
+        raise click.UsageError("--data-dir is one dataset's folder: give one --dataset with it")
+    if dataset_name is not None and data_dir is None:
+        raise click.UsageError("--dataset-name names the data of a --data-dir folder")
     executor = executor or ("ray" if ray_address is not None else "local")
     request = _request(options, executor, ray_address)  # everything checked before any work
     show = sys.stderr.isatty() if progress is None else progress
-    request = request.with_data(_load_data(data_dir, show))
-    plan = api.plan_sweep(request)
-    click.echo(plan.render(), err=True)
-    plan.check(force)
-    summary = _execute_with_progress(plan, show)
-    results = load_results(request.store, trials=plan.trials)
+    trials, ran, skipped, others, wall, planned = [], 0, 0, 0, 0.0, 0.0
+    counts: dict[str, int] = {}
+    for name in datasets or ("mnist",):  # one dataset after another, each planned and run
+        data = _load_data(data_dir, show, name, dataset_name)
+        plan = api.plan_sweep(request.with_data(data))
+        click.echo(plan.render(), err=True)
+        plan.check(force)
+        summary = _execute_with_progress(plan, show)
+        trials += plan.trials
+        ran, skipped, others = ran + summary.ran, skipped + summary.skipped, \
+            others + summary.by_others
+        wall, planned = wall + summary.wall_s, planned + plan.cost.seconds
+        for status, n in summary.statuses.items():
+            counts[status] = counts.get(status, 0) + n
+    results = load_results(request.store, trials=trials)
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "nothing new"
-    others = f", {summary.by_others} by another driver" if summary.by_others else ""
+    counted = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing new"
+    by_others = f", {others} by another driver" if others else ""
     click.echo(
-        f"\n{summary.ran} trials run ({counts}), {summary.skipped} already in "
-        f"{options['db']}{others}; {summary.wall_s:.1f} s (planned "
-        f"{api.human_seconds(plan.cost.seconds)})",
+        f"\n{ran} trials run ({counted}), {skipped} already in {options['db']}{by_others}; "
+        f"{wall:.1f} s (planned {api.human_seconds(planned)})",
         err=True,
     )
 
@@ -286,7 +307,7 @@ def plan_cmd(dataset, reprobe, **options) -> None:
     click.echo(api.plan_sweep(request, refresh=reprobe).render())
 
 
-def _load_data(data_dir, show: bool):
+def _load_data(data_dir, show: bool, dataset: str = "mnist", dataset_name: str | None = None):
     """Load the dataset, with a byte-progress bar per file if it has to be downloaded."""
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
@@ -300,7 +321,8 @@ def _load_data(data_dir, show: bool):
         progress.update(tasks[name], completed=done)
 
     with progress:
-        return load_mnist(data_dir, progress=on_bytes)
+        return load_mnist(data_dir, dataset=dataset, dataset_name=dataset_name,
+                          progress=on_bytes)
 
 
 def _shown(path: str) -> str:
@@ -517,10 +539,12 @@ def check_cmd(db) -> None:
 
 @cli.command()
 @click.option("--data-dir", type=click.Path(file_okay=False),
-              help="Check this folder instead of finding/downloading MNIST.")
-def data(data_dir) -> None:
+              help="Check this folder instead of finding/downloading the dataset.")
+@click.option("--dataset", default="mnist", show_default=True, type=click.Choice(DATASETS),
+              help="Which known dataset to find or download.")
+def data(data_dir, dataset) -> None:
     """Find (or download into the cache) the dataset and print where it is and what it holds."""
-    ds = _load_data(data_dir, show=sys.stderr.isatty())
+    ds = _load_data(data_dir, sys.stderr.isatty(), dataset)
     click.echo(f"{ds.name}: {_shown(ds.source)}")
     click.echo(f"train {len(ds.train)}, validation {len(ds.validation)}, test {len(ds.test)}")
 

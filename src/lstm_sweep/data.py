@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import logging
 import os
+import re
 import stat
 import struct
 import tempfile
@@ -64,6 +65,62 @@ MNIST_MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 )
+
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset in MNIST's layout that lstm-sweep knows: where to download it, and how to check
+    each file. A checksum is ``("sha256", hex)`` of the decompressed file, or ``("md5-gz", hex)``
+    of the ``.gz`` file as its publishers list it."""
+
+    name: str
+    mirrors: tuple[str, ...]
+    checksums: dict[str, tuple[str, str]]
+    sizes: dict[str, int]  # decompressed bytes of each file
+
+    @property
+    def mirrors_variable(self) -> str:
+        return f"LSTM_SWEEP_{self.name.upper().replace('-', '_')}_MIRRORS"
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec(
+        "mnist", MNIST_MIRRORS, {n: ("sha256", h) for n, h in MNIST_SHA256.items()}, MNIST_SIZES),
+    # Zalando's Fashion-MNIST: 60,000 + 10,000 28x28 images of clothes, 10 classes (SHA-256 of
+    # the files as Zalando and Debian's dataset-fashion-mnist ship them)
+    "fashion-mnist": DatasetSpec(
+        "fashion-mnist", ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        {n: ("sha256", h) for n, h in {
+            "train-images-idx3-ubyte":
+                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte":
+                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "t10k-images-idx3-ubyte":
+                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte":
+                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"}.items()},
+        MNIST_SIZES),
+    # ROIS-CODH's Kuzushiji-MNIST: cursive Japanese characters, 10 classes (the MD5 sums of the
+    # .gz files its publishers list, as torchvision checks them)
+    "kmnist": DatasetSpec(
+        "kmnist", ("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
+        {"train-images-idx3-ubyte": ("md5-gz", "bdb82020997e1d708af4cf47b453dcf7"),
+         "train-labels-idx1-ubyte": ("md5-gz", "e144d726b3acfaa3e44228e80efcd344"),
+         "t10k-images-idx3-ubyte": ("md5-gz", "5c965bf0a639b31b8f53240b1b52f4d7"),
+         "t10k-labels-idx1-ubyte": ("md5-gz", "7320c461ea6c1c855c0b718fb2a4b134")},
+        MNIST_SIZES),
+}
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    """The known dataset ``name``. Raises DataError naming the known ones."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)} (or "
+                        "pass --data-dir with a folder of MNIST-layout IDX files)") from None
+
 
 VALIDATION_SIZE = 5000
 # The MNIST layout: 28 x 28 images (read by the LSTM as 28 rows of 28 pixels), labels 0..9.
@@ -181,8 +238,38 @@ def _scale(images_u8: np.ndarray) -> np.ndarray:
     return images_u8.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
-def load_dir(directory: str | os.PathLike, validation_size: int = VALIDATION_SIZE) -> Dataset:
+def _md5_of_gz(path: Path) -> str | None:
+    """MD5 of the file's bytes if it is a gzip file (how some datasets publish their sums)."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(2) != b"\x1f\x8b":
+                return None
+            f.seek(0)
+            return hashlib.md5(f.read(MAX_IDX_BYTES)).hexdigest()
+    except OSError:
+        return None
+
+
+def identify(directory: Path, digests: dict[str, str]) -> str | None:
+    """The known dataset whose checksums the four files match (``digests``: SHA-256 of each
+    decompressed file), or None."""
+    for spec in DATASETS.values():
+        if all(
+            (digests[n] == h) if kind == "sha256" else
+            (_md5_of_gz(_find_file(directory, n)) == h)
+            for n, (kind, h) in spec.checksums.items()
+        ):
+            return spec.name
+    return None
+
+
+def load_dir(directory: str | os.PathLike, validation_size: int = VALIDATION_SIZE,
+             name: str | None = None) -> Dataset:
     """Read the four IDX files in ``directory`` and split them the TF way.
+
+    The dataset is named after the known dataset whose checksums its files match; else ``name``
+    if given (``--dataset-name``), else ``<folder>-<fingerprint>`` (the folder's name, and 8
+    hex digits of the files' checksums, so that two folders of one name never mix in a store).
 
     Raises:
         DataError: a file is missing, unreadable or malformed (the message names it).
@@ -195,11 +282,11 @@ def load_dir(directory: str | os.PathLike, validation_size: int = VALIDATION_SIZ
             "holding the four MNIST-layout IDX files"
         )
     arrays, digests = {}, {}
-    for key, name in FILES.items():
-        path = _find_file(directory, name)
+    for key, file in FILES.items():
+        path = _find_file(directory, file)
         assert path is not None
         blob = _read_bytes(path)
-        digests[name] = hashlib.sha256(blob).hexdigest()
+        digests[file] = hashlib.sha256(blob).hexdigest()
         arrays[key] = parse_idx(blob, kind=key.split("_")[1], source=str(path))
     for part in ("train", "test"):
         n_img, n_lab = len(arrays[f"{part}_images"]), len(arrays[f"{part}_labels"])
@@ -212,16 +299,20 @@ def load_dir(directory: str | os.PathLike, validation_size: int = VALIDATION_SIZ
             f"{directory}: {len(arrays['train_images'])} training images, need more than "
             f"{validation_size} (the validation split)"
         )
-    if digests == MNIST_SHA256:
-        name = "mnist"
-    else:
+    known = identify(directory, digests)
+    if known is not None:
+        if name is not None and name != known:
+            log.warning("%s holds %s (its checksums match); --dataset-name %s is ignored",
+                        directory, known, name)
+        name = known
+    elif name is None:
         fingerprint = hashlib.sha256(
             "".join(digests[n] for n in sorted(digests)).encode()
-        ).hexdigest()[:12]
-        name = f"idx-{fingerprint}"
-        log.warning(
-            "%s: the files' checksums are not MNIST's; using them as dataset %s", directory, name
-        )
+        ).hexdigest()[:8]
+        folder = re.sub(r"[^A-Za-z0-9._-]+", "_", directory.resolve().name)[:60] or "data"
+        name = f"{folder}-{fingerprint}"
+        log.warning("%s: the files' checksums are not those of a known dataset (%s); using them "
+                    "as dataset %s", directory, ", ".join(DATASETS), name)
     train_x, train_y = _scale(arrays["train_images"]), arrays["train_labels"].astype(np.int64)
     return Dataset(
         name=name,
@@ -235,17 +326,36 @@ def load_dir(directory: str | os.PathLike, validation_size: int = VALIDATION_SIZ
 # --------------------------------------------------------------------------- finding / downloading
 
 
-def cache_dir() -> Path:
-    """The per-user cache for downloaded MNIST: ``$LSTM_SWEEP_CACHE_DIR`` or XDG cache."""
+def cache_dir(dataset: str = "mnist") -> Path:
+    """The per-user cache of a downloaded dataset: MNIST's is ``$LSTM_SWEEP_CACHE_DIR`` or the XDG
+    cache's ``lstm-sweep/mnist``; another dataset's is the folder of its name beside it."""
+    if dataset != "mnist":
+        return cache_dir().with_name(dataset)
     if os.environ.get("LSTM_SWEEP_CACHE_DIR"):
         return Path(os.environ["LSTM_SWEEP_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
     return Path(base) / "lstm-sweep" / "mnist"
 
 
-def _verified(path: Path, expected: str, size: int) -> bool:
+def _mismatch(path: Path, checksum: tuple[str, str], size: int, name: str) -> str | None:
+    """Why ``path`` is not the file ``checksum`` describes (None: it is)."""
+    kind, expected = checksum
+    if kind == "md5-gz":
+        got = _md5_of_gz(path)
+        if got is None:
+            return f"{name}: not a gzip file"
+    else:
+        got = hashlib.sha256(_read_bytes(path, size, name=name)).hexdigest()
+    if got != expected:
+        return f"{name}: checksum mismatch (got {got[:16]}..., expected {expected[:16]}...)"
+    if kind == "md5-gz":
+        _read_bytes(path, size, name=name)  # the published file: it decompresses within its size
+    return None
+
+
+def _verified(path: Path, checksum: tuple[str, str], size: int) -> bool:
     try:
-        return hashlib.sha256(_read_bytes(path, size)).hexdigest() == expected
+        return _mismatch(path, checksum, size, str(path)) is None
     except DataError:
         return False
 
@@ -284,14 +394,22 @@ def _clean_stale_parts(dest: Path) -> None:
             continue
 
 
-def download_mnist(
+def download_mnist(dest: str | os.PathLike, mirrors: Sequence[str] = MNIST_MIRRORS,
+                   **kwargs) -> Path:
+    """Download MNIST into ``dest``: :func:`download_dataset` of ``DATASETS["mnist"]``."""
+    return download_dataset(DATASETS["mnist"], dest, mirrors, **kwargs)
+
+
+def download_dataset(
+    spec: DatasetSpec,
     dest: str | os.PathLike,
-    mirrors: Sequence[str] = MNIST_MIRRORS,
+    mirrors: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
     timeout: float = 30.0,
     deadline: float | None = None,
 ) -> Path:
-    """Download the four MNIST files into ``dest`` (as .gz), each checked against its SHA-256.
+    """Download the four files of ``spec`` into ``dest`` (as .gz), each checked against its
+    checksum, from ``mirrors`` (default: the spec's, or ``$LSTM_SWEEP_<NAME>_MIRRORS``).
 
     Each file is written to a temporary file in ``dest`` and renamed into place only after its
     checksum matches, so a failed download never leaves a partial file behind (one left by a
@@ -309,9 +427,10 @@ def download_mnist(
     except OSError as e:
         raise DataError(f"cannot create the data cache {dest}: {e}") from e
     _clean_stale_parts(dest)
-    for name, expected in MNIST_SHA256.items():
+    mirrors = mirrors or default_mirrors(spec)
+    for name, expected in spec.checksums.items():
         final = dest / f"{name}.gz"
-        size = MNIST_SIZES[name]
+        size = spec.sizes[name]
         if final.is_file() and _verified(final, expected, size):
             continue
         errors = []
@@ -326,14 +445,14 @@ def download_mnist(
                 log.info("%s; trying the next mirror", e)
         else:
             raise DataError(
-                f"could not download {name}: " + "; ".join(errors)
+                f"could not download {name} of {spec.name}: " + "; ".join(errors)
                 + ". Put the four files in a folder and pass --data-dir, or retry later"
             )
     return dest
 
 
 def _fetch_verified(
-    url: str, final: Path, expected: str, progress: ProgressFn | None, timeout: float,
+    url: str, final: Path, expected: tuple[str, str], progress: ProgressFn | None, timeout: float,
     size: int, deadline: float,
 ) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
@@ -372,30 +491,33 @@ def _fetch_verified(
             # http.client raises IncompleteRead (an HTTPException) on a short body
             except Exception as e:  # noqa: BLE001
                 raise DataError(f"{url}: {type(e).__name__}: {e}") from e
-        blob = _read_bytes(tmp, size, name=f"{url} (downloaded)")
-        digest = hashlib.sha256(blob).hexdigest()
-        if digest != expected:
-            raise DataError(f"{url}: checksum mismatch (got {digest[:16]}..., expected "
-                            f"{expected[:16]}...)")
+        wrong = _mismatch(tmp, expected, size, f"{url} (downloaded)")
+        if wrong:
+            raise DataError(wrong.replace(" (downloaded)", "", 1)
+                            if "checksum" in wrong else wrong)
         os.replace(tmp, final)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
 
 
-def default_mirrors() -> tuple[str, ...]:
-    """``$LSTM_SWEEP_MNIST_MIRRORS`` (comma-separated) if set, else :data:`MNIST_MIRRORS`."""
-    env = os.environ.get("LSTM_SWEEP_MNIST_MIRRORS", "")
-    return tuple(m.strip() for m in env.split(",") if m.strip()) or MNIST_MIRRORS
+def default_mirrors(spec: DatasetSpec | None = None) -> tuple[str, ...]:
+    """``$LSTM_SWEEP_<NAME>_MIRRORS`` (comma-separated; MNIST's: ``$LSTM_SWEEP_MNIST_MIRRORS``)
+    if set, else the dataset's own mirrors."""
+    spec = spec or DATASETS["mnist"]
+    env = os.environ.get(spec.mirrors_variable, "")
+    return tuple(m.strip() for m in env.split(",") if m.strip()) or spec.mirrors
 
 
 def resolve_data_dir(
     data_dir: str | os.PathLike | None = None,
     *,
+    dataset: str = "mnist",
     mirrors: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
 ) -> Path:
-    """Where the data comes from: ``data_dir``, else ``$LSTM_SWEEP_DATA_DIR``, else the cache.
+    """Where the data comes from: ``data_dir``, else (for MNIST) ``$LSTM_SWEEP_DATA_DIR``, else
+    the cache of ``dataset`` (downloaded into it when it lacks correct files).
 
     A folder named explicitly (argument or environment) must hold the four files: pointing at
     the wrong place is an error, not a silent fallback to MNIST. The cache is filled by
@@ -404,7 +526,10 @@ def resolve_data_dir(
     Raises:
         DataError: an explicit folder lacks files, or the download failed.
     """
-    explicit = data_dir if data_dir is not None else os.environ.get("LSTM_SWEEP_DATA_DIR") or None
+    spec = dataset_spec(dataset)
+    explicit = data_dir
+    if explicit is None and dataset == "mnist":
+        explicit = os.environ.get("LSTM_SWEEP_DATA_DIR") or None
     if explicit is not None:
         path = Path(explicit).expanduser()
         if path.exists() and not path.is_dir():
@@ -417,19 +542,29 @@ def resolve_data_dir(
         if missing:
             raise DataError(f"{path}: missing {', '.join(missing)} (.gz or raw)")
         return path
-    cache = cache_dir()
+    cache = cache_dir(dataset)
     if all(
-        (f := _find_file(cache, name)) is not None and _verified(f, digest, MNIST_SIZES[name])
-        for name, digest in MNIST_SHA256.items()
+        (f := _find_file(cache, name)) is not None and _verified(f, checksum, spec.sizes[name])
+        for name, checksum in spec.checksums.items()
     ):
         return cache
-    log.info("MNIST not found in %s; downloading", cache)
-    return download_mnist(cache, mirrors=mirrors or default_mirrors(), progress=progress)
+    log.info("%s not found in %s; downloading", dataset, cache)
+    return download_dataset(spec, cache, mirrors=mirrors, progress=progress)
 
 
-def load_mnist(data_dir: str | os.PathLike | None = None, **kwargs) -> Dataset:
-    """Find (or download) and load the dataset: :func:`resolve_data_dir` then :func:`load_dir`."""
-    return load_dir(resolve_data_dir(data_dir, **kwargs))
+def load_mnist(data_dir: str | os.PathLike | None = None, *, dataset: str = "mnist",
+               dataset_name: str | None = None, **kwargs) -> Dataset:
+    """Find (or download) and load a dataset (MNIST unless ``dataset`` names another known one):
+    :func:`resolve_data_dir` then :func:`load_dir`.
+
+    Raises:
+        DataError: a folder asked for as one dataset holds another known one.
+    """
+    data = load_dir(resolve_data_dir(data_dir, dataset=dataset, **kwargs), name=dataset_name)
+    if data.name in DATASETS and data.name != dataset and data_dir is None:
+        raise DataError(f"{data.source} holds {data.name}, not {dataset}; check "
+                        "$LSTM_SWEEP_DATA_DIR / the cache")
+    return data
 
 
 # --------------------------------------------------------------------------- batching
