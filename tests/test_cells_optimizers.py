@@ -263,3 +263,11 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
                 "--data-dir", mnist_dir, "--db", tmp_path / "x.db", *args)
         assert message in o.error_line()
     assert not (tmp_path / "x.db").exists()
+
+
+def test_presets_that_ask_the_next_question(tmp_path):
+    o = cli("plan", "--preset", "cells", "--device", "cpu", "--db", tmp_path / "x.db")
+    assert o.code == 0 and "total: 72 trials" in o.out
+    assert "single fp32 gru" in o.out and "single fp32 rnn" in o.out
+    o = cli("plan", "--preset", "optimizers", "--device", "cpu", "--db", tmp_path / "x.db")
+    assert o.code == 0 and "total: 120 trials" in o.out

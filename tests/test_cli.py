@@ -79,7 +79,7 @@ def corrupt_dir(mnist_dir, tmp_path):
 
 
 BAD_RUNS = [
-    (["--preset", "nope"], "unknown preset 'nope'; choose one of: hw2, quick"),
+    (["--preset", "nope"], "unknown preset 'nope'; choose one of: cells, hw2, optimizers, quick"),
     (["--hidden", "0"], "'0' is not a positive integer"),
     (["--hidden", "-16"], "'-16' is not a positive integer"),
     (["--hidden", "abc"], "'abc' is not a positive integer"),

@@ -331,6 +331,10 @@ class Grid:
 PRESETS: dict[str, Grid] = {
     "hw2": Grid(hidden=HW2_HIDDEN, lrs=HW2_LRS, name="hw2"),
     "quick": Grid(hidden=HW2_HIDDEN[:4], lrs=HW2_LRS, name="quick"),
+    # the next questions: does the picture hold for TF's GRU and basic RNN? for other optimizers?
+    "cells": Grid(hidden=HW2_HIDDEN[:4], lrs=HW2_LRS, cells=CELLS, name="cells"),
+    "optimizers": Grid(hidden=HW2_HIDDEN[:4], lrs=HW2_LRS, optimizers=tuple(OPTIMIZERS),
+                       name="optimizers"),
 }
 
 
