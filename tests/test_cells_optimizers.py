@@ -254,6 +254,10 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     assert "gru momentum hidden 16 lr 0.1 seed 0: done" in o.err
     o = cli("compare", "--db", db)
     assert o.code == 0 and "steps 999 there, 30 here" in o.out
+    o = cli("findings", "--db", db)  # per table (facet), each headed by what it is about
+    headings = [line for line in o.out.splitlines() if not line.startswith("- ")]
+    assert headings == [t[len("Test accuracy: "):].rsplit(" · ", 1)[0] + ":" for t in titles]
+    assert o.out.count("- Best learning rate per width: 16 → ") == 4
     for args, message in [(["--opt", "momentum=0.5"], "no optimizer of the grid (adam) has"),
                           (["--opt", "momentum"], "is not NAME=NUMBER"),
                           (["--cell", "lstm,cnn"], "'cnn' is not one of lstm, gru, rnn"),

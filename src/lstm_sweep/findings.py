@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
-from .report import Cell, Table, build_tables
+from .report import Cell, Table, build_tables, describe
 from .results import TrialResult
 
 FAILED_BELOW = 0.2  # mean test accuracy under this = training failed (chance is 0.1)
@@ -68,6 +68,9 @@ def findings(results: Sequence[TrialResult]) -> list[Finding]:
     times = {tuple(sorted(t.protocol.items())): t for t in build_tables(results, "time")}
     for table in tables:
         time_table = times[tuple(sorted(table.protocol.items()))]
+        if len(tables) > 1:  # say which table (facet) the sentences below are about
+            out.append(Finding("facet", describe(table).rsplit(" · ", 1)[0],
+                               {"protocol": table.protocol}))
         out += _findings_for(table, time_table)
     return out
 
@@ -381,4 +384,5 @@ def render_comparison(comp: Comparison) -> str:
 
 
 def render_findings(items: Sequence[Finding]) -> str:
-    return "\n".join(f"- {f.text}" for f in items)
+    """One line per finding; a facet (several tables) as a heading above its findings."""
+    return "\n".join(f"{f.text}:" if f.kind == "facet" else f"- {f.text}" for f in items)

@@ -47,7 +47,8 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
              "<h2>Test accuracy</h2>", *(_table_html(t) for t in acc_tables),
              "<h2>Wall time per trial (s)</h2>", *(_table_html(t) for t in time_tables),
              "<h2>Findings</h2><ul>",
-             *(f"<li>{html.escape(f.text)}</li>" for f in findings(results)), "</ul>",
+             *(f"<li><strong>{html.escape(f.text)}</strong></li>" if f.kind == "facet" else
+               f"<li>{html.escape(f.text)}</li>" for f in findings(results)), "</ul>",
              "<h2>Plots</h2>"]
     for name, fig in figures(results, KINDS).items():
         parts.append(f'<figure id="plot-{name}">{svg_text(fig)}'
