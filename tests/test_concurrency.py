@@ -163,3 +163,33 @@ def test_claims_need_no_ray_for_refusals(extra, tmp_path, mnist_dir):
     proc = subprocess.run(_cmd(tmp_path / "x.db", "1e-3", 5, *extra), env=_env(mnist_dir),
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and not (tmp_path / "x.db").exists()
+
+
+def _open_store(path, barrier, results):
+    from lstm_sweep.store import Store
+
+    barrier.wait()
+    try:
+        with Store(path):
+            results.put("ok")
+    except Exception as e:  # noqa: BLE001 - reported to the test
+        results.put(f"{type(e).__name__}: {e}")
+
+
+def test_drivers_creating_one_new_store_at_the_same_moment_all_succeed(tmp_path):
+    """Four processes open one new store at once, 10 times: each sees it empty or whole (it was
+    'another program's file' or 'database is locked' for some before this was fixed)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    outcomes = []
+    for i in range(10):
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_open_store, args=(tmp_path / f"s{i}.db", barrier, results))
+                 for _ in range(4)]
+        for p in procs:
+            p.start()
+        outcomes += [results.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+    assert outcomes == ["ok"] * 40

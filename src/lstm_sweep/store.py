@@ -339,13 +339,7 @@ class Store:
                                  "folder and pass --db there. table, report and check can read "
                                  "it where it is")
         try:
-            if readonly:
-                self._conn = self._connect_readonly()
-            else:
-                self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-                self._conn.execute("PRAGMA busy_timeout = 30000")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self.schema_version = self._check_and_init(readonly)
+            self._open(readonly)
         except sqlite3.Error as e:
             conn = getattr(self, "_conn", None)
             if conn is not None:
@@ -357,6 +351,29 @@ class Store:
             raise
 
     # ------------------------------------------------------------------ opening
+
+    def _open(self, readonly: bool, patience: float = 30.0) -> None:
+        """Connect and check (or create, or migrate) the schema. Two drivers creating one store
+        at the same moment can meet SQLITE_BUSY where SQLite calls no busy handler (switching the
+        journal to WAL): then wait a little and open again, for up to ``patience`` seconds."""
+        give_up = time.monotonic() + patience
+        delay = 0.05
+        while True:
+            try:
+                if readonly:
+                    self._conn = self._connect_readonly()
+                else:
+                    self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+                    self._conn.execute("PRAGMA busy_timeout = 30000")
+                self._conn.execute("PRAGMA foreign_keys = ON")
+                self.schema_version = self._check_and_init(readonly)
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > give_up:
+                    raise
+                self._conn.close()
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     def _wal(self) -> Path:
         return self.path.with_name(self.path.name + "-wal")
@@ -383,35 +400,54 @@ class Store:
             self._immutable = True
             return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
 
+    def _identity(self, begin: str = "BEGIN") -> tuple[int, set[str], int | None]:
+        """(application id, tables, schema version or None) read in one transaction, so that a
+        store another driver is creating at this moment is seen either empty or whole."""
+        conn = self._conn
+        conn.execute(begin)
+        try:
+            (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+            if app_id != APPLICATION_ID and tables:
+                raise StoreError(f"{self.path} is an SQLite file of another program, not an "
+                                 "lstm-sweep store; pass --db with another file name")
+            version = self._schema_version(tables) if app_id == APPLICATION_ID else None
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if begin == "BEGIN":
+            conn.execute("COMMIT")
+        return app_id, tables, version
+
     def _check_and_init(self, readonly: bool) -> int:
         conn = self._conn
-        (app_id,) = conn.execute("PRAGMA application_id").fetchone()
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id != APPLICATION_ID and tables:
-            raise StoreError(f"{self.path} is an SQLite file of another program, not an "
-                             "lstm-sweep store; pass --db with another file name")
-        version = SCHEMA_VERSION
-        if app_id == APPLICATION_ID:
-            version = self._schema_version(tables)
+        app_id, _, version = self._identity()
         if readonly:
-            if app_id != APPLICATION_ID:
+            if version is None:
                 raise StoreError(f"{self.path} holds no lstm-sweep results yet; run "
                                  "`lstm-sweep run` first or pass --db with the right file")
             return version
+        if version is None:  # a new store: create it, unless another driver just did
+            app_id, _, version = self._identity("BEGIN IMMEDIATE")  # holds the write lock
+            try:
+                if version is None:
+                    for statement in [*_SCHEMA.split(";"), _CLAIMS]:
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                                 (str(SCHEMA_VERSION),))
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('created_at', ?)",
+                                 (str(time.time()),))
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    version = SCHEMA_VERSION
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        if app_id != APPLICATION_ID:
-            with self._transaction():
-                for statement in [*_SCHEMA.split(";"), _CLAIMS]:
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('created_at', ?)",
-                             (str(time.time()),))
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        elif version < SCHEMA_VERSION:
+        if version < SCHEMA_VERSION:
             self._migrate(version)
         return SCHEMA_VERSION
 
