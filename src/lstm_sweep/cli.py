@@ -380,14 +380,11 @@ def _execute_with_progress(plan, show: bool):
         unit = next((u for u in bars if u != "overall" and result.config in u.configs), None)
         if unit is not None and result.config == unit.configs[-1]:
             progress.remove_task(bars.pop(unit))
-        c = result.config
         acc = "-" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
         how = f", {result.engine} x{result.group_size}" if result.group_size > 1 else ""
         extra = f" ({result.error})" if result.error else ""
-        model = "" if (c.cell, c.optimizer) == ("lstm", "adam") else f"{c.cell} {c.optimizer} "
-        console.print(f"[{i + 1}/{n}] {model}hidden {c.hidden} lr {c.lr:g} seed {c.seed}: "
-                      f"{result.status} acc {acc} in {result.wall_s:.1f} s{how}{extra}",
-                      highlight=False, markup=False)
+        console.print(f"[{i + 1}/{n}] {result.config.describe()}: {result.status} acc {acc} "
+                      f"in {result.wall_s:.1f} s{how}{extra}", highlight=False, markup=False)
 
     def on_wait(held):
         who = ", ".join(sorted(set(held.values())))

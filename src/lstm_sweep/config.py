@@ -226,6 +226,17 @@ class TrialConfig:
         trainable bias; any optimizer)."""
         return self.init == "tf" and self.cell == "lstm"
 
+    @property
+    def model_prefix(self) -> str:
+        """``"gru momentum "`` where the cell or optimizer is not the seed's, else ``""``."""
+        return "" if (self.cell, self.optimizer) == ("lstm", "adam") else \
+            f"{self.cell} {self.optimizer} "
+
+    def describe(self) -> str:
+        """``hidden 32 lr 0.01 seed 0`` (after :attr:`model_prefix`): how progress lines name
+        a trial."""
+        return f"{self.model_prefix}hidden {self.hidden} lr {self.lr:g} seed {self.seed}"
+
     def protocol(self) -> dict:
         """The fields shared by all cells of one table (everything but hidden, lr and seeds)."""
         d = self.to_dict()

@@ -152,20 +152,21 @@ _MIGRATIONS = {2: [_CLAIMS]}
 _TABLES = ("meta", "environments", "trials", "curves")
 
 
-def _looks_like_sqlite(path: Path) -> bool:
+def _header(path: str | Path) -> bytes:
     with open(path, "rb") as f:
-        head = f.read(len(_SQLITE_HEADER))
-    return head == _SQLITE_HEADER or head == b""
+        return f.read(len(_SQLITE_HEADER))
+
+
+def _looks_like_sqlite(path: Path) -> bool:
+    """An SQLite file, or an empty one (a store yet to be made)."""
+    return _header(path) in (_SQLITE_HEADER, b"")
 
 
 def is_store_file(path: str | Path) -> bool:
     """Whether ``path`` is a regular file that holds an SQLite database (an lstm-sweep store or
     another program's): what no output may ever be written over."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return False
-        with open(path, "rb") as f:
-            return f.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+        return stat.S_ISREG(os.stat(path).st_mode) and _header(path) == _SQLITE_HEADER
     except OSError:
         return False
 
@@ -402,7 +403,9 @@ class Store:
 
     def _identity(self, begin: str = "BEGIN") -> tuple[int, set[str], int | None]:
         """(application id, tables, schema version or None) read in one transaction, so that a
-        store another driver is creating at this moment is seen either empty or whole."""
+        store another driver is creating at this moment is seen either empty or whole. With
+        ``BEGIN IMMEDIATE`` the transaction stays open (holding the write lock) for the caller to
+        create the schema in and commit."""
         conn = self._conn
         conn.execute(begin)
         try:

@@ -87,8 +87,12 @@ def parse_retry(statuses: Iterable[str]) -> frozenset[Status]:
 def pending_trials(
     trials: list[TrialConfig], store: Store, retry: frozenset[Status] = frozenset()
 ) -> list[TrialConfig]:
-    """The trials not yet finished in ``store`` (plus stored ones whose status is in ``retry``)."""
-    stored = store.statuses()
+    """The trials not yet finished in ``store`` (plus stored ones whose status is in ``retry``).
+
+    Reads every stored row through :meth:`Store.results`, so a damaged store is refused here,
+    before any work (StoreError naming the row).
+    """
+    stored = {r.key: r.status for r in store.results()}
     return [t for t in trials if t.key() not in stored or stored[t.key()] in retry]
 
 
@@ -114,11 +118,9 @@ def environment_info(device: torch.device) -> dict:
 def checked_grid(grid: Grid, device: torch.device, fallback_fp32: bool = False) -> Grid:
     """``grid`` if ``device`` can run its precision; with ``fallback_fp32``, the grid in fp32
     (a warning says so); else ConfigError naming what is missing and the way out."""
-    if fallback_fp32 and unsupported(device, grid.precision) is not None:
-        log.warning("%s; running fp32 instead (--fallback-fp32)",
-                    unsupported(device, grid.precision))
-        from dataclasses import replace
-
+    why = unsupported(device, grid.precision)
+    if fallback_fp32 and why is not None:
+        log.warning("%s; running fp32 instead (--fallback-fp32)", why)
         return replace(grid, precision="fp32")
     check_precision(device, grid.precision)
     return grid
@@ -181,6 +183,8 @@ class _Claims:
         rows = dict(self.store.finished([t.key() for t in trials]))
         return [t for t in trials if t.key() not in rows or (
             rows[t.key()][0] in self.retry and rows[t.key()][1] < self.driver.started_at)]
+
+
 @dataclass(frozen=True)
 class SweepRequest:
     """A sweep as asked for, every part checked (build it with :func:`sweep_request`)."""
@@ -305,8 +309,7 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
     path = request.store
     if path.exists() and not (path.is_file() and path.stat().st_size == 0):
         with Store(path, readonly=True) as store:
-            store.results()  # every row checked
-            pending = pending_trials(trials, store, request.retry)
+            pending = pending_trials(trials, store, request.retry)  # every row checked
     units = make_units(pending, request.engine, request.device)
     calibrations = {
         key: calibration_for(request.device, precision=key[1], engine=key[0], refresh=refresh,
@@ -336,8 +339,7 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
     with Store(request.store) as store:
         driver = Driver()
         claims = _Claims(store, driver, request.retry)
-        try:
-            store.results()  # every row checked (it may have changed since the plan)
+        try:  # the plan read (and checked) every stored row
             if callbacks.on_start:
                 callbacks.on_start(plan.pending, plan.skipped, plan.units)
             return _drive(plan, store, driver, claims, callbacks)

@@ -38,10 +38,9 @@ class WorkUnit:
 
     def describe(self) -> str:
         c = self.configs[0]
-        model = "" if (c.cell, c.optimizer) == ("lstm", "adam") else f"{c.cell} {c.optimizer} "
         if len(self.configs) == 1:
-            return f"{model}hidden {c.hidden} lr {c.lr:g} seed {c.seed}"
-        return f"{model}hidden {c.hidden} x{len(self.configs)} (fused)"
+            return c.describe()
+        return f"{c.model_prefix}hidden {c.hidden} x{len(self.configs)} (fused)"
 
 
 def cpu_cores() -> int:
