@@ -99,7 +99,7 @@ def test_two_drivers_split_one_grid_and_each_trial_is_trained_once(mnist_dir, tm
     db = tmp_path / "two.db"
     # one core each: two drivers that each spin all cores' OpenMP threads slow down many-fold
     env = _env(mnist_dir, OMP_NUM_THREADS="1")
-    procs = [subprocess.Popen(_cmd(db, LRS, 250), env=env, stdout=subprocess.PIPE,
+    procs = [subprocess.Popen(_cmd(db, LRS, 600), env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
