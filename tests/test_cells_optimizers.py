@@ -240,7 +240,8 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     assert o.code == 0, o.text
     titles = [line for line in o.out.splitlines() if line.startswith("Test accuracy")]
     assert titles == [
-        "Test accuracy: mnist · 30 steps · batch 100 · init tf · fp32 · 1 seed",
+        # what tells the tables apart is named in each, the seed's model too
+        "Test accuracy: LSTM · adam · mnist · 30 steps · batch 100 · init tf · fp32 · 1 seed",
         "Test accuracy: LSTM · momentum (momentum=0.5) · mnist · 30 steps · batch 100 · init tf "
         "· fp32 · 1 seed",
         "Test accuracy: GRU · adam · mnist · 30 steps · batch 100 · init tf · fp32 · 1 seed",
@@ -256,8 +257,38 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     assert o.code == 0 and "steps 999 there, 30 here" in o.out
     o = cli("findings", "--db", db)  # per table (facet), each headed by what it is about
     headings = [line for line in o.out.splitlines() if not line.startswith("- ")]
-    assert headings == [t[len("Test accuracy: "):].rsplit(" · ", 1)[0] + ":" for t in titles]
+    names = ["LSTM · adam", "LSTM · momentum (momentum=0.5)", "GRU · adam",
+             "GRU · momentum (momentum=0.5)"]
+    assert headings == [f"{n}:" for n in names] + [f"Across the tables ({', '.join(names)}):"]
     assert o.out.count("- Best learning rate per width: 16 → ") == 4
+    across = o.out.split("Across the tables")[1]
+    assert across.count("- LSTM · adam → ") == 3  # how the best rate moves, per other table
+    assert across.count("- Divergence frontier, LSTM · adam → ") == 3
+    assert "- Best table per width (each at its best column): 16 → " in across
+    # any two axes: cell x optimizer, one table per learning rate (the facet)
+    o = cli("table", "--db", db, "--rows", "cell", "--cols", "optimizer")
+    assert o.code == 0, o.text
+    assert [line for line in o.out.splitlines() if line.startswith("Test accuracy")] == [
+        f"Test accuracy: mnist · 16 units · lr {lr} · 30 steps · batch 100 · init tf · fp32 · "
+        "1 seed" for lr in ("0.01", "0.1")]
+    squeezed = [" ".join(line.split()) for line in o.out.splitlines()]
+    assert squeezed.count("cell \\ optimizer adam momentum (momentum=0.5)") == 2
+    assert len([line for line in o.out.splitlines() if line.lstrip().startswith(("LSTM", "GRU"))]) \
+        == 4
+    o = cli("table", "--db", db, "--rows", "cell", "--cols", "optimizer", "--format", "csv")
+    assert o.out.splitlines()[0] == "cell,optimizer_adam,optimizer_momentum (momentum=0.5)"
+    o = cli("export", "--db", db, "--format", "jsonl")
+    assert len(o.out.splitlines()) == len(results) == 8  # a row per trial
+    o = cli("plot", "--db", db, "--rows", "cell", "--cols", "optimizer", "--kind", "heatmap",
+            "--kind", "time", "--out", tmp_path / "p")
+    assert o.code == 0, o.text
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        f"{kind}-lr-{lr}.png" for kind in ("heatmap", "time") for lr in ("0.01", "0.1")]
+    o = cli("report", "--db", db, "--out", tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("<figure") == 4 * 4  # heatmap, time, curves, best rate: per table
+    assert page.count("<figcaption>Test accuracy (GRU · adam) by hidden units (rows)") == 1
+    assert page.count("<h3>") == 4
     for args, message in [(["--opt", "momentum=0.5"], "no optimizer of the grid (adam) has"),
                           (["--opt", "momentum"], "is not NAME=NUMBER"),
                           (["--cell", "lstm,cnn"], "'cnn' is not one of lstm, gru, rnn"),

@@ -55,7 +55,8 @@ def test_curve_series_for_a_row_or_a_column():
     assert set(curve_series(RESULTS, hidden=32)) == {"lr 0.01", "lr 0.1"}
     column = curve_series(RESULTS, lr=1e-2)
     assert set(column) == {"16 units", "32 units", "64 units"}
-    assert column["16 units"][0] == (10, 0.2, 10 / 30)
+    seed, points = column["16 units"][0]  # (seed, its curve)
+    assert seed == 0 and points[0] == (10, 0.2, 10 / 30)
     assert set(curve_series(RESULTS)) == {"lr 0.01", "lr 0.1"}  # default: the widest row
 
 

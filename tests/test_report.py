@@ -27,7 +27,7 @@ def test_single_seed_cells_and_markers():
         r(32, 0.01, 0.098, status=Status.DIVERGED),
         r(32, 1.0, None, status=Status.OOM),
     ])
-    assert t.hidden == (16, 32) and t.lrs == (0.01, 1.0) and t.seeds == 1
+    assert t.rows == (16, 32) and t.cols == (0.01, 1.0) and t.seeds == 1
     assert t.cell(16, 0.01).mean == 0.9487 and t.cell(16, 0.01).std is None
     assert t.cell(32, 0.01).diverged and t.cell(32, 0.01).mean == 0.098
     assert t.cell(32, 1.0).label == "DNF" and t.cell(32, 1.0).mean is None

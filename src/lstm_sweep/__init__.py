@@ -16,6 +16,7 @@ engine -> store -> reports)::
     summary = execute(plan)                              # results committed as they arrive
 """
 
+from .axes import AXES, check_axes
 from .config import (
     CELLS,
     INITS,
@@ -37,6 +38,7 @@ from .findings import compare, findings, load_reference, render_comparison, rend
 from .html import render_html
 from .outputs import OutputError, check_folder, check_target, output_folder, write_output
 from .plots import KINDS as PLOT_KINDS
+from .plots import FigureSpec, plan_figures
 from .plots import figures as plot_figures
 from .plots import gaps as plot_gaps
 from .plots import save as save_figure
@@ -59,15 +61,17 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "CELLS", "DATASETS", "OPTIMIZERS", "ENGINE_CHOICES", "EXECUTORS", "EXPORT_FORMATS",
-    "FORMATS", "INITS", "LIMITS", "METRICS", "PLOT_KINDS",
+    "AXES", "CELLS", "DATASETS", "OPTIMIZERS", "ENGINE_CHOICES", "EXECUTORS", "EXPORT_FORMATS",
+    "FORMATS", "FigureSpec", "INITS", "LIMITS", "METRICS", "PLOT_KINDS",
     "PRECISIONS", "PRESETS", "STATS", "ConfigError", "DataError", "Dataset", "Grid",
     "LstmSweepError", "OutputError", "Plan", "Status", "Store", "StoreError", "SweepCallbacks",
     "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "build_tables",
-    "check_folder", "check_store", "check_target", "compare", "execute", "export_rows",
+    "check_axes", "check_folder", "check_store", "check_target", "compare", "execute",
+    "export_rows",
     "findings", "render_export", "results_dataframe",
     "human_bytes", "human_seconds", "load_mnist", "load_reference", "load_results",
-    "output_folder", "plan_sweep", "plot_figures", "plot_gaps", "preset", "render_comparison",
+    "output_folder", "plan_figures", "plan_sweep", "plot_figures", "plot_gaps", "preset",
+    "render_comparison",
     "render_findings", "render_html", "render_tables", "run_sweep", "run_trial", "save_figure",
     "sweep_request", "write_output",
 ]

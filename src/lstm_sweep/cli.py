@@ -15,6 +15,7 @@ import click
 
 import lstm_sweep as api
 from lstm_sweep import (
+    AXES,
     CELLS,
     DATASETS,
     ENGINE_CHOICES,
@@ -113,6 +114,11 @@ def _choice(choices):
 CELL_LIST = CommaList("a cell", "cells", _choice(CELLS))
 DATASET_LIST = CommaList("a dataset", "datasets", _choice(tuple(DATASETS)))
 OPTIMIZER_LIST = CommaList("an optimizer", "optimizers", _choice(tuple(OPTIMIZERS)))
+INIT_LIST = CommaList("an init", "inits", _choice(INITS))
+PRECISION_LIST = CommaList("a precision", "precisions", _choice(PRECISIONS))
+STEPS = CommaList("a positive integer", "positive integers", _bounded_int(1, LIMITS["steps"]))
+BATCHES = CommaList("a positive integer", "positive integers",
+                    _bounded_int(1, LIMITS["batch_size"]))
 
 
 class Setting(click.ParamType):
@@ -165,10 +171,10 @@ def sweep_options(f):
                      help="One batch order for every seed (then the seeds differ by initial "
                           "weights only, and fuse into one group per width)  [default: each "
                           "seed its own order]"),
-        click.option("--steps", type=click.IntRange(1, LIMITS["steps"]),
-                     help="Adam updates per trial  [default: 999]"),
-        click.option("--batch-size", type=click.IntRange(1, LIMITS["batch_size"]),
-                     help="Images per update  [default: 100]"),
+        click.option("--steps", type=STEPS,
+                     help="Updates per trial, e.g. 300,999  [default: 999]"),
+        click.option("--batch-size", type=BATCHES,
+                     help="Images per update, e.g. 50,100  [default: 100]"),
         click.option("--cell", "cells", type=CELL_LIST,
                      help="Cells, e.g. lstm,gru,rnn (TF 1.x's BasicLSTMCell, GRUCell, "
                           "BasicRNNCell)  [default: lstm]"),
@@ -178,13 +184,13 @@ def sweep_options(f):
         click.option("--opt", "opt", type=Setting(), multiple=True,
                      help="An optimizer setting that differs from TF's default, e.g. "
                           "momentum=0.99 (repeatable; part of the trials' identity)."),
-        click.option("--init", type=click.Choice(INITS), default="tf", show_default=True,
+        click.option("--init", type=INIT_LIST,
                      help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its "
-                          "defaults."),
-        click.option("--precision", type=click.Choice(PRECISIONS), default="fp32",
-                     show_default=True,
+                          "defaults; tf,pytorch = both  [default: tf]"),
+        click.option("--precision", type=PRECISION_LIST,
                      help="fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = bfloat16 "
-                          "autocast. Refused where the device cannot run it."),
+                          "autocast; a list runs each. Refused where the device cannot run it  "
+                          "[default: fp32]"),
         click.option("--fallback-fp32", is_flag=True,
                      help="Where the device cannot run --precision, run fp32 instead (stored as "
                           "fp32) rather than stop."),
@@ -219,8 +225,8 @@ def _grid(o: dict) -> Grid:
         steps=o["steps"] or base.steps,
         batch_size=o["batch_size"] or base.batch_size,
         display_step=base.display_step,
-        init=o["init"],
-        precision=o["precision"],
+        init=o["init"] or base.init,
+        precision=o["precision"] or base.precision,
         name=base.name if not (o["hidden"] or o["lrs"]) else "custom",
         cells=o["cells"] or base.cells,
         optimizers=o["optimizers"] or base.optimizers,
@@ -372,6 +378,7 @@ def _execute_with_progress(plan, show: bool):
         bars[unit] = progress.add_task(f"  {unit.describe()}", total=unit.configs[0].steps)
 
     def on_step(unit, done, total):
+        _stop_if_terminated()
         if unit in bars:
             progress.update(bars[unit], completed=done)
 
@@ -396,6 +403,16 @@ def _execute_with_progress(plan, show: bool):
         return api.execute(plan, callbacks)
 
 
+def axes_options(f):
+    """``--rows`` and ``--cols``: the two axes of tables, plots and findings."""
+    f = click.option("--cols", type=click.Choice(tuple(AXES)), default="lr", show_default=True,
+                     help="Axis of the columns.")(f)
+    return click.option("--rows", type=click.Choice(tuple(AXES)), default="hidden",
+                        show_default=True,
+                        help="Axis of the rows; every other axis that varies gives one table "
+                             "(facet) per value.")(f)
+
+
 @cli.command()
 @click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
               help="SQLite results store.")
@@ -404,9 +421,12 @@ def _execute_with_progress(plan, show: bool):
               show_default=True)
 @click.option("--stat", type=click.Choice(STATS), default="mean", show_default=True,
               help="Per cell over seeds: mean ± std, median, best seed, or all values.")
-def table(db, fmt, metric, stat) -> None:
-    """Print Table 1 (rows = hidden size, columns = learning rate) from the store."""
-    click.echo(render_tables(build_tables(_stored(db), metric), fmt, stat))
+@axes_options
+def table(db, fmt, metric, stat, rows, cols) -> None:
+    """Print Table 1 (rows = hidden size, columns = learning rate; or any two axes) from the
+    store, one table per value of the other axes that vary."""
+    api.check_axes(rows, cols)
+    click.echo(render_tables(build_tables(_stored(db), metric, rows, cols), fmt, stat))
 
 
 def _stored(db, curves: bool = False):
@@ -419,9 +439,12 @@ def _stored(db, curves: bool = False):
 @cli.command("findings")
 @click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
               help="SQLite results store.")
-def findings_cmd(db) -> None:
-    """Short sentences computed from the stored results, each with its numbers."""
-    click.echo(api.render_findings(api.findings(_stored(db))))
+@axes_options
+def findings_cmd(db, rows, cols) -> None:
+    """Short sentences computed from the stored results, each with its numbers: per table,
+    then across the tables."""
+    api.check_axes(rows, cols)
+    click.echo(api.render_findings(api.findings(_stored(db), rows, cols)))
 
 
 @cli.command("compare")
@@ -448,22 +471,26 @@ def compare_cmd(db, reference) -> None:
 @click.option("--lr", type=LRS, help="Curves of this learning rate (a column).")
 @click.option("--overwrite", is_flag=True,
               help="Replace files in --out that are not images (never a results store).")
-def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite) -> None:
-    """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width."""
+@axes_options
+def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols) -> None:
+    """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width: one
+    file per kind and table (facet)."""
     if lr is not None and len(lr) != 1:
         raise click.BadParameter("give one learning rate", param_hint="'--lr'")
     lr = lr[0] if lr else None
+    api.check_axes(rows, cols)
     chosen = api.PLOT_KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
     results = _stored(db, curves=True)
-    missing = api.plot_gaps(results, chosen, hidden, lr)
+    specs, missing = api.plan_figures(results, chosen, hidden, lr, rows, cols)
     folder = api.check_folder(out_dir)
     if folder.exists():
-        for name in chosen:  # refuse before drawing anything
-            if name not in missing:
-                api.check_target(folder / f"{name}.{fmt}", fmt, overwrite=overwrite, protect=[db])
+        for spec in specs:  # refuse before drawing anything
+            api.check_target(folder / f"{spec.name}.{fmt}", fmt, overwrite=overwrite,
+                             protect=[db])
     folder = api.output_folder(out_dir)
-    for name, fig in api.plot_figures(results, chosen, hidden, lr).items():
-        click.echo(api.save_figure(fig, folder / f"{name}.{fmt}", overwrite=overwrite))
+    for spec in specs:
+        click.echo(api.save_figure(spec.draw(), folder / f"{spec.name}.{fmt}",
+                                   overwrite=overwrite))
     for name, why in missing.items():
         click.echo(f"{name}: nothing to show ({why})", err=True)
 
@@ -476,14 +503,16 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite) -> None:
 @click.option("--reference", default="hw2", show_default=True)
 @click.option("--overwrite", is_flag=True,
               help="Replace --out even if it is not an HTML page (never a results store).")
-def report_cmd(db, out, reference, overwrite) -> None:
+@axes_options
+def report_cmd(db, out, reference, overwrite, rows, cols) -> None:
     """One self-contained HTML file: tables, plots, findings, comparison, environment."""
+    api.check_axes(rows, cols)
     api.load_reference(reference)  # an unknown reference: say so before any work
     api.check_target(out, "html", overwrite=overwrite, protect=[db])  # refuse before the work
     results = _stored(db, curves=True)
     with api.Store(db, readonly=True) as store:
         environments = store.environments()
-    text = api.render_html(results, environments, reference)
+    text = api.render_html(results, environments, reference, rows=rows, cols=cols)
     path = api.write_output(out, text, "html", overwrite=overwrite, protect=[db])
     click.echo(f"{path} ({len(text) // 1024} KB)")
 
@@ -546,8 +575,20 @@ def data(data_dir, dataset) -> None:
     click.echo(f"train {len(ds.train)}, validation {len(ds.validation)}, test {len(ds.test)}")
 
 
+_TERMINATED: list[int] = []  # the SIGTERMs received
+
+
 def _terminate(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM ends the sweep as Ctrl-C does: claims released, exit 130
+    # SIGTERM ends the sweep as Ctrl-C does: claims released, exit 130. Python drops an
+    # exception raised while a finalizer runs ("Exception ignored in ..."), so the signal is
+    # also noted, and the sweep's callbacks and main() act on the note.
+    _TERMINATED.append(signum)
+    raise KeyboardInterrupt
+
+
+def _stop_if_terminated() -> None:
+    if _TERMINATED:
+        raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -558,8 +599,10 @@ def main(argv: list[str] | None = None) -> int:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread
         pass
+    _TERMINATED.clear()
     try:
         cli.main(args=argv, prog_name="lstm-sweep", standalone_mode=False)
+        _stop_if_terminated()  # a SIGTERM whose exception a finalizer swallowed
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         click.echo("Interrupted: finished trials are saved; run the same command to resume.",
                    err=True)

@@ -247,54 +247,67 @@ class TrialConfig:
 
 @dataclass(frozen=True)
 class Grid:
-    """A sweep: hidden sizes x learning rates x seeds (x cells x optimizers), with one protocol.
+    """A sweep: the product of its axes (hidden sizes x learning rates x seeds x cells x
+    optimizers x inits x precisions x batch sizes x steps).
 
-    ``opt``: optimizer settings that differ from TF's defaults, e.g. ``{"momentum": 0.99}``;
-    each applies to the optimizers of the grid that have it (at least one must).
+    Every axis takes one value or a tuple of them (stored as a tuple). ``opt``: optimizer
+    settings that differ from TF's defaults, e.g. ``{"momentum": 0.99}``; each applies to the
+    optimizers of the grid that have it (at least one must).
     """
 
     hidden: tuple[int, ...]
     lrs: tuple[float, ...]
     seeds: tuple[int, ...] = (0,)
     data_seed: int | None = None  # one batch order for all seeds (None: each seed its own)
-    steps: int = SEED_STEPS
-    batch_size: int = SEED_BATCH_SIZE
+    steps: tuple[int, ...] = (SEED_STEPS,)
+    batch_size: tuple[int, ...] = (SEED_BATCH_SIZE,)
     display_step: int = SEED_DISPLAY_STEP
-    init: str = "tf"
-    precision: str = "fp32"
+    init: tuple[str, ...] = ("tf",)
+    precision: tuple[str, ...] = ("fp32",)
     name: str = field(default="custom", compare=False)
     cells: tuple[str, ...] = ("lstm",)
     optimizers: tuple[str, ...] = ("adam",)
     opt: tuple[tuple[str, float], ...] = ()
 
-    _AXES = ("hidden", "lrs", "seeds", "cells", "optimizers")
+    # attribute -> (what a value is called in errors, its check)
+    _AXES = {
+        "hidden": ("hidden size", lambda v: _check_positive_int("hidden size", v)),
+        "lrs": ("learning rate", _check_lr),
+        "seeds": ("seed", _check_seed),
+        "cells": ("cell", lambda v: _check_choice("cell", v, CELLS)),
+        "optimizers": ("optimizer", lambda v: _check_choice("optimizer", v, tuple(OPTIMIZERS))),
+        "init": ("init", lambda v: _check_choice("init", v, INITS)),
+        "precision": ("precision", lambda v: _check_choice("precision", v, PRECISIONS)),
+        "batch_size": ("batch size", lambda v: _check_positive_int("batch size", v)),
+        "steps": ("steps", lambda v: _check_positive_int("steps", v)),
+    }
 
     def __post_init__(self) -> None:
         for attr in self._AXES:
             value = getattr(self, attr)
             if isinstance(value, (int, float, str)):
                 value = (value,)
-            value = tuple(value)
+            try:
+                value = tuple(value)
+            except TypeError:
+                raise ConfigError(f"{attr} must be a value or a list of values, got "
+                                  f"{value!r:.60}") from None
             if not value:
                 raise ConfigError(f"the grid needs at least one value for {attr}")
-            if len(set(value)) != len(value):
-                raise ConfigError(f"{attr} has repeated values: {list(value)}")
+            try:
+                repeated = len(set(value)) != len(value)
+            except TypeError:  # unhashable values
+                raise ConfigError(f"{attr} must hold plain values, got {value!r:.60}") from None
+            if repeated:
+                raise ConfigError(f"{attr} has repeated values: {list(value)}"[:200])
             object.__setattr__(self, attr, value)
         size = len(self)
         if size > MAX_TRIALS:
             raise ConfigError(f"the grid has {size:,} trials; at most {MAX_TRIALS:,} are allowed "
                               "in one sweep: split it into several runs on the same --db")
-        # Validate every value and the protocol by building one trial per axis value.
-        for h in self.hidden:
-            _check_positive_int("hidden size", h)
-        for lr in self.lrs:
-            _check_lr(lr)
-        for s in self.seeds:
-            _check_seed(s)
-        for c in self.cells:
-            _check_choice("cell", c, CELLS)
-        for o in self.optimizers:
-            _check_choice("optimizer", o, tuple(OPTIMIZERS))
+        for attr, (_, check) in self._AXES.items():  # every value of every axis
+            for v in getattr(self, attr):
+                check(v)
         opt = dict(self.opt.items()) if isinstance(self.opt, dict) else dict(
             tuple(p) for p in self.opt)
         for name in opt:
@@ -304,11 +317,9 @@ class Grid:
         for o in self.optimizers:
             optimizer_settings(o, self._opt_for(o, opt))
         object.__setattr__(self, "opt", tuple(sorted(opt.items())))
-        TrialConfig(
+        TrialConfig(  # the protocol fields that are not axes
             hidden=self.hidden[0], lr=self.lrs[0], seed=self.seeds[0], data_seed=self.data_seed,
-            steps=self.steps,
-            batch_size=self.batch_size, display_step=self.display_step, init=self.init,
-            precision=self.precision,
+            display_step=self.display_step,
         )
         object.__setattr__(self, "lrs", tuple(float(x) for x in self.lrs))
 
@@ -316,27 +327,35 @@ class Grid:
     def _opt_for(optimizer: str, opt: dict) -> dict:
         return {k: v for k, v in opt.items() if k in OPTIMIZERS[optimizer]}
 
+    @property
+    def varied(self) -> tuple[str, ...]:
+        """The axes with more than one value (``"hidden"``, ``"lrs"``, ``"steps"``, ...)."""
+        return tuple(a for a in self._AXES if len(getattr(self, a)) > 1)
+
     def trials(self, dataset: str = "mnist") -> list[TrialConfig]:
-        """All trials of the grid: cell, optimizer, then row by row (hidden), learning rate,
-        seed."""
+        """All trials of the grid: cell, optimizer, init, precision, batch size, steps, then row
+        by row (hidden), learning rate, seed."""
         opt = dict(self.opt)
         return [
             TrialConfig(
-                hidden=h, lr=lr, seed=s, data_seed=self.data_seed, steps=self.steps,
-                batch_size=self.batch_size,
-                display_step=self.display_step, init=self.init, precision=self.precision,
-                dataset=dataset, cell=cell, optimizer=o, opt=self._opt_for(o, opt),
+                hidden=h, lr=lr, seed=s, data_seed=self.data_seed, steps=steps,
+                batch_size=batch, display_step=self.display_step, init=init,
+                precision=precision, dataset=dataset, cell=cell, optimizer=o,
+                opt=self._opt_for(o, opt),
             )
             for cell in self.cells
             for o in self.optimizers
+            for init in self.init
+            for precision in self.precision
+            for batch in self.batch_size
+            for steps in self.steps
             for h in self.hidden
             for lr in self.lrs
             for s in self.seeds
         ]
 
     def __len__(self) -> int:
-        return (len(self.hidden) * len(self.lrs) * len(self.seeds) * len(self.cells)
-                * len(self.optimizers))
+        return math.prod(len(getattr(self, a)) for a in self._AXES)
 
 
 PRESETS: dict[str, Grid] = {

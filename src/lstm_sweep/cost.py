@@ -181,14 +181,15 @@ def human_bytes(n: float) -> str:
 
 
 def plan_rows(plan) -> list[dict]:
-    """One row per (width, engine, workers, precision): trials, FLOPs, memory, time."""
+    """One row per (cell, width, steps, batch, engine, workers, precision): trials, FLOPs,
+    memory, time."""
     rows: dict[tuple, dict] = {}
     for u in plan.units:
         c = u.unit.configs[0]
-        key = (c.cell, c.hidden, u.unit.engine, u.workers, c.precision)
+        key = (c.cell, c.hidden, c.steps, c.batch_size, u.unit.engine, u.workers, c.precision)
         row = rows.setdefault(key, {"hidden": c.hidden, "engine": u.unit.engine,
                                     "workers": u.workers, "precision": c.precision, "trials": 0,
-                                    "cell": c.cell,
+                                    "cell": c.cell, "steps": c.steps, "batch_size": c.batch_size,
                                     "flops_per_trial": u.flops, "memory": 0, "seconds": 0.0})
         row["trials"] += len(u.unit.configs)
         row["memory"] = max(row["memory"], u.memory_total + plan.base_memory)
@@ -204,8 +205,11 @@ def render_plan(plan, title: str = "plan") -> str:
     header = ["hidden", "trials", "engine", "workers", "GFLOP/trial", "peak memory", "time/trial",
               "time"]
     rows = [header]
-    for r in plan_rows(plan):
+    found = plan_rows(plan)
+    varies = [k for k in ("steps", "batch_size") if len({r[k] for r in found}) > 1]
+    for r in found:
         cell = f" {r['cell']}" if r["cell"] != "lstm" else ""
+        cell += "".join(f" {r[k]} steps" if k == "steps" else f" batch {r[k]}" for k in varies)
         rows.append([str(r["hidden"]), str(r["trials"]), f"{r['engine']} {r['precision']}{cell}",
                      str(r["workers"]), f"{r['flops_per_trial'] / 1e9:,.0f}",
                      human_bytes(r["memory"]),

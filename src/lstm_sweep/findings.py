@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
-from .report import Cell, Table, build_tables, describe
+from .axes import COLS, ROWS
+from .report import Cell, Table, build_tables, facet_name
 from .results import TrialResult
 
 FAILED_BELOW = 0.2  # mean test accuracy under this = training failed (chance is 0.1)
@@ -35,8 +36,9 @@ def _lr(x: float) -> str:
     return f"{x:g}"
 
 
-def _row(table: Table, h: int) -> dict[float, Cell]:
-    return {lr: table.cell(h, lr) for lr in table.lrs if table.cell(h, lr).values}
+def _row(table: Table, row) -> dict:
+    """Column value -> cell, for the cells of ``row`` that have values."""
+    return {c: table.cell(row, c) for c in table.cols if table.cell(row, c).values}
 
 
 def failing_from(accuracy: dict[float, float]) -> float | None:
@@ -50,10 +52,11 @@ def failing_from(accuracy: dict[float, float]) -> float | None:
     return start
 
 
-def best_per_width(table: Table) -> dict[int, tuple[float, float]]:
-    """Width -> (best learning rate, its mean accuracy), over cells that have values."""
+def best_per_row(table: Table) -> dict:
+    """Row value -> (best column value, its mean accuracy), over cells that have values: for
+    the seed's table, width -> (best learning rate, accuracy)."""
     out = {}
-    for h in table.hidden:
+    for h in table.rows:
         row = _row(table, h)
         if row:
             lr = max(row, key=lambda k: row[k].mean)
@@ -61,88 +64,143 @@ def best_per_width(table: Table) -> dict[int, tuple[float, float]]:
     return out
 
 
-def findings(results: Sequence[TrialResult]) -> list[Finding]:
-    """Findings for each protocol in ``results`` (usually one)."""
-    out: list[Finding] = []
-    tables = build_tables(results, "accuracy")
-    times = {tuple(sorted(t.protocol.items())): t for t in build_tables(results, "time")}
-    for table in tables:
-        time_table = times[tuple(sorted(table.protocol.items()))]
-        if len(tables) > 1:  # say which table (facet) the sentences below are about
-            out.append(Finding("facet", describe(table).rsplit(" · ", 1)[0],
-                               {"protocol": table.protocol}))
-        out += _findings_for(table, time_table)
+def frontier_per_row(table: Table) -> dict:
+    """Row value -> the rate from which training fails (see :func:`failing_from`), for the rows
+    where one does; empty unless the columns are learning rates."""
+    if table.col_axis != "lr":
+        return {}
+    out = {}
+    for h in best_per_row(table):
+        start = failing_from({lr: (0.0 if c.diverged else c.mean)
+                              for lr, c in _row(table, h).items()})
+        if start is not None:
+            out[h] = start
     return out
+
+
+def findings(results: Sequence[TrialResult], rows: str = ROWS, cols: str = COLS) -> list[Finding]:
+    """Findings for each table (facet) of ``rows`` x ``cols`` in ``results``, then, with several
+    tables, the sentences that compare them (:data:`ACROSS_RULES`).
+
+    Raises:
+        ConfigError: an unknown axis.
+    """
+    out: list[Finding] = []
+    tables = build_tables(results, "accuracy", rows, cols)
+    times = {_key(t): t for t in build_tables(results, "time", rows, cols)}
+    for table in tables:
+        if len(tables) > 1:  # say which table (facet) the sentences below are about
+            out.append(Finding("facet", facet_name(table, tables), {"protocol": table.protocol}))
+        out += _findings_for(table, times[_key(table)])
+    if len(tables) > 1:
+        names = [facet_name(t, tables) for t in tables]
+        across = [f for rule in ACROSS_RULES for f in rule(tables, names)]
+        if across:
+            out.append(Finding("facet", "Across the tables (" + ", ".join(names) + ")",
+                               {"tables": names}))
+            out += across
+    return out
+
+
+def _key(table: Table) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in table.protocol.items()))
 
 
 @dataclass(frozen=True)
 class _Facts:
-    """What every rule reads: the accuracy and time tables and each width's best cell."""
+    """What every rule reads: the accuracy and time tables and each row's best cell."""
 
     table: Table
     times: Table
-    best: dict[int, tuple[float, float]]  # width -> (best rate, its accuracy)
+    best: dict  # row -> (best column, its accuracy)
 
     @property
-    def widths(self) -> list[int]:
+    def widths(self) -> list:
         return list(self.best)
+
+    def row(self, value) -> str:
+        """A row value in a sentence: ``16`` (a width), ``GRU``."""
+        return self.table.axes[0].label(value)
+
+    def col(self, value) -> str:
+        return self.table.axes[1].label(value)
+
+    @property
+    def seeds_axes(self) -> bool:
+        return (self.table.row_axis, self.table.col_axis) == (ROWS, COLS)
 
 
 def _best_lr(f: _Facts) -> list[Finding]:
-    parts = [f"{h} → {_lr(lr)} ({acc:.4f})" for h, (lr, acc) in f.best.items()]
-    return [Finding("best_lr", "Best learning rate per width: " + ", ".join(parts) + ".",
-                    {"best": {h: {"lr": lr, "accuracy": acc} for h, (lr, acc) in f.best.items()}})]
+    rows, cols = f.table.axes
+    what = "learning rate" if cols.name == "lr" else cols.noun
+    parts = [f"{f.row(h)} → {f.col(lr)} ({acc:.4f})" for h, (lr, acc) in f.best.items()]
+    return [Finding("best_lr", f"Best {what} per {rows.noun}: " + ", ".join(parts) + ".",
+                    {"best": {h: {cols.name: lr, "accuracy": acc}
+                              for h, (lr, acc) in f.best.items()}})]
 
 
 def _best_lr_trend(f: _Facts) -> list[Finding]:
-    """How the best rate moves with width (a trend only when it moves monotonically)."""
+    """How the best column moves along the rows (a trend only when both axes are ordered and
+    it moves monotonically)."""
+    rows, cols = f.table.axes
     widths, lrs = f.widths, [f.best[h][0] for h in f.widths]
-    if len(widths) < 2:
+    if len(widths) < 2 or not cols.numeric:
         return []
-    span = f"As width grows from {widths[0]} to {widths[-1]}, the best rate moves"
-    if all(b <= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] < lrs[0]:
-        trend = f"{span} down, from {_lr(lrs[0])} to {_lr(lrs[-1])}."
-    elif all(b >= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] > lrs[0]:
-        trend = f"{span} up, from {_lr(lrs[0])} to {_lr(lrs[-1])}."
+    first, last = f.row(widths[0]), f.row(widths[-1])
+    best = f"best {cols.noun}"
+    span = f"As {rows.noun} grows from {first} to {last}, the {best} moves"
+    if rows.numeric and all(b <= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] < lrs[0]:
+        trend = f"{span} down, from {f.col(lrs[0])} to {f.col(lrs[-1])}."
+    elif rows.numeric and all(b >= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] > lrs[0]:
+        trend = f"{span} up, from {f.col(lrs[0])} to {f.col(lrs[-1])}."
     elif len(set(lrs)) == 1:
-        trend = f"The best rate is {_lr(lrs[0])} at every width from {widths[0]} to {widths[-1]}."
+        trend = (f"The {best} is {f.col(lrs[0])} at every {rows.noun} from {first} to {last}."
+                 if rows.numeric else
+                 f"The {best} is {f.col(lrs[0])} for every {rows.noun}.")
+    elif rows.numeric:
+        trend = (f"The {best} does not move steadily with {rows.noun}: "
+                 + ", ".join(f.col(x) for x in lrs) + ".")
     else:
-        trend = ("The best rate does not move steadily with width: "
-                 + ", ".join(_lr(x) for x in lrs) + ".")
+        return []
     return [Finding("best_lr_trend", trend, {"widths": widths, "best_lrs": lrs})]
 
 
 def _band(f: _Facts) -> list[Finding]:
-    """The goldilocks band: rates within BAND_POINTS of each width's best."""
+    """The goldilocks band: columns within BAND_POINTS of each row's best."""
+    rows, cols = f.table.axes
     band = {h: [lr for lr, c in _row(f.table, h).items()
                 if c.mean >= f.best[h][1] - BAND_POINTS / 100] for h in f.widths}
-    text = (f"Rates within {BAND_POINTS} points of each width's best: "
-            + "; ".join(f"{h}: {', '.join(_lr(x) for x in band[h])}" for h in f.widths) + ".")
+    noun = "Rates" if cols.name == "lr" else f"{cols.title[0].upper()}{cols.title[1:]} values"
+    text = (f"{noun} within {BAND_POINTS} points of each {rows.noun}'s best: "
+            + "; ".join(f"{f.row(h)}: {', '.join(f.col(x) for x in band[h])}"
+                        for h in f.widths) + ".")
     return [Finding("band", text, {"band": band, "points": BAND_POINTS})]
 
 
 def _frontier(f: _Facts) -> list[Finding]:
-    """The divergence frontier: from which rate upwards training fails, per width."""
-    frontier = {}
-    for h in f.widths:
-        start = failing_from({lr: (0.0 if c.diverged else c.mean)
-                              for lr, c in _row(f.table, h).items()})
-        if start is not None:
-            frontier[h] = start
+    """The divergence frontier: from which rate upwards training fails, per row (only when the
+    columns are learning rates)."""
+    if f.table.col_axis != "lr":
+        return []
+    rows = f.table.axes[0]
+    frontier = frontier_per_row(f.table)
     if not frontier:
-        return [Finding("frontier", "No tested rate made training fail at any width.",
+        return [Finding("frontier", f"No tested rate made training fail at any {rows.noun}.",
                         {"frontier": {}})]
+    unit = " units" if rows.name == "hidden" else ""
     text = ("Training fails (accuracy < " + f"{FAILED_BELOW}" + " or NaN loss) from rate: "
-            + ", ".join(f"{h} units ≥ {_lr(lr)}" for h, lr in frontier.items()) + ".")
+            + ", ".join(f"{f.row(h)}{unit} ≥ {_lr(lr)}" for h, lr in frontier.items()) + ".")
     fronts = [frontier[h] for h in f.widths if h in frontier]
-    if len(fronts) > 1 and all(b <= a for a, b in zip(fronts, fronts[1:])) and \
-            fronts[-1] < fronts[0]:
-        text += " The frontier moves to smaller rates as width grows."
+    if rows.numeric and len(fronts) > 1 and all(b <= a for a, b in zip(fronts, fronts[1:])) \
+            and fronts[-1] < fronts[0]:
+        text += f" The frontier moves to smaller rates as {rows.noun} grows."
     return [Finding("frontier", text, {"frontier": frontier})]
 
 
 def _doubling(f: _Facts) -> list[Finding]:
-    """Accuracy gained per doubling of width, and the time it costs."""
+    """Accuracy gained per doubling of width, and the time it costs (rows = widths)."""
+    if f.table.row_axis != "hidden":
+        return []
     out = []
     for a, b in zip(f.widths, f.widths[1:]):
         if b != 2 * a:
@@ -161,7 +219,9 @@ def _doubling(f: _Facts) -> list[Finding]:
 
 
 def _enough_width(f: _Facts) -> list[Finding]:
-    """The narrowest width within the band of the overall best."""
+    """The narrowest width within the band of the overall best (rows = widths)."""
+    if f.table.row_axis != "hidden":
+        return []
     best = f.best
     top_h = max(best, key=lambda h: best[h][1])
     enough = min(h for h in f.widths if best[h][1] >= best[top_h][1] - BAND_POINTS / 100)
@@ -169,6 +229,8 @@ def _enough_width(f: _Facts) -> list[Finding]:
         return []
     t_enough = f.times.cell(enough, best[enough][0]).mean
     t_top = f.times.cell(top_h, best[top_h][0]).mean
+    if t_enough is None or t_top is None:
+        return []
     return [Finding(
         "enough_width",
         f"{enough} units reach {best[enough][1]:.4f}, within {BAND_POINTS} points of the best "
@@ -183,12 +245,12 @@ def _spread(f: _Facts) -> list[Finding]:
     if table.seeds <= 1:
         return [Finding("spread", "One seed per cell: the spread between seeds is unknown "
                         "(run with --repeats 3 to measure it).", {"seeds": table.seeds})]
-    wild = {(h, lr): c for h in table.hidden for lr in table.lrs
+    wild = {(h, lr): c for h in table.rows for lr in table.cols
             if len((c := table.cell(h, lr)).values) > 1
             and (max(c.values) - min(c.values)) * 100 > DISAGREE_POINTS}
     if wild:
         text = (f"Seeds disagree by more than {DISAGREE_POINTS:g} points in {len(wild)} cells: "
-                + ", ".join(f"{h}/{_lr(lr)} ({min(c.values):.4f}–{max(c.values):.4f})"
+                + ", ".join(f"{f.row(h)}/{f.col(lr)} ({min(c.values):.4f}–{max(c.values):.4f})"
                             for (h, lr), c in wild.items()) + ".")
     else:
         text = f"Seeds agree within {DISAGREE_POINTS:g} points in every cell ({table.seeds} seeds)."
@@ -200,11 +262,118 @@ RULES = (_best_lr, _best_lr_trend, _band, _frontier, _doubling, _enough_width, _
 
 
 def _findings_for(table: Table, time_table: Table) -> list[Finding]:
-    best = best_per_width(table)
+    best = best_per_row(table)
     if not best:
         return [Finding("empty", "No trial produced an accuracy yet.")]
     facts = _Facts(table, time_table, best)
     return [finding for rule in RULES for finding in rule(facts)]
+
+
+# --------------------------------------------------------------------------- across tables
+# Sentences that compare the tables (facets) on the rows they share: how the best column
+# moves from the first table to each other one, which table is best in each row, and whether
+# the divergence frontier moves.
+
+
+def _shared_rows(tables: Sequence[Table], per_table: list[dict]) -> list:
+    rows = [r for r in tables[0].rows if all(r in d for d in per_table)]
+    extra = [r for t in tables[1:] for r in t.rows if r not in rows and all(r in d for d in
+                                                                           per_table)]
+    return rows + list(dict.fromkeys(extra))
+
+
+def _across_best(tables: Sequence[Table], names: list[str]) -> list[Finding]:
+    """How each row's best column moves from the first table to each other one."""
+    bests = [best_per_row(t) for t in tables]
+    rows = _shared_rows(tables, bests)
+    if not rows:
+        return []
+    row_axis, col_axis = tables[0].axes
+    r, c = row_axis.label, col_axis.label
+    noun = "rate" if col_axis.name == "lr" else col_axis.noun
+    out = []
+    for name, best in zip(names[1:], bests[1:]):
+        moves = {"unchanged": [], "up": [], "down": [], "changed": []}
+        for h in rows:
+            a, b = bests[0][h][0], best[h][0]
+            how = "unchanged" if a == b else ("changed" if not col_axis.numeric else
+                                             "up" if b > a else "down")
+            moves[how].append(h)
+        if len(moves["unchanged"]) == len(rows):
+            text = (f"{names[0]} → {name}: the best {noun} is the same at every {row_axis.noun} "
+                    f"({', '.join(f'{r(h)}: {c(bests[0][h][0])}' for h in rows)}).")
+        else:
+            parts = []
+            for how, hs in moves.items():
+                if not hs:
+                    continue
+                if how == "unchanged":
+                    parts.append("unchanged at " + ", ".join(r(h) for h in hs))
+                else:
+                    parts.append(f"{how} at " + ", ".join(
+                        f"{r(h)} ({c(bests[0][h][0])} → {c(best[h][0])})" for h in hs))
+            text = f"{names[0]} → {name}: the best {noun} per {row_axis.noun} is " + \
+                "; ".join(parts) + "."
+        out.append(Finding("across_best", text, {
+            "from": names[0], "to": name,
+            "moves": {k: [r(h) for h in v] for k, v in moves.items()}}))
+    return out
+
+
+def _across_winner(tables: Sequence[Table], names: list[str]) -> list[Finding]:
+    """Which table reaches the best accuracy in each shared row (at its own best column)."""
+    bests = [best_per_row(t) for t in tables]
+    rows = _shared_rows(tables, bests)
+    if not rows:
+        return []
+    row_axis = tables[0].axes[0]
+    winners = {}
+    for h in rows:
+        k = max(range(len(tables)), key=lambda i: bests[i][h][1])
+        runner = max(bests[i][h][1] for i in range(len(tables)) if i != k)
+        winners[h] = (names[k], bests[k][h][1], runner)
+    count = {n: sum(w[0] == n for w in winners.values()) for n in names}
+    lead = max(count, key=count.get)
+    text = (f"Best table per {row_axis.noun} (each at its best column): "
+            + ", ".join(f"{row_axis.label(h)} → {n} ({acc:.4f}, next {nxt:.4f})"
+                        for h, (n, acc, nxt) in winners.items()) + ".")
+    if count[lead] == len(rows) and len(rows) > 1:
+        text += f" {lead} is best at every {row_axis.noun}."
+    return [Finding("across_winner", text, {
+        "winners": {row_axis.label(h): {"table": n, "accuracy": a, "next": nxt}
+                    for h, (n, a, nxt) in winners.items()}})]
+
+
+def _across_frontier(tables: Sequence[Table], names: list[str]) -> list[Finding]:
+    """Whether the divergence frontier moves from the first table to each other one."""
+    if tables[0].col_axis != "lr":
+        return []
+    fronts = [frontier_per_row(t) for t in tables]
+    bests = [best_per_row(t) for t in tables]
+    rows = _shared_rows(tables, bests)
+    if not rows:
+        return []
+    r = tables[0].axes[0].label
+    show = lambda d, h: _lr(d[h]) if h in d else "none"  # noqa: E731
+    out = []
+    for name, front in zip(names[1:], fronts[1:]):
+        moved = [h for h in rows if fronts[0].get(h) != front.get(h)]
+        if not moved:
+            text = (f"Divergence frontier, {names[0]} → {name}: the same at every "
+                    f"{tables[0].axes[0].noun}.")
+        else:
+            text = (f"Divergence frontier, {names[0]} → {name}: "
+                    + ", ".join(f"{r(h)}: {show(fronts[0], h)} → {show(front, h)}"
+                                for h in moved)
+                    + (" (none: no tested rate fails)" if any(
+                        h not in front or h not in fronts[0] for h in moved) else "") + ".")
+        out.append(Finding("across_frontier", text, {
+            "from": names[0], "to": name,
+            "moved": {r(h): [fronts[0].get(h), front.get(h)] for h in moved}}))
+    return out
+
+
+ACROSS_RULES = (_across_best, _across_winner, _across_frontier)
 
 
 # --------------------------------------------------------------------------- the reference
@@ -298,7 +467,7 @@ def _protocol_note(table: Table, ref: dict, cells: list[CellComparison]) -> list
 
 
 def _row_bests(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
-    ours_best = best_per_width(table)
+    ours_best = best_per_row(table)
     out, agree = [], []
     for h in sorted({c.hidden for c in cells}):
         row = {lr: v for (hh, lr), v in ref.items() if hh == h and v is not None}

@@ -6,9 +6,10 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from .axes import AXES, COLS, ROWS
 from .findings import compare, findings
-from .plots import KINDS, figures, gaps, svg_text
-from .report import Table, build_tables, cell_text, describe, table_notes
+from .plots import KINDS, plan_figures, svg_text
+from .report import Table, build_tables, cell_text, describe, table_notes, varied_fields
 from .results import TrialResult
 
 _STYLE = """
@@ -18,44 +19,60 @@ th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: right; whi
 th { background: #f3f3f3; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 .note { color: #666; font-size: 0.9rem; }
+figcaption { color: #444; font-size: 0.9rem; max-width: 48rem; }
 """
 
 
-def _table_html(table: Table, stat: str = "mean") -> str:
-    head = "".join(f"<th>{lr:g}</th>" for lr in table.lrs)
-    rows = "".join(
-        f"<tr><th>{h}</th>"
-        + "".join(f"<td>{html.escape(cell_text(table, table.cell(h, lr), stat))}</td>"
-                  for lr in table.lrs)
+def _table_html(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
+    rows, cols = table.axes
+    head = "".join(f"<th>{html.escape(cols.label(c))}</th>" for c in table.cols)
+    body = "".join(
+        f"<tr><th>{html.escape(rows.label(r))}</th>"
+        + "".join(f"<td>{html.escape(cell_text(table, table.cell(r, c), stat))}</td>"
+                  for c in table.cols)
         + "</tr>"
-        for h in table.hidden
+        for r in table.rows
     )
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in table_notes(table))
-    caption = html.escape(describe(table, stat))
+    caption = html.escape(describe(table, stat, always))
+    corner = html.escape(f"{rows.name} \\ {cols.name}")
     return (f'<table class="results"><caption>{caption}</caption>'
-            f"<tr><th>hidden \\ lr</th>{head}</tr>{rows}</table>{notes}")
+            f"<tr><th>{corner}</th>{head}</tr>{body}</table>{notes}")
 
 
 def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
-                reference: str = "hw2", title: str = "lstm-sweep report") -> str:
-    """The whole report as one HTML string."""
-    acc_tables = build_tables(results, "accuracy")
-    time_tables = build_tables(results, "time")
+                reference: str = "hw2", title: str = "lstm-sweep report", rows: str = ROWS,
+                cols: str = COLS) -> str:
+    """The whole report as one HTML string: tables of ``rows`` x ``cols`` (one per facet),
+    findings, a captioned figure per kind and facet, the comparison and the environment."""
+    acc_tables = build_tables(results, "accuracy", rows, cols)
+    time_tables = build_tables(results, "time", rows, cols)
+    always = varied_fields(acc_tables)
+    row_axis, col_axis = AXES[rows], AXES[cols]
+    facets = (f", one table for each {', '.join(always)}" if always else "")
     parts = [f"<h1>{html.escape(title)}</h1>",
-             f"<p>{len(results)} trials. How an LSTM's width and its Adam learning rate decide "
-             "what it learns (MNIST read row by row).</p>",
-             "<h2>Test accuracy</h2>", *(_table_html(t) for t in acc_tables),
-             "<h2>Wall time per trial (s)</h2>", *(_table_html(t) for t in time_tables),
+             f"<p>{len(results)} trials: test accuracy by {html.escape(row_axis.title)} (rows) "
+             f"and {html.escape(col_axis.title)} (columns){html.escape(facets)}. MNIST-like "
+             "images are read row by row by a recurrent net, as in the 2017 homework "
+             "this tool reproduces.</p>",
+             "<h2>Test accuracy</h2>", *(_table_html(t, always=always) for t in acc_tables),
+             "<h2>Wall time per trial (s)</h2>",
+             *(_table_html(t, always=always) for t in time_tables),
              "<h2>Findings</h2><ul>",
              *(f"<li><strong>{html.escape(f.text)}</strong></li>" if f.kind == "facet" else
-               f"<li>{html.escape(f.text)}</li>" for f in findings(results)), "</ul>",
-             "<h2>Plots</h2>"]
-    for name, fig in figures(results, KINDS).items():
-        parts.append(f'<figure id="plot-{name}">{svg_text(fig)}'
-                     f"<figcaption>{html.escape(name)}</figcaption></figure>")
-    for name, why in gaps(results, KINDS).items():
-        parts.append(f'<p class="note" id="plot-{name}">{html.escape(name)}: nothing to show '
-                     f"({html.escape(why)}).</p>")
+               f"<li>{html.escape(f.text)}</li>" for f in findings(results, rows, cols)),
+             "</ul>", "<h2>Plots</h2>"]
+    specs, missing = plan_figures(results, KINDS, rows=rows, cols=cols)
+    shown = None
+    for spec in specs:
+        if spec.facet and spec.facet != shown:
+            parts.append(f"<h3>{html.escape(spec.facet)}</h3>")
+            shown = spec.facet
+        parts.append(f'<figure id="plot-{html.escape(spec.name)}">{svg_text(spec.draw())}'
+                     f"<figcaption>{html.escape(spec.caption)}</figcaption></figure>")
+    for name, why in missing.items():
+        parts.append(f'<p class="note" id="plot-{html.escape(name)}">{html.escape(name)}: '
+                     f"nothing to show ({html.escape(why)}).</p>")
     comp = compare(results, reference)
     parts.append(f"<h2>Comparison with the published table ({html.escape(reference)})</h2>")
     parts.append('<table class="comparison"><tr><th>hidden</th><th>lr</th><th>reference</th>'
@@ -70,11 +87,6 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
         items = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                         for k, v in sorted(env.items()))
         parts.append(f'<table class="environment">{items}</table>')
-    if acc_tables:
-        p = acc_tables[0].protocol
-        parts.append(f'<p class="note">Protocol: {p["steps"]} Adam steps, batch '
-                     f'{p["batch_size"]}, init {p["init"]}, {p["precision"]}, data '
-                     f'{html.escape(str(p["dataset"]))}.</p>')
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="generator" content="lstm-sweep">'

@@ -1,7 +1,8 @@
 """Tables of results: compute first (:func:`build_tables` returns data), render second.
 
 The layout is the seed's Table 1: rows = hidden size, columns = learning rate, one cell per
-(hidden, lr) aggregating its seeds (mean, and ± sample std when there are several). ``DNF`` marks
+(hidden, lr) aggregating its seeds (mean, and ± sample std when there are several); any two axes
+of :mod:`lstm_sweep.axes` may take their places, with one table per facet. ``DNF`` marks
 a cell whose trials ran out of memory; ``*`` marks a value where a seed diverged (loss NaN/inf).
 """
 
@@ -14,7 +15,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .config import CELLS, OPTIMIZERS
+from .axes import AXES, COLS, ROWS, Axis, check_axes, facet, facet_order
 from .errors import ConfigError
 from .results import Status, TrialResult
 
@@ -75,44 +76,52 @@ class Cell:
 
 @dataclass(frozen=True)
 class Table:
+    """One table: ``rows`` x ``cols`` (values of two axes, the seed's hidden x lr by default),
+    a :class:`Cell` per pair, and the ``protocol``: every field its trials share."""
+
     metric: str
     protocol: dict
-    hidden: tuple[int, ...]
-    lrs: tuple[float, ...]
-    cells: dict[tuple[int, float], Cell]
+    rows: tuple
+    cols: tuple
+    cells: dict[tuple, Cell]
     seeds: int  # most seeds seen in one cell
+    row_axis: str = ROWS
+    col_axis: str = COLS
 
-    def cell(self, hidden: int, lr: float) -> Cell:
-        return self.cells.get((hidden, lr), Cell((), ()))
+    def cell(self, row, col) -> Cell:
+        return self.cells.get((row, col), Cell((), ()))
+
+    @property
+    def axes(self) -> tuple[Axis, Axis]:
+        return AXES[self.row_axis], AXES[self.col_axis]
 
 
 def _protocol_key(protocol: dict) -> tuple:
     return tuple(sorted((k, str(v)) for k, v in protocol.items()))
 
 
-def _model_order(config) -> tuple:
-    """Tables of the seed's model (LSTM, Adam) first, then cell by cell, optimizer by optimizer
-    (the order of insertion within equal models)."""
-    return (CELLS.index(config.cell), list(OPTIMIZERS).index(config.optimizer))
-
-
-def build_tables(results: Sequence[TrialResult], metric: str = "accuracy") -> list[Table]:
-    """Group ``results`` by protocol (steps, batch, dataset, init, ...) into Table-1 grids.
+def build_tables(results: Sequence[TrialResult], metric: str = "accuracy", rows: str = ROWS,
+                 cols: str = COLS) -> list[Table]:
+    """Lay ``results`` out as tables of ``rows`` x ``cols`` (the seed's Table 1: hidden x lr),
+    one per facet: per value of every other field that varies (steps, cell, dataset, ...).
 
     Raises:
-        ConfigError: unknown metric.
+        ConfigError: unknown metric or axis.
     """
     if metric not in METRICS:
         raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
+    row_axis, col_axis = check_axes(rows, cols)
     attr = METRICS[metric][1]
     groups: dict[tuple, list[TrialResult]] = {}
     for r in results:
-        groups.setdefault(_protocol_key(r.config.protocol()), []).append(r)
+        groups.setdefault(_protocol_key(facet(r.config, rows, cols)), []).append(r)
     tables = []
-    for _, members in sorted(groups.items(), key=lambda kv: _model_order(kv[1][0].config)):
-        raw: dict[tuple[int, float], tuple[list[float], list[Status]]] = {}
+    for members in sorted(groups.values(),
+                          key=lambda m: facet_order(facet(m[0].config, rows, cols))):
+        raw: dict[tuple, tuple[list[float], list[Status]]] = {}
         for r in members:
-            values, statuses = raw.setdefault((r.config.hidden, r.config.lr), ([], []))
+            where = (row_axis.value(r.config), col_axis.value(r.config))
+            values, statuses = raw.setdefault(where, ([], []))
             statuses.append(r.status)
             value = getattr(r, attr)
             if r.status in _WITH_VALUE and value is not None and math.isfinite(value):
@@ -121,21 +130,36 @@ def build_tables(results: Sequence[TrialResult], metric: str = "accuracy") -> li
         tables.append(
             Table(
                 metric=metric,
-                protocol=members[0].config.protocol(),
-                hidden=tuple(sorted({h for h, _ in cells})),
-                lrs=tuple(sorted({lr for _, lr in cells})),
+                protocol=facet(members[0].config, rows, cols),
+                rows=tuple(sorted({r for r, _ in cells}, key=row_axis.sort_key)),
+                cols=tuple(sorted({c for _, c in cells}, key=col_axis.sort_key)),
                 cells=cells,
                 seeds=max(len(c.statuses) for c in cells.values()),
+                row_axis=rows,
+                col_axis=cols,
             )
         )
     return tables
 
 
+def varied_fields(tables: Sequence[Table]) -> tuple[str, ...]:
+    """The protocol fields whose values differ between ``tables`` (what tells them apart)."""
+    if len(tables) < 2:
+        return ()
+    keys = dict.fromkeys(k for t in tables for k in t.protocol)
+    return tuple(k for k in keys
+                 if len({repr(t.protocol.get(k)) for t in tables}) > 1)
+
+
+def facet_name(table: Table, tables: Sequence[Table]) -> str:
+    """What tells ``table`` apart from the others of ``tables``: ``GRU · momentum``,
+    ``300 steps``; the full caption where nothing does."""
+    varied = varied_fields(tables)
+    parts = _parts(table.protocol, set(varied), only=True)
+    return " · ".join(parts) if parts else describe(table).rsplit(" · ", 1)[0]
+
+
 # --------------------------------------------------------------------------- rendering
-
-
-def _lr_label(lr: float) -> str:
-    return f"{lr:g}"
 
 
 def cell_text(table: Table, cell: Cell, stat: str = "mean") -> str:
@@ -158,28 +182,39 @@ def cell_text(table: Table, cell: Cell, stat: str = "mean") -> str:
     return text
 
 
-def describe(table: Table, stat: str = "mean") -> str:
-    """The table's caption: its protocol and what a cell shows."""
-    p = table.protocol
+def describe(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
+    """The table's caption: what its trials share (model, data, protocol) and what a cell
+    shows. ``always``: fields named even at the seed's value (those that tell tables apart)."""
     how = {"mean": "mean ± std", "median": "median", "best": "best seed", "all": "every seed"}
     seeds = f"{table.seeds} seeds, {how[stat]}" if table.seeds > 1 else "1 seed"
-    return (f"{model_name(p)}{p['dataset']} · {p['steps']} steps · batch {p['batch_size']} · "
-            f"init {p['init']} · {p['precision']} · {seeds}")
+    return " · ".join([*_parts(table.protocol, set(always)), seeds])
 
 
-def model_name(p: dict) -> str:
-    """``"GRU · momentum (momentum=0.99) · "`` for a protocol whose cell or optimizer is not the
-    seed's (LSTM, Adam); empty for the seed's, so its tables read as they always did."""
-    cell, optimizer, opt = p.get("cell", "lstm"), p.get("optimizer", "adam"), p.get("opt", ())
-    if (cell, optimizer, tuple(opt)) == ("lstm", "adam", ()):
-        return ""
-    settings = f" ({', '.join(f'{k}={v:g}' for k, v in opt)})" if opt else ""
-    return f"{cell.upper()} · {optimizer}{settings} · "
+def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
+    """The caption's parts for protocol ``p``: the model where it is not the seed's (LSTM,
+    Adam) or is in ``always``, then the data and the protocol (``only``: just ``always``)."""
+    out = []
+    named = always if only else always | {"dataset", "steps", "batch_size", "init", "precision",
+                                          "hidden", "lr"}
+    seeds_model = (p.get("cell", "lstm"), p.get("optimizer", "adam"),
+                   tuple(p.get("opt", ()))) == ("lstm", "adam", ())
+    if "cell" in p and ("cell" in always or not (only or seeds_model)):
+        out.append(AXES["cell"].label(p["cell"]))
+    if "optimizer" in p and (always & {"optimizer", "opt"} or not (only or seeds_model)):
+        out.append(AXES["optimizer"].label(AXES["optimizer"].value_of(p)))
+    texts = {"dataset": lambda v: str(v), "hidden": lambda v: f"{v} units",
+             "lr": lambda v: f"lr {v:g}", "steps": lambda v: f"{v} steps",
+             "batch_size": lambda v: f"batch {v}", "init": lambda v: f"init {v}",
+             "precision": lambda v: str(v), "display_step": lambda v: f"a point every {v} steps"}
+    for k, text in texts.items():
+        if k in p and k in named:
+            out.append(text(p[k]))
+    return out
 
 
 def table_notes(table: Table) -> list[str]:
     """The footnotes a table needs (diverged seeds, DNF)."""
-    cells = [table.cell(h, lr) for h in table.hidden for lr in table.lrs]
+    cells = list(table.cells.values())
     out = []
     if any(c.diverged for c in cells):
         out.append("* a seed diverged (loss became NaN/inf); its accuracy is still counted")
@@ -189,52 +224,67 @@ def table_notes(table: Table) -> list[str]:
 
 
 def _grid(table: Table, stat: str = "mean") -> tuple[list[str], list[list[str]]]:
-    header = ["hidden \\ lr", *(_lr_label(lr) for lr in table.lrs)]
-    rows = [
-        [str(h), *(cell_text(table, table.cell(h, lr), stat) for lr in table.lrs)]
-        for h in table.hidden
+    rows, cols = table.axes
+    header = [f"{rows.name} \\ {cols.name}", *(cols.label(c) for c in table.cols)]
+    body = [
+        [rows.label(r), *(cell_text(table, table.cell(r, c), stat) for c in table.cols)]
+        for r in table.rows
     ]
-    return header, rows
+    return header, body
 
 
-def render_text(table: Table, stat: str = "mean") -> str:
+def render_text(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
     header, rows = _grid(table, stat)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
-    out = [f"{METRICS[table.metric][0]}: {describe(table, stat)}", line(header),
+    out = [f"{METRICS[table.metric][0]}: {describe(table, stat, always)}", line(header),
            "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
     return "\n".join(out + table_notes(table))
 
 
-def render_markdown(table: Table, stat: str = "mean") -> str:
+def render_markdown(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
     header, rows = _grid(table, stat)
-    out = [f"**{METRICS[table.metric][0]}** ({describe(table, stat)})", "",
+    out = [f"**{METRICS[table.metric][0]}** ({describe(table, stat, always)})", "",
            "| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     notes = table_notes(table)
     return "\n".join(out + ([""] + notes if notes else []))
 
 
-def render_csv(table: Table, stat: str = "mean") -> str:
-    """The reference file's layout (``hidden,lr_1e-05,...``); several seeds -> ``mean ± std``."""
+def render_csv(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
+    """The reference file's layout (``hidden,lr_1e-05,...``); several seeds -> ``mean ± std``;
+    other axes alike (``cell,steps_300,steps_999``)."""
+    rows, cols = table.axes
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["hidden", *(f"lr_{lr!r}" for lr in table.lrs)])
-    for h in table.hidden:
-        writer.writerow([h, *(cell_text(table, table.cell(h, lr), stat) for lr in table.lrs)])
+    writer.writerow([rows.name, *(f"{cols.name}_{c!r}" if cols.name == "lr" else
+                                  f"{cols.name}_{cols.label(c)}" for c in table.cols)])
+    for r in table.rows:
+        writer.writerow([rows.label(r),
+                         *(cell_text(table, table.cell(r, c), stat) for c in table.cols)])
     return buf.getvalue().rstrip("\n")
 
 
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+          "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+          "^": r"\textasciicircum{}", "±": r"$\pm$", "*": r"$^{*}$"}
+
+
 def _latex_escape(text: str) -> str:
-    return text.replace("±", r"$\pm$").replace("*", r"$^{*}$").replace("\\ lr", r"$\backslash$ lr")
+    """``text`` as LaTeX prints it (a dataset name may hold any character)."""
+    return "".join(_LATEX.get(ch, ch) for ch in text)
 
 
-def render_latex(table: Table, stat: str = "mean") -> str:
+def render_latex(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
     header, rows = _grid(table, stat)
+    row_axis, col_axis = table.axes
+    corner = "Neurons / LR" if (row_axis.name, col_axis.name) == (ROWS, COLS) else \
+        f"{row_axis.title} / {col_axis.title}"
     out = [r"\begin{table}[ht]", r"\centering",
-           rf"\caption{{{METRICS[table.metric][0]} ({_latex_escape(describe(table, stat))})}}",
-           r"\begin{tabular}{r" + "r" * len(table.lrs) + "}", r"\toprule",
-           " & ".join(["Neurons / LR", *header[1:]]) + r" \\", r"\midrule"]
+           rf"\caption{{{METRICS[table.metric][0]} "
+           rf"({_latex_escape(describe(table, stat, always))})}}",
+           r"\begin{tabular}{r" + "r" * len(table.cols) + "}", r"\toprule",
+           " & ".join(_latex_escape(c) for c in [corner, *header[1:]]) + r" \\", r"\midrule"]
     out += [" & ".join(_latex_escape(c) for c in r) + r" \\" for r in rows]
     out += [r"\bottomrule", r"\end{tabular}"]
     out += [rf"\par\footnotesize {_latex_escape(n)}" for n in table_notes(table)]
@@ -247,7 +297,8 @@ _RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_cs
 
 
 def render_tables(tables: Sequence[Table], fmt: str = "text", stat: str = "mean") -> str:
-    """Render each table in ``fmt``; several protocols give several tables, a blank line apart.
+    """Render each table in ``fmt``; several facets give several tables, a blank line apart,
+    each caption naming what tells it apart from the others.
 
     ``stat``: ``mean`` (± sample std), ``median``, ``best`` seed, or ``all`` seeds' values.
     """
@@ -255,4 +306,5 @@ def render_tables(tables: Sequence[Table], fmt: str = "text", stat: str = "mean"
         raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     if stat not in STATS:
         raise ConfigError(f"unknown statistic {stat!r}; choose one of: {', '.join(STATS)}")
-    return "\n\n".join(_RENDERERS[fmt](t, stat) for t in tables)
+    always = varied_fields(tables)
+    return "\n\n".join(_RENDERERS[fmt](t, stat, always) for t in tables)

@@ -116,20 +116,28 @@ def environment_info(device: torch.device) -> dict:
 
 
 def checked_grid(grid: Grid, device: torch.device, fallback_fp32: bool = False) -> Grid:
-    """``grid`` if ``device`` can run its precision; with ``fallback_fp32``, the grid in fp32
-    (a warning says so); else ConfigError naming what is missing and the way out."""
-    why = unsupported(device, grid.precision)
-    if fallback_fp32 and why is not None:
-        log.warning("%s; running fp32 instead (--fallback-fp32)", why)
-        return replace(grid, precision="fp32")
-    check_precision(device, grid.precision)
-    return grid
+    """``grid`` if ``device`` can run its precisions; with ``fallback_fp32``, the grid with fp32
+    in place of those it cannot run (a warning says so); else ConfigError naming what is
+    missing and the way out."""
+    kept = []
+    for precision in grid.precision:
+        why = unsupported(device, precision)
+        if why is None:
+            kept.append(precision)
+        elif fallback_fp32:
+            log.warning("%s; running fp32 instead (--fallback-fp32)", why)
+            kept.append("fp32")
+        else:
+            check_precision(device, precision)
+    kept = tuple(dict.fromkeys(kept))
+    return grid if kept == grid.precision else replace(grid, precision=kept)
 
 
 def check_fits(grid: Grid, data: Dataset) -> None:
     """Refuse a batch larger than the training set before anything trains."""
-    if grid.batch_size > len(data.train):
-        raise ConfigError(f"--batch-size {grid.batch_size:,} is larger than the training set of "
+    batch = max(grid.batch_size)
+    if batch > len(data.train):
+        raise ConfigError(f"--batch-size {batch:,} is larger than the training set of "
                           f"{data.name} ({len(data.train):,} images); use at most "
                           f"{len(data.train):,}")
 
@@ -247,7 +255,8 @@ def sweep_request(
                                 or not 1 <= workers <= MAX_WORKERS):
         raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; "
                           f"got {workers!r}")
-    choose_engine(grid.trials()[0], engine, torch_device.type)  # it can train this grid
+    for first in {(t.cell, t.init, t.precision): t for t in grid.trials()}.values():
+        choose_engine(first, engine, torch_device.type)  # it can train every kind of trial
     if isinstance(executor, str):
         executor = make_executor(executor, workers=workers, ray_address=ray_address)
     path = store.path if isinstance(store, Store) else Path(store)
