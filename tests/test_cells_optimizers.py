@@ -261,10 +261,14 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
              "GRU · momentum (momentum=0.5)"]
     assert headings == [f"{n}:" for n in names] + [f"Across the tables ({', '.join(names)}):"]
     assert o.out.count("- Best learning rate per width: 16 → ") == 4
-    across = o.out.split("Across the tables")[1]
-    assert across.count("- LSTM · adam → ") == 3  # how the best rate moves, per other table
-    assert across.count("- Divergence frontier, LSTM · adam → ") == 3
-    assert "- Best table per width (each at its best column): 16 → " in across
+    across = o.out.split("Across the tables")[1].splitlines()[1:]
+    moves = [line for line in across if "the best rate per width" in line.lower()]
+    for name in names[1:]:  # how the best rate moves from the first table to each other one
+        assert sum(name in line for line in moves) == 1, (name, moves)
+    assert sum(line.startswith("- Best table per width (each at its best rate): 16 → ")
+               for line in across) == 1
+    assert any("frontier" in line or "made training fail in any table" in line
+               for line in across)
     # any two axes: cell x optimizer, one table per learning rate (the facet)
     o = cli("table", "--db", db, "--rows", "cell", "--cols", "optimizer")
     assert o.code == 0, o.text

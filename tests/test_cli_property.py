@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faults import cli, snapshot
+from lstm_sweep.axes import AXES
 from lstm_sweep.config import TrialConfig
 from lstm_sweep.results import CurvePoint, Status, TrialResult
 from lstm_sweep.store import Store
@@ -87,10 +88,13 @@ def commands(draw):
             "--seeds": lambda: _value(draw, st.sampled_from(["0", "0,1", str(2**63 - 1)])),
             "--repeats": lambda: _value(draw, st.sampled_from(["1", "2", "100001"])),
             "--data-seed": lambda: _value(draw, INTS),
-            "--steps": lambda: _value(draw, st.sampled_from(["1", "5", "12", "1000000000"])),
-            "--batch-size": lambda: _value(draw, st.sampled_from(["1", "50", "60000"])),
-            "--init": lambda: _value(draw, st.sampled_from(["tf", "pytorch"])),
-            "--precision": lambda: _value(draw, st.sampled_from(["fp32", "tf32", "bf16"])),
+            "--steps": lambda: _value(draw, st.sampled_from(["1", "5", "12", "1000000000", "3,5",
+                                                              "5,5"])),
+            "--batch-size": lambda: _value(draw, st.sampled_from(["1", "50", "60000", "50,100",
+                                                                   "50,60001"])),
+            "--init": lambda: _value(draw, st.sampled_from(["tf", "pytorch", "tf,pytorch"])),
+            "--precision": lambda: _value(draw, st.sampled_from(["fp32", "tf32", "bf16",
+                                                                  "fp32,tf32"])),
             "--engine": lambda: _value(draw, st.sampled_from(["auto", "single", "fused"])),
             "--device": lambda: _value(draw, st.sampled_from(["cpu", "cuda", "cuda:7", "auto"])),
             "--retry": lambda: _value(draw, st.sampled_from(["failed", "oom,diverged", "done"])),
@@ -123,7 +127,11 @@ def commands(draw):
             # --force runs what the plan refuses: only with few steps (10^9 steps would be days)
             if draw(st.booleans()) and steps in ("1", "3", "5", "8", "12"):
                 opts.append(["--force"])
-    elif command in ("table",):
+    if command in ("table", "findings", "report", "plot"):  # any two axes
+        for name in ("--rows", "--cols"):
+            if draw(st.booleans()):
+                opts.append([name, _value(draw, st.sampled_from(list(AXES)))])
+    if command in ("table",):
         for name, good in (("--format", ["text", "markdown", "csv", "latex"]),
                            ("--metric", ["accuracy", "time"]),
                            ("--stat", ["mean", "median", "best", "all"])):

@@ -282,6 +282,14 @@ def _shared_rows(tables: Sequence[Table], per_table: list[dict]) -> list:
     return rows + list(dict.fromkeys(extra))
 
 
+def _same_as_first(kind: str, what: str, names: list[str], same: list[str]) -> list[Finding]:
+    """One sentence for every table where ``what`` is as in the first table."""
+    if not same:
+        return []
+    return [Finding(kind, f"{what} is the same in {', '.join(same)} as in {names[0]}.",
+                    {"from": names[0], "same": same})]
+
+
 def _across_best(tables: Sequence[Table], names: list[str]) -> list[Finding]:
     """How each row's best column moves from the first table to each other one."""
     bests = [best_per_row(t) for t in tables]
@@ -291,7 +299,7 @@ def _across_best(tables: Sequence[Table], names: list[str]) -> list[Finding]:
     row_axis, col_axis = tables[0].axes
     r, c = row_axis.label, col_axis.label
     noun = "rate" if col_axis.name == "lr" else col_axis.noun
-    out = []
+    out, same = [], []
     for name, best in zip(names[1:], bests[1:]):
         moves = {"unchanged": [], "up": [], "down": [], "changed": []}
         for h in rows:
@@ -300,24 +308,26 @@ def _across_best(tables: Sequence[Table], names: list[str]) -> list[Finding]:
                                              "up" if b > a else "down")
             moves[how].append(h)
         if len(moves["unchanged"]) == len(rows):
-            text = (f"{names[0]} → {name}: the best {noun} is the same at every {row_axis.noun} "
-                    f"({', '.join(f'{r(h)}: {c(bests[0][h][0])}' for h in rows)}).")
-        else:
-            parts = []
-            for how, hs in moves.items():
-                if not hs:
-                    continue
-                if how == "unchanged":
-                    parts.append("unchanged at " + ", ".join(r(h) for h in hs))
-                else:
-                    parts.append(f"{how} at " + ", ".join(
-                        f"{r(h)} ({c(bests[0][h][0])} → {c(best[h][0])})" for h in hs))
-            text = f"{names[0]} → {name}: the best {noun} per {row_axis.noun} is " + \
-                "; ".join(parts) + "."
-        out.append(Finding("across_best", text, {
-            "from": names[0], "to": name,
-            "moves": {k: [r(h) for h in v] for k, v in moves.items()}}))
-    return out
+            same.append(name)
+            continue
+        parts = []
+        for how, hs in moves.items():
+            if not hs:
+                continue
+            if how == "unchanged":
+                parts.append("unchanged at " + ", ".join(r(h) for h in hs))
+            else:
+                parts.append(f"{how} at " + ", ".join(
+                    f"{r(h)} ({c(bests[0][h][0])} → {c(best[h][0])})" for h in hs))
+        out.append(Finding(
+            "across_best",
+            f"{names[0]} → {name}: the best {noun} per {row_axis.noun} is "
+            + "; ".join(parts) + ".",
+            {"from": names[0], "to": name,
+             "moves": {k: [r(h) for h in v] for k, v in moves.items()}}))
+    where = ", ".join(f"{r(h)}: {c(bests[0][h][0])}" for h in rows)
+    return _same_as_first("across_best", f"The best {noun} per {row_axis.noun} ({where})",
+                          names, same) + out
 
 
 def _across_winner(tables: Sequence[Table], names: list[str]) -> list[Finding]:
@@ -326,7 +336,8 @@ def _across_winner(tables: Sequence[Table], names: list[str]) -> list[Finding]:
     rows = _shared_rows(tables, bests)
     if not rows:
         return []
-    row_axis = tables[0].axes[0]
+    row_axis, col_axis = tables[0].axes
+    noun = "rate" if col_axis.name == "lr" else col_axis.noun
     winners = {}
     for h in rows:
         k = max(range(len(tables)), key=lambda i: bests[i][h][1])
@@ -334,7 +345,7 @@ def _across_winner(tables: Sequence[Table], names: list[str]) -> list[Finding]:
         winners[h] = (names[k], bests[k][h][1], runner)
     count = {n: sum(w[0] == n for w in winners.values()) for n in names}
     lead = max(count, key=count.get)
-    text = (f"Best table per {row_axis.noun} (each at its best column): "
+    text = (f"Best table per {row_axis.noun} (each at its best {noun}): "
             + ", ".join(f"{row_axis.label(h)} → {n} ({acc:.4f}, next {nxt:.4f})"
                         for h, (n, acc, nxt) in winners.items()) + ".")
     if count[lead] == len(rows) and len(rows) > 1:
@@ -353,24 +364,29 @@ def _across_frontier(tables: Sequence[Table], names: list[str]) -> list[Finding]
     rows = _shared_rows(tables, bests)
     if not rows:
         return []
-    r = tables[0].axes[0].label
+    row_axis = tables[0].axes[0]
+    if not any(fronts):
+        return [Finding("across_frontier", f"No tested rate made training fail in any table, "
+                        f"at any {row_axis.noun}.", {"moved": {}})]
+    r = row_axis.label
     show = lambda d, h: _lr(d[h]) if h in d else "none"  # noqa: E731
-    out = []
+    out, same = [], []
     for name, front in zip(names[1:], fronts[1:]):
         moved = [h for h in rows if fronts[0].get(h) != front.get(h)]
         if not moved:
-            text = (f"Divergence frontier, {names[0]} → {name}: the same at every "
-                    f"{tables[0].axes[0].noun}.")
-        else:
-            text = (f"Divergence frontier, {names[0]} → {name}: "
-                    + ", ".join(f"{r(h)}: {show(fronts[0], h)} → {show(front, h)}"
-                                for h in moved)
-                    + (" (none: no tested rate fails)" if any(
-                        h not in front or h not in fronts[0] for h in moved) else "") + ".")
+            same.append(name)
+            continue
+        text = (f"Divergence frontier, {names[0]} → {name}: "
+                + ", ".join(f"{r(h)}: {show(fronts[0], h)} → {show(front, h)}" for h in moved)
+                + (" (none: no tested rate fails)" if any(
+                    h not in front or h not in fronts[0] for h in moved) else "") + ".")
         out.append(Finding("across_frontier", text, {
             "from": names[0], "to": name,
             "moved": {r(h): [fronts[0].get(h), front.get(h)] for h in moved}}))
-    return out
+    where = ", ".join(f"{r(h)}: {show(fronts[0], h)}" for h in rows)
+    return _same_as_first("across_frontier",
+                          f"The divergence frontier per {row_axis.noun} ({where})",
+                          names, same) + out
 
 
 ACROSS_RULES = (_across_best, _across_winner, _across_frontier)
