@@ -296,7 +296,7 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     for args, message in [(["--opt", "momentum=0.5"], "no optimizer of the grid (adam) has"),
                           (["--opt", "momentum"], "is not NAME=NUMBER"),
                           (["--cell", "lstm,cnn"], "'cnn' is not one of lstm, gru, rnn"),
-                          (["--engine", "fused", "--cell", "gru"], "LSTM cells only"),
+                          (["--engine", "fused", "--init", "pytorch"], "supports --init tf only"),
                           (["--optimizer", "adam,adam"], "repeated values")]:
         o = cli("run", "--hidden", "16", "--steps", "5", "--device", "cpu", "--no-progress",
                 "--data-dir", mnist_dir, "--db", tmp_path / "x.db", *args)

@@ -117,3 +117,54 @@ def test_a_diverging_model_does_not_touch_the_others(mnist):
 def test_group_members_must_agree_on_the_protocol(mnist):
     with pytest.raises(ValueError, match="agree"):
         train_group([TrialConfig(hidden=16, lr=0.1), TrialConfig(hidden=32, lr=0.1)], mnist)
+
+
+# --------------------------------------------------------------------------- GRU and basic RNN
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_fused_cell_forward_equals_each_models_own_forward(cell):
+    from lstm_sweep.engines.fused_cells import cell_forward, cell_views, pack_cell_params
+    from lstm_sweep.model import CellClassifier, load_cell_params, tf_cell_params
+
+    params = [{k: v.double() for k, v in tf_cell_params(cell, 8, torch.Generator().manual_seed(s))
+               .items()} for s in (3, 4, 5)]
+    x = torch.rand(6, 28, 28, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    theta = pack_cell_params(params, cell, 8)
+    fused = cell_forward(cell_views(theta, cell, 8), x, cell)
+    for k, p in enumerate(params):
+        model = CellClassifier(cell, 8).double()
+        load_cell_params(model, p)
+        torch.testing.assert_close(fused[k], model(x), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell, optimizer", [("gru", "adam"), ("rnn", "rmsprop")])
+def test_fused_gru_and_rnn_groups_equal_their_unfused_trials(mnist, cell, optimizer):
+    from lstm_sweep.engines.fused_cells import FusedCellEngine
+    from lstm_sweep.model import tf_cell_params
+
+    configs = [TrialConfig(hidden=16, lr=lr, seed=s, data_seed=0, steps=30, cell=cell,
+                           optimizer=optimizer) for lr in (1e-3, 1e-2) for s in (0, 1)]
+    engine = FusedCellEngine(configs, torch.device("cpu"))
+    for k, c in enumerate(configs):  # each model starts from its own trial's weights
+        own = tf_cell_params(cell, 16, torch.Generator().manual_seed(c.seed))
+        for name, value in engine.tf_params(k).items():
+            torch.testing.assert_close(value, own[name])
+    fused = train_group(configs, mnist, engine="fused")
+    for c, f in zip(configs, fused):
+        (single,) = train_group([c], mnist, engine="single")
+        assert f.status is single.status is Status.DONE
+        assert (f.engine, f.group_size) == ("fused", 4)
+        np.testing.assert_allclose([p.loss for p in f.curve], [p.loss for p in single.curve],
+                                   rtol=2e-4)
+        assert abs(f.test_accuracy - single.test_accuracy) <= 0.002
+
+
+def test_a_diverging_gru_does_not_touch_the_others(mnist):
+    configs = [TrialConfig(hidden=16, lr=lr, steps=30, cell="gru") for lr in (1e38, 1e-2)]
+    bad, good = train_group(configs, mnist, engine="fused")
+    (alone,) = train_group([configs[1]], mnist, engine="single")
+    assert bad.status is Status.DIVERGED and bad.test_accuracy is not None
+    assert good.status is Status.DONE and good.steps_done == 30
+    np.testing.assert_allclose([p.loss for p in good.curve], [p.loss for p in alone.curve],
+                               rtol=2e-4)

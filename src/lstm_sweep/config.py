@@ -222,9 +222,9 @@ class TrialConfig:
 
     @property
     def fusable(self) -> bool:
-        """Whether the fused engine implements this trial (an LSTM with TF's init: one
-        trainable bias; any optimizer)."""
-        return self.init == "tf" and self.cell == "lstm"
+        """Whether the fused engine implements this trial (TF's init: one trainable bias; any
+        cell, any optimizer)."""
+        return self.init == "tf"
 
     @property
     def model_prefix(self) -> str:

@@ -198,9 +198,11 @@ def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
                                           "hidden", "lr"}
     seeds_model = (p.get("cell", "lstm"), p.get("optimizer", "adam"),
                    tuple(p.get("opt", ()))) == ("lstm", "adam", ())
-    if "cell" in p and ("cell" in always or not (only or seeds_model)):
+    model = always & {"cell", "optimizer", "opt"}
+    whole = not only and (model or not seeds_model)  # a caption names the whole model
+    if "cell" in p and (whole or "cell" in always):
         out.append(AXES["cell"].label(p["cell"]))
-    if "optimizer" in p and (always & {"optimizer", "opt"} or not (only or seeds_model)):
+    if "optimizer" in p and (whole or always & {"optimizer", "opt"}):
         out.append(AXES["optimizer"].label(AXES["optimizer"].value_of(p)))
     texts = {"dataset": lambda v: str(v), "hidden": lambda v: f"{v} units",
              "lr": lambda v: f"lr {v:g}", "steps": lambda v: f"{v} steps",

@@ -1,7 +1,8 @@
 """Engines hold the model(s) of a work unit for the one training loop (:mod:`lstm_sweep.train`).
 
 - ``single`` (:mod:`.single`): one trial through ``nn.LSTM``'s fused kernel (oneDNN / cuDNN);
-- ``fused`` (:mod:`.fused`): K trials of one width as one batched model.
+- ``fused`` (:mod:`.fused`, :mod:`.fused_cells`): K trials of one width as one batched model
+  (the LSTM with written-out passes; the GRU and basic RNN through autograd).
 
 This registry says which engine serves which configuration and which one ``auto`` picks; it
 imports no torch (planning needs none), and loads an engine's module only to build it. Adding an
@@ -38,10 +39,10 @@ class EngineInfo:
 
 ENGINES: dict[str, EngineInfo] = {
     "single": EngineInfo("single", ".single:SingleEngine", lambda c: None),
-    "fused": EngineInfo("fused", ".fused:FusedEngine",
+    "fused": EngineInfo("fused", ".fused:fused_engine",
                         lambda c: None if c.fusable else
                         "--engine fused supports --init tf only (PyTorch's init has two trainable "
-                        "biases) and LSTM cells only; use --engine single or auto"),
+                        "biases); use --engine single or auto"),
 }
 ENGINE_CHOICES = ("auto", *ENGINES)
 

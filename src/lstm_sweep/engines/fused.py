@@ -202,3 +202,13 @@ class FusedEngine:
 
     def tf_params(self, k: int) -> dict[str, torch.Tensor]:
         return unpack_tf_params(self.theta.cpu(), self.hidden, k)
+
+
+def fused_engine(configs: Sequence[TrialConfig], device: torch.device):
+    """The fused engine for ``configs``' cell: :class:`FusedEngine` (LSTM, written-out passes) or
+    :class:`~.fused_cells.FusedCellEngine` (GRU, basic RNN)."""
+    if configs[0].cell == "lstm":
+        return FusedEngine(configs, device)
+    from .fused_cells import FusedCellEngine
+
+    return FusedCellEngine(configs, device)
