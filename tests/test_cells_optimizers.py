@@ -293,6 +293,8 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     assert page.count("<figure") == 4 * 4  # heatmap, time, curves, best rate: per table
     assert page.count("<figcaption>Test accuracy (GRU · adam) by hidden units (rows)") == 1
     assert page.count("<h3>") == 4
+    # findings nested under their table's name, then those across the tables
+    assert page.count("<li><strong>") == 5 and "<li><strong>GRU · adam</strong><ul><li>" in page
     for args, message in [(["--opt", "momentum=0.5"], "no optimizer of the grid (adam) has"),
                           (["--opt", "momentum"], "is not NAME=NUMBER"),
                           (["--cell", "lstm,cnn"], "'cnn' is not one of lstm, gru, rnn"),

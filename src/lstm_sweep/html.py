@@ -40,6 +40,20 @@ def _table_html(table: Table, stat: str = "mean", always: Sequence[str] = ()) ->
             f"<tr><th>{corner}</th>{head}</tr>{body}</table>{notes}")
 
 
+def _findings_html(items) -> str:
+    """The findings as a list; a table's (facet's) findings nested under its name."""
+    out, nested = ["<ul>"], False
+    for f in items:
+        if f.kind == "facet":
+            out.append(("</ul></li>" if nested else "")
+                       + f"<li><strong>{html.escape(f.text)}</strong><ul>")
+            nested = True
+        else:
+            out.append(f"<li>{html.escape(f.text)}</li>")
+    out.append(("</ul></li>" if nested else "") + "</ul>")
+    return "".join(out)
+
+
 def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
                 reference: str = "hw2", title: str = "lstm-sweep report", rows: str = ROWS,
                 cols: str = COLS) -> str:
@@ -58,10 +72,8 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
              "<h2>Test accuracy</h2>", *(_table_html(t, always=always) for t in acc_tables),
              "<h2>Wall time per trial (s)</h2>",
              *(_table_html(t, always=always) for t in time_tables),
-             "<h2>Findings</h2><ul>",
-             *(f"<li><strong>{html.escape(f.text)}</strong></li>" if f.kind == "facet" else
-               f"<li>{html.escape(f.text)}</li>" for f in findings(results, rows, cols)),
-             "</ul>", "<h2>Plots</h2>"]
+             "<h2>Findings</h2>", _findings_html(findings(results, rows, cols)),
+             "<h2>Plots</h2>"]
     specs, missing = plan_figures(results, KINDS, rows=rows, cols=cols)
     shown = None
     for spec in specs:
