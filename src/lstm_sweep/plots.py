@@ -146,8 +146,9 @@ def plot_heatmap(table: Table, title: str = ""):
     im = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(table.cols)), [cols.label(c) for c in table.cols])
     ax.set_yticks(range(len(table.rows)), [rows.label(r) for r in table.rows])
-    ax.set_xlabel(cols.title + (" (log scale)" if cols.numeric else ""))
-    ax.set_ylabel(rows.title + (" (log scale)" if rows.numeric else ""))
+    log = ("hidden", "lr")  # the seed's axes are spaced by factors (2x, 10x)
+    ax.set_xlabel(cols.title + (" (log scale)" if cols.name in log else ""))
+    ax.set_ylabel(rows.title + (" (log scale)" if rows.name in log else ""))
     for i, row in enumerate(labels):
         for j, text in enumerate(row):
             v = values[i][j]
