@@ -255,6 +255,14 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     assert "gru momentum hidden 16 lr 0.1 seed 0: done" in o.err
     o = cli("compare", "--db", db)
     assert o.code == 0 and "steps 999 there, 30 here" in o.out
+    o = cli("plan", "--hidden", "16", "--lr", "0.01,0.1", "--cell", "lstm,gru", "--optimizer",
+            "adam,momentum", "--opt", "momentum=0.5", "--steps", "30", "--device", "cpu",
+            "--dataset", "mnist,fashion-mnist", "--db", db)  # one plan per dataset
+    assert o.code == 0, o.text
+    mnist_plan, fashion_plan = o.out.split("dataset fashion-mnist:")
+    assert mnist_plan.startswith("dataset mnist:\n") and \
+        "nothing to run (every trial is stored already)" in mnist_plan
+    assert "total: 8 trials" in fashion_plan
     o = cli("findings", "--db", db)  # per table (facet), each headed by what it is about
     headings = [line for line in o.out.splitlines() if not line.startswith("- ")]
     names = ["LSTM · adam", "LSTM · momentum (momentum=0.5)", "GRU · adam",

@@ -114,6 +114,13 @@ def _choice(choices):
 CELL_LIST = CommaList("a cell", "cells", _choice(CELLS))
 DATASET_LIST = CommaList("a dataset", "datasets", _choice(tuple(DATASETS)))
 OPTIMIZER_LIST = CommaList("an optimizer", "optimizers", _choice(tuple(OPTIMIZERS)))
+def _name(text: str) -> str:
+    if len(text) > 200:
+        raise _Explained("too long: at most 200 characters")
+    return text
+
+
+NAMES = CommaList("a name", "names", _name)
 INIT_LIST = CommaList("an init", "inits", _choice(INITS))
 PRECISION_LIST = CommaList("a precision", "precisions", _choice(PRECISIONS))
 STEPS = CommaList("a positive integer", "positive integers", _bounded_int(1, LIMITS["steps"]))
@@ -304,13 +311,17 @@ def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_ad
 
 @cli.command("plan")
 @sweep_options
-@click.option("--dataset", default="mnist", show_default=True,
-              help="Dataset name whose finished trials in --db are left out.")
+@click.option("--dataset", "datasets", type=NAMES, default="mnist", show_default=True,
+              help="Datasets (names as stored, e.g. mnist,fashion-mnist) whose finished trials "
+                   "in --db are left out; one plan each.")
 @click.option("--reprobe", is_flag=True, help="Measure this device again (the probe is cached).")
-def plan_cmd(dataset, reprobe, **options) -> None:
+def plan_cmd(datasets, reprobe, **options) -> None:
     """Show what a sweep will cost before running it: FLOPs, memory and time per width, ETA."""
-    request = _request(options, "local", None, dataset)
-    click.echo(api.plan_sweep(request, refresh=reprobe).render())
+    requests = [_request(options, "local", None, name) for name in datasets]
+    for i, request in enumerate(requests):
+        if len(requests) > 1:
+            click.echo(("\n" if i else "") + f"dataset {request.dataset}:")
+        click.echo(api.plan_sweep(request, refresh=reprobe and not i).render())
 
 
 def _load_data(data_dir, show: bool, dataset: str = "mnist", dataset_name: str | None = None):

@@ -200,6 +200,8 @@ def plan_rows(plan) -> list[dict]:
 def render_plan(plan, title: str = "plan") -> str:
     """The plan as a text table with totals, the ETA and the memory verdict."""
     cal = plan.calibration
+    if not plan.units:
+        return f"{title} on {plan.device}: nothing to run (every trial is stored already)"
     out = [f"{title} on {plan.device} (probe: {cal.overhead_s * 1e3:.2f} ms/step overhead + "
            f"{cal.flops_per_s / 1e9:.0f} GFLOP/s)"]
     header = ["hidden", "trials", "engine", "workers", "GFLOP/trial", "peak memory", "time/trial",
