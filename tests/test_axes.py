@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 
 import pytest
 
@@ -198,3 +199,25 @@ def test_time_plot_ticks_are_plain_numbers_that_do_not_overlap():
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+def test_select_keeps_the_trials_of_a_value_and_names_the_values_there_are():
+    from lstm_sweep.axes import select
+
+    assert len(select(CELLS, [("cell", "gru")])) == 12
+    assert len(select(CELLS, [("cell", "GRU"), ("lr", "1e-2"), ("optimizer", "sgd")])) == 2
+    assert {r.config.hidden for r in select(CELLS, [("hidden", "32.0")])} == {32}
+    momentum = [r(0.5, hidden=16, lr=0.1, optimizer="momentum", opt={"momentum": 0.5})]
+    assert select(momentum, [("optimizer", "momentum")]) == momentum  # any settings
+    assert select(momentum, [("optimizer", "momentum (momentum=0.5)")]) == momentum
+    assert select(CELLS, []) == CELLS
+    for where, message in [([("cell", "lstn")], "no trial has cell='lstn'; its values in the "
+                                                "store: LSTM, GRU"),
+                           ([("lr", "5")], "its values in the store: 0.001, 0.01, 0.1"),
+                           ([("lr", "nan")], "no trial has lr='nan'"),
+                           ([("lr", "1e999")], "no trial has lr='1e999'"),
+                           ([("cell", "gru"), ("optimizer", "rmsprop")],
+                            "no trial has optimizer='rmsprop'; its values in the store: adam, sgd"),
+                           ([("seed", "0")], "unknown axis 'seed' in --where")]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            select(CELLS, where)

@@ -289,6 +289,13 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
         == 4
     o = cli("table", "--db", db, "--rows", "cell", "--cols", "optimizer", "--format", "csv")
     assert o.out.splitlines()[0] == "cell,optimizer_adam,optimizer_momentum (momentum=0.5)"
+    o = cli("table", "--db", db, "--where", "cell=gru", "--where", "optimizer=momentum")
+    assert [line for line in o.out.splitlines() if line.startswith("Test accuracy")] == [
+        "Test accuracy: GRU · momentum (momentum=0.5) · mnist · 30 steps · batch 100 · init tf "
+        "· fp32 · 1 seed"]
+    o = cli("findings", "--db", db, "--where", "cell=cnn")
+    assert o.error_line() == ("Error: no trial has cell='cnn'; its values in the store: LSTM, "
+                              "GRU")
     o = cli("export", "--db", db, "--format", "jsonl")
     assert len(o.out.splitlines()) == len(results) == 8  # a row per trial
     o = cli("plot", "--db", db, "--rows", "cell", "--cols", "optimizer", "--kind", "heatmap",

@@ -127,10 +127,14 @@ def commands(draw):
             # --force runs what the plan refuses: only with few steps (10^9 steps would be days)
             if draw(st.booleans()) and steps in ("1", "3", "5", "8", "12"):
                 opts.append(["--force"])
-    if command in ("table", "findings", "report", "plot"):  # any two axes
+    if command in ("table", "findings", "report", "plot"):  # any two axes, some trials
         for name in ("--rows", "--cols"):
             if draw(st.booleans()):
                 opts.append([name, _value(draw, st.sampled_from(list(AXES)))])
+        for _ in range(draw(st.integers(0, 2))):
+            opts.append(["--where", _value(draw, st.sampled_from(
+                ["cell=lstm", "lr=0.05", "hidden=8", "optimizer=adam", "cell=gru", "seed=0",
+                 "hidden", "=8", "lr=1e999"]))])
     if command in ("table",):
         for name, good in (("--format", ["text", "markdown", "csv", "latex"]),
                            ("--metric", ["accuracy", "time"]),

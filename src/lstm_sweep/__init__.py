@@ -16,7 +16,7 @@ engine -> store -> reports)::
     summary = execute(plan)                              # results committed as they arrive
 """
 
-from .axes import AXES, check_axes
+from .axes import AXES, check_axes, select
 from .config import (
     CELLS,
     INITS,
@@ -71,7 +71,7 @@ __all__ = [
     "findings", "render_export", "results_dataframe",
     "human_bytes", "human_seconds", "load_mnist", "load_reference", "load_results",
     "output_folder", "plan_figures", "plan_sweep", "plot_figures", "plot_gaps", "preset",
-    "render_comparison",
+    "render_comparison", "select",
     "render_findings", "render_html", "render_tables", "run_sweep", "run_trial", "save_figure",
     "sweep_request", "write_output",
 ]

@@ -9,6 +9,7 @@ and optimizers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .config import CELLS, INITS, OPTIMIZERS, PRECISIONS, TrialConfig
@@ -99,3 +100,37 @@ def facet_order(protocol: dict) -> tuple:
     dataset, ...), each value in its axis's order."""
     return tuple(a.sort_key(a.value_of(protocol)) for a in AXES.values()
                  if a.fields[0] in protocol)
+
+
+def _matches(axis: Axis, value: object, text: str) -> bool:
+    if axis.numeric:
+        try:
+            return float(text) == float(value)
+        except (TypeError, ValueError, OverflowError):
+            return False
+    if axis.name == "optimizer" and text == value[0]:  # "momentum" matches any settings
+        return True
+    return text.lower() in (axis.label(value).lower(), str(value).lower())
+
+
+def select(results: Sequence, where: Sequence[tuple[str, str]]) -> list:
+    """The results whose every ``(axis, value)`` of ``where`` matches (``cell=gru``,
+    ``lr=0.01``, ``optimizer=momentum``): what a report of a few tables of a large store shows.
+
+    Raises:
+        ConfigError: an unknown axis, or a value no result has (naming the values there are).
+    """
+    out = list(results)
+    for name, text in where:
+        if name not in AXES:
+            raise ConfigError(f"unknown axis {name!r:.40} in --where; choose one of: "
+                              f"{', '.join(AXES)}")
+        axis = AXES[name]
+        kept = [r for r in out if _matches(axis, axis.value(r.config), text)]
+        if not kept:
+            have = sorted({axis.value(r.config) for r in out}, key=axis.sort_key)
+            there = ", ".join(axis.label(v) for v in have)[:300]
+            raise ConfigError(f"no trial has {name}={text!r:.60}" + (
+                f"; its values in the store: {there}" if have else " (no trial is left)"))
+        out = kept
+    return out

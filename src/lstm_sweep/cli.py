@@ -414,8 +414,26 @@ def _execute_with_progress(plan, show: bool):
         return api.execute(plan, callbacks)
 
 
+class Condition(click.ParamType):
+    """``AXIS=VALUE`` -> (axis, value text)."""
+
+    name = "condition"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        axis, sep, text = str(value).partition("=")
+        if not sep or not axis.strip() or not text.strip():
+            self.fail(f"{str(value)[:60]!r} is not AXIS=VALUE (e.g. cell=gru)", param, ctx)
+        return axis.strip(), text.strip()
+
+
 def axes_options(f):
-    """``--rows`` and ``--cols``: the two axes of tables, plots and findings."""
+    """``--rows``, ``--cols`` and ``--where``: the two axes of tables, plots and findings, and
+    which trials they show."""
+    f = click.option("--where", type=Condition(), multiple=True,
+                     help="Only trials with this value of an axis, e.g. cell=gru or lr=0.01 "
+                          "(repeatable: all must hold).")(f)
     f = click.option("--cols", type=click.Choice(tuple(AXES)), default="lr", show_default=True,
                      help="Axis of the columns.")(f)
     return click.option("--rows", type=click.Choice(tuple(AXES)), default="hidden",
@@ -433,11 +451,12 @@ def axes_options(f):
 @click.option("--stat", type=click.Choice(STATS), default="mean", show_default=True,
               help="Per cell over seeds: mean ± std, median, best seed, or all values.")
 @axes_options
-def table(db, fmt, metric, stat, rows, cols) -> None:
+def table(db, fmt, metric, stat, rows, cols, where) -> None:
     """Print Table 1 (rows = hidden size, columns = learning rate; or any two axes) from the
     store, one table per value of the other axes that vary."""
     api.check_axes(rows, cols)
-    click.echo(render_tables(build_tables(_stored(db), metric, rows, cols), fmt, stat))
+    results = api.select(_stored(db), where)
+    click.echo(render_tables(build_tables(results, metric, rows, cols), fmt, stat))
 
 
 def _stored(db, curves: bool = False):
@@ -451,11 +470,12 @@ def _stored(db, curves: bool = False):
 @click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
               help="SQLite results store.")
 @axes_options
-def findings_cmd(db, rows, cols) -> None:
+def findings_cmd(db, rows, cols, where) -> None:
     """Short sentences computed from the stored results, each with its numbers: per table,
     then across the tables."""
     api.check_axes(rows, cols)
-    click.echo(api.render_findings(api.findings(_stored(db), rows, cols)))
+    results = api.select(_stored(db), where)
+    click.echo(api.render_findings(api.findings(results, rows, cols)))
 
 
 @cli.command("compare")
@@ -483,7 +503,7 @@ def compare_cmd(db, reference) -> None:
 @click.option("--overwrite", is_flag=True,
               help="Replace files in --out that are not images (never a results store).")
 @axes_options
-def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols) -> None:
+def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) -> None:
     """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width: one
     file per kind and table (facet)."""
     if lr is not None and len(lr) != 1:
@@ -491,7 +511,7 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols) -> None
     lr = lr[0] if lr else None
     api.check_axes(rows, cols)
     chosen = api.PLOT_KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
-    results = _stored(db, curves=True)
+    results = api.select(_stored(db, curves=True), where)
     specs, missing = api.plan_figures(results, chosen, hidden, lr, rows, cols)
     folder = api.check_folder(out_dir)
     if folder.exists():
@@ -515,12 +535,12 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols) -> None
 @click.option("--overwrite", is_flag=True,
               help="Replace --out even if it is not an HTML page (never a results store).")
 @axes_options
-def report_cmd(db, out, reference, overwrite, rows, cols) -> None:
+def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:
     """One self-contained HTML file: tables, plots, findings, comparison, environment."""
     api.check_axes(rows, cols)
     api.load_reference(reference)  # an unknown reference: say so before any work
     api.check_target(out, "html", overwrite=overwrite, protect=[db])  # refuse before the work
-    results = _stored(db, curves=True)
+    results = api.select(_stored(db, curves=True), where)
     with api.Store(db, readonly=True) as store:
         environments = store.environments()
     text = api.render_html(results, environments, reference, rows=rows, cols=cols)
