@@ -148,9 +148,10 @@ class TrialConfig:
         display_step: a learning-curve point every this many steps (the seed's 10).
         init: ``"tf"`` (seed-faithful: glorot kernel, N(0, 1) head) or ``"pytorch"`` (its defaults).
         precision: arithmetic of training and evaluation: ``"fp32"`` (faithful), ``"tf32"``
-            (TF32 matmuls on NVIDIA GPUs; fp32 elsewhere), ``"bf16"`` (bfloat16 autocast;
-            parameters and Adam stay fp32).
-        dataset: identity of the data (``"mnist"``, or ``"idx-<hash>"`` for other IDX files).
+            (TF32 matmuls on NVIDIA GPUs; refused elsewhere unless ``--fallback-fp32``),
+            ``"bf16"`` (bfloat16 autocast; parameters and Adam stay fp32).
+        dataset: identity of the data (``"mnist"``, ``"fashion-mnist"``, ...; other IDX data is
+            named after its folder and its checksums, or by ``--dataset-name``).
         cell: ``"lstm"`` (the seed's ``BasicLSTMCell``), ``"gru"`` or ``"rnn"`` (TF 1.x's).
         optimizer: ``"adam"`` (the seed's), ``"sgd"``, ``"momentum"``, ``"rmsprop"``,
             ``"adagrad"``, in TF 1.x's forms; ``opt``: its settings that differ from TF's
