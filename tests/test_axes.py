@@ -221,3 +221,20 @@ def test_select_keeps_the_trials_of_a_value_and_names_the_values_there_are():
                            ([("seed", "0")], "unknown axis 'seed' in --where")]:
         with pytest.raises(ConfigError, match=re.escape(message)):
             select(CELLS, where)
+
+
+@pytest.mark.parametrize("name", ["<b>x</b>/../y", "../../etc", "a\\b c", "日本語", "[red]x[/]",
+                                  "-", "x" * 200])
+def test_hostile_dataset_names_make_safe_file_names_and_escaped_html(name):
+    from lstm_sweep.html import render_html
+
+    results = [r(0.5 + 0.1 * i, hidden=16, lr=lr, dataset=d, steps=30)
+               for i, (d, lr) in enumerate(itertools.product(("mnist", name), (0.01, 0.1)))]
+    specs, _ = plan_figures(results, ("heatmap",))
+    names = [s.name for s in specs]
+    assert len(set(names)) == 2 and all(re.fullmatch(r"[a-z0-9.=-]+", n) for n in names)
+    page = render_html(results, {})
+    if "<b>" in name:
+        assert "<b>x" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    text = render_tables(build_tables(results))
+    assert text.count("Test accuracy:") == 2

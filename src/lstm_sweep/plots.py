@@ -27,8 +27,12 @@ KINDS = ("heatmap", "time", "curves", "best-lr")
 
 
 def _pyplot():
+    import warnings
+
     import matplotlib
 
+    # a name in a script the font lacks (a dataset called 日本語) is drawn as boxes: not news
+    warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
