@@ -238,3 +238,29 @@ def test_hostile_dataset_names_make_safe_file_names_and_escaped_html(name):
         assert "<b>x" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
     text = render_tables(build_tables(results))
     assert text.count("Test accuracy:") == 2
+
+
+def test_best_over_an_axis_takes_each_cells_best_value():
+    tables = build_tables(CELLS, rows="hidden", cols="cell", best_over="lr")
+    assert [t.protocol["optimizer"] for t in tables] == ["adam", "sgd"]  # lr is no facet
+    adam = tables[0]
+    assert adam.chosen == {(16, "lstm"): 0.01, (32, "lstm"): 0.01, (16, "gru"): 0.01,
+                           (32, "gru"): 0.001}
+    assert adam.text(32, "gru") == "0.9600 @ 0.001"
+    assert render_tables(tables[:1], "csv").splitlines() == [
+        "hidden,cell_LSTM,cell_GRU", "16,0.9000 @ 0.01,0.9500 @ 0.01",
+        "32,0.9300 @ 0.01,0.9600 @ 0.001"]
+    assert "each cell at its best learning rate (by mean accuracy), shown after @" in \
+        render_tables(tables[:1])
+    # another metric shows the value at the rate chosen by accuracy
+    (times, _) = build_tables(CELLS, "time", rows="hidden", cols="cell", best_over="lr")
+    assert times.chosen == adam.chosen and times.text(32, "gru") == "2.0 @ 0.001"
+    # a tie goes to the first value in the axis's order; a cell with no accuracy takes none
+    tie = [r(0.9, hidden=16, lr=lr) for lr in (0.1, 0.01)] + [
+        r(None, Status.OOM, hidden=32, lr=lr) for lr in (0.1, 0.01)]
+    (t,) = build_tables(tie, rows="hidden", cols="steps", best_over="lr")
+    assert t.chosen == {(16, 999): 0.01} and t.text(32, 999) == "DNF"
+    for bad, message in [("lr", "already the table's rows or columns"),
+                         ("width", "unknown axis 'width'")]:
+        with pytest.raises(ConfigError, match=message):
+            build_tables(CELLS, rows="hidden", cols="lr", best_over=bad)

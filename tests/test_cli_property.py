@@ -138,7 +138,8 @@ def commands(draw):
     if command in ("table",):
         for name, good in (("--format", ["text", "markdown", "csv", "latex"]),
                            ("--metric", ["accuracy", "time"]),
-                           ("--stat", ["mean", "median", "best", "all"])):
+                           ("--stat", ["mean", "median", "best", "all"]),
+                           ("--best-over", ["lr", "hidden", "cell", "steps"])):
             if draw(st.booleans()):
                 opts.append([name, _value(draw, st.sampled_from(good))])
     elif command == "report":

@@ -88,10 +88,13 @@ def check_axes(rows: str, cols: str) -> tuple[Axis, Axis]:
     return AXES[rows], AXES[cols]
 
 
-def facet(config: TrialConfig, rows: str = ROWS, cols: str = COLS) -> dict:
+def facet(config: TrialConfig, rows: str = ROWS, cols: str = COLS,
+          over: str | None = None) -> dict:
     """The configuration fields a table of ``rows`` x ``cols`` holds fixed: every field but the
-    two axes' and the seeds."""
+    two axes' (and the axis ``over`` which each cell takes the best value), and the seeds."""
     drop = set(AXES[rows].fields) | set(AXES[cols].fields) | set(_NOT_FACETS)
+    if over is not None:
+        drop |= set(AXES[over].fields)
     return {k: v for k, v in config.to_dict().items() if k not in drop}
 
 

@@ -451,12 +451,15 @@ def axes_options(f):
 @click.option("--stat", type=click.Choice(STATS), default="mean", show_default=True,
               help="Per cell over seeds: mean ± std, median, best seed, or all values.")
 @axes_options
-def table(db, fmt, metric, stat, rows, cols, where) -> None:
+@click.option("--best-over", type=click.Choice(tuple(AXES)),
+              help="Each cell at its best value of this axis (by mean accuracy, shown after "
+                   "@), e.g. --rows hidden --cols cell --best-over lr.")
+def table(db, fmt, metric, stat, rows, cols, where, best_over) -> None:
     """Print Table 1 (rows = hidden size, columns = learning rate; or any two axes) from the
     store, one table per value of the other axes that vary."""
     api.check_axes(rows, cols)
     results = api.select(_stored(db), where)
-    click.echo(render_tables(build_tables(results, metric, rows, cols), fmt, stat))
+    click.echo(render_tables(build_tables(results, metric, rows, cols, best_over), fmt, stat))
 
 
 def _stored(db, curves: bool = False):

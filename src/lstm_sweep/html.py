@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from .axes import AXES, COLS, ROWS
 from .findings import compare, findings
 from .plots import KINDS, plan_figures, svg_text
-from .report import Table, build_tables, cell_text, describe, table_notes, varied_fields
+from .report import Table, build_tables, describe, table_notes, varied_fields
 from .results import TrialResult
 
 _STYLE = """
@@ -28,8 +28,7 @@ def _table_html(table: Table, stat: str = "mean", always: Sequence[str] = ()) ->
     head = "".join(f"<th>{html.escape(cols.label(c))}</th>" for c in table.cols)
     body = "".join(
         f"<tr><th>{html.escape(rows.label(r))}</th>"
-        + "".join(f"<td>{html.escape(cell_text(table, table.cell(r, c), stat))}</td>"
-                  for c in table.cols)
+        + "".join(f"<td>{html.escape(table.text(r, c, stat))}</td>" for c in table.cols)
         + "</tr>"
         for r in table.rows
     )

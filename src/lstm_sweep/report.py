@@ -13,7 +13,7 @@ import io
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .axes import AXES, COLS, ROWS, Axis, check_axes, facet, facet_order
 from .errors import ConfigError
@@ -87,9 +87,19 @@ class Table:
     seeds: int  # most seeds seen in one cell
     row_axis: str = ROWS
     col_axis: str = COLS
+    best_over: str | None = None  # an axis each cell takes its best value of
+    chosen: dict = field(default_factory=dict)  # (row, col) -> that value
 
     def cell(self, row, col) -> Cell:
         return self.cells.get((row, col), Cell((), ()))
+
+    def text(self, row, col, stat: str = "mean") -> str:
+        """What the table shows at (row, col): :func:`cell_text`, and with ``best_over`` the
+        value it took (``0.9658 @ 0.01``)."""
+        text = cell_text(self, self.cell(row, col), stat)
+        if (row, col) in self.chosen:
+            text += f" @ {AXES[self.best_over].label(self.chosen[(row, col)])}"
+        return text
 
     @property
     def axes(self) -> tuple[Axis, Axis]:
@@ -101,9 +111,13 @@ def _protocol_key(protocol: dict) -> tuple:
 
 
 def build_tables(results: Sequence[TrialResult], metric: str = "accuracy", rows: str = ROWS,
-                 cols: str = COLS) -> list[Table]:
+                 cols: str = COLS, best_over: str | None = None) -> list[Table]:
     """Lay ``results`` out as tables of ``rows`` x ``cols`` (the seed's Table 1: hidden x lr),
     one per facet: per value of every other field that varies (steps, cell, dataset, ...).
+
+    ``best_over``: an axis each cell takes its best value of (the one with the highest mean
+    accuracy; ``metric`` is then that value's), e.g. a table of width x cell, each cell at its
+    best learning rate; :attr:`Table.chosen` says which value each cell took.
 
     Raises:
         ConfigError: unknown metric or axis.
@@ -111,32 +125,55 @@ def build_tables(results: Sequence[TrialResult], metric: str = "accuracy", rows:
     if metric not in METRICS:
         raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
     row_axis, col_axis = check_axes(rows, cols)
+    over_axis = None
+    if best_over is not None:
+        if best_over not in AXES:
+            raise ConfigError(f"unknown axis {best_over!r:.40} for the best over; choose one "
+                              f"of: {', '.join(AXES)}")
+        if best_over in (rows, cols):
+            raise ConfigError(f"--best-over {best_over} is already the table's rows or "
+                              "columns: choose another axis")
+        over_axis = AXES[best_over]
     attr = METRICS[metric][1]
     groups: dict[tuple, list[TrialResult]] = {}
     for r in results:
-        groups.setdefault(_protocol_key(facet(r.config, rows, cols)), []).append(r)
+        groups.setdefault(_protocol_key(facet(r.config, rows, cols, best_over)), []).append(r)
     tables = []
-    for members in sorted(groups.values(),
-                          key=lambda m: facet_order(facet(m[0].config, rows, cols))):
-        raw: dict[tuple, tuple[list[float], list[Status]]] = {}
+    for members in sorted(groups.values(), key=lambda m: facet_order(
+            facet(m[0].config, rows, cols, best_over))):
+        raw: dict[tuple, tuple[list[float], list[Status], list[float]]] = {}
         for r in members:
-            where = (row_axis.value(r.config), col_axis.value(r.config))
-            values, statuses = raw.setdefault(where, ([], []))
+            where = (row_axis.value(r.config), col_axis.value(r.config),
+                     over_axis.value(r.config) if over_axis else None)
+            values, statuses, accuracies = raw.setdefault(where, ([], [], []))
             statuses.append(r.status)
-            value = getattr(r, attr)
+            value, acc = getattr(r, attr), r.test_accuracy
             if r.status in _WITH_VALUE and value is not None and math.isfinite(value):
                 values.append(value)
-        cells = {k: Cell(tuple(v), tuple(s)) for k, (v, s) in raw.items()}
+            if r.status in _WITH_VALUE and acc is not None and math.isfinite(acc):
+                accuracies.append(acc)
+        cells, chosen = {}, {}
+        for (row, col, over), (v, st, acc) in raw.items():
+            score = statistics.fmean(acc) if acc else -math.inf
+            best = chosen.get((row, col))
+            if best is None or score > best[1] or (score == best[1] and over_axis and
+                                                   over_axis.sort_key(over) <
+                                                   over_axis.sort_key(best[0])):
+                chosen[(row, col)] = (over, score)
+                cells[(row, col)] = Cell(tuple(v), tuple(st))
         tables.append(
             Table(
                 metric=metric,
-                protocol=facet(members[0].config, rows, cols),
+                protocol=facet(members[0].config, rows, cols, best_over),
                 rows=tuple(sorted({r for r, _ in cells}, key=row_axis.sort_key)),
                 cols=tuple(sorted({c for _, c in cells}, key=col_axis.sort_key)),
                 cells=cells,
                 seeds=max(len(c.statuses) for c in cells.values()),
                 row_axis=rows,
                 col_axis=cols,
+                best_over=best_over,
+                chosen={k: o for k, (o, score) in chosen.items()
+                        if over_axis and score > -math.inf},
             )
         )
     return tables
@@ -187,7 +224,12 @@ def describe(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> st
     shows. ``always``: fields named even at the seed's value (those that tell tables apart)."""
     how = {"mean": "mean ± std", "median": "median", "best": "best seed", "all": "every seed"}
     seeds = f"{table.seeds} seeds, {how[stat]}" if table.seeds > 1 else "1 seed"
-    return " · ".join([*_parts(table.protocol, set(always)), seeds])
+    over = []
+    if table.best_over:
+        axis = AXES[table.best_over]
+        noun = "learning rate" if axis.name == "lr" else axis.noun
+        over = [f"each cell at its best {noun} (by mean accuracy), shown after @"]
+    return " · ".join([*_parts(table.protocol, set(always)), *over, seeds])
 
 
 def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
@@ -229,7 +271,7 @@ def _grid(table: Table, stat: str = "mean") -> tuple[list[str], list[list[str]]]
     rows, cols = table.axes
     header = [f"{rows.name} \\ {cols.name}", *(cols.label(c) for c in table.cols)]
     body = [
-        [rows.label(r), *(cell_text(table, table.cell(r, c), stat) for c in table.cols)]
+        [rows.label(r), *(table.text(r, c, stat) for c in table.cols)]
         for r in table.rows
     ]
     return header, body
@@ -262,8 +304,7 @@ def render_csv(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> 
     writer.writerow([rows.name, *(f"{cols.name}_{c!r}" if cols.name == "lr" else
                                   f"{cols.name}_{cols.label(c)}" for c in table.cols)])
     for r in table.rows:
-        writer.writerow([rows.label(r),
-                         *(cell_text(table, table.cell(r, c), stat) for c in table.cols)])
+        writer.writerow([rows.label(r), *(table.text(r, c, stat) for c in table.cols)])
     return buf.getvalue().rstrip("\n")
 
 
