@@ -98,6 +98,11 @@ def facet(config: TrialConfig, rows: str = ROWS, cols: str = COLS,
     return {k: v for k, v in config.to_dict().items() if k not in drop}
 
 
+def facet_key(protocol: dict) -> tuple:
+    """A hashable identity of a table's protocol (a facet), to group trials and tables by."""
+    return tuple(sorted((k, repr(v)) for k, v in protocol.items()))
+
+
 def facet_order(protocol: dict) -> tuple:
     """Sort key of a table: the seed's model first, then axis by axis (cell, optimizer,
     dataset, ...), each value in its axis's order."""

@@ -128,21 +128,33 @@ BATCHES = CommaList("a positive integer", "positive integers",
                     _bounded_int(1, LIMITS["batch_size"]))
 
 
-class Setting(click.ParamType):
-    """``NAME=VALUE`` -> (name, float)."""
+class Pair(click.ParamType):
+    """``NAME=VALUE`` -> (name, the value as ``convert_value`` reads it)."""
 
-    name = "setting"
+    def __init__(self, name: str, form: str, convert_value: Callable[[str], object]):
+        self.name, self.form = name, form
+        self._convert_value = convert_value
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        name, sep, number = str(value).partition("=")
+        key, sep, text = str(value).partition("=")
         try:
-            if not sep or not name.strip():
+            if not sep or not key.strip():
                 raise ValueError
-            return name.strip(), float(number)
+            return key.strip(), self._convert_value(text)
         except ValueError:
-            self.fail(f"{str(value)[:60]!r} is not NAME=NUMBER (e.g. momentum=0.99)", param, ctx)
+            self.fail(f"{str(value)[:60]!r} is not {self.form}", param, ctx)
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise ValueError(text)
+    return text.strip()
+
+
+SETTING = Pair("setting", "NAME=NUMBER (e.g. momentum=0.99)", float)
+CONDITION = Pair("condition", "AXIS=VALUE (e.g. cell=gru)", _text)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -188,7 +200,7 @@ def sweep_options(f):
         click.option("--optimizer", "optimizers", type=OPTIMIZER_LIST,
                      help="Optimizers in TF 1.x's forms, e.g. adam,sgd,momentum,rmsprop,adagrad "
                           " [default: adam]"),
-        click.option("--opt", "opt", type=Setting(), multiple=True,
+        click.option("--opt", "opt", type=SETTING, multiple=True,
                      help="An optimizer setting that differs from TF's default, e.g. "
                           "momentum=0.99 (repeatable; part of the trials' identity)."),
         click.option("--init", type=INIT_LIST,
@@ -414,24 +426,10 @@ def _execute_with_progress(plan, show: bool):
         return api.execute(plan, callbacks)
 
 
-class Condition(click.ParamType):
-    """``AXIS=VALUE`` -> (axis, value text)."""
-
-    name = "condition"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        axis, sep, text = str(value).partition("=")
-        if not sep or not axis.strip() or not text.strip():
-            self.fail(f"{str(value)[:60]!r} is not AXIS=VALUE (e.g. cell=gru)", param, ctx)
-        return axis.strip(), text.strip()
-
-
 def axes_options(f):
     """``--rows``, ``--cols`` and ``--where``: the two axes of tables, plots and findings, and
     which trials they show."""
-    f = click.option("--where", type=Condition(), multiple=True,
+    f = click.option("--where", type=CONDITION, multiple=True,
                      help="Only trials with this value of an axis, e.g. cell=gru or lr=0.01 "
                           "(repeatable: all must hold).")(f)
     f = click.option("--cols", type=click.Choice(tuple(AXES)), default="lr", show_default=True,

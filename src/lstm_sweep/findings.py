@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
-from .axes import COLS, ROWS
+from .axes import COLS, ROWS, facet_key
 from .report import Cell, Table, build_tables, facet_name
 from .results import TrialResult
 
@@ -64,13 +64,14 @@ def best_per_row(table: Table) -> dict:
     return out
 
 
-def frontier_per_row(table: Table) -> dict:
+def frontier_per_row(table: Table, best: dict | None = None) -> dict:
     """Row value -> the rate from which training fails (see :func:`failing_from`), for the rows
-    where one does; empty unless the columns are learning rates."""
+    where one does; empty unless the columns are learning rates. ``best``: the table's
+    :func:`best_per_row`, if already computed."""
     if table.col_axis != "lr":
         return {}
     out = {}
-    for h in best_per_row(table):
+    for h in best_per_row(table) if best is None else best:
         start = failing_from({lr: (0.0 if c.diverged else c.mean)
                               for lr, c in _row(table, h).items()})
         if start is not None:
@@ -88,22 +89,23 @@ def findings(results: Sequence[TrialResult], rows: str = ROWS, cols: str = COLS)
     out: list[Finding] = []
     tables = build_tables(results, "accuracy", rows, cols)
     times = {_key(t): t for t in build_tables(results, "time", rows, cols)}
-    for table in tables:
-        if len(tables) > 1:  # say which table (facet) the sentences below are about
-            out.append(Finding("facet", facet_name(table, tables), {"protocol": table.protocol}))
+    names = [facet_name(t, tables) for t in tables] if len(tables) > 1 else []
+    for i, table in enumerate(tables):
+        if names:  # say which table (facet) the sentences below are about
+            out.append(Finding("facet", names[i], {"protocol": table.protocol}))
         out += _findings_for(table, times[_key(table)])
-    if len(tables) > 1:
-        names = [facet_name(t, tables) for t in tables]
-        across = [f for rule in ACROSS_RULES for f in rule(tables, names)]
+    if names:
+        facts = _Across.of(tables, names)
+        across = [f for rule in ACROSS_RULES for f in rule(facts)] if facts.rows else []
         if across:
-            out.append(Finding("facet", "Across the tables (" + ", ".join(names) + ")",
-                               {"tables": names}))
+            out.append(Finding("facet", "Across the tables (" + ", ".join(facts.names) + ")",
+                               {"tables": facts.names}))
             out += across
     return out
 
 
 def _key(table: Table) -> tuple:
-    return tuple(sorted((k, repr(v)) for k, v in table.protocol.items()))
+    return facet_key(table.protocol)
 
 
 @dataclass(frozen=True)
@@ -124,10 +126,6 @@ class _Facts:
 
     def col(self, value) -> str:
         return self.table.axes[1].label(value)
-
-    @property
-    def seeds_axes(self) -> bool:
-        return (self.table.row_axis, self.table.col_axis) == (ROWS, COLS)
 
 
 def _best_lr(f: _Facts) -> list[Finding]:
@@ -183,7 +181,7 @@ def _frontier(f: _Facts) -> list[Finding]:
     if f.table.col_axis != "lr":
         return []
     rows = f.table.axes[0]
-    frontier = frontier_per_row(f.table)
+    frontier = frontier_per_row(f.table, f.best)
     if not frontier:
         return [Finding("frontier", f"No tested rate made training fail at any {rows.noun}.",
                         {"frontier": {}})]
@@ -275,11 +273,21 @@ def _findings_for(table: Table, time_table: Table) -> list[Finding]:
 # the divergence frontier moves.
 
 
-def _shared_rows(tables: Sequence[Table], per_table: list[dict]) -> list:
-    rows = [r for r in tables[0].rows if all(r in d for d in per_table)]
-    extra = [r for t in tables[1:] for r in t.rows if r not in rows and all(r in d for d in
-                                                                           per_table)]
-    return rows + list(dict.fromkeys(extra))
+@dataclass(frozen=True)
+class _Across:
+    """What every rule across tables reads, computed once: the tables, their names, each
+    table's best cell per row, and the rows every table has a best cell in."""
+
+    tables: Sequence[Table]
+    names: list[str]
+    bests: list[dict]  # per table: row -> (best column, its accuracy)
+    rows: list  # the first table's row order, then rows only later tables list
+
+    @classmethod
+    def of(cls, tables: Sequence[Table], names: list[str]) -> _Across:
+        bests = [best_per_row(t) for t in tables]
+        shared = [r for t in tables for r in t.rows if all(r in d for d in bests)]
+        return cls(tables, names, bests, list(dict.fromkeys(shared)))
 
 
 def _same_as_first(kind: str, what: str, names: list[str], same: list[str]) -> list[Finding]:
@@ -290,22 +298,19 @@ def _same_as_first(kind: str, what: str, names: list[str], same: list[str]) -> l
                     {"from": names[0], "same": same})]
 
 
-def _across_best(tables: Sequence[Table], names: list[str]) -> list[Finding]:
+def _across_best(a: _Across) -> list[Finding]:
     """How each row's best column moves from the first table to each other one."""
-    bests = [best_per_row(t) for t in tables]
-    rows = _shared_rows(tables, bests)
-    if not rows:
-        return []
-    row_axis, col_axis = tables[0].axes
+    names, bests, rows = a.names, a.bests, a.rows
+    row_axis, col_axis = a.tables[0].axes
     r, c = row_axis.label, col_axis.label
     noun = "rate" if col_axis.name == "lr" else col_axis.noun
     out, same = [], []
     for name, best in zip(names[1:], bests[1:]):
         moves = {"unchanged": [], "up": [], "down": [], "changed": []}
         for h in rows:
-            a, b = bests[0][h][0], best[h][0]
-            how = "unchanged" if a == b else ("changed" if not col_axis.numeric else
-                                             "up" if b > a else "down")
+            before, after = bests[0][h][0], best[h][0]
+            how = "unchanged" if before == after else (
+                "changed" if not col_axis.numeric else "up" if after > before else "down")
             moves[how].append(h)
         if len(moves["unchanged"]) == len(rows):
             same.append(name)
@@ -330,12 +335,9 @@ def _across_best(tables: Sequence[Table], names: list[str]) -> list[Finding]:
                           names, same) + out
 
 
-def _across_winner(tables: Sequence[Table], names: list[str]) -> list[Finding]:
+def _across_winner(a: _Across) -> list[Finding]:
     """Which table reaches the best accuracy in each shared row (at its own best column)."""
-    bests = [best_per_row(t) for t in tables]
-    rows = _shared_rows(tables, bests)
-    if not rows:
-        return []
+    tables, names, bests, rows = a.tables, a.names, a.bests, a.rows
     row_axis, col_axis = tables[0].axes
     noun = "rate" if col_axis.name == "lr" else col_axis.noun
     winners = {}
@@ -351,19 +353,16 @@ def _across_winner(tables: Sequence[Table], names: list[str]) -> list[Finding]:
     if count[lead] == len(rows) and len(rows) > 1:
         text += f" {lead} is best at every {row_axis.noun}."
     return [Finding("across_winner", text, {
-        "winners": {row_axis.label(h): {"table": n, "accuracy": a, "next": nxt}
-                    for h, (n, a, nxt) in winners.items()}})]
+        "winners": {row_axis.label(h): {"table": n, "accuracy": acc, "next": nxt}
+                    for h, (n, acc, nxt) in winners.items()}})]
 
 
-def _across_frontier(tables: Sequence[Table], names: list[str]) -> list[Finding]:
+def _across_frontier(a: _Across) -> list[Finding]:
     """Whether the divergence frontier moves from the first table to each other one."""
+    tables, names, rows = a.tables, a.names, a.rows
     if tables[0].col_axis != "lr":
         return []
-    fronts = [frontier_per_row(t) for t in tables]
-    bests = [best_per_row(t) for t in tables]
-    rows = _shared_rows(tables, bests)
-    if not rows:
-        return []
+    fronts = [frontier_per_row(t, best) for t, best in zip(tables, a.bests)]
     row_axis = tables[0].axes[0]
     if not any(fronts):
         return [Finding("across_frontier", f"No tested rate made training fail in any table, "

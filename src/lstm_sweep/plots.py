@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .axes import AXES, COLS, ROWS, facet
+from .axes import AXES, COLS, ROWS, facet, facet_key
 from .findings import BAND_POINTS, best_per_row
 from .report import Table, build_tables, facet_name
 from .results import TrialResult
@@ -268,12 +268,15 @@ def plan_figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
     if not tables:
         return [], {k: "the store holds no trials" for k in kinds}
     row_axis, col_axis = tables[0].axes
+    by_facet: dict[tuple, list[TrialResult]] = {}  # each table's trials, grouped once
+    for r in results:
+        by_facet.setdefault(facet_key(facet(r.config, rows, cols)), []).append(r)
     specs: list[FigureSpec] = []
     missing: dict[str, str] = {}
     used: set[str] = set()
     for table in tables:
         name = facet_name(table, tables) if len(tables) > 1 else ""
-        members = [r for r in results if facet(r.config, rows, cols) == table.protocol]
+        members = by_facet[facet_key(table.protocol)]
         title = f" — {name}" if name else ""
         suffix = ""
         if len(tables) > 1:

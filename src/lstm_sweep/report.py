@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .axes import AXES, COLS, ROWS, Axis, check_axes, facet, facet_order
+from .axes import AXES, COLS, ROWS, Axis, check_axes, facet, facet_key, facet_order
 from .errors import ConfigError
 from .results import Status, TrialResult
 
@@ -106,10 +106,6 @@ class Table:
         return AXES[self.row_axis], AXES[self.col_axis]
 
 
-def _protocol_key(protocol: dict) -> tuple:
-    return tuple(sorted((k, str(v)) for k, v in protocol.items()))
-
-
 def build_tables(results: Sequence[TrialResult], metric: str = "accuracy", rows: str = ROWS,
                  cols: str = COLS, best_over: str | None = None) -> list[Table]:
     """Lay ``results`` out as tables of ``rows`` x ``cols`` (the seed's Table 1: hidden x lr),
@@ -137,7 +133,7 @@ def build_tables(results: Sequence[TrialResult], metric: str = "accuracy", rows:
     attr = METRICS[metric][1]
     groups: dict[tuple, list[TrialResult]] = {}
     for r in results:
-        groups.setdefault(_protocol_key(facet(r.config, rows, cols, best_over)), []).append(r)
+        groups.setdefault(facet_key(facet(r.config, rows, cols, best_over)), []).append(r)
     tables = []
     for members in sorted(groups.values(), key=lambda m: facet_order(
             facet(m[0].config, rows, cols, best_over))):
