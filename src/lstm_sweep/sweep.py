@@ -16,6 +16,7 @@ driver ends with the whole grid stored.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import platform
 import sys
@@ -255,8 +256,11 @@ def sweep_request(
                                 or not 1 <= workers <= MAX_WORKERS):
         raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; "
                           f"got {workers!r}")
-    for first in {(t.cell, t.init, t.precision): t for t in grid.trials()}.values():
-        choose_engine(first, engine, torch_device.type)  # it can train every kind of trial
+    first = TrialConfig(hidden=grid.hidden[0], lr=grid.lrs[0])
+    for cell, init, precision in itertools.product(grid.cells, grid.init, grid.precision):
+        # it can train every kind of trial (without building all of them: up to 100,000)
+        choose_engine(replace(first, cell=cell, init=init, precision=precision), engine,
+                      torch_device.type)
     if isinstance(executor, str):
         executor = make_executor(executor, workers=workers, ray_address=ray_address)
     path = store.path if isinstance(store, Store) else Path(store)
