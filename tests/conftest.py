@@ -81,7 +81,7 @@ def head(tmp_path_factory):
          "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={tmp}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
     address = f"127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 300  # a hang guard: the head listens (an event)
     while time.time() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()

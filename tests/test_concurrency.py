@@ -9,6 +9,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 
 import pytest
@@ -95,53 +96,145 @@ def test_kill_9_at_random_moments_loses_nothing_and_reruns_nothing(mnist_dir, tm
     conn.close()
 
 
+class _Lines:
+    """A process's stderr read line by line on a thread of its own, so that a test can wait for
+    a line (an event) while the process goes on."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc, self.lines, self._new = proc, [], threading.Condition()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self._new:
+                self.lines.append(line)
+                self._new.notify_all()
+        with self._new:
+            self.lines.append(None)  # end of the stream
+            self._new.notify_all()
+
+    def wait_for(self, text: str, limit: float = 600) -> str:
+        """The first line holding ``text``, once it is printed (``limit``: a hang, not a speed)."""
+        give_up = time.monotonic() + limit
+        with self._new:
+            while True:
+                for line in self.lines:
+                    if line is None:
+                        pytest.fail(f"the process ended without printing {text!r}: "
+                                    + "".join(x for x in self.lines if x)[-3000:])
+                    if text in line:
+                        return line
+                if not self._new.wait(timeout=max(0.0, give_up - time.monotonic())):
+                    pytest.fail(f"no line with {text!r} in {limit} s")
+
+    def text(self) -> str:
+        self._thread.join(timeout=600)
+        return "".join(x for x in self.lines if x)
+
+
+def _wait_until(condition, what: str, limit: float = 600, proc=None):
+    """Poll ``condition`` (a read of the store: an event, not a duration) until it holds."""
+    give_up = time.monotonic() + limit
+    while not condition():
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"the driver ended before {what}")
+        if time.monotonic() > give_up:
+            pytest.fail(f"no {what} in {limit} s")
+        time.sleep(0.05)
+
+
 def test_two_drivers_split_one_grid_and_each_trial_is_trained_once(mnist_dir, tmp_path):
+    """Driver A is stopped (SIGSTOP) right after its first claim and goes on only once driver B
+    holds a claim too: each trains some of the grid however the two start up. The claim
+    timeout is an hour, so that A's stop, however long B's start takes, is no reason to take
+    its claim over."""
     db = tmp_path / "two.db"
     # one core each: two drivers that each spin all cores' OpenMP threads slow down many-fold
-    env = _env(mnist_dir, OMP_NUM_THREADS="1")
-    procs = [subprocess.Popen(_cmd(db, LRS, 600), env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outs = [p.communicate(timeout=600) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
+    env = _env(mnist_dir, OMP_NUM_THREADS="1", LSTM_SWEEP_CLAIM_TIMEOUT="3600")
+    a = subprocess.Popen(_cmd(db, LRS, 600), env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    b = None
+    try:
+        _wait_until(lambda: db.exists() and _claims(db), "claim by driver A", proc=a)
+        a.send_signal(signal.SIGSTOP)
+        b = subprocess.Popen(_cmd(db, LRS, 600), env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        _wait_until(lambda: any(pid == b.pid for _, pid in _claims(db)), "claim by driver B",
+                    proc=b)
+        a.send_signal(signal.SIGCONT)
+        outs = [p.communicate(timeout=600) for p in (a, b)]
+    finally:
+        for p in (a, b):
+            if p is not None:
+                p.kill()
+                p.wait(timeout=30)
+    assert [p.returncode for p in (a, b)] == [0, 0], [e for _, e in outs]
     trained = [_trained(err) for _, err in outs]
     everything = trained[0] + trained[1]
     assert len(everything) == len(set(everything)) == 12  # each trial trained once
     assert all(trained), f"one driver trained everything: {[len(t) for t in trained]}"
     for (out, err), mine in zip(outs, trained):
-        assert f"{12 - len(mine)} by another driver" in err or len(mine) == 12
+        assert f"{12 - len(mine)} by another driver" in err
         assert out.count("0.0") >= 1 and len(out.strip().splitlines()) == 4  # the whole row
     assert len(load_results(db)) == 12
     assert _claims(db) == []
 
 
+def _beat(db, pid):
+    """Refresh the heartbeat of the claims of ``pid``, as that driver's heartbeat thread does."""
+    conn = sqlite3.connect(db, timeout=60)
+    try:
+        with conn:
+            conn.execute("UPDATE claims SET heartbeat = ? WHERE pid = ?", (time.time(), pid))
+    finally:
+        conn.close()
+
+
 def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_path):
     """Driver A is stopped (SIGSTOP) while it trains: alive, but its heartbeat stops. Driver B
-    waits for A's trial, takes its claim over once the heartbeat is older than the timeout,
-    trains it and completes the grid."""
+    trains the rest of the grid, waits for A's trial, takes A's claim over once its heartbeat is
+    older than the timeout, trains it and completes the grid.
+
+    Until B says it waits, the test beats for A (as A's own thread would before it froze): B
+    meets a live claim however long its start and its own trials take; A's heartbeat stops
+    only then, so the takeover comes a whole timeout after the last beat on any machine."""
     db = tmp_path / "frozen.db"
     lrs = "1e-3,2e-3,3e-3"
-    env = _env(mnist_dir, LSTM_SWEEP_CLAIM_TIMEOUT="20")  # beats every 5 s
-    a = subprocess.Popen(_cmd(db, lrs, 3000), env=env, stdout=subprocess.PIPE,
+    timeout = 20
+    env = _env(mnist_dir, LSTM_SWEEP_CLAIM_TIMEOUT=str(timeout))  # beats every 5 s
+    a = subprocess.Popen(_cmd(db, lrs, 300), env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
+    b = None
     try:
-        deadline = time.time() + 120
-        while not (db.exists() and _claims(db)) and time.time() < deadline:
-            assert a.poll() is None
-            time.sleep(0.05)
+        _wait_until(lambda: db.exists() and _claims(db), "claim by driver A", proc=a)
+        a.send_signal(signal.SIGSTOP)
         (key, pid), = _claims(db)
         assert pid == a.pid
-        a.send_signal(signal.SIGSTOP)
-        t0 = time.time()
-        b = subprocess.run(_cmd(db, lrs, 3000), env=env, capture_output=True, text=True,
-                           timeout=600)
-        assert b.returncode == 0, b.stderr
-        assert "waiting for 1 trials being trained by another driver" in b.stderr
-        assert time.time() - t0 > 20 - 5  # it waited until the last beat was 20 s old
-        assert len(_trained(b.stderr)) == 3 and len(load_results(db)) == 3
+        b = subprocess.Popen(_cmd(db, lrs, 300), env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        lines = _Lines(b)
+        waiting = threading.Event()
+        beater = threading.Thread(target=lambda: [
+            _beat(db, a.pid) for _ in iter(lambda: waiting.wait(1.0), True)], daemon=True)
+        beater.start()
+        try:
+            line = lines.wait_for("waiting for")
+        finally:
+            waiting.set()
+            beater.join(timeout=120)
+        last_beat = time.time()
+        assert "waiting for 1 trials being trained by another driver" in line
+        assert b.wait(timeout=600) == 0, lines.text()
+        err = lines.text()
+        assert time.time() - last_beat >= timeout  # taken over only once the beat was stale
+        assert len(_trained(err)) == 3 and len(load_results(db)) == 3
         assert _claims(db) == []
     finally:
-        a.send_signal(signal.SIGKILL)
-        a.wait(timeout=30)
+        for p in (a, b):
+            if p is not None:
+                p.send_signal(signal.SIGKILL)
+                p.wait(timeout=30)
 
 
 def test_ctrl_c_and_errors_end_the_drivers_claims(mnist_dir, tmp_path):

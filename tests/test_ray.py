@@ -138,8 +138,8 @@ def test_ctrl_c_cancels_outstanding_tasks_and_keeps_the_store_consistent(head, m
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "finished trials are saved" in err, err[:3000]
-    deadline = time.time() + 30
-    while _ray_worker_pids() and time.time() < deadline:  # cancelled tasks stop
+    deadline = time.time() + 180  # a hang guard: cancelled tasks stop (event: no worker left)
+    while _ray_worker_pids() and time.time() < deadline:
         time.sleep(0.5)
     assert not _ray_worker_pids()
     kept = _rows(db)
