@@ -23,9 +23,9 @@ from pathlib import Path
 
 import torch
 
-from lstm_sweep.config import HW2_LRS, TrialConfig
 from lstm_sweep.data import load_mnist
-from lstm_sweep.units import cpu_cores
+from lstm_sweep.running.units import cpu_cores
+from lstm_sweep.study.config import HW2_LRS, TrialConfig
 
 _spec = importlib.util.spec_from_file_location(
     "bench_engine", Path(__file__).parent / "bench_engine.py")

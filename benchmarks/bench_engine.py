@@ -27,11 +27,11 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from lstm_sweep.config import HW2_LRS, TrialConfig
 from lstm_sweep.data import BatchStream, load_mnist
-from lstm_sweep.executors.inprocess import InProcessExecutor
-from lstm_sweep.executors.local import LocalExecutor
-from lstm_sweep.units import cpu_cores, make_units, phases
+from lstm_sweep.running.executors.inprocess import InProcessExecutor
+from lstm_sweep.running.executors.local import LocalExecutor
+from lstm_sweep.running.units import cpu_cores, make_units, phases
+from lstm_sweep.study.config import HW2_LRS, TrialConfig
 
 
 class BenchmarkInvalid(SystemExit):
@@ -123,7 +123,7 @@ def engine(configs, data, strategy: str, device=CPU):
 
 
 def main() -> None:
-    from lstm_sweep.device import check_precision
+    from lstm_sweep.training.device import check_precision
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=300)
@@ -190,7 +190,7 @@ def main() -> None:
 
 def wide(data, peak: float, steps: int) -> None:
     """Training steps alone (no evaluation) of one wide trial: achieved vs matmul peak."""
-    from lstm_sweep.engines import make_engine
+    from lstm_sweep.training.engines import make_engine
 
     x = torch.as_tensor(data.train.images[:100].reshape(-1, 28, 28))
     y = torch.as_tensor(data.train.labels[:100])

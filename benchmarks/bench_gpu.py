@@ -18,13 +18,13 @@ from pathlib import Path
 
 import torch
 
-from lstm_sweep.config import HW2_HIDDEN, HW2_LRS, Grid, TrialConfig
 from lstm_sweep.data import load_mnist
-from lstm_sweep.device import device_name, resolve_device
-from lstm_sweep.report import build_tables, render_tables
+from lstm_sweep.reporting.tables import build_tables, render_tables
+from lstm_sweep.running.sweep import run_sweep
 from lstm_sweep.store import load_results
-from lstm_sweep.sweep import run_sweep
-from lstm_sweep.train import train_group
+from lstm_sweep.study.config import HW2_HIDDEN, HW2_LRS, Grid, TrialConfig
+from lstm_sweep.training.device import device_name, resolve_device
+from lstm_sweep.training.train import train_group
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--precision", default="fp32")
     args = ap.parse_args()
     device = resolve_device(args.device)
-    from lstm_sweep.device import check_precision
+    from lstm_sweep.training.device import check_precision
 
     check_precision(device, args.precision)
     data = load_mnist()

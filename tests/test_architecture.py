@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import lstm_sweep
-from lstm_sweep.config import TrialConfig
+from lstm_sweep.study.config import TrialConfig
 
 SRC = Path(lstm_sweep.__file__).parent
 
@@ -109,14 +109,14 @@ def test_no_module_imports_another_modules_private_names():
 
 
 def test_a_stored_trial_is_declared_once():
-    from lstm_sweep.results import TrialResult
-    from lstm_sweep.store import _SCHEMA, COLUMNS
+    from lstm_sweep.store.schema import COLUMNS, SCHEMA
+    from lstm_sweep.study.results import TrialResult
 
     fields = {f.name for f in dataclasses.fields(TrialResult)} - {"config", "status", "curve"}
     assert fields == {c.name for c in COLUMNS if c.field}  # every result field has its column
     for c in COLUMNS:
-        assert f"    {c.name} {c.sql}" in _SCHEMA
-    assert "CHECK (status IN ('done', 'diverged', 'failed', 'oom'))" in _SCHEMA
+        assert f"    {c.name} {c.sql}" in SCHEMA
+    assert "CHECK (status IN ('done', 'diverged', 'failed', 'oom'))" in SCHEMA
 
 
 def test_trial_keys_are_stable():
@@ -133,7 +133,7 @@ def test_trial_keys_are_stable():
 
 
 def test_one_run_builds_its_work_units_once(monkeypatch, mnist_dir, tmp_path):
-    import lstm_sweep.sweep as sweep
+    import lstm_sweep.running.sweep as sweep
     from faults import cli
 
     calls = []

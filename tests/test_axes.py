@@ -9,13 +9,13 @@ import re
 
 import pytest
 
-from lstm_sweep.axes import AXES, check_axes, facet
-from lstm_sweep.config import Grid, TrialConfig
 from lstm_sweep.errors import ConfigError
-from lstm_sweep.findings import findings
-from lstm_sweep.plots import plan_figures, shades
-from lstm_sweep.report import build_tables, render_tables
-from lstm_sweep.results import Status, TrialResult
+from lstm_sweep.reporting.axes import AXES, check_axes, facet
+from lstm_sweep.reporting.findings import findings
+from lstm_sweep.reporting.plots import plan_figures, shades
+from lstm_sweep.reporting.tables import build_tables, render_tables
+from lstm_sweep.study.config import Grid, TrialConfig
+from lstm_sweep.study.results import Status, TrialResult
 
 
 def r(acc, status=Status.DONE, wall=1.0, **fields):
@@ -179,7 +179,7 @@ def test_curves_shade_the_seeds_of_each_series():
 
 
 def test_time_plot_ticks_are_plain_numbers_that_do_not_overlap():
-    from lstm_sweep.plots import plot_time
+    from lstm_sweep.reporting.plots import plot_time
 
     rng = random.Random(0)
     for lo, hi in [(0.3, 0.9), (1.2, 7.0), (0.05, 400.0), (2.0, 2.5)]:
@@ -202,7 +202,7 @@ def test_time_plot_ticks_are_plain_numbers_that_do_not_overlap():
 
 
 def test_select_keeps_the_trials_of_a_value_and_names_the_values_there_are():
-    from lstm_sweep.axes import select
+    from lstm_sweep.reporting.axes import select
 
     assert len(select(CELLS, [("cell", "gru")])) == 12
     assert len(select(CELLS, [("cell", "GRU"), ("lr", "1e-2"), ("optimizer", "sgd")])) == 2
@@ -226,7 +226,7 @@ def test_select_keeps_the_trials_of_a_value_and_names_the_values_there_are():
 @pytest.mark.parametrize("name", ["<b>x</b>/../y", "../../etc", "a\\b c", "日本語", "[red]x[/]",
                                   "-", "x" * 200])
 def test_hostile_dataset_names_make_safe_file_names_and_escaped_html(name):
-    from lstm_sweep.html import render_html
+    from lstm_sweep.reporting.html import render_html
 
     results = [r(0.5 + 0.1 * i, hidden=16, lr=lr, dataset=d, steps=30)
                for i, (d, lr) in enumerate(itertools.product(("mnist", name), (0.01, 0.1)))]

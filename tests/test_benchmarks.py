@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lstm_sweep.config import TrialConfig
-from lstm_sweep.results import Status, TrialResult
+from lstm_sweep.study.config import TrialConfig
+from lstm_sweep.study.results import Status, TrialResult
 
 _spec = importlib.util.spec_from_file_location(
     "bench_engine", Path(__file__).parents[1] / "benchmarks" / "bench_engine.py")

@@ -43,13 +43,13 @@ import pytest
 import torch
 
 from faults import cli
-from lstm_sweep.config import Grid, TrialConfig
-from lstm_sweep.cost import trial_flops
 from lstm_sweep.errors import ConfigError
-from lstm_sweep.model import N_INPUT, TFGRU, build_model
-from lstm_sweep.optim import TFOptimizer
+from lstm_sweep.running.cost import trial_flops
 from lstm_sweep.store import load_results
-from lstm_sweep.train import train_group
+from lstm_sweep.study.config import Grid, TrialConfig
+from lstm_sweep.training.model import N_INPUT, TFGRU, build_model
+from lstm_sweep.training.optim import TFOptimizer
+from lstm_sweep.training.train import train_group
 
 
 def _sigmoid(z):

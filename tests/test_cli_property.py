@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faults import cli, snapshot
-from lstm_sweep.axes import AXES
-from lstm_sweep.config import TrialConfig
-from lstm_sweep.results import CurvePoint, Status, TrialResult
+from lstm_sweep.reporting.axes import AXES
 from lstm_sweep.store import Store
+from lstm_sweep.study.config import TrialConfig
+from lstm_sweep.study.results import CurvePoint, Status, TrialResult
 
 EXAMPLES = int(os.environ.get("LSTM_SWEEP_FUZZ_EXAMPLES", "150"))
 COUNT = {"commands": 0, "exit": {}}

@@ -14,11 +14,11 @@ import pytest
 from lstm_sweep.data import (
     FILES,
     BatchStream,
-    DataError,
     load_dir,
     parse_idx,
     resolve_data_dir,
 )
+from lstm_sweep.errors import DataError
 
 
 def idx_bytes(arr: np.ndarray, magic: int | None = None) -> bytes:

@@ -19,12 +19,12 @@ from conftest import LSTM_SWEEP
 from faults import cli
 from lstm_sweep.data import (
     DATASETS,
-    MNIST_SIZES,
-    DataError,
     DatasetSpec,
     download_dataset,
     load_dir,
 )
+from lstm_sweep.data.sources import MNIST_SIZES
+from lstm_sweep.errors import DataError
 from lstm_sweep.store import load_results
 
 

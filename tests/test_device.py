@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from conftest import LSTM_SWEEP
-from lstm_sweep.device import capabilities, check_precision, unsupported
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.store import load_results
+from lstm_sweep.training.device import capabilities, check_precision, unsupported
 
 CPU = torch.device("cpu")
 AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2"}

@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import LSTM_SWEEP
-from lstm_sweep.data import MNIST_SHA256, DataError, download_mnist, load_dir, resolve_data_dir
+from lstm_sweep.data import MNIST_SHA256, download_mnist, load_dir, resolve_data_dir
+from lstm_sweep.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +215,7 @@ def test_a_killed_download_leaves_a_part_file_that_the_next_one_removes(server, 
 def test_a_live_downloads_part_file_is_left_alone(server, tmp_path):
     import fcntl
 
-    from lstm_sweep.data import _clean_stale_parts
+    from lstm_sweep.data.sources import _clean_stale_parts
 
     folder = tmp_path / "c"
     folder.mkdir()

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import LSTM_SWEEP
-from lstm_sweep.executors import EXECUTORS
+from lstm_sweep.running.executors import EXECUTORS
 from lstm_sweep.store import load_results
 
 # hidden 2^20 cannot be allocated: recorded as oom (DNF), the sweep goes on

@@ -11,10 +11,10 @@ import sys
 import pytest
 
 from faults import cli
-from lstm_sweep.config import TrialConfig
-from lstm_sweep.export import COLUMNS, export_rows, results_dataframe
-from lstm_sweep.results import CurvePoint, Status, TrialResult
+from lstm_sweep.reporting.export import COLUMNS, export_rows, results_dataframe
 from lstm_sweep.store import Store, load_results
+from lstm_sweep.study.config import TrialConfig
+from lstm_sweep.study.results import CurvePoint, Status, TrialResult
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ import pytest
 
 from conftest import LSTM_SWEEP
 from faults import can_unshare, cli, in_namespace, snapshot
-from lstm_sweep.config import TrialConfig
-from lstm_sweep.results import CurvePoint, Status, TrialResult
 from lstm_sweep.store import Store, load_results
+from lstm_sweep.study.config import TrialConfig
+from lstm_sweep.study.results import CurvePoint, Status, TrialResult
 
 
 def _save(store, hidden, lr, status, acc=None, seed=0):

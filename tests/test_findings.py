@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lstm_sweep.config import TrialConfig
 from lstm_sweep.errors import ConfigError
-from lstm_sweep.findings import compare, failing_from, findings, load_reference
-from lstm_sweep.results import Status, TrialResult
+from lstm_sweep.reporting.findings import compare, failing_from, findings, load_reference
+from lstm_sweep.study.config import TrialConfig
+from lstm_sweep.study.results import Status, TrialResult
 
 
 def r(hidden, lr, acc, seed=0, status=Status.DONE, wall=1.0):

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_sweep.config import TrialConfig
-from lstm_sweep.engines.fused import (
+from lstm_sweep.study.config import TrialConfig
+from lstm_sweep.study.results import Status
+from lstm_sweep.training.engines.fused import (
     backward,
     forward,
     losses_and_dlogits,
@@ -16,9 +17,8 @@ from lstm_sweep.engines.fused import (
     unpack_tf_params,
     views,
 )
-from lstm_sweep.model import LSTMClassifier, load_tf_params, tf_init_params
-from lstm_sweep.results import Status
-from lstm_sweep.train import run_trial, train_group
+from lstm_sweep.training.model import LSTMClassifier, load_tf_params, tf_init_params
+from lstm_sweep.training.train import run_trial, train_group
 
 
 def random_tf_params(hidden, seed, dtype=torch.float64):
@@ -73,7 +73,7 @@ def test_written_out_backward_matches_autograd():
 
 
 def test_fused_initial_weights_are_each_trials_own():
-    from lstm_sweep.engines.fused import FusedEngine
+    from lstm_sweep.training.engines.fused import FusedEngine
 
     configs = [TrialConfig(hidden=8, lr=lr, seed=s, data_seed=0) for s in (0, 1) for lr in (1e-3, 1.0)]
     engine = FusedEngine(configs, torch.device("cpu"))
@@ -124,8 +124,8 @@ def test_group_members_must_agree_on_the_protocol(mnist):
 
 @pytest.mark.parametrize("cell", ["gru", "rnn"])
 def test_fused_cell_forward_equals_each_models_own_forward(cell):
-    from lstm_sweep.engines.fused_cells import cell_forward, cell_views, pack_cell_params
-    from lstm_sweep.model import CellClassifier, load_cell_params, tf_cell_params
+    from lstm_sweep.training.engines.fused_cells import cell_forward, cell_views, pack_cell_params
+    from lstm_sweep.training.model import CellClassifier, load_cell_params, tf_cell_params
 
     params = [{k: v.double() for k, v in tf_cell_params(cell, 8, torch.Generator().manual_seed(s))
                .items()} for s in (3, 4, 5)]
@@ -140,8 +140,8 @@ def test_fused_cell_forward_equals_each_models_own_forward(cell):
 
 @pytest.mark.parametrize("cell, optimizer", [("gru", "adam"), ("rnn", "rmsprop")])
 def test_fused_gru_and_rnn_groups_equal_their_unfused_trials(mnist, cell, optimizer):
-    from lstm_sweep.engines.fused_cells import FusedCellEngine
-    from lstm_sweep.model import tf_cell_params
+    from lstm_sweep.training.engines.fused_cells import FusedCellEngine
+    from lstm_sweep.training.model import tf_cell_params
 
     configs = [TrialConfig(hidden=16, lr=lr, seed=s, data_seed=0, steps=30, cell=cell,
                            optimizer=optimizer) for lr in (1e-3, 1e-2) for s in (0, 1)]

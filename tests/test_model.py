@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_sweep.model import (
+from lstm_sweep.training.model import (
     FORGET_BIAS,
     LSTMClassifier,
     build_model,
@@ -16,7 +16,7 @@ from lstm_sweep.model import (
     load_tf_params,
     tf_params,
 )
-from lstm_sweep.optim import tf_adam_step
+from lstm_sweep.training.optim import tf_adam_step
 
 
 def sigmoid(x):
@@ -124,8 +124,8 @@ def test_tf_adam_matches_tf_update_formula():
 
 
 def test_frozen_bias_does_not_move_in_training():
-    from lstm_sweep.config import TrialConfig
-    from lstm_sweep.engines.single import SingleEngine
+    from lstm_sweep.study.config import TrialConfig
+    from lstm_sweep.training.engines.single import SingleEngine
 
     engine = SingleEngine([TrialConfig(hidden=8, lr=0.1)], torch.device("cpu"))
     model = engine.model

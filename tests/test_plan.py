@@ -10,11 +10,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lstm_sweep.config import Grid
 from lstm_sweep.errors import ConfigError
+from lstm_sweep.running.sweep import SweepCallbacks, run_sweep
+from lstm_sweep.running.units import make_units, workers_for
 from lstm_sweep.store import load_results
-from lstm_sweep.sweep import SweepCallbacks, run_sweep
-from lstm_sweep.units import make_units, workers_for
+from lstm_sweep.study.config import Grid
 
 CPU, GPU = torch.device("cpu"), torch.device("cuda")
 
@@ -53,7 +53,7 @@ def test_auto_engine_per_device():
 
 
 def test_workers_per_width(monkeypatch):
-    monkeypatch.setattr("lstm_sweep.units.cpu_cores", lambda: 2)
+    monkeypatch.setattr("lstm_sweep.running.units.cpu_cores", lambda: 2)
     small, wide = (make_units(Grid(hidden=(h,), lrs=(0.1,)).trials(), "single", CPU)[0]
                    for h in (128, 512))
     assert (workers_for(small, CPU, None), workers_for(wide, CPU, None)) == (2, 1)
@@ -130,13 +130,13 @@ def test_plan_predicts_memory_of_real_trials_and_time_from_its_probe(mnist, tmp_
     comes to a real trial's seconds is a speed, measured by ``benchmarks/bench_plan.py``."""
     import json
 
-    from lstm_sweep.cost import trial_flops
-    from lstm_sweep.sweep import plan_sweep, sweep_request
+    from lstm_sweep.running.cost import trial_flops
+    from lstm_sweep.running.sweep import plan_sweep, sweep_request
 
     grid = Grid(hidden=(16, 64), lrs=(1e-2,), steps=200)
     plan = plan_sweep(sweep_request(grid, tmp_path / "p.db", data=mnist, device="cpu",
                                     engine="single", workers=1)).cost
-    from lstm_sweep.device import device_name
+    from lstm_sweep.training.device import device_name
 
     key = "|".join([device_name(CPU), str(torch.get_num_threads()), torch.__version__, "fp32",
                     "single"])
@@ -155,8 +155,8 @@ def test_plan_predicts_memory_of_real_trials_and_time_from_its_probe(mnist, tmp_
 
 
 def test_hw2_plan_counts_flops_and_memory(calibration_file):
-    from lstm_sweep.config import preset
-    from lstm_sweep.cost import Calibration, plan_units, step_flops
+    from lstm_sweep.running.cost import Calibration, plan_units, step_flops
+    from lstm_sweep.study.config import preset
 
     units = make_units(preset("hw2").trials(), "single", CPU)
     cal = Calibration(overhead_s=1e-3, flops_per_s=1e11, device="cpu")

@@ -11,9 +11,8 @@ import subprocess
 
 import pytest
 
-from lstm_sweep.config import TrialConfig
-from lstm_sweep.html import render_html
-from lstm_sweep.plots import (
+from lstm_sweep.reporting.html import render_html
+from lstm_sweep.reporting.plots import (
     best_lr_data,
     curve_series,
     figures,
@@ -23,8 +22,9 @@ from lstm_sweep.plots import (
     svg_text,
     time_points,
 )
-from lstm_sweep.report import build_tables
-from lstm_sweep.results import CurvePoint, Status, TrialResult
+from lstm_sweep.reporting.tables import build_tables
+from lstm_sweep.study.config import TrialConfig
+from lstm_sweep.study.results import CurvePoint, Status, TrialResult
 
 
 def r(hidden, lr, acc, seed=0, status=Status.DONE, wall=1.0):

@@ -8,10 +8,10 @@ from importlib import resources
 
 import pytest
 
-from lstm_sweep.config import TrialConfig
 from lstm_sweep.errors import ConfigError
-from lstm_sweep.report import build_tables, render_tables
-from lstm_sweep.train import Status, TrialResult
+from lstm_sweep.reporting.tables import build_tables, render_tables
+from lstm_sweep.study.config import TrialConfig
+from lstm_sweep.training.train import Status, TrialResult
 
 REFERENCE = resources.files("lstm_sweep") / "reference" / "hw2_table1.csv"  # the seed's Table 1
 

@@ -12,11 +12,11 @@ import time
 import pytest
 
 from conftest import CTRL_C_ABLE
-from lstm_sweep.config import Grid, TrialConfig
 from lstm_sweep.errors import StoreError
+from lstm_sweep.running.sweep import SweepCallbacks, pending_trials, run_sweep
 from lstm_sweep.store import Store, load_results
-from lstm_sweep.sweep import SweepCallbacks, pending_trials, run_sweep
-from lstm_sweep.train import CurvePoint, Status, TrialResult
+from lstm_sweep.study.config import Grid, TrialConfig
+from lstm_sweep.training.train import CurvePoint, Status, TrialResult
 
 
 def result(hidden=16, lr=1e-3, seed=0, status=Status.DONE, acc=0.9, curve=3):

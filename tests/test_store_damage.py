@@ -12,9 +12,9 @@ import stat
 import pytest
 
 from faults import cli, snapshot
-from lstm_sweep.config import TrialConfig
-from lstm_sweep.results import CurvePoint, Status, TrialResult
 from lstm_sweep.store import Store, load_results
+from lstm_sweep.study.config import TrialConfig
+from lstm_sweep.study.results import CurvePoint, Status, TrialResult
 
 
 def _result(hidden, lr, status=Status.DONE, acc=0.9, seed=0):

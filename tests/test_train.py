@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from lstm_sweep.config import TrialConfig, steps_for_training_iters
 from lstm_sweep.data import Dataset, Split
-from lstm_sweep.train import Status, run_trial
+from lstm_sweep.study.config import TrialConfig, steps_for_training_iters
+from lstm_sweep.training.train import Status, run_trial
 
 
 def test_seed_protocol_is_999_updates():
@@ -83,11 +83,11 @@ def test_bad_trial_config_is_rejected(bad):
 def test_bf16_trains_close_to_fp32(mnist, engine, tmp_path):
     import torch
 
-    from lstm_sweep.config import Grid
-    from lstm_sweep.device import unsupported
     from lstm_sweep.errors import ConfigError
-    from lstm_sweep.sweep import run_sweep
-    from lstm_sweep.train import train_group
+    from lstm_sweep.running.sweep import run_sweep
+    from lstm_sweep.study.config import Grid
+    from lstm_sweep.training.device import unsupported
+    from lstm_sweep.training.train import train_group
 
     why = unsupported(torch.device("cpu"), "bf16")
     if why is not None:  # an AVX2-only CPU: the clear error, before anything trains

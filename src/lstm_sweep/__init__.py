@@ -16,8 +16,23 @@ engine -> store -> reports)::
     summary = execute(plan)                              # results committed as they arrive
 """
 
-from .axes import AXES, check_axes, select
-from .config import (
+from .data import DATASETS, Dataset, load_dataset, load_mnist
+from .errors import ConfigError, DataError, LstmSweepError, StoreError
+from .reporting.axes import AXES, check_axes, select
+from .reporting.export import EXPORT_FORMATS, export_rows, render_export, results_dataframe
+from .reporting.findings import compare, findings, load_reference, render_comparison, render_findings
+from .reporting.html import render_html
+from .reporting.outputs import OutputError, check_folder, check_target, output_folder, write_output
+from .reporting.plots import KINDS as PLOT_KINDS
+from .reporting.plots import FigureSpec, plan_figures
+from .reporting.plots import figures as plot_figures
+from .reporting.plots import gaps as plot_gaps
+from .reporting.plots import save as save_figure
+from .reporting.tables import FORMATS, METRICS, STATS, build_tables, render_tables
+from .running.cost import human_bytes, human_seconds
+from .running.executors import EXECUTORS
+from .store import Store, check_store, load_results
+from .study.config import (
     CELLS,
     INITS,
     LIMITS,
@@ -28,28 +43,14 @@ from .config import (
     TrialConfig,
     preset,
 )
-from .cost import human_bytes, human_seconds
-from .data import DATASETS, Dataset, load_mnist
-from .engines import ENGINE_CHOICES
-from .errors import ConfigError, DataError, LstmSweepError, StoreError
-from .executors import EXECUTORS
-from .export import EXPORT_FORMATS, export_rows, render_export, results_dataframe
-from .findings import compare, findings, load_reference, render_comparison, render_findings
-from .html import render_html
-from .outputs import OutputError, check_folder, check_target, output_folder, write_output
-from .plots import KINDS as PLOT_KINDS
-from .plots import FigureSpec, plan_figures
-from .plots import figures as plot_figures
-from .plots import gaps as plot_gaps
-from .plots import save as save_figure
-from .report import FORMATS, METRICS, STATS, build_tables, render_tables
-from .results import Status, TrialResult
-from .store import Store, check_store, load_results
+from .study.results import Status, TrialResult
+from .training.engines import ENGINE_CHOICES
 
 # Training pulls in torch; load it on first use so that `lstm-sweep table` and friends start fast.
-_LAZY = {"run_sweep": "sweep", "sweep_request": "sweep", "plan_sweep": "sweep",
-         "execute": "sweep", "SweepCallbacks": "sweep", "SweepSummary": "sweep",
-         "SweepRequest": "sweep", "Plan": "sweep", "run_trial": "train"}
+_LAZY = {"run_sweep": "running.sweep", "sweep_request": "running.sweep",
+         "plan_sweep": "running.sweep", "execute": "running.sweep",
+         "SweepCallbacks": "running.sweep", "SweepSummary": "running.sweep",
+         "SweepRequest": "running.sweep", "Plan": "running.sweep", "run_trial": "training.train"}
 
 
 def __getattr__(name: str):
@@ -69,7 +70,7 @@ __all__ = [
     "check_axes", "check_folder", "check_store", "check_target", "compare", "execute",
     "export_rows",
     "findings", "render_export", "results_dataframe",
-    "human_bytes", "human_seconds", "load_mnist", "load_reference", "load_results",
+    "human_bytes", "human_seconds", "load_dataset", "load_mnist", "load_reference", "load_results",
     "output_folder", "plan_figures", "plan_sweep", "plot_figures", "plot_gaps", "preset",
     "render_comparison", "select",
     "render_findings", "render_html", "render_tables", "run_sweep", "run_trial", "save_figure",

@@ -1,0 +1,92 @@
+"""TF 1.x's split and batches, exactly.
+
+Fidelity (docs/DESIGN.md): TF 1.x ``input_data.read_data_sets(validation_size=5000)`` makes
+validation = the FIRST 5,000 training images (not shuffled), train = the other 55,000,
+test = the 10,000 t10k images, pixels ``float32(uint8) * (1 / 255)``. ``DataSet.next_batch``
+permutes at its first call and, when a batch crosses the end of an epoch, takes the rest,
+reshuffles, and fills from the new epoch; :class:`BatchStream` does exactly that, seeded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError
+
+VALIDATION_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class Split:
+    """One part of the dataset: images (N, 28, 28) float32 in [0, 1] and labels (N,) int64."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The TF split of an MNIST-layout dataset, plus its identity.
+
+    ``name`` is ``"mnist"`` when all four files match MNIST's checksums, otherwise ``"idx-<hash>"``
+    (a fingerprint of the four files), so results of different data never mix in the store.
+    """
+
+    name: str
+    source: str
+    train: Split
+    validation: Split
+    test: Split
+
+
+def scale(images_u8: np.ndarray) -> np.ndarray:
+    # TF: images.astype(float32); numpy.multiply(images, 1.0 / 255.0) -> float32 result.
+    return images_u8.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+
+# --------------------------------------------------------------------------- batching
+
+
+class BatchStream:
+    """TF 1.x ``DataSet.next_batch(batch_size)`` with ``shuffle=True``, as index arrays.
+
+    Reproduces the order exactly as TF forms it from its permutations: a permutation at the
+    first call; when ``start + batch > N`` the rest of the epoch ``[start:N]``, a reshuffle, then
+    the first ``batch - rest`` of the new order. A batch ending exactly at ``N`` does not
+    reshuffle until the next call (then the "rest" is empty), as in TF.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        if batch_size > n:
+            raise DataError(f"batch size {batch_size} exceeds the {n} training examples")
+        self.n, self.batch_size = n, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order: np.ndarray | None = None
+        self.index_in_epoch = 0
+        self.epochs_completed = 0
+
+    def _reshuffle(self) -> None:
+        perm = np.arange(self.n)
+        self.rng.shuffle(perm)
+        # TF permutes its current (already shuffled) arrays: compose, do not replace.
+        self.order = perm if self.order is None else self.order[perm]
+
+    def next_indices(self) -> np.ndarray:
+        start = self.index_in_epoch
+        if self.epochs_completed == 0 and start == 0 and self.order is None:
+            self._reshuffle()
+        assert self.order is not None
+        if start + self.batch_size > self.n:
+            self.epochs_completed += 1
+            rest = self.order[start:self.n]
+            self._reshuffle()
+            self.index_in_epoch = self.batch_size - len(rest)
+            return np.concatenate([rest, self.order[: self.index_in_epoch]])
+        self.index_in_epoch = start + self.batch_size
+        return self.order[start:self.index_in_epoch]

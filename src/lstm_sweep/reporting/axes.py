@@ -1,0 +1,144 @@
+"""The axes results can be laid out on: a table's rows and columns, a plot's x and y, and the
+facets (one table per value of every other axis that varies).
+
+An axis reads one value from a trial's configuration (the ``optimizer`` axis reads the optimizer
+with its settings, so that ``momentum`` and ``momentum (momentum=0.99)`` are two values), says
+how a value is written, and orders values: numbers ascending, the seed's model first among cells
+and optimizers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from ..study.config import CELLS, INITS, OPTIMIZERS, PRECISIONS, TrialConfig
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis: its name (as ``--rows``/``--cols`` take it), what it is called, the
+    configuration fields it covers, and whether its values are numbers (ordered, log-spaced)."""
+
+    name: str
+    title: str  # as a plot's axis label: "hidden units"
+    noun: str  # in sentences: "width"
+    fields: tuple[str, ...]
+    numeric: bool = False
+    order: tuple[str, ...] = ()  # the known order of a categorical axis's values
+
+    def value(self, config: TrialConfig) -> object:
+        if self.name == "optimizer":
+            return (config.optimizer, tuple(tuple(p) for p in config.opt))
+        return getattr(config, self.fields[0])
+
+    def value_of(self, protocol: dict) -> object:
+        """The value in a table's protocol (a dict of configuration fields)."""
+        if self.name == "optimizer":
+            return (protocol["optimizer"], tuple(tuple(p) for p in protocol.get("opt", ())))
+        return protocol[self.fields[0]]
+
+    def label(self, value: object) -> str:
+        """How a value is written: ``0.01``, ``GRU``, ``momentum (momentum=0.99)``."""
+        if self.name == "lr":
+            return f"{value:g}"
+        if self.name == "cell":
+            return str(value).upper()
+        if self.name == "optimizer":
+            name, opt = value
+            return name + (f" ({', '.join(f'{k}={v:g}' for k, v in opt)})" if opt else "")
+        return str(value)
+
+    def sort_key(self, value: object) -> tuple:
+        if self.numeric:
+            return (0, value, "")
+        if self.name == "optimizer":
+            name, opt = value
+            return (list(OPTIMIZERS).index(name) if name in OPTIMIZERS else len(OPTIMIZERS),
+                    str(opt), "")
+        rank = self.order.index(value) if value in self.order else len(self.order)
+        return (rank, 0, str(value))
+
+
+AXES: dict[str, Axis] = {a.name: a for a in (
+    Axis("hidden", "hidden units", "width", ("hidden",), numeric=True),
+    Axis("lr", "learning rate", "rate", ("lr",), numeric=True),
+    Axis("cell", "cell", "cell", ("cell",), order=CELLS),
+    Axis("optimizer", "optimizer", "optimizer", ("optimizer", "opt"),
+         order=tuple(OPTIMIZERS)),
+    Axis("dataset", "dataset", "dataset", ("dataset",), order=("mnist",)),
+    Axis("batch_size", "batch size", "batch size", ("batch_size",), numeric=True),
+    Axis("steps", "steps", "step count", ("steps",), numeric=True),
+    Axis("init", "init", "init", ("init",), order=INITS),
+    Axis("precision", "precision", "precision", ("precision",), order=PRECISIONS),
+)}
+ROWS, COLS = "hidden", "lr"  # the seed's Table 1
+# Fields that are never an axis: the seeds are the statistic inside a cell.
+_NOT_FACETS = ("seed", "data_seed")
+
+
+def check_axes(rows: str, cols: str) -> tuple[Axis, Axis]:
+    """The two axes of a table. Raises ConfigError for an unknown axis or the same one twice."""
+    for name in (rows, cols):
+        if name not in AXES:
+            raise ConfigError(f"unknown axis {name!r:.40}; choose one of: {', '.join(AXES)}")
+    if rows == cols:
+        raise ConfigError(f"rows and columns are both {rows}: choose two different axes")
+    return AXES[rows], AXES[cols]
+
+
+def facet(config: TrialConfig, rows: str = ROWS, cols: str = COLS,
+          over: str | None = None) -> dict:
+    """The configuration fields a table of ``rows`` x ``cols`` holds fixed: every field but the
+    two axes' (and the axis ``over`` which each cell takes the best value), and the seeds."""
+    drop = set(AXES[rows].fields) | set(AXES[cols].fields) | set(_NOT_FACETS)
+    if over is not None:
+        drop |= set(AXES[over].fields)
+    return {k: v for k, v in config.to_dict().items() if k not in drop}
+
+
+def facet_key(protocol: dict) -> tuple:
+    """A hashable identity of a table's protocol (a facet), to group trials and tables by."""
+    return tuple(sorted((k, repr(v)) for k, v in protocol.items()))
+
+
+def facet_order(protocol: dict) -> tuple:
+    """Sort key of a table: the seed's model first, then axis by axis (cell, optimizer,
+    dataset, ...), each value in its axis's order."""
+    return tuple(a.sort_key(a.value_of(protocol)) for a in AXES.values()
+                 if a.fields[0] in protocol)
+
+
+def _matches(axis: Axis, value: object, text: str) -> bool:
+    if axis.numeric:
+        try:
+            return float(text) == float(value)
+        except (TypeError, ValueError, OverflowError):
+            return False
+    if axis.name == "optimizer" and text == value[0]:  # "momentum" matches any settings
+        return True
+    return text.lower() in (axis.label(value).lower(), str(value).lower())
+
+
+def select(results: Sequence, where: Sequence[tuple[str, str]]) -> list:
+    """The results whose every ``(axis, value)`` of ``where`` matches (``cell=gru``,
+    ``lr=0.01``, ``optimizer=momentum``): what a report of a few tables of a large store shows.
+
+    Raises:
+        ConfigError: an unknown axis, or a value no result has (naming the values there are).
+    """
+    out = list(results)
+    for name, text in where:
+        if name not in AXES:
+            raise ConfigError(f"unknown axis {name!r:.40} in --where; choose one of: "
+                              f"{', '.join(AXES)}")
+        axis = AXES[name]
+        kept = [r for r in out if _matches(axis, axis.value(r.config), text)]
+        if not kept:
+            have = sorted({axis.value(r.config) for r in out}, key=axis.sort_key)
+            there = ", ".join(axis.label(v) for v in have)[:300]
+            raise ConfigError(f"no trial has {name}={text!r:.60}" + (
+                f"; its values in the store: {there}" if have else " (no trial is left)"))
+        out = kept
+    return out

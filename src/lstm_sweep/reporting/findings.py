@@ -1,0 +1,572 @@
+"""Findings and the comparison with the published Table 1: plain data computed from results.
+
+Every finding carries the numbers behind its sentence, and a sentence is only written when the
+data supports it (with one seed per cell, the spread between seeds is reported as unknown).
+Renderers (text, HTML) live in :mod:`lstm_sweep.reporting.tables` and :mod:`lstm_sweep.reporting.html`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+
+from ..study.results import TrialResult
+from .axes import COLS, ROWS, facet_key
+from .tables import Cell, Table, build_tables, facet_name
+
+FAILED_BELOW = 0.2  # mean test accuracy under this = training failed (chance is 0.1)
+BAND_POINTS = 0.5  # the "goldilocks" band: rates within this many points of a row's best
+DISAGREE_POINTS = 5.0  # seeds of a cell disagree when their accuracies span more than this
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    text: str
+    data: dict = field(default_factory=dict)
+
+
+def _pts(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _lr(x: float) -> str:
+    return f"{x:g}"
+
+
+def _row(table: Table, row) -> dict:
+    """Column value -> cell, for the cells of ``row`` that have values."""
+    return {c: table.cell(row, c) for c in table.cols if table.cell(row, c).values}
+
+
+def failing_from(accuracy: dict[float, float]) -> float | None:
+    """The divergence frontier of one row: the smallest rate from which every larger tested rate
+    fails (accuracy < FAILED_BELOW); None if the largest rate trains."""
+    start = None
+    for lr in sorted(accuracy, reverse=True):
+        if accuracy[lr] >= FAILED_BELOW:
+            break
+        start = lr
+    return start
+
+
+def best_per_row(table: Table) -> dict:
+    """Row value -> (best column value, its mean accuracy), over cells that have values: for
+    the seed's table, width -> (best learning rate, accuracy)."""
+    out = {}
+    for h in table.rows:
+        row = _row(table, h)
+        if row:
+            lr = max(row, key=lambda k: row[k].mean)
+            out[h] = (lr, row[lr].mean)
+    return out
+
+
+def frontier_per_row(table: Table, best: dict | None = None) -> dict:
+    """Row value -> the rate from which training fails (see :func:`failing_from`), for the rows
+    where one does; empty unless the columns are learning rates. ``best``: the table's
+    :func:`best_per_row`, if already computed."""
+    if table.col_axis != "lr":
+        return {}
+    out = {}
+    for h in best_per_row(table) if best is None else best:
+        start = failing_from({lr: (0.0 if c.diverged else c.mean)
+                              for lr, c in _row(table, h).items()})
+        if start is not None:
+            out[h] = start
+    return out
+
+
+def findings(results: Sequence[TrialResult], rows: str = ROWS, cols: str = COLS) -> list[Finding]:
+    """Findings for each table (facet) of ``rows`` x ``cols`` in ``results``, then, with several
+    tables, the sentences that compare them (:data:`ACROSS_RULES`).
+
+    Raises:
+        ConfigError: an unknown axis.
+    """
+    out: list[Finding] = []
+    tables = build_tables(results, "accuracy", rows, cols)
+    times = {_key(t): t for t in build_tables(results, "time", rows, cols)}
+    names = [facet_name(t, tables) for t in tables] if len(tables) > 1 else []
+    for i, table in enumerate(tables):
+        if names:  # say which table (facet) the sentences below are about
+            out.append(Finding("facet", names[i], {"protocol": table.protocol}))
+        out += _findings_for(table, times[_key(table)])
+    if names:
+        facts = _Across.of(tables, names)
+        across = [f for rule in ACROSS_RULES for f in rule(facts)] if facts.rows else []
+        if across:
+            out.append(Finding("facet", "Across the tables (" + ", ".join(facts.names) + ")",
+                               {"tables": facts.names}))
+            out += across
+    return out
+
+
+def _key(table: Table) -> tuple:
+    return facet_key(table.protocol)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What every rule reads: the accuracy and time tables and each row's best cell."""
+
+    table: Table
+    times: Table
+    best: dict  # row -> (best column, its accuracy)
+
+    @property
+    def widths(self) -> list:
+        return list(self.best)
+
+    def row(self, value) -> str:
+        """A row value in a sentence: ``16`` (a width), ``GRU``."""
+        return self.table.axes[0].label(value)
+
+    def col(self, value) -> str:
+        return self.table.axes[1].label(value)
+
+
+def _best_lr(f: _Facts) -> list[Finding]:
+    rows, cols = f.table.axes
+    what = "learning rate" if cols.name == "lr" else cols.noun
+    parts = [f"{f.row(h)} → {f.col(lr)} ({acc:.4f})" for h, (lr, acc) in f.best.items()]
+    return [Finding("best_lr", f"Best {what} per {rows.noun}: " + ", ".join(parts) + ".",
+                    {"best": {h: {cols.name: lr, "accuracy": acc}
+                              for h, (lr, acc) in f.best.items()}})]
+
+
+def _best_lr_trend(f: _Facts) -> list[Finding]:
+    """How the best column moves along the rows (a trend only when both axes are ordered and
+    it moves monotonically)."""
+    rows, cols = f.table.axes
+    widths, lrs = f.widths, [f.best[h][0] for h in f.widths]
+    if len(widths) < 2 or not cols.numeric:
+        return []
+    first, last = f.row(widths[0]), f.row(widths[-1])
+    best = f"best {cols.noun}"
+    span = f"As {rows.noun} grows from {first} to {last}, the {best} moves"
+    if rows.numeric and all(b <= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] < lrs[0]:
+        trend = f"{span} down, from {f.col(lrs[0])} to {f.col(lrs[-1])}."
+    elif rows.numeric and all(b >= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] > lrs[0]:
+        trend = f"{span} up, from {f.col(lrs[0])} to {f.col(lrs[-1])}."
+    elif len(set(lrs)) == 1:
+        trend = (f"The {best} is {f.col(lrs[0])} at every {rows.noun} from {first} to {last}."
+                 if rows.numeric else
+                 f"The {best} is {f.col(lrs[0])} for every {rows.noun}.")
+    elif rows.numeric:
+        trend = (f"The {best} does not move steadily with {rows.noun}: "
+                 + ", ".join(f.col(x) for x in lrs) + ".")
+    else:
+        return []
+    return [Finding("best_lr_trend", trend, {"widths": widths, "best_lrs": lrs})]
+
+
+def _band(f: _Facts) -> list[Finding]:
+    """The goldilocks band: columns within BAND_POINTS of each row's best."""
+    rows, cols = f.table.axes
+    band = {h: [lr for lr, c in _row(f.table, h).items()
+                if c.mean >= f.best[h][1] - BAND_POINTS / 100] for h in f.widths}
+    noun = "Rates" if cols.name == "lr" else f"{cols.title[0].upper()}{cols.title[1:]} values"
+    text = (f"{noun} within {BAND_POINTS} points of each {rows.noun}'s best: "
+            + "; ".join(f"{f.row(h)}: {', '.join(f.col(x) for x in band[h])}"
+                        for h in f.widths) + ".")
+    return [Finding("band", text, {"band": band, "points": BAND_POINTS})]
+
+
+def _frontier(f: _Facts) -> list[Finding]:
+    """The divergence frontier: from which rate upwards training fails, per row (only when the
+    columns are learning rates)."""
+    if f.table.col_axis != "lr":
+        return []
+    rows = f.table.axes[0]
+    frontier = frontier_per_row(f.table, f.best)
+    if not frontier:
+        return [Finding("frontier", f"No tested rate made training fail at any {rows.noun}.",
+                        {"frontier": {}})]
+    unit = " units" if rows.name == "hidden" else ""
+    text = ("Training fails (accuracy < " + f"{FAILED_BELOW}" + " or NaN loss) from rate: "
+            + ", ".join(f"{f.row(h)}{unit} ≥ {_lr(lr)}" for h, lr in frontier.items()) + ".")
+    fronts = [frontier[h] for h in f.widths if h in frontier]
+    if rows.numeric and len(fronts) > 1 and all(b <= a for a, b in zip(fronts, fronts[1:])) \
+            and fronts[-1] < fronts[0]:
+        text += f" The frontier moves to smaller rates as {rows.noun} grows."
+    return [Finding("frontier", text, {"frontier": frontier})]
+
+
+def _doubling(f: _Facts) -> list[Finding]:
+    """Accuracy gained per doubling of width, and the time it costs (rows = widths)."""
+    if f.table.row_axis != "hidden":
+        return []
+    out = []
+    for a, b in zip(f.widths, f.widths[1:]):
+        if b != 2 * a:
+            continue
+        gain = f.best[b][1] - f.best[a][1]
+        ta = f.times.cell(a, f.best[a][0]).mean
+        tb = f.times.cell(b, f.best[b][0]).mean
+        if ta and tb:
+            out.append(Finding(
+                "doubling",
+                f"{a} → {b} units: {'+' if gain >= 0 else ''}{_pts(gain)} points of best accuracy "
+                f"({f.best[a][1]:.4f} → {f.best[b][1]:.4f}) for {tb / ta:.1f}× the time per "
+                "trial.",
+                {"from": a, "to": b, "gain": gain, "time_ratio": tb / ta}))
+    return out
+
+
+def _enough_width(f: _Facts) -> list[Finding]:
+    """The narrowest width within the band of the overall best (rows = widths)."""
+    if f.table.row_axis != "hidden":
+        return []
+    best = f.best
+    top_h = max(best, key=lambda h: best[h][1])
+    enough = min(h for h in f.widths if best[h][1] >= best[top_h][1] - BAND_POINTS / 100)
+    if enough == top_h:
+        return []
+    t_enough = f.times.cell(enough, best[enough][0]).mean
+    t_top = f.times.cell(top_h, best[top_h][0]).mean
+    if t_enough is None or t_top is None:
+        return []
+    return [Finding(
+        "enough_width",
+        f"{enough} units reach {best[enough][1]:.4f}, within {BAND_POINTS} points of the best "
+        f"({best[top_h][1]:.4f} at {top_h} units), in {t_enough:.1f} s instead of "
+        f"{t_top:.1f} s per trial.",
+        {"width": enough, "best_width": top_h, "time": t_enough, "best_time": t_top})]
+
+
+def _spread(f: _Facts) -> list[Finding]:
+    """Seeds: how far they disagree, or that the spread is unknown with one seed."""
+    table = f.table
+    if table.seeds <= 1:
+        return [Finding("spread", "One seed per cell: the spread between seeds is unknown "
+                        "(run with --repeats 3 to measure it).", {"seeds": table.seeds})]
+    wild = {(h, lr): c for h in table.rows for lr in table.cols
+            if len((c := table.cell(h, lr)).values) > 1
+            and (max(c.values) - min(c.values)) * 100 > DISAGREE_POINTS}
+    if wild:
+        text = (f"Seeds disagree by more than {DISAGREE_POINTS:g} points in {len(wild)} cells: "
+                + ", ".join(f"{f.row(h)}/{f.col(lr)} ({min(c.values):.4f}–{max(c.values):.4f})"
+                            for (h, lr), c in wild.items()) + ".")
+    else:
+        text = f"Seeds agree within {DISAGREE_POINTS:g} points in every cell ({table.seeds} seeds)."
+    return [Finding("spread", text, {"cells": [list(k) for k in wild]})]
+
+
+# The rules, in the order their sentences are shown. A rule = one small function of the facts.
+RULES = (_best_lr, _best_lr_trend, _band, _frontier, _doubling, _enough_width, _spread)
+
+
+def _findings_for(table: Table, time_table: Table) -> list[Finding]:
+    best = best_per_row(table)
+    if not best:
+        return [Finding("empty", "No trial produced an accuracy yet.")]
+    facts = _Facts(table, time_table, best)
+    return [finding for rule in RULES for finding in rule(facts)]
+
+
+# --------------------------------------------------------------------------- across tables
+# Sentences that compare the tables (facets) on the rows they share: how the best column
+# moves from the first table to each other one, which table is best in each row, and whether
+# the divergence frontier moves.
+
+
+@dataclass(frozen=True)
+class _Across:
+    """What every rule across tables reads, computed once: the tables, their names, each
+    table's best cell per row, and the rows every table has a best cell in."""
+
+    tables: Sequence[Table]
+    names: list[str]
+    bests: list[dict]  # per table: row -> (best column, its accuracy)
+    rows: list  # the first table's row order, then rows only later tables list
+
+    @classmethod
+    def of(cls, tables: Sequence[Table], names: list[str]) -> _Across:
+        bests = [best_per_row(t) for t in tables]
+        shared = [r for t in tables for r in t.rows if all(r in d for d in bests)]
+        return cls(tables, names, bests, list(dict.fromkeys(shared)))
+
+
+def _same_as_first(kind: str, what: str, names: list[str], same: list[str]) -> list[Finding]:
+    """One sentence for every table where ``what`` is as in the first table."""
+    if not same:
+        return []
+    return [Finding(kind, f"{what} is the same in {', '.join(same)} as in {names[0]}.",
+                    {"from": names[0], "same": same})]
+
+
+def _across_best(a: _Across) -> list[Finding]:
+    """How each row's best column moves from the first table to each other one."""
+    names, bests, rows = a.names, a.bests, a.rows
+    row_axis, col_axis = a.tables[0].axes
+    r, c = row_axis.label, col_axis.label
+    noun = "rate" if col_axis.name == "lr" else col_axis.noun
+    out, same = [], []
+    for name, best in zip(names[1:], bests[1:]):
+        moves = {"unchanged": [], "up": [], "down": [], "changed": []}
+        for h in rows:
+            before, after = bests[0][h][0], best[h][0]
+            how = "unchanged" if before == after else (
+                "changed" if not col_axis.numeric else "up" if after > before else "down")
+            moves[how].append(h)
+        if len(moves["unchanged"]) == len(rows):
+            same.append(name)
+            continue
+        parts = []
+        for how, hs in moves.items():
+            if not hs:
+                continue
+            if how == "unchanged":
+                parts.append("unchanged at " + ", ".join(r(h) for h in hs))
+            else:
+                parts.append(f"{how} at " + ", ".join(
+                    f"{r(h)} ({c(bests[0][h][0])} → {c(best[h][0])})" for h in hs))
+        out.append(Finding(
+            "across_best",
+            f"{names[0]} → {name}: the best {noun} per {row_axis.noun} is "
+            + "; ".join(parts) + ".",
+            {"from": names[0], "to": name,
+             "moves": {k: [r(h) for h in v] for k, v in moves.items()}}))
+    where = ", ".join(f"{r(h)}: {c(bests[0][h][0])}" for h in rows)
+    return _same_as_first("across_best", f"The best {noun} per {row_axis.noun} ({where})",
+                          names, same) + out
+
+
+def _across_winner(a: _Across) -> list[Finding]:
+    """Which table reaches the best accuracy in each shared row (at its own best column)."""
+    tables, names, bests, rows = a.tables, a.names, a.bests, a.rows
+    row_axis, col_axis = tables[0].axes
+    noun = "rate" if col_axis.name == "lr" else col_axis.noun
+    winners = {}
+    for h in rows:
+        k = max(range(len(tables)), key=lambda i: bests[i][h][1])
+        runner = max(bests[i][h][1] for i in range(len(tables)) if i != k)
+        winners[h] = (names[k], bests[k][h][1], runner)
+    count = {n: sum(w[0] == n for w in winners.values()) for n in names}
+    lead = max(count, key=count.get)
+    text = (f"Best table per {row_axis.noun} (each at its best {noun}): "
+            + ", ".join(f"{row_axis.label(h)} → {n} ({acc:.4f}, next {nxt:.4f})"
+                        for h, (n, acc, nxt) in winners.items()) + ".")
+    if count[lead] == len(rows) and len(rows) > 1:
+        text += f" {lead} is best at every {row_axis.noun}."
+    return [Finding("across_winner", text, {
+        "winners": {row_axis.label(h): {"table": n, "accuracy": acc, "next": nxt}
+                    for h, (n, acc, nxt) in winners.items()}})]
+
+
+def _across_frontier(a: _Across) -> list[Finding]:
+    """Whether the divergence frontier moves from the first table to each other one."""
+    tables, names, rows = a.tables, a.names, a.rows
+    if tables[0].col_axis != "lr":
+        return []
+    fronts = [frontier_per_row(t, best) for t, best in zip(tables, a.bests)]
+    row_axis = tables[0].axes[0]
+    if not any(fronts):
+        return [Finding("across_frontier", f"No tested rate made training fail in any table, "
+                        f"at any {row_axis.noun}.", {"moved": {}})]
+    r = row_axis.label
+    show = lambda d, h: _lr(d[h]) if h in d else "none"  # noqa: E731
+    out, same = [], []
+    for name, front in zip(names[1:], fronts[1:]):
+        moved = [h for h in rows if fronts[0].get(h) != front.get(h)]
+        if not moved:
+            same.append(name)
+            continue
+        text = (f"Divergence frontier, {names[0]} → {name}: "
+                + ", ".join(f"{r(h)}: {show(fronts[0], h)} → {show(front, h)}" for h in moved)
+                + (" (none: no tested rate fails)" if any(
+                    h not in front or h not in fronts[0] for h in moved) else "") + ".")
+        out.append(Finding("across_frontier", text, {
+            "from": names[0], "to": name,
+            "moved": {r(h): [fronts[0].get(h), front.get(h)] for h in moved}}))
+    where = ", ".join(f"{r(h)}: {show(fronts[0], h)}" for h in rows)
+    return _same_as_first("across_frontier",
+                          f"The divergence frontier per {row_axis.noun} ({where})",
+                          names, same) + out
+
+
+ACROSS_RULES = (_across_best, _across_winner, _across_frontier)
+
+
+# --------------------------------------------------------------------------- the reference
+
+
+# The protocol Table 1 was measured with (the seed's).
+REFERENCE_PROTOCOL = {"dataset": "mnist", "steps": 999, "batch_size": 100, "init": "tf",
+                      "precision": "fp32", "display_step": 10, "cell": "lstm",
+                      "optimizer": "adam", "opt": ()}
+
+
+def load_reference(name: str = "hw2") -> dict[tuple[int, float], float | None]:
+    """The published table: (hidden, lr) -> accuracy, or None where it says DNF."""
+    if name != "hw2":
+        from ..errors import ConfigError
+
+        raise ConfigError(f"unknown reference {name!r}; the one shipped is: hw2")
+    text = (resources.files("lstm_sweep") / "reference" / "hw2_table1.csv").read_text()
+    rows = list(csv.reader(text.splitlines()))
+    lrs = [float(c.removeprefix("lr_")) for c in rows[0][1:]]
+    return {
+        (int(row[0]), lr): (None if value == "DNF" else float(value))
+        for row in rows[1:]
+        for lr, value in zip(lrs, row[1:])
+    }
+
+
+@dataclass(frozen=True)
+class CellComparison:
+    hidden: int
+    lr: float
+    reference: float | None  # None = DNF
+    ours: Cell
+
+    @property
+    def diff(self) -> float | None:
+        if self.reference is None or self.ours.mean is None:
+            return None
+        return self.ours.mean - self.reference
+
+    def texts(self) -> tuple[str, str, str, str]:
+        """(reference, ours as mean ± std, difference, within spread) as a table shows them."""
+        ref = "DNF" if self.reference is None else f"{self.reference:.4f}"
+        ours = self.ours.label or (f"{self.ours.mean:.4f}" + (
+            f" ± {self.ours.std:.4f}" if self.ours.std is not None else ""))
+        diff = "" if self.diff is None else f"{self.diff:+.4f}"
+        return ref, ours, diff, {None: "-", True: "yes", False: "no"}[self.within_spread]
+
+    @property
+    def within_spread(self) -> bool | None:
+        """Reference inside [min, max] of our seeds; None with fewer than two seeds."""
+        if self.reference is None or len(self.ours.values) < 2:
+            return None
+        return min(self.ours.values) <= self.reference <= max(self.ours.values)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    cells: list[CellComparison]
+    summary: list[Finding]
+
+
+def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Comparison:
+    """Our cells against the published table (the first protocol in ``results``): each cell, and
+    the summary sentences of :data:`COMPARISON_RULES`."""
+    ref = load_reference(reference)
+    tables = build_tables(results, "accuracy")
+    if not tables:
+        return Comparison([], [Finding("empty", "No results to compare.")])
+    table = tables[0]
+    cells = [CellComparison(h, lr, ref[(h, lr)], table.cell(h, lr))
+             for (h, lr) in sorted(ref) if (h, lr) in table.cells]
+    return Comparison(cells, [f for rule in COMPARISON_RULES for f in rule(table, ref, cells)])
+
+
+def _protocol_note(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
+    differs = {k: (v, table.protocol.get(k)) for k, v in REFERENCE_PROTOCOL.items()
+               if table.protocol.get(k) != v}
+    out = []
+    if differs:
+        out.append(Finding(
+            "protocol",
+            "Note: the reference was measured with another protocol ("
+            + ", ".join(f"{k} {ref_v} there, {ours} here" for k, (ref_v, ours) in differs.items())
+            + "): the differences below are not only chance.",
+            {"differs": {k: list(v) for k, v in differs.items()}}))
+    if not cells:
+        out.append(Finding("no_overlap", "None of the stored cells is in the reference table "
+                           "(widths 16-4096, rates 1e-05-1).", {}))
+    return out
+
+
+def _row_bests(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
+    ours_best = best_per_row(table)
+    out, agree = [], []
+    for h in sorted({c.hidden for c in cells}):
+        row = {lr: v for (hh, lr), v in ref.items() if hh == h and v is not None}
+        if not row or h not in ours_best:
+            continue
+        ref_lr = max(row, key=row.get)
+        our_lr, our_acc = ours_best[h]
+        agree.append(ref_lr == our_lr)
+        out.append(Finding(
+            "row_best",
+            f"{h} units: best cell reference {_lr(ref_lr)} ({row[ref_lr]:.4f}), ours "
+            f"{_lr(our_lr)} ({our_acc:.4f}) — {'same rate' if ref_lr == our_lr else 'differs'}.",
+            {"hidden": h, "reference_lr": ref_lr, "our_lr": our_lr}))
+    if agree:
+        out.append(Finding("best_lr_agreement",
+                           f"The best rate agrees in {sum(agree)} of {len(agree)} rows.",
+                           {"agree": sum(agree), "rows": len(agree)}))
+    return out
+
+
+def _differences(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
+    out = []
+    diffs = [c.diff for c in cells if c.diff is not None]
+    if diffs:
+        mad = sum(abs(d) for d in diffs) / len(diffs)
+        out.append(Finding("mean_abs_diff", f"Mean |ours − reference| over {len(diffs)} cells: "
+                           f"{_pts(mad)} points.", {"mean_abs_diff": mad}))
+    spread = [c.within_spread for c in cells if c.within_spread is not None]
+    if spread:
+        out.append(Finding("within_spread", f"The reference lies within our seeds' range in "
+                           f"{sum(spread)} of {len(spread)} cells.",
+                           {"within": sum(spread), "cells": len(spread)}))
+    else:
+        out.append(Finding("within_spread", "One seed per cell: whether the reference lies "
+                           "within our spread is unknown.", {}))
+    return out
+
+
+def _frontiers(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
+    ref_front, our_front = {}, {}
+    for h in sorted({c.hidden for c in cells}):
+        row = [c for c in cells if c.hidden == h]
+        r = failing_from({c.lr: c.reference for c in row if c.reference is not None})
+        o = failing_from({c.lr: c.ours.mean for c in row if c.ours.mean is not None})
+        if r is not None:
+            ref_front[h] = r
+        if o is not None:
+            our_front[h] = o
+    if not (ref_front or our_front):
+        return []
+    return [Finding(
+        "frontier",
+        f"Divergence frontier (every rate from here up ends below {FAILED_BELOW}), "
+        "reference vs ours: "
+        + ", ".join(f"{h}: {_lr(ref_front[h]) if h in ref_front else '-'} vs "
+                    f"{_lr(our_front[h]) if h in our_front else '-'}"
+                    for h in sorted(set(ref_front) | set(our_front))) + ".",
+        {"reference": ref_front, "ours": our_front})]
+
+
+def _dnf_completed(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
+    dnf = [c for c in cells if c.reference is None]
+    if not dnf:
+        return []
+    completed = [c for c in dnf if c.ours.values]
+    return [Finding(
+        "dnf_completed",
+        f"Reference DNF cells we completed: {len(completed)} of {len(dnf)}"
+        + (": " + ", ".join(f"{c.hidden}/{_lr(c.lr)} ({c.ours.mean:.4f})" for c in completed)
+           if completed else "") + ".",
+        {"completed": [[c.hidden, c.lr] for c in completed]})]
+
+
+COMPARISON_RULES = (_protocol_note, _row_bests, _differences, _frontiers, _dnf_completed)
+
+
+def render_comparison(comp: Comparison) -> str:
+    lines = [f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  in spread"]
+    for c in comp.cells:
+        ref, ours, diff, spread = c.texts()
+        lines.append(f"{c.hidden:>6} {_lr(c.lr):>7} {ref:>9} {ours:>17} {diff:>7}  {spread}")
+    return "\n".join(lines + [""] + [f.text for f in comp.summary])
+
+
+def render_findings(items: Sequence[Finding]) -> str:
+    """One line per finding; a facet (several tables) as a heading above its findings."""
+    return "\n".join(f"{f.text}:" if f.kind == "facet" else f"- {f.text}" for f in items)

@@ -1,0 +1,150 @@
+"""Writing output files (reports, plots) without ever destroying anything.
+
+- An output never replaces a results store (any SQLite file), the store being read, a folder or
+  a special file (FIFO, device), whatever the flags.
+- It replaces an existing file only when that file is of the output's own type (an HTML page for
+  a report, a PNG/SVG image for a plot) or empty; anything else needs ``overwrite=True``
+  (``--overwrite``).
+- It is written to a temporary file beside the target and renamed into place: a failure (full
+  disk, read-only folder) leaves the old file as it was and no temporary file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import LstmSweepError
+from ..store import is_store_file
+
+
+class OutputError(LstmSweepError):
+    """An output file cannot or may not be written."""
+
+
+KINDS = {"html": "an HTML page", "png": "a PNG image", "svg": "an SVG image",
+         "csv": "an lstm-sweep CSV export", "jsonl": "an lstm-sweep JSON-lines export"}
+
+
+def _is_kind(head: bytes, kind: str) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if kind == "html":
+        return text.startswith((b"<!doctype html", b"<html"))
+    if kind == "png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if kind == "svg":
+        return text.startswith((b"<?xml", b"<svg")) and b"<svg" in text
+    if kind == "csv":
+        return head.startswith(b"key,hidden,")
+    if kind == "jsonl":
+        return head.startswith(b'{"key": ')
+    raise ValueError(kind)
+
+
+def _reason(e: OSError) -> str:
+    if e.errno == errno.ENOSPC or e.errno == errno.EDQUOT:
+        return "the disk is full"
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "the folder is read-only"
+    return e.strerror or str(e)
+
+
+def check_target(path: str | Path, kind: str, *, overwrite: bool = False,
+                 protect: Sequence[str | Path] = ()) -> Path:
+    """Refuse (OutputError) an output path that may not be written; returns it as a Path.
+
+    ``protect``: files that must never be written over (the store being read).
+    """
+    path = Path(path)
+    if str(path) in ("", "."):
+        raise OutputError("--out needs a file path")
+    for p in protect:
+        with contextlib.suppress(OSError):
+            if path.exists() and os.path.samefile(path, p):
+                raise OutputError(f"--out {path} is the results store being read; choose "
+                                  "another file name")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise OutputError(f"cannot write {path}: folder {path.parent} does not exist") \
+                from None
+        return path
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {_reason(e)}") from e
+    if stat.S_ISDIR(mode):
+        raise OutputError(f"--out {path} is a folder; give a file name (e.g. "
+                          f"{path / ('report.' + kind)})")
+    if not stat.S_ISREG(mode):
+        raise OutputError(f"--out {path} is not a regular file (a FIFO, socket or device)")
+    if is_store_file(path):
+        raise OutputError(f"{path} is an SQLite database (a results store?); lstm-sweep never "
+                          "writes over one: choose another file name")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {_reason(e)}") from e
+    if head and not _is_kind(head, kind) and not overwrite:
+        raise OutputError(f"{path} exists and is not {KINDS[kind]}; choose another file name, "
+                          "or pass --overwrite to replace it")
+    return path
+
+
+def write_output(path: str | Path, content: str | bytes, kind: str, *, overwrite: bool = False,
+                 protect: Sequence[str | Path] = ()) -> Path:
+    """Write ``content`` to ``path`` atomically after :func:`check_target`.
+
+    Raises:
+        OutputError: the target may not be written, or writing failed (nothing is left behind).
+    """
+    path = check_target(path, kind, overwrite=overwrite, protect=protect)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {_reason(e)}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would have made it
+        os.replace(tmp, path)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {_reason(e)}; nothing was written") from e
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return path
+
+
+def check_folder(path: str | Path) -> Path:
+    """Refuse a plot folder that is a file (or a FIFO, a device); it may not exist yet."""
+    path = Path(path)
+    if str(path) == "":
+        raise OutputError("--out needs a folder path")
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"--out {path} is a file; plot needs a folder for its images")
+    return path
+
+
+def output_folder(path: str | Path) -> Path:
+    """The folder for plot files: created if missing (with its parents).
+
+    Raises:
+        OutputError: it is a file, or cannot be created.
+    """
+    path = check_folder(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create the folder {path}: {_reason(e)}") from e
+    return path

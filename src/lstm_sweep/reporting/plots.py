@@ -1,0 +1,382 @@
+"""Plots (matplotlib, Agg, imported lazily): the data for each plot is computed by a pure
+function first (tested), and drawn second. One figure per kind and table (facet: see
+:func:`lstm_sweep.reporting.tables.build_tables`), each with a caption that says what it shows.
+
+- heatmap of accuracy over the table's rows x columns (width x learning rate by default);
+- accuracy vs time per trial, coloured by row, with the Pareto front;
+- learning curves of one row (a width) or one column (a learning rate), one colour per
+  series and the seeds as shades of it;
+- best learning rate per width, with the band of rates within 0.5 points of the best.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..study.results import TrialResult
+from .axes import AXES, COLS, ROWS, facet, facet_key
+from .findings import BAND_POINTS, best_per_row
+from .tables import Table, build_tables, facet_name
+
+KINDS = ("heatmap", "time", "curves", "best-lr")
+
+
+def _pyplot():
+    import warnings
+
+    import matplotlib
+
+    # a name in a script the font lacks (a dataset called 日本語) is drawn as boxes: not news
+    warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# --------------------------------------------------------------------------- data
+
+
+def heatmap_data(table: Table) -> tuple[list[list[float]], list[list[str]]]:
+    """(values, labels) per (row, column): NaN + "DNF"/"failed"/"" where no value; a diverged
+    seed adds "*" to the label."""
+    values, labels = [], []
+    for h in table.rows:
+        vrow, lrow = [], []
+        for lr in table.cols:
+            c = table.cell(h, lr)
+            vrow.append(c.mean if c.mean is not None else math.nan)
+            lrow.append(c.label if c.label is not None else
+                        f"{c.mean:.3f}" + ("*" if c.diverged else ""))
+        values.append(vrow)
+        labels.append(lrow)
+    return values, labels
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(time, accuracy) points no other point beats on both (less time and more accuracy),
+    sorted by time."""
+    front, best = [], -math.inf
+    for t, acc in sorted(points, key=lambda p: (p[0], -p[1])):
+        if acc > best:
+            front.append((t, acc))
+            best = acc
+    return front
+
+
+def time_points(results: Sequence[TrialResult], by: str = ROWS) -> list[tuple[float, float, object]]:
+    """(wall seconds, test accuracy, value of axis ``by``: the width by default) of every trial
+    that has an accuracy (and a time that a log axis can show)."""
+    axis = AXES[by]
+    return [(r.wall_s, r.test_accuracy, axis.value(r.config)) for r in results
+            if r.test_accuracy is not None and math.isfinite(r.test_accuracy) and r.wall_s > 0]
+
+
+def _series_label(axis_name: str, value) -> str:
+    if axis_name == "lr":
+        return f"lr {value:g}"
+    return f"{value} units" if axis_name == "hidden" else AXES[axis_name].label(value)
+
+
+def curve_series(results: Sequence[TrialResult], hidden: int | None = None,
+                 lr: float | None = None, rows: str = ROWS, cols: str = COLS
+                 ) -> dict[str, list[tuple[int, list[tuple[int, float, float]]]]]:
+    """Label -> [(seed, [(step, loss, accuracy)])] for the trials of one row or one column of a
+    table: ``hidden``/``lr`` pick trials; where that fixes the table's rows (``hidden`` for the
+    seed's layout) the series are its columns, where it fixes the columns they are its rows.
+    With neither, the last row (the widest width)."""
+    row_axis = AXES[rows]
+    pick = [r for r in results if (hidden is None or r.config.hidden == hidden)
+            and (lr is None or r.config.lr == lr)]
+    fixed = {name for name, v in (("hidden", hidden), ("lr", lr)) if v is not None}
+    if cols in fixed and rows not in fixed:
+        by = rows
+    else:
+        by = cols
+        if rows not in fixed and pick:  # the last row: the widest width
+            last = max({row_axis.value(r.config) for r in pick}, key=row_axis.sort_key)
+            pick = [r for r in pick if row_axis.value(r.config) == last]
+    axis = AXES[by]
+    out: dict[str, list] = {}
+    for r in sorted(pick, key=lambda r: (axis.sort_key(axis.value(r.config)), r.config.seed)):
+        points = [(p.step, p.loss, p.accuracy) for p in r.curve]
+        out.setdefault(_series_label(by, axis.value(r.config)), []).append(
+            (r.config.seed, points))
+    return out
+
+
+def best_lr_data(table: Table) -> dict[int, dict]:
+    """Width -> best lr, its accuracy, and the lowest/highest rate within the band."""
+    out = {}
+    for h, (lr, acc) in best_per_row(table).items():
+        band = [x for x in table.cols if (c := table.cell(h, x)).mean is not None
+                and c.mean >= acc - BAND_POINTS / 100]
+        out[h] = {"lr": lr, "accuracy": acc, "low": min(band), "high": max(band)}
+    return out
+
+
+def shades(rgb: tuple[float, ...], n: int) -> list[tuple[float, float, float]]:
+    """``n`` shades of one colour, from the colour itself towards white (seeds of one series)."""
+    if n <= 1:
+        return [tuple(rgb[:3])]
+    return [tuple(c + (1 - c) * 0.65 * i / (n - 1) for c in rgb[:3]) for i in range(n)]
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _log_ticks(axis, lo: float, hi: float) -> None:
+    """Readable ticks on a log axis: plain numbers (``0.5``, ``2``, ``10``), no labels on minor
+    ticks (matplotlib labels those when the data spans less than a decade, and they overlap),
+    and 1-2-5 steps where the data spans under two decades."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    subs = (1.0, 2.0, 5.0) if hi / max(lo, 1e-12) < 100 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def plot_heatmap(table: Table, title: str = ""):
+    plt = _pyplot()
+    values, labels = heatmap_data(table)
+    rows, cols = table.axes
+    fig, ax = plt.subplots(figsize=(1.1 * len(table.cols) + 2, 0.55 * len(table.rows) + 1.6))
+    im = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(table.cols)), [cols.label(c) for c in table.cols])
+    ax.set_yticks(range(len(table.rows)), [rows.label(r) for r in table.rows])
+    log = ("hidden", "lr")  # the seed's axes are spaced by factors (2x, 10x)
+    ax.set_xlabel(cols.title + (" (log scale)" if cols.name in log else ""))
+    ax.set_ylabel(rows.title + (" (log scale)" if rows.name in log else ""))
+    for i, row in enumerate(labels):
+        for j, text in enumerate(row):
+            v = values[i][j]
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="black" if (not math.isnan(v) and v > 0.6) else "white")
+    fig.colorbar(im, ax=ax, label="test accuracy")
+    ax.set_title(f"Test accuracy by {rows.noun} and {cols.noun}{title}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_time(results: Sequence[TrialResult], by: str = ROWS, title: str = ""):
+    plt = _pyplot()
+    points = time_points(results, by)
+    axis = AXES[by]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    groups = sorted({v for _, _, v in points}, key=axis.sort_key)
+    cmap = plt.get_cmap("plasma", max(len(groups), 2))
+    for k, g in enumerate(groups):
+        xs = [t for t, _, w in points if w == g]
+        ys = [a for _, a, w in points if w == g]
+        ax.scatter(xs, ys, color=cmap(k), label=_series_label(by, g), s=22)
+    front = pareto_front([(t, a) for t, a, _ in points])
+    if front:
+        ax.step([t for t, _ in front], [a for _, a in front], where="post", color="gray",
+                linestyle="--", label="Pareto front")
+    ax.set_xscale("log")
+    if points:
+        _log_ticks(ax.xaxis, min(t for t, _, _ in points), max(t for t, _, _ in points))
+    ax.set_xlabel("wall time per trial (s, log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"Accuracy vs time per trial{title}", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right", ncol=2 if len(groups) > 6 else 1)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(series: dict[str, list], title: str = ""):
+    """Draw :func:`curve_series`' output: one colour per series, its seeds as shades."""
+    plt = _pyplot()
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    cmap = plt.get_cmap("viridis" if len(series) > 10 else "tab10")
+    seeds = max((len(v) for v in series.values()), default=1)
+    for k, (label, runs) in enumerate(series.items()):
+        base = cmap(k / max(len(series) - 1, 1)) if len(series) > 10 else cmap(k % 10)
+        for i, (color, (_, pts)) in enumerate(zip(shades(base, len(runs)), runs)):
+            steps = [p[0] for p in pts]
+            name = label if i == 0 else None  # one legend entry per series
+            ax_loss.plot(steps, [p[1] for p in pts], color=color, label=name, linewidth=1)
+            ax_acc.plot(steps, [p[2] for p in pts], color=color, label=name, linewidth=1)
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("batch loss (log)")
+    ax_acc.set_xlabel("step")
+    ax_acc.set_ylabel("batch accuracy")
+    fig.suptitle(f"Learning curves{title}" + (f" ({seeds} seeds as shades)" if seeds > 1
+                                              else ""), fontsize=10)
+    ax_acc.legend(fontsize=7, loc="lower right", ncol=2 if len(series) > 6 else 1)
+    fig.tight_layout()
+    return fig
+
+
+def plot_best_lr(table: Table, title: str = ""):
+    plt = _pyplot()
+    data = best_lr_data(table)
+    widths = list(data)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.fill_between(widths, [data[h]["low"] for h in widths], [data[h]["high"] for h in widths],
+                    alpha=0.25, label=f"within {BAND_POINTS} points of the best")
+    ax.plot(widths, [data[h]["lr"] for h in widths], marker="o", label="best rate")
+    for h in widths:
+        ax.annotate(f"{data[h]['accuracy']:.3f}", (h, data[h]["lr"]), fontsize=7,
+                    textcoords="offset points", xytext=(4, 4))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel(table.axes[0].title)
+    ax.set_ylabel("learning rate")
+    ax.set_title(f"Best learning rate per {table.axes[0].noun}{title}", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- which figures
+
+
+NO_ACCURACY = "no trial has an accuracy (every one failed or ran out of memory)"
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure to draw: its file stem (``heatmap``, or ``heatmap-gru`` with several tables),
+    its kind, the table (facet) it shows, a caption saying what it shows, and how to draw it."""
+
+    name: str
+    kind: str
+    facet: str
+    caption: str
+    draw: Callable[[], object]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.=]+", "-", text.lower()).strip("-")[:60] or "table"
+
+
+def plan_figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
+                 hidden: int | None = None, lr: float | None = None, rows: str = ROWS,
+                 cols: str = COLS) -> tuple[list[FigureSpec], dict[str, str]]:
+    """The figures of ``kinds`` for each table of ``rows`` x ``cols`` in ``results`` (nothing is
+    drawn yet), and the figures that have nothing to show, by name, with the reason (an
+    all-DNF store, a row or column that does not exist, trials too short for a curve)."""
+    tables = build_tables(results, "accuracy", rows, cols)
+    if not tables:
+        return [], {k: "the store holds no trials" for k in kinds}
+    row_axis, col_axis = tables[0].axes
+    by_facet: dict[tuple, list[TrialResult]] = {}  # each table's trials, grouped once
+    for r in results:
+        by_facet.setdefault(facet_key(facet(r.config, rows, cols)), []).append(r)
+    specs: list[FigureSpec] = []
+    missing: dict[str, str] = {}
+    used: set[str] = set()
+    for table in tables:
+        name = facet_name(table, tables) if len(tables) > 1 else ""
+        members = by_facet[facet_key(table.protocol)]
+        title = f" — {name}" if name else ""
+        suffix = ""
+        if len(tables) > 1:
+            suffix = "-" + _slug(name)
+            while suffix in used:
+                suffix += "-2"
+            used.add(suffix)
+        of = f" ({name})" if name else ""
+        any_value = any(c.values for c in table.cells.values())
+        for kind in kinds:
+            stem = kind + suffix
+            if kind == "heatmap":
+                specs.append(FigureSpec(
+                    stem, kind, name,
+                    f"Test accuracy{of} by {row_axis.title} (rows) and {col_axis.title} "
+                    "(columns), the mean over seeds; * a seed diverged, DNF ran out of memory.",
+                    lambda t=table, ti=title: plot_heatmap(t, ti)))
+            elif kind == "time":
+                if not time_points(members, rows):
+                    missing[stem] = NO_ACCURACY
+                    continue
+                specs.append(FigureSpec(
+                    stem, kind, name,
+                    f"Test accuracy against wall time per trial{of} (log scale), one point per "
+                    f"trial, coloured by {row_axis.noun}; the dashed line is the Pareto front "
+                    "(no other trial is both faster and more accurate).",
+                    lambda m=members, ti=title: plot_time(m, rows, ti)))
+            elif kind == "curves":
+                series = curve_series(members, hidden, lr, rows, cols)
+                if not any(pts for runs in series.values() for _, pts in runs):
+                    what = (f"{hidden} units" if hidden is not None else
+                            f"lr {lr:g}" if lr is not None else "the last row")
+                    missing[stem] = (f"no learning curve for {what}" if series else
+                                     f"no trial of {what} is stored")
+                    continue
+                at = " at " + ", ".join(x for x in (
+                    f"{hidden} units" if hidden is not None else "",
+                    f"lr {lr:g}" if lr is not None else "") if x)
+                if hidden is None and lr is None:  # the last row
+                    last = max({row_axis.value(r.config) for r in members},
+                               key=row_axis.sort_key)
+                    at = f" at {_series_label(rows, last)}"
+                specs.append(FigureSpec(
+                    stem, kind, name,
+                    f"Learning curves{of}{at}: batch loss (log scale) and batch accuracy during "
+                    "training, one colour per series, each seed a shade of it.",
+                    lambda s=series, ti=title + at: plot_curves(s, ti)))
+            elif kind == "best-lr":
+                if col_axis.name != "lr" or not row_axis.numeric:
+                    missing[stem] = ("the best-rate plot needs learning rates as columns "
+                                     "and a numeric row axis")
+                elif not any_value:
+                    missing[stem] = NO_ACCURACY
+                else:
+                    specs.append(FigureSpec(
+                        stem, kind, name,
+                        f"Best learning rate per {row_axis.noun}{of} (line; the number is its "
+                        f"accuracy) and the band of rates within {BAND_POINTS} points of it.",
+                        lambda t=table, ti=title: plot_best_lr(t, ti)))
+    return specs, missing
+
+
+def gaps(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
+         hidden: int | None = None, lr: float | None = None, rows: str = ROWS,
+         cols: str = COLS) -> dict[str, str]:
+    """The figures of ``kinds`` that have nothing to show, by name, with the reason."""
+    return plan_figures(results, kinds, hidden, lr, rows, cols)[1]
+
+
+def figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
+            hidden: int | None = None, lr: float | None = None, rows: str = ROWS,
+            cols: str = COLS) -> dict[str, object]:
+    """Figures by name (one per kind and table); those with nothing to show are left out."""
+    return {s.name: s.draw() for s in plan_figures(results, kinds, hidden, lr, rows, cols)[0]}
+
+
+def image_bytes(fig, fmt: str = "png") -> bytes:
+    """The figure as PNG or SVG bytes (the figure is closed)."""
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format=fmt, dpi=110)
+    finally:
+        _pyplot().close(fig)
+    return buf.getvalue()
+
+
+def save(fig, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the figure to ``path`` (PNG or SVG by its suffix), safely (see
+    :mod:`lstm_sweep.reporting.outputs`)."""
+    from .outputs import write_output
+
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    return write_output(path, image_bytes(fig, fmt), fmt, overwrite=overwrite)
+
+
+def svg_text(fig) -> str:
+    """The figure as an inline SVG document (for the HTML report)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    _pyplot().close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]

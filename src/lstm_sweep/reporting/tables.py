@@ -1,0 +1,349 @@
+"""Tables of results: compute first (:func:`build_tables` returns data), render second.
+
+The layout is the seed's Table 1: rows = hidden size, columns = learning rate, one cell per
+(hidden, lr) aggregating its seeds (mean, and ± sample std when there are several); any two axes
+of :mod:`lstm_sweep.reporting.axes` may take their places, with one table per facet. ``DNF`` marks
+a cell whose trials ran out of memory; ``*`` marks a value where a seed diverged (loss NaN/inf).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..study.results import Status, TrialResult
+from .axes import AXES, COLS, ROWS, Axis, check_axes, facet, facet_key, facet_order
+
+METRICS = {
+    # name: (title, attribute, decimals, unit)
+    "accuracy": ("Test accuracy", "test_accuracy", 4, ""),
+    "time": ("Wall time per trial (s)", "wall_s", 1, "s"),
+}
+FORMATS = ("text", "markdown", "csv", "latex")
+STATS = ("mean", "median", "best", "all")
+_WITH_VALUE = (Status.DONE, Status.DIVERGED)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The trials of one (hidden, lr) cell: their values (trials that produced one) and statuses."""
+
+    values: tuple[float, ...]
+    statuses: tuple[Status, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.fmean(self.values) if self.values else None
+
+    @property
+    def std(self) -> float | None:
+        return statistics.stdev(self.values) if len(self.values) > 1 else None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+    def best(self, metric: str) -> float | None:
+        """The best seed: highest accuracy, or shortest time."""
+        if not self.values:
+            return None
+        return max(self.values) if metric == "accuracy" else min(self.values)
+
+    @property
+    def diverged(self) -> bool:
+        return Status.DIVERGED in self.statuses
+
+    @property
+    def label(self) -> str | None:
+        """What stands in place of a value: DNF (out of memory), failed, or None."""
+        if self.values:
+            return None
+        if Status.OOM in self.statuses:
+            return "DNF"
+        if Status.FAILED in self.statuses:
+            return "failed"
+        return ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table: ``rows`` x ``cols`` (values of two axes, the seed's hidden x lr by default),
+    a :class:`Cell` per pair, and the ``protocol``: every field its trials share."""
+
+    metric: str
+    protocol: dict
+    rows: tuple
+    cols: tuple
+    cells: dict[tuple, Cell]
+    seeds: int  # most seeds seen in one cell
+    row_axis: str = ROWS
+    col_axis: str = COLS
+    best_over: str | None = None  # an axis each cell takes its best value of
+    chosen: dict = field(default_factory=dict)  # (row, col) -> that value
+
+    def cell(self, row, col) -> Cell:
+        return self.cells.get((row, col), Cell((), ()))
+
+    def text(self, row, col, stat: str = "mean") -> str:
+        """What the table shows at (row, col): :func:`cell_text`, and with ``best_over`` the
+        value it took (``0.9658 @ 0.01``)."""
+        text = cell_text(self, self.cell(row, col), stat)
+        if (row, col) in self.chosen:
+            text += f" @ {AXES[self.best_over].label(self.chosen[(row, col)])}"
+        return text
+
+    @property
+    def axes(self) -> tuple[Axis, Axis]:
+        return AXES[self.row_axis], AXES[self.col_axis]
+
+
+def build_tables(results: Sequence[TrialResult], metric: str = "accuracy", rows: str = ROWS,
+                 cols: str = COLS, best_over: str | None = None) -> list[Table]:
+    """Lay ``results`` out as tables of ``rows`` x ``cols`` (the seed's Table 1: hidden x lr),
+    one per facet: per value of every other field that varies (steps, cell, dataset, ...).
+
+    ``best_over``: an axis each cell takes its best value of (the one with the highest mean
+    accuracy; ``metric`` is then that value's), e.g. a table of width x cell, each cell at its
+    best learning rate; :attr:`Table.chosen` says which value each cell took.
+
+    Raises:
+        ConfigError: unknown metric or axis.
+    """
+    if metric not in METRICS:
+        raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
+    row_axis, col_axis = check_axes(rows, cols)
+    over_axis = None
+    if best_over is not None:
+        if best_over not in AXES:
+            raise ConfigError(f"unknown axis {best_over!r:.40} for the best over; choose one "
+                              f"of: {', '.join(AXES)}")
+        if best_over in (rows, cols):
+            raise ConfigError(f"--best-over {best_over} is already the table's rows or "
+                              "columns: choose another axis")
+        over_axis = AXES[best_over]
+    attr = METRICS[metric][1]
+    groups: dict[tuple, list[TrialResult]] = {}
+    for r in results:
+        groups.setdefault(facet_key(facet(r.config, rows, cols, best_over)), []).append(r)
+    tables = []
+    for members in sorted(groups.values(), key=lambda m: facet_order(
+            facet(m[0].config, rows, cols, best_over))):
+        raw: dict[tuple, tuple[list[float], list[Status], list[float]]] = {}
+        for r in members:
+            where = (row_axis.value(r.config), col_axis.value(r.config),
+                     over_axis.value(r.config) if over_axis else None)
+            values, statuses, accuracies = raw.setdefault(where, ([], [], []))
+            statuses.append(r.status)
+            value, acc = getattr(r, attr), r.test_accuracy
+            if r.status in _WITH_VALUE and value is not None and math.isfinite(value):
+                values.append(value)
+            if r.status in _WITH_VALUE and acc is not None and math.isfinite(acc):
+                accuracies.append(acc)
+        cells, chosen = {}, {}
+        for (row, col, over), (v, st, acc) in raw.items():
+            score = statistics.fmean(acc) if acc else -math.inf
+            best = chosen.get((row, col))
+            if best is None or score > best[1] or (score == best[1] and over_axis and
+                                                   over_axis.sort_key(over) <
+                                                   over_axis.sort_key(best[0])):
+                chosen[(row, col)] = (over, score)
+                cells[(row, col)] = Cell(tuple(v), tuple(st))
+        tables.append(
+            Table(
+                metric=metric,
+                protocol=facet(members[0].config, rows, cols, best_over),
+                rows=tuple(sorted({r for r, _ in cells}, key=row_axis.sort_key)),
+                cols=tuple(sorted({c for _, c in cells}, key=col_axis.sort_key)),
+                cells=cells,
+                seeds=max(len(c.statuses) for c in cells.values()),
+                row_axis=rows,
+                col_axis=cols,
+                best_over=best_over,
+                chosen={k: o for k, (o, score) in chosen.items()
+                        if over_axis and score > -math.inf},
+            )
+        )
+    return tables
+
+
+def varied_fields(tables: Sequence[Table]) -> tuple[str, ...]:
+    """The protocol fields whose values differ between ``tables`` (what tells them apart)."""
+    if len(tables) < 2:
+        return ()
+    keys = dict.fromkeys(k for t in tables for k in t.protocol)
+    return tuple(k for k in keys
+                 if len({repr(t.protocol.get(k)) for t in tables}) > 1)
+
+
+def facet_name(table: Table, tables: Sequence[Table]) -> str:
+    """What tells ``table`` apart from the others of ``tables``: ``GRU · momentum``,
+    ``300 steps``; the full caption where nothing does."""
+    varied = varied_fields(tables)
+    parts = _parts(table.protocol, set(varied), only=True)
+    return " · ".join(parts) if parts else describe(table).rsplit(" · ", 1)[0]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def cell_text(table: Table, cell: Cell, stat: str = "mean") -> str:
+    """What a cell shows: its statistic (± std), ``(n=k)``, ``*``, or DNF/failed."""
+    label = cell.label
+    if label is not None:
+        return label
+    decimals = METRICS[table.metric][2]
+    if stat == "all":
+        text = " / ".join(f"{v:.{decimals}f}" for v in cell.values)
+    else:
+        value = {"mean": cell.mean, "median": cell.median, "best": cell.best(table.metric)}[stat]
+        text = f"{value:.{decimals}f}"
+        if stat == "mean" and cell.std is not None:
+            text += f" ± {cell.std:.{decimals}f}"
+    if table.seeds > 1 and cell.n < table.seeds:
+        text += f" (n={cell.n})"
+    if cell.diverged:
+        text += "*"
+    return text
+
+
+def describe(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
+    """The table's caption: what its trials share (model, data, protocol) and what a cell
+    shows. ``always``: fields named even at the seed's value (those that tell tables apart)."""
+    how = {"mean": "mean ± std", "median": "median", "best": "best seed", "all": "every seed"}
+    seeds = f"{table.seeds} seeds, {how[stat]}" if table.seeds > 1 else "1 seed"
+    over = []
+    if table.best_over:
+        axis = AXES[table.best_over]
+        noun = "learning rate" if axis.name == "lr" else axis.noun
+        over = [f"each cell at its best {noun} (by mean accuracy), shown after @"]
+    return " · ".join([*_parts(table.protocol, set(always)), *over, seeds])
+
+
+def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
+    """The caption's parts for protocol ``p``: the model where it is not the seed's (LSTM,
+    Adam) or is in ``always``, then the data and the protocol (``only``: just ``always``)."""
+    out = []
+    named = always if only else always | {"dataset", "steps", "batch_size", "init", "precision",
+                                          "hidden", "lr"}
+    seeds_model = (p.get("cell", "lstm"), p.get("optimizer", "adam"),
+                   tuple(p.get("opt", ()))) == ("lstm", "adam", ())
+    model = always & {"cell", "optimizer", "opt"}
+    whole = not only and (model or not seeds_model)  # a caption names the whole model
+    if "cell" in p and (whole or "cell" in always):
+        out.append(AXES["cell"].label(p["cell"]))
+    if "optimizer" in p and (whole or always & {"optimizer", "opt"}):
+        out.append(AXES["optimizer"].label(AXES["optimizer"].value_of(p)))
+    texts = {"dataset": lambda v: str(v), "hidden": lambda v: f"{v} units",
+             "lr": lambda v: f"lr {v:g}", "steps": lambda v: f"{v} steps",
+             "batch_size": lambda v: f"batch {v}", "init": lambda v: f"init {v}",
+             "precision": lambda v: str(v), "display_step": lambda v: f"a point every {v} steps"}
+    for k, text in texts.items():
+        if k in p and k in named:
+            out.append(text(p[k]))
+    return out
+
+
+def table_notes(table: Table) -> list[str]:
+    """The footnotes a table needs (diverged seeds, DNF)."""
+    cells = list(table.cells.values())
+    out = []
+    if any(c.diverged for c in cells):
+        out.append("* a seed diverged (loss became NaN/inf); its accuracy is still counted")
+    if any(c.label == "DNF" for c in cells):
+        out.append("DNF: out of memory")
+    return out
+
+
+def _grid(table: Table, stat: str = "mean") -> tuple[list[str], list[list[str]]]:
+    rows, cols = table.axes
+    header = [f"{rows.name} \\ {cols.name}", *(cols.label(c) for c in table.cols)]
+    body = [
+        [rows.label(r), *(table.text(r, c, stat) for c in table.cols)]
+        for r in table.rows
+    ]
+    return header, body
+
+
+def render_text(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
+    header, rows = _grid(table, stat)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
+    out = [f"{METRICS[table.metric][0]}: {describe(table, stat, always)}", line(header),
+           "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+    return "\n".join(out + table_notes(table))
+
+
+def render_markdown(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
+    header, rows = _grid(table, stat)
+    out = [f"**{METRICS[table.metric][0]}** ({describe(table, stat, always)})", "",
+           "| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    notes = table_notes(table)
+    return "\n".join(out + ([""] + notes if notes else []))
+
+
+def render_csv(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
+    """The reference file's layout (``hidden,lr_1e-05,...``); several seeds -> ``mean ± std``;
+    other axes alike (``cell,steps_300,steps_999``)."""
+    rows, cols = table.axes
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([rows.name, *(f"{cols.name}_{c!r}" if cols.name == "lr" else
+                                  f"{cols.name}_{cols.label(c)}" for c in table.cols)])
+    for r in table.rows:
+        writer.writerow([rows.label(r), *(table.text(r, c, stat) for c in table.cols)])
+    return buf.getvalue().rstrip("\n")
+
+
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+          "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+          "^": r"\textasciicircum{}", "±": r"$\pm$", "*": r"$^{*}$"}
+
+
+def _latex_escape(text: str) -> str:
+    """``text`` as LaTeX prints it (a dataset name may hold any character)."""
+    return "".join(_LATEX.get(ch, ch) for ch in text)
+
+
+def render_latex(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
+    header, rows = _grid(table, stat)
+    row_axis, col_axis = table.axes
+    corner = "Neurons / LR" if (row_axis.name, col_axis.name) == (ROWS, COLS) else \
+        f"{row_axis.title} / {col_axis.title}"
+    out = [r"\begin{table}[ht]", r"\centering",
+           rf"\caption{{{METRICS[table.metric][0]} "
+           rf"({_latex_escape(describe(table, stat, always))})}}",
+           r"\begin{tabular}{r" + "r" * len(table.cols) + "}", r"\toprule",
+           " & ".join(_latex_escape(c) for c in [corner, *header[1:]]) + r" \\", r"\midrule"]
+    out += [" & ".join(_latex_escape(c) for c in r) + r" \\" for r in rows]
+    out += [r"\bottomrule", r"\end{tabular}"]
+    out += [rf"\par\footnotesize {_latex_escape(n)}" for n in table_notes(table)]
+    out.append(r"\end{table}")
+    return "\n".join(out)
+
+
+_RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv,
+              "latex": render_latex}
+
+
+def render_tables(tables: Sequence[Table], fmt: str = "text", stat: str = "mean") -> str:
+    """Render each table in ``fmt``; several facets give several tables, a blank line apart,
+    each caption naming what tells it apart from the others.
+
+    ``stat``: ``mean`` (± sample std), ``median``, ``best`` seed, or ``all`` seeds' values.
+    """
+    if fmt not in _RENDERERS:
+        raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    if stat not in STATS:
+        raise ConfigError(f"unknown statistic {stat!r}; choose one of: {', '.join(STATS)}")
+    always = varied_fields(tables)
+    return "\n\n".join(_RENDERERS[fmt](t, stat, always) for t in tables)

@@ -1,0 +1,230 @@
+"""The cost model of a sweep: FLOPs, memory and time per work unit, what the device offers, and
+the plan as a text table (shown before anything trains).
+
+Time per training step = overhead + FLOPs / throughput, both fitted on this device by a short
+probe (:mod:`lstm_sweep.running.calibration`). FLOPs count the LSTM's matmuls: forward + backward = 3 x
+forward, ``B x T x 2 (I + H) 4H`` per forward (``docs/DESIGN.md``, "Speed").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..data import IMAGE_SHAPE, N_CLASSES
+from ..study.config import GATES, TrialConfig
+from .units import WorkUnit, workers_for
+
+if TYPE_CHECKING:  # torch loads only when training starts
+    import torch
+
+N_STEPS, N_INPUT = IMAGE_SHAPE
+BYTES = {"fp32": 4, "tf32": 4, "bf16": 2}
+EVAL_IMAGES = 15_000  # validation 5,000 + test 10,000
+DATASET_BYTES = 70_000 * N_STEPS * N_INPUT * (4 + 1)  # MNIST as float32, plus the uint8 read
+DEFAULT_EVAL_CHUNK = 1000
+# Beyond this ETA a sweep needs --force: a typo in --steps or --hidden, most likely.
+MAX_ETA_S = 30 * 24 * 3600
+
+
+def step_flops(hidden: int, batch: int, gates: int = 4) -> float:
+    """Matmul FLOPs of one training step of one model (forward + backward = 3 x forward):
+    3 x B x T x 2 (I + H) gH, with g = 4 for an LSTM, 3 for a GRU, 1 for a basic RNN."""
+    return 3 * batch * N_STEPS * 2 * (N_INPUT + hidden) * gates * hidden
+
+
+def trial_flops(config: TrialConfig) -> float:
+    """Training steps, the curve's extra forward passes, and evaluation of one trial."""
+    step = step_flops(config.hidden, config.batch_size, GATES[config.cell])
+    forward = step / 3
+    curve = (config.steps // config.display_step) * forward
+    evaluation = forward * EVAL_IMAGES / config.batch_size
+    return config.steps * step + curve + evaluation
+
+
+def unit_memory(unit: WorkUnit, eval_chunk: int = DEFAULT_EVAL_CHUNK) -> dict[str, int]:
+    """Predicted bytes a unit holds at its peak, by part (fp32 master weights always)."""
+    c = unit.configs[0]
+    k, h, b, t = len(unit.configs), c.hidden, c.batch_size, N_STEPS
+    act = 2 if c.precision == "bf16" else 4
+    g = GATES[c.cell]
+    params = (N_INPUT + h) * g * h + g * h + N_CLASSES * h + N_CLASSES
+    weights = 4 * k * params * 4  # parameters, gradients, Adam m and v
+    # kept for backward per model: gates (4H), h and c (2H), and the backward's dz (4H) and
+    # stacked states; the fused engine keeps a few more copies than oneDNN's workspace
+    per_step = (19 if unit.engine == "fused" else 12) * h * (g + 2) // 6  # LSTM: 12h / 19h
+    activations = k * t * b * per_step * act
+    evaluation = k * eval_chunk * t * (g + 1) * h * act  # outputs and gates of one chunk
+    return {"weights+adam": weights, "activations": activations, "eval chunk": evaluation}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Seconds per training step = overhead + FLOPs / throughput, fitted on a short probe."""
+
+    overhead_s: float
+    flops_per_s: float
+    device: str
+
+
+
+@dataclass(frozen=True)
+class UnitPlan:
+    unit: WorkUnit
+    workers: int
+    flops: float  # per trial
+    memory: dict[str, int]
+    seconds: float  # the whole unit
+
+    @property
+    def memory_total(self) -> int:
+        return sum(self.memory.values())
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    units: list[UnitPlan]
+    device: str
+    device_memory: int | None  # bytes available to one unit
+    base_memory: int  # bytes the process holds before a unit starts (code, data)
+    calibration: Calibration
+
+    @property
+    def seconds(self) -> float:
+        """ETA: units of a phase share its workers."""
+        return sum(u.seconds / u.workers for u in self.units)
+
+    @property
+    def too_big(self) -> list[UnitPlan]:
+        if self.device_memory is None:
+            return []
+        return [u for u in self.units if u.memory_total + self.base_memory > self.device_memory]
+
+
+def plan_units(
+    units: Sequence[WorkUnit],
+    device: torch.device,
+    calibrations: dict[tuple[str, str], Calibration],
+    workers: int | None = None,
+) -> SweepPlan:
+    """FLOPs, memory and time of each unit, and what the device offers.
+
+    ``calibrations`` maps (engine, precision, cell) to its probe
+    (:func:`~lstm_sweep.running.calibration.calibration_for`).
+    """
+    plans = []
+    for u in units:
+        c = u.configs[0]
+        calibration = calibrations[(u.engine, c.precision, c.cell)]
+        n = workers_for(u, device, workers)
+        # a fused step serves all K models: its overhead is paid once
+        seconds = calibration.overhead_s * c.steps + len(u.configs) * (
+            trial_flops(c) / calibration.flops_per_s)
+        if device.type == "cpu" and n > 1:
+            seconds *= n * _CPU_WORKER_SHARE  # each worker has 1/n of the cores
+        plans.append(UnitPlan(u, n, trial_flops(u.configs[0]), unit_memory(u), seconds))
+    available, base = device_memory(device)
+    # the header's probe: the first one (with nothing to run, none was taken)
+    shown = next(iter(calibrations.values()), Calibration(0.0, 1e11, str(device)))
+    return SweepPlan(plans, shown.device, available, base, shown)
+
+
+# A trial in one of n one-thread workers takes ~0.9 n times its all-core time: measured on 2
+# cores, 999 steps, 16-128 units: 2.15x / 2.0x / 1.8x / 1.5x (small widths gain most from workers,
+# as their all-core runs leave a core idle).
+_CPU_WORKER_SHARE = 0.9
+
+
+def device_memory(device: torch.device) -> tuple[int | None, int]:
+    """(bytes a unit may use, bytes already held): GPU free memory, or this machine's
+    available RAM and this process's resident size."""
+    if device.type == "cuda":
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free), 0
+    available = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return available, int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return available, 0
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def human_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit in ("B", "KB", "MB") else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def plan_rows(plan) -> list[dict]:
+    """One row per (cell, width, steps, batch, engine, workers, precision): trials, FLOPs,
+    memory, time."""
+    rows: dict[tuple, dict] = {}
+    for u in plan.units:
+        c = u.unit.configs[0]
+        key = (c.cell, c.hidden, c.steps, c.batch_size, u.unit.engine, u.workers, c.precision)
+        row = rows.setdefault(key, {"hidden": c.hidden, "engine": u.unit.engine,
+                                    "workers": u.workers, "precision": c.precision, "trials": 0,
+                                    "cell": c.cell, "steps": c.steps, "batch_size": c.batch_size,
+                                    "flops_per_trial": u.flops, "memory": 0, "seconds": 0.0})
+        row["trials"] += len(u.unit.configs)
+        row["memory"] = max(row["memory"], u.memory_total + plan.base_memory)
+        row["seconds"] += u.seconds / u.workers
+    return list(rows.values())
+
+
+def render_plan(plan, title: str = "plan") -> str:
+    """The plan as a text table with totals, the ETA and the memory verdict."""
+    cal = plan.calibration
+    if not plan.units:
+        return f"{title} on {plan.device}: nothing to run (every trial is stored already)"
+    out = [f"{title} on {plan.device} (probe: {cal.overhead_s * 1e3:.2f} ms/step overhead + "
+           f"{cal.flops_per_s / 1e9:.0f} GFLOP/s)"]
+    header = ["hidden", "trials", "engine", "workers", "GFLOP/trial", "peak memory", "time/trial",
+              "time"]
+    rows = [header]
+    found = plan_rows(plan)
+    varies = [k for k in ("steps", "batch_size") if len({r[k] for r in found}) > 1]
+    for r in found:
+        cell = f" {r['cell']}" if r["cell"] != "lstm" else ""
+        cell += "".join(f" {r[k]} steps" if k == "steps" else f" batch {r[k]}" for k in varies)
+        rows.append([str(r["hidden"]), str(r["trials"]), f"{r['engine']} {r['precision']}{cell}",
+                     str(r["workers"]), f"{r['flops_per_trial'] / 1e9:,.0f}",
+                     human_bytes(r["memory"]),
+                     human_seconds(r["seconds"] / r["trials"] * r["workers"]),
+                     human_seconds(r["seconds"])])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    out += ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
+    trials = sum(len(u.unit.configs) for u in plan.units)
+    flops = sum(u.flops * len(u.unit.configs) for u in plan.units)
+    out.append(f"total: {trials} trials, {flops / 1e15:.3g} PFLOP, ETA {human_seconds(plan.seconds)}")
+    if plan.device_memory is not None and plan.units:
+        largest = max(u.memory_total for u in plan.units) + plan.base_memory
+        out.append(f"memory: largest unit {human_bytes(largest)} of "
+                   f"{human_bytes(plan.device_memory)} available"
+                   + (f"; {len(plan.too_big)} units do NOT fit" if plan.too_big else ""))
+    return "\n".join(out)

@@ -1,0 +1,39 @@
+"""The in-process executor: one unit after another, in this process, with its torch threads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import torch
+
+from ...data import Dataset
+from ...study.results import TrialResult
+from ...training.train import train_group
+from ..units import WorkUnit
+from .base import Claim, NextUnit, UnitEvents, feed, refuse_options
+
+
+def run_in_process(next_unit: NextUnit, data: Dataset, device: torch.device,
+                   events: UnitEvents) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+    while (unit := next_unit()) is not None:
+        if events.on_start:
+            events.on_start(unit)
+        on_step = (lambda d, t, u=unit: events.on_step(u, d, t)) if events.on_step else None
+        yield unit, train_group(unit.configs, data, device=device, engine=unit.engine,
+                                on_step=on_step)
+
+
+class InProcessExecutor:
+    """Units in this process, in order (see :class:`~lstm_sweep.running.executors.base.Executor`)."""
+
+    name = "inprocess"
+
+    @classmethod
+    def from_options(cls, **options) -> InProcessExecutor:
+        refuse_options(cls.name, options, ())
+        return cls()
+
+    def run(self, units: Sequence[WorkUnit], data: Dataset, device: torch.device, *,
+            claim: Claim | None = None, events: UnitEvents | None = None
+            ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+        yield from run_in_process(feed(units, claim), data, device, events or UnitEvents())

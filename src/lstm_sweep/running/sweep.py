@@ -1,0 +1,409 @@
+"""A sweep, one path from request to results: a :class:`SweepRequest` (every input checked once)
+is planned once into a :class:`Plan` (pending trials, work units, costs), and the plan is
+executed: units go to the executor, each result is committed to the store as it arrives.
+
+    request -> plan -> executor -> engine -> store -> reports
+
+The driver (this process) is the only writer of the store; each result is committed as soon as
+its trial ends, so a sweep killed at any point resumes with exactly the unfinished trials.
+
+Several drivers may run on one store at once (two ``lstm-sweep run`` of one grid, say): each
+claims a work unit's trials in the store just before training them (:meth:`Store.claim`), skips
+trials another live driver holds, and when it has nothing left to claim waits for the others'
+trials, taking over the claims of a driver that died. Each trial is then trained once, and every
+driver ends with the whole grid stored.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import platform
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data import Dataset
+from ..errors import ConfigError, LstmSweepError, StoreError
+from ..store import Driver, Heartbeat, Store, check_regular, claim_timeout, heartbeat_interval
+from ..study.config import MAX_WORKERS, Grid, TrialConfig
+from ..study.results import Status, TrialResult
+from ..training.device import capabilities, check_precision, device_name, resolve_device, unsupported
+from ..training.engines import choose_engine
+from .calibration import calibration_for
+from .cost import DATASET_BYTES, MAX_ETA_S, SweepPlan, human_bytes, human_seconds, plan_units, render_plan
+from .executors import Executor, UnitEvents, make_executor
+from .units import WorkUnit, make_units
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepCallbacks:
+    """Hooks for progress display; every one is optional."""
+
+    on_start: Callable[[list[TrialConfig], int, list[WorkUnit]], None] | None = None
+    # (pending trials, skipped trials, the work units they form)
+    on_unit_start: Callable[[WorkUnit], None] | None = None
+    on_step: Callable[[WorkUnit, int, int], None] | None = None  # (unit, steps done, total)
+    on_trial_end: Callable[[TrialResult, int, int], None] | None = None  # (result, i, n)
+    # other drivers hold trials this sweep needs: {trial key: "host:pid"}; called as it waits
+    on_wait: Callable[[dict[str, str]], None] | None = None
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    total: int  # trials in the grid
+    skipped: int  # already finished in the store
+    ran: int
+    statuses: dict[str, int] = field(default_factory=dict)  # of the trials run now
+    wall_s: float = 0.0
+    by_others: int = 0  # pending trials that another driver trained meanwhile
+
+
+def parse_retry(statuses: Iterable[str]) -> frozenset[Status]:
+    """Statuses whose stored trials run again (``failed``, ``oom``, ``diverged``)."""
+    out = set()
+    if isinstance(statuses, str):
+        statuses = [x.strip() for x in statuses.split(",")]
+    for s in statuses:
+        try:
+            status = Status(s)
+        except ValueError:
+            status = None
+        if status is None or status is Status.DONE:
+            raise ConfigError(f"--retry takes failed, oom or diverged; got {s!r}")
+        out.add(status)
+    return frozenset(out)
+
+
+def pending_trials(
+    trials: list[TrialConfig], store: Store, retry: frozenset[Status] = frozenset()
+) -> list[TrialConfig]:
+    """The trials not yet finished in ``store`` (plus stored ones whose status is in ``retry``).
+
+    Reads every stored row through :meth:`Store.results`, so a damaged store is refused here,
+    before any work (StoreError naming the row).
+    """
+    stored = {r.key: r.status for r in store.results()}
+    return [t for t in trials if t.key() not in stored or stored[t.key()] in retry]
+
+
+def environment_info(device: torch.device) -> dict:
+    """What the results were computed with: versions, platform, device, threads."""
+    try:
+        version = metadata.version("lstm-sweep")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        version = "unknown"
+    return {
+        "lstm_sweep": version,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "device": device_name(device),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.version.cuda,
+        "precisions": ",".join(p for p, ok in capabilities(device).items() if ok),
+    }
+
+
+def checked_grid(grid: Grid, device: torch.device, fallback_fp32: bool = False) -> Grid:
+    """``grid`` if ``device`` can run its precisions; with ``fallback_fp32``, the grid with fp32
+    in place of those it cannot run (a warning says so); else ConfigError naming what is
+    missing and the way out."""
+    kept = []
+    for precision in grid.precision:
+        why = unsupported(device, precision)
+        if why is None:
+            kept.append(precision)
+        elif fallback_fp32:
+            log.warning("%s; running fp32 instead (--fallback-fp32)", why)
+            kept.append("fp32")
+        else:
+            check_precision(device, precision)
+    kept = tuple(dict.fromkeys(kept))
+    return grid if kept == grid.precision else replace(grid, precision=kept)
+
+
+def check_fits(grid: Grid, data: Dataset) -> None:
+    """Refuse a batch larger than the training set before anything trains."""
+    batch = max(grid.batch_size)
+    if batch > len(data.train):
+        raise ConfigError(f"--batch-size {batch:,} is larger than the training set of "
+                          f"{data.name} ({len(data.train):,} images); use at most "
+                          f"{len(data.train):,}")
+
+
+class _Claims:
+    """Claims each unit's trials in the store right before it runs, cut down to the trials that
+    still need training (another driver may have done some, or hold them)."""
+
+    def __init__(self, store: Store, driver: Driver, retry: frozenset[Status]):
+        self.store, self.driver, self.retry = store, driver, retry
+
+    def __call__(self, unit: WorkUnit) -> WorkUnit | None:
+        got = set(self.store.claim([c.key() for c in unit.configs], self.driver, self.retry))
+        if not got:
+            return None
+        return WorkUnit(tuple(c for c in unit.configs if c.key() in got), unit.engine)
+
+    def unfinished(self, trials: Sequence[TrialConfig]) -> list[TrialConfig]:
+        """Trials of ``trials`` not stored yet (retry statuses: not stored since we started)."""
+        rows = dict(self.store.finished([t.key() for t in trials]))
+        return [t for t in trials if t.key() not in rows or (
+            rows[t.key()][0] in self.retry and rows[t.key()][1] < self.driver.started_at)]
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """A sweep as asked for, every part checked (build it with :func:`sweep_request`)."""
+
+    grid: Grid
+    store: Path
+    device: torch.device
+    engine: str
+    executor: Executor
+    retry: frozenset[Status]
+    workers: int | None
+    dataset: str = "mnist"  # the name trials are keyed by
+    data: Dataset | None = None  # needed to execute, not to plan
+
+    def with_data(self, data: Dataset) -> SweepRequest:
+        """The request with its loaded dataset (checked against the grid)."""
+        check_fits(self.grid, data)
+        return replace(self, data=data, dataset=data.name)
+
+    def trials(self) -> list[TrialConfig]:
+        return self.grid.trials(dataset=self.dataset)
+
+
+def sweep_request(
+    grid: Grid,
+    store: Store | str | Path,
+    *,
+    data: Dataset | None = None,
+    dataset: str = "mnist",
+    device: str | torch.device = "auto",
+    engine: str = "auto",
+    executor: str | Executor = "local",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    retry: Iterable[str | Status] = (),
+    fallback_fp32: bool = False,
+) -> SweepRequest:
+    """Check every input of a sweep once, before anything is loaded, opened or trained.
+
+    Args:
+        grid: the sweep (hidden sizes x learning rates x seeds and the protocol).
+        store: the results store (path, or an open :class:`Store`).
+        data: the loaded dataset (or later, :meth:`SweepRequest.with_data`); without it,
+            ``dataset`` names the trials (planning only).
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        engine: ``auto`` (fastest measured per width and device), ``single`` or ``fused``.
+        executor: ``local``, ``inprocess`` or ``ray`` (or an executor object); ``workers`` and
+            ``ray_address`` are the options of ``local`` and ``ray``.
+        retry: stored statuses to run again (``failed``, ``oom``, ``diverged``).
+        fallback_fp32: where ``device`` cannot run ``grid.precision``, run fp32 (else refuse).
+
+    Raises:
+        ConfigError: naming the bad input and the way out.
+        StoreError: the store path is a folder, a FIFO, or in a missing folder.
+    """
+    claim_timeout()  # $LSTM_SWEEP_CLAIM_TIMEOUT is checked before anything runs
+    torch_device = resolve_device(device)
+    grid = checked_grid(grid, torch_device, fallback_fp32)
+    retry_set = parse_retry(retry)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or not 1 <= workers <= MAX_WORKERS):
+        raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; "
+                          f"got {workers!r}")
+    first = TrialConfig(hidden=grid.hidden[0], lr=grid.lrs[0])
+    for cell, init, precision in itertools.product(grid.cells, grid.init, grid.precision):
+        # it can train every kind of trial (without building all of them: up to 100,000)
+        choose_engine(replace(first, cell=cell, init=init, precision=precision), engine,
+                      torch_device.type)
+    if isinstance(executor, str):
+        executor = make_executor(executor, workers=workers, ray_address=ray_address)
+    path = store.path if isinstance(store, Store) else Path(store)
+    check_regular(path, must_exist=False)
+    request = SweepRequest(grid, path, torch_device, engine, executor, retry_set, workers,
+                           dataset)
+    return request.with_data(data) if data is not None else request
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a request will do: its pending trials, their work units (built once), their cost."""
+
+    request: SweepRequest
+    trials: list[TrialConfig]  # the whole grid
+    pending: list[TrialConfig]  # not finished in the store (or to retry)
+    units: list[WorkUnit]
+    cost: SweepPlan
+
+    @property
+    def skipped(self) -> int:
+        return len(self.trials) - len(self.pending)
+
+    def render(self) -> str:
+        return render_plan(self.cost, f"{self.request.grid.name}: {len(self.units)} work units "
+                                      "to run")
+
+    def check(self, force: bool = False) -> None:
+        """Refuse (LstmSweepError) a plan that cannot fit in memory or whose ETA is absurd
+        (beyond :data:`~lstm_sweep.running.cost.MAX_ETA_S`), unless ``force``."""
+        if force:
+            return
+        cost = self.cost
+        if cost.too_big:
+            worst = max(cost.too_big, key=lambda u: u.memory_total)
+            raise LstmSweepError(
+                f"{len(cost.too_big)} work units need more memory than {self.request.device} has "
+                f"available (largest: {worst.unit.describe()} needs "
+                f"{human_bytes(worst.memory_total + cost.base_memory)}, available "
+                f"{human_bytes(cost.device_memory)}); drop those widths, or pass --force to run "
+                "them anyway (they are stored as oom = DNF if they fail)")
+        if cost.seconds > MAX_ETA_S:
+            raise LstmSweepError(
+                f"the plan's ETA is {human_seconds(cost.seconds)} (more than "
+                f"{MAX_ETA_S // 86400} days); check --steps, --hidden and the grid, or pass "
+                "--force to run it anyway")
+
+
+def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
+    """Plan ``request``: the trials not yet in its store (read without writing; every stored row
+    checked, so a damaged store is refused before any work), their work units and costs
+    (probing this device once if it is new; ``refresh`` probes again).
+
+    Raises:
+        StoreError: the store is damaged or not a store.
+    """
+    trials = request.trials()
+    pending = trials
+    path = request.store
+    if path.exists() and not (path.is_file() and path.stat().st_size == 0):
+        with Store(path, readonly=True) as store:
+            pending = pending_trials(trials, store, request.retry)  # every row checked
+    units = make_units(pending, request.engine, request.device)
+    calibrations = {
+        key: calibration_for(request.device, precision=key[1], engine=key[0], refresh=refresh,
+                             cell=key[2])
+        for key in sorted({(u.engine, u.configs[0].precision, u.configs[0].cell) for u in units})
+    }
+    cost = plan_units(units, request.device, calibrations, request.workers)
+    if request.data is None:  # the dataset is not in this process yet
+        cost = replace(cost, base_memory=cost.base_memory + DATASET_BYTES)
+    return Plan(request, trials, pending, units, cost)
+
+
+def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary:
+    """Run a plan's units on its executor, committing each result to the store as it arrives.
+
+    Returns:
+        A :class:`SweepSummary`. KeyboardInterrupt propagates; finished trials stay stored, and
+        this driver's claims are released.
+
+    Raises:
+        ConfigError: the request has no dataset; StoreError: the store cannot be written.
+    """
+    request, callbacks = plan.request, callbacks or SweepCallbacks()
+    if request.data is None:
+        raise ConfigError("the sweep request has no dataset: sweep_request(..., data=...) or "
+                          "request.with_data(data)")
+    with Store(request.store) as store:
+        driver = Driver()
+        claims = _Claims(store, driver, request.retry)
+        try:  # the plan read (and checked) every stored row
+            if callbacks.on_start:
+                callbacks.on_start(plan.pending, plan.skipped, plan.units)
+            return _drive(plan, store, driver, claims, callbacks)
+        finally:
+            try:
+                store.release(driver)
+            except StoreError as e:  # e.g. the disk is full: the error that stopped us matters
+                log.warning("%s", e)  # more; a gone driver's claims are taken over anyway
+
+
+def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
+           callbacks: SweepCallbacks) -> SweepSummary:
+    request = plan.request
+    env = environment_info(request.device)
+    counts: Counter[str] = Counter()
+    events = UnitEvents(callbacks.on_unit_start, callbacks.on_step)
+    t0 = time.perf_counter()
+    finished = 0
+    timeout = claim_timeout()
+    units = plan.units
+    with Heartbeat(lambda: Store(store.path), driver, heartbeat_interval(timeout)):
+        while units:
+            before = finished
+            for _, results in request.executor.run(units, request.data, request.device,
+                                                   claim=claims, events=events):
+                for result in results:
+                    store.save(result, env, driver)  # committed now: a kill loses nothing
+                    counts[str(result.status)] += 1
+                    c = result.config
+                    log.info("hidden=%d lr=%g seed=%d: %s", c.hidden, c.lr, c.seed, result.status)
+                    if callbacks.on_trial_end:
+                        callbacks.on_trial_end(result, finished, len(plan.pending))
+                    finished += 1
+            if finished == before:  # claimed nothing (a race with another driver): breathe
+                time.sleep(min(1.0, timeout / 4))
+            left = {t.key() for t in _wait_for_others(claims, plan.pending, callbacks, timeout)}
+            # the same units again: the claim cuts each down to what is left (no new units)
+            units = [u for u in plan.units if any(c.key() in left for c in u.configs)]
+    return SweepSummary(
+        total=len(plan.trials), skipped=plan.skipped, ran=finished, statuses=dict(counts),
+        wall_s=time.perf_counter() - t0, by_others=len(plan.pending) - finished,
+    )
+
+
+def run_sweep(
+    grid: Grid,
+    data: Dataset,
+    store: Store | str | Path,
+    *,
+    callbacks: SweepCallbacks | None = None,
+    force: bool = False,
+    **options,
+) -> SweepSummary:
+    """Run every unfinished trial of ``grid`` on ``data``, committing each result to ``store``:
+    :func:`sweep_request`, :func:`plan_sweep`, :meth:`Plan.check`, :func:`execute`.
+
+    ``options``: those of :func:`sweep_request` (device, engine, executor, workers, ray_address,
+    retry, fallback_fp32). ``force``: run a plan that does not fit in memory or takes more than
+    :data:`~lstm_sweep.running.cost.MAX_ETA_S`.
+
+    Raises:
+        ConfigError: bad input (checked before anything runs or the store is opened).
+    """
+    plan = plan_sweep(sweep_request(grid, store, data=data, **options))
+    plan.check(force)
+    return execute(plan, callbacks)
+
+
+def _wait_for_others(claims: _Claims, pending: list[TrialConfig], callbacks: SweepCallbacks,
+                     timeout: float) -> list[TrialConfig]:
+    """After a pass: the pending trials that are neither stored nor held by a live driver, once
+    there are any (waiting while other drivers train them); empty when all are stored."""
+    told: dict[str, str] | None = None
+    while True:
+        left = claims.unfinished(pending)
+        if not left:
+            return []
+        held = claims.store.held_elsewhere([t.key() for t in left], claims.driver, timeout)
+        free = [t for t in left if t.key() not in held]
+        if free:
+            return free
+        if held != told and callbacks.on_wait:
+            callbacks.on_wait(held)
+        told = held
+        time.sleep(min(1.0, timeout / 4))

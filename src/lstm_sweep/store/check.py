@@ -1,0 +1,105 @@
+"""``lstm-sweep check``: every problem of a store, found without writing anything — SQLite's own
+integrity and foreign-key checks, a file cut short, missing tables and columns, every trial row
+and curve point (types, ranges, JSON), the environments, and claims that cannot be live."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError, StoreError
+from .claims import DEFAULT_TIMEOUT, Claim, claim_timeout
+from .files import cut_short
+from .schema import CLAIM_COLUMNS, TABLES, TRIAL_COLUMNS, check_curve, curve_point, result_from_row
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+def row_error(what: str, key: object) -> str:
+    return f"trial {str(key)[:40]!s}: {what}"
+
+
+def check(store: Store) -> list[str]:
+    """Every problem found in ``store`` (empty: it is sound)."""
+    problems = cut_short(store.path)
+    conn = store.connection
+    try:
+        for (line,) in conn.execute("PRAGMA integrity_check").fetchall():
+            if line != "ok":
+                problems.append(f"integrity: {line}")
+        for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall():
+            problems.append(f"{table} row {rowid} refers to a missing {parent} row")
+    except sqlite3.Error as e:
+        return [f"SQLite cannot check the file: {e}"]
+    tables = (*TABLES, "claims") if store.schema_version >= 2 else TABLES
+    have = {t: store.columns_of(t) for t in tables}
+    for table, columns in (("trials", TRIAL_COLUMNS), ("claims", CLAIM_COLUMNS)):
+        if table not in have:
+            continue
+        if not have[table]:
+            problems.append(f"table {table} is missing")
+        else:
+            problems += [f"table {table} lacks column {c}" for c in columns
+                         if c not in have[table]]
+    if problems:
+        return problems
+    return _check_trials(store) + _check_environments(store) + _check_claims(store)
+
+
+def _check_trials(store: Store) -> list[str]:
+    problems = []
+    curves: dict[str, list] = {}
+    for key, step, loss, acc in store.query("SELECT key, step, loss, accuracy FROM curves",
+                                            doing="read curves"):
+        try:
+            curves.setdefault(key, []).append(curve_point(step, loss, acc))
+        except ValueError as e:
+            problems.append(row_error(str(e), key))
+    for r in store.query(f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials", doing="read trials"):
+        d = dict(zip(TRIAL_COLUMNS, r))
+        try:
+            curve = tuple(sorted(curves.get(d["key"], ()), key=lambda p: p.step))
+            result = result_from_row(d, curve)
+        except ValueError as e:
+            problems.append(row_error(str(e), d["key"]))
+            continue
+        problem = check_curve(result)
+        if problem:
+            problems.append(row_error(problem, d["key"]))
+    return problems
+
+
+def _check_environments(store: Store) -> list[str]:
+    try:
+        store.environments()
+    except StoreError as e:
+        return [str(e).split("damaged store: ", 1)[-1].split(";")[0]]
+    return []
+
+
+def _check_claims(store: Store) -> list[str]:
+    """Claims that hold no trial (a stale claim a driver would take over is not a problem;
+    one that no driver can take over, or that names a trial stored already, is)."""
+    if "claims" not in (store.tables() if store.schema_version >= 2 else ()):
+        return []
+    try:
+        timeout = claim_timeout()
+    except ConfigError:
+        timeout = DEFAULT_TIMEOUT
+    now = time.time()
+    stored = {k for (k,) in store.query("SELECT key FROM trials", doing="read trials")}
+    problems = []
+    for row in store.query(f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims", doing="read claims"):
+        c = Claim.from_row(row)
+        if not isinstance(c.key, str):
+            problems.append(f"claim {c.key!r:.40}: its trial key is not text")
+            continue
+        why = c.stale_because(now, timeout)
+        if why is not None and ("future" in why or "not a" in why):
+            problems.append(f"claim of trial {c.key[:40]} by {str(c.who)[:60]}: {why}")
+        if c.key in stored:
+            problems.append(f"claim of trial {c.key[:40]} by {str(c.who)[:60]}: the trial is "
+                            "stored already")
+    return problems

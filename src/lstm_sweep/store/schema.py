@@ -1,0 +1,253 @@
+"""What a store holds, declared once: the tables, their columns (with what Python values each
+may hold and where a result's value comes from), the schema versions and their migrations, and
+the reading of one row back into a :class:`~lstm_sweep.study.results.TrialResult`, every value
+checked (types, ranges, JSON that is not absurdly nested)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import LstmSweepError
+from ..study.config import TrialConfig
+from ..study.results import CurvePoint, Status, TrialResult
+
+# 1: trials, curves, environments, meta. 2: + claims (concurrent drivers); v1 stores are
+# migrated when opened for writing, and read as they are.
+SCHEMA_VERSION = 2
+APPLICATION_ID = 0x4C535357  # "LSSW": marks the file as an lstm-sweep store
+
+NUMBER = (int, float)
+# JSON nested deeper than this is not a configuration or an environment (ours are 3 deep); it
+# is refused before anything walks it (Python's own recursion gives out near 1,000 levels).
+MAX_JSON_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the trials table: its SQL, what Python values it holds, and where a result's
+    value comes from. ``field``: a :class:`TrialResult` field of the same name (read back)."""
+
+    name: str
+    sql: str
+    types: type | tuple[type, ...]
+    nullable: bool
+    value: Callable[[TrialResult, dict], object]
+    field: bool = False
+
+
+def _of_result(name: str, sql: str, types, nullable: bool = False) -> Column:
+    return Column(name, sql + ("" if nullable else " NOT NULL"), types, nullable,
+                  lambda r, _: getattr(r, name), field=True)
+
+
+def _of_config(name: str, sql: str, types) -> Column:
+    """A configuration field, kept in its own column for queries (the JSON is the truth)."""
+    return Column(name, sql + " NOT NULL", types, False, lambda r, _: getattr(r.config, name))
+
+
+_STATUSES = ", ".join(f"'{s}'" for s in Status)
+# THE declaration of a stored trial: the schema, the insert and the checks on reading all come
+# from it. (Order = the version-1 table's, which old stores have.)
+COLUMNS = (
+    Column("key", "TEXT PRIMARY KEY", str, False, lambda r, _: r.config.key()),
+    Column("config", "TEXT NOT NULL", str, False,
+           lambda r, _: json.dumps(r.config.to_dict(), sort_keys=True)),
+    _of_config("hidden", "INTEGER", int),
+    _of_config("lr", "REAL", NUMBER),
+    _of_config("seed", "INTEGER", int),
+    _of_config("steps", "INTEGER", int),
+    _of_config("batch_size", "INTEGER", int),
+    _of_config("init", "TEXT", str),
+    _of_config("precision", "TEXT", str),
+    _of_config("dataset", "TEXT", str),
+    Column("status", f"TEXT NOT NULL CHECK (status IN ({_STATUSES}))", str, False,
+           lambda r, _: str(r.status)),
+    _of_result("test_accuracy", "REAL", NUMBER, nullable=True),
+    _of_result("val_accuracy", "REAL", NUMBER, nullable=True),
+    _of_result("train_loss", "REAL", NUMBER, nullable=True),
+    _of_result("steps_done", "INTEGER", int),
+    _of_result("wall_s", "REAL", NUMBER),
+    _of_result("cpu_s", "REAL", NUMBER),
+    _of_result("peak_mem_bytes", "INTEGER", int, nullable=True),
+    _of_result("device", "TEXT", str),
+    _of_result("error", "TEXT", str, nullable=True),
+    _of_result("started_at", "REAL", NUMBER),
+    Column("finished_at", "REAL NOT NULL", NUMBER, False, lambda _, x: x["finished_at"]),
+    Column("env_id", "TEXT REFERENCES environments(id)", str, True, lambda _, x: x["env_id"]),
+    _of_result("engine", "TEXT", str),  # single | fused
+    _of_result("group_size", "INTEGER", int),  # trials trained together (times are per trial)
+)
+TRIAL_COLUMNS = tuple(c.name for c in COLUMNS)
+_BY_NAME = {c.name: c for c in COLUMNS}
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS environments (
+    id TEXT PRIMARY KEY,
+    info TEXT NOT NULL            -- JSON: package versions, python, platform, device
+);
+CREATE TABLE IF NOT EXISTS trials (
+    {(',' + chr(10) + '    ').join(f'{c.name} {c.sql}' for c in COLUMNS)}
+);
+CREATE TABLE IF NOT EXISTS curves (
+    key TEXT NOT NULL REFERENCES trials(key) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    loss REAL,
+    accuracy REAL,
+    PRIMARY KEY (key, step)
+) WITHOUT ROWID;
+"""
+
+# Version 2: which driver is training which trial right now.
+CLAIMS = """
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,         -- the trial being trained
+    driver TEXT NOT NULL,         -- the driver's id (random, one per run)
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    pid_start TEXT,               -- the process's start time (tells a reused pid apart)
+    claimed_at REAL NOT NULL,
+    heartbeat REAL NOT NULL
+)
+"""
+CLAIM_COLUMNS = ("key", "driver", "host", "pid", "pid_start", "claimed_at", "heartbeat")
+# version -> statements that bring a store of version - 1 up to it (run in one transaction)
+MIGRATIONS = {2: [CLAIMS]}
+TABLES = ("meta", "environments", "trials", "curves")  # every version has them
+# meta rows "dataset:<name>" hold the fingerprint of the data trials of that name were trained on
+DATASET_META = "dataset:"
+
+
+# --------------------------------------------------------------------------- reading values
+
+
+def _depth(value: object) -> int:
+    """How deep lists and dicts nest in ``value`` (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (list, dict)):
+            deepest = max(deepest, d)
+            if d > MAX_JSON_DEPTH:
+                break
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
+def load_json(text: object, what: str) -> object:
+    """``text`` parsed as JSON, refused (ValueError naming ``what``) when it is not text, not
+    JSON, or nested deeper than :data:`MAX_JSON_DEPTH`."""
+    if not isinstance(text, str):
+        raise ValueError(f"{what} is not text")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{what} is JSON nested too deeply to be read") from None
+    except ValueError as e:
+        raise ValueError(f"{what} is not valid JSON ({e})") from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise ValueError(f"{what} is JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
+
+
+def _check_value(name: str, value: object) -> str | None:
+    column = _BY_NAME[name]
+    types, nullable = column.types, column.nullable
+    if value is None:
+        return None if nullable else f"{name} is NULL"
+    if isinstance(value, bool) or not isinstance(value, types):
+        return f"{name} holds {type(value).__name__} {str(value)[:30]!r}, not a number" \
+            if types in (int, NUMBER) else f"{name} holds {type(value).__name__}, not text"
+    if isinstance(value, float) and name not in ("train_loss",) and not math.isfinite(value):
+        return f"{name} is {value}"
+    return None
+
+
+# what each number of a stored trial may be: an accuracy is a fraction, times and sizes are not
+# negative (a number outside is a damaged or hand-edited row, not a result)
+_RANGES = {
+    "test_accuracy": (0.0, 1.0), "val_accuracy": (0.0, 1.0), "wall_s": (0.0, math.inf),
+    "cpu_s": (0.0, math.inf), "peak_mem_bytes": (0, math.inf), "started_at": (0.0, math.inf),
+    "finished_at": (0.0, math.inf), "steps_done": (0, math.inf), "group_size": (1, math.inf),
+}
+
+
+def _check_range(d: dict) -> str | None:
+    for name, (low, high) in _RANGES.items():
+        v = d[name]
+        if v is not None and not low <= v <= high:
+            return f"{name} {v!r:.30} is out of range ({low:g} to {high:g})"
+    return None
+
+
+def result_from_row(d: dict, curve: tuple[CurvePoint, ...] = ()) -> TrialResult:
+    """A :class:`TrialResult` from one ``trials`` row (a dict by column), every field checked.
+
+    Raises:
+        ValueError: what is wrong with the row (the caller names the store and the row).
+    """
+    for name in TRIAL_COLUMNS:
+        if name not in d:
+            raise ValueError(f"column {name} is missing")
+        problem = _check_value(name, d[name])
+        if problem:
+            raise ValueError(problem)
+    raw = load_json(d["config"], "config")
+    if not isinstance(raw, dict):
+        raise ValueError("config is not a JSON object")
+    required = {"hidden", "lr"}
+    if required - raw.keys():
+        raise ValueError(f"config lacks {', '.join(sorted(required - raw.keys()))}")
+    try:
+        config = TrialConfig.from_dict(raw)
+    except (LstmSweepError, TypeError, ValueError) as e:
+        raise ValueError(f"config is invalid ({str(e)[:200]})") from None
+    if config.key() != d["key"]:
+        raise ValueError("config does not match the row's key (edited by hand?)")
+    try:
+        status = Status(d["status"])
+    except ValueError:
+        raise ValueError(f"unknown status {d['status']!r:.30}") from None
+    problem = _check_range(d)
+    if problem:
+        raise ValueError(problem)
+    if d["steps_done"] > config.steps:
+        raise ValueError(f"steps_done {d['steps_done']} is more than the trial's "
+                         f"{config.steps} steps")
+    loss = d["train_loss"]
+    if status is Status.DONE and loss is not None and not math.isfinite(loss):
+        raise ValueError(f"train_loss is {loss} in a trial that is done (not diverged)")
+    return TrialResult(config=config, status=status, curve=curve,
+                       **{c.name: d[c.name] for c in COLUMNS if c.field})
+
+
+def curve_point(step: object, loss: object, acc: object) -> CurvePoint:
+    """One stored point of a learning curve, its types checked (ValueError if not)."""
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise ValueError(f"curve step {step!r:.30} is not an integer")
+    for name, v in (("loss", loss), ("accuracy", acc)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, NUMBER)):
+            raise ValueError(f"curve {name} at step {step} holds {v!r:.30}, not a number")
+    if acc is not None and not 0.0 <= acc <= 1.0:
+        raise ValueError(f"curve accuracy at step {step} is {acc!r:.30}, not a fraction")
+    return CurvePoint(step, loss, acc)
+
+
+def check_curve(result: TrialResult) -> str | None:
+    """What is wrong with a stored trial's curve: a step outside ``1..steps_done`` or off its
+    display steps, or a loss that is not finite in a trial that did not diverge."""
+    c = result.config
+    for p in result.curve:
+        if not 1 <= p.step <= result.steps_done or p.step % c.display_step:
+            return (f"curve step {p.step} is outside the trial's steps (1 to "
+                    f"{result.steps_done}, every {c.display_step})")
+        if p.loss is not None and not math.isfinite(p.loss) and \
+                result.status is not Status.DIVERGED:
+            return f"curve loss at step {p.step} is {p.loss} in a trial that did not diverge"
+    return None

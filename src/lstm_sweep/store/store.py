@@ -1,0 +1,467 @@
+"""The :class:`Store`: opening a store (or creating, or migrating it), saving trials and reading
+them back. Its claims live in :mod:`.claims`, its checks in :mod:`.check`, its schema in
+:mod:`.schema`, what its path may be in :mod:`.files`; every SQLite error passes through
+:func:`.sqlite.storage_errors`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import StoreError
+from ..study.config import TrialConfig
+from ..study.results import CurvePoint, Status, TrialResult
+from . import check as checks
+from . import claims as claiming
+from .claims import Claim, Driver
+from .files import check_regular, cut_short, looks_like_sqlite, wal_of
+from .schema import (
+    APPLICATION_ID,
+    CLAIMS,
+    COLUMNS,
+    DATASET_META,
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    TABLES,
+    TRIAL_COLUMNS,
+    curve_point,
+    load_json,
+    result_from_row,
+)
+from .sqlite import hint, storage_errors
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    """The SQLite results store at ``path``.
+
+    Args:
+        path: the database file.
+        readonly: open for reading only: the file must exist, and nothing is written (not even
+            SQLite's ``-wal``/``-shm`` files where the store has none).
+
+    Raises:
+        StoreError: the file is not a regular file or not an lstm-sweep store, has a newer or a
+            damaged schema, or cannot be opened.
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False):
+        if not isinstance(path, (str, os.PathLike)) or not str(path):
+            raise StoreError(f"a store is a file path, not {path!r:.40}")
+        self.path = Path(path)
+        self.readonly = readonly
+        self._immutable = False
+        self._conn: sqlite3.Connection | None = None
+        exists = check_regular(self.path, must_exist=readonly)
+        if exists:
+            try:
+                looks = looks_like_sqlite(self.path)
+            except OSError as e:
+                raise StoreError(f"{self.path}: cannot read the results store ({e.strerror})") \
+                    from e
+            if not looks:
+                raise StoreError(
+                    f"{self.path} is not an SQLite database; pass --db with another file name"
+                )
+        if not readonly:
+            where = self.path if exists else self.path.parent
+            if not os.access(where, os.W_OK) or (exists and not os.access(self.path.parent,
+                                                                          os.W_OK)):
+                raise StoreError(f"{self.path}: the store or its folder is read-only (SQLite "
+                                 "writes its journal beside the store); copy it to a writable "
+                                 "folder and pass --db there. table, report and check can read "
+                                 "it where it is")
+        try:
+            self._open(readonly)
+        except sqlite3.Error as e:
+            self._close_quietly()
+            raise StoreError(f"{self.path}: cannot open the results store ({e}){hint(e)}") from e
+        except BaseException:
+            self._close_quietly()
+            raise
+
+    # ------------------------------------------------------------------ opening
+
+    def _open(self, readonly: bool, patience: float = 30.0) -> None:
+        """Connect and check (or create, or migrate) the schema. Two drivers creating one store
+        at the same moment can meet SQLITE_BUSY where SQLite calls no busy handler (switching the
+        journal to WAL): then wait a little and open again, for up to ``patience`` seconds."""
+        give_up = time.monotonic() + patience
+        delay = 0.05
+        while True:
+            try:
+                if readonly:
+                    self._conn = self._connect_readonly()
+                else:
+                    self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+                    self._conn.execute("PRAGMA busy_timeout = 30000")
+                self._conn.execute("PRAGMA foreign_keys = ON")
+                self.schema_version = self._check_and_init(readonly)
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > give_up:
+                    raise
+                self._close_quietly()
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    def _close_quietly(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """Read without writing: ``immutable`` where no writer left a ``-wal`` file (then SQLite
+        creates nothing), else a read-only WAL connection (the writer's files exist already).
+        On read-only media with a ``-wal`` left behind, the ``immutable`` view is the fallback
+        (trials only in the ``-wal`` are then not seen, and a warning says so)."""
+        uri = self.path.resolve().as_uri()
+        if not wal_of(self.path).exists():
+            self._immutable = True
+            return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+        self._immutable = False
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError as e:
+            conn.close()
+            log.warning("%s: cannot read its -wal file (%s); showing the trials in the main file "
+                        "only", self.path, e)
+            self._immutable = True
+            return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+
+    def _identity(self, begin: str = "BEGIN") -> tuple[int, set[str], int | None]:
+        """(application id, tables, schema version or None) read in one transaction, so that a
+        store another driver is creating at this moment is seen either empty or whole. With
+        ``BEGIN IMMEDIATE`` the transaction stays open (holding the write lock) for the caller to
+        create the schema in and commit."""
+        conn = self.connection
+        conn.execute(begin)
+        try:
+            (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+            if app_id != APPLICATION_ID and tables:
+                raise StoreError(f"{self.path} is an SQLite file of another program, not an "
+                                 "lstm-sweep store; pass --db with another file name")
+            version = self._schema_version(tables) if app_id == APPLICATION_ID else None
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if begin == "BEGIN":
+            conn.execute("COMMIT")
+        return app_id, tables, version
+
+    def _check_and_init(self, readonly: bool) -> int:
+        conn = self.connection
+        app_id, _, version = self._identity()
+        if readonly:
+            if version is None:
+                raise StoreError(f"{self.path} holds no lstm-sweep results yet; run "
+                                 "`lstm-sweep run` first or pass --db with the right file")
+            return version
+        if version is None:  # a new store: create it, unless another driver just did
+            app_id, _, version = self._identity("BEGIN IMMEDIATE")  # holds the write lock
+            try:
+                if version is None:
+                    for statement in [*SCHEMA.split(";"), CLAIMS]:
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                                 (str(SCHEMA_VERSION),))
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('created_at', ?)",
+                                 (str(time.time()),))
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    version = SCHEMA_VERSION
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if version < SCHEMA_VERSION:
+            self._migrate(version)
+        elif not self.has_table("claims"):  # a version-2 store whose claims table was dropped
+            with self.transaction("recreate the claims table") as c:
+                c.execute(CLAIMS)
+        return SCHEMA_VERSION
+
+    def _schema_version(self, tables: set[str]) -> int:
+        missing = [t for t in TABLES if t not in tables]
+        if missing:
+            raise StoreError(f"{self.path}: damaged store: table {', '.join(missing)} is missing; "
+                             f"`lstm-sweep check --db {self.path}` lists what is wrong")
+        row = self.connection.execute(
+            "SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: damaged store: it has no schema version (meta table "
+                             f"edited?); `lstm-sweep check --db {self.path}` lists what is wrong")
+        try:
+            version = int(str(row[0]).strip())
+        except ValueError:
+            raise StoreError(f"{self.path}: damaged store: schema version {row[0]!r:.30} is not a "
+                             "number") from None
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {version}; this lstm-sweep "
+                             f"reads up to {SCHEMA_VERSION}. Upgrade lstm-sweep")
+        if version < 1:
+            raise StoreError(f"{self.path}: damaged store: schema version {version}")
+        return version
+
+    def _migrate(self, version: int) -> None:
+        """Bring a store of an older schema up to :data:`SCHEMA_VERSION`, in one transaction."""
+        with self.transaction("migrate the store") as conn:
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target]:
+                    conn.execute(statement)
+            conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
+                         (str(SCHEMA_VERSION),))
+        log.info("%s: migrated the store from schema %d to %d", self.path, version,
+                 SCHEMA_VERSION)
+
+    # ------------------------------------------------------------------ SQL, in one place
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self.path}: the store is closed")
+        return self._conn
+
+    @contextmanager
+    def transaction(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``: the write lock first), committed at the
+        end of the block and rolled back if it raises; SQLite's errors become StoreError."""
+        with storage_errors(self.path, doing):
+            conn = self.connection
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Iterable = (), *, doing: str = "read the results store"
+              ) -> list[tuple]:
+        """Every row of a read; SQLite's errors become StoreError."""
+        with storage_errors(self.path, doing):
+            rows = self.connection.execute(sql, tuple(params)).fetchall()
+            if self._immutable and wal_of(self.path).exists():
+                # a writer started while we read the file as immutable: read through its WAL
+                self.connection.close()
+                self._conn = self._connect_readonly()
+                rows = self.connection.execute(sql, tuple(params)).fetchall()
+            return rows
+
+    def tables(self) -> set[str]:
+        return {name for (name,) in self.query(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+
+    def has_table(self, name: str) -> bool:
+        return name in self.tables()
+
+    def columns_of(self, table: str) -> set[str]:
+        """The columns of ``table`` (empty: there is no such table)."""
+        return {r[1] for r in self.query(f"PRAGMA table_info({table})")}
+
+    # ------------------------------------------------------------------ writing
+
+    def save(self, result: TrialResult, environment: dict | None = None,
+             driver: Driver | None = None) -> None:
+        """Commit ``result`` (and its curve and environment) atomically; same key -> replaced.
+        The trial's claim (by ``driver``) ends in the same transaction."""
+        if not isinstance(result, TrialResult):
+            raise StoreError(f"save takes a TrialResult, not {type(result).__name__}")
+        env_id = None
+        env_json = None
+        if environment is not None:
+            env_json = json.dumps(environment, sort_keys=True)
+            env_id = hashlib.sha256(env_json.encode()).hexdigest()[:16]
+        extra = {"finished_at": time.time(), "env_id": env_id}
+        row = tuple(c.value(result, extra) for c in COLUMNS)
+        with self.transaction("save trial") as conn:
+            if env_id is not None:
+                conn.execute("INSERT OR IGNORE INTO environments VALUES (?, ?)",
+                             (env_id, env_json))
+            conn.execute("DELETE FROM curves WHERE key = ?", (row[0],))
+            conn.execute(
+                f"INSERT OR REPLACE INTO trials ({', '.join(TRIAL_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(TRIAL_COLUMNS))})",
+                row,
+            )
+            conn.executemany(
+                "INSERT INTO curves VALUES (?, ?, ?, ?)",
+                [(row[0], p.step, p.loss, p.accuracy) for p in result.curve],
+            )
+            if driver is not None:
+                conn.execute("DELETE FROM claims WHERE key = ? AND driver = ?",
+                             (row[0], driver.id))
+
+    def dataset_fingerprint(self, name: str) -> str | None:
+        """The fingerprint of the data that this store's trials of dataset ``name`` were trained
+        on (None: none recorded)."""
+        rows = self.query("SELECT value FROM meta WHERE name = ?", (DATASET_META + name,))
+        return rows[0][0] if rows else None
+
+    def bind_dataset(self, name: str, fingerprint: str) -> None:
+        """Record that dataset ``name`` means the data of ``fingerprint`` in this store, or
+        refuse (StoreError) when the store knows it as other data: one name, one dataset."""
+        with self.transaction("record the dataset") as conn:
+            row = conn.execute("SELECT value FROM meta WHERE name = ?",
+                               (DATASET_META + name,)).fetchone()
+            if row is None:
+                conn.execute("INSERT INTO meta VALUES (?, ?)", (DATASET_META + name, fingerprint))
+        if row is not None and row[0] != fingerprint:
+            raise StoreError(dataset_mismatch(self.path, name, row[0], fingerprint))
+
+    # ------------------------------------------------------------------ claims (.claims)
+
+    def claim(self, keys: Sequence[str], driver: Driver, retry: frozenset[Status] = frozenset(),
+              timeout: float | None = None) -> list[str]:
+        """See :func:`.claims.claim`."""
+        return claiming.claim(self, keys, driver, retry, timeout)
+
+    def held_elsewhere(self, keys: Sequence[str], driver: Driver,
+                       timeout: float | None = None) -> dict[str, str]:
+        """See :func:`.claims.held_elsewhere`."""
+        return claiming.held_elsewhere(self, keys, driver, timeout)
+
+    def heartbeat(self, driver: Driver) -> None:
+        claiming.beat(self, driver)
+
+    def release(self, driver: Driver) -> None:
+        claiming.release(self, driver)
+
+    def claims(self) -> list[Claim]:
+        """Every claim (:class:`~lstm_sweep.store.claims.Claim` records)."""
+        return claiming.read_claims(self)
+
+    # ------------------------------------------------------------------ reading
+
+    def finished(self, keys: Sequence[str]) -> list[tuple[str, tuple[Status, float]]]:
+        """(key, (status, finished_at)) of those of ``keys`` that are stored."""
+        wanted = set(keys)
+        out = []
+        self._refuse_if_cut()
+        for key, status, at in self.query("SELECT key, status, finished_at FROM trials"):
+            if key in wanted:
+                try:
+                    out.append((key, (Status(status), at)))
+                except ValueError:
+                    raise self._bad_row(checks.row_error(f"unknown status {status!r:.30}", key)) \
+                        from None
+        return out
+
+    def statuses(self) -> dict[str, Status]:
+        """Status of every stored trial, by key."""
+        return {key: status for key, (status, _) in self.finished(
+            [k for (k,) in self.query("SELECT key FROM trials")])}
+
+    def results(self, *, with_curves: bool = False) -> list[TrialResult]:
+        """All stored trials, ordered by hidden size, learning rate, seed.
+
+        Raises:
+            StoreError: naming the store and the first bad row.
+        """
+        self._refuse_if_cut()
+        rows = self.query(
+            f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials ORDER BY hidden, lr, seed, key"
+        )
+        curves: dict[str, list[CurvePoint]] = {}
+        if with_curves:
+            for key, step, loss, acc in self.query(
+                "SELECT key, step, loss, accuracy FROM curves ORDER BY key, step"
+            ):
+                try:
+                    curves.setdefault(key, []).append(curve_point(step, loss, acc))
+                except ValueError as e:
+                    raise self._bad_row(checks.row_error(str(e), key)) from None
+        out = []
+        for r in rows:
+            d = dict(zip(TRIAL_COLUMNS, r))
+            try:
+                out.append(result_from_row(d, tuple(curves.get(d["key"], ()))))
+            except ValueError as e:
+                raise self._bad_row(checks.row_error(str(e), d["key"])) from None
+        return out
+
+    def environments(self) -> dict[str, dict]:
+        """The environments trials were computed in, by id (JSON objects, checked)."""
+        out = {}
+        for i, info in self.query("SELECT id, info FROM environments"):
+            try:
+                env = load_json(info, f"environment {str(i)[:20]}")
+            except ValueError as e:
+                raise self._bad_row(str(e)) from None
+            if not isinstance(env, dict):
+                raise self._bad_row(f"environment {str(i)[:20]}: not a JSON object")
+            out[i] = env
+        return out
+
+    # ------------------------------------------------------------------ checking (.check)
+
+    def check(self) -> list[str]:
+        """Every problem found in the store (empty: it is sound), without writing anything."""
+        return checks.check(self)
+
+    def _bad_row(self, what: str) -> StoreError:
+        return StoreError(f"{self.path}: damaged store: {what}; `lstm-sweep check --db "
+                          f"{self.path}` lists every problem")
+
+    def _refuse_if_cut(self) -> None:
+        """A file cut short may read without an SQLite error yet miss trials: refuse it."""
+        problems = cut_short(self.path)
+        if problems:
+            raise self._bad_row(problems[0])
+
+    def close(self) -> None:
+        self._close_quietly()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def dataset_mismatch(path: Path, name: str, stored: str, given: str) -> str:
+    return (f"{path} holds trials of dataset {name!r:.60} trained on other data (fingerprint "
+            f"{str(stored)[:8]}, these files {given[:8]}); pass --dataset-name with another "
+            "name, or --db with another store")
+
+
+def load_results(path: str | Path, *, with_curves: bool = False,
+                 trials: Iterable[TrialConfig] | None = None) -> list[TrialResult]:
+    """The trials stored at ``path`` (opened read-only): all, or those of ``trials``.
+
+    Raises:
+        StoreError: the file is not a store, or is damaged (naming the first bad row).
+    """
+    with Store(path, readonly=True) as store:
+        results = store.results(with_curves=with_curves)
+    if trials is not None:
+        wanted = set(trials)
+        results = [r for r in results if r.config in wanted]
+    return results
+
+
+def check_store(path: str | Path) -> list[str]:
+    """Every problem found in the store at ``path`` (read-only).
+
+    Raises:
+        StoreError: it cannot be opened as a store at all.
+    """
+    with Store(path, readonly=True) as store:
+        return store.check()

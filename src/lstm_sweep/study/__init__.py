@@ -1,0 +1,4 @@
+"""The study: what a trial is (:class:`~.config.TrialConfig`), what a grid of them is
+(:class:`~.config.Grid`, the presets) and what a trial's outcome is
+(:class:`~.results.TrialResult`, :class:`~.results.Status`). Plain, frozen records; imports
+nothing of lstm-sweep but its errors, and no torch."""

@@ -1,0 +1,133 @@
+"""The fused engine for TF 1.x's ``GRUCell`` and ``BasicRNNCell``: K trials of one width as ONE
+batched model, like :mod:`.fused` for the LSTM.
+
+The K models' parameters are rows of one flat buffer ``theta [K, P]`` in TF's own layout (a
+GRU's ``gate_kernel``, ``gate_bias``, ``candidate_kernel``, ``candidate_bias``; an RNN's ``K``,
+``b``; then the N(0, 1) head), each drawn from its trial's seed exactly as the single engine draws
+it (:func:`~lstm_sweep.training.model.tf_cell_params`). Each time step is one batched matmul over all K
+models; the gradient comes from autograd over the batched graph (the sum of the K mean losses:
+model k's parameters only ever meet model k's loss, so a model whose loss turns NaN cannot touch
+the others), and one vectorised TF-form optimizer updates all K with per-model learning rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from ...study.config import TrialConfig
+from ..model import N_CLASSES, N_INPUT, tf_cell_params
+from ..optim import TFOptimizer
+from .base import autocast
+
+
+def cell_shapes(cell: str, hidden: int) -> dict[str, tuple[int, int]]:
+    """Shapes of one model's parameters inside the flat buffer, in TF's names and layout."""
+    i = N_INPUT + hidden
+    if cell == "gru":
+        shapes = {"gate_kernel": (i, 2 * hidden), "gate_bias": (1, 2 * hidden),
+                  "candidate_kernel": (i, hidden), "candidate_bias": (1, hidden)}
+    elif cell == "rnn":
+        shapes = {"K": (i, hidden), "b": (1, hidden)}
+    else:
+        raise ValueError(f"no fused GRU/RNN form for cell {cell!r}")
+    return {**shapes, "W_out": (hidden, N_CLASSES), "b_out": (1, N_CLASSES)}
+
+
+def cell_views(buf: torch.Tensor, cell: str, hidden: int) -> dict[str, torch.Tensor]:
+    """Named (K, rows, cols) views into a flat (K, P) buffer (no copies)."""
+    out, offset = {}, 0
+    for name, (rows, cols) in cell_shapes(cell, hidden).items():
+        out[name] = buf[:, offset: offset + rows * cols].view(buf.shape[0], rows, cols)
+        offset += rows * cols
+    return out
+
+
+def pack_cell_params(params: Sequence[dict[str, torch.Tensor]], cell: str,
+                     hidden: int) -> torch.Tensor:
+    """Stack K models' TF-form parameters into a flat (K, P) buffer."""
+    names = cell_shapes(cell, hidden)
+    return torch.stack([torch.cat([p[n].reshape(-1) for n in names]) for p in params])
+
+
+def cell_forward(p: dict[str, torch.Tensor], x: torch.Tensor, cell: str) -> torch.Tensor:
+    """Logits (K, B, 10) of all K models on the shared batch x (B, T, 28), by TF's formulas::
+
+        GRU: r, u = split(sigmoid([x_t, h] @ gate_kernel + gate_bias), 2)
+             c = tanh([x_t, r * h] @ candidate_kernel + candidate_bias); h = u h + (1 - u) c
+        RNN: h = tanh([x_t, h] @ K + b)
+    """
+    batch, steps, _ = x.shape
+    if cell == "gru":
+        kg, kc = p["gate_kernel"], p["candidate_kernel"]
+        hidden = kc.shape[2]
+        xg = torch.einsum("btd,kdg->tkbg", x, kg[:, :N_INPUT]) + p["gate_bias"]
+        xc = torch.einsum("btd,kdg->tkbg", x, kc[:, :N_INPUT]) + p["candidate_bias"]
+        hg, hc = kg[:, N_INPUT:], kc[:, N_INPUT:]
+        h = x.new_zeros(kg.shape[0], batch, hidden)
+        for t in range(steps):
+            r, u = torch.sigmoid(torch.baddbmm(xg[t], h, hg)).chunk(2, dim=-1)
+            c = torch.tanh(torch.baddbmm(xc[t], r * h, hc))
+            h = u * h + (1 - u) * c
+    else:
+        k = p["K"]
+        xk = torch.einsum("btd,kdg->tkbg", x, k[:, :N_INPUT]) + p["b"]
+        hk = k[:, N_INPUT:]
+        h = x.new_zeros(k.shape[0], batch, k.shape[2])
+        for t in range(steps):
+            h = torch.tanh(torch.baddbmm(xk[t], h, hk))
+    return torch.baddbmm(p["b_out"], h, p["W_out"])
+
+
+class FusedCellEngine:
+    """K GRU or basic-RNN models of one width: a flat parameter buffer, batched passes,
+    autograd, one vectorised TF-form optimizer."""
+
+    name = "fused"
+
+    def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
+        first = configs[0]
+        self.cell, self.hidden, self.k = first.cell, first.hidden, len(configs)
+        params = [tf_cell_params(c.cell, c.hidden, torch.Generator().manual_seed(c.seed))
+                  for c in configs]
+        self.theta = pack_cell_params(params, self.cell, self.hidden).to(device)
+        self.theta.requires_grad_(True)
+        lr = torch.tensor([[c.lr] for c in configs], device=device)  # (K, 1)
+        self.optimizer = TFOptimizer(first.optimizer, [self.theta], lr, first.opt)
+        self.amp = lambda: autocast(first.precision, device)
+        self._frozen: dict[int, torch.Tensor] = {}
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        return cell_forward(cell_views(self.theta, self.cell, self.hidden), x, self.cell)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        self.theta.grad = None
+        with self.amp():
+            logits = self._logits(x)
+        logp = torch.log_softmax(logits.float(), dim=-1)  # (K, B, 10)
+        losses = -logp.gather(-1, y.expand(self.k, -1).unsqueeze(-1)).squeeze(-1).mean(-1)
+        losses.sum().backward()  # model k's gradient is d(loss_k)/d(theta_k)
+        self.optimizer.step([self.theta.grad])
+        return losses.detach()
+
+    @torch.no_grad()
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        with self.amp():
+            return self._logits(x)
+
+    @torch.no_grad()
+    def freeze(self, k: int) -> None:
+        """Model k diverged: keep its parameters as they are now for evaluation."""
+        self._frozen[k] = self.theta[k].clone()
+
+    @torch.no_grad()
+    def finish(self) -> None:
+        for k, row in self._frozen.items():
+            self.theta[k] = row
+
+    def tf_params(self, k: int) -> dict[str, torch.Tensor]:
+        """Model ``k``'s parameters in TF form (as :func:`tf_cell_params` returns them)."""
+        views = cell_views(self.theta.detach().cpu(), self.cell, self.hidden)
+        return {n: (v[k][0] if n in ("gate_bias", "candidate_bias", "b", "b_out") else v[k])
+                .clone() for n, v in views.items()}

@@ -1,0 +1,246 @@
+"""The LSTM classifier of the seed: read a digit row by row, classify from the last step.
+
+The canonical parameters are TF's (docs/DESIGN.md, "Fidelity"): ``BasicLSTMCell`` keeps one kernel
+``K [28 + H, 4H]`` with gate columns ``i, j, f, o`` (j = candidate) and a bias ``b [4H]``; the
+step is
+
+    z = [x_t, h_{t-1}] @ K + b;  i, j, f, o = split(z, 4)
+    c_t = c_{t-1} * sigmoid(f + forget_bias) + sigmoid(i) * tanh(j);  h_t = tanh(c_t) * sigmoid(o)
+
+PyTorch's ``nn.LSTM`` (oneDNN / cuDNN kernels) computes the same with gate rows ``i, f, g, o``,
+``weight_ih [4H, 28]``, ``weight_hh [4H, H]`` and two biases. :func:`load_tf_params` maps one onto
+the other: the constant ``forget_bias`` goes into ``bias_ih``'s forget slice (its gradient is the
+same as b's), and ``bias_hh`` is zeroed and frozen (two trainable biases would move the effective
+bias twice as fast under Adam).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..data import IMAGE_SHAPE, N_CLASSES
+from ..study.config import CELLS
+
+N_STEPS, N_INPUT = IMAGE_SHAPE  # rows per image (time steps), pixels per row (inputs)
+FORGET_BIAS = 1.0
+
+# TF column blocks (i, j, f, o) -> PyTorch row blocks (i, f, g, o): torch block t takes TF block
+# TF_TO_TORCH[t].
+TF_TO_TORCH = (0, 2, 1, 3)
+
+
+class LSTMClassifier(nn.Module):
+    """x (B, 28, 28) -> logits (B, 10) from the LSTM's last output."""
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.hidden = hidden
+        self.lstm = nn.LSTM(N_INPUT, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, N_CLASSES)  # weight (10, H) = W_out^T; bias = b_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs, _ = self.lstm(x)  # (B, T, H)
+        return self.out(outputs[:, -1])  # (B, 10)
+
+
+def glorot_limit(hidden: int) -> float:
+    """TF glorot_uniform bound for the kernel [28 + H, 4H]: sqrt(6 / (fan_in + fan_out))."""
+    return math.sqrt(6.0 / (N_INPUT + hidden + 4 * hidden))
+
+
+def tf_init_params(hidden: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """Draw TF-shaped initial parameters as the seed's graph does.
+
+    Returns ``K [28 + H, 4H]`` ~ U(-limit, limit) (glorot), ``b [4H]`` = 0, ``W_out [H, 10]`` and
+    ``b_out [10]`` ~ N(0, 1) (``tf.random_normal``: std 1, which makes wide nets fragile at high
+    learning rates, as in Table 1).
+    """
+    limit = glorot_limit(hidden)
+    kernel = (torch.rand(N_INPUT + hidden, 4 * hidden, generator=generator) * 2 - 1) * limit
+    return {
+        "K": kernel,
+        "b": torch.zeros(4 * hidden),
+        "W_out": torch.randn(hidden, N_CLASSES, generator=generator),
+        "b_out": torch.randn(N_CLASSES, generator=generator),
+    }
+
+
+def _tf_to_torch_rows(m: torch.Tensor, hidden: int) -> torch.Tensor:
+    """TF (..., 4H) columns in order i, j, f, o -> PyTorch (4H, ...) rows in order i, f, g, o."""
+    blocks = m.split(hidden, dim=-1)
+    out = torch.cat([blocks[t] for t in TF_TO_TORCH], dim=-1)
+    return out.T if out.dim() == 2 else out
+
+
+def _torch_to_tf_cols(m: torch.Tensor, hidden: int) -> torch.Tensor:
+    """Inverse of :func:`_tf_to_torch_rows` (PyTorch rows i, f, g, o -> TF columns i, j, f, o)."""
+    blocks = (m.T if m.dim() == 2 else m).split(hidden, dim=-1)
+    inverse = [TF_TO_TORCH.index(t) for t in range(4)]
+    return torch.cat([blocks[t] for t in inverse], dim=-1)
+
+
+@torch.no_grad()
+def load_tf_params(model: LSTMClassifier, params: dict[str, torch.Tensor]) -> None:
+    """Copy TF-form parameters into ``model`` (see the module docstring for the mapping)."""
+    h = model.hidden
+    kernel = params["K"]
+    model.lstm.weight_ih_l0.copy_(_tf_to_torch_rows(kernel[:N_INPUT], h))
+    model.lstm.weight_hh_l0.copy_(_tf_to_torch_rows(kernel[N_INPUT:], h))
+    bias = _tf_to_torch_rows(params["b"], h).clone()  # (4H,) in i, f, g, o
+    bias[h : 2 * h] += FORGET_BIAS
+    model.lstm.bias_ih_l0.copy_(bias)
+    model.lstm.bias_hh_l0.zero_()
+    model.lstm.bias_hh_l0.requires_grad_(False)
+    model.out.weight.copy_(params["W_out"].T)
+    model.out.bias.copy_(params["b_out"])
+
+
+@torch.no_grad()
+def tf_params(model: LSTMClassifier) -> dict[str, torch.Tensor]:
+    """The model's parameters in TF form (inverse of :func:`load_tf_params`)."""
+    h = model.hidden
+    lstm = model.lstm
+    kernel = torch.cat(
+        [_torch_to_tf_cols(lstm.weight_ih_l0, h), _torch_to_tf_cols(lstm.weight_hh_l0, h)], dim=0
+    )
+    bias = lstm.bias_ih_l0 + lstm.bias_hh_l0
+    bias = bias.clone()
+    bias[h : 2 * h] -= FORGET_BIAS
+    return {
+        "K": kernel.clone(),
+        "b": _torch_to_tf_cols(bias, h).clone(),
+        "W_out": model.out.weight.T.clone(),
+        "b_out": model.out.bias.clone(),
+    }
+
+
+# --------------------------------------------------------------------------- GRU and RNN cells
+
+
+class TFGRU(nn.Module):
+    """TF 1.x ``GRUCell`` over a sequence (``rnn_cell_impl.py``, ``GRUCell.call``)::
+
+        r, u = split(sigmoid([x_t, h] @ K_g + b_g), 2)      # gate kernel [I + H, 2H], bias 1.0
+        c = tanh([x_t, r * h] @ K_c + b_c)                   # candidate kernel [I + H, H], bias 0
+        h = u * h + (1 - u) * c
+
+    The reset gate multiplies the state *before* the candidate's matmul, unlike ``nn.GRU`` (which
+    applies it after), so this cell is written out.
+    """
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.hidden = hidden
+        self.gate_kernel = nn.Parameter(torch.empty(N_INPUT + hidden, 2 * hidden))
+        self.gate_bias = nn.Parameter(torch.empty(2 * hidden))
+        self.candidate_kernel = nn.Parameter(torch.empty(N_INPUT + hidden, hidden))
+        self.candidate_bias = nn.Parameter(torch.empty(hidden))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, I) -> the last state h (B, H)."""
+        xg = x @ self.gate_kernel[:N_INPUT] + self.gate_bias  # (B, T, 2H), all steps at once
+        xc = x @ self.candidate_kernel[:N_INPUT] + self.candidate_bias  # (B, T, H)
+        hg, hc = self.gate_kernel[N_INPUT:], self.candidate_kernel[N_INPUT:]
+        h = x.new_zeros(x.shape[0], self.hidden)
+        for t in range(x.shape[1]):
+            r, u = torch.sigmoid(xg[:, t] + h @ hg).chunk(2, dim=-1)
+            c = torch.tanh(xc[:, t] + (r * h) @ hc)
+            h = u * h + (1 - u) * c
+        return h
+
+
+class CellClassifier(nn.Module):
+    """x (B, T, I) -> logits (B, 10) from the last state of a GRU (``TFGRU``) or a basic RNN
+    (``nn.RNN`` with tanh: TF's ``BasicRNNCell`` ``h = tanh([x_t, h] @ K + b)``)."""
+
+    def __init__(self, cell: str, hidden: int):
+        super().__init__()
+        self.cell, self.hidden = cell, hidden
+        self.rnn = TFGRU(hidden) if cell == "gru" else nn.RNN(N_INPUT, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, N_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cell == "gru":
+            return self.out(self.rnn(x))
+        outputs, _ = self.rnn(x)  # (B, T, H)
+        return self.out(outputs[:, -1])
+
+
+def _glorot(rows: int, cols: int, generator: torch.Generator) -> torch.Tensor:
+    """TF's default initializer for a kernel: glorot_uniform, limit sqrt(6 / (rows + cols))."""
+    limit = math.sqrt(6.0 / (rows + cols))
+    return (torch.rand(rows, cols, generator=generator) * 2 - 1) * limit
+
+
+def tf_cell_params(cell: str, hidden: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """TF-form initial parameters of a GRU (``gate_kernel``, ``gate_bias`` = 1.0,
+    ``candidate_kernel``, ``candidate_bias`` = 0) or RNN (``K``, ``b`` = 0), and the seed's
+    N(0, 1) head, drawn in that order."""
+    i = N_INPUT + hidden
+    if cell == "gru":
+        params = {"gate_kernel": _glorot(i, 2 * hidden, generator),
+                  "gate_bias": torch.ones(2 * hidden),
+                  "candidate_kernel": _glorot(i, hidden, generator),
+                  "candidate_bias": torch.zeros(hidden)}
+    else:
+        params = {"K": _glorot(i, hidden, generator), "b": torch.zeros(hidden)}
+    params["W_out"] = torch.randn(hidden, N_CLASSES, generator=generator)
+    params["b_out"] = torch.randn(N_CLASSES, generator=generator)
+    return params
+
+
+@torch.no_grad()
+def load_cell_params(model: CellClassifier, params: dict[str, torch.Tensor]) -> None:
+    """TF-form parameters into a GRU/RNN classifier (the RNN's second bias zeroed and frozen,
+    as for the LSTM)."""
+    if model.cell == "gru":
+        for name in ("gate_kernel", "gate_bias", "candidate_kernel", "candidate_bias"):
+            getattr(model.rnn, name).copy_(params[name])
+    else:
+        model.rnn.weight_ih_l0.copy_(params["K"][:N_INPUT].T)
+        model.rnn.weight_hh_l0.copy_(params["K"][N_INPUT:].T)
+        model.rnn.bias_ih_l0.copy_(params["b"])
+        model.rnn.bias_hh_l0.zero_()
+        model.rnn.bias_hh_l0.requires_grad_(False)
+    model.out.weight.copy_(params["W_out"].T)
+    model.out.bias.copy_(params["b_out"])
+
+
+def build_model(hidden: int, init: str, seed: int, cell: str = "lstm") -> nn.Module:
+    """A fresh classifier of ``cell`` with ``init`` = ``"tf"`` (seed-faithful) or ``"pytorch"``
+    (PyTorch's default initialisation: U(±1/√H) for the cell, ``nn.Linear``'s for the head).
+
+    The weights depend only on ``(cell, hidden, init, seed)``, drawn on the CPU so that every
+    device starts from the same numbers.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    if cell != "lstm":
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}")
+        if init == "tf":
+            model = CellClassifier(cell, hidden)
+            load_cell_params(model, tf_cell_params(cell, hidden, generator))
+            return model
+        if init == "pytorch":
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                model = CellClassifier(cell, hidden)
+                if cell == "gru":  # as nn.GRU initialises itself
+                    bound = 1 / math.sqrt(hidden)
+                    with torch.no_grad():
+                        for p in model.rnn.parameters():
+                            p.uniform_(-bound, bound)
+                return model
+        raise ValueError(f"unknown init {init!r}")
+    if init == "tf":
+        model = LSTMClassifier(hidden)
+        load_tf_params(model, tf_init_params(hidden, generator))
+        return model
+    if init == "pytorch":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return LSTMClassifier(hidden)
+    raise ValueError(f"unknown init {init!r}")

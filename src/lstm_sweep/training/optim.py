@@ -1,0 +1,107 @@
+"""TF 1.x optimizers, in TF's forms and with TF's defaults, for both engines.
+
+Each update is the TF kernel's formula (``tensorflow/core/kernels/training_ops.cc``, and the
+Python optimizers in ``tensorflow/python/training/``), applied in place to a list of parameters.
+``lr`` is a float, or a tensor broadcast against each parameter (the fused engine's ``(K, 1)``
+per-model learning rates), so one implementation serves one model and K models alike.
+
+- ``adam`` (``AdamOptimizer``): m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²;
+  θ −= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε)  (ε outside the correction);
+- ``sgd`` (``GradientDescentOptimizer``): θ −= lr g;
+- ``momentum`` (``MomentumOptimizer``, momentum 0.9): a = μ a + g; θ −= lr a
+  (``nesterov=1``: θ −= lr (g + μ a));
+- ``rmsprop`` (``RMSPropOptimizer``, decay 0.9, momentum 0, ε 1e-10): ms = ρ ms + (1−ρ) g²;
+  mom = μ mom + lr g / √(ms + ε); θ −= mom — ms starts at 1 (TF 1.x's "rms" slot is ones);
+- ``adagrad`` (``AdagradOptimizer``, initial accumulator 0.1): a = a + g²; θ −= lr g / √a.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from ..study.config import OPTIMIZERS
+
+
+def settings(name: str, opt: Sequence[tuple[str, float]] = ()) -> dict[str, float]:
+    """The optimizer's settings: TF's defaults, overridden by ``opt``."""
+    return {**OPTIMIZERS[name], **dict(opt)}
+
+
+def tf_adam_step(
+    params: list[torch.Tensor],
+    grads: list[torch.Tensor],
+    ms: list[torch.Tensor],
+    vs: list[torch.Tensor],
+    t: int,
+    lr: float | torch.Tensor,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> None:
+    """One TF 1.x Adam update, in place.
+
+    ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``; ``theta -= lr_t * m / (sqrt(v) + eps)``.
+    """
+    beta1, beta2 = betas
+    with torch.no_grad():
+        torch._foreach_lerp_(ms, grads, 1 - beta1)  # m = b1 m + (1 - b1) g
+        torch._foreach_mul_(vs, beta2)
+        torch._foreach_addcmul_(vs, grads, grads, value=1 - beta2)  # v = b2 v + (1 - b2) g^2
+        denom = torch._foreach_sqrt(vs)
+        torch._foreach_add_(denom, eps)
+        correction = math.sqrt(1 - beta2**t) / (1 - beta1**t)
+        if isinstance(lr, torch.Tensor):
+            scale = lr * -correction
+            for p, m, d in zip(params, ms, denom):
+                p.addcdiv_(m * scale, d)
+        else:
+            torch._foreach_addcdiv_(params, ms, denom, value=-lr * correction)
+
+
+class TFOptimizer:
+    """One of :data:`OPTIMIZERS` over ``params`` (its state lives here, shaped like them)."""
+
+    def __init__(self, name: str, params: list[torch.Tensor], lr: float | torch.Tensor,
+                 opt: Sequence[tuple[str, float]] = ()):
+        if name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {name!r}")
+        self.name, self.params, self.lr, self.t = name, params, lr, 0
+        self.s = settings(name, opt)
+        zeros = [torch.zeros_like(p) for p in params]
+        if name == "adam":
+            self.m, self.v = zeros, [torch.zeros_like(p) for p in params]
+        elif name == "momentum":
+            self.accum = zeros
+        elif name == "rmsprop":
+            self.ms = [torch.ones_like(p) for p in params]  # TF 1.x: the "rms" slot starts at 1
+            self.mom = zeros
+        elif name == "adagrad":
+            self.accum = [torch.full_like(p, self.s["initial_accumulator_value"]) for p in params]
+
+    @torch.no_grad()
+    def step(self, grads: Sequence[torch.Tensor]) -> None:
+        """Apply one update with ``grads`` (one per parameter), in place."""
+        self.t += 1
+        s, lr = self.s, self.lr
+        if self.name == "adam":
+            tf_adam_step(self.params, list(grads), self.m, self.v, self.t, lr,
+                         (s["beta1"], s["beta2"]), s["epsilon"])
+            return
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            if self.name == "sgd":
+                p.sub_(g * lr)
+            elif self.name == "momentum":
+                a = self.accum[i]
+                a.mul_(s["momentum"]).add_(g)
+                p.sub_((g + s["momentum"] * a if s["nesterov"] else a) * lr)
+            elif self.name == "rmsprop":
+                ms, mom = self.ms[i], self.mom[i]
+                ms.mul_(s["decay"]).addcmul_(g, g, value=1 - s["decay"])
+                mom.mul_(s["momentum"]).add_(g * lr / torch.sqrt(ms + s["epsilon"]))
+                p.sub_(mom)
+            else:  # adagrad
+                a = self.accum[i]
+                a.addcmul_(g, g)
+                p.sub_(g * lr / torch.sqrt(a))
