@@ -143,3 +143,78 @@ def test_one_run_builds_its_work_units_once(monkeypatch, mnist_dir, tmp_path):
             "--workers", "1", "--no-progress", "--data-dir", mnist_dir, "--db", tmp_path / "s.db")
     assert o.code == 0, o.text
     assert len(calls) == 1
+
+
+# The layers, bottom to top, and what each may import of lstm-sweep (besides itself). `cli` and
+# the package's `__init__` (the public API) sit on top and may import anything.
+LAYERS = {
+    "errors": set(),
+    "study": {"errors"},
+    "data": {"errors"},
+    "store": {"errors", "study"},
+    "training": {"errors", "study", "data"},
+    "running": {"errors", "study", "data", "training", "store"},
+    "reporting": {"errors", "study", "store"},
+}
+# Third-party packages a layer must never load: a report starts without torch, anywhere.
+FORBIDDEN = {"study": {"torch", "numpy", "matplotlib", "ray"}, "data": {"torch", "ray"},
+             "store": {"torch", "numpy", "matplotlib", "ray"},
+             "reporting": {"torch", "ray"}}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_every_module_sits_in_a_layer_folder():
+    loose = [m for m in _modules() if m.count(".") == 1 and _layer(m) not in
+             ("errors", "cli", "study", "data", "store", "training", "running", "reporting")]
+    assert loose == [], f"modules outside the layer folders: {loose}"
+    for layer in ("study", "data", "store", "training", "running", "reporting"):
+        assert (SRC / layer / "__init__.py").exists()
+        assert ast.get_docstring(ast.parse((SRC / layer / "__init__.py").read_text())), \
+            f"{layer}/__init__.py says what the layer is for"
+
+
+def test_layers_import_only_downwards():
+    modules = _modules()
+    for name, path in modules.items():
+        layer = _layer(name)
+        if layer in ("__init__", "cli"):
+            continue
+        for target, _, line in _imports(name, path, modules):
+            other = _layer(target)
+            if other != layer:
+                assert other in LAYERS[layer], \
+                    f"{path.relative_to(SRC)}:{line}: {layer} imports {target} ({other} is not " \
+                    f"below {layer})"
+
+
+def test_lower_layers_never_load_heavy_packages():
+    modules = _modules()
+    for name, path in modules.items():
+        banned = FORBIDDEN.get(_layer(name), set())
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                roots = {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                roots = {(node.module or "").split(".")[0]}
+            else:
+                continue
+            assert not roots & banned, f"{path.relative_to(SRC)}:{node.lineno} imports " \
+                                       f"{roots & banned}"
+
+
+def test_a_report_loads_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, lstm_sweep; from lstm_sweep import build_tables, render_html, "
+            "load_results, check_store, export_rows, findings; "
+            "import lstm_sweep.reporting.plots; "
+            "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -51,6 +51,16 @@ def _sql(*statements):
     return damage
 
 
+def _set_deep(table, column, text):
+    def damage(path):
+        conn = sqlite3.connect(path)
+        conn.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = (SELECT min(rowid) FROM "
+                     f"{table})", (text,))
+        conn.commit()
+        conn.close()
+    return damage
+
+
 def _truncate(at):
     def damage(path):
         size = path.stat().st_size
@@ -99,6 +109,33 @@ DAMAGES = {
     "garbage pages": _scribble,
     "header only": lambda p: p.write_bytes(p.read_bytes()[:16]),
     "text file": lambda p: p.write_text("my notes\n"),
+    # numbers a trial cannot have (the row is read back, so SQL types alone do not catch them)
+    "accuracy 5": _sql(f"UPDATE trials SET test_accuracy = 5.0 WHERE key = {ONE_ROW}"),
+    "accuracy -3": _sql(f"UPDATE trials SET val_accuracy = -3 WHERE key = {ONE_ROW}"),
+    "negative time": _sql(f"UPDATE trials SET wall_s = -1.5 WHERE key = {ONE_ROW}"),
+    "negative memory": _sql(f"UPDATE trials SET peak_mem_bytes = -1 WHERE key = {ONE_ROW}"),
+    "more steps than the trial": _sql(f"UPDATE trials SET steps_done = 31 WHERE key = {ONE_ROW}"),
+    "inf loss in a done trial": _sql(f"UPDATE trials SET train_loss = 9e999 WHERE key = {ONE_ROW}"),
+    "inf in a curve": _sql(f"UPDATE curves SET loss = 9e999 WHERE key = {ONE_ROW} AND step = 10"),
+    "curve accuracy 2": _sql(f"UPDATE curves SET accuracy = 2 WHERE key = {ONE_ROW}"),
+    "curve step out of range": _sql(f"UPDATE curves SET step = 100000 WHERE key = {ONE_ROW} "
+                                    "AND step = 30"),
+    "curve step off the display steps": _sql(f"UPDATE curves SET step = 7 WHERE key = {ONE_ROW} "
+                                             "AND step = 10"),
+    # JSON nested past what any reader can walk (Python's recursion gives out near 1,000)
+    "config nested 200,000 deep": _set_deep("trials", "config", "[" * 200_000 + "]" * 200_000),
+    "environment nested 200,000 deep": _set_deep(
+        "environments", "info", '{"a":' * 200_000 + "1" + "}" * 200_000),
+    "config nested 40 deep": _set_deep("trials", "config",
+                                       '{"hidden": 16, "lr": 0.1, "x": ' + "[" * 40 + "]" * 40 + "}"),
+    # claims no driver can have: a heartbeat far in the future, a driver with no pid
+    "claim from the future": _sql(
+        "INSERT INTO claims VALUES ('k1', 'd', 'elsewhere', 12, NULL, 0, 1e12)"),
+    "claim of a stored trial": _sql(
+        "INSERT INTO claims SELECT key, 'd', 'elsewhere', 12, NULL, 0, 0 FROM trials "
+        "LIMIT 1"),
+    "no claims table": _sql("DROP TABLE claims"),
+    "no claims column": _sql("ALTER TABLE claims DROP COLUMN heartbeat"),
 }
 # What a sound store gives, for damage that leaves the command's part intact: it must be shown.
 READERS = [

@@ -4,6 +4,7 @@ precision and engine (``$LSTM_SWEEP_CALIBRATION``, else next to the data cache).
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,10 +70,13 @@ def calibration_for(device: torch.device, precision: str = "fp32", engine: str =
     cache: dict = {}
     try:
         cache = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # none yet, or damaged: probe again
         pass
-    if key in cache and not refresh:
-        return Calibration(**cache[key])
+    if not isinstance(cache, dict):
+        cache = {}
+    cached = _cached(cache.get(key))
+    if cached is not None and not refresh:
+        return cached
     cal = probe(device, precision, engine, cell)
     cache[key] = {"overhead_s": cal.overhead_s, "flops_per_s": cal.flops_per_s,
                   "device": cal.device}
@@ -84,3 +88,16 @@ def calibration_for(device: torch.device, precision: str = "fp32", engine: str =
     except OSError:
         pass  # a cache we cannot write is only slower next time
     return cal
+
+
+def _cached(entry: object) -> Calibration | None:
+    """A cache entry as a :class:`Calibration`, or None where it is not one (a file edited by
+    hand or damaged is probed again, never trusted)."""
+    if not isinstance(entry, dict):
+        return None
+    overhead, rate, device = (entry.get(k) for k in ("overhead_s", "flops_per_s", "device"))
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                  for v in (overhead, rate))
+    if not numbers or overhead < 0 or rate <= 0 or not isinstance(device, str):
+        return None
+    return Calibration(float(overhead), float(rate), device)

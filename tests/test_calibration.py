@@ -1,0 +1,54 @@
+"""The probe's cache is a file a user (or a crash) can damage: whatever it holds, planning
+probes again instead of trusting it or failing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lstm_sweep.running.calibration import calibration_for
+from lstm_sweep.running.cost import Calibration
+from lstm_sweep.training.device import device_name
+
+CPU = torch.device("cpu")
+KEY = "|".join([device_name(CPU), str(torch.get_num_threads()), torch.__version__, "fp32",
+                "single"])
+junk = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=12), inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+# each example probes this machine (a second or two): a few, of every shape
+@given(entry=junk | st.fixed_dictionaries({"overhead_s": junk, "flops_per_s": junk,
+                                           "device": junk}))
+def test_a_damaged_cache_entry_is_probed_again(entry, tmp_path, monkeypatch):
+    path = tmp_path / "calibration.json"
+    monkeypatch.setenv("LSTM_SWEEP_CALIBRATION", str(path))
+    path.write_text(json.dumps({KEY: entry}))
+    cal = calibration_for(CPU)
+    assert isinstance(cal, Calibration) and cal.flops_per_s > 0 and cal.overhead_s >= 0
+    ok = json.loads(path.read_text())[KEY]  # the new probe replaced the damaged entry
+    assert ok["flops_per_s"] == cal.flops_per_s
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "not json", "[1, 2]", "",
+                                  "\0\0\0"])
+def test_a_damaged_cache_file_is_probed_again(text, tmp_path, monkeypatch):
+    path = tmp_path / "calibration.json"
+    monkeypatch.setenv("LSTM_SWEEP_CALIBRATION", str(path))
+    path.write_text(text)
+    assert calibration_for(CPU).flops_per_s > 0
+    assert KEY in json.loads(path.read_text())
+
+
+def test_a_sound_entry_is_reused(tmp_path, monkeypatch):
+    path = tmp_path / "calibration.json"
+    monkeypatch.setenv("LSTM_SWEEP_CALIBRATION", str(path))
+    path.write_text(json.dumps({KEY: {"overhead_s": 0.002, "flops_per_s": 3e10, "device": "x"}}))
+    assert calibration_for(CPU) == Calibration(0.002, 3e10, "x")
