@@ -3,10 +3,12 @@
 ``run_trial(config, data) -> TrialResult`` and ``train_group(configs, data) -> [TrialResult]``
 share :func:`train_group`'s loop; what differs is the *engine* that holds the model(s):
 
-- ``single``: one trial through ``nn.LSTM`` (oneDNN / cuDNN kernels) and TF's Adam;
-- ``fused``: K trials of one width as one batched model (:mod:`lstm_sweep.training.engines.fused`).
+- ``single``: one trial (an LSTM through ``nn.LSTM``'s oneDNN / cuDNN kernels; TF's GRU or
+  basic RNN cell) and its TF 1.x optimizer;
+- ``fused``: K trials of one width as one batched model, any cell, any optimizer
+  (:mod:`lstm_sweep.training.engines.fused`, :mod:`lstm_sweep.training.engines.fused_cells`).
 
-The loop seeds the batch order, trains ``steps`` Adam updates on TF-order batches, records a
+The loop seeds the batch order, trains ``steps`` optimizer updates on TF-order batches, records a
 learning curve every ``display_step`` steps (loss and accuracy on the batch just trained on,
 after the update, as the seed's loop does), then measures accuracy on the validation and the
 10,000 test images in chunks. It never prints or writes the store; progress goes through a
@@ -31,10 +33,11 @@ import torch
 import torch.nn.functional as F
 
 from ..data import BatchStream, Dataset
+from ..errors import ConfigError
 from ..study.config import TrialConfig
 from ..study.results import CurvePoint, Status, TrialResult
 from .device import device_name
-from .engines import make_engine
+from .engines import ENGINES, make_engine
 from .engines.base import Engine, precision_context
 
 log = logging.getLogger(__name__)
@@ -133,10 +136,39 @@ def run_trial(
 
     Returns:
         A :class:`TrialResult`; exceptions other than KeyboardInterrupt become ``failed``/``oom``.
+
+    Raises:
+        ConfigError: ``config`` is not a TrialConfig, ``data`` not a Dataset, or ``device``,
+            ``on_step`` or ``eval_chunk`` of the wrong kind (checked before training).
     """
+    if not isinstance(config, TrialConfig):
+        raise ConfigError(f"config must be a TrialConfig; got {type(config).__name__}")
     (result,) = train_group([config], data, device=device, engine="single", on_step=on_step,
                             eval_chunk=eval_chunk)
     return result
+
+
+def _check_arguments(configs, data, device, engine, on_step, eval_chunk) -> torch.device:
+    """:func:`train_group`'s arguments checked (ConfigError naming the bad one); the device."""
+    if isinstance(configs, (str, bytes)) or not isinstance(configs, Sequence) or not configs \
+            or not all(isinstance(c, TrialConfig) for c in configs):
+        raise ConfigError(f"configs must be a non-empty list of TrialConfig; got {configs!r:.80}")
+    if len({c.group_key() for c in configs}) != 1:
+        raise ConfigError("a group's trials must agree on everything but lr and seed")
+    if not isinstance(data, Dataset):
+        raise ConfigError(f"data must be a Dataset (load_dataset(...)); got {type(data).__name__}")
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r:.60}")
+    if on_step is not None and not callable(on_step):
+        raise ConfigError(f"on_step must be a function (done, total) or None; got {on_step!r:.60}")
+    if isinstance(eval_chunk, bool) or not isinstance(eval_chunk, int) or eval_chunk < 1:
+        raise ConfigError(f"eval_chunk must be a positive integer; got {eval_chunk!r:.60}")
+    if not isinstance(device, (str, torch.device)):
+        raise ConfigError(f"device must be cpu, cuda or cuda:N; got {device!r:.60}")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {device!r:.60}; use cpu, cuda or cuda:N") from None
 
 
 @dataclass
@@ -214,10 +246,14 @@ def train_group(
     Returns:
         One :class:`TrialResult` per config, in order. Time and CPU are the group's, shared
         equally among its trials (``group_size`` says how many).
+
+    Raises:
+        ConfigError: an argument of the wrong kind (``configs`` not a non-empty list of
+            TrialConfig, ``data`` not a Dataset, an unknown ``device`` or ``engine``, ``on_step``
+            not callable, ``eval_chunk`` not a positive integer), or configs that do not form
+            one group. Checked before training: a bad argument is not a ``failed`` trial.
     """
-    if len({c.group_key() for c in configs}) != 1:
-        raise ValueError("a group's trials must agree on everything but lr and seed")
-    device = torch.device(device)
+    device = _check_arguments(configs, data, device, engine, on_step, eval_chunk)
     proto = configs[0]
     models = [_Model(c) for c in configs]
     memory = _PeakMemory(device)

@@ -162,7 +162,8 @@ def losses_and_dlogits(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Ten
 
 
 class FusedEngine:
-    """K models of one width: a flat parameter buffer, written-out passes, one vectorised Adam."""
+    """K LSTMs of one width: a flat parameter buffer, written-out passes, one vectorised TF
+    optimizer with a rate per model."""
 
     name = "fused"
 

@@ -16,7 +16,7 @@ from .base import autocast
 
 
 class SingleEngine:
-    """One trial: ``nn.LSTM`` with TF's parameters and TF Adam (see :class:`Engine`)."""
+    """One trial: its cell with TF's parameters and its TF 1.x optimizer (see :class:`Engine`)."""
 
     name = "single"
 
