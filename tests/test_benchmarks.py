@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lstm_sweep.study.config import TrialConfig
-from lstm_sweep.study.results import Status, TrialResult
+from factory import trial
+from lstm_sweep.study.results import Status
 
 _spec = importlib.util.spec_from_file_location(
     "bench_engine", Path(__file__).parents[1] / "benchmarks" / "bench_engine.py")
@@ -18,9 +18,9 @@ _spec.loader.exec_module(bench)
 
 
 def _r(status, lr=1e-3):
-    return TrialResult(config=TrialConfig(hidden=16, lr=lr, steps=5), status=status,
-                       error="RuntimeError: could not create a primitive descriptor"
-                       if status is Status.FAILED else None)
+    return trial(16, lr, steps=5, status=status,
+                 error="RuntimeError: could not create a primitive descriptor"
+                 if status is Status.FAILED else None)
 
 
 def test_failed_trials_invalidate_the_benchmark():

@@ -12,21 +12,14 @@ import sys
 import pytest
 
 from conftest import LSTM_SWEEP
+from factory import trial
 from faults import can_unshare, cli, in_namespace, snapshot
 from lstm_sweep.store import Store, load_results
-from lstm_sweep.study.config import TrialConfig
-from lstm_sweep.study.results import CurvePoint, Status, TrialResult
+from lstm_sweep.study.results import Status
 
 
 def _save(store, hidden, lr, status, acc=None, seed=0):
-    store.save(TrialResult(
-        config=TrialConfig(hidden=hidden, lr=lr, seed=seed, steps=30), status=status,
-        test_accuracy=acc, val_accuracy=acc, steps_done=30 if acc is not None else 0,
-        wall_s=2.0, cpu_s=2.0, device="cpu:test",
-        error={Status.OOM: "CUDA out of memory", Status.FAILED: "boom"}.get(status),
-        curve=tuple(CurvePoint(10 * (i + 1), 1.0 / (i + 1), 0.5) for i in range(3))
-        if acc is not None else (),
-        started_at=1.0), {"torch": "test"})
+    store.save(trial(hidden, lr, acc, seed=seed, status=status, wall=2.0), {"torch": "test"})
 
 
 @pytest.fixture(scope="module")

@@ -12,22 +12,12 @@ import time
 import pytest
 
 from conftest import CTRL_C_ABLE
+from factory import trial
 from lstm_sweep.errors import StoreError
 from lstm_sweep.running.sweep import SweepCallbacks, pending_trials, run_sweep
 from lstm_sweep.store import Store, load_results
 from lstm_sweep.study.config import Grid, TrialConfig
-from lstm_sweep.training.train import CurvePoint, Status, TrialResult
-
-
-def result(hidden=16, lr=1e-3, seed=0, status=Status.DONE, acc=0.9, curve=3):
-    return TrialResult(
-        config=TrialConfig(hidden=hidden, lr=lr, seed=seed, steps=30),
-        status=status, test_accuracy=acc, val_accuracy=acc, train_loss=0.3, steps_done=30,
-        wall_s=1.5, cpu_s=2.5, peak_mem_bytes=123, device="cpu:test",
-        error="boom" if status is Status.FAILED else None,
-        curve=tuple(CurvePoint(10 * (i + 1), 1.0 / (i + 1), 0.5) for i in range(curve)),
-        started_at=1000.0,
-    )
+from lstm_sweep.training.train import Status
 
 
 @pytest.fixture(params=["sqlite"])
@@ -38,7 +28,7 @@ def store(request, tmp_path):
 
 
 def test_save_and_read_back(store):
-    r = result(curve=4)
+    r = trial(curve=4, steps=40)
     store.save(r, {"torch": "x"})
     (back,) = store.results(with_curves=True)
     assert back == r
@@ -47,15 +37,15 @@ def test_save_and_read_back(store):
 
 
 def test_same_trial_saved_twice_is_one_row(store):
-    store.save(result(acc=0.5, curve=5))
-    store.save(result(acc=0.7, curve=2))
+    store.save(trial(acc=0.5, curve=5, steps=50))
+    store.save(trial(acc=0.7, curve=2, steps=50))
     (back,) = store.results(with_curves=True)
     assert back.test_accuracy == 0.7 and len(back.curve) == 2
 
 
 def test_every_status_round_trips(store):
     for i, status in enumerate(Status):
-        store.save(result(hidden=8 + i, status=status, acc=None if status is Status.OOM else 0.1))
+        store.save(trial(hidden=8 + i, status=status, acc=None if status is Status.OOM else 0.1))
     assert {r.status for r in store.results()} == set(Status)
     failed = next(r for r in store.results() if r.status is Status.FAILED)
     assert failed.error == "boom"
@@ -63,8 +53,8 @@ def test_every_status_round_trips(store):
 
 def test_pending_skips_finished_and_retries_on_request(store):
     trials = [TrialConfig(hidden=16, lr=lr, steps=30) for lr in (1e-3, 1e-2, 1e-1)]
-    store.save(result(lr=1e-3))
-    store.save(result(lr=1e-2, status=Status.FAILED))
+    store.save(trial(lr=1e-3))
+    store.save(trial(lr=1e-2, status=Status.FAILED))
     assert pending_trials(trials, store) == [trials[2]]
     assert pending_trials(trials, store, frozenset({Status.FAILED})) == trials[1:]
 

@@ -11,22 +11,10 @@ import stat
 
 import pytest
 
+from factory import trial
 from faults import cli, snapshot
 from lstm_sweep.store import Store, load_results
-from lstm_sweep.study.config import TrialConfig
-from lstm_sweep.study.results import CurvePoint, Status, TrialResult
-
-
-def _result(hidden, lr, status=Status.DONE, acc=0.9, seed=0):
-    return TrialResult(
-        config=TrialConfig(hidden=hidden, lr=lr, seed=seed, steps=30), status=status,
-        test_accuracy=acc, val_accuracy=acc, train_loss=None if acc is None else 0.4,
-        steps_done=30 if acc is not None else 0, wall_s=1.0, cpu_s=1.5, peak_mem_bytes=10**8,
-        device="cpu:test", error="CUDA out of memory" if status is Status.OOM else None,
-        curve=tuple(CurvePoint(10 * (i + 1), 1.0 / (i + 1), 0.3 * i) for i in range(3))
-        if acc is not None else (),
-        started_at=1000.0,
-    )
+from lstm_sweep.study.results import Status
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +23,7 @@ def good_store(tmp_path_factory):
     with Store(path) as s:
         for h in (16, 32):
             for lr, acc in ((1e-3, 0.85), (1e-2, 0.95), (1.0, 0.1)):
-                s.save(_result(h, lr, Status.DIVERGED if lr == 1.0 else Status.DONE, acc),
+                s.save(trial(h, lr, acc, status=Status.DIVERGED if lr == 1.0 else Status.DONE),
                        {"torch": "test"})
     return path
 

@@ -1,0 +1,34 @@
+"""One factory of trial results for the tests that need stored or reported trials without
+training them: every field consistent with the others (a trial that has an accuracy ran its
+steps and has a curve on its display steps; one without ran none; an error where it failed)."""
+
+from __future__ import annotations
+
+from lstm_sweep.study.config import TrialConfig
+from lstm_sweep.study.results import CurvePoint, Status, TrialResult
+
+ERRORS = {Status.OOM: "CUDA out of memory", Status.FAILED: "boom"}
+
+
+def trial(hidden: int = 16, lr: float = 1e-3, acc: float | None = 0.9, *, seed: int = 0,
+          status: Status = Status.DONE, steps: int = 30, wall: float = 1.0,
+          curve: int | tuple[CurvePoint, ...] = 3, error: str | None = None,
+          **config) -> TrialResult:
+    """A finished trial of ``TrialConfig(hidden, lr, seed, steps, **config)``.
+
+    ``acc``: its test and validation accuracy (None: it has none, ran no step, has no curve).
+    ``curve``: how many points (at steps 10, 20, ...; loss 1 / i, accuracy 0.5), or the points.
+    ``error``: default, by status: "CUDA out of memory" (oom), "boom" (failed), else None.
+    """
+    cfg = TrialConfig(hidden=hidden, lr=lr, seed=seed, steps=steps, **config)
+    ran = acc is not None
+    if isinstance(curve, int):
+        step = cfg.display_step
+        curve = tuple(CurvePoint(step * (i + 1), 1.0 / (i + 1), 0.5) for i in range(curve)) \
+            if ran else ()
+    return TrialResult(
+        config=cfg, status=status, test_accuracy=acc, val_accuracy=acc,
+        train_loss=0.3 if ran else None, steps_done=steps if ran else 0, wall_s=wall,
+        cpu_s=wall, peak_mem_bytes=10**8, device="cpu:test",
+        error=error if error is not None else ERRORS.get(status), curve=curve,
+        started_at=1000.0)
