@@ -110,6 +110,12 @@ def test_label_out_of_range_in_a_real_layout_folder(tmp_path):
         load_dir(tmp_path)
 
 
+def test_an_empty_test_set_is_refused_naming_the_file_and_the_count(tmp_path):
+    write_tiny_dataset(tmp_path, n_test=0)
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte: 0 test images"):
+        load_dir(tmp_path)
+
+
 def test_missing_files_are_listed(tmp_path):
     write_tiny_dataset(tmp_path)
     (tmp_path / "t10k-images-idx3-ubyte.gz").unlink()

@@ -21,6 +21,7 @@ from lstm_sweep.data import (
     DATASETS,
     DatasetSpec,
     download_dataset,
+    load_dataset,
     load_dir,
 )
 from lstm_sweep.data.sources import MNIST_SIZES
@@ -76,6 +77,17 @@ def test_fashion_mnist_is_recognised_by_its_checksums_wherever_it_lies(tmp_path)
     data = load_dir(copy, name="ignored")  # its checksums decide: it is Fashion-MNIST
     assert data.name == "fashion-mnist" and len(data.train) == 55_000
     assert int(data.test.labels[:2].tolist()[0]) == 9  # the first test image: an ankle boot
+
+
+def test_a_known_dataset_answers_to_its_own_name_only():
+    """Fashion-MNIST's files are refused as KMNIST or MNIST, by --dataset or --dataset-name."""
+    with pytest.raises(DataError, match="holds fashion-mnist, not kmnist"):
+        load_dataset(FASHION, dataset="kmnist")
+    for name in ("mnist", "KMNIST"):
+        with pytest.raises(DataError, match=r"is not \w*mnist: .*\(it holds fashion-mnist\)"):
+            load_dir(FASHION, name=name)
+    data = load_dataset(FASHION, dataset="fashion-mnist", dataset_name="Fashion-MNIST")
+    assert data.name == "fashion-mnist"
 
 
 def test_download_from_its_own_mirrors_into_its_own_cache(server, tmp_path):

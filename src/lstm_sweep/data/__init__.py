@@ -16,6 +16,7 @@ from .sources import (
     MNIST_SHA256,
     DatasetSpec,
     cache_dir,
+    check_dataset_name,
     dataset_spec,
     default_mirrors,
     download_dataset,
@@ -25,5 +26,6 @@ from .sources import (
 
 __all__ = ["DATASETS", "FILES", "IMAGE_SHAPE", "MNIST_MIRRORS", "MNIST_SHA256", "N_CLASSES",
            "VALIDATION_SIZE", "BatchStream", "Dataset", "DatasetSpec", "Split", "cache_dir",
-           "dataset_spec", "default_mirrors", "download_dataset", "download_mnist",
-           "load_dataset", "load_dir", "load_mnist", "parse_idx", "resolve_data_dir"]
+           "check_dataset_name", "dataset_spec", "default_mirrors", "download_dataset",
+           "download_mnist", "load_dataset", "load_dir", "load_mnist", "parse_idx",
+           "resolve_data_dir"]

@@ -9,11 +9,13 @@ reshuffles, and fills from the new epoch; :class:`BatchStream` does exactly that
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import DataError
+from .sources import check_dataset_name, known_name_like
 
 VALIDATION_SIZE = 5000
 
@@ -33,8 +35,19 @@ class Split:
 class Dataset:
     """The TF split of an MNIST-layout dataset, plus its identity.
 
-    ``name`` is ``"mnist"`` when all four files match MNIST's checksums, otherwise ``"idx-<hash>"``
-    (a fingerprint of the four files), so results of different data never mix in the store.
+    ``name`` is the known dataset whose checksums all four files match (``"mnist"``, ...),
+    else ``--dataset-name`` or ``<folder>-<8 hex digits of the fingerprint>``. ``fingerprint``
+    is what the data is: SHA-256 over the four files' SHA-256 digests (decompressed, in file
+    name order) as :func:`~lstm_sweep.data.load_dir` computes it; a store binds each dataset
+    name to one fingerprint, so results of different data never mix under one name. A Dataset
+    built by hand without one gets the SHA-256 of its arrays.
+
+    Raises:
+        ConfigError: ``name`` breaks the rules of names (:func:`.sources.check_dataset_name`).
+        DataError: a split is empty or its images and labels differ in number (accuracy would
+            divide by zero), or a hand-built Dataset takes a known dataset's name, as written
+            or only looking like it ("MNIST"): that name is a claim only its files can back (use
+            load_dataset).
     """
 
     name: str
@@ -42,6 +55,44 @@ class Dataset:
     train: Split
     validation: Split
     test: Split
+    fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        check_dataset_name(self.name, "dataset name")
+        if not isinstance(self.fingerprint, str):
+            raise DataError(f"dataset {self.name!r:.60}: fingerprint must be a hex string, got "
+                            f"{type(self.fingerprint).__name__}")
+        for part in ("train", "validation", "test"):
+            split = getattr(self, part)
+            if not isinstance(split, Split):
+                raise DataError(f"dataset {self.name!r:.60}: {part} must be a Split, got "
+                                f"{type(split).__name__}")
+            if len(split.images) != len(split.labels):
+                raise DataError(f"dataset {self.name!r:.60}: {part} has {len(split.images)} images "
+                                f"but {len(split.labels)} labels")
+            if len(split) == 0:
+                raise DataError(f"dataset {self.name!r:.60} ({self.source}): its {part} split is "
+                                "empty; it needs at least one image")
+        if not self.fingerprint:
+            known = known_name_like(self.name)
+            if known is not None:
+                raise DataError(f"a Dataset named {self.name!r} must be loaded from its files "
+                                f"(load_dataset(dataset={known!r})), so that its checksums "
+                                "back the name; give data of your own another name")
+            # frozen: set once, here, from the arrays themselves
+            object.__setattr__(self, "fingerprint", arrays_fingerprint(
+                self.train, self.validation, self.test))
+
+
+def arrays_fingerprint(*splits: Split) -> str:
+    """SHA-256 of the splits' images and labels (shapes, types and bytes): the identity of data
+    that was not read from files."""
+    h = hashlib.sha256()
+    for split in splits:
+        for array in (np.ascontiguousarray(split.images), np.ascontiguousarray(split.labels)):
+            h.update(f"{array.dtype.str}{array.shape}".encode())
+            h.update(array.tobytes())
+    return h.hexdigest()
 
 
 def scale(images_u8: np.ndarray) -> np.ndarray:

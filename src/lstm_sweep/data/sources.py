@@ -9,15 +9,17 @@ import fcntl
 import hashlib
 import logging
 import os
+import stat
 import tempfile
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .idx import MAX_IDX_BYTES, find_file, missing_files, read_bytes
 
 log = logging.getLogger(__name__)
@@ -96,12 +98,54 @@ DATASETS: dict[str, DatasetSpec] = {
 
 
 def dataset_spec(name: str) -> DatasetSpec:
-    """The known dataset ``name``. Raises DataError naming the known ones."""
+    """The known dataset ``name``.
+
+    Raises:
+        ConfigError: ``name`` is not a string; DataError: it is not a known dataset (the message
+            names the known ones).
+    """
+    if not isinstance(name, str):
+        raise ConfigError(f"dataset must be the name of a known dataset ({', '.join(DATASETS)}); "
+                          f"got {name!r:.60}")
     try:
         return DATASETS[name]
     except KeyError:
-        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)} (or "
+        raise DataError(f"unknown dataset {name!r:.60}; choose one of: {', '.join(DATASETS)} (or "
                         "pass --data-dir with a folder of MNIST-layout IDX files)") from None
+
+
+MAX_NAME_LENGTH = 100  # a dataset's name: a table's title, a file's name, a key in the store
+
+
+def check_dataset_name(name: str, what: str = "--dataset-name") -> str:
+    """``name`` if it can name a dataset in tables, reports and the store: a string of 1 to
+    :data:`MAX_NAME_LENGTH` printable characters (any script; no control characters, escape
+    sequences, line breaks or invisible formatting characters), without leading or trailing
+    space. ``what``: what error messages call it.
+
+    Raises:
+        ConfigError: naming the rule ``name`` breaks.
+    """
+    if not isinstance(name, str):
+        raise ConfigError(f"{what} must be a string; got {type(name).__name__} {name!r:.60}")
+    if not name.strip():
+        raise ConfigError(f"{what} must not be empty or only spaces; got {name!r}")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ConfigError(f"{what} is too long ({len(name):,} characters); at most "
+                          f"{MAX_NAME_LENGTH}")
+    if not name.isprintable():  # str.isprintable: no Cc (ESC, newline, tab, NUL) or Cf/Zl/Zp
+        raise ConfigError(f"{what} {name!r:.120} holds a control or invisible character (an "
+                          "escape sequence, a line break, a tab...); use printable characters only")
+    if name != name.strip():
+        raise ConfigError(f"{what} {name!r:.120} starts or ends with a space; drop it")
+    return name
+
+
+def known_name_like(name: str) -> str | None:
+    """The known dataset that ``name`` is written as, ignoring case and Unicode compatibility
+    forms ("MNIST", "ｍｎｉｓｔ" -> "mnist"), or None."""
+    folded = unicodedata.normalize("NFKC", name).casefold().strip()
+    return next((known for known in DATASETS if known == folded), None)
 
 
 ProgressFn = Callable[[str, int, int | None], None]  # (file name, bytes so far, total or None)
@@ -319,6 +363,24 @@ def default_mirrors(spec: DatasetSpec | None = None) -> tuple[str, ...]:
     return tuple(m.strip() for m in env.split(",") if m.strip()) or spec.mirrors
 
 
+def check_folder_argument(value, what: str) -> None:
+    """Refuse (ConfigError naming ``what``) a folder argument that is neither None nor a path:
+    a number, a bool, bytes, an empty string (it would mean the working folder) or one with a
+    NUL character (no file system has such a name)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(f"{what} must be a folder path (str or Path); got "
+                          f"{type(value).__name__} {value!r:.60}")
+    text = os.fspath(value)
+    if not isinstance(text, str):  # a PathLike of bytes
+        raise ConfigError(f"{what} must be a folder path as text; got {value!r:.60}")
+    if not text.strip():
+        raise ConfigError(f"{what} must not be empty; give the folder of the four IDX files")
+    if "\0" in text:
+        raise ConfigError(f"{what} {text!r:.80} holds a NUL character; no folder has such a name")
+
+
 def resolve_data_dir(
     data_dir: str | os.PathLike | None = None,
     *,
@@ -334,19 +396,32 @@ def resolve_data_dir(
     downloading MNIST when it lacks (correct) files.
 
     Raises:
-        DataError: an explicit folder lacks files, or the download failed.
+        ConfigError: an argument of the wrong kind (``data_dir`` not a path, ``dataset`` not a
+            string, ``mirrors`` not a list of URLs, ``progress`` not callable).
+        DataError: an unknown dataset, an explicit folder that lacks files, or a failed download.
     """
     spec = dataset_spec(dataset)
+    check_folder_argument(data_dir, "data_dir")
+    if mirrors is not None and (isinstance(mirrors, (str, bytes)) or not isinstance(mirrors, Sequence)
+                                or not all(isinstance(m, str) and m.strip() for m in mirrors)):
+        raise ConfigError(f"mirrors must be a list of base URLs; got {mirrors!r:.80}")
+    if progress is not None and not callable(progress):
+        raise ConfigError(f"progress must be a function (name, done, total); got {progress!r:.60}")
     explicit = data_dir
     if explicit is None and dataset == "mnist":
         explicit = os.environ.get("LSTM_SWEEP_DATA_DIR") or None
     if explicit is not None:
         path = Path(explicit).expanduser()
-        if path.exists() and not path.is_dir():
-            raise DataError(f"data folder {path} is not a folder; pass --data-dir with the folder "
-                            "holding the four IDX files")
-        if not path.is_dir():
+        try:
+            is_dir = stat.S_ISDIR(os.stat(path).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
             raise DataError(f"data folder {path} does not exist; pass --data-dir with the folder "
+                            "holding the four IDX files") from None
+        except OSError as e:  # a name too long, a loop of links, no permission...
+            raise DataError(f"data folder {str(path)[:200]}: cannot access it ({e.strerror}); "
+                            "pass --data-dir with the folder holding the four IDX files") from e
+        if not is_dir:
+            raise DataError(f"data folder {path} is not a folder; pass --data-dir with the folder "
                             "holding the four IDX files")
         missing = missing_files(path)
         if missing:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import platform
 import sys
 import time
@@ -30,13 +31,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data import Dataset
+from ..data import Dataset, check_dataset_name
 from ..errors import ConfigError, LstmSweepError, StoreError
 from ..store import Driver, Heartbeat, Store, check_regular, claim_timeout, heartbeat_interval
+from ..store.store import dataset_mismatch
 from ..study.config import MAX_WORKERS, Grid, TrialConfig
 from ..study.results import Status, TrialResult
 from ..training.device import capabilities, check_precision, device_name, resolve_device, unsupported
-from ..training.engines import choose_engine
+from ..training.engines import ENGINE_CHOICES, choose_engine
 from .calibration import calibration_for
 from .cost import DATASET_BYTES, MAX_ETA_S, SweepPlan, human_bytes, human_seconds, plan_units, render_plan
 from .executors import Executor, UnitEvents, make_executor
@@ -69,11 +71,21 @@ class SweepSummary:
 
 
 def parse_retry(statuses: Iterable[str]) -> frozenset[Status]:
-    """Statuses whose stored trials run again (``failed``, ``oom``, ``diverged``)."""
+    """Statuses whose stored trials run again (``failed``, ``oom``, ``diverged``): a list of
+    them, or one comma-separated string.
+
+    Raises:
+        ConfigError: not a list of statuses, or a status that cannot be retried.
+    """
     out = set()
     if isinstance(statuses, str):
         statuses = [x.strip() for x in statuses.split(",")]
+    if isinstance(statuses, (bytes, dict)) or not isinstance(statuses, Iterable):
+        raise ConfigError(f"retry must be a list of statuses (failed, oom, diverged); got "
+                          f"{statuses!r:.60}")
     for s in statuses:
+        if not isinstance(s, (str, Status)):
+            raise ConfigError(f"--retry takes failed, oom or diverged; got {s!r:.60}")
         try:
             status = Status(s)
         except ValueError:
@@ -177,7 +189,15 @@ class SweepRequest:
     data: Dataset | None = None  # needed to execute, not to plan
 
     def with_data(self, data: Dataset) -> SweepRequest:
-        """The request with its loaded dataset (checked against the grid)."""
+        """The request with its loaded dataset (checked against the grid); its trials take the
+        dataset's name.
+
+        Raises:
+            ConfigError: ``data`` is not a Dataset, or the grid's batch does not fit it.
+        """
+        if not isinstance(data, Dataset):
+            raise ConfigError(f"data must be a Dataset (load_dataset(...)); got "
+                              f"{type(data).__name__}")
         check_fits(self.grid, data)
         return replace(self, data=data, dataset=data.name)
 
@@ -214,9 +234,13 @@ def sweep_request(
         fallback_fp32: where ``device`` cannot run ``grid.precision``, run fp32 (else refuse).
 
     Raises:
-        ConfigError: naming the bad input and the way out.
+        ConfigError: naming the bad input (an argument of the wrong kind included: ``grid`` not
+            a Grid, ``store`` not a path or Store, ``data`` not a Dataset, ``dataset`` not a
+            name of 1 to 100 printable characters, ...) and the way out.
         StoreError: the store path is a folder, a FIFO, or in a missing folder.
     """
+    _check_request_arguments(grid, store, data, dataset, engine, executor, ray_address,
+                             fallback_fp32)
     claim_timeout()  # $LSTM_SWEEP_CLAIM_TIMEOUT is checked before anything runs
     torch_device = resolve_device(device)
     grid = checked_grid(grid, torch_device, fallback_fp32)
@@ -237,6 +261,34 @@ def sweep_request(
     request = SweepRequest(grid, path, torch_device, engine, executor, retry_set, workers,
                            dataset)
     return request.with_data(data) if data is not None else request
+
+
+def _check_request_arguments(grid, store, data, dataset, engine, executor, ray_address,
+                             fallback_fp32) -> None:
+    """The kinds of :func:`sweep_request`'s arguments (their values are checked where they are
+    used); ConfigError naming the first one of the wrong kind."""
+    if not isinstance(grid, Grid):
+        raise ConfigError(f"grid must be a Grid (e.g. preset('quick')); got {type(grid).__name__}")
+    if not isinstance(store, Store):
+        if isinstance(store, bool) or not isinstance(store, (str, os.PathLike)):
+            raise ConfigError(f"store must be a results store's path or a Store; got "
+                              f"{type(store).__name__} {store!r:.60}")
+        text = os.fspath(store)
+        if not isinstance(text, str) or not text.strip() or "\0" in text:
+            raise ConfigError(f"store must be a file path (not empty, no NUL); got {store!r:.60}")
+    if data is not None and not isinstance(data, Dataset):
+        raise ConfigError(f"data must be a Dataset (load_dataset(...)) or None; got "
+                          f"{type(data).__name__}")
+    check_dataset_name(dataset, "dataset")
+    if not isinstance(engine, str):
+        raise ConfigError(f"engine must be one of {', '.join(ENGINE_CHOICES)}; got {engine!r:.60}")
+    if not isinstance(executor, str) and not callable(getattr(executor, "run", None)):
+        raise ConfigError(f"executor must be local, inprocess, ray or an executor object; got "
+                          f"{type(executor).__name__} {executor!r:.60}")
+    if ray_address is not None and not isinstance(ray_address, str):
+        raise ConfigError(f"ray_address must be HOST:PORT, auto or None; got {ray_address!r:.60}")
+    if not isinstance(fallback_fp32, bool):
+        raise ConfigError(f"fallback_fp32 must be True or False; got {fallback_fp32!r:.60}")
 
 
 @dataclass(frozen=True)
@@ -284,13 +336,22 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
     (probing this device once if it is new; ``refresh`` probes again).
 
     Raises:
-        StoreError: the store is damaged or not a store.
+        ConfigError: ``request`` is not a SweepRequest, or ``refresh`` not a bool.
+        StoreError: the store is damaged or not a store, or it holds trials of
+            ``request.dataset`` trained on other data than ``request.data`` (one name, one
+            dataset: :meth:`Store.bind_dataset`).
     """
+    if not isinstance(request, SweepRequest):
+        raise ConfigError(f"request must be a SweepRequest (sweep_request(...)); got "
+                          f"{type(request).__name__}")
+    if not isinstance(refresh, bool):
+        raise ConfigError(f"refresh must be True or False; got {refresh!r:.60}")
     trials = request.trials()
     pending = trials
     path = request.store
     if path.exists() and not (path.is_file() and path.stat().st_size == 0):
         with Store(path, readonly=True) as store:
+            _check_dataset_identity(store, request)
             pending = pending_trials(trials, store, request.retry)  # every row checked
     units = make_units(pending, request.engine, request.device)
     calibrations = {
@@ -304,6 +365,17 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
     return Plan(request, trials, pending, units, cost)
 
 
+def _check_dataset_identity(store: Store, request: SweepRequest) -> None:
+    """Refuse data whose name the store knows as other data (two folders, one --dataset-name):
+    their trials would share keys, and one's results would pass for the other's."""
+    if request.data is None:  # planning only: nothing trains
+        return
+    recorded = store.dataset_fingerprint(request.dataset)
+    if recorded is not None and recorded != request.data.fingerprint:
+        raise StoreError(dataset_mismatch(store.path, request.dataset, recorded,
+                                          request.data.fingerprint))
+
+
 def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary:
     """Run a plan's units on its executor, committing each result to the store as it arrives.
 
@@ -312,13 +384,25 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
         this driver's claims are released.
 
     Raises:
-        ConfigError: the request has no dataset; StoreError: the store cannot be written.
+        ConfigError: ``plan`` is not a Plan, ``callbacks`` not a SweepCallbacks, or the request
+            has no dataset.
+        StoreError: the store cannot be written, or it knows the dataset's name as other data.
     """
+    if not isinstance(plan, Plan):
+        raise ConfigError(f"plan must be a Plan (plan_sweep(...)); got {type(plan).__name__}")
+    if callbacks is not None and not isinstance(callbacks, SweepCallbacks):
+        raise ConfigError(f"callbacks must be a SweepCallbacks or None; got "
+                          f"{type(callbacks).__name__}")
+    for hook, value in vars(callbacks or SweepCallbacks()).items():
+        if value is not None and not callable(value):
+            raise ConfigError(f"callbacks.{hook} must be a function or None; got {value!r:.60}")
     request, callbacks = plan.request, callbacks or SweepCallbacks()
     if request.data is None:
         raise ConfigError("the sweep request has no dataset: sweep_request(..., data=...) or "
                           "request.with_data(data)")
     with Store(request.store) as store:
+        # the name now means this data in the store (refused if it meant other data)
+        store.bind_dataset(request.dataset, request.data.fingerprint)
         driver = Driver()
         claims = _Claims(store, driver, request.retry)
         try:  # the plan read (and checked) every stored row
@@ -383,8 +467,14 @@ def run_sweep(
     :data:`~lstm_sweep.running.cost.MAX_ETA_S`.
 
     Raises:
-        ConfigError: bad input (checked before anything runs or the store is opened).
+        ConfigError: bad input (checked before anything runs or the store is opened): ``data``
+            not a Dataset, ``force`` not a bool, any of :func:`sweep_request`'s.
+        StoreError: as for :func:`plan_sweep` and :func:`execute`.
     """
+    if not isinstance(data, Dataset):
+        raise ConfigError(f"data must be a Dataset (load_dataset(...)); got {type(data).__name__}")
+    if not isinstance(force, bool):
+        raise ConfigError(f"force must be True or False; got {force!r:.60}")
     plan = plan_sweep(sweep_request(grid, store, data=data, **options))
     plan.check(force)
     return execute(plan, callbacks)
