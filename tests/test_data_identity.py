@@ -519,3 +519,24 @@ def test_trials_of_different_groups_are_a_config_error(tiny_data):
 @pytest.fixture(scope="module")
 def tiny_data(tiny):
     return load_dir(tiny, name="tiny")
+
+
+def test_worker_processes_refuse_files_changed_after_the_driver_loaded_them(tmp_path):
+    """The local executor's workers load the data again from its folder: if its files changed
+    in between (here: right as the sweep starts, before the first worker exists), the sweep
+    stops with a DataError instead of training other data under the driver's name."""
+    folder = tmp_path / "d"
+    write_tiny_dataset(folder)
+    data = load_dir(folder)
+    db = tmp_path / "s.db"
+
+    def change_the_files(pending, skipped, units):
+        write_tiny_dataset(folder, n_test=9)  # other data, same folder
+
+    grid = Grid(hidden=(8,), lrs=(0.01, 0.1), steps=5, batch_size=10)
+    request = sweep_request(grid, db, data=data,
+                            device="cpu", workers=2)
+    with pytest.raises(DataError, match="changed after this sweep loaded them"):
+        execute(plan_sweep(request), SweepCallbacks(on_start=change_the_files))
+    with Store(db, readonly=True) as s:
+        assert s.results() == []  # nothing trained on the other data was stored

@@ -25,6 +25,7 @@ from concurrent.futures.process import BrokenProcessPool
 import torch
 
 from ...data import Dataset, load_dir
+from ...errors import DataError
 from ...study.results import TrialResult
 from ...training.train import train_group
 from ..units import WorkUnit, cpu_cores, phases
@@ -89,18 +90,30 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _init_worker(source: str, threads: int, progress) -> None:
+def _init_worker(source: str, fingerprint: str, threads: int, progress) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     torch.set_num_threads(threads)
     _WORKER["data"] = load_dir(source)
+    _WORKER["fingerprint"] = fingerprint
     _WORKER["progress"] = progress
+
+
+def _same_data() -> Dataset:
+    """The worker's copy of the data, refused (DataError, which stops the sweep) if its files
+    are not those the driver loaded: trials must never train on other data under its name."""
+    data = _WORKER["data"]
+    if data.fingerprint != _WORKER["fingerprint"]:
+        raise DataError(f"the files in {data.source} changed after this sweep loaded them "
+                        f"(fingerprint {_WORKER['fingerprint'][:8]}, now {data.fingerprint[:8]}); "
+                        "run the same command again")
+    return data
 
 
 def _work(index: int, unit: WorkUnit, device: torch.device) -> tuple[int, list[TrialResult]]:
     progress = _WORKER["progress"]
     progress.put(("start", index, 0, 0))
-    results = train_group(unit.configs, _WORKER["data"], device=device, engine=unit.engine,
+    results = train_group(unit.configs, _same_data(), device=device, engine=unit.engine,
                           on_step=lambda d, t: progress.put(("step", index, d, t)))
     return index, results
 
@@ -151,7 +164,8 @@ def _pool_once(pull: NextUnit, data: Dataset, device: torch.device, workers: int
                 if pool is None:
                     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                                initializer=_init_worker,
-                                               initargs=(data.source, threads, progress))
+                                               initargs=(data.source, data.fingerprint, threads,
+                                                         progress))
                 units.append(unit)
                 futures[pool.submit(_work, len(units) - 1, unit, device)] = unit
             if not futures:
