@@ -3,13 +3,26 @@
 A :class:`TrialConfig` is everything that decides a trial's result; its :meth:`TrialConfig.key`
 (a hash of all fields) is the trial's identity in the store. Where a trial runs (device) is not part
 of it: the same trial on CPU or GPU is the same trial.
+
+:data:`TRIAL_AXES` declares, once, the axes trials vary along: each is a :class:`TrialConfig`
+field, and (but for the dataset) a :class:`Grid` field of the same name holding its values. The
+grid, the CLI and the reports (``lstm_sweep.reporting.axes``) all read this one declaration.
+
+Every public function and class here checks its arguments and raises :class:`ConfigError`, naming
+the field, for anything it cannot take: never a raw TypeError or ValueError.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
+import numbers
+import operator
+import reprlib
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 
 from ..errors import ConfigError
@@ -43,7 +56,13 @@ HW2_LRS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 
 def steps_for_training_iters(training_iters: int, batch_size: int) -> int:
-    """Number of updates the seed's loop makes: ``step = 1; while step * batch < iters: step += 1``."""
+    """Number of updates the seed's loop makes: ``step = 1; while step * batch < iters: step += 1``.
+
+    Raises:
+        ConfigError: either argument is not a positive integer.
+    """
+    _check_positive_int("training iters", training_iters)
+    _check_positive_int("batch size", batch_size)
     return max(0, math.ceil(training_iters / batch_size) - 1)
 
 
@@ -58,6 +77,7 @@ MAX_SEED = MAX_INT64
 MAX_TRIALS = 100_000  # trials in one grid (hw2 with 1,000 seeds is 54,000)
 MAX_REPEATS = 10_000
 MAX_WORKERS = 256  # worker processes side by side on one machine
+MAX_NAME = 200  # characters of a grid's or a dataset's name
 _LIMIT_OF = {"hidden size": MAX_HIDDEN, "steps": MAX_STEPS, "batch size": MAX_BATCH_SIZE,
              "display step": MAX_STEPS}
 # The bounds by option (public: the CLI checks its options against them when it parses).
@@ -65,13 +85,38 @@ LIMITS = {"hidden": MAX_HIDDEN, "seed": MAX_SEED, "steps": MAX_STEPS,
           "batch_size": MAX_BATCH_SIZE, "repeats": MAX_REPEATS, "workers": MAX_WORKERS,
           "trials": MAX_TRIALS}
 
+# How an error quotes a value it refuses: one short line, however long, deep or odd the value.
+_QUOTE = reprlib.Repr()
+_QUOTE.maxstring = _QUOTE.maxother = 40
+_QUOTE.maxlevel = 3
+_QUOTE.maxlist = _QUOTE.maxtuple = _QUOTE.maxdict = _QUOTE.maxset = 4
+
+
+def show(value: object) -> str:
+    """``value`` as an error message quotes it: a short ``repr`` on one line."""
+    if isinstance(value, int) and value.bit_length() > 128:  # repr refuses > 4,300 digits
+        return f"an integer of {value.bit_length():,} bits"
+    try:
+        return _QUOTE.repr(value)
+    except Exception:  # noqa: BLE001 - a value whose repr fails (or is too big) is named by type
+        return f"a {type(value).__name__}"
+
+
+def check_count(name: str, value: object, limit: int = MAX_INT64) -> int:
+    """``value`` if it is an integer from 1 to ``limit`` (not a bool).
+
+    Raises:
+        ConfigError: naming ``name`` and the bound.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {show(value)}")
+    if value > limit:
+        raise ConfigError(f"{name} must be at most {limit:,}, got {show(value)}")
+    return value
+
 
 def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    limit = _LIMIT_OF.get(name, MAX_INT64)
-    if value > limit:
-        raise ConfigError(f"{name} must be at most {limit:,}, got {value:,}")
+    check_count(name, value, _LIMIT_OF.get(name, MAX_INT64))
 
 
 def _check_lr(value: object) -> None:
@@ -81,20 +126,157 @@ def _check_lr(value: object) -> None:
     except OverflowError:  # an int beyond float's range
         ok = False
     if not ok:
-        raise ConfigError(f"learning rate must be a positive finite number, got {value!r:.40}")
+        raise ConfigError(f"learning rate must be a positive finite number, got {show(value)}")
 
 
-def _check_seed(value: object) -> None:
+def _check_seed(value: object, name: str = "seed") -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {value!r}")
+        raise ConfigError(f"{name} must be a non-negative integer, got {show(value)}")
     if value > MAX_SEED:
-        raise ConfigError(f"seed must be at most 2^63 - 1 = {MAX_SEED} (what the results store "
-                          f"holds), got {value}")
+        raise ConfigError(f"{name} must be at most 2^63 - 1 = {MAX_SEED} (what the results store "
+                          f"holds), got {show(value)}")
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {show(value)}")
+
+
+def _check_name(name: str, value: object) -> None:
+    """A name shown in tables and progress lines: text on one line (no control characters, no
+    line or paragraph separators)."""
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_NAME or \
+            any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise ConfigError(f"{name} must be text of 1 to {MAX_NAME} characters without control "
+                          f"characters, got {show(value)}")
+
+
+# ----------------------------------------------------------------------------------- the axes
+
+
+@dataclass(frozen=True)
+class TrialAxis:
+    """One axis trials vary along: a :class:`TrialConfig` field, and (``in_grid``) the
+    :class:`Grid` field of the same name that holds the values a sweep takes.
+
+    Attributes:
+        name: the field (``"lr"``); also the axis's name in ``--rows``/``--cols``/``--where``.
+        value_noun: how errors call one value (``"learning rate"``).
+        title: how a plot labels the axis (``"learning rate"``).
+        noun: how sentences call it (``"rate"``: "the best rate per width").
+        check: raises ConfigError, naming ``value_noun``, for a value a trial cannot have.
+        numeric: values are numbers (ordered ascending, log-spaced in plots).
+        order: the known values in their order, the seed's first (a categorical axis).
+        in_grid: a :class:`Grid` field (the dataset is not: a grid runs on each dataset).
+        replicates: its values repeat one trial (seeds): the statistic inside a table's cell,
+            never a table's row, column or facet.
+        alias: the Grid field's name in earlier releases (still a keyword and an attribute).
+    """
+
+    name: str
+    value_noun: str
+    title: str
+    noun: str
+    check: Callable[[object], None] = field(repr=False, compare=False)
+    numeric: bool = False
+    order: tuple[str, ...] = ()
+    in_grid: bool = True
+    replicates: bool = False
+    alias: str | None = None
+
+
+def _choice_of(name: str, choices: tuple[str, ...]) -> Callable[[object], None]:
+    return lambda v: _check_choice(name, v, choices)
+
+
+def _check_dataset(value: object) -> None:
+    _check_name("dataset", value)
+
+
+TRIAL_AXES: tuple[TrialAxis, ...] = (
+    TrialAxis("hidden", "hidden size", "hidden units", "width",
+              lambda v: _check_positive_int("hidden size", v), numeric=True),
+    TrialAxis("lr", "learning rate", "learning rate", "rate", _check_lr, numeric=True,
+              alias="lrs"),
+    TrialAxis("seed", "seed", "seed", "seed", _check_seed, numeric=True, replicates=True,
+              alias="seeds"),
+    TrialAxis("cell", "cell", "cell", "cell", _choice_of("cell", CELLS), order=CELLS,
+              alias="cells"),
+    TrialAxis("optimizer", "optimizer", "optimizer", "optimizer",
+              _choice_of("optimizer", tuple(OPTIMIZERS)), order=tuple(OPTIMIZERS),
+              alias="optimizers"),
+    TrialAxis("dataset", "dataset", "dataset", "dataset", _check_dataset, order=("mnist",),
+              in_grid=False),
+    TrialAxis("batch_size", "batch size", "batch size", "batch size",
+              lambda v: _check_positive_int("batch size", v), numeric=True),
+    TrialAxis("steps", "steps", "steps", "step count", lambda v: _check_positive_int("steps", v),
+              numeric=True),
+    TrialAxis("init", "init", "init", "init", _choice_of("init", INITS), order=INITS),
+    TrialAxis("precision", "precision", "precision", "precision",
+              _choice_of("precision", PRECISIONS), order=PRECISIONS),
+)
+GRID_AXES: tuple[TrialAxis, ...] = tuple(a for a in TRIAL_AXES if a.in_grid)
+# the Grid keywords and attributes of earlier releases -> today's field
+GRID_ALIASES: dict[str, str] = {a.alias: a.name for a in GRID_AXES if a.alias}
+
+
+# ------------------------------------------------------------------------- optimizer settings
+
+# setting -> (the values it takes, in words; whether a value is one of them), for OPTIMIZERS
+_FRACTION = ("at least 0 and below 1", lambda x: 0 <= x < 1)
+_ABOVE_ZERO = ("above 0", lambda x: x > 0)
+_SETTING_RANGE: dict[str, tuple[str, Callable[[float], bool]]] = {
+    "beta1": _FRACTION, "beta2": _FRACTION, "decay": _FRACTION, "momentum": _FRACTION,
+    "epsilon": _ABOVE_ZERO, "initial_accumulator_value": _ABOVE_ZERO,
+    "nesterov": ("0 or 1", lambda x: x in (0, 1)),
+}
+_MAX_SETTINGS = 64  # far more than any grid's optimizers have (a bound for generated junk)
+
+
+def _setting_pairs(opt: object) -> list[tuple[str, object]]:
+    """``opt`` (a mapping or ``(name, value)`` pairs) as a list of pairs, each name once.
+
+    Raises:
+        ConfigError: not pairs, a name that is not text, or a setting given twice.
+    """
+    how = "optimizer settings (opt) must be a mapping or (name, value) pairs, e.g. " \
+          "{'momentum': 0.99}"
+    if isinstance(opt, Mapping):
+        items = list(itertools.islice(opt.items(), _MAX_SETTINGS + 1))
+    elif isinstance(opt, (str, bytes, bytearray)) or not isinstance(opt, Iterable):
+        raise ConfigError(f"{how}; got {show(opt)}")
+    else:
+        items = list(itertools.islice(opt, _MAX_SETTINGS + 1))
+    if len(items) > _MAX_SETTINGS:
+        raise ConfigError(f"optimizer settings (opt): at most {_MAX_SETTINGS} are allowed")
+    pairs: dict[str, object] = {}
+    for item in items:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ConfigError(f"{how}; got {show(item)} in {show(opt)}")
+        name, value = item
+        if not isinstance(name, str):
+            raise ConfigError(f"an optimizer setting's name must be text, got {show(name)}")
+        if name in pairs:
+            raise ConfigError(f"optimizer setting {show(name)} is given twice ({show(pairs[name])} "
+                              f"and {show(value)}): give it once")
+        pairs[name] = value
+    return list(pairs.items())
+
+
+def _setting_value(optimizer: str, name: str, value: object) -> float:
+    """The value of setting ``name`` as a float. Raises ConfigError: not a number, or out of range."""
+    flag = name == "nesterov" and isinstance(value, bool)  # a flag: True/False read as 1/0
+    if (isinstance(value, bool) and not flag) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{optimizer} setting {name} must be a number, got {show(value)}")
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):  # a huge int or fraction
+        number = math.inf
+    allowed, ok = _SETTING_RANGE[name]
+    if not math.isfinite(number) or not ok(number):
+        raise ConfigError(f"{optimizer} setting {name}={show(value)} is out of range ({name} "
+                          f"must be {allowed})")
+    return number
 
 
 def optimizer_settings(optimizer: str, opt: object) -> tuple[tuple[str, float], ...]:
@@ -102,36 +284,26 @@ def optimizer_settings(optimizer: str, opt: object) -> tuple[tuple[str, float], 
     ``(name, value)`` pairs without those at TF's default (so they do not change trial keys).
 
     Raises:
-        ConfigError: an unknown setting, or a value that is not a finite number in range.
+        ConfigError: an unknown optimizer, ``opt`` not a mapping or pairs, an unknown setting,
+            one given twice, or a value that is not a finite number in its range.
     """
+    _check_choice("optimizer", optimizer, tuple(OPTIMIZERS))
     known = OPTIMIZERS[optimizer]
-    try:
-        pairs = list(opt.items()) if isinstance(opt, dict) else [tuple(p) for p in opt]
-        pairs = [(str(k), v) for k, v in pairs]
-    except (TypeError, ValueError):
-        raise ConfigError(f"optimizer settings must be name=value pairs, got {opt!r:.60}") \
-            from None
     out = {}
-    for name, value in pairs:
+    for name, value in _setting_pairs(opt):
         if name not in known:
             have = ", ".join(known) or "none"
-            raise ConfigError(f"{optimizer} has no setting {name!r:.40} (its settings: {have})")
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{optimizer} setting {name} must be a number, got {value!r:.40}") \
-                from None
-        if not math.isfinite(value) or value < 0 or (name == "nesterov" and value not in (0, 1)) \
-                or (name in ("beta1", "beta2", "decay", "momentum") and value >= 1) \
-                or (name in ("epsilon", "initial_accumulator_value") and value <= 0):
-            raise ConfigError(f"{optimizer} setting {name}={value:g} is out of range")
-        out[name] = value
+            raise ConfigError(f"{optimizer} has no setting {show(name)} (its settings: {have})")
+        out[name] = _setting_value(optimizer, name, value)
     return tuple(sorted((k, v) for k, v in out.items() if v != known[k]))
 
+
+# --------------------------------------------------------------------------------- one trial
 
 # The fields that every trial key has hashed since the first release (see TrialConfig.key).
 KEY_FIELDS_V1 = ("hidden", "lr", "seed", "data_seed", "steps", "batch_size", "display_step",
                  "init", "precision", "dataset")
+_AXIS_OF = {a.name: a for a in TRIAL_AXES}
 
 
 @dataclass(frozen=True)
@@ -156,6 +328,10 @@ class TrialConfig:
         optimizer: ``"adam"`` (the seed's), ``"sgd"``, ``"momentum"``, ``"rmsprop"``,
             ``"adagrad"``, in TF 1.x's forms; ``opt``: its settings that differ from TF's
             defaults, as sorted ``(name, value)`` pairs.
+
+    Raises:
+        ConfigError: a field of the wrong kind or out of range, named (``hidden size must be a
+            positive integer, got '16'``).
     """
 
     hidden: int
@@ -173,22 +349,16 @@ class TrialConfig:
     opt: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
-        _check_positive_int("hidden size", self.hidden)
-        _check_lr(self.lr)
-        _check_seed(self.seed)
+        for name in ("hidden", "lr", "seed"):
+            _AXIS_OF[name].check(getattr(self, name))
         if self.data_seed is None:
             object.__setattr__(self, "data_seed", self.seed)
-        _check_seed(self.data_seed)
-        _check_positive_int("steps", self.steps)
-        _check_positive_int("batch size", self.batch_size)
+        _check_seed(self.data_seed, "data seed")
+        for name in ("steps", "batch_size"):
+            _AXIS_OF[name].check(getattr(self, name))
         _check_positive_int("display step", self.display_step)
-        _check_choice("init", self.init, INITS)
-        _check_choice("precision", self.precision, PRECISIONS)
-        if not isinstance(self.dataset, str) or not self.dataset or len(self.dataset) > 200:
-            raise ConfigError(f"dataset must be a name of 1 to 200 characters, got "
-                              f"{self.dataset!r:.220}")
-        _check_choice("cell", self.cell, CELLS)
-        _check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
+        for name in ("init", "precision", "dataset", "cell", "optimizer"):
+            _AXIS_OF[name].check(getattr(self, name))
         object.__setattr__(self, "opt", optimizer_settings(self.optimizer, self.opt))
         object.__setattr__(self, "lr", float(self.lr))
 
@@ -196,9 +366,25 @@ class TrialConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> TrialConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def from_dict(cls, d: Mapping) -> TrialConfig:
+        """The configuration a :meth:`to_dict` (or its JSON) describes.
+
+        Raises:
+            ConfigError: ``d`` is not a mapping, lacks ``hidden`` or ``lr``, has a key that is
+                no field (a newer release's field, a typo), or a field's value is refused.
+        """
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"a trial configuration must be a mapping of its fields, got "
+                              f"{show(d)}")
+        names = [f.name for f in fields(cls)]
+        unknown = [k for k in d if k not in names]
+        if unknown:
+            raise ConfigError(f"a trial configuration has no field {show(unknown[0])}; its fields: "
+                              f"{', '.join(names)}")
+        missing = [n for n in ("hidden", "lr") if n not in d]
+        if missing:
+            raise ConfigError(f"a trial configuration needs {' and '.join(missing)}")
+        return cls(**d)
 
     def key(self) -> str:
         """Stable identity of this trial: SHA-256 of its canonical JSON and the protocol version.
@@ -246,134 +432,212 @@ class TrialConfig:
         return d
 
 
-@dataclass(frozen=True)
+# ---------------------------------------------------------------------------------- the grid
+
+
+class _Default:
+    """The default of a Grid keyword that has an old name: tells "not given" from a value."""
+
+    def __init__(self, value: tuple) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class _Required:
+    """The default of ``hidden`` and ``lr``, which a grid needs: its error names them."""
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_REQUIRED = _Required()
+# The outermost axis first: a grid's trials come cell by cell, ..., then width by width.
+_NESTING = ("cell", "optimizer", "init", "precision", "batch_size", "steps", "hidden", "lr", "seed")
+
+
+def _axis_values(name: str, value: object) -> tuple:
+    """A Grid axis's value as a tuple of distinct, hashable values (a scalar is a tuple of one);
+    ``name``: the keyword it was given by, as errors call it.
+
+    Raises:
+        ConfigError: a mapping, bytes or a non-iterable; no value; more than MAX_TRIALS values;
+            unhashable or repeated values (each value is checked later, by the axis).
+    """
+    if isinstance(value, (int, float, str)):
+        return (value,)
+    if isinstance(value, (Mapping, bytes, bytearray)) or not isinstance(value, Iterable):
+        raise ConfigError(f"{name} must be a value or a list of values, got {show(value)}")
+    try:  # a bound: an endless or huge iterable is refused, not read to the end
+        values = tuple(itertools.islice(value, MAX_TRIALS + 1))
+    except TypeError:
+        raise ConfigError(f"{name} must be a value or a list of values, got "
+                          f"{show(value)}") from None
+    if not values:
+        raise ConfigError(f"the grid needs at least one value for {name}")
+    if len(values) > MAX_TRIALS:
+        raise ConfigError(f"{name} has more than {MAX_TRIALS:,} values")
+    try:
+        repeated = len(set(values)) != len(values)
+    except TypeError:  # unhashable values
+        raise ConfigError(f"{name} must hold plain values, got {show(values)}") from None
+    if repeated:
+        raise ConfigError(f"{name} has repeated values: {show(list(values))}")
+    return values
+
+
+@dataclass(frozen=True, init=False)
 class Grid:
     """A sweep: the product of its axes (hidden sizes x learning rates x seeds x cells x
-    optimizers x inits x precisions x batch sizes x steps).
+    optimizers x inits x precisions x batch sizes x steps; :data:`GRID_AXES`).
 
-    Every axis takes one value or a tuple of them (stored as a tuple). ``opt``: optimizer
-    settings that differ from TF's defaults, e.g. ``{"momentum": 0.99}``; each applies to the
-    optimizers of the grid that have it (at least one must).
+    Each axis field is named after the :class:`TrialConfig` field it sets (``lr``, ``seed``,
+    ``cell``, ...) and holds the values the sweep takes; given one value or a list, it is stored
+    as a tuple. The other fields are one value for every trial: ``data_seed`` (one batch order
+    for all seeds; None: each seed its own), ``display_step``, ``name`` (how plans call the
+    grid; not part of equality) and ``opt``: optimizer settings that differ from TF's defaults,
+    e.g. ``{"momentum": 0.99}``; each applies to the optimizers of the grid that have it (at
+    least one must).
+
+    The axes' names of earlier releases, ``lrs``, ``seeds``, ``cells`` and ``optimizers``
+    (:data:`GRID_ALIASES`), still work as keywords and as attributes (``grid.lrs is grid.lr``).
+
+    Raises:
+        ConfigError: a missing axis (``hidden``, ``lr``), an unknown keyword, a field given by
+            both its names, or any value of the wrong kind or out of range, named.
     """
 
     hidden: tuple[int, ...]
-    lrs: tuple[float, ...]
-    seeds: tuple[int, ...] = (0,)
-    data_seed: int | None = None  # one batch order for all seeds (None: each seed its own)
-    steps: tuple[int, ...] = (SEED_STEPS,)
-    batch_size: tuple[int, ...] = (SEED_BATCH_SIZE,)
-    display_step: int = SEED_DISPLAY_STEP
-    init: tuple[str, ...] = ("tf",)
-    precision: tuple[str, ...] = ("fp32",)
-    name: str = field(default="custom", compare=False)
-    cells: tuple[str, ...] = ("lstm",)
-    optimizers: tuple[str, ...] = ("adam",)
-    opt: tuple[tuple[str, float], ...] = ()
+    lr: tuple[float, ...]
+    seed: tuple[int, ...]
+    data_seed: int | None
+    steps: tuple[int, ...]
+    batch_size: tuple[int, ...]
+    display_step: int
+    init: tuple[str, ...]
+    precision: tuple[str, ...]
+    name: str = field(compare=False)
+    cell: tuple[str, ...]
+    optimizer: tuple[str, ...]
+    opt: tuple[tuple[str, float], ...]
 
-    # attribute -> (what a value is called in errors, its check)
-    _AXES = {
-        "hidden": ("hidden size", lambda v: _check_positive_int("hidden size", v)),
-        "lrs": ("learning rate", _check_lr),
-        "seeds": ("seed", _check_seed),
-        "cells": ("cell", lambda v: _check_choice("cell", v, CELLS)),
-        "optimizers": ("optimizer", lambda v: _check_choice("optimizer", v, tuple(OPTIMIZERS))),
-        "init": ("init", lambda v: _check_choice("init", v, INITS)),
-        "precision": ("precision", lambda v: _check_choice("precision", v, PRECISIONS)),
-        "batch_size": ("batch size", lambda v: _check_positive_int("batch size", v)),
-        "steps": ("steps", lambda v: _check_positive_int("steps", v)),
-    }
-
-    def __post_init__(self) -> None:
-        for attr in self._AXES:
-            value = getattr(self, attr)
-            if isinstance(value, (int, float, str)):
-                value = (value,)
-            try:
-                value = tuple(value)
-            except TypeError:
-                raise ConfigError(f"{attr} must be a value or a list of values, got "
-                                  f"{value!r:.60}") from None
-            if not value:
-                raise ConfigError(f"the grid needs at least one value for {attr}")
-            try:
-                repeated = len(set(value)) != len(value)
-            except TypeError:  # unhashable values
-                raise ConfigError(f"{attr} must hold plain values, got {value!r:.60}") from None
-            if repeated:
-                raise ConfigError(f"{attr} has repeated values: {list(value)}"[:200])
-            object.__setattr__(self, attr, value)
+    def __init__(self, hidden: object = _REQUIRED, lr: object = _REQUIRED,
+                 seed: object = _Default((0,)), data_seed: int | None = None,
+                 steps: object = (SEED_STEPS,), batch_size: object = (SEED_BATCH_SIZE,),
+                 display_step: int = SEED_DISPLAY_STEP, init: object = ("tf",),
+                 precision: object = ("fp32",), name: str = "custom",
+                 cell: object = _Default(("lstm",)), optimizer: object = _Default(("adam",)),
+                 opt: object = (), **old_names: object) -> None:
+        given = {"hidden": hidden, "lr": lr, "seed": seed, "steps": steps,
+                 "batch_size": batch_size, "init": init, "precision": precision, "cell": cell,
+                 "optimizer": optimizer}
+        spelled = {a.name: a.name for a in GRID_AXES}  # the keyword each axis came by
+        for old, value in old_names.items():
+            new = GRID_ALIASES.get(old)
+            if new is None:
+                raise ConfigError(f"a grid has no field {show(old)}; its fields: "
+                                  f"{', '.join(f.name for f in fields(Grid))}")
+            if not isinstance(given[new], (_Default, _Required)):
+                raise ConfigError(f"give {new} or its old name {old}, not both")
+            given[new], spelled[new] = value, old
+        for axis in GRID_AXES:
+            value = given[axis.name]
+            if value is _REQUIRED:
+                raise ConfigError(f"the grid needs {axis.name} (its {axis.value_noun}s)")
+            value = value.value if isinstance(value, _Default) else value
+            object.__setattr__(self, axis.name, _axis_values(spelled[axis.name], value))
         size = len(self)
         if size > MAX_TRIALS:
             raise ConfigError(f"the grid has {size:,} trials; at most {MAX_TRIALS:,} are allowed "
                               "in one sweep: split it into several runs on the same --db")
-        for attr, (_, check) in self._AXES.items():  # every value of every axis
-            for v in getattr(self, attr):
-                check(v)
-        opt = dict(self.opt.items()) if isinstance(self.opt, dict) else dict(
-            tuple(p) for p in self.opt)
-        for name in opt:
-            if not any(name in OPTIMIZERS[o] for o in self.optimizers):
-                raise ConfigError(f"no optimizer of the grid ({', '.join(self.optimizers)}) has "
-                                  f"the setting {name!r:.40}")
-        for o in self.optimizers:
-            optimizer_settings(o, self._opt_for(o, opt))
-        object.__setattr__(self, "opt", tuple(sorted(opt.items())))
-        TrialConfig(  # the protocol fields that are not axes
-            hidden=self.hidden[0], lr=self.lrs[0], seed=self.seeds[0], data_seed=self.data_seed,
-            display_step=self.display_step,
-        )
-        object.__setattr__(self, "lrs", tuple(float(x) for x in self.lrs))
+        for axis in GRID_AXES:  # every value of every axis
+            for v in getattr(self, axis.name):
+                axis.check(v)
+        if data_seed is not None:
+            _check_seed(data_seed, "data seed")
+        _check_positive_int("display step", display_step)
+        _check_name("name", name)
+        object.__setattr__(self, "data_seed", data_seed)
+        object.__setattr__(self, "display_step", display_step)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "opt", self._checked_opt(opt))
+        object.__setattr__(self, "lr", tuple(float(x) for x in self.lr))
+
+    def _checked_opt(self, opt: object) -> tuple[tuple[str, float], ...]:
+        pairs = dict(_setting_pairs(opt))
+        for name in pairs:
+            if not any(name in OPTIMIZERS[o] for o in self.optimizer):
+                raise ConfigError(f"no optimizer of the grid ({', '.join(self.optimizer)}) has "
+                                  f"the setting {show(name)}")
+        for o in self.optimizer:  # each value checked by the optimizers that have it
+            optimizer_settings(o, self._opt_for(o, pairs))
+        return tuple(sorted((k, float(v)) for k, v in pairs.items()))
 
     @staticmethod
     def _opt_for(optimizer: str, opt: dict) -> dict:
         return {k: v for k, v in opt.items() if k in OPTIMIZERS[optimizer]}
 
     @property
+    def varied_axes(self) -> tuple[str, ...]:
+        """The axes with more than one value, by field name (``"hidden"``, ``"lr"``, ...)."""
+        return tuple(a.name for a in GRID_AXES if len(getattr(self, a.name)) > 1)
+
+    @property
     def varied(self) -> tuple[str, ...]:
-        """The axes with more than one value (``"hidden"``, ``"lrs"``, ``"steps"``, ...)."""
-        return tuple(a for a in self._AXES if len(getattr(self, a)) > 1)
+        """:attr:`varied_axes` by the names of earlier releases (``"lrs"``, ``"cells"``, ...):
+        kept for the code that compares them."""
+        old = {new: old for old, new in GRID_ALIASES.items()}
+        return tuple(old.get(a, a) for a in self.varied_axes)
 
     def trials(self, dataset: str = "mnist") -> list[TrialConfig]:
         """All trials of the grid: cell, optimizer, init, precision, batch size, steps, then row
-        by row (hidden), learning rate, seed."""
+        by row (hidden), learning rate, seed.
+
+        Raises:
+            ConfigError: ``dataset`` is not a name.
+        """
+        _check_dataset(dataset)
         opt = dict(self.opt)
-        return [
-            TrialConfig(
-                hidden=h, lr=lr, seed=s, data_seed=self.data_seed, steps=steps,
-                batch_size=batch, display_step=self.display_step, init=init,
-                precision=precision, dataset=dataset, cell=cell, optimizer=o,
-                opt=self._opt_for(o, opt),
-            )
-            for cell in self.cells
-            for o in self.optimizers
-            for init in self.init
-            for precision in self.precision
-            for batch in self.batch_size
-            for steps in self.steps
-            for h in self.hidden
-            for lr in self.lrs
-            for s in self.seeds
-        ]
+        shared = {"data_seed": self.data_seed, "display_step": self.display_step,
+                  "dataset": dataset}
+        trials = []
+        for values in itertools.product(*(getattr(self, a) for a in _NESTING)):
+            fixed = dict(zip(_NESTING, values))
+            trials.append(TrialConfig(**fixed, **shared,
+                                      opt=self._opt_for(fixed["optimizer"], opt)))
+        return trials
 
     def __len__(self) -> int:
-        return math.prod(len(getattr(self, a)) for a in self._AXES)
+        return math.prod(len(getattr(self, a.name)) for a in GRID_AXES)
+
+
+for _axis in GRID_AXES:  # the old names read on: grid.lrs is grid.lr
+    if _axis.alias:
+        setattr(Grid, _axis.alias, property(operator.attrgetter(_axis.name),
+                                            doc=f"The old name of :attr:`{_axis.name}`."))
 
 
 PRESETS: dict[str, Grid] = {
-    "hw2": Grid(hidden=HW2_HIDDEN, lrs=HW2_LRS, name="hw2"),
-    "quick": Grid(hidden=HW2_HIDDEN[:4], lrs=HW2_LRS, name="quick"),
+    "hw2": Grid(hidden=HW2_HIDDEN, lr=HW2_LRS, name="hw2"),
+    "quick": Grid(hidden=HW2_HIDDEN[:4], lr=HW2_LRS, name="quick"),
     # the next questions: does the picture hold for TF's GRU and basic RNN? for other optimizers?
-    "cells": Grid(hidden=HW2_HIDDEN[:4], lrs=HW2_LRS, cells=CELLS, name="cells"),
-    "optimizers": Grid(hidden=HW2_HIDDEN[:4], lrs=HW2_LRS, optimizers=tuple(OPTIMIZERS),
+    "cells": Grid(hidden=HW2_HIDDEN[:4], lr=HW2_LRS, cell=CELLS, name="cells"),
+    "optimizers": Grid(hidden=HW2_HIDDEN[:4], lr=HW2_LRS, optimizer=tuple(OPTIMIZERS),
                        name="optimizers"),
 }
 
 
 def preset(name: str) -> Grid:
-    """The named preset grid. Raises ConfigError naming the known presets."""
-    try:
+    """The named preset grid.
+
+    Raises:
+        ConfigError: ``name`` is not the name of a preset (naming the known presets).
+    """
+    if isinstance(name, str) and name in PRESETS:
         return PRESETS[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}"
-        ) from None
+    hint = ""
+    if isinstance(name, str) and name.strip().lower() in PRESETS:
+        hint = f" (did you mean {name.strip().lower()!r}?)"
+    raise ConfigError(f"unknown preset {show(name)}{hint}; choose one of: "
+                      f"{', '.join(sorted(PRESETS))}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from enum import Enum
 
-from .config import TrialConfig
+from ..errors import ConfigError
+from .config import TrialConfig, show
 
 
 class Status(str, Enum):
@@ -20,17 +22,49 @@ class Status(str, Enum):
     def __str__(self) -> str:
         return self.value
 
+    @classmethod
+    def _missing_(cls, value: object) -> Status:
+        """``Status("junk")`` raises ConfigError (a ValueError, as Enum's own would be)."""
+        raise ConfigError(f"unknown status {show(value)}; choose one of: "
+                          f"{', '.join(s.value for s in cls)}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
 
 @dataclass(frozen=True)
 class CurvePoint:
+    """One point of a learning curve: the training batch's loss and accuracy at ``step``
+    (None where the model could not be evaluated).
+
+    Raises:
+        ConfigError: ``step`` not an integer, or a loss or accuracy that is not a number.
+    """
+
     step: int
     loss: float
     accuracy: float
 
+    def __post_init__(self) -> None:
+        if isinstance(self.step, bool) or not isinstance(self.step, int) or self.step < 0:
+            raise ConfigError(f"a curve point's step must be a non-negative integer, got "
+                              f"{show(self.step)}")
+        for name in ("loss", "accuracy"):
+            value = getattr(self, name)
+            if value is not None and not _is_number(value):
+                raise ConfigError(f"a curve point's {name} must be a number, got {show(value)}")
+
 
 @dataclass(frozen=True)
 class TrialResult:
-    """The immutable record of one finished trial."""
+    """The immutable record of one finished trial.
+
+    Raises:
+        ConfigError: a field of the wrong kind (``config`` not a TrialConfig, a status that is
+            none of :class:`Status`, a number that is not one, a curve that is not CurvePoints).
+            A status given as its text (``"done"``) is read as the Status.
+    """
 
     config: TrialConfig
     status: Status
@@ -48,6 +82,38 @@ class TrialResult:
     engine: str = "single"  # how it was trained: single (nn.LSTM) or fused (K models as one)
     group_size: int = 1  # trials trained together; wall_s and cpu_s are the group's / group_size
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.config, TrialConfig):
+            raise ConfigError(f"a trial result's config must be a TrialConfig, got "
+                              f"{show(self.config)}")
+        if not isinstance(self.status, Status):
+            object.__setattr__(self, "status", Status(self.status) if isinstance(
+                self.status, str) else Status._missing_(self.status))
+        for name in _NUMBERS:
+            value = getattr(self, name)
+            if not (value is None and name in _OPTIONAL) and not _is_number(value):
+                raise ConfigError(f"a trial result's {name} must be a number, got {show(value)}")
+        for name in _COUNTS:
+            value = getattr(self, name)
+            if not (value is None and name in _OPTIONAL) and (
+                    isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ConfigError(f"a trial result's {name} must be a non-negative integer, got "
+                                  f"{show(value)}")
+        for name in ("device", "engine", "error"):
+            value = getattr(self, name)
+            if not (value is None and name in _OPTIONAL) and not isinstance(value, str):
+                raise ConfigError(f"a trial result's {name} must be text, got {show(value)}")
+        if not isinstance(self.curve, (tuple, list)) or \
+                not all(isinstance(p, CurvePoint) for p in self.curve):
+            raise ConfigError(f"a trial result's curve must be CurvePoints, got {show(self.curve)}")
+        object.__setattr__(self, "curve", tuple(self.curve))
+
     @property
     def key(self) -> str:
         return self.config.key()
+
+
+# TrialResult's fields by kind (checked when one is made); _OPTIONAL ones may be None
+_NUMBERS = ("test_accuracy", "val_accuracy", "train_loss", "wall_s", "cpu_s", "started_at")
+_COUNTS = ("steps_done", "peak_mem_bytes", "group_size")
+_OPTIONAL = ("test_accuracy", "val_accuracy", "train_loss", "peak_mem_bytes", "error")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 
 from ...errors import ConfigError
+from ...study.config import MAX_WORKERS, show
 from .base import Executor, UnitEvents, refuse_options, unit_failed
 
 EXECUTORS = {
@@ -22,18 +23,41 @@ EXECUTORS = {
 }
 
 
+# The options an executor may be built with (each executor takes some of them, see from_options)
+OPTIONS = ("workers", "ray_address")
+
+
+def _check_options(options: dict) -> None:
+    for key in options:
+        if key not in OPTIONS:
+            raise ConfigError(f"executors take no option {show(key)}; their options: "
+                              f"{', '.join(OPTIONS)}")
+    workers = options.get("workers")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or not 1 <= workers <= MAX_WORKERS):
+        raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; "
+                          f"got {show(workers)}")
+    address = options.get("ray_address")
+    if address is not None and (not isinstance(address, str) or not address.strip()
+                                or not address.isprintable()):
+        raise ConfigError(f"ray address must be HOST:PORT or auto, got {show(address)}")
+
+
 def make_executor(name: str, **options) -> Executor:
     """The executor ``name``, built from the options it takes (``workers``, ``ray_address``);
     an option it does not take, given a value, is refused.
 
     Raises:
-        ConfigError: unknown executor, an option it does not take, or it cannot run here.
+        ConfigError: unknown executor, an unknown option, a bad value (``workers`` not an integer
+            from 1 to MAX_WORKERS, ``ray_address`` not text), an option this executor does not
+            take, or it cannot run here.
     """
-    if name not in EXECUTORS:
-        raise ConfigError(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTORS)}")
+    if not isinstance(name, str) or name not in EXECUTORS:
+        raise ConfigError(f"unknown executor {show(name)}; choose one of: {', '.join(EXECUTORS)}")
+    _check_options(options)
     module, cls = EXECUTORS[name].split(":")
     return getattr(importlib.import_module(module, __name__), cls).from_options(**options)
 
 
-__all__ = ["EXECUTORS", "Executor", "UnitEvents", "make_executor", "refuse_options",
+__all__ = ["EXECUTORS", "OPTIONS", "Executor", "UnitEvents", "make_executor", "refuse_options",
            "unit_failed"]

@@ -1,6 +1,7 @@
 """Engines hold the model(s) of a work unit for the one training loop (:mod:`lstm_sweep.training.train`).
 
-- ``single`` (:mod:`.single`): one trial through ``nn.LSTM``'s fused kernel (oneDNN / cuDNN);
+- ``single`` (:mod:`.single`): one trial (the LSTM through ``nn.LSTM``'s kernel, oneDNN / cuDNN;
+  the GRU and basic RNN as TF writes them);
 - ``fused`` (:mod:`.fused`, :mod:`.fused_cells`): K trials of one width as one batched model
   (the LSTM with written-out passes; the GRU and basic RNN through autograd).
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...errors import ConfigError
-from ...study.config import TrialConfig
+from ...study.config import TrialConfig, show
 
 if TYPE_CHECKING:
     import torch
@@ -47,15 +48,30 @@ ENGINES: dict[str, EngineInfo] = {
 ENGINE_CHOICES = ("auto", *ENGINES)
 
 
+def _check_name(engine: object, choices: Sequence[str]) -> None:
+    if not isinstance(engine, str) or engine not in choices:
+        raise ConfigError(f"unknown engine {show(engine)}; choose one of: {', '.join(choices)}")
+
+
+def _check_config(config: object) -> None:
+    if not isinstance(config, TrialConfig):
+        raise ConfigError(f"an engine trains TrialConfig trials, got {show(config)}")
+
+
 def choose_engine(config: TrialConfig, engine: str, device_type: str) -> str:
     """The engine ``config`` trains with: ``engine`` if it can, or for ``auto`` the faster one on
     this kind of device (``fused`` on CUDA up to :data:`GPU_FUSE_MAX_HIDDEN`, else ``single``).
 
     Raises:
-        ConfigError: an unknown engine, or one that cannot train this configuration.
+        ConfigError: ``config`` not a TrialConfig, an unknown engine, a ``device_type`` that is
+            not a device kind's name (``"cpu"``, ``"cuda"``), or an engine that cannot train
+            this configuration.
     """
-    if engine not in ENGINE_CHOICES:
-        raise ConfigError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINE_CHOICES)}")
+    _check_config(config)
+    _check_name(engine, ENGINE_CHOICES)
+    if not isinstance(device_type, str) or not device_type.isidentifier():
+        raise ConfigError(f"device type must be the name of a kind of device (cpu, cuda, ...), got "
+                          f"{show(device_type)}")
     if engine != "auto":
         why = ENGINES[engine].refuses(config)
         if why:
@@ -68,8 +84,30 @@ def choose_engine(config: TrialConfig, engine: str, device_type: str) -> str:
 
 
 def make_engine(name: str, configs: Sequence[TrialConfig], device: torch.device) -> Engine:
-    """Build engine ``name`` holding ``configs`` on ``device``."""
-    if name not in ENGINES:
-        raise ConfigError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
+    """Build engine ``name`` holding ``configs`` on ``device``.
+
+    Raises:
+        ConfigError: an unknown engine; ``configs`` not a non-empty list of TrialConfig (one for
+            ``single``; for ``fused``, trials that train together: one
+            :meth:`~lstm_sweep.study.config.TrialConfig.group_key`), or trials the engine
+            cannot train; ``device`` not a ``torch.device``.
+    """
+    _check_name(name, tuple(ENGINES))
+    if not isinstance(configs, (list, tuple)) or not configs:
+        raise ConfigError(f"engine {name} needs a non-empty list of trials, got {show(configs)}")
+    for c in configs:
+        _check_config(c)
+        why = ENGINES[name].refuses(c)
+        if why:
+            raise ConfigError(why)
+    if name == "single" and len(configs) != 1:
+        raise ConfigError(f"engine single trains one trial at a time, got {len(configs)}")
+    if len({c.group_key() for c in configs}) > 1:
+        raise ConfigError("engine fused trains trials together that differ only in learning rate "
+                          "and seed; these differ in more")
+    import torch  # building an engine needs torch anyway; planning (above) does not
+
+    if not isinstance(device, torch.device):
+        raise ConfigError(f"an engine needs a torch.device, got {show(device)}")
     module, cls = ENGINES[name].target.split(":")
     return getattr(importlib.import_module(module, __name__), cls)(configs, device)
