@@ -8,11 +8,13 @@ forward, ``B x T x 2 (I + H) 4H`` per forward (``docs/DESIGN.md``, "Speed").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..data import IMAGE_SHAPE, N_CLASSES
+from ..errors import ConfigError
 from ..study.config import GATES, TrialConfig
 from .units import WorkUnit, workers_for
 
@@ -162,7 +164,28 @@ def device_memory(device: torch.device) -> tuple[int | None, int]:
 # --------------------------------------------------------------------------- rendering
 
 
+def _quantity(value: object, what: str) -> float:
+    """``value`` as a finite, non-negative number, or ConfigError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{what} must be a number, got {type(value).__name__}")
+    try:
+        x = float(value)
+    except OverflowError:
+        x = math.inf
+    if not x >= 0:  # NaN too
+        raise ConfigError(f"{what} must be a number >= 0, got {str(value)[:40]}")
+    return x
+
+
 def human_seconds(seconds: float) -> str:
+    """``12.5 s``, ``3 min 07 s``, ``26 h 40 min``.
+
+    Raises:
+        ConfigError: ``seconds`` is not a number >= 0.
+    """
+    seconds = _quantity(seconds, "seconds")
+    if seconds == math.inf:
+        return "∞"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, sec = divmod(round(seconds), 60)
@@ -173,6 +196,14 @@ def human_seconds(seconds: float) -> str:
 
 
 def human_bytes(n: float) -> str:
+    """``512 B``, ``446 MB``, ``22.7 GB``.
+
+    Raises:
+        ConfigError: ``n`` is not a number >= 0.
+    """
+    n = _quantity(n, "bytes")
+    if n == math.inf:
+        return "∞ B"
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":
             return f"{n:.0f} {unit}" if unit in ("B", "KB", "MB") else f"{n:.1f} {unit}"
