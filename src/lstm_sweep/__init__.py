@@ -2,16 +2,16 @@
 
 Public API (the ``lstm-sweep`` command uses nothing else)::
 
-    from lstm_sweep import Grid, load_mnist, run_sweep, load_results, build_tables, render_tables
-    data = load_mnist()                           # --data-dir, $LSTM_SWEEP_DATA_DIR, or the cache
-    run_sweep(Grid(hidden=(32,), lrs=(1e-2,)), data, "lstm-sweep.db")
+    from lstm_sweep import Grid, load_dataset, run_sweep, load_results, build_tables, render_tables
+    data = load_dataset()                         # --data-dir, $LSTM_SWEEP_DATA_DIR, or the cache
+    run_sweep(Grid(hidden=(32,), lr=(1e-2,)), data, "lstm-sweep.db")
     print(render_tables(build_tables(load_results("lstm-sweep.db"))))
 
 Step by step, as ``lstm-sweep run`` does it (``docs/DESIGN.md``: request -> plan -> executor ->
 engine -> store -> reports)::
 
     request = sweep_request(grid, "lstm-sweep.db", device="cpu", executor="local")  # checked
-    plan = plan_sweep(request.with_data(load_mnist()))   # pending trials, work units, costs
+    plan = plan_sweep(request.with_data(load_dataset()))   # pending trials, work units, costs
     print(plan.render()); plan.check()                   # memory and ETA refusals
     summary = execute(plan)                              # results committed as they arrive
 """

@@ -249,8 +249,8 @@ def sweep_request(
                                 or not 1 <= workers <= MAX_WORKERS):
         raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; "
                           f"got {workers!r}")
-    first = TrialConfig(hidden=grid.hidden[0], lr=grid.lrs[0])
-    for cell, init, precision in itertools.product(grid.cells, grid.init, grid.precision):
+    first = TrialConfig(hidden=grid.hidden[0], lr=grid.lr[0])
+    for cell, init, precision in itertools.product(grid.cell, grid.init, grid.precision):
         # it can train every kind of trial (without building all of them: up to 100,000)
         choose_engine(replace(first, cell=cell, init=init, precision=precision), engine,
                       torch_device.type)
