@@ -157,6 +157,12 @@ SETTING = Pair("setting", "NAME=NUMBER (e.g. momentum=0.99)", float)
 CONDITION = Pair("condition", "AXIS=VALUE (e.g. cell=gru)", _text)
 
 
+def db_option(f):
+    """``--db``: the SQLite results store, declared once for every command that has one."""
+    return click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+                        help="SQLite results store.")(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(package_name="lstm-sweep")
@@ -221,8 +227,7 @@ def sweep_options(f):
         click.option("--workers", type=click.IntRange(1, LIMITS["workers"]),
                      help="Work units side by side in worker processes  [default: one per core "
                           "for CPU widths <= 256, else 1]"),
-        click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
-                     help="SQLite results store."),
+        db_option,
         click.option("--retry", type=STATUSES, default=(),
                      help="Run stored trials with these statuses again, e.g. failed,oom."),
     ]
@@ -236,6 +241,7 @@ def _grid(o: dict) -> Grid:
     base = preset(o["preset_name"])
     if o["repeats"] and o["seeds"]:
         raise click.UsageError("give --seeds or --repeats, not both")
+    _refuse_repeated_settings(o["opt"])
     return Grid(
         hidden=o["hidden"] or base.hidden,
         lrs=o["lrs"] or base.lrs,
@@ -251,6 +257,19 @@ def _grid(o: dict) -> Grid:
         optimizers=o["optimizers"] or base.optimizers,
         opt=tuple(o["opt"]),
     )
+
+
+def _refuse_repeated_settings(opt) -> None:
+    """``--opt momentum=0.99 --opt momentum=0.5``: which one was meant? Refused, not guessed."""
+    values: dict[str, list[float]] = {}
+    for name, value in opt:
+        values.setdefault(name, []).append(value)
+    for name, given in values.items():
+        if len(given) > 1:
+            raise click.BadParameter(
+                f"{_printable(name)[:40]} is given {len(given)} times "
+                f"({' and '.join(f'{v:g}' for v in given[:5])}); give each setting once",
+                param_hint="'--opt'")
 
 
 def _request(o: dict, executor: str, ray_address: str | None, dataset: str = "mnist"):
@@ -301,7 +320,7 @@ def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_ad
     for name in datasets or ("mnist",):  # one dataset after another, each planned and run
         data = _load_data(data_dir, show, name, dataset_name)
         plan = api.plan_sweep(request.with_data(data))
-        click.echo(plan.render(), err=True)
+        click.echo(_printable_lines(plan.render()), err=True)
         plan.check(force)
         summary = _execute_with_progress(plan, show)
         trials += plan.trials
@@ -314,11 +333,9 @@ def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_ad
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
     counted = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing new"
     by_others = f", {others} by another driver" if others else ""
-    click.echo(
-        f"\n{ran} trials run ({counted}), {skipped} already in {options['db']}{by_others}; "
-        f"{wall:.1f} s (planned {api.human_seconds(planned)})",
-        err=True,
-    )
+    click.echo("\n" + _printable(
+        f"{ran} trials run ({counted}), {skipped} already in {options['db']}{by_others}; "
+        f"{wall:.1f} s (planned {api.human_seconds(planned)})"), err=True)
 
 
 @cli.command("plan")
@@ -332,8 +349,8 @@ def plan_cmd(datasets, reprobe, **options) -> None:
     requests = [_request(options, "local", None, name) for name in datasets]
     for i, request in enumerate(requests):
         if len(requests) > 1:
-            click.echo(("\n" if i else "") + f"dataset {request.dataset}:")
-        click.echo(api.plan_sweep(request, refresh=reprobe and not i).render())
+            click.echo(("\n" if i else "") + _printable(f"dataset {request.dataset}:"))
+        click.echo(_printable_lines(api.plan_sweep(request, refresh=reprobe and not i).render()))
 
 
 def _load_data(data_dir, show: bool, dataset: str = "mnist", dataset_name: str | None = None):
@@ -346,12 +363,26 @@ def _load_data(data_dir, show: bool, dataset: str = "mnist", dataset_name: str |
 
     def on_bytes(name: str, done: int, total: int | None) -> None:
         if name not in tasks:
-            tasks[name] = progress.add_task(f"download {name}", total=total)
+            tasks[name] = progress.add_task(f"download {_printable(name)}", total=total)
         progress.update(tasks[name], completed=done)
 
     with progress:
         return load_mnist(data_dir, dataset=dataset, dataset_name=dataset_name,
                           progress=on_bytes)
+
+
+def _printable(text: object) -> str:
+    """``text`` with every character that ``repr`` escapes (controls, ANSI escapes, bidi
+    overrides) shown as its escape: a stored name never acts on the terminal, and one record
+    stays one line. (The same rule as the reports' ``lstm_sweep.reporting.text.printable``.)"""
+    text = str(text)
+    return text if text.isprintable() else "".join(
+        ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def _printable_lines(text: str) -> str:
+    """Several lines, each :func:`_printable` (the line breaks kept)."""
+    return "\n".join(_printable(line) for line in text.split("\n"))
 
 
 def _shown(path: str) -> str:
@@ -369,7 +400,10 @@ def _shown(path: str) -> str:
 def _stderr_console():
     from rich.console import Console
 
-    return Console(stderr=True)
+    # soft_wrap: one record, one line, however long and whatever the width (rich wraps at 80
+    # columns when stderr is not a terminal, which breaks grep on a log); no markup, emoji
+    # codes (":x:" in a path) or highlighting either: the lines are plain text
+    return Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 
 
 def _execute_with_progress(plan, show: bool):
@@ -392,13 +426,14 @@ def _execute_with_progress(plan, show: bool):
     def on_start(pending, skipped, units):
         engines = ", ".join(sorted({u.engine for u in units})) or "-"
         grid, data = plan.request.grid, plan.request.data
-        console.print(f"{grid.name}: {len(grid)} trials, {skipped} already stored, "
-                      f"{len(pending)} to run on {data.name} ({_shown(data.source)}); "
-                      f"{len(units)} work units, engine {engines}", highlight=False, markup=False)
+        console.print(_printable(
+            f"{grid.name}: {len(grid)} trials, {skipped} already stored, {len(pending)} to run "
+            f"on {data.name} ({_shown(data.source)}); {len(units)} work units, engine {engines}"))
         bars["overall"] = progress.add_task("sweep", total=len(pending))
 
     def on_unit_start(unit):
-        bars[unit] = progress.add_task(f"  {unit.describe()}", total=unit.configs[0].steps)
+        bars[unit] = progress.add_task(f"  {_printable(unit.describe())}",
+                                       total=unit.configs[0].steps)
 
     def on_step(unit, done, total):
         _stop_if_terminated()
@@ -413,13 +448,13 @@ def _execute_with_progress(plan, show: bool):
         acc = "-" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
         how = f", {result.engine} x{result.group_size}" if result.group_size > 1 else ""
         extra = f" ({result.error})" if result.error else ""
-        console.print(f"[{i + 1}/{n}] {result.config.describe()}: {result.status} acc {acc} "
-                      f"in {result.wall_s:.1f} s{how}{extra}", highlight=False, markup=False)
+        console.print(_printable(f"[{i + 1}/{n}] {result.config.describe()}: {result.status} "
+                                 f"acc {acc} in {result.wall_s:.1f} s{how}{extra}"))
 
     def on_wait(held):
         who = ", ".join(sorted(set(held.values())))
-        console.print(f"waiting for {len(held)} trials being trained by another driver ({who}); "
-                      "its claims are taken over if it stops", highlight=False, markup=False)
+        console.print(_printable(f"waiting for {len(held)} trials being trained by another "
+                                 f"driver ({who}); its claims are taken over if it stops"))
 
     callbacks = api.SweepCallbacks(on_start, on_unit_start, on_step, on_trial_end, on_wait)
     with progress:
@@ -441,8 +476,7 @@ def axes_options(f):
 
 
 @cli.command()
-@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
-              help="SQLite results store.")
+@db_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--metric", type=click.Choice(tuple(METRICS)), default="accuracy",
               show_default=True)
@@ -455,8 +489,7 @@ def axes_options(f):
 def table(db, fmt, metric, stat, rows, cols, where, best_over) -> None:
     """Print Table 1 (rows = hidden size, columns = learning rate; or any two axes) from the
     store, one table per value of the other axes that vary."""
-    api.check_axes(rows, cols)
-    results = api.select(_stored(db), where)
+    results = _selected(db, rows, cols, where)
     click.echo(render_tables(build_tables(results, metric, rows, cols, best_over), fmt, stat))
 
 
@@ -467,21 +500,25 @@ def _stored(db, curves: bool = False):
     return results
 
 
+def _selected(db, rows: str, cols: str, where, curves: bool = False):
+    """The stored trials ``--where`` picks, for a layout of ``--rows`` x ``--cols`` (the axes
+    checked before the store is read)."""
+    api.check_axes(rows, cols)
+    return api.select(_stored(db, curves), where)
+
+
 @cli.command("findings")
-@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
-              help="SQLite results store.")
+@db_option
 @axes_options
 def findings_cmd(db, rows, cols, where) -> None:
     """Short sentences computed from the stored results, each with its numbers: per table,
     then across the tables."""
-    api.check_axes(rows, cols)
-    results = api.select(_stored(db), where)
+    results = _selected(db, rows, cols, where)
     click.echo(api.render_findings(api.findings(results, rows, cols)))
 
 
 @cli.command("compare")
-@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
-              help="SQLite results store.")
+@db_option
 @click.option("--reference", default="hw2", show_default=True,
               help="Published table to compare with (hw2 = the seed's Table 1).")
 def compare_cmd(db, reference) -> None:
@@ -490,8 +527,7 @@ def compare_cmd(db, reference) -> None:
 
 
 @cli.command("plot")
-@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
-              help="SQLite results store.")
+@db_option
 @click.option("--kind", "kinds", type=click.Choice(("all", *api.PLOT_KINDS)),
               multiple=True, default=("all",), show_default=True, help="Which plots (repeatable).")
 @click.option("--out", "out_dir", default="plots", show_default=True, type=click.Path(),
@@ -510,9 +546,8 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) 
     if lr is not None and len(lr) != 1:
         raise click.BadParameter("give one learning rate", param_hint="'--lr'")
     lr = lr[0] if lr else None
-    api.check_axes(rows, cols)
     chosen = api.PLOT_KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
-    results = api.select(_stored(db, curves=True), where)
+    results = _selected(db, rows, cols, where, curves=True)
     specs, missing = api.plan_figures(results, chosen, hidden, lr, rows, cols)
     folder = api.check_folder(out_dir)
     if folder.exists():
@@ -521,15 +556,14 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) 
                              protect=[db])
     folder = api.output_folder(out_dir)
     for spec in specs:
-        click.echo(api.save_figure(spec.draw(), folder / f"{spec.name}.{fmt}",
-                                   overwrite=overwrite))
+        click.echo(_printable(api.save_figure(spec.draw(), folder / f"{spec.name}.{fmt}",
+                                              overwrite=overwrite)))
     for name, why in missing.items():
-        click.echo(f"{name}: nothing to show ({why})", err=True)
+        click.echo(_printable(f"{name}: nothing to show ({why})"), err=True)
 
 
 @cli.command("report")
-@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
-              help="SQLite results store.")
+@db_option
 @click.option("--out", default="report.html", show_default=True, type=click.Path(),
               help="The HTML file to write.")
 @click.option("--reference", default="hw2", show_default=True)
@@ -541,17 +575,16 @@ def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:
     api.check_axes(rows, cols)
     api.load_reference(reference)  # an unknown reference: say so before any work
     api.check_target(out, "html", overwrite=overwrite, protect=[db])  # refuse before the work
-    results = api.select(_stored(db, curves=True), where)
+    results = _selected(db, rows, cols, where, curves=True)
     with api.Store(db, readonly=True) as store:
         environments = store.environments()
     text = api.render_html(results, environments, reference, rows=rows, cols=cols)
     path = api.write_output(out, text, "html", overwrite=overwrite, protect=[db])
-    click.echo(f"{path} ({len(text) // 1024} KB)")
+    click.echo(_printable(f"{path} ({len(text) // 1024} KB)"))
 
 
 @cli.command("export")
-@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
-              help="SQLite results store.")
+@db_option
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv",
               show_default=True)
 @click.option("--curves", is_flag=True,
@@ -568,12 +601,11 @@ def export_cmd(db, fmt, curves, out, overwrite) -> None:
         click.echo(text, nl=False)
     else:
         path = api.write_output(out, text, fmt, overwrite=overwrite, protect=[db])
-        click.echo(f"{path} ({text.count(chr(10)) - (fmt == 'csv')} rows)", err=True)
+        click.echo(_printable(f"{path} ({text.count(chr(10)) - (fmt == 'csv')} rows)"), err=True)
 
 
 @cli.command("check")
-@click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
-              help="SQLite results store.")
+@db_option
 def check_cmd(db) -> None:
     """Check a store (SQLite integrity, schema, every row) without writing to it.
 
@@ -581,18 +613,19 @@ def check_cmd(db) -> None:
     problems = api.check_store(db)
     if problems:
         for p in problems[:50]:
-            click.echo(f"problem: {p}")
+            click.echo(f"problem: {_printable(p)}")
         if len(problems) > 50:
             click.echo(f"... and {len(problems) - 50} more")
-        click.echo(f"{db}: {len(problems)} problem{'s' if len(problems) > 1 else ''}", err=True)
+        click.echo(_printable(f"{db}: {len(problems)} problem{'s' if len(problems) > 1 else ''}"),
+                   err=True)
         raise SystemExit(1)
     with api.Store(db, readonly=True) as store:
         results = store.results(with_curves=True)
         claims = store.claims()
     points = sum(len(r.curve) for r in results)
     held = f", {len(claims)} trials claimed by running drivers" if claims else ""
-    click.echo(f"{db}: ok — {len(results)} trials, {points} curve points, schema "
-               f"{store.schema_version}{held}")
+    click.echo(_printable(f"{db}: ok — {len(results)} trials, {points} curve points, schema "
+                          f"{store.schema_version}{held}"))
 
 
 @cli.command()
@@ -603,7 +636,7 @@ def check_cmd(db) -> None:
 def data(data_dir, dataset) -> None:
     """Find (or download into the cache) the dataset and print where it is and what it holds."""
     ds = _load_data(data_dir, sys.stderr.isatty(), dataset)
-    click.echo(f"{ds.name}: {_shown(ds.source)}")
+    click.echo(_printable(f"{ds.name}: {_shown(ds.source)}"))
     click.echo(f"train {len(ds.train)}, validation {len(ds.validation)}, test {len(ds.test)}")
 
 
@@ -623,9 +656,27 @@ def _stop_if_terminated() -> None:
         raise KeyboardInterrupt
 
 
+RESUMABLE = ("run",)  # the commands whose finished work is saved as it goes
+
+
+def interrupted_message(args: list[str]) -> str:
+    """What Ctrl-C (or SIGTERM) says: how to resume where there is something to resume (``run``:
+    its finished trials are saved), else just that it stopped (a read-only command)."""
+    command = next((a for a in args if not a.startswith("-")), None)  # group options are flags
+    if command in RESUMABLE:
+        return "Interrupted: finished trials are saved; run the same command to resume."
+    return "Interrupted."
+
+
+def _error(message: object) -> None:
+    """The one ``Error: ...`` line: on stderr, one line whatever the message holds."""
+    click.echo(f"Error: {_printable(message)}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into ``Error: ...`` and exit code 2."""
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
     previous = None
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
@@ -636,8 +687,7 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="lstm-sweep", standalone_mode=False)
         _stop_if_terminated()  # a SIGTERM whose exception a finalizer swallowed
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-        click.echo("Interrupted: finished trials are saved; run the same command to resume.",
-                   err=True)
+        click.echo(interrupted_message(args), err=True)
         return 130
     except SystemExit as e:  # `check` found problems
         return e.code if isinstance(e.code, int) else 1
@@ -647,18 +697,17 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         if debug:
             raise
-        click.echo(f"Error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""),
-                   err=True)
+        _error(f"{e.strerror or e}" + (f": {e.filename}" if e.filename else ""))
         return 2
     except click.ClickException as e:
         if debug:
             raise
-        click.echo(f"Error: {e.format_message()}", err=True)
+        _error(e.format_message())
         return 2
     except LstmSweepError as e:
         if debug:
             raise
-        click.echo(f"Error: {e}", err=True)
+        _error(e)
         return 2
     finally:
         if previous is not None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..study.config import CELLS, INITS, OPTIMIZERS, PRECISIONS, TrialConfig
+from . import checks
+from .text import printable
 
 
 @dataclass(frozen=True)
@@ -40,15 +42,17 @@ class Axis:
         return protocol[self.fields[0]]
 
     def label(self, value: object) -> str:
-        """How a value is written: ``0.01``, ``GRU``, ``momentum (momentum=0.99)``."""
+        """How a value is written: ``0.01``, ``GRU``, ``momentum (momentum=0.99)``; a stored
+        name's control characters escaped (:func:`~lstm_sweep.reporting.text.printable`)."""
         if self.name == "lr":
             return f"{value:g}"
         if self.name == "cell":
-            return str(value).upper()
+            return printable(str(value).upper())
         if self.name == "optimizer":
             name, opt = value
-            return name + (f" ({', '.join(f'{k}={v:g}' for k, v in opt)})" if opt else "")
-        return str(value)
+            return printable(name + (f" ({', '.join(f'{k}={v:g}' for k, v in opt)})"
+                                     if opt else ""))
+        return printable(value)
 
     def sort_key(self, value: object) -> tuple:
         if self.numeric:
@@ -79,10 +83,13 @@ _NOT_FACETS = ("seed", "data_seed")
 
 
 def check_axes(rows: str, cols: str) -> tuple[Axis, Axis]:
-    """The two axes of a table. Raises ConfigError for an unknown axis or the same one twice."""
+    """The two axes of a table.
+
+    Raises:
+        ConfigError: an unknown axis (or one that is not text), or the same one twice.
+    """
     for name in (rows, cols):
-        if name not in AXES:
-            raise ConfigError(f"unknown axis {name!r:.40}; choose one of: {', '.join(AXES)}")
+        checks.choice("axis", name, AXES)
     if rows == cols:
         raise ConfigError(f"rows and columns are both {rows}: choose two different axes")
     return AXES[rows], AXES[cols]
@@ -126,10 +133,12 @@ def select(results: Sequence, where: Sequence[tuple[str, str]]) -> list:
     ``lr=0.01``, ``optimizer=momentum``): what a report of a few tables of a large store shows.
 
     Raises:
-        ConfigError: an unknown axis, or a value no result has (naming the values there are).
+        ConfigError: ``results`` is not a list of TrialResult, ``where`` not a list of
+            (axis, value) pairs of text, an unknown axis, or a value no result has (naming the
+            values there are).
     """
-    out = list(results)
-    for name, text in where:
+    out = checks.results(results)
+    for name, text in checks.pairs("where", where):
         if name not in AXES:
             raise ConfigError(f"unknown axis {name!r:.40} in --where; choose one of: "
                               f"{', '.join(AXES)}")

@@ -7,12 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import fields
 
 from ..errors import ConfigError
 from ..study.config import TrialConfig
 from ..study.results import TrialResult
+from . import checks
+from .text import csv_cell
 
 EXPORT_FORMATS = ("csv", "jsonl")
 _RESULT_FIELDS = [f.name for f in fields(TrialResult) if f.name not in ("config", "curve")]
@@ -32,7 +35,14 @@ def _row(r: TrialResult) -> dict:
 
 
 def export_rows(results: Sequence[TrialResult], curves: bool = False) -> list[dict]:
-    """One dict per trial (:data:`COLUMNS`), or per curve point (:data:`CURVE_COLUMNS`)."""
+    """One dict per trial (:data:`COLUMNS`), or per curve point (:data:`CURVE_COLUMNS`), the
+    values as they are (text unescaped, a diverged loss ``inf``).
+
+    Raises:
+        ConfigError: ``results`` is not a list of TrialResult, or ``curves`` not a bool.
+    """
+    results = checks.results(results)
+    checks.flag("curves", curves)
     rows = []
     for r in results:
         row = _row(r)
@@ -44,27 +54,53 @@ def export_rows(results: Sequence[TrialResult], curves: bool = False) -> list[di
     return rows
 
 
+def _json_value(value: object) -> object:
+    """A value JSON can hold: a number that is not finite (a diverged loss) is null."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _csv_value(value: object) -> object:
+    """A CSV cell: text printable and never a formula (:func:`.text.csv_cell`); numbers as
+    they are (``-0.5`` stays a number)."""
+    return csv_cell(value) if isinstance(value, str) else value
+
+
 def render_export(results: Sequence[TrialResult], fmt: str = "csv", curves: bool = False) -> str:
-    """The rows as CSV (a header, then one line per row) or JSON lines."""
-    if fmt not in EXPORT_FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; choose one of: "
-                          f"{', '.join(EXPORT_FORMATS)}")
+    """The rows as CSV (a header, then one line per row) or JSON lines.
+
+    JSON lines are strict JSON (a number that is not finite is ``null``; control characters
+    are JSON escapes). CSV text cells show control characters escaped (one row, one line) and
+    start with ``'`` where a spreadsheet would run them as a formula (``=``, ``+``, ``-``,
+    ``@``...); numbers are written as they are.
+
+    Raises:
+        ConfigError: an unknown format; ``results`` is not a list of TrialResult, or
+            ``curves`` not a bool.
+    """
+    checks.choice("export format", fmt, EXPORT_FORMATS)
     rows = export_rows(results, curves)
     if fmt == "jsonl":
-        return "".join(json.dumps(row, allow_nan=True) + "\n" for row in rows)
+        return "".join(json.dumps({k: _json_value(v) for k, v in row.items()},
+                                  allow_nan=False) + "\n" for row in rows)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CURVE_COLUMNS if curves else COLUMNS,
                             lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: _csv_value(v) for k, v in row.items()} for row in rows)
     return buf.getvalue()
 
 
 def results_dataframe(results: Sequence[TrialResult], curves: bool = False):
-    """The rows as a pandas ``DataFrame`` (``pip install 'lstm-sweep[pandas]'``)."""
+    """The rows as a pandas ``DataFrame`` (``pip install 'lstm-sweep[pandas]'``).
+
+    Raises:
+        ConfigError: pandas is not installed; ``results`` is not a list of TrialResult, or
+            ``curves`` not a bool.
+    """
+    rows = export_rows(results, curves)
     try:
         import pandas as pd
     except ImportError:
         raise ConfigError("results as a DataFrame need pandas: pip install "
                           "'lstm-sweep[pandas]'") from None
-    return pd.DataFrame(export_rows(results, curves), columns=CURVE_COLUMNS if curves else COLUMNS)
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS if curves else COLUMNS)

@@ -12,9 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
+from ..errors import ConfigError
 from ..study.results import TrialResult
+from . import checks
 from .axes import COLS, ROWS, facet_key
 from .tables import Cell, Table, build_tables, facet_name
+from .text import printable
 
 FAILED_BELOW = 0.2  # mean test accuracy under this = training failed (chance is 0.1)
 BAND_POINTS = 0.5  # the "goldilocks" band: rates within this many points of a row's best
@@ -84,8 +87,9 @@ def findings(results: Sequence[TrialResult], rows: str = ROWS, cols: str = COLS)
     tables, the sentences that compare them (:data:`ACROSS_RULES`).
 
     Raises:
-        ConfigError: an unknown axis.
+        ConfigError: ``results`` is not a list of TrialResult; an unknown axis.
     """
+    results = checks.results(results)
     out: list[Finding] = []
     tables = build_tables(results, "accuracy", rows, cols)
     times = {_key(t): t for t in build_tables(results, "time", rows, cols)}
@@ -401,11 +405,12 @@ REFERENCE_PROTOCOL = {"dataset": "mnist", "steps": 999, "batch_size": 100, "init
 
 
 def load_reference(name: str = "hw2") -> dict[tuple[int, float], float | None]:
-    """The published table: (hidden, lr) -> accuracy, or None where it says DNF."""
-    if name != "hw2":
-        from ..errors import ConfigError
+    """The published table: (hidden, lr) -> accuracy, or None where it says DNF.
 
-        raise ConfigError(f"unknown reference {name!r}; the one shipped is: hw2")
+    Raises:
+        ConfigError: an unknown reference (the one shipped is hw2).
+    """
+    checks.choice("reference", name, ("hw2",))
     text = (resources.files("lstm_sweep") / "reference" / "hw2_table1.csv").read_text()
     rows = list(csv.reader(text.splitlines()))
     lrs = [float(c.removeprefix("lr_")) for c in rows[0][1:]]
@@ -432,8 +437,8 @@ class CellComparison:
     def texts(self) -> tuple[str, str, str, str]:
         """(reference, ours as mean ± std, difference, within spread) as a table shows them."""
         ref = "DNF" if self.reference is None else f"{self.reference:.4f}"
-        ours = self.ours.label or (f"{self.ours.mean:.4f}" + (
-            f" ± {self.ours.std:.4f}" if self.ours.std is not None else ""))
+        ours = self.ours.label if self.ours.mean is None else (f"{self.ours.mean:.4f}" + (
+            f" ± {self.ours.std:.4f}" if self.ours.std is not None else ""))  # "": no value
         diff = "" if self.diff is None else f"{self.diff:+.4f}"
         return ref, ours, diff, {None: "-", True: "yes", False: "no"}[self.within_spread]
 
@@ -453,9 +458,13 @@ class Comparison:
 
 def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Comparison:
     """Our cells against the published table (the first protocol in ``results``): each cell, and
-    the summary sentences of :data:`COMPARISON_RULES`."""
+    the summary sentences of :data:`COMPARISON_RULES`.
+
+    Raises:
+        ConfigError: ``results`` is not a list of TrialResult; an unknown reference.
+    """
     ref = load_reference(reference)
-    tables = build_tables(results, "accuracy")
+    tables = build_tables(checks.results(results), "accuracy")
     if not tables:
         return Comparison([], [Finding("empty", "No results to compare.")])
     table = tables[0]
@@ -560,13 +569,27 @@ COMPARISON_RULES = (_protocol_note, _row_bests, _differences, _frontiers, _dnf_c
 
 
 def render_comparison(comp: Comparison) -> str:
+    """The comparison as text: one line per cell, then the summary sentences.
+
+    Raises:
+        ConfigError: ``comp`` is not a Comparison (from :func:`compare`).
+    """
+    if not isinstance(comp, Comparison):
+        raise ConfigError(f"comp must be a Comparison (from compare), got {checks.kind_of(comp)}")
     lines = [f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  in spread"]
     for c in comp.cells:
         ref, ours, diff, spread = c.texts()
         lines.append(f"{c.hidden:>6} {_lr(c.lr):>7} {ref:>9} {ours:>17} {diff:>7}  {spread}")
-    return "\n".join(lines + [""] + [f.text for f in comp.summary])
+    return "\n".join(lines + [""] + [printable(f.text) for f in comp.summary])
 
 
 def render_findings(items: Sequence[Finding]) -> str:
-    """One line per finding; a facet (several tables) as a heading above its findings."""
-    return "\n".join(f"{f.text}:" if f.kind == "facet" else f"- {f.text}" for f in items)
+    """One line per finding (its control characters escaped: one finding, one line); a facet
+    (several tables) as a heading above its findings.
+
+    Raises:
+        ConfigError: ``items`` is not a list of Finding (from :func:`findings`).
+    """
+    items = checks.items_of("items", items, Finding, "a Finding (from findings)")
+    return "\n".join(f"{printable(f.text)}:" if f.kind == "facet" else f"- {printable(f.text)}"
+                      for f in items)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from ..errors import ConfigError
 from ..study.results import TrialResult
-from .axes import AXES, COLS, ROWS
-from .findings import compare, findings
+from . import checks
+from .axes import AXES, COLS, ROWS, check_axes
+from .findings import compare, findings, load_reference
 from .plots import KINDS, plan_figures, svg_text
 from .tables import Table, build_tables, describe, table_notes, varied_fields
+from .text import printable
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 64rem; color: #222; }
@@ -21,6 +24,18 @@ figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 .note { color: #666; font-size: 0.9rem; }
 figcaption { color: #444; font-size: 0.9rem; max-width: 48rem; }
 """
+
+
+def _text(value: object) -> str:
+    """A stored value as HTML text: escaped, its control characters shown as escapes."""
+    return html.escape(printable(value))
+
+
+def _check_environments(environments: object) -> None:
+    if not isinstance(environments, dict) or not all(
+            isinstance(env, dict) for env in environments.values()):
+        raise ConfigError("environments must be a dict of dicts (id -> what the run ran on), "
+                          f"got {checks.kind_of(environments)}")
 
 
 def _table_html(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
@@ -57,13 +72,25 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
                 reference: str = "hw2", title: str = "lstm-sweep report", rows: str = ROWS,
                 cols: str = COLS) -> str:
     """The whole report as one HTML string: tables of ``rows`` x ``cols`` (one per facet),
-    findings, a captioned figure per kind and facet, the comparison and the environment."""
+    findings, a captioned figure per kind and facet, the comparison and the environment.
+    Every text is HTML-escaped (and its control characters shown escaped).
+
+    Raises:
+        ConfigError: ``results`` is not a list of TrialResult, ``environments`` not a dict of
+            dicts (as :meth:`Store.environments` gives), ``title`` not text; an unknown
+            reference or axis.
+    """
+    results = checks.results(results)
+    _check_environments(environments)
+    checks.text("title", title)
+    check_axes(rows, cols)
+    load_reference(reference)  # an unknown reference: refused before any work
     acc_tables = build_tables(results, "accuracy", rows, cols)
     time_tables = build_tables(results, "time", rows, cols)
     always = varied_fields(acc_tables)
     row_axis, col_axis = AXES[rows], AXES[cols]
     facets = (f", one table for each {', '.join(always)}" if always else "")
-    parts = [f"<h1>{html.escape(title)}</h1>",
+    parts = [f"<h1>{_text(title)}</h1>",
              f"<p>{len(results)} trials: test accuracy by {html.escape(row_axis.title)} (rows) "
              f"and {html.escape(col_axis.title)} (columns){html.escape(facets)}. MNIST-like "
              "images are read row by row by a recurrent net, as in the 2017 homework "
@@ -95,11 +122,11 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
     parts += [f"<li>{html.escape(f.text)}</li>" for f in comp.summary]
     parts.append("</ul><h2>Environment</h2>")
     for env in environments.values():
-        items = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                        for k, v in sorted(env.items()))
+        items = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>"
+                        for k, v in sorted(env.items(), key=lambda kv: str(kv[0])))
         parts.append(f'<table class="environment">{items}</table>')
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="generator" content="lstm-sweep">'
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
+            f"<title>{_text(title)}</title><style>{_STYLE}</style></head>"
             f"<body>\n{body}\n</body></html>\n")

@@ -19,8 +19,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import LstmSweepError
+from ..errors import ConfigError, LstmSweepError
 from ..store import is_store_file
+from . import checks
 
 
 class OutputError(LstmSweepError):
@@ -58,9 +59,19 @@ def check_target(path: str | Path, kind: str, *, overwrite: bool = False,
                  protect: Sequence[str | Path] = ()) -> Path:
     """Refuse (OutputError) an output path that may not be written; returns it as a Path.
 
+    ``kind``: what the output is (a key of :data:`KINDS`: html, png, svg, csv, jsonl).
     ``protect``: files that must never be written over (the store being read).
+
+    Raises:
+        ConfigError: ``path`` is not a path, ``kind`` unknown, ``overwrite`` not a bool,
+            ``protect`` not a list of paths.
+        OutputError: the target is the store being read, a store, a folder, a special file,
+            a file of another kind (without ``overwrite``), or in a missing folder.
     """
-    path = Path(path)
+    path = checks.path("path", path)
+    checks.choice("output kind", kind, KINDS)
+    checks.flag("overwrite", overwrite)
+    protect = checks.paths("protect", protect)
     if str(path) in ("", "."):
         raise OutputError("--out needs a file path")
     for p in protect:
@@ -101,10 +112,14 @@ def write_output(path: str | Path, content: str | bytes, kind: str, *, overwrite
     """Write ``content`` to ``path`` atomically after :func:`check_target`.
 
     Raises:
+        ConfigError: ``content`` is not text or bytes; a bad argument as in :func:`check_target`.
         OutputError: the target may not be written, or writing failed (nothing is left behind).
     """
+    if not isinstance(content, (str, bytes)):
+        raise ConfigError(f"content must be text or bytes, got {checks.kind_of(content)}")
     path = check_target(path, kind, overwrite=overwrite, protect=protect)
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    # a lone surrogate (no UTF-8 for it) is written as its escape, not refused mid-write
+    data = content.encode("utf-8", "backslashreplace") if isinstance(content, str) else content
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
@@ -127,8 +142,13 @@ def write_output(path: str | Path, content: str | bytes, kind: str, *, overwrite
 
 
 def check_folder(path: str | Path) -> Path:
-    """Refuse a plot folder that is a file (or a FIFO, a device); it may not exist yet."""
-    path = Path(path)
+    """Refuse a plot folder that is a file (or a FIFO, a device); it may not exist yet.
+
+    Raises:
+        ConfigError: ``path`` is not a path.
+        OutputError: it is empty, or a file.
+    """
+    path = checks.path("path", path)
     if str(path) == "":
         raise OutputError("--out needs a folder path")
     if path.exists() and not path.is_dir():
@@ -140,6 +160,7 @@ def output_folder(path: str | Path) -> Path:
     """The folder for plot files: created if missing (with its parents).
 
     Raises:
+        ConfigError: ``path`` is not a path.
         OutputError: it is a file, or cannot be created.
     """
     path = check_folder(path)

@@ -18,7 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..study.results import TrialResult
+from . import checks
 from .axes import AXES, COLS, ROWS, facet, facet_key
 from .findings import BAND_POINTS, best_per_row
 from .tables import Table, build_tables, facet_name
@@ -258,98 +260,172 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.=]+", "-", text.lower()).strip("-")[:60] or "table"
 
 
+@dataclass(frozen=True)
+class _Facet:
+    """What the figures of one table (facet) are planned from: the table, its trials, its name
+    (empty with one table), and the curves asked for (``hidden``/``lr``)."""
+
+    table: Table
+    members: list[TrialResult]
+    name: str
+    hidden: int | None
+    lr: float | None
+
+    @property
+    def rows(self) -> str:
+        return self.table.row_axis
+
+    @property
+    def cols(self) -> str:
+        return self.table.col_axis
+
+    @property
+    def of(self) -> str:
+        """The facet in a caption: `` (GRU)``."""
+        return f" ({self.name})" if self.name else ""
+
+    @property
+    def title(self) -> str:
+        """The facet in a figure's title: `` — GRU``."""
+        return f" — {self.name}" if self.name else ""
+
+
+# A planner: the caption and the drawing of one figure of a facet, or why it has nothing to show.
+Planned = tuple[str, Callable[[], object]] | str
+
+
+def _plan_heatmap(f: _Facet) -> Planned:
+    rows, cols = f.table.axes
+    return (f"Test accuracy{f.of} by {rows.title} (rows) and {cols.title} (columns), the mean "
+            "over seeds; * a seed diverged, DNF ran out of memory.",
+            lambda: plot_heatmap(f.table, f.title))
+
+
+def _plan_time(f: _Facet) -> Planned:
+    if not time_points(f.members, f.rows):
+        return NO_ACCURACY
+    return (f"Test accuracy against wall time per trial{f.of} (log scale), one point per trial, "
+            f"coloured by {f.table.axes[0].noun}; the dashed line is the Pareto front (no "
+            "other trial is both faster and more accurate).",
+            lambda: plot_time(f.members, f.rows, f.title))
+
+
+def _curves_at(f: _Facet) -> str:
+    """Which curves a caption names: `` at 32 units, lr 0.01``; by default the last row."""
+    if f.hidden is None and f.lr is None:
+        row_axis = f.table.axes[0]
+        last = max({row_axis.value(r.config) for r in f.members}, key=row_axis.sort_key)
+        return f" at {_series_label(f.rows, last)}"
+    return " at " + ", ".join(x for x in (
+        f"{f.hidden} units" if f.hidden is not None else "",
+        f"lr {f.lr:g}" if f.lr is not None else "") if x)
+
+
+def _plan_curves(f: _Facet) -> Planned:
+    series = curve_series(f.members, f.hidden, f.lr, f.rows, f.cols)
+    if not any(pts for runs in series.values() for _, pts in runs):
+        what = (f"{f.hidden} units" if f.hidden is not None else
+                f"lr {f.lr:g}" if f.lr is not None else "the last row")
+        return f"no learning curve for {what}" if series else f"no trial of {what} is stored"
+    at = _curves_at(f)
+    return (f"Learning curves{f.of}{at}: batch loss (log scale) and batch accuracy during "
+            "training, one colour per series, each seed a shade of it.",
+            lambda: plot_curves(series, f.title + at))
+
+
+def _plan_best_lr(f: _Facet) -> Planned:
+    rows, cols = f.table.axes
+    if cols.name != "lr" or not rows.numeric:
+        return "the best-rate plot needs learning rates as columns and a numeric row axis"
+    if not any(c.values for c in f.table.cells.values()):
+        return NO_ACCURACY
+    return (f"Best learning rate per {rows.noun}{f.of} (line; the number is its accuracy) and "
+            f"the band of rates within {BAND_POINTS} points of it.",
+            lambda: plot_best_lr(f.table, f.title))
+
+
+PLANNERS: dict[str, Callable[[_Facet], Planned]] = {
+    "heatmap": _plan_heatmap, "time": _plan_time, "curves": _plan_curves,
+    "best-lr": _plan_best_lr}
+assert tuple(PLANNERS) == KINDS
+
+
+def _names(tables: Sequence[Table]) -> list[tuple[str, str]]:
+    """(name, file-name suffix) per table: none with one table; ``GRU``, ``-gru`` with several
+    (a suffix made unique)."""
+    if len(tables) < 2:
+        return [("", "")] * len(tables)
+    out, used = [], set()
+    for table in tables:
+        name = facet_name(table, tables)
+        suffix = "-" + _slug(name)
+        while suffix in used:
+            suffix += "-2"
+        used.add(suffix)
+        out.append((name, suffix))
+    return out
+
+
+def _check_plot_args(results, kinds, hidden, lr) -> tuple[list[TrialResult], list[str]]:
+    """The arguments every figure function takes, checked (see :func:`plan_figures`)."""
+    results = checks.results(results)
+    kinds = [checks.choice("plot kind", k, KINDS) for k in checks.sequence("kinds", kinds)]
+    checks.optional_width("hidden", hidden)
+    checks.optional_rate("lr", lr)
+    return results, kinds
+
+
 def plan_figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
                  hidden: int | None = None, lr: float | None = None, rows: str = ROWS,
                  cols: str = COLS) -> tuple[list[FigureSpec], dict[str, str]]:
     """The figures of ``kinds`` for each table of ``rows`` x ``cols`` in ``results`` (nothing is
     drawn yet), and the figures that have nothing to show, by name, with the reason (an
-    all-DNF store, a row or column that does not exist, trials too short for a curve)."""
+    all-DNF store, a row or column that does not exist, trials too short for a curve).
+
+    Raises:
+        ConfigError: ``results`` is not a list of TrialResult, ``kinds`` not a list of
+            :data:`KINDS`, ``hidden`` not a positive whole number or None, ``lr`` not a
+            positive number or None; an unknown axis.
+    """
+    results, kinds = _check_plot_args(results, kinds, hidden, lr)
     tables = build_tables(results, "accuracy", rows, cols)
     if not tables:
         return [], {k: "the store holds no trials" for k in kinds}
-    row_axis, col_axis = tables[0].axes
     by_facet: dict[tuple, list[TrialResult]] = {}  # each table's trials, grouped once
     for r in results:
         by_facet.setdefault(facet_key(facet(r.config, rows, cols)), []).append(r)
     specs: list[FigureSpec] = []
     missing: dict[str, str] = {}
-    used: set[str] = set()
-    for table in tables:
-        name = facet_name(table, tables) if len(tables) > 1 else ""
-        members = by_facet[facet_key(table.protocol)]
-        title = f" — {name}" if name else ""
-        suffix = ""
-        if len(tables) > 1:
-            suffix = "-" + _slug(name)
-            while suffix in used:
-                suffix += "-2"
-            used.add(suffix)
-        of = f" ({name})" if name else ""
-        any_value = any(c.values for c in table.cells.values())
+    for table, (name, suffix) in zip(tables, _names(tables)):
+        f = _Facet(table, by_facet[facet_key(table.protocol)], name, hidden, lr)
         for kind in kinds:
-            stem = kind + suffix
-            if kind == "heatmap":
-                specs.append(FigureSpec(
-                    stem, kind, name,
-                    f"Test accuracy{of} by {row_axis.title} (rows) and {col_axis.title} "
-                    "(columns), the mean over seeds; * a seed diverged, DNF ran out of memory.",
-                    lambda t=table, ti=title: plot_heatmap(t, ti)))
-            elif kind == "time":
-                if not time_points(members, rows):
-                    missing[stem] = NO_ACCURACY
-                    continue
-                specs.append(FigureSpec(
-                    stem, kind, name,
-                    f"Test accuracy against wall time per trial{of} (log scale), one point per "
-                    f"trial, coloured by {row_axis.noun}; the dashed line is the Pareto front "
-                    "(no other trial is both faster and more accurate).",
-                    lambda m=members, ti=title: plot_time(m, rows, ti)))
-            elif kind == "curves":
-                series = curve_series(members, hidden, lr, rows, cols)
-                if not any(pts for runs in series.values() for _, pts in runs):
-                    what = (f"{hidden} units" if hidden is not None else
-                            f"lr {lr:g}" if lr is not None else "the last row")
-                    missing[stem] = (f"no learning curve for {what}" if series else
-                                     f"no trial of {what} is stored")
-                    continue
-                at = " at " + ", ".join(x for x in (
-                    f"{hidden} units" if hidden is not None else "",
-                    f"lr {lr:g}" if lr is not None else "") if x)
-                if hidden is None and lr is None:  # the last row
-                    last = max({row_axis.value(r.config) for r in members},
-                               key=row_axis.sort_key)
-                    at = f" at {_series_label(rows, last)}"
-                specs.append(FigureSpec(
-                    stem, kind, name,
-                    f"Learning curves{of}{at}: batch loss (log scale) and batch accuracy during "
-                    "training, one colour per series, each seed a shade of it.",
-                    lambda s=series, ti=title + at: plot_curves(s, ti)))
-            elif kind == "best-lr":
-                if col_axis.name != "lr" or not row_axis.numeric:
-                    missing[stem] = ("the best-rate plot needs learning rates as columns "
-                                     "and a numeric row axis")
-                elif not any_value:
-                    missing[stem] = NO_ACCURACY
-                else:
-                    specs.append(FigureSpec(
-                        stem, kind, name,
-                        f"Best learning rate per {row_axis.noun}{of} (line; the number is its "
-                        f"accuracy) and the band of rates within {BAND_POINTS} points of it.",
-                        lambda t=table, ti=title: plot_best_lr(t, ti)))
+            planned = PLANNERS[kind](f)
+            if isinstance(planned, str):
+                missing[kind + suffix] = planned
+            else:
+                specs.append(FigureSpec(kind + suffix, kind, name, *planned))
     return specs, missing
 
 
 def gaps(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
          hidden: int | None = None, lr: float | None = None, rows: str = ROWS,
          cols: str = COLS) -> dict[str, str]:
-    """The figures of ``kinds`` that have nothing to show, by name, with the reason."""
+    """The figures of ``kinds`` that have nothing to show, by name, with the reason.
+
+    Raises:
+        ConfigError: as :func:`plan_figures`.
+    """
     return plan_figures(results, kinds, hidden, lr, rows, cols)[1]
 
 
 def figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
             hidden: int | None = None, lr: float | None = None, rows: str = ROWS,
             cols: str = COLS) -> dict[str, object]:
-    """Figures by name (one per kind and table); those with nothing to show are left out."""
+    """Figures by name (one per kind and table); those with nothing to show are left out.
+
+    Raises:
+        ConfigError: as :func:`plan_figures`.
+    """
     return {s.name: s.draw() for s in plan_figures(results, kinds, hidden, lr, rows, cols)[0]}
 
 
@@ -363,13 +439,29 @@ def image_bytes(fig, fmt: str = "png") -> bytes:
     return buf.getvalue()
 
 
+IMAGE_FORMATS = ("png", "svg")
+
+
 def save(fig, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write the figure to ``path`` (PNG or SVG by its suffix), safely (see
-    :mod:`lstm_sweep.reporting.outputs`)."""
+    """Write the figure to ``path`` (PNG or SVG by its suffix; none: PNG), safely (see
+    :mod:`lstm_sweep.reporting.outputs`).
+
+    Raises:
+        ConfigError: ``fig`` is not a matplotlib Figure, ``path`` not a path ending in .png
+            or .svg, ``overwrite`` not a bool.
+        OutputError: the file may not or cannot be written.
+    """
+    from matplotlib.figure import Figure
+
     from .outputs import write_output
 
-    path = Path(path)
+    if not isinstance(fig, Figure):
+        raise ConfigError(f"fig must be a matplotlib Figure, got {checks.kind_of(fig)}")
+    path = checks.path("path", path)
+    checks.flag("overwrite", overwrite)
     fmt = path.suffix.lstrip(".").lower() or "png"
+    if fmt not in IMAGE_FORMATS:
+        raise ConfigError(f"path {str(path)!r:.80} is not a .png or .svg file name")
     return write_output(path, image_bytes(fig, fmt), fmt, overwrite=overwrite)
 
 

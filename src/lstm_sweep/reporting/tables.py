@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 from ..study.results import Status, TrialResult
+from . import checks
 from .axes import AXES, COLS, ROWS, Axis, check_axes, facet, facet_key, facet_order
+from .text import csv_cell, printable
 
 METRICS = {
     # name: (title, attribute, decimals, unit)
@@ -42,7 +44,12 @@ class Cell:
 
     @property
     def mean(self) -> float | None:
-        return statistics.fmean(self.values) if self.values else None
+        if not self.values:
+            return None
+        try:
+            return statistics.fmean(self.values)
+        except OverflowError:  # times near 1e308 (a hand-edited store): the exact mean
+            return statistics.mean(self.values)
 
     @property
     def std(self) -> float | None:
@@ -115,64 +122,101 @@ def build_tables(results: Sequence[TrialResult], metric: str = "accuracy", rows:
     accuracy; ``metric`` is then that value's), e.g. a table of width x cell, each cell at its
     best learning rate; :attr:`Table.chosen` says which value each cell took.
 
+    Three steps: group the trials by facet, pool each cell's trials (per value of
+    ``best_over``), and take each cell (at its best value of ``best_over``).
+
     Raises:
-        ConfigError: unknown metric or axis.
+        ConfigError: ``results`` is not a list of TrialResult; an unknown metric or axis, or
+            ``best_over`` that is the rows' or columns' axis.
     """
-    if metric not in METRICS:
-        raise ConfigError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
+    results = checks.results(results)
+    checks.choice("metric", metric, METRICS)
     row_axis, col_axis = check_axes(rows, cols)
-    over_axis = None
-    if best_over is not None:
-        if best_over not in AXES:
-            raise ConfigError(f"unknown axis {best_over!r:.40} for the best over; choose one "
-                              f"of: {', '.join(AXES)}")
-        if best_over in (rows, cols):
-            raise ConfigError(f"--best-over {best_over} is already the table's rows or "
-                              "columns: choose another axis")
-        over_axis = AXES[best_over]
+    over_axis = _best_over_axis(best_over, rows, cols)
     attr = METRICS[metric][1]
-    groups: dict[tuple, list[TrialResult]] = {}
-    for r in results:
-        groups.setdefault(facet_key(facet(r.config, rows, cols, best_over)), []).append(r)
     tables = []
-    for members in sorted(groups.values(), key=lambda m: facet_order(
-            facet(m[0].config, rows, cols, best_over))):
-        raw: dict[tuple, tuple[list[float], list[Status], list[float]]] = {}
-        for r in members:
-            where = (row_axis.value(r.config), col_axis.value(r.config),
-                     over_axis.value(r.config) if over_axis else None)
-            values, statuses, accuracies = raw.setdefault(where, ([], [], []))
-            statuses.append(r.status)
-            value, acc = getattr(r, attr), r.test_accuracy
-            if r.status in _WITH_VALUE and value is not None and math.isfinite(value):
-                values.append(value)
-            if r.status in _WITH_VALUE and acc is not None and math.isfinite(acc):
-                accuracies.append(acc)
-        cells, chosen = {}, {}
-        for (row, col, over), (v, st, acc) in raw.items():
-            score = statistics.fmean(acc) if acc else -math.inf
-            best = chosen.get((row, col))
-            if best is None or score > best[1] or (score == best[1] and over_axis and
-                                                   over_axis.sort_key(over) <
-                                                   over_axis.sort_key(best[0])):
-                chosen[(row, col)] = (over, score)
-                cells[(row, col)] = Cell(tuple(v), tuple(st))
-        tables.append(
-            Table(
-                metric=metric,
-                protocol=facet(members[0].config, rows, cols, best_over),
-                rows=tuple(sorted({r for r, _ in cells}, key=row_axis.sort_key)),
-                cols=tuple(sorted({c for _, c in cells}, key=col_axis.sort_key)),
-                cells=cells,
-                seeds=max(len(c.statuses) for c in cells.values()),
-                row_axis=rows,
-                col_axis=cols,
-                best_over=best_over,
-                chosen={k: o for k, (o, score) in chosen.items()
-                        if over_axis and score > -math.inf},
-            )
-        )
+    for protocol, members in _facets(results, rows, cols, best_over):
+        pools = _pools(members, attr, row_axis, col_axis, over_axis)
+        cells, chosen = _cells(pools, over_axis)
+        tables.append(Table(
+            metric=metric, protocol=protocol,
+            rows=tuple(sorted({r for r, _ in cells}, key=row_axis.sort_key)),
+            cols=tuple(sorted({c for _, c in cells}, key=col_axis.sort_key)),
+            cells=cells, seeds=max(len(c.statuses) for c in cells.values()),
+            row_axis=rows, col_axis=cols, best_over=best_over, chosen=chosen))
     return tables
+
+
+def _best_over_axis(best_over: str | None, rows: str, cols: str) -> Axis | None:
+    """The axis each cell takes its best value of (None: no such axis)."""
+    if best_over is None:
+        return None
+    checks.choice("axis", best_over, AXES, " for the best over")
+    if best_over in (rows, cols):
+        raise ConfigError(f"--best-over {best_over} is already the table's rows or "
+                          "columns: choose another axis")
+    return AXES[best_over]
+
+
+def _facets(results: Sequence[TrialResult], rows: str, cols: str,
+            over: str | None) -> list[tuple[dict, list[TrialResult]]]:
+    """Step 1: (protocol, its trials) per facet, in the tables' order."""
+    groups: dict[tuple, tuple[dict, list[TrialResult]]] = {}
+    for r in results:
+        protocol = facet(r.config, rows, cols, over)
+        groups.setdefault(facet_key(protocol), (protocol, []))[1].append(r)
+    return sorted(groups.values(), key=lambda g: facet_order(g[0]))
+
+
+@dataclass
+class _Pool:
+    """The trials of one cell at one value of the best-over axis: their values of the metric,
+    their statuses, and their accuracies (what the best value is chosen by)."""
+
+    values: list[float] = field(default_factory=list)
+    statuses: list[Status] = field(default_factory=list)
+    accuracies: list[float] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return statistics.fmean(self.accuracies) if self.accuracies else -math.inf
+
+
+def _usable(r: TrialResult, value: float | None) -> bool:
+    """Whether a trial's value counts: it finished with one (done or diverged) and a number."""
+    return r.status in _WITH_VALUE and value is not None and math.isfinite(value)
+
+
+def _pools(members: Sequence[TrialResult], attr: str, row_axis: Axis, col_axis: Axis,
+           over_axis: Axis | None) -> dict[tuple, _Pool]:
+    """Step 2: (row, column, value of ``over_axis`` or None) -> the pool of those trials."""
+    pools: dict[tuple, _Pool] = {}
+    for r in members:
+        where = (row_axis.value(r.config), col_axis.value(r.config),
+                 over_axis.value(r.config) if over_axis else None)
+        pool = pools.setdefault(where, _Pool())
+        pool.statuses.append(r.status)
+        if _usable(r, getattr(r, attr)):
+            pool.values.append(getattr(r, attr))
+        if _usable(r, r.test_accuracy):
+            pool.accuracies.append(r.test_accuracy)
+    return pools
+
+
+def _cells(pools: dict[tuple, _Pool], over_axis: Axis | None) -> tuple[dict, dict]:
+    """Step 3: (row, column) -> its Cell, from the pool with the best mean accuracy (a tie:
+    the value first in the axis's order); and (row, column) -> that value, where one was
+    chosen (with ``over_axis``, and some trial had an accuracy)."""
+    best: dict[tuple, tuple[object, _Pool]] = {}
+    for (row, col, over), pool in pools.items():
+        held = best.get((row, col))
+        if held is None or pool.score > held[1].score or (
+                pool.score == held[1].score and over_axis
+                and over_axis.sort_key(over) < over_axis.sort_key(held[0])):
+            best[(row, col)] = (over, pool)
+    cells = {k: Cell(tuple(p.values), tuple(p.statuses)) for k, (_, p) in best.items()}
+    chosen = {k: over for k, (over, p) in best.items() if over_axis and p.score > -math.inf}
+    return cells, chosen
 
 
 def varied_fields(tables: Sequence[Table]) -> tuple[str, ...]:
@@ -242,7 +286,7 @@ def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
         out.append(AXES["cell"].label(p["cell"]))
     if "optimizer" in p and (whole or always & {"optimizer", "opt"}):
         out.append(AXES["optimizer"].label(AXES["optimizer"].value_of(p)))
-    texts = {"dataset": lambda v: str(v), "hidden": lambda v: f"{v} units",
+    texts = {"dataset": printable, "hidden": lambda v: f"{v} units",
              "lr": lambda v: f"lr {v:g}", "steps": lambda v: f"{v} steps",
              "batch_size": lambda v: f"batch {v}", "init": lambda v: f"init {v}",
              "precision": lambda v: str(v), "display_step": lambda v: f"a point every {v} steps"}
@@ -284,6 +328,8 @@ def render_text(table: Table, stat: str = "mean", always: Sequence[str] = ()) ->
 
 def render_markdown(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
     header, rows = _grid(table, stat)
+    header = [c.replace("|", "\\|") for c in header]  # a | in a name is not a column
+    rows = [[c.replace("|", "\\|") for c in r] for r in rows]
     out = [f"**{METRICS[table.metric][0]}** ({describe(table, stat, always)})", "",
            "| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -297,10 +343,12 @@ def render_csv(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> 
     rows, cols = table.axes
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([rows.name, *(f"{cols.name}_{c!r}" if cols.name == "lr" else
-                                  f"{cols.name}_{cols.label(c)}" for c in table.cols)])
-    for r in table.rows:
-        writer.writerow([rows.label(r), *(table.text(r, c, stat) for c in table.cols)])
+    header = [rows.name, *(f"{cols.name}_{c!r}" if cols.name == "lr" else
+                           f"{cols.name}_{cols.label(c)}" for c in table.cols)]
+    writer.writerow([csv_cell(h) for h in header])
+    for r in table.rows:  # a name such as =HYPERLINK(...) is text, not a formula (csv_cell)
+        writer.writerow([csv_cell(x) for x in (rows.label(r),
+                                               *(table.text(r, c, stat) for c in table.cols))])
     return buf.getvalue().rstrip("\n")
 
 
@@ -340,10 +388,14 @@ def render_tables(tables: Sequence[Table], fmt: str = "text", stat: str = "mean"
     each caption naming what tells it apart from the others.
 
     ``stat``: ``mean`` (± sample std), ``median``, ``best`` seed, or ``all`` seeds' values.
+    Names from the store are shown with their control characters escaped, in every format.
+
+    Raises:
+        ConfigError: ``tables`` is not a list of Table (from :func:`build_tables`); an unknown
+            format or statistic.
     """
-    if fmt not in _RENDERERS:
-        raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    if stat not in STATS:
-        raise ConfigError(f"unknown statistic {stat!r}; choose one of: {', '.join(STATS)}")
+    tables = checks.items_of("tables", tables, Table, "a Table (from build_tables)")
+    checks.choice("format", fmt, FORMATS)
+    checks.choice("statistic", stat, STATS)
     always = varied_fields(tables)
     return "\n\n".join(_RENDERERS[fmt](t, stat, always) for t in tables)
