@@ -29,9 +29,10 @@ from .reporting.plots import figures as plot_figures
 from .reporting.plots import gaps as plot_gaps
 from .reporting.plots import save as save_figure
 from .reporting.tables import FORMATS, METRICS, STATS, build_tables, render_tables
+from .reporting.text import printable
 from .running.cost import human_bytes, human_seconds
 from .running.executors import EXECUTORS
-from .store import Store, check_store, load_results
+from .store import Store, check_store, claim_timeout, load_results
 from .study.config import (
     CELLS,
     INITS,
@@ -67,11 +68,11 @@ __all__ = [
     "PRECISIONS", "PRESETS", "STATS", "ConfigError", "DataError", "Dataset", "Grid",
     "LstmSweepError", "OutputError", "Plan", "Status", "Store", "StoreError", "SweepCallbacks",
     "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "build_tables",
-    "check_axes", "check_folder", "check_store", "check_target", "compare", "execute",
+    "check_axes", "check_folder", "claim_timeout", "check_store", "check_target", "compare", "execute",
     "export_rows",
     "findings", "render_export", "results_dataframe",
     "human_bytes", "human_seconds", "load_dataset", "load_mnist", "load_reference", "load_results",
-    "output_folder", "plan_figures", "plan_sweep", "plot_figures", "plot_gaps", "preset",
+    "output_folder", "plan_figures", "plan_sweep", "printable", "plot_figures", "plot_gaps", "preset",
     "render_comparison", "select",
     "render_findings", "render_html", "render_tables", "run_sweep", "run_trial", "save_figure",
     "sweep_request", "write_output",

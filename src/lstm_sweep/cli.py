@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable
 
 import click
@@ -35,6 +36,7 @@ from lstm_sweep import (
     load_mnist,
     load_results,
     preset,
+    printable,
     render_tables,
 )
 
@@ -267,7 +269,7 @@ def _refuse_repeated_settings(opt) -> None:
     for name, given in values.items():
         if len(given) > 1:
             raise click.BadParameter(
-                f"{_printable(name)[:40]} is given {len(given)} times "
+                f"{printable(name)[:40]} is given {len(given)} times "
                 f"({' and '.join(f'{v:g}' for v in given[:5])}); give each setting once",
                 param_hint="'--opt'")
 
@@ -333,7 +335,7 @@ def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_ad
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
     counted = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing new"
     by_others = f", {others} by another driver" if others else ""
-    click.echo("\n" + _printable(
+    click.echo("\n" + printable(
         f"{ran} trials run ({counted}), {skipped} already in {options['db']}{by_others}; "
         f"{wall:.1f} s (planned {api.human_seconds(planned)})"), err=True)
 
@@ -349,7 +351,7 @@ def plan_cmd(datasets, reprobe, **options) -> None:
     requests = [_request(options, "local", None, name) for name in datasets]
     for i, request in enumerate(requests):
         if len(requests) > 1:
-            click.echo(("\n" if i else "") + _printable(f"dataset {request.dataset}:"))
+            click.echo(("\n" if i else "") + printable(f"dataset {request.dataset}:"))
         click.echo(_printable_lines(api.plan_sweep(request, refresh=reprobe and not i).render()))
 
 
@@ -363,7 +365,7 @@ def _load_data(data_dir, show: bool, dataset: str = "mnist", dataset_name: str |
 
     def on_bytes(name: str, done: int, total: int | None) -> None:
         if name not in tasks:
-            tasks[name] = progress.add_task(f"download {_printable(name)}", total=total)
+            tasks[name] = progress.add_task(f"download {printable(name)}", total=total)
         progress.update(tasks[name], completed=done)
 
     with progress:
@@ -371,18 +373,9 @@ def _load_data(data_dir, show: bool, dataset: str = "mnist", dataset_name: str |
                           progress=on_bytes)
 
 
-def _printable(text: object) -> str:
-    """``text`` with every character that ``repr`` escapes (controls, ANSI escapes, bidi
-    overrides) shown as its escape: a stored name never acts on the terminal, and one record
-    stays one line. (The same rule as the reports' ``lstm_sweep.reporting.text.printable``.)"""
-    text = str(text)
-    return text if text.isprintable() else "".join(
-        ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-
-
 def _printable_lines(text: str) -> str:
-    """Several lines, each :func:`_printable` (the line breaks kept)."""
-    return "\n".join(_printable(line) for line in text.split("\n"))
+    """Several lines, each :func:`printable` (the line breaks kept)."""
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def _shown(path: str) -> str:
@@ -426,13 +419,13 @@ def _execute_with_progress(plan, show: bool):
     def on_start(pending, skipped, units):
         engines = ", ".join(sorted({u.engine for u in units})) or "-"
         grid, data = plan.request.grid, plan.request.data
-        console.print(_printable(
+        console.print(printable(
             f"{grid.name}: {len(grid)} trials, {skipped} already stored, {len(pending)} to run "
             f"on {data.name} ({_shown(data.source)}); {len(units)} work units, engine {engines}"))
         bars["overall"] = progress.add_task("sweep", total=len(pending))
 
     def on_unit_start(unit):
-        bars[unit] = progress.add_task(f"  {_printable(unit.describe())}",
+        bars[unit] = progress.add_task(f"  {printable(unit.describe())}",
                                        total=unit.configs[0].steps)
 
     def on_step(unit, done, total):
@@ -448,12 +441,12 @@ def _execute_with_progress(plan, show: bool):
         acc = "-" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
         how = f", {result.engine} x{result.group_size}" if result.group_size > 1 else ""
         extra = f" ({result.error})" if result.error else ""
-        console.print(_printable(f"[{i + 1}/{n}] {result.config.describe()}: {result.status} "
+        console.print(printable(f"[{i + 1}/{n}] {result.config.describe()}: {result.status} "
                                  f"acc {acc} in {result.wall_s:.1f} s{how}{extra}"))
 
     def on_wait(held):
         who = ", ".join(sorted(set(held.values())))
-        console.print(_printable(f"waiting for {len(held)} trials being trained by another "
+        console.print(printable(f"waiting for {len(held)} trials being trained by another "
                                  f"driver ({who}); its claims are taken over if it stops"))
 
     callbacks = api.SweepCallbacks(on_start, on_unit_start, on_step, on_trial_end, on_wait)
@@ -556,10 +549,10 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) 
                              protect=[db])
     folder = api.output_folder(out_dir)
     for spec in specs:
-        click.echo(_printable(api.save_figure(spec.draw(), folder / f"{spec.name}.{fmt}",
+        click.echo(printable(api.save_figure(spec.draw(), folder / f"{spec.name}.{fmt}",
                                               overwrite=overwrite)))
     for name, why in missing.items():
-        click.echo(_printable(f"{name}: nothing to show ({why})"), err=True)
+        click.echo(printable(f"{name}: nothing to show ({why})"), err=True)
 
 
 @cli.command("report")
@@ -580,7 +573,7 @@ def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:
         environments = store.environments()
     text = api.render_html(results, environments, reference, rows=rows, cols=cols)
     path = api.write_output(out, text, "html", overwrite=overwrite, protect=[db])
-    click.echo(_printable(f"{path} ({len(text) // 1024} KB)"))
+    click.echo(printable(f"{path} ({len(text) // 1024} KB)"))
 
 
 @cli.command("export")
@@ -601,7 +594,7 @@ def export_cmd(db, fmt, curves, out, overwrite) -> None:
         click.echo(text, nl=False)
     else:
         path = api.write_output(out, text, fmt, overwrite=overwrite, protect=[db])
-        click.echo(_printable(f"{path} ({text.count(chr(10)) - (fmt == 'csv')} rows)"), err=True)
+        click.echo(printable(f"{path} ({text.count(chr(10)) - (fmt == 'csv')} rows)"), err=True)
 
 
 @cli.command("check")
@@ -613,18 +606,22 @@ def check_cmd(db) -> None:
     problems = api.check_store(db)
     if problems:
         for p in problems[:50]:
-            click.echo(f"problem: {_printable(p)}")
+            click.echo(f"problem: {printable(p)}")
         if len(problems) > 50:
             click.echo(f"... and {len(problems) - 50} more")
-        click.echo(_printable(f"{db}: {len(problems)} problem{'s' if len(problems) > 1 else ''}"),
+        click.echo(printable(f"{db}: {len(problems)} problem{'s' if len(problems) > 1 else ''}"),
                    err=True)
         raise SystemExit(1)
     with api.Store(db, readonly=True) as store:
         results = store.results(with_curves=True)
-        claims = store.claims()
+        try:
+            timeout = api.claim_timeout()
+        except LstmSweepError:  # a bad $LSTM_SWEEP_CLAIM_TIMEOUT is run's to refuse
+            timeout = 60.0
+        live = [c for c in store.claims() if c.live(time.time(), timeout)]
     points = sum(len(r.curve) for r in results)
-    held = f", {len(claims)} trials claimed by running drivers" if claims else ""
-    click.echo(_printable(f"{db}: ok — {len(results)} trials, {points} curve points, schema "
+    held = f", {len(live)} trials claimed by running drivers" if live else ""
+    click.echo(printable(f"{db}: ok — {len(results)} trials, {points} curve points, schema "
                           f"{store.schema_version}{held}"))
 
 
@@ -636,7 +633,7 @@ def check_cmd(db) -> None:
 def data(data_dir, dataset) -> None:
     """Find (or download into the cache) the dataset and print where it is and what it holds."""
     ds = _load_data(data_dir, sys.stderr.isatty(), dataset)
-    click.echo(_printable(f"{ds.name}: {_shown(ds.source)}"))
+    click.echo(printable(f"{ds.name}: {_shown(ds.source)}"))
     click.echo(f"train {len(ds.train)}, validation {len(ds.validation)}, test {len(ds.test)}")
 
 
@@ -670,7 +667,7 @@ def interrupted_message(args: list[str]) -> str:
 
 def _error(message: object) -> None:
     """The one ``Error: ...`` line: on stderr, one line whatever the message holds."""
-    click.echo(f"Error: {_printable(message)}", err=True)
+    click.echo(f"Error: {printable(message)}", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

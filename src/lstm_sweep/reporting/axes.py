@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from ..study.config import CELLS, INITS, OPTIMIZERS, PRECISIONS, TrialConfig
+from ..study.config import OPTIMIZERS, TRIAL_AXES, TrialConfig
 from . import checks
 from .text import printable
 
@@ -65,18 +65,13 @@ class Axis:
         return (rank, 0, str(value))
 
 
-AXES: dict[str, Axis] = {a.name: a for a in (
-    Axis("hidden", "hidden units", "width", ("hidden",), numeric=True),
-    Axis("lr", "learning rate", "rate", ("lr",), numeric=True),
-    Axis("cell", "cell", "cell", ("cell",), order=CELLS),
-    Axis("optimizer", "optimizer", "optimizer", ("optimizer", "opt"),
-         order=tuple(OPTIMIZERS)),
-    Axis("dataset", "dataset", "dataset", ("dataset",), order=("mnist",)),
-    Axis("batch_size", "batch size", "batch size", ("batch_size",), numeric=True),
-    Axis("steps", "steps", "step count", ("steps",), numeric=True),
-    Axis("init", "init", "init", ("init",), order=INITS),
-    Axis("precision", "precision", "precision", ("precision",), order=PRECISIONS),
-)}
+# Built on the study's one declaration of the axes trials vary along (the seed, a replicate,
+# is the statistic inside a cell, never an axis); the optimizer axis covers its settings too.
+AXES: dict[str, Axis] = {
+    a.name: Axis(a.name, a.title, a.noun,
+                 ("optimizer", "opt") if a.name == "optimizer" else (a.name,),
+                 numeric=a.numeric, order=a.order)
+    for a in TRIAL_AXES if not a.replicates}
 ROWS, COLS = "hidden", "lr"  # the seed's Table 1
 # Fields that are never an axis: the seeds are the statistic inside a cell.
 _NOT_FACETS = ("seed", "data_seed")
