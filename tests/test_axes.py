@@ -9,18 +9,19 @@ import re
 
 import pytest
 
+from factory import trial
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.reporting.axes import AXES, check_axes, facet
 from lstm_sweep.reporting.findings import findings
 from lstm_sweep.reporting.plots import plan_figures, shades
 from lstm_sweep.reporting.tables import build_tables, render_tables
 from lstm_sweep.study.config import Grid, TrialConfig
-from lstm_sweep.study.results import Status, TrialResult
+from lstm_sweep.study.results import Status
 
 
-def r(acc, status=Status.DONE, wall=1.0, **fields):
-    return TrialResult(config=TrialConfig(**fields), status=status, test_accuracy=acc,
-                       wall_s=wall)
+def r(acc, status=Status.DONE, **fields):
+    """A trial of ``TrialConfig(**fields)`` (the seed's 999 steps unless given)."""
+    return trial(acc=acc, status=status, **{"steps": 999, **fields})
 
 
 def test_every_axis_takes_a_list_and_the_grid_is_the_product():

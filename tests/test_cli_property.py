@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from factory import trial
 from faults import cli, snapshot
 from lstm_sweep.reporting.axes import AXES
 from lstm_sweep.store import Store
-from lstm_sweep.study.config import TrialConfig
-from lstm_sweep.study.results import CurvePoint, Status, TrialResult
+from lstm_sweep.study.results import Status
 
 EXAMPLES = int(os.environ.get("LSTM_SWEEP_FUZZ_EXAMPLES", "150"))
 COUNT = {"commands": 0, "exit": {}}
@@ -41,12 +41,8 @@ def world(tmp_path_factory, mnist_dir):
                "--workers", "1", "--no-progress", "--data-dir", mnist_dir, "--db", store).code
     assert code == 0
     with Store(root / "dnf.db") as s:
-        s.save(TrialResult(config=TrialConfig(hidden=4096, lr=0.01, steps=10),
-                           status=Status.OOM, error="CUDA out of memory", device="cuda:x",
-                           curve=(), started_at=1.0))
-        s.save(TrialResult(config=TrialConfig(hidden=8, lr=0.01, steps=10), status=Status.DONE,
-                           test_accuracy=0.5, val_accuracy=0.5, steps_done=10,
-                           curve=(CurvePoint(10, 1.0, 0.5),), started_at=1.0))
+        s.save(trial(4096, 0.01, None, status=Status.OOM, steps=10, curve=0))
+        s.save(trial(8, 0.01, 0.5, steps=10, curve=1))
     (root / "notes.txt").write_text("precious\n")
     os.mkfifo(root / "fifo")
     (root / "[b]old").mkdir()

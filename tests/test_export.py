@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
+from factory import trial
 from faults import cli
 from lstm_sweep.reporting.export import COLUMNS, export_rows, results_dataframe
 from lstm_sweep.store import Store, load_results
-from lstm_sweep.study.config import TrialConfig
-from lstm_sweep.study.results import CurvePoint, Status, TrialResult
+from lstm_sweep.study.results import CurvePoint, Status
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +24,11 @@ def db(tmp_path_factory):
         for i, (cell, opt, status, acc) in enumerate([
                 ("lstm", "adam", Status.DONE, 0.9), ("gru", "momentum", Status.DIVERGED, 0.1),
                 ("rnn", "sgd", Status.OOM, None)]):
-            s.save(TrialResult(
-                config=TrialConfig(hidden=16 * (i + 1), lr=0.01, steps=30, cell=cell,
-                                   optimizer=opt,
-                                   opt={"momentum": 0.5} if opt == "momentum" else ()),
-                status=status, test_accuracy=acc, val_accuracy=acc, steps_done=30,
-                wall_s=1.0, cpu_s=1.0, device="cpu:test", started_at=1.0,
-                curve=tuple(CurvePoint(10 * (k + 1), 1.0, 0.5) for k in range(i + 1))))
+            # every trial has a curve (the oom one's stopped early): i + 1 points
+            curve = tuple(CurvePoint(10 * (k + 1), 1.0, 0.5) for k in range(i + 1))
+            s.save(trial(16 * (i + 1), 0.01, acc, status=status, wall=1.0, curve=curve,
+                         cell=cell, optimizer=opt,
+                         opt={"momentum": 0.5} if opt == "momentum" else ()))
     return path
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
+from factory import trial
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.reporting.findings import compare, failing_from, findings, load_reference
-from lstm_sweep.study.config import TrialConfig
-from lstm_sweep.study.results import Status, TrialResult
+from lstm_sweep.study.results import Status
 
-
-def r(hidden, lr, acc, seed=0, status=Status.DONE, wall=1.0):
-    return TrialResult(config=TrialConfig(hidden=hidden, lr=lr, seed=seed), status=status,
-                       test_accuracy=acc, wall_s=wall)
+r = functools.partial(trial, steps=999)
 
 
 def by_kind(items):

@@ -3,6 +3,7 @@ headless Chromium."""
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -11,6 +12,7 @@ import subprocess
 
 import pytest
 
+from factory import trial
 from lstm_sweep.reporting.html import render_html
 from lstm_sweep.reporting.plots import (
     best_lr_data,
@@ -23,14 +25,11 @@ from lstm_sweep.reporting.plots import (
     time_points,
 )
 from lstm_sweep.reporting.tables import build_tables
-from lstm_sweep.study.config import TrialConfig
-from lstm_sweep.study.results import CurvePoint, Status, TrialResult
+from lstm_sweep.study.results import CurvePoint, Status
 
-
-def r(hidden, lr, acc, seed=0, status=Status.DONE, wall=1.0):
-    curve = tuple(CurvePoint(s, 2.0 / s, min(1.0, s / 30)) for s in (10, 20, 30))
-    return TrialResult(config=TrialConfig(hidden=hidden, lr=lr, seed=seed, steps=30),
-                       status=status, test_accuracy=acc, wall_s=wall, curve=curve)
+# each trial learns along one curve: loss 2 / step, batch accuracy step / 30
+r = functools.partial(trial, curve=tuple(CurvePoint(s, 2.0 / s, min(1.0, s / 30))
+                                         for s in (10, 20, 30)))
 
 
 RESULTS = [r(16, 1e-2, 0.95, wall=1), r(16, 1e-1, 0.098, status=Status.DIVERGED, wall=1),

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from importlib import resources
 
 import pytest
 
+from factory import trial
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.reporting.tables import build_tables, render_tables
-from lstm_sweep.study.config import TrialConfig
-from lstm_sweep.training.train import Status, TrialResult
+from lstm_sweep.training.train import Status
 
 REFERENCE = resources.files("lstm_sweep") / "reference" / "hw2_table1.csv"  # the seed's Table 1
 
 
-def r(hidden, lr, acc, seed=0, status=Status.DONE, steps=999, wall=2.0):
-    return TrialResult(config=TrialConfig(hidden=hidden, lr=lr, seed=seed, steps=steps),
-                       status=status, test_accuracy=acc, wall_s=wall)
+# the seed's protocol (999 steps); a cell's time is its trials' wall time
+r = functools.partial(trial, steps=999, wall=2.0)
 
 
 def test_single_seed_cells_and_markers():
