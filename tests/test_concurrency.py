@@ -144,6 +144,19 @@ def _wait_until(condition, what: str, limit: float = 600, proc=None):
         time.sleep(0.05)
 
 
+def _driver_stopped_at_its_first_claim(db, lrs, steps, env) -> subprocess.Popen:
+    """Driver A, started and stopped (SIGSTOP) as soon as it holds a claim (an event)."""
+    a = subprocess.Popen(_cmd(db, lrs, steps), env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until(lambda: db.exists() and _claims(db), "claim by driver A", proc=a)
+    except BaseException:
+        a.kill()
+        raise
+    a.send_signal(signal.SIGSTOP)
+    return a
+
+
 def test_two_drivers_split_one_grid_and_each_trial_is_trained_once(mnist_dir, tmp_path):
     """Driver A is stopped (SIGSTOP) right after its first claim and goes on only once driver B
     holds a claim too: each trains some of the grid however the two start up. The claim
@@ -152,12 +165,8 @@ def test_two_drivers_split_one_grid_and_each_trial_is_trained_once(mnist_dir, tm
     db = tmp_path / "two.db"
     # one core each: two drivers that each spin all cores' OpenMP threads slow down many-fold
     env = _env(mnist_dir, OMP_NUM_THREADS="1", LSTM_SWEEP_CLAIM_TIMEOUT="3600")
-    a = subprocess.Popen(_cmd(db, LRS, 600), env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    b = None
+    a, b = _driver_stopped_at_its_first_claim(db, LRS, 600, env), None
     try:
-        _wait_until(lambda: db.exists() and _claims(db), "claim by driver A", proc=a)
-        a.send_signal(signal.SIGSTOP)
         b = subprocess.Popen(_cmd(db, LRS, 600), env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
         _wait_until(lambda: any(pid == b.pid for _, pid in _claims(db)), "claim by driver B",
@@ -203,12 +212,8 @@ def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_p
     lrs = "1e-3,2e-3,3e-3"
     timeout = 20
     env = _env(mnist_dir, LSTM_SWEEP_CLAIM_TIMEOUT=str(timeout))  # beats every 5 s
-    a = subprocess.Popen(_cmd(db, lrs, 300), env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    b = None
+    a, b = _driver_stopped_at_its_first_claim(db, lrs, 300, env), None
     try:
-        _wait_until(lambda: db.exists() and _claims(db), "claim by driver A", proc=a)
-        a.send_signal(signal.SIGSTOP)
         (key, pid), = _claims(db)
         assert pid == a.pid
         b = subprocess.Popen(_cmd(db, lrs, 300), env=env, stdout=subprocess.PIPE,
