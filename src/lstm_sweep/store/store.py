@@ -36,7 +36,7 @@ from .schema import (
     load_json,
     result_from_row,
 )
-from .sqlite import hint, storage_errors
+from .sqlite import storage_errors
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,8 @@ class Store:
                                  "folder and pass --db there. table, report and check can read "
                                  "it where it is")
         try:
-            self._open(readonly)
-        except sqlite3.Error as e:
-            self._close_quietly()
-            raise StoreError(f"{self.path}: cannot open the results store ({e}){hint(e)}") from e
+            with storage_errors(self.path, "open the results store"):
+                self._open(readonly)
         except BaseException:
             self._close_quietly()
             raise
