@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import LSTM_SWEEP
+from drivers import ClaimBeater, Lines
 from faults import cli, snapshot
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.store import Claim, Store, claim_timeout, load_results
@@ -76,41 +77,45 @@ def _claim(db, *, pid, heartbeat, host=None, start=None):
     conn.close()
 
 
-def _run(db, mnist_dir, timeout="5"):
-    """A real driver on ``db``; ``timeout`` here is a hang guard (a claim held for ever would
-    stop it for ever), not a speed."""
+def _driver(db, mnist_dir, timeout="5") -> subprocess.Popen:
     env = {**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir),
            "LSTM_SWEEP_CLAIM_TIMEOUT": timeout}
-    return subprocess.run([LSTM_SWEEP, *RUN, "--db", str(db)], env=env, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.Popen([LSTM_SWEEP, *RUN, "--db", str(db)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("ahead", [10**6, 1e12, 3.0])
-def test_a_heartbeat_in_the_future_does_not_hold_a_trial_for_ever(ahead, tmp_path, mnist_dir):
-    """Far ahead: stale at once (no clock is that wrong). A little ahead (within the timeout):
-    live, until the heartbeat is a timeout old like any other."""
-    db = tmp_path / "f.db"
-    _claim(db, pid=os.getpid(), heartbeat=time.time() + ahead, host="another-host")
-    t0 = time.time()
-    proc = _run(db, mnist_dir)
-    assert proc.returncode == 0, proc.stderr
-    assert [r.config for r in load_results(db)] == [TRIAL]
-    if ahead < 5:
-        assert "waiting for 1 trials being trained by another driver (another-host:" \
-            in proc.stderr
-        assert time.time() - t0 > ahead + 5 - 1  # not before the beat was a timeout old
-    assert Store(db, readonly=True).claims() == []
+def test_a_heartbeat_far_in_the_future_is_stale_at_once(tmp_path, mnist_dir):
+    """No clock is that wrong: the trial is taken over without a wait (and the driver would
+    otherwise wait for ever; 600 s is a hang guard, not a speed)."""
+    for ahead in (10**6, 1e12):
+        db = tmp_path / f"f{ahead:g}.db"
+        _claim(db, pid=os.getpid(), heartbeat=time.time() + ahead, host="another-host")
+        proc = _driver(db, mnist_dir)
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        assert "waiting for" not in err
+        assert [r.config for r in load_results(db)] == [TRIAL]
+        assert Store(db, readonly=True).claims() == []
 
 
-def test_a_live_process_that_is_no_driver_holds_a_trial_only_until_the_timeout(tmp_path,
-                                                                                mnist_dir):
-    """The claim names this test's own process (alive, on this host, but it never beats)."""
+@pytest.mark.parametrize("ahead, host", [(3.0, "another-host"), (0.0, None)])
+def test_a_claim_nobody_beats_holds_its_trial_one_timeout_after_its_last_beat(
+        ahead, host, tmp_path, mnist_dir):
+    """A heartbeat a little in the future (within the timeout), on another host; or a live
+    process on this host that is no driver (this test's own): live while beaten (the test
+    beats it until the driver says it waits, however slow its start), then taken over once
+    its last heartbeat is a timeout old, never before."""
     db = tmp_path / "p.db"
-    _claim(db, pid=os.getpid(), heartbeat=time.time())
-    proc = _run(db, mnist_dir)
-    assert proc.returncode == 0, proc.stderr
-    assert "waiting for 1 trials" in proc.stderr
+    _claim(db, pid=os.getpid(), heartbeat=time.time() + ahead, host=host)
+    proc = _driver(db, mnist_dir)
+    lines = Lines(proc)
+    with ClaimBeater(db, os.getpid(), value=lambda: time.time() + ahead) as beater:
+        line = lines.wait_for("waiting for 1 trials being trained by another driver")
+    assert (host or socket.gethostname()) in line
+    assert proc.wait(timeout=600) == 0, lines.text()
+    assert time.time() - beater.last >= 5  # not before the last beat was a timeout old
     assert [r.config for r in load_results(db)] == [TRIAL]
+    assert Store(db, readonly=True).claims() == []
 
 
 def test_a_claim_says_why_it_is_stale():

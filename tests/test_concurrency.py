@@ -9,12 +9,12 @@ import re
 import signal
 import sqlite3
 import subprocess
-import threading
 import time
 
 import pytest
 
 from conftest import LSTM_SWEEP
+from drivers import ClaimBeater, Lines
 from lstm_sweep.store import load_results
 
 TRIAL_LINE = re.compile(r"^\[\d+/\d+\] (hidden \d+ lr \S+ seed \d+): ", re.M)
@@ -96,43 +96,6 @@ def test_kill_9_at_random_moments_loses_nothing_and_reruns_nothing(mnist_dir, tm
     conn.close()
 
 
-class _Lines:
-    """A process's stderr read line by line on a thread of its own, so that a test can wait for
-    a line (an event) while the process goes on."""
-
-    def __init__(self, proc: subprocess.Popen):
-        self.proc, self.lines, self._new = proc, [], threading.Condition()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            with self._new:
-                self.lines.append(line)
-                self._new.notify_all()
-        with self._new:
-            self.lines.append(None)  # end of the stream
-            self._new.notify_all()
-
-    def wait_for(self, text: str, limit: float = 600) -> str:
-        """The first line holding ``text``, once it is printed (``limit``: a hang, not a speed)."""
-        give_up = time.monotonic() + limit
-        with self._new:
-            while True:
-                for line in self.lines:
-                    if line is None:
-                        pytest.fail(f"the process ended without printing {text!r}: "
-                                    + "".join(x for x in self.lines if x)[-3000:])
-                    if text in line:
-                        return line
-                if not self._new.wait(timeout=max(0.0, give_up - time.monotonic())):
-                    pytest.fail(f"no line with {text!r} in {limit} s")
-
-    def text(self) -> str:
-        self._thread.join(timeout=600)
-        return "".join(x for x in self.lines if x)
-
-
 def _wait_until(condition, what: str, limit: float = 600, proc=None):
     """Poll ``condition`` (a read of the store: an event, not a duration) until it holds."""
     give_up = time.monotonic() + limit
@@ -190,16 +153,6 @@ def test_two_drivers_split_one_grid_and_each_trial_is_trained_once(mnist_dir, tm
     assert _claims(db) == []
 
 
-def _beat(db, pid):
-    """Refresh the heartbeat of the claims of ``pid``, as that driver's heartbeat thread does."""
-    conn = sqlite3.connect(db, timeout=60)
-    try:
-        with conn:
-            conn.execute("UPDATE claims SET heartbeat = ? WHERE pid = ?", (time.time(), pid))
-    finally:
-        conn.close()
-
-
 def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_path):
     """Driver A is stopped (SIGSTOP) while it trains: alive, but its heartbeat stops. Driver B
     trains the rest of the grid, waits for A's trial, takes A's claim over once its heartbeat is
@@ -218,21 +171,14 @@ def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_p
         assert pid == a.pid
         b = subprocess.Popen(_cmd(db, lrs, 300), env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-        lines = _Lines(b)
-        waiting = threading.Event()
-        beater = threading.Thread(target=lambda: [
-            _beat(db, a.pid) for _ in iter(lambda: waiting.wait(1.0), True)], daemon=True)
-        beater.start()
-        try:
+        lines = Lines(b)
+        with ClaimBeater(db, a.pid) as beater:  # beats for A until B says it waits
             line = lines.wait_for("waiting for")
-        finally:
-            waiting.set()
-            beater.join(timeout=120)
-        last_beat = time.time()
         assert "waiting for 1 trials being trained by another driver" in line
         assert b.wait(timeout=600) == 0, lines.text()
         err = lines.text()
-        assert time.time() - last_beat >= timeout  # taken over only once the beat was stale
+        # taken over only once the last heartbeat written was a timeout old
+        assert time.time() - beater.last >= timeout
         assert len(_trained(err)) == 3 and len(load_results(db)) == 3
         assert _claims(db) == []
     finally:

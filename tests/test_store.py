@@ -163,3 +163,32 @@ def test_killed_sweep_loses_nothing_and_rerun_completes(mnist_dir, tmp_path, sig
     assert _check_consistent(db) == 8
     after = {r.key: r for r in load_results(db)}
     assert all(after[k] == r for k, r in before.items())  # finished trials were not redone
+
+
+def test_a_driver_sees_other_processes_writes_while_it_opens_more_connections(tmp_path):
+    """A driver holds two connections to its store (the sweep's and its heartbeat's) and reads
+    the store again and again. Another process's commits must stay visible to it: this process
+    never opens and closes the store's file itself, which would drop SQLite's POSIX locks and
+    let the other process delete the WAL under it (its reads then froze at an old snapshot, so
+    live claims looked dead and were taken over)."""
+    import subprocess
+
+    from lstm_sweep.store import Driver
+
+    db = tmp_path / "s.db"
+    main = Store(db)
+    main.claim(["k"], Driver())
+    heartbeat = Store(db)  # a second connection in this process, as a driver's heartbeat has
+    seen = []
+    for _ in range(4):
+        main.results()  # reads (and checks that the file is whole) as a waiting driver does
+        subprocess.run([sys.executable, "-c", f"""
+import sqlite3, time
+c = sqlite3.connect({str(db)!r}, timeout=60)
+with c:
+    c.execute("UPDATE claims SET heartbeat = heartbeat + 1")
+c.close()"""], check=True, timeout=120)
+        seen.append(main.claims()[0].heartbeat)
+    assert [b - seen[0] for b in seen] == [0, 1, 2, 3]  # every commit seen, none frozen
+    heartbeat.close()
+    main.close()

@@ -23,8 +23,8 @@ def row_error(what: str, key: object) -> str:
 
 def check(store: Store) -> list[str]:
     """Every problem found in ``store`` (empty: it is sound)."""
-    problems = cut_short(store.path)
     conn = store.connection
+    problems = cut_short(store.path, conn)
     try:
         for (line,) in conn.execute("PRAGMA integrity_check").fetchall():
             if line != "ok":

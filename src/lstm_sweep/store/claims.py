@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError
 from ..study.results import Status
 from .schema import CLAIM_COLUMNS, NUMBER
+from .sqlite import first
 
 if TYPE_CHECKING:
     from .store import Store
@@ -169,13 +170,12 @@ def claim(store: Store, keys: Sequence[str], driver: Driver,
     out = []
     with store.transaction("claim trials") as conn:
         for key in keys:
-            stored = conn.execute("SELECT status, finished_at FROM trials WHERE key = ?",
-                                  (key,)).fetchone()
+            stored = first(conn, "SELECT status, finished_at FROM trials WHERE key = ?", (key,))
             if stored is not None and not (stored[0] in retried
                                            and stored[1] < driver.started_at):
                 continue
-            row = conn.execute(f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims WHERE key = ?",
-                               (key,)).fetchone()
+            row = first(conn, f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims WHERE key = ?",
+                        (key,))
             if row is not None:
                 held = Claim.from_row(row)
                 if held.driver != driver.id and held.live(now, timeout):

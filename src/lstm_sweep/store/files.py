@@ -4,6 +4,7 @@ device), an SQLite file (or an empty one, a store yet to be made), and whole (no
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -18,14 +19,10 @@ def header(path: str | Path) -> bytes:
         return f.read(len(SQLITE_HEADER))
 
 
-def looks_like_sqlite(path: Path) -> bool:
-    """An SQLite file, or an empty one (a store yet to be made)."""
-    return header(path) in (SQLITE_HEADER, b"")
-
-
 def is_store_file(path: str | Path) -> bool:
     """Whether ``path`` is a regular file that holds an SQLite database (an lstm-sweep store or
-    another program's): what no output may ever be written over."""
+    another program's): what no output may ever be written over. (It reads the file's first
+    bytes: never call it on a store this process has open, see :func:`cut_short`.)"""
     try:
         return stat.S_ISREG(os.stat(path).st_mode) and header(path) == SQLITE_HEADER
     except OSError:
@@ -64,26 +61,26 @@ def wal_of(path: Path) -> Path:
     return path.with_name(path.name + "-wal")
 
 
-def cut_short(path: Path) -> list[str]:
+def cut_short(path: Path, conn: sqlite3.Connection) -> list[str]:
     """What SQLite's integrity check does not see: a file cut short (its header's page count,
-    and a size that is a whole number of pages)."""
+    and a size that is a whole number of pages), read through the store's own connection
+    ``conn`` and ``stat``: this process must never open and close the store's file itself, for
+    closing any descriptor of a file drops every POSIX lock the process holds on it (SQLite's
+    own among them: another driver could then think itself the last one and delete the WAL
+    under this one's feet)."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(100)
         size = os.stat(path).st_size
-    except OSError as e:
-        return [f"cannot read the file ({e.strerror})"]
-    if len(head) < 100:
+        page = conn.execute("PRAGMA page_size").fetchall()[0][0]
+        pages = conn.execute("PRAGMA page_count").fetchall()[0][0]
+    except (OSError, sqlite3.Error) as e:
+        return [f"cannot read the file ({getattr(e, 'strerror', None) or e})"]
+    if 0 < size < 100:
         return [f"the file is {size} bytes, shorter than SQLite's 100-byte header"]
-    page = int.from_bytes(head[16:18], "big")
-    page = 65536 if page == 1 else page
-    pages = int.from_bytes(head[28:32], "big")
-    valid = head[24:28] == head[92:96]  # the page count is current (SQLite >= 3.7.0)
     out = []
     if page and size % page:
         out.append(f"the file is {size:,} bytes, not a whole number of {page}-byte pages "
                    "(truncated or appended to)")
-    if page and valid and pages * page > size and not wal_of(path).exists():
+    if page and pages * page > size and not wal_of(path).exists():
         out.append(f"truncated: the header counts {pages} pages of {page} bytes, the file "
                    f"holds {size / page:.2f}")
     return out

@@ -41,3 +41,13 @@ def storage_errors(path: Path, doing: str) -> Iterator[None]:
         yield
     except (sqlite3.Error, OverflowError) as e:
         raise StoreError(f"{path}: cannot {doing} ({e}){hint(e)}") from e
+
+
+def first(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> tuple | None:
+    """The first row of a query, or None; every row is read, so that no statement stays active.
+
+    (A statement stepped but not finished keeps its read transaction open, even in autocommit
+    mode: that connection then reads an old snapshot of the store, and sees no other driver's
+    heartbeat or result, for as long as the statement lives.)"""
+    rows = conn.execute(sql, params).fetchall()
+    return rows[0] if rows else None

@@ -21,7 +21,7 @@ from ..study.results import CurvePoint, Status, TrialResult
 from . import check as checks
 from . import claims as claiming
 from .claims import Claim, Driver
-from .files import check_regular, cut_short, looks_like_sqlite, wal_of
+from .files import check_regular, cut_short, wal_of
 from .schema import (
     APPLICATION_ID,
     CLAIMS,
@@ -36,7 +36,7 @@ from .schema import (
     load_json,
     result_from_row,
 )
-from .sqlite import storage_errors
+from .sqlite import first, storage_errors
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +62,8 @@ class Store:
         self._immutable = False
         self._conn: sqlite3.Connection | None = None
         exists = check_regular(self.path, must_exist=readonly)
-        if exists:
-            try:
-                looks = looks_like_sqlite(self.path)
-            except OSError as e:
-                raise StoreError(f"{self.path}: cannot read the results store ({e.strerror})") \
-                    from e
-            if not looks:
-                raise StoreError(
-                    f"{self.path} is not an SQLite database; pass --db with another file name"
-                )
+        # (whether it is an SQLite file at all, SQLite itself says when it reads the header:
+        # this process never opens the store's file but through SQLite, see files.cut_short)
         if not readonly:
             where = self.path if exists else self.path.parent
             if not os.access(where, os.W_OK) or (exists and not os.access(self.path.parent,
@@ -82,7 +74,13 @@ class Store:
                                  "it where it is")
         try:
             with storage_errors(self.path, "open the results store"):
-                self._open(readonly)
+                try:
+                    self._open(readonly)
+                except sqlite3.DatabaseError as e:
+                    if "not a database" in str(e):
+                        raise StoreError(f"{self.path} is not an SQLite database; pass --db "
+                                         "with another file name") from None
+                    raise
         except BaseException:
             self._close_quietly()
             raise
@@ -101,8 +99,8 @@ class Store:
                     self._conn = self._connect_readonly()
                 else:
                     self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-                    self._conn.execute("PRAGMA busy_timeout = 30000")
-                self._conn.execute("PRAGMA foreign_keys = ON")
+                    self._conn.execute("PRAGMA busy_timeout = 30000").fetchall()
+                self._conn.execute("PRAGMA foreign_keys = ON").fetchall()
                 self.schema_version = self._check_and_init(readonly)
                 return
             except sqlite3.OperationalError as e:
@@ -129,8 +127,8 @@ class Store:
         self._immutable = False
         conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
         try:
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.execute("PRAGMA busy_timeout = 30000").fetchall()
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
             return conn
         except sqlite3.OperationalError as e:
             conn.close()
@@ -147,7 +145,7 @@ class Store:
         conn = self.connection
         conn.execute(begin)
         try:
-            (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+            (app_id,) = first(conn, "PRAGMA application_id")
             tables = {r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type='table'")}
             if app_id != APPLICATION_ID and tables:
@@ -180,14 +178,14 @@ class Store:
                                  (str(SCHEMA_VERSION),))
                     conn.execute("INSERT OR REPLACE INTO meta VALUES ('created_at', ?)",
                                  (str(time.time()),))
-                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}").fetchall()
                     version = SCHEMA_VERSION
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA journal_mode = WAL").fetchall()
+        conn.execute("PRAGMA synchronous = NORMAL").fetchall()
         if version < SCHEMA_VERSION:
             self._migrate(version)
         elif not self.has_table("claims"):  # a version-2 store whose claims table was dropped
@@ -200,8 +198,7 @@ class Store:
         if missing:
             raise StoreError(f"{self.path}: damaged store: table {', '.join(missing)} is missing; "
                              f"`lstm-sweep check --db {self.path}` lists what is wrong")
-        row = self.connection.execute(
-            "SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        row = first(self.connection, "SELECT value FROM meta WHERE name = 'schema_version'")
         if row is None:
             raise StoreError(f"{self.path}: damaged store: it has no schema version (meta table "
                              f"edited?); `lstm-sweep check --db {self.path}` lists what is wrong")
@@ -317,8 +314,7 @@ class Store:
         """Record that dataset ``name`` means the data of ``fingerprint`` in this store, or
         refuse (StoreError) when the store knows it as other data: one name, one dataset."""
         with self.transaction("record the dataset") as conn:
-            row = conn.execute("SELECT value FROM meta WHERE name = ?",
-                               (DATASET_META + name,)).fetchone()
+            row = first(conn, "SELECT value FROM meta WHERE name = ?", (DATASET_META + name,))
             if row is None:
                 conn.execute("INSERT INTO meta VALUES (?, ?)", (DATASET_META + name, fingerprint))
         if row is not None and row[0] != fingerprint:
@@ -420,7 +416,7 @@ class Store:
 
     def _refuse_if_cut(self) -> None:
         """A file cut short may read without an SQLite error yet miss trials: refuse it."""
-        problems = cut_short(self.path)
+        problems = cut_short(self.path, self.connection)
         if problems:
             raise self._bad_row(problems[0])
 
