@@ -100,7 +100,6 @@ def scale(images_u8: np.ndarray) -> np.ndarray:
     return images_u8.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
-
 # --------------------------------------------------------------------------- batching
 
 

@@ -29,7 +29,6 @@ _IMAGE_MAGIC = 0x00000803  # unsigned byte, 3 dimensions
 _LABEL_MAGIC = 0x00000801  # unsigned byte, 1 dimension
 
 
-
 def read_bytes(path: Path, limit: int = MAX_IDX_BYTES, name: str | None = None) -> bytes:
     """The decompressed bytes of ``path`` (gzip, recognised by its magic bytes, or raw), at most
     ``limit`` of them. ``name``: what error messages call the file (default: its path)."""

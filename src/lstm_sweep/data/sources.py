@@ -50,8 +50,6 @@ MNIST_MIRRORS = (
 )
 
 
-
-
 @dataclass(frozen=True)
 class DatasetSpec:
     """A dataset in MNIST's layout that lstm-sweep knows: where to download it, and how to check
@@ -149,7 +147,6 @@ def known_name_like(name: str) -> str | None:
 
 
 ProgressFn = Callable[[str, int, int | None], None]  # (file name, bytes so far, total or None)
-
 
 
 def md5_of_gz(path: Path) -> str | None:
