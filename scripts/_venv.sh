@@ -15,3 +15,9 @@ fi
 spec="."
 if [ -n "${EXTRAS:-}" ]; then spec=".[$EXTRAS]"; fi
 .venv/bin/pip install -q -e "$spec"
+if [[ ",${EXTRAS:-}," == *",test,"* ]] && ! .venv/bin/python -c "import mup" 2>/dev/null; then
+    # microsoft/mup, which the tests compare our per-tensor rates with. Without its declared
+    # dependencies: they include torchvision and seaborn, and torchvision pulls another (CUDA)
+    # build of torch; mup's optimizers and layers need only torch and pyyaml (in the test extra).
+    .venv/bin/pip install -q --no-deps "mup==1.0.0"
+fi

@@ -139,7 +139,8 @@ _AXIS = {a.name: a for a in TRIAL_AXES}
 GRID_WORDS = {a.name: (a.name, a.value_noun) for a in GRID_AXES}
 GRID_WORDS.update({old: (old, *GRID_WORDS[new]) for old, new in GRID_ALIASES.items()})
 GRID_WORDS.update({"data_seed": ("data seed",), "display_step": ("display step",),
-                   "name": ("name",), "opt": ("setting", "opt")})
+                   "name": ("name",), "opt": ("setting", "opt"),
+                   "base_width": ("base width",)})
 BASE_GRID = {"hidden": (16,), "lr": (0.1,)}
 
 
@@ -246,7 +247,9 @@ TRIAL_WORDS = {"hidden": ("hidden",), "lr": ("learning rate",), "seed": ("seed",
                "data_seed": ("data seed",), "steps": ("steps",), "batch_size": ("batch size",),
                "display_step": ("display step",), "init": ("init",),
                "precision": ("precision",), "dataset": ("dataset",), "cell": ("cell",),
-               "optimizer": ("optimizer",), "opt": ("setting",)}
+               "optimizer": ("optimizer",), "opt": ("setting",),
+               "param": ("parametrization",), "base_width": ("base width",),
+               "readout": ("readout init",)}
 
 
 def test_every_field_has_its_words():
@@ -328,7 +331,8 @@ def test_the_axes_are_declared_once_and_name_trial_fields():
     assert GRID_ALIASES == {"lrs": "lr", "seeds": "seed", "cells": "cell",
                             "optimizers": "optimizer"}
     assert [a.name for a in TRIAL_AXES if a.in_grid and not a.replicates] == [
-        "hidden", "lr", "cell", "optimizer", "batch_size", "steps", "init", "precision"]
+        "hidden", "lr", "cell", "optimizer", "batch_size", "steps", "init", "param", "readout",
+        "precision"]
 
 
 AXIS_VALUES = {"hidden": st.sampled_from([8, 16, 32]), "lr": st.sampled_from([1e-3, 0.1, 1]),

@@ -155,7 +155,8 @@ def test_facet_and_axis_values():
     assert AXES["optimizer"].label(AXES["optimizer"].value(c)) == "momentum (momentum=0.5)"
     assert "opt" not in facet(c, "optimizer", "lr") and "hidden" in facet(c, "optimizer", "lr")
     assert set(facet(c)) == {"steps", "batch_size", "display_step", "init", "precision",
-                             "dataset", "cell", "optimizer", "opt"}
+                             "dataset", "cell", "optimizer", "opt", "param", "base_width",
+                             "readout"}
 
 
 def test_one_captioned_figure_per_kind_and_facet():

@@ -33,6 +33,15 @@ PROTOCOL_VERSION = 1
 INITS = ("tf", "pytorch")
 PRECISIONS = ("fp32", "tf32", "bf16")
 CELLS = ("lstm", "gru", "rnn")  # TF 1.x BasicLSTMCell, GRUCell, BasicRNNCell
+# Parametrizations (lstm_sweep.training.param): sp = the seed's (TF's init, one rate for every
+# tensor); mup = the maximal update parametrization relative to a base width (docs/DESIGN.md).
+PARAMS = ("sp", "mup")
+# The width at which mup equals sp: the middle of Table 1's widths that train well at the seed's
+# rates (16 and 32 are too narrow for width scaling to say much, and a base far above the widths
+# swept would make every model a "narrow" one); 64 is also the narrowest width of the transfer
+# preset, so its sweep is the sp sweep it is compared with.
+DEFAULT_BASE_WIDTH = 64
+READOUTS = ("normal", "zero")  # the head's initial weights: the seed's N(0, 1), or zeros
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # blocks of H columns in the cell's kernel(s)
 # TF 1.x optimizers: name -> its settings with TF's defaults (lstm_sweep.training.optim implements them).
 # A setting at its default is not part of a trial's identity; one that differs is.
@@ -79,7 +88,7 @@ MAX_REPEATS = 10_000
 MAX_WORKERS = 256  # worker processes side by side on one machine
 MAX_NAME = 200  # characters of a grid's or a dataset's name
 _LIMIT_OF = {"hidden size": MAX_HIDDEN, "steps": MAX_STEPS, "batch size": MAX_BATCH_SIZE,
-             "display step": MAX_STEPS}
+             "display step": MAX_STEPS, "base width": MAX_HIDDEN}
 # The bounds by option (public: the CLI checks its options against them when it parses).
 LIMITS = {"hidden": MAX_HIDDEN, "seed": MAX_SEED, "steps": MAX_STEPS,
           "batch_size": MAX_BATCH_SIZE, "repeats": MAX_REPEATS, "workers": MAX_WORKERS,
@@ -212,6 +221,10 @@ TRIAL_AXES: tuple[TrialAxis, ...] = (
     TrialAxis("steps", "steps", "steps", "step count", lambda v: _check_positive_int("steps", v),
               numeric=True),
     TrialAxis("init", "init", "init", "init", _choice_of("init", INITS), order=INITS),
+    TrialAxis("param", "parametrization", "parametrization", "parametrization",
+              _choice_of("parametrization", PARAMS), order=PARAMS),
+    TrialAxis("readout", "readout init", "readout init", "readout init",
+              _choice_of("readout init", READOUTS), order=READOUTS),
     TrialAxis("precision", "precision", "precision", "precision",
               _choice_of("precision", PRECISIONS), order=PRECISIONS),
 )
@@ -328,6 +341,13 @@ class TrialConfig:
         optimizer: ``"adam"`` (the seed's), ``"sgd"``, ``"momentum"``, ``"rmsprop"``,
             ``"adagrad"``, in TF 1.x's forms; ``opt``: its settings that differ from TF's
             defaults, as sorted ``(name, value)`` pairs.
+        param: ``"sp"`` (the seed's standard parametrization) or ``"mup"`` (the maximal update
+            parametrization: per-tensor init scales and learning rates, and a ``1/m`` readout
+            multiplier, with ``m = hidden / base_width``; :mod:`lstm_sweep.training.param`).
+        base_width: the width at which ``mup`` equals ``sp`` (only ``mup`` reads it: an ``sp``
+            trial holds :data:`DEFAULT_BASE_WIDTH`, so the same ``sp`` trial has one key).
+        readout: the head's initial weights: ``"normal"`` (the seed's N(0, 1)) or ``"zero"``
+            (μP's zero-readout option; its bias stays the seed's N(0, 1)).
 
     Raises:
         ConfigError: a field of the wrong kind or out of range, named (``hidden size must be a
@@ -347,6 +367,9 @@ class TrialConfig:
     cell: str = "lstm"
     optimizer: str = "adam"
     opt: tuple[tuple[str, float], ...] = ()
+    param: str = "sp"
+    base_width: int = DEFAULT_BASE_WIDTH
+    readout: str = "normal"
 
     def __post_init__(self) -> None:
         for name in ("hidden", "lr", "seed"):
@@ -361,6 +384,14 @@ class TrialConfig:
             _AXIS_OF[name].check(getattr(self, name))
         object.__setattr__(self, "opt", optimizer_settings(self.optimizer, self.opt))
         object.__setattr__(self, "lr", float(self.lr))
+        for name in ("param", "readout"):
+            _AXIS_OF[name].check(getattr(self, name))
+        _check_positive_int("base width", self.base_width)
+        if self.param == "sp":  # sp does not read it: one sp trial, one key
+            object.__setattr__(self, "base_width", DEFAULT_BASE_WIDTH)
+        if self.init != "tf" and (self.param, self.readout) != ("sp", "normal"):
+            raise ConfigError(f"param {self.param} with readout {self.readout} rescales TF's "
+                              f"initialisation: it needs init tf, not {self.init}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -415,9 +446,15 @@ class TrialConfig:
 
     @property
     def model_prefix(self) -> str:
-        """``"gru momentum "`` where the cell or optimizer is not the seed's, else ``""``."""
-        return "" if (self.cell, self.optimizer) == ("lstm", "adam") else \
+        """``"gru momentum "`` where the cell or optimizer is not the seed's, else ``""``; then
+        ``"mup/64 "`` (and ``"zero-readout "``) where the parametrization is not the seed's."""
+        prefix = "" if (self.cell, self.optimizer) == ("lstm", "adam") else \
             f"{self.cell} {self.optimizer} "
+        if self.param != "sp":
+            prefix += f"{self.param}/{self.base_width} "
+        if self.readout != "normal":
+            prefix += f"{self.readout}-readout "
+        return prefix
 
     def describe(self) -> str:
         """``hidden 32 lr 0.01 seed 0`` (after :attr:`model_prefix`): how progress lines name
@@ -454,7 +491,8 @@ class _Required:
 
 _REQUIRED = _Required()
 # The outermost axis first: a grid's trials come cell by cell, ..., then width by width.
-_NESTING = ("cell", "optimizer", "init", "precision", "batch_size", "steps", "hidden", "lr", "seed")
+_NESTING = ("cell", "optimizer", "param", "readout", "init", "precision", "batch_size", "steps",
+            "hidden", "lr", "seed")
 
 
 def _axis_values(name: str, value: object) -> tuple:
@@ -490,15 +528,16 @@ def _axis_values(name: str, value: object) -> tuple:
 @dataclass(frozen=True, init=False)
 class Grid:
     """A sweep: the product of its axes (hidden sizes x learning rates x seeds x cells x
-    optimizers x inits x precisions x batch sizes x steps; :data:`GRID_AXES`).
+    optimizers x parametrizations x readout inits x inits x precisions x batch sizes x steps;
+    :data:`GRID_AXES`).
 
     Each axis field is named after the :class:`TrialConfig` field it sets (``lr``, ``seed``,
     ``cell``, ...) and holds the values the sweep takes; given one value or a list, it is stored
     as a tuple. The other fields are one value for every trial: ``data_seed`` (one batch order
     for all seeds; None: each seed its own), ``display_step``, ``name`` (how plans call the
-    grid; not part of equality) and ``opt``: optimizer settings that differ from TF's defaults,
-    e.g. ``{"momentum": 0.99}``; each applies to the optimizers of the grid that have it (at
-    least one must).
+    grid; not part of equality), ``base_width`` (the width at which ``mup`` equals ``sp``) and
+    ``opt``: optimizer settings that differ from TF's defaults, e.g. ``{"momentum": 0.99}``;
+    each applies to the optimizers of the grid that have it (at least one must).
 
     The axes' names of earlier releases, ``lrs``, ``seeds``, ``cells`` and ``optimizers``
     (:data:`GRID_ALIASES`), still work as keywords and as attributes (``grid.lrs is grid.lr``).
@@ -521,6 +560,9 @@ class Grid:
     cell: tuple[str, ...]
     optimizer: tuple[str, ...]
     opt: tuple[tuple[str, float], ...]
+    param: tuple[str, ...]
+    readout: tuple[str, ...]
+    base_width: int
 
     def __init__(self, hidden: object = _REQUIRED, lr: object = _REQUIRED,
                  seed: object = _Default((0,)), data_seed: int | None = None,
@@ -528,10 +570,11 @@ class Grid:
                  display_step: int = SEED_DISPLAY_STEP, init: object = ("tf",),
                  precision: object = ("fp32",), name: str = "custom",
                  cell: object = _Default(("lstm",)), optimizer: object = _Default(("adam",)),
-                 opt: object = (), **old_names: object) -> None:
+                 opt: object = (), param: object = ("sp",), readout: object = ("normal",),
+                 base_width: int = DEFAULT_BASE_WIDTH, **old_names: object) -> None:
         given = {"hidden": hidden, "lr": lr, "seed": seed, "steps": steps,
                  "batch_size": batch_size, "init": init, "precision": precision, "cell": cell,
-                 "optimizer": optimizer}
+                 "optimizer": optimizer, "param": param, "readout": readout}
         spelled = {a.name: a.name for a in GRID_AXES}  # the keyword each axis came by
         for old, value in old_names.items():
             new = GRID_ALIASES.get(old)
@@ -557,7 +600,9 @@ class Grid:
         if data_seed is not None:
             _check_seed(data_seed, "data seed")
         _check_positive_int("display step", display_step)
+        _check_positive_int("base width", base_width)
         _check_name("name", name)
+        object.__setattr__(self, "base_width", base_width)
         object.__setattr__(self, "data_seed", data_seed)
         object.__setattr__(self, "display_step", display_step)
         object.__setattr__(self, "name", name)
@@ -600,7 +645,7 @@ class Grid:
         _check_dataset(dataset)
         opt = dict(self.opt)
         shared = {"data_seed": self.data_seed, "display_step": self.display_step,
-                  "dataset": dataset}
+                  "dataset": dataset, "base_width": self.base_width}
         trials = []
         for values in itertools.product(*(getattr(self, a) for a in _NESTING)):
             fixed = dict(zip(_NESTING, values))

@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from ..data import IMAGE_SHAPE, N_CLASSES
-from ..study.config import CELLS
+from ..study.config import CELLS, TrialConfig
+from .param import readout_multiplier, rescale_init
 
 N_STEPS, N_INPUT = IMAGE_SHAPE  # rows per image (time steps), pixels per row (inputs)
 FORGET_BIAS = 1.0
@@ -40,10 +41,15 @@ class LSTMClassifier(nn.Module):
         self.hidden = hidden
         self.lstm = nn.LSTM(N_INPUT, hidden, batch_first=True)
         self.out = nn.Linear(hidden, N_CLASSES)  # weight (10, H) = W_out^T; bias = b_out
+        self.readout_mult = 1.0  # mup's 1/m on the readout's input (lstm_sweep.training.param)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs, _ = self.lstm(x)  # (B, T, H)
-        return self.out(outputs[:, -1])  # (B, 10)
+        return self.out(_times(outputs[:, -1], self.readout_mult))  # (B, 10)
+
+
+def _times(h: torch.Tensor, mult: float) -> torch.Tensor:
+    return h if mult == 1.0 else h * mult
 
 
 def glorot_limit(hidden: int) -> float:
@@ -161,12 +167,13 @@ class CellClassifier(nn.Module):
         self.cell, self.hidden = cell, hidden
         self.rnn = TFGRU(hidden) if cell == "gru" else nn.RNN(N_INPUT, hidden, batch_first=True)
         self.out = nn.Linear(hidden, N_CLASSES)
+        self.readout_mult = 1.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cell == "gru":
-            return self.out(self.rnn(x))
+            return self.out(_times(self.rnn(x), self.readout_mult))
         outputs, _ = self.rnn(x)  # (B, T, H)
-        return self.out(outputs[:, -1])
+        return self.out(_times(outputs[:, -1], self.readout_mult))
 
 
 def _glorot(rows: int, cols: int, generator: torch.Generator) -> torch.Tensor:
@@ -207,6 +214,23 @@ def load_cell_params(model: CellClassifier, params: dict[str, torch.Tensor]) -> 
         model.rnn.bias_hh_l0.requires_grad_(False)
     model.out.weight.copy_(params["W_out"].T)
     model.out.bias.copy_(params["b_out"])
+
+
+def build_trial_model(config: TrialConfig) -> nn.Module:
+    """A fresh classifier for ``config``: :func:`build_model` with its parametrization (per-tensor
+    init scales and the readout multiplier, :mod:`lstm_sweep.training.param`) and readout init."""
+    if (config.param, config.readout) == ("sp", "normal"):
+        return build_model(config.hidden, config.init, config.seed, config.cell)
+    generator = torch.Generator().manual_seed(config.seed)  # init is tf (TrialConfig checks)
+    if config.cell == "lstm":
+        model = LSTMClassifier(config.hidden)
+        load_tf_params(model, rescale_init(config, tf_init_params(config.hidden, generator)))
+    else:
+        model = CellClassifier(config.cell, config.hidden)
+        load_cell_params(model, rescale_init(
+            config, tf_cell_params(config.cell, config.hidden, generator)))
+    model.readout_mult = readout_multiplier(config)
+    return model
 
 
 def build_model(hidden: int, init: str, seed: int, cell: str = "lstm") -> nn.Module:

@@ -3,7 +3,9 @@
 Each update is the TF kernel's formula (``tensorflow/core/kernels/training_ops.cc``, and the
 Python optimizers in ``tensorflow/python/training/``), applied in place to a list of parameters.
 ``lr`` is a float, or a tensor broadcast against each parameter (the fused engine's ``(K, 1)``
-per-model learning rates), so one implementation serves one model and K models alike.
+per-model learning rates), so one implementation serves one model and K models alike; ``scales``
+(optional, one per parameter: a float or a tensor broadcast against it) multiply it per tensor,
+which is how a parametrization (:mod:`lstm_sweep.training.param`) gives each tensor its own rate.
 
 - ``adam`` (``AdamOptimizer``): m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²;
   θ −= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε)  (ε outside the correction);
@@ -36,13 +38,15 @@ def tf_adam_step(
     ms: list[torch.Tensor],
     vs: list[torch.Tensor],
     t: int,
-    lr: float | torch.Tensor,
+    lr: float | torch.Tensor | list,
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
 ) -> None:
     """One TF 1.x Adam update, in place.
 
     ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``; ``theta -= lr_t * m / (sqrt(v) + eps)``.
+    ``lr``: one rate (a float or a tensor broadcast against every parameter) or a list of them,
+    one per parameter.
     """
     beta1, beta2 = betas
     with torch.no_grad():
@@ -52,7 +56,13 @@ def tf_adam_step(
         denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, eps)
         correction = math.sqrt(1 - beta2**t) / (1 - beta1**t)
-        if isinstance(lr, torch.Tensor):
+        if isinstance(lr, list):
+            if all(isinstance(r, float) for r in lr):
+                torch._foreach_addcdiv_(params, ms, denom, [-r * correction for r in lr])
+            else:
+                for p, m, d, r in zip(params, ms, denom, lr):
+                    p.addcdiv_(m * (r * -correction), d)
+        elif isinstance(lr, torch.Tensor):
             scale = lr * -correction
             for p, m, d in zip(params, ms, denom):
                 p.addcdiv_(m * scale, d)
@@ -64,10 +74,15 @@ class TFOptimizer:
     """One of :data:`OPTIMIZERS` over ``params`` (its state lives here, shaped like them)."""
 
     def __init__(self, name: str, params: list[torch.Tensor], lr: float | torch.Tensor,
-                 opt: Sequence[tuple[str, float]] = ()):
+                 opt: Sequence[tuple[str, float]] = (),
+                 scales: Sequence[float | torch.Tensor] | None = None):
         if name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {name!r}")
-        self.name, self.params, self.lr, self.t = name, params, lr, 0
+        if scales is not None and len(scales) != len(params):
+            raise ValueError(f"{len(scales)} rate scales for {len(params)} parameters")
+        self.name, self.params, self.t = name, params, 0
+        # one rate, or one per parameter (lr times its scale)
+        self.lr = lr if scales is None else [_times(lr, s) for s in scales]
         self.s = settings(name, opt)
         zeros = [torch.zeros_like(p) for p in params]
         if name == "adam":
@@ -90,6 +105,8 @@ class TFOptimizer:
                          (s["beta1"], s["beta2"]), s["epsilon"])
             return
         for i, (p, g) in enumerate(zip(self.params, grads)):
+            if isinstance(self.lr, list):
+                lr = self.lr[i]
             if self.name == "sgd":
                 p.sub_(g * lr)
             elif self.name == "momentum":
@@ -105,3 +122,15 @@ class TFOptimizer:
                 a = self.accum[i]
                 a.addcmul_(g, g)
                 p.sub_(g * lr / torch.sqrt(a))
+
+
+def _times(lr: float | torch.Tensor, scale: float | torch.Tensor) -> float | torch.Tensor:
+    """``lr * scale``, kept a float where both are floats (and ``lr`` itself where the scale is 1,
+    so that ``sp`` updates are bit for bit the same as without scales)."""
+    if isinstance(scale, float) and scale == 1.0:
+        return lr
+    if isinstance(lr, torch.Tensor) and isinstance(scale, torch.Tensor):
+        return lr * scale.to(lr.device)
+    if isinstance(scale, torch.Tensor):
+        return scale * lr
+    return lr * scale

@@ -27,6 +27,7 @@ import torch
 from ...study.config import TrialConfig
 from ..model import FORGET_BIAS, N_CLASSES, N_INPUT, tf_init_params
 from ..optim import TFOptimizer
+from ..param import readout_multiplier, rescale_init, scale_row
 from .base import autocast
 
 TF_TO_FUSED = (3, 0, 2, 1)  # fused block q takes TF block TF_TO_FUSED[q]
@@ -96,8 +97,10 @@ def _forget_bias(hidden: int, like: torch.Tensor) -> torch.Tensor:
     return fb
 
 
-def forward(p: dict[str, torch.Tensor], x: torch.Tensor, keep: bool = False):
-    """Logits (K, B, 10) of all K models on the shared batch x (B, T, 28).
+def forward(p: dict[str, torch.Tensor], x: torch.Tensor, keep: bool = False,
+            readout_mult: float = 1.0):
+    """Logits (K, B, 10) of all K models on the shared batch x (B, T, 28); the last state is
+    multiplied by ``readout_mult`` (mup's 1/m) before the head.
 
     With ``keep``, also returns what the backward pass needs (hidden and cell states, gates).
     """
@@ -118,19 +121,23 @@ def forward(p: dict[str, torch.Tensor], x: torch.Tensor, keep: bool = False):
         h = o * torch.tanh(c)
         if keep:
             hs.append(h), cs.append(c), sig.append(s), cand.append(g)
-    logits = torch.baddbmm(p["bo"], h, p["Wo"])  # (K, B, 10)
+    read = h if readout_mult == 1.0 else h * readout_mult
+    logits = torch.baddbmm(p["bo"], read, p["Wo"])  # (K, B, 10)
     return (logits, (xt, hs, cs, sig, cand)) if keep else logits
 
 
-def backward(p: dict[str, torch.Tensor], cache, dlogits: torch.Tensor) -> list[torch.Tensor]:
+def backward(p: dict[str, torch.Tensor], cache, dlogits: torch.Tensor,
+             readout_mult: float = 1.0) -> list[torch.Tensor]:
     """Gradients (Wx, Wh, b, Wo, bo), each (K, rows, cols), given dLoss/dlogits (K, B, 10)."""
     xt, hs, cs, sig, cand = cache
     steps, batch, _ = xt.shape
     k, hidden = p["Wh"].shape[0], p["Wh"].shape[1]
-    h_last = hs[-1]
+    h_last = hs[-1] if readout_mult == 1.0 else hs[-1] * readout_mult
     d_wo = torch.bmm(h_last.transpose(1, 2), dlogits)  # (K, H, 10)
     d_bo = dlogits.sum(1, keepdim=True)
     dh = torch.bmm(dlogits, p["Wo"].transpose(1, 2))  # (K, B, H)
+    if readout_mult != 1.0:
+        dh = dh * readout_mult
     dc = torch.zeros_like(dh)
     wh_t = p["Wh"].transpose(1, 2)
     dzs = [None] * steps
@@ -171,19 +178,23 @@ class FusedEngine:
         first = configs[0]
         self.hidden = first.hidden
         self.k = len(configs)
-        params = [tf_init_params(c.hidden, torch.Generator().manual_seed(c.seed)) for c in configs]
+        params = [rescale_init(c, tf_init_params(c.hidden, torch.Generator().manual_seed(c.seed)))
+                  for c in configs]
         self.theta = pack_tf_params(params, self.hidden).to(device)
+        self.readout_mult = readout_multiplier(first)
         lr = torch.tensor([[c.lr] for c in configs], device=device)  # (K, 1)
-        self.optimizer = TFOptimizer(first.optimizer, [self.theta], lr, first.opt)
+        scales = scale_row(first, param_shapes(self.hidden))  # per-tensor rates (mup)
+        self.optimizer = TFOptimizer(first.optimizer, [self.theta], lr, first.opt,
+                                     None if scales is None else [scales.to(device)])
         self.amp = lambda: autocast(first.precision, device)
         self._frozen: dict[int, torch.Tensor] = {}
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         p = views(self.theta, self.hidden)
         with self.amp():  # written-out passes: no autograd, so the backward is inside too
-            logits, cache = forward(p, x, keep=True)
+            logits, cache = forward(p, x, keep=True, readout_mult=self.readout_mult)
             losses, dlogits = losses_and_dlogits(logits.float(), y)
-            grads = backward(p, cache, dlogits)
+            grads = backward(p, cache, dlogits, self.readout_mult)
         grad = torch.cat([g.reshape(self.k, -1).float() for g in grads], dim=1)  # (K, P), theta's layout
         self.optimizer.step([grad])
         return losses
@@ -191,7 +202,7 @@ class FusedEngine:
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         with self.amp():
-            return forward(views(self.theta, self.hidden), x)
+            return forward(views(self.theta, self.hidden), x, readout_mult=self.readout_mult)
 
     def freeze(self, k: int) -> None:
         """Model k diverged: keep its parameters as they are now for evaluation."""

@@ -19,6 +19,7 @@ import torch
 from ...study.config import TrialConfig
 from ..model import N_CLASSES, N_INPUT, tf_cell_params
 from ..optim import TFOptimizer
+from ..param import readout_multiplier, rescale_init, scale_row
 from .base import autocast
 
 
@@ -51,7 +52,8 @@ def pack_cell_params(params: Sequence[dict[str, torch.Tensor]], cell: str,
     return torch.stack([torch.cat([p[n].reshape(-1) for n in names]) for p in params])
 
 
-def cell_forward(p: dict[str, torch.Tensor], x: torch.Tensor, cell: str) -> torch.Tensor:
+def cell_forward(p: dict[str, torch.Tensor], x: torch.Tensor, cell: str,
+                 readout_mult: float = 1.0) -> torch.Tensor:
     """Logits (K, B, 10) of all K models on the shared batch x (B, T, 28), by TF's formulas::
 
         GRU: r, u = split(sigmoid([x_t, h] @ gate_kernel + gate_bias), 2)
@@ -77,6 +79,8 @@ def cell_forward(p: dict[str, torch.Tensor], x: torch.Tensor, cell: str) -> torc
         h = x.new_zeros(k.shape[0], batch, k.shape[2])
         for t in range(steps):
             h = torch.tanh(torch.baddbmm(xk[t], h, hk))
+    if readout_mult != 1.0:  # mup's 1/m on the readout's input
+        h = h * readout_mult
     return torch.baddbmm(p["b_out"], h, p["W_out"])
 
 
@@ -89,17 +93,22 @@ class FusedCellEngine:
     def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
         first = configs[0]
         self.cell, self.hidden, self.k = first.cell, first.hidden, len(configs)
-        params = [tf_cell_params(c.cell, c.hidden, torch.Generator().manual_seed(c.seed))
+        params = [rescale_init(c, tf_cell_params(c.cell, c.hidden,
+                                                 torch.Generator().manual_seed(c.seed)))
                   for c in configs]
         self.theta = pack_cell_params(params, self.cell, self.hidden).to(device)
         self.theta.requires_grad_(True)
+        self.readout_mult = readout_multiplier(first)
         lr = torch.tensor([[c.lr] for c in configs], device=device)  # (K, 1)
-        self.optimizer = TFOptimizer(first.optimizer, [self.theta], lr, first.opt)
+        scales = scale_row(first, cell_shapes(self.cell, self.hidden))  # per-tensor rates (mup)
+        self.optimizer = TFOptimizer(first.optimizer, [self.theta], lr, first.opt,
+                                     None if scales is None else [scales.to(device)])
         self.amp = lambda: autocast(first.precision, device)
         self._frozen: dict[int, torch.Tensor] = {}
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        return cell_forward(cell_views(self.theta, self.cell, self.hidden), x, self.cell)
+        return cell_forward(cell_views(self.theta, self.cell, self.hidden), x, self.cell,
+                            self.readout_mult)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         self.theta.grad = None

@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from ...study.config import TrialConfig
-from ..model import build_model
+from ..model import build_trial_model
 from ..optim import TFOptimizer
+from ..param import rate_scale
 from .base import autocast
 
 
@@ -24,11 +25,14 @@ class SingleEngine:
         (config,) = configs
         self.k = 1
         self.amp = lambda: autocast(config.precision, device)
-        self.model = build_model(config.hidden, config.init, config.seed, config.cell).to(device)
+        self.model = build_trial_model(config).to(device)
         # the TF optimizer on the trainable parameters, called directly: torch.optim's step
         # wrapper costs ~10 % of a step at small widths
-        self.params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = TFOptimizer(config.optimizer, self.params, config.lr, config.opt)
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        self.params = [p for _, p in named]
+        scales = None if config.param == "sp" else [
+            _on(rate_scale(config, n, tuple(p.shape)), device) for n, p in named]
+        self.optimizer = TFOptimizer(config.optimizer, self.params, config.lr, config.opt, scales)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         with self.amp():
@@ -46,3 +50,7 @@ class SingleEngine:
 
     def finish(self) -> None:
         self.model.eval()
+
+
+def _on(scale: float | torch.Tensor, device: torch.device) -> float | torch.Tensor:
+    return scale.to(device) if isinstance(scale, torch.Tensor) else scale

@@ -1,0 +1,130 @@
+"""Parametrizations: how a trial's width sets its initial scales, its per-tensor learning rates
+and its readout multiplier.
+
+``sp`` (the standard parametrization) is the seed's model exactly: TF's glorot kernel, the N(0, 1)
+head, one learning rate for every tensor, no multiplier. ``mup`` is the maximal update
+parametrization (Yang, Hu et al., "Tensor Programs V", arXiv 2203.03466, Table 8: the form with an
+output multiplier that microsoft/mup implements), relative to a base width H0 with
+``m = hidden / base_width``:
+
+============  ======================  ==========================  ===========  =========  ========
+tensor        role                    init                        Adam-like    SGD-like   forward
+============  ======================  ==========================  ===========  =========  ========
+``W_x``       input (28 -> gates)     its scale at H0             lr           lr * m     1
+``W_h``       hidden (H -> gates)     its scale at H0 / sqrt(m)   lr / m       lr         1
+biases        vector-like             unchanged (forget bias 1)   lr           lr * m     1
+``W_out``     readout (H -> 10)       N(0, 1) (or zeros)          lr           lr * m     x / m
+``b_out``     scalar-like (10)        N(0, 1)                     lr           lr         1
+============  ======================  ==========================  ===========  =========  ========
+
+Adam-like: Adam, RMSProp, Adagrad (they normalise the gradient entrywise); SGD-like: SGD and
+Momentum (microsoft/mup's ``MuAdam`` and ``MuSGD``, with which a test compares these rates).
+TF keeps one kernel over ``[x, h]``; its first 28 rows are ``W_x`` and the rest ``W_h``, so a
+kernel's rate is one value per row block. At ``hidden == base_width`` every factor is exactly 1:
+``mup`` *is* ``sp`` there (tested to equal curves).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..data import IMAGE_SHAPE
+from ..study.config import TrialConfig
+
+N_INPUT = IMAGE_SHAPE[1]  # pixels per row: the input width of every kernel
+
+ADAM_LIKE = ("adam", "rmsprop", "adagrad")
+SGD_LIKE = ("sgd", "momentum")
+ROLES = ("input", "hidden", "vector", "readout", "scalar")
+
+# A parameter's role by its name (the last part of ``named_parameters``' name, or a fused
+# engine's view): "kernel" is TF's [28 + H, cols] kernel over [x, h], input rows then hidden rows.
+_ROLE_OF = {
+    "weight_ih_l0": "input", "Wx": "input",
+    "weight_hh_l0": "hidden", "Wh": "hidden",
+    "bias_ih_l0": "vector", "bias_hh_l0": "vector", "b": "vector", "gate_bias": "vector",
+    "candidate_bias": "vector",
+    "out.weight": "readout", "Wo": "readout", "W_out": "readout",
+    "out.bias": "scalar", "bo": "scalar", "b_out": "scalar",
+    "K": "kernel", "gate_kernel": "kernel", "candidate_kernel": "kernel",
+}
+
+
+def width_mult(config: TrialConfig) -> float:
+    """``m = hidden / base_width`` under ``mup``; 1 under ``sp``."""
+    return config.hidden / config.base_width if config.param == "mup" else 1.0
+
+
+def readout_multiplier(config: TrialConfig) -> float:
+    """What the readout's input is multiplied by: ``1 / m`` under ``mup``, 1 under ``sp``."""
+    return 1.0 / width_mult(config)
+
+
+def rate_multipliers(config: TrialConfig) -> dict[str, float]:
+    """Each role's learning rate relative to the trial's ``lr`` (all 1 under ``sp``)."""
+    m = width_mult(config)
+    if config.param == "sp":
+        return dict.fromkeys(ROLES, 1.0)
+    if config.optimizer in ADAM_LIKE:
+        return {"input": 1.0, "hidden": 1.0 / m, "vector": 1.0, "readout": 1.0, "scalar": 1.0}
+    return {"input": m, "hidden": 1.0, "vector": m, "readout": m, "scalar": 1.0}
+
+
+def role_of(name: str) -> str:
+    """The role of parameter ``name`` (``"lstm.weight_hh_l0"``, ``"Wh"``, ``"gate_kernel"``)."""
+    key = name if name in ("out.weight", "out.bias") else name.rsplit(".", 1)[-1]
+    try:
+        return _ROLE_OF[key]
+    except KeyError:
+        raise ValueError(f"no parametrization role for parameter {name!r}") from None
+
+
+def rate_scale(config: TrialConfig, name: str, shape: tuple[int, ...]) -> float | torch.Tensor:
+    """The learning-rate multiplier of parameter ``name`` of ``shape``: a float, or for a TF
+    kernel over ``[x, h]`` a ``(rows, 1)`` tensor (input rows, then hidden rows)."""
+    rates = rate_multipliers(config)
+    role = role_of(name)
+    if role != "kernel":
+        return rates[role]
+    rows = shape[-2]
+    scale = torch.full((rows, 1), rates["hidden"])
+    scale[:N_INPUT] = rates["input"]
+    return scale
+
+
+def scale_row(config: TrialConfig, shapes: dict[str, tuple[int, int]]) -> torch.Tensor | None:
+    """The ``(1, P)`` learning-rate multipliers of a fused engine's flat buffer (its views
+    ``shapes`` in order), or None where every one is 1 (``sp``)."""
+    if config.param == "sp":
+        return None
+    parts = []
+    for name, (rows, cols) in shapes.items():
+        scale = rate_scale(config, name, (rows, cols))
+        parts.append(torch.as_tensor(scale, dtype=torch.float32).expand(rows, cols).reshape(-1))
+    return torch.cat(parts)[None]
+
+
+@torch.no_grad()
+def rescale_init(config: TrialConfig, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """TF-form initial parameters (drawn as ``sp`` draws them) rescaled for ``config``'s
+    parametrization and readout, in place; returned.
+
+    Under ``mup`` each TF kernel ``[28 + H, cols]`` (glorot over its shape) gets its scale at
+    the base width on its ``W_x`` rows and that scale ``/ sqrt(m)`` on its ``W_h`` rows; a zero
+    readout zeroes ``W_out``. At ``hidden == base_width`` every factor is exactly 1.
+    """
+    if config.param == "mup":
+        m, h0 = width_mult(config), config.base_width
+        for name, kernel in params.items():
+            if role_of(name) != "kernel":
+                continue
+            cols_per_unit = kernel.shape[1] // config.hidden
+            limit = math.sqrt(6.0 / (N_INPUT + config.hidden + cols_per_unit * config.hidden))
+            base = math.sqrt(6.0 / (N_INPUT + h0 + cols_per_unit * h0))
+            kernel[:N_INPUT] *= base / limit
+            kernel[N_INPUT:] *= base / limit / math.sqrt(m)
+    if config.readout == "zero":
+        params["W_out"].zero_()
+    return params
