@@ -13,12 +13,13 @@ ERRORS = {Status.OOM: "CUDA out of memory", Status.FAILED: "boom"}
 def trial(hidden: int = 16, lr: float = 1e-3, acc: float | None = 0.9, *, seed: int = 0,
           status: Status = Status.DONE, steps: int = 30, wall: float = 1.0,
           curve: int | tuple[CurvePoint, ...] = 3, error: str | None = None,
-          **config) -> TrialResult:
+          train_loss: float | None = 0.3, **config) -> TrialResult:
     """A finished trial of ``TrialConfig(hidden, lr, seed, steps, **config)``.
 
     ``acc``: its test and validation accuracy (None: it has none, ran no step, has no curve).
     ``curve``: how many points (at steps 10, 20, ...; loss 1 / i, accuracy 0.5), or the points.
     ``error``: default, by status: "CUDA out of memory" (oom), "boom" (failed), else None.
+    ``train_loss``: its final training loss, where it has an accuracy (else None).
     """
     cfg = TrialConfig(hidden=hidden, lr=lr, seed=seed, steps=steps, **config)
     ran = acc is not None
@@ -28,7 +29,7 @@ def trial(hidden: int = 16, lr: float = 1e-3, acc: float | None = 0.9, *, seed: 
             if ran else ()
     return TrialResult(
         config=cfg, status=status, test_accuracy=acc, val_accuracy=acc,
-        train_loss=0.3 if ran else None, steps_done=steps if ran else 0, wall_s=wall,
+        train_loss=train_loss if ran else None, steps_done=steps if ran else 0, wall_s=wall,
         cpu_s=wall, peak_mem_bytes=10**8, device="cpu:test",
         error=error if error is not None else ERRORS.get(status), curve=curve,
         started_at=1000.0)

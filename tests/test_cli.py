@@ -227,7 +227,7 @@ def test_plot_and_report_commands(swept, tmp_path, capsys):
     db = str(swept[0])
     assert main(["plot", "--db", db, "--out", str(tmp_path / "p"), "--format", "svg"]) == 0
     written = sorted(p.name for p in (tmp_path / "p").iterdir())
-    assert written == ["best-lr.svg", "curves.svg", "heatmap.svg", "time.svg"]
+    assert written == ["best-lr.svg", "curves.svg", "heatmap.svg", "time.svg", "transfer.svg"]
     assert main(["plot", "--db", db, "--kind", "curves", "--lr", "0.01", "--out",
                  str(tmp_path / "q")]) == 0
     assert [p.name for p in (tmp_path / "q").iterdir()] == ["curves.png"]

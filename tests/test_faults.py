@@ -80,7 +80,7 @@ def test_outputs_replace_only_their_own_kind_unless_asked(stores, tmp_path):
     assert sorted(p.name for p in plots.iterdir()) == ["heatmap.png"]  # refused before drawing
     assert cli("plot", "--db", db, "--out", plots, "--overwrite").code == 0
     assert sorted(p.name for p in plots.iterdir()) == [
-        "best-lr.png", "curves.png", "heatmap.png", "time.png"]
+        "best-lr.png", "curves.png", "heatmap.png", "time.png", "transfer.png"]
     assert cli("plot", "--db", db, "--out", plots).code == 0  # images: replaced
 
 

@@ -67,7 +67,7 @@ def test_best_lr_and_band():
 
 def test_figures_save_as_png_and_svg(tmp_path):
     figs = figures(RESULTS)
-    assert set(figs) == {"heatmap", "time", "curves", "best-lr"}
+    assert set(figs) == {"heatmap", "time", "curves", "best-lr", "transfer"}
     png = save(figs["heatmap"], tmp_path / "h.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = save(figs["time"], tmp_path / "t.svg")
@@ -105,7 +105,7 @@ def test_html_report_renders_in_chromium(browser, tmp_path):
     common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=120).stdout
-    assert dom.count("<figure") == 4 and dom.count("<svg") >= 4
+    assert dom.count("<figure") == 5 and dom.count("<svg") >= 5  # transfer too
     assert '<table class="results">' in dom and "0.0980*" in dom and ">DNF<" in dom
     assert "Comparison with the published table" in dom and "cpu:test" in dom
     shot = tmp_path / "shot.png"

@@ -19,6 +19,7 @@ engine -> store -> reports)::
 from .data import DATASETS, Dataset, load_dataset, load_mnist
 from .errors import ConfigError, DataError, LstmSweepError, StoreError
 from .reporting.axes import AXES, check_axes, select
+from .reporting.coords import Verdict, plot_coord_check, render_coord_csv, render_coord_table, verdicts
 from .reporting.export import EXPORT_FORMATS, export_rows, render_export, results_dataframe
 from .reporting.findings import compare, findings, load_reference, render_comparison, render_findings
 from .reporting.html import render_html
@@ -38,12 +39,16 @@ from .study.config import (
     INITS,
     LIMITS,
     OPTIMIZERS,
+    PARAMS,
     PRECISIONS,
     PRESETS,
+    READOUTS,
     Grid,
     TrialConfig,
+    lr_range,
     preset,
 )
+from .study.coords import COORD_WIDTHS, QUANTITIES, CoordPoint
 from .study.results import Status, TrialResult
 from .training.engines import ENGINE_CHOICES
 
@@ -51,7 +56,8 @@ from .training.engines import ENGINE_CHOICES
 _LAZY = {"run_sweep": "running.sweep", "sweep_request": "running.sweep",
          "plan_sweep": "running.sweep", "execute": "running.sweep",
          "SweepCallbacks": "running.sweep", "SweepSummary": "running.sweep",
-         "SweepRequest": "running.sweep", "Plan": "running.sweep", "run_trial": "training.train"}
+         "SweepRequest": "running.sweep", "Plan": "running.sweep", "run_trial": "training.train",
+         "coord_check": "running.coordcheck"}
 
 
 def __getattr__(name: str):
@@ -63,17 +69,17 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "AXES", "CELLS", "DATASETS", "OPTIMIZERS", "ENGINE_CHOICES", "EXECUTORS", "EXPORT_FORMATS",
-    "FORMATS", "FigureSpec", "INITS", "LIMITS", "METRICS", "PLOT_KINDS",
-    "PRECISIONS", "PRESETS", "STATS", "ConfigError", "DataError", "Dataset", "Grid",
-    "LstmSweepError", "OutputError", "Plan", "Status", "Store", "StoreError", "SweepCallbacks",
-    "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "build_tables",
-    "check_axes", "check_folder", "claim_timeout", "check_store", "check_target", "compare", "execute",
-    "export_rows",
-    "findings", "render_export", "results_dataframe",
+    "AXES", "CELLS", "COORD_WIDTHS", "DATASETS", "ENGINE_CHOICES", "EXECUTORS", "EXPORT_FORMATS", "FORMATS",
+    "INITS", "LIMITS", "METRICS", "OPTIMIZERS", "PARAMS", "PLOT_KINDS", "PRECISIONS", "PRESETS",
+    "QUANTITIES", "READOUTS", "STATS", "build_tables", "check_axes", "check_folder", "check_store",
+    "check_target", "claim_timeout", "compare", "ConfigError", "coord_check", "CoordPoint",
+    "DataError", "Dataset", "execute", "export_rows", "FigureSpec", "findings", "Grid",
     "human_bytes", "human_seconds", "load_dataset", "load_mnist", "load_reference", "load_results",
-    "output_folder", "plan_figures", "plan_sweep", "printable", "plot_figures", "plot_gaps", "preset",
-    "render_comparison", "select",
-    "render_findings", "render_html", "render_tables", "run_sweep", "run_trial", "save_figure",
-    "sweep_request", "write_output",
+    "lr_range", "LstmSweepError", "output_folder", "OutputError", "Plan", "plan_figures",
+    "plan_sweep", "plot_coord_check", "plot_figures", "plot_gaps", "preset", "printable",
+    "render_comparison", "render_coord_csv", "render_coord_table", "render_export",
+    "render_findings", "render_html", "render_tables", "results_dataframe", "run_sweep",
+    "run_trial", "save_figure", "select", "Status", "Store", "StoreError", "sweep_request",
+    "SweepCallbacks", "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "Verdict",
+    "verdicts", "write_output",
 ]

@@ -27,8 +27,10 @@ from lstm_sweep import (
     LIMITS,
     METRICS,
     OPTIMIZERS,
+    PARAMS,
     PRECISIONS,
     PRESETS,
+    READOUTS,
     STATS,
     Grid,
     LstmSweepError,
@@ -60,7 +62,8 @@ class CommaList(click.ParamType):
         out = []
         for v in items:
             try:
-                out.append(self._convert_one(v))
+                one = self._convert_one(v)
+                out.extend(one) if isinstance(one, tuple) else out.append(one)
             except _Explained as e:
                 self.fail(f"{v[:60]!r} is {e}", param, ctx)
             except ValueError:
@@ -98,7 +101,15 @@ def _status(text: str) -> str:
 
 
 HIDDEN = CommaList("a positive integer", "positive integers", _bounded_int(1, LIMITS["hidden"]))
-LRS = CommaList("a positive number", "positive numbers", _positive_float)
+def _lr_items(text: str) -> tuple[float, ...]:
+    """One learning rate or a range of them (``1e-4:1e-1:10``, ``2^-12:2^-4``; api.lr_range)."""
+    try:
+        return api.lr_range(text)
+    except LstmSweepError as e:
+        raise _Explained(f"not a learning rate or range ({e})") from None
+
+
+LRS = CommaList("a positive number", "positive numbers or ranges", _lr_items)
 SEEDS = CommaList("a non-negative integer", "non-negative integers",
                   _bounded_int(0, LIMITS["seed"]))
 STATUSES = CommaList("a status to retry", "statuses", _status)
@@ -124,6 +135,8 @@ def _name(text: str) -> str:
 
 NAMES = CommaList("a name", "names", _name)
 INIT_LIST = CommaList("an init", "inits", _choice(INITS))
+PARAM_LIST = CommaList("a parametrization", "parametrizations", _choice(PARAMS))
+READOUT_LIST = CommaList("a readout init", "readout inits", _choice(READOUTS))
 PRECISION_LIST = CommaList("a precision", "precisions", _choice(PRECISIONS))
 STEPS = CommaList("a positive integer", "positive integers", _bounded_int(1, LIMITS["steps"]))
 BATCHES = CommaList("a positive integer", "positive integers",
@@ -190,7 +203,9 @@ def sweep_options(f):
         click.option("--hidden", type=HIDDEN,
                      help="Hidden sizes, e.g. 16,32 (replaces the preset's)."),
         click.option("--lr", "lrs", type=LRS,
-                     help="Learning rates, e.g. 1e-3,1e-2 (replaces the preset's)."),
+                     help="Learning rates, e.g. 1e-3,1e-2, or log-spaced ranges: 1e-4:1e-1:10 "
+                          "(10 values), 2^-12:2^-4 or 0.0002:0.0512 (factors of two); replaces "
+                          "the preset's."),
         click.option("--seeds", type=SEEDS, help="Seeds, e.g. 0,1,2  [default: 0]"),
         click.option("--repeats", type=click.IntRange(1, LIMITS["repeats"]),
                      help="Seeds 0..N-1 (instead of --seeds)."),
@@ -211,6 +226,15 @@ def sweep_options(f):
         click.option("--opt", "opt", type=SETTING, multiple=True,
                      help="An optimizer setting that differs from TF's default, e.g. "
                           "momentum=0.99 (repeatable; part of the trials' identity)."),
+        click.option("--param", "params", type=PARAM_LIST,
+                     help="Parametrizations: sp = the seed's (one rate for every tensor); mup = "
+                          "the maximal update parametrization (per-tensor init and rates, a 1/m "
+                          "readout, m = width / --base-width); sp,mup = both  [default: sp]"),
+        click.option("--base-width", type=click.IntRange(1, LIMITS["hidden"]),
+                     help="The width at which mup equals sp  [default: 64]"),
+        click.option("--readout", "readouts", type=READOUT_LIST,
+                     help="The head's initial weights: normal = the seed's N(0,1); zero = "
+                          "zeros (mup's option); normal,zero = both  [default: normal]"),
         click.option("--init", type=INIT_LIST,
                      help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its "
                           "defaults; tf,pytorch = both  [default: tf]"),
@@ -258,6 +282,9 @@ def _grid(o: dict) -> Grid:
         cells=o["cells"] or base.cells,
         optimizers=o["optimizers"] or base.optimizers,
         opt=tuple(o["opt"]),
+        param=o["params"] or base.param,
+        readout=o["readouts"] or base.readout,
+        base_width=o["base_width"] or base.base_width,
     )
 
 
@@ -338,6 +365,73 @@ def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_ad
     click.echo("\n" + printable(
         f"{ran} trials run ({counted}), {skipped} already in {options['db']}{by_others}; "
         f"{wall:.1f} s (planned {api.human_seconds(planned)})"), err=True)
+
+
+@cli.command("coord-check")
+@click.option("--hidden", type=HIDDEN, help="Widths, e.g. 128,512,2048  [default: 128,256,512,"
+                                            "1024,2048]")
+@click.option("--param", "params", type=PARAM_LIST, default="sp,mup", show_default=True,
+              help="Parametrizations to check.")
+@click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True)
+@click.option("--optimizer", type=click.Choice(tuple(OPTIMIZERS)), default="adam",
+              show_default=True)
+@click.option("--lr", type=LRS, help="One deliberately large rate  [default: 0.01 for adam, "
+                                     "rmsprop, adagrad; 0.1 for sgd, momentum]")
+@click.option("--seeds", type=SEEDS, default="0,1,2", show_default=True,
+              help="Seeds averaged per width.")
+@click.option("--steps", type=click.IntRange(1, 1000), default=5, show_default=True,
+              help="Updates on the one fixed batch.")
+@click.option("--batch-size", type=click.IntRange(1, LIMITS["batch_size"]), default=32,
+              show_default=True, help="Images in the fixed batch (the first of the training set).")
+@click.option("--base-width", type=click.IntRange(1, LIMITS["hidden"]), default=64,
+              show_default=True, help="The width at which mup equals sp.")
+@click.option("--readout", type=click.Choice(READOUTS), default="normal", show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Folder with the four IDX files  [default: MNIST's $LSTM_SWEEP_DATA_DIR, else "
+                   "the cache]")
+@click.option("--out", "out_dir", default="plots", show_default=True, type=click.Path(),
+              help="Folder for the figures (coord-check-<param>.png).")
+@click.option("--format", "fmt", type=click.Choice(("text", "csv")), default="text",
+              show_default=True, help="text = the table and verdicts; csv = every measurement.")
+@click.option("--overwrite", is_flag=True, help="Replace files in --out that are not images.")
+def coord_check_cmd(hidden, params, cell, optimizer, lr, seeds, steps, batch_size, base_width,
+                    readout, device, data_dir, out_dir, fmt, overwrite) -> None:
+    """Does a parametrization keep every coordinate's size as the width grows? A few steps on
+    one fixed batch at a large rate, per width: the mean |·| of the input and recurrent
+    projections, gate pre-activations, c, h and logits, and of their change since init; one
+    verdict per parametrization (flat or not flat) and a log-log figure each."""
+    if lr is not None and len(lr) != 1:
+        raise click.BadParameter("give one learning rate", param_hint="'--lr'")
+    widths = hidden or api.COORD_WIDTHS
+    if len(widths) < 2:
+        raise click.BadParameter("give at least two widths to compare", param_hint="'--hidden'")
+    params = tuple(dict.fromkeys(params))
+    folder = api.check_folder(out_dir)
+    targets = [folder / f"coord-check-{p}.png" for p in params]
+    if folder.exists():
+        for target in targets:  # refused before any training
+            api.check_target(target, "png", overwrite=overwrite)
+    data = _load_data(data_dir, False)
+    done = []
+
+    def on_done(param: str, width: int) -> None:
+        done.append((param, width))
+        click.echo(f"[{len(done)}/{len(params) * len(widths)}] {param} {width}", err=True)
+
+    points = api.coord_check(data, widths=widths, params=params, cell=cell, optimizer=optimizer,
+                             lr=lr[0] if lr else None, seeds=seeds, steps=steps,
+                             base_width=base_width, readout=readout, batch_size=batch_size,
+                             device=device, on_done=on_done)
+    if fmt == "csv":
+        click.echo(api.render_coord_csv(points))
+    else:
+        click.echo(api.render_coord_table(points))
+    folder = api.output_folder(out_dir)
+    for param, target in zip(params, targets):
+        fig = api.plot_coord_check(points, param, f"coordinate check: {param} ({cell}, "
+                                                  f"{optimizer}, base width {base_width})")
+        click.echo(printable(api.save_figure(fig, target, overwrite=overwrite)), err=True)
 
 
 @cli.command("plan")

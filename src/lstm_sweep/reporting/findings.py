@@ -8,6 +8,8 @@ Renderers (text, HTML) live in :mod:`lstm_sweep.reporting.tables` and :mod:`lstm
 from __future__ import annotations
 
 import csv
+import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,8 +17,8 @@ from importlib import resources
 from ..errors import ConfigError
 from ..study.results import TrialResult
 from . import checks
-from .axes import COLS, ROWS, facet_key
-from .tables import Cell, Table, build_tables, facet_name
+from .axes import AXES, COLS, ROWS, facet_key
+from .tables import Cell, Table, build_tables, facet_name, param_name
 from .text import printable
 
 FAILED_BELOW = 0.2  # mean test accuracy under this = training failed (chance is 0.1)
@@ -37,6 +39,23 @@ def _pts(x: float) -> str:
 
 def _lr(x: float) -> str:
     return f"{x:g}"
+
+
+def _times(x: float) -> str:
+    """A factor as a sentence writes it: ``×8``, ``×2.5``, ``×10``, ``×1000`` (two significant
+    digits below 10, a whole number above: rates two-fold apart give 8.000000000000002)."""
+    return "×" + (f"{x:.2g}" if x < 10 else f"{round(x)}")
+
+
+def _octaves(n: float) -> str:
+    """``3 octaves``, ``1 octave``, ``3.3 octaves`` (rates ten-fold apart)."""
+    text = f"{n:.1f}".removesuffix(".0")
+    return f"{text} octave" + ("" if text == "1" else "s")
+
+
+def _factor(a: float, b: float) -> float:
+    """How far apart two rates are, whichever is larger: 8 for 0.01 and 0.00125."""
+    return max(a, b) / min(a, b)
 
 
 def _row(table: Table, row) -> dict:
@@ -167,6 +186,34 @@ def _best_lr_trend(f: _Facts) -> list[Finding]:
     return [Finding("best_lr_trend", trend, {"widths": widths, "best_lrs": lrs})]
 
 
+def _best_lr_spread(f: _Facts) -> list[Finding]:
+    """How far apart the widths' best rates lie, in octaves (log2 of the largest over the
+    smallest; rows = widths, columns = rates). Under sp the best rate moves with width; the
+    claim of μP (Tensor Programs V, arXiv 2203.03466) is that it stays put: near 0 octaves."""
+    if (f.table.row_axis, f.table.col_axis) != ("hidden", "lr") or len(f.widths) < 2:
+        return []
+    rates = {h: f.best[h][0] for h in f.widths}
+    low_h = min(f.widths, key=lambda h: rates[h])
+    high_h = max(f.widths, key=lambda h: rates[h])
+    low, high = rates[low_h], rates[high_h]
+    first, last = f.widths[0], f.widths[-1]
+    factor = high / low
+    octaves = math.log2(factor)
+    if low == high:
+        text = (f"The best rate spans no octave from {first} to {last} units: it is "
+                f"{_lr(low)} at every width.")
+    else:
+        span = f"The best rate spans {_octaves(octaves)} ({_times(factor)}) from {first} to " \
+               f"{last} units"
+        if {rates[first], rates[last]} == {low, high}:  # the narrowest and widest are the ends
+            text = f"{span}: {_lr(rates[first])} → {_lr(rates[last])}."
+        else:
+            text = f"{span}: {_lr(high)} at {high_h} units, {_lr(low)} at {low_h} units."
+    return [Finding("best_lr_spread", text, {
+        "octaves": octaves, "factor": factor, "low": low, "high": high,
+        "widths": [first, last], "best_lrs": rates})]
+
+
 def _band(f: _Facts) -> list[Finding]:
     """The goldilocks band: columns within BAND_POINTS of each row's best."""
     rows, cols = f.table.axes
@@ -260,7 +307,7 @@ def _spread(f: _Facts) -> list[Finding]:
 
 
 # The rules, in the order their sentences are shown. A rule = one small function of the facts.
-RULES = (_best_lr, _best_lr_trend, _band, _frontier, _doubling, _enough_width, _spread)
+RULES = (_best_lr, _best_lr_trend, _best_lr_spread, _band, _frontier, _doubling, _enough_width, _spread)
 
 
 def _findings_for(table: Table, time_table: Table) -> list[Finding]:
@@ -392,7 +439,89 @@ def _across_frontier(a: _Across) -> list[Finding]:
                           names, same) + out
 
 
-ACROSS_RULES = (_across_best, _across_winner, _across_frontier)
+_PARAM_FIELDS = ("param", "base_width")  # a parametrization: mup reads its base width
+
+
+def _without_param(protocol: dict) -> dict:
+    return {k: v for k, v in protocol.items() if k not in _PARAM_FIELDS}
+
+
+def param_groups(tables: Sequence[Table]) -> list[tuple[str, list[Table]]]:
+    """The tables grouped by everything but their parametrization (``param`` and its base
+    width), so that sp and mup of one model sit side by side: per group, in the tables' order,
+    what tells it apart from the other groups (``""`` with one group, ``GRU`` with several)
+    and its tables, in the parametrization axis's order (sp first).
+
+    Raises:
+        ConfigError: ``tables`` is not a list of Table (from :func:`build_tables`).
+    """
+    tables = checks.items_of("tables", tables, Table, "a Table (from build_tables)")
+    groups: dict[tuple, list[Table]] = {}
+    for t in tables:
+        groups.setdefault(facet_key(_without_param(t.protocol)), []).append(t)
+    heads = [dataclasses.replace(ts[0], protocol=_without_param(ts[0].protocol))
+             for ts in groups.values()]
+    names = [facet_name(h, heads) for h in heads] if len(heads) > 1 else [""] * len(heads)
+
+    def order(t: Table) -> tuple:
+        return (AXES["param"].sort_key(t.protocol.get("param")), t.protocol.get("base_width", 0))
+
+    return [(name, sorted(ts, key=order)) for name, ts in zip(names, groups.values())]
+
+
+def _transfer(group: str, sp: dict, other: dict, name: str) -> list[Finding]:
+    """One sentence: how far the best rate moves from the narrowest to the widest width that
+    both tables have a best rate at, under ``name`` (``mup (base 64)``) and under sp."""
+    shared = sorted(set(sp) & set(other))
+    if len(shared) < 2:
+        return []
+    lo, hi = shared[0], shared[-1]
+    s_from, s_to, m_from, m_to = sp[lo][0], sp[hi][0], other[lo][0], other[hi][0]
+    s_move, m_move = _factor(s_from, s_to), _factor(m_from, m_to)
+    sp_moves = f"{_times(s_move)} ({_lr(s_from)} → {_lr(s_to)})"
+    transfers = m_move < s_move and not math.isclose(m_move, s_move)
+    if transfers and m_from == m_to:
+        text = (f"Under {name} the best rate of {lo} units is also the best rate of {hi} units "
+                f"({_lr(m_from)}); under sp it moves {sp_moves}.")
+    elif transfers:
+        text = (f"Under {name} the best rate of {lo} units is the best rate of {hi} units "
+                f"within {_times(m_move)} ({_lr(m_from)} vs {_lr(m_to)}); under sp it moves "
+                f"{sp_moves}.")
+    elif m_from == m_to:  # and so under sp: this grid shows no move to correct
+        text = (f"Width does not move the best rate from {lo} to {hi} units under either "
+                f"parametrization: sp {_lr(s_from)} at both, {name} {_lr(m_from)} at both; "
+                "these widths cannot show a transfer.")
+    else:
+        how = ("as far as under sp" if math.isclose(m_move, s_move) else "further than under sp")
+        under_sp = (f"({_times(s_move)}, {_lr(s_from)} → {_lr(s_to)})" if s_from != s_to
+                    else f"(where it stays at {_lr(s_from)})")
+        text = (f"Under {name} the best rate moves {_times(m_move)} from {lo} to {hi} units "
+                f"({_lr(m_from)} → {_lr(m_to)}), {how} {under_sp}: it does not transfer here.")
+    return [Finding("across_transfer", (f"{group}: " if group else "") + text, {
+        "group": group, "param": name, "widths": [lo, hi], "sp": [s_from, s_to],
+        "other": [m_from, m_to], "sp_factor": s_move, "factor": m_move,
+        "transfers": transfers})]
+
+
+def _across_transfer(a: _Across) -> list[Finding]:
+    """Whether the best rate transfers across widths (μTransfer, Tensor Programs V, arXiv
+    2203.03466): for each table that differs from an sp table only in its parametrization,
+    how far the best rate moves between their narrowest and widest shared width, under each
+    (rows = widths, columns = rates); in the tables' order."""
+    if (a.tables[0].row_axis, a.tables[0].col_axis) != ("hidden", "lr"):
+        return []
+    best_of = {id(t): best for t, best in zip(a.tables, a.bests)}
+    out = []
+    for group, members in param_groups(a.tables):
+        sp = [t for t in members if t.protocol.get("param") == "sp"]
+        for t in members if sp else []:
+            if t is not sp[0]:
+                out += _transfer(group, best_of[id(sp[0])], best_of[id(t)],
+                                 param_name(t.protocol))
+    return out
+
+
+ACROSS_RULES = (_across_best, _across_winner, _across_frontier, _across_transfer)
 
 
 # --------------------------------------------------------------------------- the reference

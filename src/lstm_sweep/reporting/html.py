@@ -11,7 +11,7 @@ from ..study.results import TrialResult
 from . import checks
 from .axes import AXES, COLS, ROWS, check_axes
 from .findings import compare, findings, load_reference
-from .plots import KINDS, plan_figures, svg_text
+from .plots import plan_figures, report_kinds, svg_text
 from .tables import Table, build_tables, describe, table_notes, varied_fields
 from .text import printable
 
@@ -68,6 +68,14 @@ def _findings_html(items) -> str:
     return "".join(out)
 
 
+def _figure_heading(spec) -> str:
+    """The heading a figure sits under: its table (facet), or for the transfer figure, which
+    spans a model's parametrizations, its own (after every table's figures)."""
+    if spec.kind == "transfer":
+        return "Learning rate transfer across widths" + (f" — {spec.facet}" if spec.facet else "")
+    return spec.facet
+
+
 def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
                 reference: str = "hw2", title: str = "lstm-sweep report", rows: str = ROWS,
                 cols: str = COLS) -> str:
@@ -100,12 +108,14 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
              *(_table_html(t, always=always) for t in time_tables),
              "<h2>Findings</h2>", _findings_html(findings(results, rows, cols)),
              "<h2>Plots</h2>"]
-    specs, missing = plan_figures(results, KINDS, rows=rows, cols=cols)
+    specs, missing = plan_figures(results, report_kinds(results, rows, cols), rows=rows,
+                                  cols=cols)
     shown = None
     for spec in specs:
-        if spec.facet and spec.facet != shown:
-            parts.append(f"<h3>{html.escape(spec.facet)}</h3>")
-            shown = spec.facet
+        heading = _figure_heading(spec)
+        if heading and heading != shown:
+            parts.append(f"<h3>{html.escape(heading)}</h3>")
+            shown = heading
         parts.append(f'<figure id="plot-{html.escape(spec.name)}">{svg_text(spec.draw())}'
                      f"<figcaption>{html.escape(spec.caption)}</figcaption></figure>")
     for name, why in missing.items():

@@ -6,7 +6,10 @@ function first (tested), and drawn second. One figure per kind and table (facet:
 - accuracy vs time per trial, coloured by row, with the Pareto front;
 - learning curves of one row (a width) or one column (a learning rate), one colour per
   series and the seeds as shades of it;
-- best learning rate per width, with the band of rates within 0.5 points of the best.
+- best learning rate per width, with the band of rates within 0.5 points of the best;
+- the transfer figure (Tensor Programs V, arXiv 2203.03466, Fig. 1): final training loss and
+  test accuracy against the learning rate, one curve per width, one column per parametrization
+  (sp and mup of one model side by side: one figure per table without its parametrization).
 """
 
 from __future__ import annotations
@@ -19,13 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..study.results import TrialResult
+from ..study.results import Status, TrialResult
 from . import checks
-from .axes import AXES, COLS, ROWS, facet, facet_key
-from .findings import BAND_POINTS, best_per_row
-from .tables import Table, build_tables, facet_name
+from .axes import AXES, COLS, ROWS, check_axes, facet, facet_key
+from .findings import BAND_POINTS, best_per_row, param_groups
+from .tables import Table, build_tables, facet_name, param_name
 
-KINDS = ("heatmap", "time", "curves", "best-lr")
+KINDS = ("heatmap", "time", "curves", "best-lr", "transfer")
+# kinds drawn once per group of tables that differ only in their parametrization
+_ACROSS_PARAMS = ("transfer",)
 
 
 def _pyplot():
@@ -120,6 +125,69 @@ def best_lr_data(table: Table) -> dict[int, dict]:
                 and c.mean >= acc - BAND_POINTS / 100]
         out[h] = {"lr": lr, "accuracy": acc, "low": min(band), "high": max(band)}
     return out
+
+
+@dataclass(frozen=True)
+class TransferPoint:
+    """One width at one rate of a transfer panel: the mean final training loss of the seeds
+    that finished (None: none did), the mean test accuracy (as the tables: every seed that has
+    one, diverged ones too), and how many of its seeds diverged or failed."""
+
+    lr: float
+    loss: float | None
+    accuracy: float | None
+    blown: int
+
+
+@dataclass(frozen=True)
+class TransferPanel:
+    """One parametrization's column of the transfer figure: its name (``sp``, ``mup (base
+    64)``), width -> its points by rate, and width -> its best rate (by mean test accuracy, as
+    the findings choose it)."""
+
+    title: str
+    widths: dict[int, list[TransferPoint]]
+    best: dict[int, float]
+
+
+def _mean_loss(trials: Sequence[TrialResult]) -> float | None:
+    """The mean final training loss of the trials that finished with a finite one."""
+    losses = [r.train_loss for r in trials if r.status == Status.DONE
+              and r.train_loss is not None and math.isfinite(r.train_loss)]
+    return sum(losses) / len(losses) if losses else None
+
+
+def transfer_panels(results: Sequence[TrialResult]) -> list[TransferPanel]:
+    """The columns of one transfer figure, from trials that differ only in width, rate, seed
+    and parametrization: one per parametrization, sp first (trials of several models give a
+    column per model and parametrization, in the tables' order).
+
+    Raises:
+        ConfigError: ``results`` is not a list of TrialResult.
+    """
+    results = checks.results(results)
+    tables = build_tables(results, "accuracy", "hidden", "lr")
+    cells: dict[tuple, list[TrialResult]] = {}
+    for r in results:
+        where = (facet_key(facet(r.config)), r.config.hidden, r.config.lr)
+        cells.setdefault(where, []).append(r)
+    panels = []
+    for table in (t for _, members in param_groups(tables) for t in members):
+        key = facet_key(table.protocol)
+        widths = {}
+        for h in table.rows:
+            points = []
+            for lr in table.cols:
+                trials = cells.get((key, h, lr), [])
+                if trials:
+                    points.append(TransferPoint(lr, _mean_loss(trials), table.cell(h, lr).mean,
+                                                sum(r.status in (Status.DIVERGED, Status.FAILED)
+                                                    for r in trials)))
+            widths[h] = points
+        best = {h: lr for h, (lr, _) in best_per_row(table).items()}
+        panels.append(TransferPanel(param_name(table.protocol) if "param" in table.protocol
+                                    else "", widths, best))
+    return panels
 
 
 def shades(rgb: tuple[float, ...], n: int) -> list[tuple[float, float, float]]:
@@ -238,6 +306,88 @@ def plot_best_lr(table: Table, title: str = ""):
     return fig
 
 
+def _width_colours(plt, widths: Sequence[int]) -> dict[int, tuple]:
+    """One colour per width, narrow (dark) to wide (light), the same in every panel (viridis'
+    last yellow is left out: it hardly shows on white)."""
+    cmap = plt.get_cmap("viridis")
+    return {h: cmap(0.85 * k / max(len(widths) - 1, 1)) for k, h in enumerate(widths)}
+
+
+def _draw_transfer_panel(ax_loss, ax_acc, panel: TransferPanel, colours: dict) -> None:
+    """One parametrization: a curve per width (loss above, accuracy below), its best rate as a
+    star on both (the loss star only where a loss was drawn)."""
+    for h, points in panel.widths.items():
+        colour, best = colours[h], panel.best.get(h)
+        loss = [(p.lr, p.loss) for p in points if p.loss is not None]
+        acc = [(p.lr, p.accuracy) for p in points if p.accuracy is not None]
+        if loss:
+            ax_loss.plot(*zip(*loss), color=colour, marker=".", linewidth=1.2)
+        if acc:
+            ax_acc.plot(*zip(*acc), color=colour, marker=".", linewidth=1.2)
+        for ax, pts in ((ax_loss, loss), (ax_acc, acc)):
+            at = [y for x, y in pts if x == best]
+            if at:
+                ax.plot([best], at, marker="*", markersize=11, color=colour,
+                        markeredgecolor="black", markeredgewidth=0.6, linestyle="none")
+    ax_loss.set_title(panel.title, fontsize=10)
+
+
+def _mark_blown(ax_loss, panel: TransferPanel, colours: dict) -> None:
+    """An x along the top edge of the loss panel where a seed diverged or failed, one row of
+    them per width (several widths blow up at one rate), drawn once the limits are set: it
+    must not move them."""
+    row = {h: k for k, h in enumerate(colours)}  # every width's row, the same in each panel
+    for h, points in panel.widths.items():
+        xs = [p.lr for p in points if p.blown]
+        if xs:
+            ax_loss.plot(xs, [0.97 - 0.05 * row[h]] * len(xs),
+                         transform=ax_loss.get_xaxis_transform(),
+                         marker="x", markersize=7, color=colours[h], linestyle="none",
+                         clip_on=False, scalex=False, scaley=False)
+
+
+def plot_transfer(panels: Sequence[TransferPanel], title: str = ""):
+    """Draw :func:`transfer_panels`' output: a column per parametrization, final training
+    loss (top) and test accuracy (bottom) against the rate, a curve per width."""
+    from matplotlib.lines import Line2D
+
+    plt = _pyplot()
+    n = max(len(panels), 1)
+    fig, axes = plt.subplots(2, n, figsize=(4.2 * n + 1.6, 6.6), sharex=True, sharey="row",
+                             squeeze=False)
+    widths = sorted({h for p in panels for h in p.widths})
+    colours = _width_colours(plt, widths)
+    for k, panel in enumerate(panels):
+        _draw_transfer_panel(axes[0][k], axes[1][k], panel, colours)
+    rates = [p.lr for panel in panels for pts in panel.widths.values() for p in pts]
+    losses = [p.loss for panel in panels for pts in panel.widths.values() for p in pts
+              if p.loss is not None]
+    for k in range(n):
+        axes[0][k].set_xscale("log")
+        if rates:
+            _log_ticks(axes[1][k].xaxis, min(rates), max(rates))
+        axes[1][k].set_xlabel("learning rate (log scale)")
+    if losses and min(losses) > 0:
+        axes[0][0].set_yscale("log")
+        _log_ticks(axes[0][0].yaxis, min(losses), max(losses))
+    axes[0][0].set_ylabel("final training loss" + (" (log scale)" if losses and min(losses) > 0
+                                                   else ""))
+    axes[1][0].set_ylabel("test accuracy")
+    for k, panel in enumerate(panels):
+        _mark_blown(axes[0][k], panel, colours)
+    handles = [Line2D([], [], color=colours[h], marker=".", label=f"{h} units") for h in widths]
+    handles += [Line2D([], [], color="gray", marker="*", markersize=10, linestyle="none",
+                       markeredgecolor="black", label="best rate"),
+                Line2D([], [], color="gray", marker="x", linestyle="none",
+                       label="a seed diverged or failed")]
+    axes[0][n - 1].legend(handles=handles, fontsize=7, loc="upper left",
+                          bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    fig.suptitle(f"Final training loss and test accuracy against the learning rate, per "
+                 f"width{title}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 # --------------------------------------------------------------------------- which figures
 
 
@@ -344,10 +494,59 @@ def _plan_best_lr(f: _Facet) -> Planned:
             lambda: plot_best_lr(f.table, f.title))
 
 
+TRANSFER_SHAPE = "the transfer plot needs widths as rows and learning rates as columns"
+
+
+def _transfer_applies(results: Sequence[TrialResult], rows: str, cols: str) -> str | None:
+    """Why the transfer plot cannot show ``results`` (None: it can): it needs widths as rows,
+    rates as columns, and two of each."""
+    if (rows, cols) != ("hidden", "lr"):
+        return TRANSFER_SHAPE
+    widths = {r.config.hidden for r in results}
+    rates = {r.config.lr for r in results}
+    if len(widths) < 2 or len(rates) < 2:
+        return (f"the transfer plot needs two widths and two learning rates or more (here "
+                f"{len(widths)} and {len(rates)})")
+    return None
+
+
+def _plan_transfer(f: _Facet) -> Planned:
+    why = _transfer_applies(f.members, f.rows, f.cols)
+    if why:
+        return why
+    panels = transfer_panels(f.members)
+    if not any(p.accuracy is not None for panel in panels for pts in panel.widths.values()
+               for p in pts):
+        return NO_ACCURACY
+    columns = ", ".join(p.title for p in panels)
+    return (f"Learning rate transfer across widths{f.of} (μTransfer, Tensor Programs V, Fig. 1): "
+            "final training loss (top) and test accuracy (bottom) against the learning rate "
+            f"(log scale), one curve per width, the mean over seeds; one column per "
+            f"parametrization ({columns}). A star marks each width's best rate (by mean test "
+            "accuracy), an x along the top edge a rate where a seed diverged or failed (its "
+            "loss is left out). Where the stars line up across widths, the best rate "
+            "transfers (μP's claim); under sp they are expected to move to smaller rates as "
+            "width grows.",
+            lambda: plot_transfer(panels, f.title))
+
+
 PLANNERS: dict[str, Callable[[_Facet], Planned]] = {
     "heatmap": _plan_heatmap, "time": _plan_time, "curves": _plan_curves,
-    "best-lr": _plan_best_lr}
+    "best-lr": _plan_best_lr, "transfer": _plan_transfer}
 assert tuple(PLANNERS) == KINDS
+
+
+def _suffixed(names: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, file-name suffix) per name: ``GRU``, ``-gru`` (a suffix made unique); none for
+    an empty name (one table)."""
+    out, used = [], set()
+    for name in names:
+        suffix = "-" + _slug(name) if name else ""
+        while suffix in used:
+            suffix += "-2"
+        used.add(suffix)
+        out.append((name, suffix))
+    return out
 
 
 def _names(tables: Sequence[Table]) -> list[tuple[str, str]]:
@@ -355,15 +554,22 @@ def _names(tables: Sequence[Table]) -> list[tuple[str, str]]:
     (a suffix made unique)."""
     if len(tables) < 2:
         return [("", "")] * len(tables)
-    out, used = [], set()
-    for table in tables:
-        name = facet_name(table, tables)
-        suffix = "-" + _slug(name)
-        while suffix in used:
-            suffix += "-2"
-        used.add(suffix)
-        out.append((name, suffix))
-    return out
+    return _suffixed([facet_name(table, tables) for table in tables])
+
+
+def report_kinds(results: Sequence[TrialResult], rows: str = ROWS,
+                 cols: str = COLS) -> tuple[str, ...]:
+    """The kinds a report shows for ``results``: every kind, but the transfer plot only where
+    it can show something (widths as rows, rates as columns, two of each or more), so that a
+    report of another layout does not explain, at each table, why it has none.
+
+    Raises:
+        ConfigError: ``results`` is not a list of TrialResult; an unknown axis.
+    """
+    results = checks.results(results)
+    check_axes(rows, cols)
+    skip = _transfer_applies(results, rows, cols) is not None
+    return tuple(k for k in KINDS if not (skip and k == "transfer"))
 
 
 def _check_plot_args(results, kinds, hidden, lr) -> tuple[list[TrialResult], list[str]]:
@@ -380,7 +586,9 @@ def plan_figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
                  cols: str = COLS) -> tuple[list[FigureSpec], dict[str, str]]:
     """The figures of ``kinds`` for each table of ``rows`` x ``cols`` in ``results`` (nothing is
     drawn yet), and the figures that have nothing to show, by name, with the reason (an
-    all-DNF store, a row or column that does not exist, trials too short for a curve).
+    all-DNF store, a row or column that does not exist, trials too short for a curve). The
+    transfer figure is one per group of tables that differ only in their parametrization
+    (sp and mup side by side), after the tables' figures.
 
     Raises:
         ConfigError: ``results`` is not a list of TrialResult, ``kinds`` not a list of
@@ -396,15 +604,28 @@ def plan_figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
         by_facet.setdefault(facet_key(facet(r.config, rows, cols)), []).append(r)
     specs: list[FigureSpec] = []
     missing: dict[str, str] = {}
+    per_table = [k for k in kinds if k not in _ACROSS_PARAMS]
+    across = [k for k in kinds if k in _ACROSS_PARAMS]
     for table, (name, suffix) in zip(tables, _names(tables)):
         f = _Facet(table, by_facet[facet_key(table.protocol)], name, hidden, lr)
-        for kind in kinds:
-            planned = PLANNERS[kind](f)
-            if isinstance(planned, str):
-                missing[kind + suffix] = planned
-            else:
-                specs.append(FigureSpec(kind + suffix, kind, name, *planned))
+        _plan(f, suffix, per_table, specs, missing)
+    if across:  # sp and mup of one model side by side: one figure per group, after the tables
+        groups = param_groups(tables)
+        for (name, suffix), (_, members) in zip(_suffixed([n for n, _ in groups]), groups):
+            trials = [r for t in members for r in by_facet[facet_key(t.protocol)]]
+            _plan(_Facet(members[0], trials, name, hidden, lr), suffix, across, specs, missing)
     return specs, missing
+
+
+def _plan(f: _Facet, suffix: str, kinds: Sequence[str], specs: list[FigureSpec],
+          missing: dict[str, str]) -> None:
+    """Plan the figures of ``kinds`` for facet ``f``: each a spec, or why it has nothing."""
+    for kind in kinds:
+        planned = PLANNERS[kind](f)
+        if isinstance(planned, str):
+            missing[kind + suffix] = planned
+        else:
+            specs.append(FigureSpec(kind + suffix, kind, f.name, *planned))
 
 
 def gaps(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,

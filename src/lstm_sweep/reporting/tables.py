@@ -272,6 +272,22 @@ def describe(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> st
     return " · ".join([*_parts(table.protocol, set(always)), *over, seeds])
 
 
+def param_name(protocol: dict) -> str:
+    """A table's parametrization in words: ``sp``, or ``mup (base 64)`` (μP reads its base
+    width; sp does not, so it is not named there).
+
+    Raises:
+        ConfigError: ``protocol`` is not a dict with a ``param`` (a table's protocol).
+    """
+    if not isinstance(protocol, dict) or "param" not in protocol:
+        raise ConfigError("protocol must be a table's protocol (a dict with a param), got "
+                          f"{checks.kind_of(protocol)}")
+    name = AXES["param"].label(protocol["param"])
+    if protocol["param"] != "sp" and "base_width" in protocol:
+        name += f" (base {protocol['base_width']})"
+    return name
+
+
 def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
     """The caption's parts for protocol ``p``: the model where it is not the seed's (LSTM,
     Adam) or is in ``always``, then the data and the protocol (``only``: just ``always``)."""
@@ -286,6 +302,11 @@ def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
         out.append(AXES["cell"].label(p["cell"]))
     if "optimizer" in p and (whole or always & {"optimizer", "opt"}):
         out.append(AXES["optimizer"].label(AXES["optimizer"].value_of(p)))
+    # the parametrization where it is not the seed's (sp) or tells tables apart
+    if "param" in p and (always & {"param", "base_width"} or (not only and p["param"] != "sp")):
+        out.append(param_name(p))
+    if "readout" in p and ("readout" in always or (not only and p["readout"] != "normal")):
+        out.append(f"{AXES['readout'].label(p['readout'])} readout")
     texts = {"dataset": printable, "hidden": lambda v: f"{v} units",
              "lr": lambda v: f"lr {v:g}", "steps": lambda v: f"{v} steps",
              "batch_size": lambda v: f"batch {v}", "init": lambda v: f"init {v}",

@@ -1,0 +1,203 @@
+"""Judging and showing a coordinate check (``lstm-sweep coord-check``): one verdict per
+parametrization, a table, the log-log figure.
+
+The verdict fits, per quantity, step and measure (its size, its change since init), a line to
+log(size) against log(width) over the widest widths (from ``widest / span`` up) and reads the
+growth the line predicts across them: flat when every growth at steps 1..S lies within
+``[1/tolerance, tolerance]`` (microsoft/mup's own test asks 1.2 between two widths 4x apart). A
+fit over several widths is steadier than one ratio of two noisy points; with two widths it is
+that ratio. Step 0 (the init) is not judged: μP does not promise an init-time logit of one size.
+Nor is the logits' *size*: it is mostly the head's bias, the seed's N(0, 1) draw, ten numbers
+per model that differ between widths by chance (about ±20 % over three seeds, measured); the
+logits' *change* is judged, and it is what a missing 1/m readout multiplier blows up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from ..study.config import PARAMS, show
+from ..study.coords import QUANTITY_NAMES, QUANTITY_TITLES, CoordPoint
+
+DEFAULT_TOLERANCE = 1.2
+DEFAULT_SPAN = 8  # judge the widths from widest / 8 up (256 to 2048 at the defaults)
+MEASURES = ("value", "change")
+NOT_JUDGED = {("logits", "value")}  # see the module docstring
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The coordinate check's word on one parametrization: ``flat``, and the worst growth
+    (``quantity``'s ``measure`` at ``step``, ``growth`` times from ``narrow`` to ``widest``)."""
+
+    param: str
+    flat: bool
+    quantity: str
+    measure: str
+    step: int
+    growth: float
+    narrow: int
+    widest: int
+    steps: int
+    tolerance: float
+
+    @property
+    def text(self) -> str:
+        if self.flat:
+            within = max(self.growth, 1 / self.growth)
+            return (f"{self.param}: flat — every quantity within ×{within:.2f} from "
+                    f"{self.narrow} to {self.widest} over steps 1-{self.steps}")
+        what = QUANTITY_TITLES.get(self.quantity, self.quantity)
+        how = "grows" if self.growth > 1 else "shrinks"
+        times = self.growth if self.growth > 1 else 1 / self.growth
+        noun = "change" if self.measure == "change" else "size"
+        return (f"{self.param}: not flat — the {what}'s {noun} {how} ×{times:.1f} from "
+                f"{self.narrow} to {self.widest} (step {self.step}; flat means within "
+                f"×{self.tolerance:g})")
+
+
+def _check_points(points: object) -> list[CoordPoint]:
+    if not isinstance(points, (list, tuple)) or not points or \
+            not all(isinstance(p, CoordPoint) for p in points):
+        raise ConfigError(f"coordinate-check points must be a non-empty list of CoordPoint, got "
+                          f"{show(points)}")
+    return list(points)
+
+
+def _growth(widths: list[int], sizes: list[float], narrow: int, widest: int) -> float:
+    """The growth from ``narrow`` to ``widest`` of the least-squares line log(size) ~ log(width);
+    1 where every size is 0 (an all-zero quantity does not grow)."""
+    if all(s == 0 for s in sizes):
+        return 1.0
+    floor = max(sizes) * 1e-12 or 1e-300
+    xs = [math.log(w) for w in widths]
+    ys = [math.log(max(s, floor)) for s in sizes]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return math.exp(slope * math.log(widest / narrow))
+
+
+def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERANCE,
+             span: int = DEFAULT_SPAN, steps: int | None = None) -> list[Verdict]:
+    """One :class:`Verdict` per parametrization in ``points`` (sp, then mup), judging steps
+    1..``steps`` (all measured steps if None).
+
+    Raises:
+        ConfigError: ``points`` not a non-empty list of CoordPoint, fewer than two widths or no
+            step after init, ``tolerance`` not above 1, ``span`` not above 1.
+    """
+    points = _check_points(points)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or \
+            not 1 < tolerance < math.inf:
+        raise ConfigError(f"tolerance must be a number above 1, got {show(tolerance)}")
+    if isinstance(span, bool) or not isinstance(span, int) or span < 2:
+        raise ConfigError(f"span must be a whole number of at least 2, got {show(span)}")
+    out = []
+    order = {p: i for i, p in enumerate(PARAMS)}
+    for param in sorted({p.param for p in points}, key=lambda p: (order.get(p, 99), p)):
+        mine = [p for p in points if p.param == param]
+        widths = sorted({p.width for p in mine})
+        last = max(p.step for p in mine) if steps is None else steps
+        if len(widths) < 2 or last < 1:
+            raise ConfigError(f"{param}: a verdict needs two widths and a step after init")
+        widest = widths[-1]
+        narrow = min(w for w in widths if w * span >= widest)
+        if narrow == widest:
+            narrow = widths[-2]
+        judged = [w for w in widths if w >= narrow]
+        size = {(p.quantity, p.step, p.width): p for p in mine}
+        worst = None
+        for q in [q for q in QUANTITY_NAMES if any(p.quantity == q for p in mine)]:
+            for step in range(1, last + 1):
+                for measure in MEASURES:
+                    if (q, measure) in NOT_JUDGED:
+                        continue
+                    got = [size.get((q, step, w)) for w in judged]
+                    if any(g is None for g in got):
+                        continue
+                    g = _growth(judged, [getattr(p, measure) for p in got], narrow, widest)
+                    if worst is None or abs(math.log(g)) > abs(math.log(worst[0])):
+                        worst = (g, q, measure, step)
+        if worst is None:
+            raise ConfigError(f"{param}: no step 1..{last} was measured at every width")
+        g, q, measure, step = worst
+        out.append(Verdict(param, abs(math.log(g)) <= math.log(tolerance) + 1e-12, q, measure,
+                           step, g, narrow, widest, last, float(tolerance)))
+    return out
+
+
+def render_coord_table(points: Sequence[CoordPoint]) -> str:
+    """Per parametrization: each quantity's size and change (Δ) at the last step, per width,
+    and its growth across the widths judged (the verdict's fit)."""
+    points = _check_points(points)
+    lines = []
+    for v in verdicts(points):
+        mine = [p for p in points if p.param == v.param]
+        widths = sorted({p.width for p in mine})
+        last = max(p.step for p in mine)
+        at = {(p.quantity, p.width): p for p in mine if p.step == last}
+        judged = [w for w in widths if w >= v.narrow]
+        lines.append(f"{v.param}: mean |·| at step {last} (Δ = change since init)")
+        head = f"{'quantity':<28}" + "".join(f"{w:>10}" for w in widths) + \
+            f"{f'×{v.narrow}→{v.widest}':>13}"
+        lines.append(head)
+        for q in [q for q in QUANTITY_NAMES if (q, widths[0]) in at]:
+            for measure, label in (("value", QUANTITY_TITLES[q]), ("change", "Δ " + q)):
+                sizes = [getattr(at[(q, w)], measure) for w in widths]
+                g = _growth(judged, [getattr(at[(q, w)], measure) for w in judged], v.narrow,
+                            v.widest)
+                lines.append(f"{label:<28}" + "".join(f"{s:>10.3g}" for s in sizes) +
+                             f"{g:>13.2f}")
+        lines.append("")
+    return "\n".join(lines + [v.text for v in verdicts(points)])
+
+
+def render_coord_csv(points: Sequence[CoordPoint]) -> str:
+    """Every measurement, one row each: param, width, step, quantity, value, change."""
+    points = _check_points(points)
+    rows = ["param,width,step,quantity,value,change"]
+    rows += [f"{p.param},{p.width},{p.step},{p.quantity},{p.value!r},{p.change!r}"
+             for p in points]
+    return "\n".join(rows)
+
+
+def plot_coord_check(points: Sequence[CoordPoint], param: str, title: str = ""):
+    """The log-log figure of one parametrization: one panel per step after init (columns), the
+    quantities' sizes (top) and changes since init (bottom) against width, one line each."""
+    points = [p for p in _check_points(points) if p.param == param]
+    if not points:
+        raise ConfigError(f"no coordinate-check points for {show(param)}")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = sorted({p.step for p in points if p.step > 0})
+    widths = sorted({p.width for p in points})
+    quantities = [q for q in QUANTITY_NAMES if any(p.quantity == q for p in points)]
+    fig, axes = plt.subplots(2, len(steps), figsize=(2.6 * len(steps) + 1.5, 5.6),
+                             squeeze=False, sharex=True, sharey="row")
+    at = {(p.quantity, p.step, p.width): p for p in points}
+    for col, step in enumerate(steps):
+        for row, measure in enumerate(MEASURES):
+            ax = axes[row][col]
+            for q in quantities:
+                ys = [getattr(at[(q, step, w)], measure) for w in widths if (q, step, w) in at]
+                if any(y > 0 for y in ys):
+                    ax.plot(widths[:len(ys)], [y if y > 0 else float("nan") for y in ys],
+                            marker="o", ms=3, label=QUANTITY_TITLES[q])
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            if row == 0:
+                ax.set_title(f"step {step}")
+            else:
+                ax.set_xlabel("width")
+            if col == 0:
+                ax.set_ylabel("mean |·|" if measure == "value" else "mean |change since init|")
+    axes[0][-1].legend(fontsize=7, loc="best")
+    fig.suptitle(title or f"coordinate check: {param}")
+    fig.tight_layout()
+    return fig
