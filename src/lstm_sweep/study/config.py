@@ -720,10 +720,10 @@ def lr_range(text: str) -> tuple[float, ...]:
                               f"{MAX_RANGE_POINTS}, got {parts[2][:20]!r}")
         if stop == start:
             raise ConfigError(f"range {text[:60]!r} has {n} points between equal ends")
-        ratio = math.log(stop / start)
+        ratio = math.log(stop) - math.log(start)  # stop / start may overflow
         middle = [float(f"{start * math.exp(ratio * k / (n - 1)):.12g}") for k in range(1, n - 1)]
         return (start, *middle, stop)
-    count = math.floor(math.log2(stop / start) + 1e-9) + 1
+    count = math.floor(math.log2(stop) - math.log2(start) + 1e-9) + 1
     if count > MAX_RANGE_POINTS:
         raise ConfigError(f"range {text[:60]!r} makes {count:,} values; at most "
                           f"{MAX_RANGE_POINTS} are allowed")
