@@ -54,7 +54,7 @@ class Verdict:
         how = "grows" if self.growth > 1 else "shrinks"
         times = self.growth if self.growth > 1 else 1 / self.growth
         noun = "change" if self.measure == "change" else "size"
-        return (f"{self.param}: not flat — the {what}'s {noun} {how} ×{times:.1f} from "
+        return (f"{self.param}: not flat — the {noun} of the {what} {how} ×{times:.1f} from "
                 f"{self.narrow} to {self.widest} (step {self.step}; flat means within "
                 f"×{self.tolerance:g})")
 
