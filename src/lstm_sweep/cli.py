@@ -628,7 +628,8 @@ def compare_cmd(db, reference) -> None:
               help="Replace files in --out that are not images (never a results store).")
 @axes_options
 def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) -> None:
-    """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width: one
+    """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width, and
+    learning-rate transfer across widths (one column per parametrization): one
     file per kind and table (facet)."""
     if lr is not None and len(lr) != 1:
         raise click.BadParameter("give one learning rate", param_hint="'--lr'")
