@@ -235,7 +235,7 @@ def test_plot_and_report_commands(swept, tmp_path, capsys):
     out = tmp_path / "r.html"
     assert main(["report", "--db", db, "--out", str(out)]) == 0
     page = out.read_text()
-    assert page.count("<figure") == 4 and "Comparison with the published table" in page
+    assert page.count("<figure") == 5 and "Comparison with the published table" in page
     assert "torch_threads" in page  # the run environment from the store
     assert main(["report", "--db", str(tmp_path / "none.db")]) == 2
 

@@ -103,6 +103,8 @@ def _status(text: str) -> str:
 HIDDEN = CommaList("a positive integer", "positive integers", _bounded_int(1, LIMITS["hidden"]))
 def _lr_items(text: str) -> tuple[float, ...]:
     """One learning rate or a range of them (``1e-4:1e-1:10``, ``2^-12:2^-4``; api.lr_range)."""
+    if ":" not in text and "^" not in text:
+        return _positive_float(text)  # one number: "'x' is not a positive number"
     try:
         return api.lr_range(text)
     except LstmSweepError as e:
