@@ -92,7 +92,7 @@ BAD_RUNS = [
     (["--batch-size", "-5"], "--batch-size"),
     (["--device", "cuda"], "no CUDA GPU"),
     (["--device", "tpu"], "unknown device 'tpu'"),
-    (["--retry", "done"], "--retry takes failed, oom or diverged"),
+    (["--retry", "done"], "--retry takes failed, oom, diverged or pruned"),
     (["--data-dir", "/nonexistent/mnist"], "does not exist"),
     (["--bogus"], "No such option '--bogus'"),
     (["--engine", "fused", "--init", "pytorch"], "--engine fused supports --init tf only"),

@@ -238,7 +238,7 @@ def test_markup_in_paths_is_printed_as_written(name, mnist_dir, tmp_path):
      "at most 100,000 are allowed in one sweep"),
     (["--steps", "1000000000", "--hidden", "4096"], "ETA is"),
     (["--retry", ""], "is not a comma-separated list of statuses"),
-    (["--retry", "done"], "--retry takes failed, oom or diverged"),
+    (["--retry", "done"], "--retry takes failed, oom, diverged or pruned"),
     (["--ray-address", "127.0.0.1:1", "--executor", "local"], "--ray-address is for --executor"),
     (["--precision", "tf32", "--device", "cpu"], "TF32 is a precision of NVIDIA GPUs"),
 ])

@@ -96,7 +96,7 @@ def _positive_float(text: str) -> float:
 
 def _status(text: str) -> str:
     if text not in {str(s) for s in api.Status} or text == "done":
-        raise _Explained("not a status to retry: --retry takes failed, oom or diverged")
+        raise _Explained("not a status to retry: --retry takes failed, oom, diverged or pruned")
     return text
 
 
@@ -257,7 +257,14 @@ def sweep_options(f):
                           "for CPU widths <= 256, else 1]"),
         db_option,
         click.option("--retry", type=STATUSES, default=(),
-                     help="Run stored trials with these statuses again, e.g. failed,oom."),
+                     help="Run stored trials with these statuses again, e.g. failed,oom; "
+                          "pruned finishes a search's pruned trials from their checkpoints."),
+        click.option("--checkpoint-every", default="5m", show_default=True,
+                     help="Save each running trial's whole state this often (30s, 5m, 1h; 0 = "
+                          "at every curve point; off = never) in <db>.checkpoints; a killed "
+                          "trial resumes there, bit for bit."),
+        click.option("--keep-checkpoints", is_flag=True,
+                     help="Keep a trial's checkpoints after its result is stored."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -307,7 +314,8 @@ def _request(o: dict, executor: str, ray_address: str | None, dataset: str = "mn
     return api.sweep_request(
         _grid(o), o["db"], dataset=dataset, device=o["device"], engine=o["engine"],
         executor=executor, workers=o["workers"], ray_address=ray_address, retry=o["retry"],
-        fallback_fp32=o["fallback_fp32"])
+        fallback_fp32=o["fallback_fp32"], checkpoint_every=o["checkpoint_every"],
+        keep_checkpoints=o["keep_checkpoints"])
 
 
 @cli.command()

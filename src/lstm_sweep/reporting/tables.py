@@ -37,6 +37,7 @@ class Cell:
 
     values: tuple[float, ...]
     statuses: tuple[Status, ...]
+    pruned: tuple[int, ...] = ()  # steps done by each seed a search pruned
 
     @property
     def n(self) -> int:
@@ -71,13 +72,16 @@ class Cell:
 
     @property
     def label(self) -> str | None:
-        """What stands in place of a value: DNF (out of memory), failed, or None."""
+        """What stands in place of a value: DNF (out of memory), failed, ``pruned@111`` (a search
+        stopped it after 111 steps: a result, not a failure), or None."""
         if self.values:
             return None
         if Status.OOM in self.statuses:
             return "DNF"
         if Status.FAILED in self.statuses:
             return "failed"
+        if self.pruned:
+            return f"pruned@{max(self.pruned)}"
         return ""
 
 
@@ -176,6 +180,7 @@ class _Pool:
     values: list[float] = field(default_factory=list)
     statuses: list[Status] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
+    pruned: list[int] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -196,6 +201,8 @@ def _pools(members: Sequence[TrialResult], attr: str, row_axis: Axis, col_axis: 
                  over_axis.value(r.config) if over_axis else None)
         pool = pools.setdefault(where, _Pool())
         pool.statuses.append(r.status)
+        if r.status is Status.PRUNED:
+            pool.pruned.append(r.steps_done)
         if _usable(r, getattr(r, attr)):
             pool.values.append(getattr(r, attr))
         if _usable(r, r.test_accuracy):
@@ -214,7 +221,7 @@ def _cells(pools: dict[tuple, _Pool], over_axis: Axis | None) -> tuple[dict, dic
                 pool.score == held[1].score and over_axis
                 and over_axis.sort_key(over) < over_axis.sort_key(held[0])):
             best[(row, col)] = (over, pool)
-    cells = {k: Cell(tuple(p.values), tuple(p.statuses)) for k, (_, p) in best.items()}
+    cells = {k: Cell(tuple(p.values), tuple(p.statuses), tuple(p.pruned)) for k, (_, p) in best.items()}
     chosen = {k: over for k, (over, p) in best.items() if over_axis and p.score > -math.inf}
     return cells, chosen
 
@@ -325,6 +332,9 @@ def table_notes(table: Table) -> list[str]:
         out.append("* a seed diverged (loss became NaN/inf); its accuracy is still counted")
     if any(c.label == "DNF" for c in cells):
         out.append("DNF: out of memory")
+    if any((c.label or "").startswith("pruned@") for c in cells):
+        out.append("pruned@N: a search stopped it after N steps (its validation accuracy there "
+                   "ranked below the rates it kept)")
     return out
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..data import IMAGE_SHAPE, N_CLASSES
 from ..errors import ConfigError
 from ..study.config import GATES, TrialConfig
-from .units import WorkUnit, workers_for
+from .units import WorkUnit, phases, workers_for
 
 if TYPE_CHECKING:  # torch loads only when training starts
     import torch
@@ -259,3 +259,33 @@ def render_plan(plan, title: str = "plan") -> str:
                    f"{human_bytes(plan.device_memory)} available"
                    + (f"; {len(plan.too_big)} units do NOT fit" if plan.too_big else ""))
     return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+SLOTS = {"adam": 2, "rmsprop": 2, "momentum": 1, "adagrad": 1, "sgd": 0}
+
+
+def trial_params(config: TrialConfig) -> int:
+    """Trainable parameters of one trial's model (kernel over [x, h], biases, head)."""
+    g, h = GATES[config.cell], config.hidden
+    return (N_INPUT + h) * g * h + g * h + N_CLASSES * h + N_CLASSES
+
+
+def checkpoint_size(config: TrialConfig) -> int:
+    """Bytes of one checkpoint of ``config``: parameters, optimizer slots and a diverged
+    model's frozen copy (fp32), the training set's permutation, the curve."""
+    return 4 * trial_params(config) * (2 + SLOTS[config.optimizer]) + 4 * 55_000 \
+        + 24 * (config.steps // config.display_step) + 4096
+
+
+def checkpoint_need(units: Sequence[WorkUnit], device: torch.device, workers: int | None,
+                    kept: Sequence[TrialConfig] = ()) -> int:
+    """Bytes the checkpoints of a sweep need on disk at most at once: the units that run side
+    by side, each trial with two generations (the newest and the one before), plus those
+    ``kept`` after their unit (a search's pruned trials, one generation each)."""
+    need = 0
+    for phase, n in phases(units, device, workers):
+        sizes = sorted((sum(checkpoint_size(c) for c in u.configs) for u in phase), reverse=True)
+        need = max(need, 2 * sum(sizes[:n]))
+    return need + sum(checkpoint_size(c) for c in kept)

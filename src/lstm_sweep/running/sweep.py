@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import platform
+import shutil
 import sys
 import time
 from collections import Counter
@@ -37,10 +39,20 @@ from ..store import Driver, Heartbeat, Store, check_regular, claim_timeout, hear
 from ..store.store import dataset_mismatch
 from ..study.config import MAX_WORKERS, Grid, TrialConfig
 from ..study.results import Status, TrialResult
+from ..training.checkpoint import DEFAULT_EVERY_S, CheckpointDir, Checkpointing, checkpoint_dir
 from ..training.device import capabilities, check_precision, device_name, resolve_device, unsupported
 from ..training.engines import ENGINE_CHOICES, choose_engine
 from .calibration import calibration_for
-from .cost import DATASET_BYTES, MAX_ETA_S, SweepPlan, human_bytes, human_seconds, plan_units, render_plan
+from .cost import (
+    DATASET_BYTES,
+    MAX_ETA_S,
+    SweepPlan,
+    checkpoint_need,
+    human_bytes,
+    human_seconds,
+    plan_units,
+    render_plan,
+)
 from .executors import Executor, UnitEvents, make_executor
 from .units import WorkUnit, make_units
 
@@ -81,17 +93,17 @@ def parse_retry(statuses: Iterable[str]) -> frozenset[Status]:
     if isinstance(statuses, str):
         statuses = [x.strip() for x in statuses.split(",")]
     if isinstance(statuses, (bytes, dict)) or not isinstance(statuses, Iterable):
-        raise ConfigError(f"retry must be a list of statuses (failed, oom, diverged); got "
+        raise ConfigError(f"retry must be a list of statuses (failed, oom, diverged, pruned); got "
                           f"{statuses!r:.60}")
     for s in statuses:
         if not isinstance(s, (str, Status)):
-            raise ConfigError(f"--retry takes failed, oom or diverged; got {s!r:.60}")
+            raise ConfigError(f"--retry takes failed, oom, diverged or pruned; got {s!r:.60}")
         try:
             status = Status(s)
         except ValueError:
             status = None
         if status is None or status is Status.DONE:
-            raise ConfigError(f"--retry takes failed, oom or diverged; got {s!r}")
+            raise ConfigError(f"--retry takes failed, oom, diverged or pruned; got {s!r}")
         out.add(status)
     return frozenset(out)
 
@@ -187,6 +199,18 @@ class SweepRequest:
     workers: int | None
     dataset: str = "mnist"  # the name trials are keyed by
     data: Dataset | None = None  # needed to execute, not to plan
+    checkpoint_every: float | None = DEFAULT_EVERY_S  # seconds; 0: every curve point; None: off
+    keep_checkpoints: bool = False  # keep a finished trial's checkpoints
+
+    @property
+    def checkpoints(self) -> CheckpointDir:
+        """The folder of the store's checkpoints (``<store>.checkpoints``)."""
+        return CheckpointDir(checkpoint_dir(self.store))
+
+    def checkpointing(self) -> Checkpointing | None:
+        if self.checkpoint_every is None:
+            return None
+        return Checkpointing(self.checkpoints, self.checkpoint_every)
 
     def with_data(self, data: Dataset) -> SweepRequest:
         """The request with its loaded dataset (checked against the grid); its trials take the
@@ -218,6 +242,8 @@ def sweep_request(
     ray_address: str | None = None,
     retry: Iterable[str | Status] = (),
     fallback_fp32: bool = False,
+    checkpoint_every: float | str | None = DEFAULT_EVERY_S,
+    keep_checkpoints: bool = False,
 ) -> SweepRequest:
     """Check every input of a sweep once, before anything is loaded, opened or trained.
 
@@ -232,6 +258,10 @@ def sweep_request(
             ``ray_address`` are the options of ``local`` and ``ray``.
         retry: stored statuses to run again (``failed``, ``oom``, ``diverged``).
         fallback_fp32: where ``device`` cannot run ``grid.precision``, run fp32 (else refuse).
+        checkpoint_every: save each running trial's whole state this often (seconds, or text:
+            ``30s``, ``5m``, ``1h``; 0: at every curve point; None or ``off``: never) into
+            ``<store>.checkpoints``; a trial killed resumes from its last checkpoint.
+        keep_checkpoints: keep a trial's checkpoints after its result is stored.
 
     Raises:
         ConfigError: naming the bad input (an argument of the wrong kind included: ``grid`` not
@@ -256,10 +286,15 @@ def sweep_request(
                       torch_device.type)
     if isinstance(executor, str):
         executor = make_executor(executor, workers=workers, ray_address=ray_address)
+    every = parse_every(checkpoint_every)
+    if not isinstance(keep_checkpoints, bool):
+        raise ConfigError(f"keep_checkpoints must be True or False; got {keep_checkpoints!r:.60}")
     path = store.path if isinstance(store, Store) else Path(store)
     check_regular(path, must_exist=False)
+    if every is not None:
+        check_checkpoint_dir(checkpoint_dir(path))
     request = SweepRequest(grid, path, torch_device, engine, executor, retry_set, workers,
-                           dataset)
+                           dataset, checkpoint_every=every, keep_checkpoints=keep_checkpoints)
     return request.with_data(data) if data is not None else request
 
 
@@ -300,14 +335,18 @@ class Plan:
     pending: list[TrialConfig]  # not finished in the store (or to retry)
     units: list[WorkUnit]
     cost: SweepPlan
+    checkpoint_need: int = 0  # bytes on disk at most at once (0: checkpoints off)
+    checkpoint_free: int | None = None  # bytes free on their disk (None: unknown)
 
     @property
     def skipped(self) -> int:
         return len(self.trials) - len(self.pending)
 
     def render(self) -> str:
-        return render_plan(self.cost, f"{self.request.grid.name}: {len(self.units)} work units "
+        text = render_plan(self.cost, f"{self.request.grid.name}: {len(self.units)} work units "
                                       "to run")
+        line = checkpoint_line(self.request, self.checkpoint_need, self.checkpoint_free)
+        return text + ("\n" + line if line and self.units else "")
 
     def check(self, force: bool = False) -> None:
         """Refuse (LstmSweepError) a plan that cannot fit in memory or whose ETA is absurd
@@ -323,6 +362,7 @@ class Plan:
                 f"{human_bytes(worst.memory_total + cost.base_memory)}, available "
                 f"{human_bytes(cost.device_memory)}); drop those widths, or pass --force to run "
                 "them anyway (they are stored as oom = DNF if they fail)")
+        check_disk(self.request, self.checkpoint_need, self.checkpoint_free)
         if cost.seconds > MAX_ETA_S:
             raise LstmSweepError(
                 f"the plan's ETA is {human_seconds(cost.seconds)} (more than "
@@ -362,7 +402,82 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
     cost = plan_units(units, request.device, calibrations, request.workers)
     if request.data is None:  # the dataset is not in this process yet
         cost = replace(cost, base_memory=cost.base_memory + DATASET_BYTES)
-    return Plan(request, trials, pending, units, cost)
+    need, free = checkpoint_disk(request, units)
+    return Plan(request, trials, pending, units, cost, need, free)
+
+
+def parse_every(value: float | str | None) -> float | None:
+    """``--checkpoint-every``: seconds (a number, or text ``90``, ``30s``, ``5m``, ``1.5h``); 0 =
+    at every curve point; None or ``off`` = no checkpoints.
+
+    Raises:
+        ConfigError: anything else (negative, not finite, beyond a week, an unknown unit).
+    """
+    if value is None:
+        return None
+    seconds: float | None = None
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("off", "never", "none"):
+            return None
+        scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:], None)
+        number = text[:-1] if scale else text
+        try:
+            seconds = float(number) * (scale or 1)
+        except ValueError:
+            seconds = None
+    if seconds is None or not math.isfinite(seconds) or not 0 <= seconds <= 7 * 86400:
+        raise ConfigError(f"--checkpoint-every takes seconds or minutes (30s, 5m, 1h; 0 = at "
+                          f"every curve point; off = never), at most 7 days; got {value!r:.40}")
+    return seconds
+
+
+def check_checkpoint_dir(folder: Path) -> None:
+    """Refuse (StoreError) a checkpoint folder that is not one, or cannot be written."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise StoreError(f"{folder} is where this store keeps its checkpoints, and it is not a "
+                         "folder; move it away, or pass --checkpoint-every off")
+    if folder.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(f"{folder} (this store's checkpoints) is read-only; make it writable, "
+                         "or pass --checkpoint-every off")
+
+
+def checkpoint_disk(request: SweepRequest, units: Sequence[WorkUnit],
+                    kept: Sequence[TrialConfig] = ()) -> tuple[int, int | None]:
+    """(bytes the checkpoints need at most at once, bytes free on their disk)."""
+    if request.checkpoint_every is None or not units:
+        return 0, None
+    need = checkpoint_need(units, request.device, request.workers, kept)
+    where = checkpoint_dir(request.store)
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        free = shutil.disk_usage(where).free
+    except OSError:
+        free = None
+    return need, free
+
+
+def checkpoint_line(request: SweepRequest, need: int, free: int | None) -> str:
+    if request.checkpoint_every is None:
+        return "checkpoints: off (a killed trial starts again from its beginning)"
+    every = request.checkpoint_every
+    how = "at every curve point" if every == 0 else f"every {human_seconds(every)}"
+    room = f", {human_bytes(free)} free" if free is not None else ""
+    return (f"checkpoints: {how}, up to {human_bytes(need)} at once in "
+            f"{checkpoint_dir(request.store).name}{room}")
+
+
+def check_disk(request: SweepRequest, need: int, free: int | None) -> None:
+    if free is not None and need > free:
+        raise LstmSweepError(
+            f"the checkpoints need up to {human_bytes(need)} at once in "
+            f"{checkpoint_dir(request.store)}, and its disk has {human_bytes(free)} free; free "
+            "some space, pass --checkpoint-every off, or --force")
 
 
 def _check_dataset_identity(store: Store, request: SweepRequest) -> None:
@@ -426,13 +541,18 @@ def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
     finished = 0
     timeout = claim_timeout()
     units = plan.units
+    policy = request.checkpointing()
     with Heartbeat(lambda: Store(store.path), driver, heartbeat_interval(timeout)):
         while units:
             before = finished
             for _, results in request.executor.run(units, request.data, request.device,
-                                                   claim=claims, events=events):
+                                                   claim=claims, events=events,
+                                                   checkpointing=policy):
                 for result in results:
                     store.save(result, env, driver)  # committed now: a kill loses nothing
+                    if policy is not None and not request.keep_checkpoints \
+                            and result.status is not Status.PRUNED:
+                        request.checkpoints.delete([result.key])  # its result holds it all
                     counts[str(result.status)] += 1
                     c = result.config
                     log.info("hidden=%d lr=%g seed=%d: %s", c.hidden, c.lr, c.seed, result.status)

@@ -31,6 +31,7 @@ class WorkUnit:
 
     configs: tuple[TrialConfig, ...]
     engine: str
+    until: int | None = None  # stop after this step (a search's rung); None: the trials' steps
 
     @property
     def hidden(self) -> int:
@@ -38,9 +39,10 @@ class WorkUnit:
 
     def describe(self) -> str:
         c = self.configs[0]
+        rung = f" to step {self.until}" if self.until else ""
         if len(self.configs) == 1:
-            return c.describe()
-        return f"{c.model_prefix}hidden {c.hidden} x{len(self.configs)} (fused)"
+            return c.describe() + rung
+        return f"{c.model_prefix}hidden {c.hidden} x{len(self.configs)} (fused){rung}"
 
 
 def cpu_cores() -> int:

@@ -14,9 +14,10 @@ from ..errors import LstmSweepError
 from ..study.config import TrialConfig
 from ..study.results import CurvePoint, Status, TrialResult
 
-# 1: trials, curves, environments, meta. 2: + claims (concurrent drivers); v1 stores are
+# 1: trials, curves, environments, meta. 2: + claims (concurrent drivers). 3: the status
+# 'pruned' (a search's stopped trials) allowed by the trials table's CHECK. Older stores are
 # migrated when opened for writing, and read as they are.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x4C535357  # "LSSW": marks the file as an lstm-sweep store
 
 NUMBER = (int, float)
@@ -117,8 +118,21 @@ CREATE TABLE IF NOT EXISTS claims (
 )
 """
 CLAIM_COLUMNS = ("key", "driver", "host", "pid", "pid_start", "claimed_at", "heartbeat")
+# Version 3: SQLite cannot change a CHECK constraint in place; the trials table is rebuilt
+# (foreign keys off around the transaction, so that dropping the old table does not cascade to
+# the curves; the curves' REFERENCES trials(key) then names the new table).
+_TRIALS_V3 = SCHEMA.split("CREATE TABLE IF NOT EXISTS trials (", 1)[1].split(");", 1)[0]
+REBUILD_TRIALS = [
+    f"CREATE TABLE trials_v3 ({_TRIALS_V3})",
+    f"INSERT INTO trials_v3 ({', '.join(TRIAL_COLUMNS)}) SELECT {', '.join(TRIAL_COLUMNS)} "
+    "FROM trials",
+    "DROP TABLE trials",
+    "ALTER TABLE trials_v3 RENAME TO trials",
+]
 # version -> statements that bring a store of version - 1 up to it (run in one transaction)
-MIGRATIONS = {2: [CLAIMS]}
+MIGRATIONS = {2: [CLAIMS], 3: REBUILD_TRIALS}
+# migrations that rebuild a table, run with foreign keys off (SQLite's own recipe)
+REBUILDS = {3}
 TABLES = ("meta", "environments", "trials", "curves")  # every version has them
 # meta rows "dataset:<name>" hold the fingerprint of the data trials of that name were trained on
 DATASET_META = "dataset:"

@@ -28,6 +28,7 @@ from .schema import (
     COLUMNS,
     DATASET_META,
     MIGRATIONS,
+    REBUILDS,
     SCHEMA,
     SCHEMA_VERSION,
     TABLES,
@@ -216,12 +217,25 @@ class Store:
 
     def _migrate(self, version: int) -> None:
         """Bring a store of an older schema up to :data:`SCHEMA_VERSION`, in one transaction."""
-        with self.transaction("migrate the store") as conn:
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[target]:
-                    conn.execute(statement)
-            conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
-                         (str(SCHEMA_VERSION),))
+        rebuild = any(t in REBUILDS for t in range(version + 1, SCHEMA_VERSION + 1))
+        if rebuild:  # outside any transaction, as SQLite requires
+            self.connection.execute("PRAGMA foreign_keys = OFF").fetchall()
+        try:
+            with self.transaction("migrate the store") as conn:
+                (now,) = first(conn, "SELECT value FROM meta WHERE name = 'schema_version'")
+                if int(now) >= SCHEMA_VERSION:  # another driver migrated it meanwhile
+                    return
+                for target in range(int(now) + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[target]:
+                        conn.execute(statement)
+                if rebuild and conn.execute("PRAGMA foreign_key_check").fetchall():
+                    raise StoreError(f"{self.path}: damaged store: curves of trials that do not "
+                                     f"exist; `lstm-sweep check --db {self.path}` lists them")
+                conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
+                             (str(SCHEMA_VERSION),))
+        finally:
+            if rebuild:
+                self.connection.execute("PRAGMA foreign_keys = ON").fetchall()
         log.info("%s: migrated the store from schema %d to %d", self.path, version,
                  SCHEMA_VERSION)
 

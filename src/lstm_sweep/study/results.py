@@ -12,12 +12,15 @@ from .config import TrialConfig, show
 
 class Status(str, Enum):
     """How a trial ended. Every status is a result; only ``done`` and ``diverged`` carry accuracy
-    that reflects training (``diverged`` = the loss became NaN/inf; ``oom`` = the seed's DNF)."""
+    that reflects training (``diverged`` = the loss became NaN/inf; ``oom`` = the seed's DNF;
+    ``pruned`` = a search stopped it after ``steps_done`` steps: it holds its validation accuracy
+    there, no test accuracy, and its checkpoint lets ``run --retry pruned`` finish it)."""
 
     DONE = "done"
     DIVERGED = "diverged"
     FAILED = "failed"
     OOM = "oom"
+    PRUNED = "pruned"
 
     def __str__(self) -> str:
         return self.value

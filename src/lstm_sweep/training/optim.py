@@ -95,6 +95,13 @@ class TFOptimizer:
         elif name == "adagrad":
             self.accum = [torch.full_like(p, self.s["initial_accumulator_value"]) for p in params]
 
+    def slots(self) -> list[list[torch.Tensor]]:
+        """The optimizer's state tensors, one list per slot (each shaped like ``params``); with
+        ``t``, all a checkpoint needs."""
+        return {"adam": lambda: [self.m, self.v], "momentum": lambda: [self.accum],
+                "rmsprop": lambda: [self.ms, self.mom], "adagrad": lambda: [self.accum],
+                "sgd": lambda: []}[self.name]()
+
     @torch.no_grad()
     def step(self, grads: Sequence[torch.Tensor]) -> None:
         """Apply one update with ``grads`` (one per parameter), in place."""

@@ -36,6 +36,8 @@ from ..data import BatchStream, Dataset
 from ..errors import ConfigError
 from ..study.config import TrialConfig
 from ..study.results import CurvePoint, Status, TrialResult
+from . import checkpoint as ckpt
+from .checkpoint import Checkpointing
 from .device import device_name
 from .engines import ENGINES, make_engine
 from .engines.base import Engine, precision_context
@@ -184,17 +186,96 @@ class _Model:
     test_accuracy: float | None = None
 
 
+class _Saver:
+    """Saves the group's checkpoints (one per trial, all after the same step) every
+    ``every_s`` seconds of training (0: at every curve point), and when asked."""
+
+    def __init__(self, policy: Checkpointing | None, runner: Engine, models: list[_Model],
+                 clock: _Clock):
+        self.policy, self.runner, self.models, self.clock = policy, runner, models, clock
+        self.last = time.monotonic()
+
+    def due(self, step: int, display_step: int) -> bool:
+        if self.policy is None:
+            return False
+        if self.policy.every_s == 0:
+            return step % display_step == 0
+        return time.monotonic() - self.last >= self.policy.every_s
+
+    def save(self, step: int, stream: BatchStream) -> None:
+        self.last = time.monotonic()
+        if self.policy is None:
+            return
+        common = {"format": ckpt.FORMAT, "step": step, "stream": ckpt.stream_state(stream),
+                  "opt_t": int(self.runner.optimizer.t), "layout": ckpt.layout(self.runner)}
+        wall, cpu = self.clock.per_model(len(self.models))
+        frozen = getattr(self.runner, "_frozen", {})
+        try:
+            for j, m in enumerate(self.models):
+                state = {**common, "key": m.config.key(), "tensors": ckpt.tensors_of(self.runner, j),
+                         "frozen": frozen[j].detach().cpu().clone() if j in frozen else None,
+                         "status": str(m.status), "steps_done": m.steps_done,
+                         "last_loss": m.last_loss, "started_at": self.clock.started_at,
+                         "wall_s": wall, "cpu_s": cpu,
+                         "curve": [[p.step, p.loss, p.accuracy] for p in m.curve]}
+                self.policy.keeper.save(m.config.key(), ckpt.encode(state))
+        except Exception as e:  # noqa: BLE001 - a checkpoint never stops training
+            log.warning("checkpoint after step %d not written (%s: %s); training goes on",
+                        step, type(e).__name__, e)
+
+
+@dataclass
+class _Clock:
+    """The group's time: what earlier runs of it used (from its checkpoint) plus this run's."""
+
+    started_at: float
+    wall_before: float = 0.0  # per model
+    cpu_before: float = 0.0
+    wall0: float = field(default_factory=time.perf_counter)
+    cpu0: float = field(default_factory=time.process_time)
+
+    def per_model(self, k: int) -> tuple[float, float]:
+        return (self.wall_before + (time.perf_counter() - self.wall0) / k,
+                self.cpu_before + (time.process_time() - self.cpu0) / k)
+
+
+def _resume(runner: Engine, models: list[_Model], states: list[dict | None],
+            stream: BatchStream) -> int:
+    """Put the group back where its checkpoints are (all at one step); the step to go on from."""
+    if states[0] is None:
+        return 0
+    frozen = getattr(runner, "_frozen", None)
+    for j, (m, state) in enumerate(zip(models, states)):
+        ckpt.load_tensors(runner, j, state["tensors"])
+        if state["frozen"] is not None and frozen is not None:
+            frozen[j] = state["frozen"].to(runner.params[0].device)
+        m.status = Status(state["status"])
+        m.steps_done, m.last_loss = state["steps_done"], state["last_loss"]
+        m.curve = [CurvePoint(int(a), b, c) for a, b, c in state["curve"]]
+    runner.optimizer.t = states[0]["opt_t"]
+    ckpt.restore_stream(stream, states[0]["stream"])
+    return states[0]["step"]
+
+
 def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.device,
-           on_step: StepCallback | None) -> None:
-    """``steps`` updates on TF-order batches; the curve every ``display_step``; a model whose
-    loss is not finite stops (``diverged``, frozen for evaluation) while the others go on."""
+           on_step: StepCallback | None, states: list[dict | None], saver: _Saver,
+           until: int) -> None:
+    """Updates on TF-order batches up to step ``until`` (the trial's ``steps``, or a rung's);
+    the curve every ``display_step``; a model whose loss is not finite stops (``diverged``,
+    frozen for evaluation) while the others go on. Starts from the checkpoints in ``states``
+    (all after one step) where there are some."""
     proto = models[0].config
     train_x, train_y = _as_tensors(data.train, device)
     batches = BatchStream(len(data.train), proto.batch_size, seed=proto.data_seed)
+    start = _resume(runner, models, states, batches)
     # a GPU would stall on every .tolist(): look at its losses at display steps only
     check_every = 1 if device.type == "cpu" else proto.display_step
-    active = list(range(len(models)))
-    for step in range(1, proto.steps + 1):
+    active = [j for j, m in enumerate(models) if m.status is Status.DONE]
+    if start and on_step is not None:
+        on_step(start, proto.steps)
+    for step in range(start + 1, until + 1):
+        if not active:
+            break
         idx = torch.as_tensor(batches.next_indices(), device=device)
         x, y = train_x[idx], train_y[idx]  # (B, T, I), (B,)
         losses = runner.train_step(x, y)  # (K,): each model's loss before this update
@@ -206,7 +287,7 @@ def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.de
                 models[j].curve.append(CurvePoint(step, point_losses[j], point_accs[j]))
             if on_step is not None:
                 on_step(step, proto.steps)
-        if step % check_every == 0 or step == proto.steps:
+        if step % check_every == 0 or step == until:
             values = losses.tolist()
             for j in list(active):
                 models[j].last_loss = values[j]
@@ -214,17 +295,42 @@ def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.de
                     models[j].status = Status.DIVERGED
                     runner.freeze(j)
                     active.remove(j)
-            if not active:
-                break
+        if step == until < proto.steps and active:
+            saver.save(step, batches)  # a rung: continued from here, never from scratch
+        elif step < proto.steps and active and saver.due(step, proto.display_step):
+            saver.save(step, batches)
+    if until < proto.steps:
+        for m in models:
+            if m.status is Status.DONE:
+                m.status = Status.PRUNED  # stopped at a rung; its checkpoint holds the rest
 
 
 def _evaluate(runner: Engine, models: list[_Model], data: Dataset, device: torch.device,
               eval_chunk: int) -> None:
+    """Validation and test accuracy of every model; a trial stopped at a rung (``pruned``) gets
+    its validation accuracy only: the test set is for reported results."""
     runner.finish()
     val = evaluate(runner, *_as_tensors(data.validation, device), eval_chunk)
-    test = evaluate(runner, *_as_tensors(data.test, device), eval_chunk)
+    final = any(m.status is not Status.PRUNED for m in models)
+    test = evaluate(runner, *_as_tensors(data.test, device), eval_chunk) if final else \
+        [None] * len(models)
     for m, v, t in zip(models, val, test):
-        m.val_accuracy, m.test_accuracy = v, t
+        m.val_accuracy = v
+        m.test_accuracy = None if m.status is Status.PRUNED else t
+
+
+def _states(configs: Sequence[TrialConfig], policy: Checkpointing | None) -> list[dict | None]:
+    """Each trial's newest usable checkpoint (None: none, or none usable)."""
+    if policy is None:
+        return [None] * len(configs)
+    return [ckpt.best_checkpoint(policy.keeper, c.key(), lambda s, c=c: _fits(s, c))
+            for c in configs]
+
+
+def _fits(state: dict, config: TrialConfig) -> str | None:
+    if not isinstance(state.get("step"), int) or not 0 < state["step"] < config.steps:
+        return f"its step {state.get('step')!r:.20} is not within the trial's {config.steps}"
+    return None
 
 
 def train_group(
@@ -235,6 +341,8 @@ def train_group(
     engine: str = "fused",
     on_step: StepCallback | None = None,
     eval_chunk: int = DEFAULT_EVAL_CHUNK,
+    checkpointing: Checkpointing | None = None,
+    until: int | None = None,
 ) -> list[TrialResult]:
     """Train trials that share everything but learning rate and seed, on one batch sequence.
 
@@ -242,6 +350,11 @@ def train_group(
         configs: the group; all must have the same :meth:`TrialConfig.group_key` (checked).
         data: the dataset; engine: ``single`` (exactly one config) or ``fused``.
         device, on_step, eval_chunk: as for :func:`run_trial`.
+        checkpointing: where and how often to save each trial's whole state
+            (:mod:`lstm_sweep.training.checkpoint`); a trial with a checkpoint there resumes
+            from it (bit-identical to a run that never stopped).
+        until: stop after this step (a search's rung): the trials come back ``pruned`` with
+            their validation accuracy, their checkpoints saved; None: the trial's ``steps``.
 
     Returns:
         One :class:`TrialResult` per config, in order. Time and CPU are the group's, shared
@@ -254,18 +367,53 @@ def train_group(
             one group. Checked before training: a bad argument is not a ``failed`` trial.
     """
     device = _check_arguments(configs, data, device, engine, on_step, eval_chunk)
+    if checkpointing is not None and not isinstance(checkpointing, Checkpointing):
+        raise ConfigError(f"checkpointing must be a Checkpointing or None; got "
+                          f"{checkpointing!r:.60}")
+    steps = configs[0].steps
+    if until is not None and (isinstance(until, bool) or not isinstance(until, int)
+                              or not 1 <= until <= steps):
+        raise ConfigError(f"until must be a step from 1 to {steps}; got {until!r:.60}")
+    states = _states(configs, checkpointing)
+    at = [s["step"] if s else 0 for s in states]
+    options = dict(device=device, engine=engine, on_step=on_step, eval_chunk=eval_chunk,
+                   checkpointing=checkpointing, until=until or steps)
+    if len(set(at)) == 1:
+        return _train_group(list(configs), states, data, **options)
+    # members whose checkpoints are at different steps cannot share one batch stream: each
+    # step's members go on together (a search's survivors and its pruned trials, say)
+    out: list[TrialResult | None] = [None] * len(configs)
+    for step in sorted(set(at)):
+        idx = [i for i, s in enumerate(at) if s == step]
+        for i, r in zip(idx, _train_group([configs[i] for i in idx], [states[i] for i in idx],
+                                          data, **options)):
+            out[i] = r
+    return out
+
+
+def _train_group(configs: list[TrialConfig], states: list[dict | None], data: Dataset, *,
+                 device: torch.device, engine: str, on_step: StepCallback | None,
+                 eval_chunk: int, checkpointing: Checkpointing | None, until: int
+                 ) -> list[TrialResult]:
     proto = configs[0]
     models = [_Model(c) for c in configs]
     memory = _PeakMemory(device)
-    started_at = time.time()
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+    first = states[0]
+    clock = _Clock(first["started_at"], first["wall_s"], first["cpu_s"]) if first else \
+        _Clock(time.time())
     error = None
     memory.start()
     try:
         with precision_context(proto.precision):
             torch.manual_seed(proto.seed)  # nothing should draw from it; pin it anyway
             runner = make_engine(engine, configs, device)
-            _train(runner, models, data, device, on_step)
+            if first and any(s["layout"] != ckpt.layout(runner) for s in states):
+                log.warning("the checkpoints of %s were made by another engine or version; "
+                            "they start from the beginning", proto.describe())
+                states = [None] * len(states)
+                clock = _Clock(time.time())
+            saver = _Saver(checkpointing, runner, models, clock)
+            _train(runner, models, data, device, on_step, states, saver, until)
             _evaluate(runner, models, data, device, eval_chunk)
     except KeyboardInterrupt:
         raise
@@ -282,14 +430,15 @@ def train_group(
         torch.cuda.empty_cache()
     if on_step is not None:
         on_step(max(m.steps_done for m in models), proto.steps)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     peak, k = memory.peak(), len(models)
+    wall, cpu = clock.per_model(k)
     return [
         TrialResult(
             config=m.config, status=m.status, test_accuracy=m.test_accuracy,
             val_accuracy=m.val_accuracy, train_loss=m.last_loss, steps_done=m.steps_done,
-            wall_s=wall / k, cpu_s=cpu / k, peak_mem_bytes=peak, device=device_name(device),
-            error=error, curve=tuple(m.curve), started_at=started_at, engine=engine, group_size=k,
+            wall_s=wall, cpu_s=cpu, peak_mem_bytes=peak, device=device_name(device),
+            error=error, curve=tuple(m.curve), started_at=clock.started_at, engine=engine,
+            group_size=k,
         )
         for m in models
     ]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import torch
 
     from ...data import Dataset
+    from ...training.checkpoint import Checkpointing
 
 Claim = Callable[[WorkUnit], "WorkUnit | None"]
 NextUnit = Callable[[], "WorkUnit | None"]
@@ -42,9 +43,11 @@ class Executor(Protocol):
     name: str
 
     def run(self, units: Sequence[WorkUnit], data: Dataset, device: torch.device, *,
-            claim: Claim | None = None, events: UnitEvents | None = None
+            claim: Claim | None = None, events: UnitEvents | None = None,
+            checkpointing: Checkpointing | None = None
             ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
-        """Run ``units`` (each through ``claim`` first); yield ``(unit, results)`` as each
+        """Run ``units`` (each through ``claim`` first; each trial saving its state through
+        ``checkpointing`` and resuming from it); yield ``(unit, results)`` as each
         finishes, in completion order. A unit the executor itself loses (a dead worker, a Ray
         task whose retries are spent) is yielded with :func:`unit_failed` results; KeyboardInterrupt
         stops what is running and propagates."""

@@ -8,19 +8,21 @@ import torch
 
 from ...data import Dataset
 from ...study.results import TrialResult
+from ...training.checkpoint import Checkpointing
 from ...training.train import train_group
 from ..units import WorkUnit
 from .base import Claim, NextUnit, UnitEvents, feed, refuse_options
 
 
 def run_in_process(next_unit: NextUnit, data: Dataset, device: torch.device,
-                   events: UnitEvents) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+                   events: UnitEvents, checkpointing: Checkpointing | None = None
+                   ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
     while (unit := next_unit()) is not None:
         if events.on_start:
             events.on_start(unit)
         on_step = (lambda d, t, u=unit: events.on_step(u, d, t)) if events.on_step else None
         yield unit, train_group(unit.configs, data, device=device, engine=unit.engine,
-                                on_step=on_step)
+                                on_step=on_step, checkpointing=checkpointing, until=unit.until)
 
 
 class InProcessExecutor:
@@ -34,6 +36,8 @@ class InProcessExecutor:
         return cls()
 
     def run(self, units: Sequence[WorkUnit], data: Dataset, device: torch.device, *,
-            claim: Claim | None = None, events: UnitEvents | None = None
+            claim: Claim | None = None, events: UnitEvents | None = None,
+            checkpointing: Checkpointing | None = None
             ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
-        yield from run_in_process(feed(units, claim), data, device, events or UnitEvents())
+        yield from run_in_process(feed(units, claim), data, device, events or UnitEvents(),
+                                  checkpointing)

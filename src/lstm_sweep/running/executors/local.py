@@ -27,6 +27,7 @@ import torch
 from ...data import Dataset, load_dir
 from ...errors import DataError
 from ...study.results import TrialResult
+from ...training.checkpoint import Checkpointing
 from ...training.train import train_group
 from ..units import WorkUnit, cpu_cores, phases
 from .base import Claim, NextUnit, UnitEvents, feed, refuse_options, unit_failed
@@ -53,15 +54,16 @@ class LocalExecutor:
         return cls(workers)
 
     def run(self, units: Sequence[WorkUnit], data: Dataset, device: torch.device, *,
-            claim: Claim | None = None, events: UnitEvents | None = None
+            claim: Claim | None = None, events: UnitEvents | None = None,
+            checkpointing: Checkpointing | None = None
             ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
         events = events or UnitEvents()
         for phase, n in phases(units, device, self.workers):
             next_unit = feed(phase, claim)
             if n <= 1:
-                yield from run_in_process(next_unit, data, device, events)
+                yield from run_in_process(next_unit, data, device, events, checkpointing)
             else:
-                yield from _run_pool(next_unit, data, device, n, events)
+                yield from _run_pool(next_unit, data, device, n, events, checkpointing)
 
 
 # --------------------------------------------------------------------------- worker processes
@@ -110,16 +112,19 @@ def _same_data() -> Dataset:
     return data
 
 
-def _work(index: int, unit: WorkUnit, device: torch.device) -> tuple[int, list[TrialResult]]:
+def _work(index: int, unit: WorkUnit, device: torch.device,
+          checkpointing: Checkpointing | None) -> tuple[int, list[TrialResult]]:
     progress = _WORKER["progress"]
     progress.put(("start", index, 0, 0))
     results = train_group(unit.configs, _same_data(), device=device, engine=unit.engine,
-                          on_step=lambda d, t: progress.put(("step", index, d, t)))
+                          on_step=lambda d, t: progress.put(("step", index, d, t)),
+                          checkpointing=checkpointing, until=unit.until)
     return index, results
 
 
 def _run_pool(next_unit: NextUnit, data: Dataset, device: torch.device, workers: int,
-              events: UnitEvents, attempts: int = 2):
+              events: UnitEvents, checkpointing: Checkpointing | None = None,
+              attempts: int = 2):
     """Units in worker processes. A worker that dies (killed, out of memory) breaks the pool:
     its unfinished units run again in a fresh pool, up to ``attempts`` times in all; then
     their trials are recorded ``failed``, and the sweep goes on."""
@@ -131,7 +136,7 @@ def _run_pool(next_unit: NextUnit, data: Dataset, device: torch.device, workers:
 
     while True:
         broken = []
-        for unit, results in _pool_once(pull, data, device, workers, events):
+        for unit, results in _pool_once(pull, data, device, workers, events, checkpointing):
             if results is None:
                 broken.append(unit)
             else:
@@ -149,7 +154,7 @@ def _run_pool(next_unit: NextUnit, data: Dataset, device: torch.device, workers:
 
 
 def _pool_once(pull: NextUnit, data: Dataset, device: torch.device, workers: int,
-               events: UnitEvents):
+               events: UnitEvents, checkpointing: Checkpointing | None = None):
     """Yield (unit, results), or (unit, None) for units lost to a broken pool. At most
     ``workers`` units are pulled ahead of the free workers."""
     ctx = multiprocessing.get_context("spawn")
@@ -167,7 +172,7 @@ def _pool_once(pull: NextUnit, data: Dataset, device: torch.device, workers: int
                                                initargs=(data.source, data.fingerprint, threads,
                                                          progress))
                 units.append(unit)
-                futures[pool.submit(_work, len(units) - 1, unit, device)] = unit
+                futures[pool.submit(_work, len(units) - 1, unit, device, checkpointing)] = unit
             if not futures:
                 break
             done, _ = wait(set(futures), timeout=0.2, return_when=FIRST_COMPLETED)

@@ -7,6 +7,12 @@ read-only copy. Resource requests come from the planner: ``num_gpus`` for GPU un
 small fused groups whose memory fits several to a GPU), ``num_cpus`` = the threads a CPU unit uses.
 Faults: a worker process or node that dies mid-task is retried by Ray (``max_retries``); when the
 retries are spent, the unit's trials are recorded ``failed``; Ctrl-C cancels what is outstanding.
+
+Checkpoints: workers need no shared file system. A small actor (:class:`_Keeper`, no CPU of its
+own) runs on the driver's node and writes the checkpoints its tasks send it into the driver's
+checkpoint folder, beside the store; a task that Ray retries on another worker or node (its
+first worker killed) asks the actor for the trial's last checkpoint and resumes from it. Their
+bytes travel through Ray's object transport, once per checkpoint.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from ...data import Dataset
 from ...errors import ConfigError
 from ...study.results import TrialResult
+from ...training.checkpoint import CheckpointDir, Checkpointing
 from ..cost import unit_memory
 from ..units import WorkUnit, cpu_cores, workers_for
 from .base import Claim, UnitEvents, feed, refuse_options, unit_failed
@@ -58,18 +66,60 @@ class RayExecutor:
         return cls(ray_address)
 
     def run(self, units: Sequence[WorkUnit], data: Dataset, device, *,
-            claim: Claim | None = None, events: UnitEvents | None = None
+            claim: Claim | None = None, events: UnitEvents | None = None,
+            checkpointing: Checkpointing | None = None
             ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
-        yield from run_ray(feed(units, claim), data, device, self.address, events)
+        yield from run_ray(feed(units, claim), data, device, self.address, events, checkpointing)
 
 
-def _train_unit(configs, engine: str, data: Dataset, device, threads: int):
+def _train_unit(configs, engine: str, data: Dataset, device, threads: int,
+                checkpointing: Checkpointing | None = None, until: int | None = None):
     import torch
 
     from ...training.train import train_group
 
     torch.set_num_threads(threads)
-    return train_group(configs, data, device=device, engine=engine)
+    return train_group(configs, data, device=device, engine=engine,
+                       checkpointing=checkpointing, until=until)
+
+
+class _Keeper:
+    """The Ray actor that keeps checkpoints in the driver's folder (see the module docstring)."""
+
+    def __init__(self, folder: str):
+        self.folder = CheckpointDir(folder)
+
+    def save(self, key: str, blob: bytes) -> None:
+        self.folder.save(key, blob)
+
+    def load(self, key: str) -> list[bytes]:
+        return self.folder.load(key)
+
+
+class RayKeeper:
+    """Checkpoints through the :class:`_Keeper` actor (a :class:`~lstm_sweep.training.checkpoint.Keeper`)."""
+
+    def __init__(self, actor):
+        self.actor = actor
+
+    def save(self, key: str, blob: bytes) -> None:
+        ray = _import_ray()
+        ray.get(self.actor.save.remote(key, blob))
+
+    def load(self, key: str) -> list[bytes]:
+        ray = _import_ray()
+        return ray.get(self.actor.load.remote(key))
+
+
+def _keeper_on_this_node(ray, checkpointing: Checkpointing):
+    """The policy with its keeper moved into an actor pinned to this (the driver's) node."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = ray.get_runtime_context().get_node_id()
+    actor = ray.remote(num_cpus=0, max_restarts=-1)(_Keeper).options(
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False)
+    ).remote(str(checkpointing.keeper.folder))
+    return actor, replace(checkpointing, keeper=RayKeeper(actor))
 
 
 def resources_for(unit: WorkUnit, device, device_memory: int | None) -> dict:
@@ -90,6 +140,7 @@ def run_ray(
     device,
     address: str | None = None,
     events=None,
+    checkpointing: Checkpointing | None = None,
 ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
     """Run units as Ray tasks; yield ``(unit, results)`` as each finishes.
 
@@ -119,13 +170,16 @@ def run_ray(
     remote = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(_train_unit)
     data_ref = ray.put(data)
     refs: dict = {}
+    keeper = None
+    if checkpointing is not None and isinstance(checkpointing.keeper, CheckpointDir):
+        keeper, checkpointing = _keeper_on_this_node(ray, checkpointing)
 
     def submit() -> None:
         while len(refs) < room and (unit := next_unit()) is not None:
             res = resources_for(unit, device, device_memory)
             threads = int(res.get("num_cpus", 1))
             ref = remote.options(**res).remote(unit.configs, unit.engine, data_ref, device,
-                                               threads)
+                                               threads, checkpointing, unit.until)
             refs[ref] = unit
             if events is not None and events.on_start:
                 events.on_start(unit)
@@ -157,3 +211,5 @@ def run_ray(
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)
+        if keeper is not None:
+            ray.kill(keeper)

@@ -17,6 +17,11 @@ class Engine(Protocol):
 
     name: str
     k: int  # models trained together
+    # what a checkpoint saves (:mod:`lstm_sweep.training.checkpoint`): the parameter tensors,
+    # the optimizer (``slots()``, ``t``); ``stacked``: row j of each tensor is model j
+    params: list[torch.Tensor]
+    optimizer: object
+    stacked: bool
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One update of every model on batch x (B, T, I), y (B,); returns the (K,) losses

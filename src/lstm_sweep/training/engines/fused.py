@@ -173,6 +173,7 @@ class FusedEngine:
     optimizer with a rate per model."""
 
     name = "fused"
+    stacked = True  # row j of each tensor is model j
 
     def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
         first = configs[0]
@@ -186,6 +187,7 @@ class FusedEngine:
         scales = scale_row(first, param_shapes(self.hidden))  # per-tensor rates (mup)
         self.optimizer = TFOptimizer(first.optimizer, [self.theta], lr, first.opt,
                                      None if scales is None else [scales.to(device)])
+        self.params = [self.theta]
         self.amp = lambda: autocast(first.precision, device)
         self._frozen: dict[int, torch.Tensor] = {}
 

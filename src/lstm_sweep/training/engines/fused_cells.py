@@ -89,6 +89,7 @@ class FusedCellEngine:
     autograd, one vectorised TF-form optimizer."""
 
     name = "fused"
+    stacked = True  # row j of each tensor is model j
 
     def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
         first = configs[0]
@@ -103,6 +104,7 @@ class FusedCellEngine:
         scales = scale_row(first, cell_shapes(self.cell, self.hidden))  # per-tensor rates (mup)
         self.optimizer = TFOptimizer(first.optimizer, [self.theta], lr, first.opt,
                                      None if scales is None else [scales.to(device)])
+        self.params = [self.theta]
         self.amp = lambda: autocast(first.precision, device)
         self._frozen: dict[int, torch.Tensor] = {}
 

@@ -20,6 +20,7 @@ class SingleEngine:
     """One trial: its cell with TF's parameters and its TF 1.x optimizer (see :class:`Engine`)."""
 
     name = "single"
+    stacked = False  # one model: its tensors have no model dimension
 
     def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
         (config,) = configs
