@@ -116,7 +116,7 @@ def test_a_stored_trial_is_declared_once():
     assert fields == {c.name for c in COLUMNS if c.field}  # every result field has its column
     for c in COLUMNS:
         assert f"    {c.name} {c.sql}" in SCHEMA
-    assert "CHECK (status IN ('done', 'diverged', 'failed', 'oom'))" in SCHEMA
+    assert "CHECK (status IN ('done', 'diverged', 'failed', 'oom', 'pruned'))" in SCHEMA
 
 
 def test_trial_keys_are_stable():

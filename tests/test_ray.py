@@ -147,3 +147,48 @@ def test_ctrl_c_cancels_outstanding_tasks_and_keeps_the_store_consistent(head, m
     assert rerun.returncode == 0, rerun.stderr
     assert f"{kept} already stored, {6 - kept} to run" in rerun.stderr
     assert _rows(db) == 6
+
+
+def test_a_worker_killed_mid_trial_resumes_from_its_checkpoint(head, mnist_dir, tmp_path):
+    """Checkpoints reach the driver's disk through the keeper actor; the task Ray retries on
+    another worker resumes from the last one (its clock is the first attempt's) and ends with
+    the numbers of a run that was never killed."""
+    from lstm_sweep.training.checkpoint import CheckpointDir, checkpoint_dir, decode
+
+    address, env = head
+    env = {**env, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
+    args = [LSTM_SWEEP, "run", "--hidden", "16", "--lr", "1e-2", "--steps", "800", "--device",
+            "cpu", "--no-progress", "--checkpoint-every", "0", "--executor", "ray",
+            "--ray-address", address]
+    ref = subprocess.run([*args, "--db", str(tmp_path / "ref.db")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert ref.returncode == 0, ref.stderr
+    db = tmp_path / "c.db"
+    proc = subprocess.Popen([*args, "--db", str(db)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    folder = CheckpointDir(checkpoint_dir(db))
+    state = None
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None:
+        keys = folder.keys()
+        blobs = folder.load(keys[0]) if keys else []
+        if blobs:
+            try:
+                state = decode(blobs[0])
+            except ValueError:
+                state = None
+            if state is not None and state["step"] >= 200:
+                break
+        time.sleep(0.05)
+    assert state is not None and state["step"] >= 200, "no checkpoint reached the driver's disk"
+    pids = _ray_worker_pids()
+    assert pids, "no Ray worker running the trial"
+    os.kill(pids[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    (got,) = load_results(db, with_curves=True)
+    (want,) = load_results(tmp_path / "ref.db", with_curves=True)
+    assert got.started_at == state["started_at"]  # resumed, not started again
+    assert (got.test_accuracy, got.val_accuracy, got.curve) == (want.test_accuracy,
+                                                                want.val_accuracy, want.curve)
+    assert folder.keys() == []

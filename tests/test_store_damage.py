@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import stat
+from dataclasses import replace
 
 import pytest
 
@@ -177,13 +178,19 @@ def test_check_says_ok_for_a_sound_store_and_reads_old_schemas(good_store, tmp_p
     shutil.copy(os.path.join(os.path.dirname(__file__), "fixtures", "store-v1.db"), v1)
     before = v1.read_bytes()
     rows = load_results(v1, with_curves=True)
-    assert len(rows) == 5 and {r.status for r in rows} == set(Status)
+    assert len(rows) == 5 and {r.status for r in rows} == set(Status) - {Status.PRUNED}
     assert cli("check", "--db", v1).out.startswith(f"{v1}: ok — 5 trials, 9 curve points, schema 1")
     assert v1.read_bytes() == before
     # ... and is migrated, every row kept, when opened for writing
     with Store(v1) as s:
-        assert s.schema_version == 2 and s.claims() == []
-        assert s.results(with_curves=True) == rows
+        assert s.schema_version == 3 and s.claims() == []
+        assert s.results(with_curves=True) == rows  # the trials table rebuilt, curves kept
+        # schema 3 lets a search's pruned trials in
+        pruned = replace(rows[0], config=replace(rows[0].config, seed=99), status=Status.PRUNED,
+                         test_accuracy=None)
+        s.save(pruned)
+        assert s.statuses()[pruned.key] is Status.PRUNED
+    assert cli("check", "--db", v1).out.startswith(f"{v1}: ok — 6 trials")
 
 
 def test_special_files_are_refused_without_hanging(tmp_path):

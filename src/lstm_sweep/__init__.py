@@ -57,7 +57,11 @@ _LAZY = {"run_sweep": "running.sweep", "sweep_request": "running.sweep",
          "plan_sweep": "running.sweep", "execute": "running.sweep",
          "SweepCallbacks": "running.sweep", "SweepSummary": "running.sweep",
          "SweepRequest": "running.sweep", "Plan": "running.sweep", "run_trial": "training.train",
-         "coord_check": "running.coordcheck"}
+         "coord_check": "running.coordcheck", "plan_search": "running.search",
+         "run_search": "running.search", "SearchPlan": "running.search",
+         "SearchSummary": "running.search", "SearchCallbacks": "running.search",
+         "render_search_summary": "running.search", "train_group": "training.train",
+         "Checkpointing": "training.checkpoint", "CheckpointDir": "training.checkpoint"}
 
 
 def __getattr__(name: str):
@@ -78,7 +82,9 @@ __all__ = [
     "lr_range", "LstmSweepError", "output_folder", "OutputError", "Plan", "plan_figures",
     "plan_sweep", "plot_coord_check", "plot_figures", "plot_gaps", "preset", "printable",
     "render_comparison", "render_coord_csv", "render_coord_table", "render_export",
-    "render_findings", "render_html", "render_tables", "results_dataframe", "run_sweep",
+    "render_findings", "render_html", "plan_search", "run_search", "SearchPlan", "SearchSummary",
+    "SearchCallbacks", "render_search_summary", "train_group", "Checkpointing", "CheckpointDir",
+    "render_tables", "results_dataframe", "run_sweep",
     "run_trial", "save_figure", "select", "Status", "Store", "StoreError", "sweep_request",
     "SweepCallbacks", "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "Verdict",
     "verdicts", "write_output",

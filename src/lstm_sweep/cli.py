@@ -377,6 +377,96 @@ def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_ad
         f"{wall:.1f} s (planned {api.human_seconds(planned)})"), err=True)
 
 
+def _window(text: str) -> float | None:
+    if text.strip().lower() == "off":
+        return None
+    value = float(text)
+    if not 1 < value < float("inf"):
+        raise ValueError(text)
+    return value
+
+
+class _WindowType(click.ParamType):
+    name = "factor"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, float):
+            return value
+        try:
+            return _window(str(value))
+        except ValueError:
+            self.fail(f"{printable(str(value))[:40]!r} is not a factor above 1 (10 = a decade "
+                      "either side) or off", param, ctx)
+
+
+RUNGS = CommaList("a step", "steps", _bounded_int(1, LIMITS["steps"]))
+
+
+@cli.command()
+@sweep_options
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Folder with the four IDX files  [default: MNIST's $LSTM_SWEEP_DATA_DIR, else "
+                   "the dataset's cache (downloaded)]")
+@click.option("--dataset", default="mnist", show_default=True,
+              help="The dataset (one), e.g. fashion-mnist.")
+@click.option("--dataset-name", help="The name of a --data-dir folder's data.")
+@click.option("--eta", type=click.IntRange(2, 10), default=3, show_default=True,
+              help="Each rung keeps the best 1/eta of its rates.")
+@click.option("--rungs", type=RUNGS, default=(),
+              help="Steps at which rates are compared (the trials' steps are always the last)  "
+                   "[default: steps/eta^2, steps/eta]")
+@click.option("--window", type=_WindowType(), default="10", show_default=True,
+              help="A width's rates start within this factor of the narrower width's best "
+                   "(widened when its best lies on the edge); off = every rate.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Format of the table printed at the end.")
+@click.option("--force", is_flag=True,
+              help="Run even where the plan says memory or disk do not suffice.")
+@click.option("--executor", type=click.Choice(tuple(EXECUTORS)), default=None,
+              help="local, inprocess or ray  [default: local; ray with --ray-address]")
+@click.option("--ray-address", help="HOST:PORT or auto; implies --executor ray.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
+def search(data_dir, dataset, dataset_name, eta, rungs, window, fmt, force, executor,
+           ray_address, dry_run, **options) -> None:
+    """Find each width's best learning rate for a fraction of the grid: successive halving over
+    the rates (ranked by validation accuracy at each rung, continued from checkpoints), the
+    winners finished with the full protocol; pruned trials are stored as pruned@steps."""
+    if ray_address is not None and executor not in (None, "ray"):
+        raise click.UsageError("--ray-address is for --executor ray; drop one of them")
+    if dataset_name is not None and data_dir is None:
+        raise click.UsageError("--dataset-name names the data of a --data-dir folder")
+    executor = executor or ("ray" if ray_address is not None else "local")
+    request = _request(options, executor, ray_address, dataset)
+    data = None if dry_run else _load_data(data_dir, False, dataset, dataset_name)
+    if data is not None:
+        request = request.with_data(data)
+    plan = api.plan_search(request, eta=eta, rungs=rungs, window=window)
+    click.echo(_printable_lines(plan.render()), err=True)
+    if dry_run:
+        return
+    plan.check(force)
+    console = _stderr_console()
+
+    def on_rung(row, rung, n):
+        _stop_if_terminated()
+        console.print(printable(f"{row.label()}: {n} trials to step {rung}"))
+
+    def on_trial_end(result, i, n):
+        val = "-" if result.val_accuracy is None else f"{result.val_accuracy:.4f}"
+        console.print(printable(f"  {result.config.describe()}: {result.status}"
+                                 f"@{result.steps_done} validation {val}"))
+
+    def on_step(unit, done, total):
+        _stop_if_terminated()
+
+    callbacks = api.SearchCallbacks(api.SweepCallbacks(on_step=on_step, on_trial_end=on_trial_end),
+                                on_rung)
+    summary = api.run_search(plan, callbacks)
+    results = load_results(request.store, trials=plan.grid.trials)
+    click.echo(render_tables(build_tables(results, "accuracy"), fmt))
+    click.echo("\n" + _printable_lines(api.render_search_summary(plan, summary)), err=True)
+
+
 @cli.command("coord-check")
 @click.option("--hidden", type=HIDDEN, help="Widths, e.g. 128,512,2048  [default: 128,256,512,"
                                             "1024,2048]")

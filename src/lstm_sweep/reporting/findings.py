@@ -307,7 +307,24 @@ def _spread(f: _Facts) -> list[Finding]:
 
 
 # The rules, in the order their sentences are shown. A rule = one small function of the facts.
-RULES = (_best_lr, _best_lr_trend, _best_lr_spread, _band, _frontier, _doubling, _enough_width, _spread)
+def _searched(f: _Facts) -> list[Finding]:
+    """A search pruned some cells: say so, and what the best rates above are the best of."""
+    cells = f.table.cells
+    pruned = [k for k, c in cells.items() if (c.label or "").startswith("pruned@")]
+    if not pruned:
+        return []
+    rows, cols = f.table.axes
+    finished = {r: sum(1 for (rr, _), c in cells.items() if rr == r and c.values)
+                for r in f.table.rows}
+    per = ", ".join(f"{f.row(r)}: {n}" for r, n in finished.items())
+    return [Finding("searched", f"A search pruned {len(pruned)} of {len(cells)} cells (shown "
+                    f"pruned@steps: stopped at a rung, ranked by validation accuracy); each "
+                    f"{rows.noun}'s best above is the best of the {cols.noun}s it finished in full "
+                    f"({per}).", {"pruned": len(pruned), "finished": finished})]
+
+
+RULES = (_searched, _best_lr, _best_lr_trend, _best_lr_spread, _band, _frontier, _doubling,
+         _enough_width, _spread)
 
 
 def _findings_for(table: Table, time_table: Table) -> list[Finding]:

@@ -177,7 +177,7 @@ class _Claims:
         got = set(self.store.claim([c.key() for c in unit.configs], self.driver, self.retry))
         if not got:
             return None
-        return WorkUnit(tuple(c for c in unit.configs if c.key() in got), unit.engine)
+        return replace(unit, configs=tuple(c for c in unit.configs if c.key() in got))
 
     def unfinished(self, trials: Sequence[TrialConfig]) -> list[TrialConfig]:
         """Trials of ``trials`` not stored yet (retry statuses: not stored since we started)."""
@@ -402,7 +402,10 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
     cost = plan_units(units, request.device, calibrations, request.workers)
     if request.data is None:  # the dataset is not in this process yet
         cost = replace(cost, base_memory=cost.base_memory + DATASET_BYTES)
-    need, free = checkpoint_disk(request, units)
+    # checkpoints are written only by units that run longer than the interval
+    every = request.checkpoint_every
+    long = [u.unit for u in cost.units if every is not None and (every == 0 or u.seconds > every)]
+    need, free = checkpoint_disk(request, long)
     return Plan(request, trials, pending, units, cost, need, free)
 
 
@@ -449,7 +452,7 @@ def check_checkpoint_dir(folder: Path) -> None:
 def checkpoint_disk(request: SweepRequest, units: Sequence[WorkUnit],
                     kept: Sequence[TrialConfig] = ()) -> tuple[int, int | None]:
     """(bytes the checkpoints need at most at once, bytes free on their disk)."""
-    if request.checkpoint_every is None or not units:
+    if request.checkpoint_every is None or not (units or kept):
         return 0, None
     need = checkpoint_need(units, request.device, request.workers, kept)
     where = checkpoint_dir(request.store)
@@ -468,6 +471,8 @@ def checkpoint_line(request: SweepRequest, need: int, free: int | None) -> str:
     every = request.checkpoint_every
     how = "at every curve point" if every == 0 else f"every {human_seconds(every)}"
     room = f", {human_bytes(free)} free" if free is not None else ""
+    if not need:
+        return f"checkpoints: {how} (none expected: every work unit is shorter)"
     return (f"checkpoints: {how}, up to {human_bytes(need)} at once in "
             f"{checkpoint_dir(request.store).name}{room}")
 

@@ -122,12 +122,24 @@ CLAIM_COLUMNS = ("key", "driver", "host", "pid", "pid_start", "claimed_at", "hea
 # (foreign keys off around the transaction, so that dropping the old table does not cascade to
 # the curves; the curves' REFERENCES trials(key) then names the new table).
 _TRIALS_V3 = SCHEMA.split("CREATE TABLE IF NOT EXISTS trials (", 1)[1].split(");", 1)[0]
+# Version 3 also keeps each pruned trial's validation accuracy at every rung it stopped at, so
+# that a search started again ranks exactly as it did (a trial's row holds only its last rung).
+# No foreign key: a trial's row is replaced as it goes on, its rungs stay.
+RUNGS = """
+CREATE TABLE IF NOT EXISTS rungs (
+    key TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    val_accuracy REAL,
+    PRIMARY KEY (key, step)
+) WITHOUT ROWID
+"""
 REBUILD_TRIALS = [
     f"CREATE TABLE trials_v3 ({_TRIALS_V3})",
     f"INSERT INTO trials_v3 ({', '.join(TRIAL_COLUMNS)}) SELECT {', '.join(TRIAL_COLUMNS)} "
     "FROM trials",
     "DROP TABLE trials",
     "ALTER TABLE trials_v3 RENAME TO trials",
+    RUNGS,
 ]
 # version -> statements that bring a store of version - 1 up to it (run in one transaction)
 MIGRATIONS = {2: [CLAIMS], 3: REBUILD_TRIALS}

@@ -29,6 +29,7 @@ from .schema import (
     DATASET_META,
     MIGRATIONS,
     REBUILDS,
+    RUNGS,
     SCHEMA,
     SCHEMA_VERSION,
     TABLES,
@@ -172,7 +173,7 @@ class Store:
             app_id, _, version = self._identity("BEGIN IMMEDIATE")  # holds the write lock
             try:
                 if version is None:
-                    for statement in [*SCHEMA.split(";"), CLAIMS]:
+                    for statement in [*SCHEMA.split(";"), CLAIMS, RUNGS]:
                         if statement.strip():
                             conn.execute(statement)
                     conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
@@ -189,9 +190,10 @@ class Store:
         conn.execute("PRAGMA synchronous = NORMAL").fetchall()
         if version < SCHEMA_VERSION:
             self._migrate(version)
-        elif not self.has_table("claims"):  # a version-2 store whose claims table was dropped
-            with self.transaction("recreate the claims table") as c:
+        elif not {"claims", "rungs"} <= self.tables():  # dropped by hand: made again
+            with self.transaction("recreate the claims and rungs tables") as c:
                 c.execute(CLAIMS)
+                c.execute(RUNGS)
         return SCHEMA_VERSION
 
     def _schema_version(self, tables: set[str]) -> int:
@@ -314,6 +316,9 @@ class Store:
                 "INSERT INTO curves VALUES (?, ?, ?, ?)",
                 [(row[0], p.step, p.loss, p.accuracy) for p in result.curve],
             )
+            if result.status is Status.PRUNED:  # a search's rung: kept for its replay
+                conn.execute("INSERT OR REPLACE INTO rungs VALUES (?, ?, ?)",
+                             (row[0], result.steps_done, result.val_accuracy))
             if driver is not None:
                 conn.execute("DELETE FROM claims WHERE key = ? AND driver = ?",
                              (row[0], driver.id))
@@ -403,6 +408,19 @@ class Store:
                 out.append(result_from_row(d, tuple(curves.get(d["key"], ()))))
             except ValueError as e:
                 raise self._bad_row(checks.row_error(str(e), d["key"])) from None
+        return out
+
+    def rungs(self) -> dict[tuple[str, int], float | None]:
+        """(trial key, step) -> its validation accuracy when a search stopped it there."""
+        if not self.has_table("rungs"):
+            return {}
+        out = {}
+        for key, step, val in self.query("SELECT key, step, val_accuracy FROM rungs"):
+            if not isinstance(step, int) or (val is not None and not (
+                    isinstance(val, (int, float)) and 0.0 <= val <= 1.0)):
+                raise self._bad_row(checks.row_error(f"rung {step!r:.20} holds {val!r:.20}",
+                                                     str(key)[:40]))
+            out[(key, step)] = val
         return out
 
     def environments(self) -> dict[str, dict]:

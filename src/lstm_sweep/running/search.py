@@ -1,0 +1,524 @@
+"""Search: each row's best learning rate for a fraction of the grid.
+
+A *row* is one width of one facet (cell, optimizer, parametrization, ...): its candidates are the
+grid's learning rates, each with all the grid's seeds. Per row, successive halving (Jamieson &
+Talwalkar 2016; the synchronous form of Li et al.'s Hyperband and ASHA):
+
+1. every candidate trains to the first *rung* (by default a ninth of the steps);
+2. the candidates are ranked by their mean **validation** accuracy over seeds there (the TF
+   split's 5,000 images; the test set is only for reported accuracy), and the best 1/η of them
+   (η = 3 by default) go on, **from their checkpoints**, to the next rung; the others stay in
+   the store as ``pruned`` (their steps and validation accuracy; ``run --retry pruned``
+   finishes them from their checkpoints);
+3. the last rung is the trial's own steps: the winners are finished with the full, faithful
+   protocol, and each stored result is the one ``run`` stores for that trial (same key; a
+   later ``run`` of the grid does not train it again).
+
+The study's structure is used twice. (a) Rows run narrowest first, and a row's candidates are
+the rates within ``window`` (×10 by default) of the neighbouring width's best, since the best
+rate moves smoothly with width (under μP it should not move at all); when the first rung's best
+lies on the window's edge, the window widens by one rate on that side until it does not (the
+zone moved further than the window). (b) A trial that diverged, ran out of memory or failed
+before a rung is final: its stored result is exactly what ``run`` would store, so it is never
+continued, and it still competes.
+
+Everything the search decides follows from what is stored: a search killed at any moment and
+started again replays its decisions from the store (a trial stored beyond a rung was promoted
+there) and goes on; its trials resume from their checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from ..errors import ConfigError, LstmSweepError
+from ..store import Store
+from ..study.config import TrialConfig
+from ..study.results import Status, TrialResult
+from .calibration import calibration_for
+from .cost import EVAL_IMAGES, human_bytes, human_seconds, plan_units, step_flops, trial_flops
+from .sweep import (
+    Plan,
+    SweepCallbacks,
+    SweepRequest,
+    check_disk,
+    checkpoint_disk,
+    checkpoint_line,
+    execute,
+    plan_sweep,
+)
+from .units import make_units
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ETA = 3
+DEFAULT_WINDOW = 10.0
+DEFAULT_RUNGS = 3
+VALIDATION_IMAGES = 5_000
+FINAL = frozenset({Status.DONE, Status.DIVERGED, Status.FAILED, Status.OOM})
+
+
+@dataclass(frozen=True)
+class Row:
+    """The trials of one width and facet: rate -> its seeds' configurations."""
+
+    hidden: int
+    facet: tuple  # every other field but lr, seed and data seed
+    rates: tuple[float, ...]  # ascending
+    trials: dict  # rate -> tuple[TrialConfig, ...]
+
+    @property
+    def proto(self) -> TrialConfig:
+        return self.trials[self.rates[0]][0]
+
+    def label(self) -> str:
+        return f"{self.proto.model_prefix}hidden {self.hidden}"
+
+    def same_line(self, other: Row) -> bool:
+        """Whether ``other`` is this row's neighbour line (same facet, another width)."""
+        return self.facet == other.facet
+
+
+def search_rows(trials: Sequence[TrialConfig]) -> list[Row]:
+    """The grid's trials as rows, narrowest first within each facet."""
+    groups: dict[tuple, dict[float, list[TrialConfig]]] = {}
+    for t in trials:
+        d = t.to_dict()
+        for k in ("hidden", "lr", "seed", "data_seed"):
+            d.pop(k, None)
+        facet = tuple(sorted((k, repr(v)) for k, v in d.items()))
+        groups.setdefault((facet, t.hidden), {}).setdefault(t.lr, []).append(t)
+    rows = [Row(hidden, facet, tuple(sorted(by_rate)),
+                {lr: tuple(sorted(ts, key=lambda c: c.seed)) for lr, ts in by_rate.items()})
+            for (facet, hidden), by_rate in groups.items()]
+    order = {f: i for i, f in enumerate(dict.fromkeys(facet for facet, _ in groups))}
+    return sorted(rows, key=lambda r: (order[r.facet], r.hidden))
+
+
+def default_rungs(steps: int, eta: int = DEFAULT_ETA, n: int = DEFAULT_RUNGS) -> tuple[int, ...]:
+    """Rungs at steps/η^(n-1), ..., steps/η, steps (999 steps, η 3: 111, 333, 999)."""
+    return tuple(sorted({max(1, steps // eta**k) for k in range(n)}))
+
+
+def check_rungs(rungs: Sequence[int] | None, steps: int, eta: int) -> tuple[int, ...]:
+    """The rungs to use for trials of ``steps`` steps: ``rungs`` (the earlier ones; the trial's
+    steps are always the last) or the default. ConfigError for steps beyond the trial's."""
+    if not rungs:
+        return default_rungs(steps, eta)
+    bad = [r for r in rungs if isinstance(r, bool) or not isinstance(r, int) or not
+           1 <= r <= steps]
+    if bad:
+        raise ConfigError(f"--rungs are steps from 1 to the trials' {steps}; got {bad[0]!r:.20}")
+    return tuple(sorted({*rungs, steps}))
+
+
+def in_window(rates: Sequence[float], center: float | None, window: float | None) -> list[float]:
+    """The rates within ×``window`` of ``center`` (all of them without a center or window)."""
+    if center is None or window is None:
+        return list(rates)
+    lo, hi = center / window * (1 - 1e-9), center * window * (1 + 1e-9)
+    return [r for r in rates if lo <= r <= hi]
+
+
+# --------------------------------------------------------------------------- costs
+
+
+def flops_between(config: TrialConfig, start: int, end: int, final: bool) -> float:
+    """FLOPs of training ``config`` from step ``start`` to ``end`` (curve points included),
+    then measuring it: validation at a rung, validation and test when it ends."""
+    step = step_flops(config.hidden, config.batch_size, _gates(config))
+    forward = step / 3
+    points = end // config.display_step - start // config.display_step
+    images = EVAL_IMAGES if final else VALIDATION_IMAGES
+    return (end - start) * step + points * forward + forward * images / config.batch_size
+
+
+def _gates(config: TrialConfig) -> int:
+    from ..study.config import GATES
+
+    return GATES[config.cell]
+
+
+def planned_counts(n: int, rungs: Sequence[int], eta: int) -> list[int]:
+    """Candidates at each rung when ``n`` start: n, ⌈n/η⌉, ⌈n/η²⌉, ..."""
+    out = [n]
+    for _ in rungs[1:]:
+        out.append(max(1, math.ceil(out[-1] / eta)))
+    return out
+
+
+def row_search_flops(row: Row, n: int, rungs: Sequence[int], eta: int) -> float:
+    """FLOPs of the search of ``row`` starting from ``n`` candidates (no early divergence)."""
+    seeds = len(row.trials[row.rates[0]])
+    total, prev = 0.0, 0
+    for count, rung in zip(planned_counts(n, rungs, eta), rungs):
+        final = rung == rungs[-1]
+        total += count * seeds * flops_between(row.proto, prev, rung, final)
+        prev = rung
+    return total
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    row: Row
+    candidates: int  # at the first rung (expected: the window around the middle rate)
+    counts: list[int]
+    flops: float
+    grid_flops: float
+    grid_seconds: float  # the full grid's plan for this row
+
+    @property
+    def seconds(self) -> float:
+        return self.grid_seconds * self.flops / self.grid_flops if self.grid_flops else 0.0
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What a search will do: its rows, rungs, expected cost against the full grid's."""
+
+    request: SweepRequest
+    grid: Plan  # the full grid, as ``run`` would plan it
+    rows: list[RowPlan]
+    rungs: tuple[int, ...]
+    eta: int
+    window: float | None
+    flops_without_window: float
+    checkpoint_need: int = 0
+    checkpoint_free: int | None = None
+
+    @property
+    def flops(self) -> float:
+        return sum(r.flops for r in self.rows)
+
+    @property
+    def grid_flops(self) -> float:
+        return sum(r.grid_flops for r in self.rows)
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in self.rows)
+
+    @property
+    def grid_seconds(self) -> float:
+        return sum(r.grid_seconds for r in self.rows)
+
+    def render(self) -> str:
+        rungs = ", ".join(str(r) for r in self.rungs)
+        window = f"×{self.window:g} of the narrower width's best" if self.window else "off"
+        out = [f"search on {self.grid.cost.device}: successive halving, η = {self.eta}, rungs at "
+               f"{rungs} steps, decided by validation accuracy; window {window}"]
+        header = ["row", "rates", "seeds", *[f"@{r}" for r in self.rungs], "GFLOP", "of grid",
+                  "time"]
+        table = [header]
+        for rp in self.rows:
+            seeds = len(rp.row.trials[rp.row.rates[0]])
+            table.append([rp.row.label(), f"{rp.candidates}/{len(rp.row.rates)}", str(seeds),
+                          *[str(c) for c in rp.counts], f"{rp.flops / 1e9:,.0f}",
+                          f"{rp.flops / rp.grid_flops:.0%}" if rp.grid_flops else "-",
+                          human_seconds(rp.seconds)])
+        widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+        out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in table]
+        share = self.flops / self.grid_flops if self.grid_flops else 0.0
+        out.append(f"total: {self.flops / 1e15:.3g} PFLOP, ETA {human_seconds(self.seconds)} — "
+                   f"{share:.0%} of the full grid's {self.grid_flops / 1e15:.3g} PFLOP, ETA "
+                   f"{human_seconds(self.grid_seconds)}")
+        if self.window:
+            saved = 1 - self.flops / self.flops_without_window if self.flops_without_window else 0
+            out.append(f"the neighbour window saves {saved:.0%} (without it: "
+                       f"{self.flops_without_window / 1e15:.3g} PFLOP)")
+        out.append("(expected: the window's place, early divergence and ties move it a little; "
+                   "rows already in the store cost less)")
+        line = checkpoint_line(self.request, self.checkpoint_need, self.checkpoint_free)
+        if line:
+            out.append(line)
+        return "\n".join(out)
+
+    def check(self, force: bool = False) -> None:
+        """Refuse, unless ``force``: a width that does not fit in memory, or checkpoints that
+        do not fit on the disk (the search always checkpoints at its rungs)."""
+        self.grid.check(force)
+        if not force:
+            check_disk(self.request, self.checkpoint_need, self.checkpoint_free)
+
+
+def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
+                rungs: Sequence[int] | None = None, window: float | None = DEFAULT_WINDOW,
+                refresh: bool = False) -> SearchPlan:
+    """Plan a search of ``request``'s grid: rows, rungs, its expected FLOPs and time against the
+    full grid's plan.
+
+    Raises:
+        ConfigError: ``eta`` not an integer from 2 to 10, ``rungs`` outside the trials' steps,
+            ``window`` not a number above 1 (or None), a grid with several step counts or with
+            fewer than two rates, or checkpoints turned off (a search continues its trials from
+            them).
+        StoreError: as for :func:`plan_sweep`.
+    """
+    if not isinstance(request, SweepRequest):
+        raise ConfigError(f"request must be a SweepRequest; got {type(request).__name__}")
+    if isinstance(eta, bool) or not isinstance(eta, int) or not 2 <= eta <= 10:
+        raise ConfigError(f"--eta (the fraction a rung keeps is 1/eta) must be an integer from 2 "
+                          f"to 10; got {eta!r:.20}")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, float))
+                               or not 1 < window < math.inf):
+        raise ConfigError(f"--window must be a factor above 1 (10 = a decade either side), or "
+                          f"off; got {window!r:.20}")
+    if request.checkpoint_every is None:
+        raise ConfigError("a search continues its trials from their checkpoints: drop "
+                          "--checkpoint-every off")
+    grid = request.grid
+    if len(grid.steps) != 1:
+        raise ConfigError("search takes one --steps value (the rungs are fractions of it)")
+    if len(grid.lr) < 2:
+        raise ConfigError("search needs at least two learning rates to choose from (--lr, e.g. "
+                          "1e-5:1:6 or 2^-16:1)")
+    steps = grid.steps[0]
+    rungs = check_rungs(rungs, steps, eta)
+    grid_plan = plan_sweep(replace(request, retry=frozenset()), refresh=refresh)
+    trials = grid_plan.trials
+    rows = search_rows(trials)
+    # the full grid's cost per row (every trial, stored or not: what the search is measured by)
+    units = make_units(trials, request.engine, request.device)
+    calibrations = {key: calibration_for(request.device, precision=key[1], engine=key[0],
+                                         cell=key[2])
+                    for key in sorted({(u.engine, u.configs[0].precision, u.configs[0].cell)
+                                       for u in units})}
+    full = plan_units(units, request.device, calibrations, request.workers)
+    seconds: dict[tuple, float] = {}
+    for u in full.units:
+        c = u.unit.configs[0]
+        row_key = next(r for r in rows if r.hidden == c.hidden and c in r.trials.get(c.lr, ()))
+        seconds[id(row_key)] = seconds.get(id(row_key), 0.0) + u.seconds / u.workers
+    row_plans, without = [], 0.0
+    for i, row in enumerate(rows):
+        first = i == 0 or not row.same_line(rows[i - 1])
+        middle = row.rates[len(row.rates) // 2]
+        n = len(row.rates) if first else len(in_window(row.rates, middle, window))
+        flops = row_search_flops(row, n, rungs, eta)
+        without += row_search_flops(row, len(row.rates), rungs, eta)
+        grid_flops = sum(trial_flops(c) for ts in row.trials.values() for c in ts)
+        row_plans.append(RowPlan(row, n, planned_counts(n, rungs, eta), flops, grid_flops,
+                                 seconds.get(id(row), 0.0)))
+    kept = [c for ts in (r.trials.values() for r in rows) for t in ts for c in t]
+    need, free = checkpoint_disk(request, units, kept)
+    return SearchPlan(request, grid_plan, row_plans, rungs, eta, window, without, need, free)
+
+
+# --------------------------------------------------------------------------- running it
+
+
+@dataclass
+class RowResult:
+    """What the search found for one row."""
+
+    row: Row
+    best: float | None  # the rate with the best mean validation accuracy among finished ones
+    best_val: float | None
+    candidates: list[float] = field(default_factory=list)  # rates trained at the first rung
+    reached: dict = field(default_factory=dict)  # rate -> the steps its seeds reached
+
+
+@dataclass(frozen=True)
+class SearchSummary:
+    rows: list[RowResult]
+    flops: float  # trained by this search now
+    grid_flops: float
+    planned_grid_s: float
+    wall_s: float
+    trained: int  # trial segments trained (a trial continued at two rungs counts twice)
+    statuses: dict[str, int]  # the grid's trials in the store afterwards, by status
+
+
+@dataclass
+class SearchCallbacks:
+    """Progress hooks: those of a sweep, for every rung, plus a row's start and end."""
+
+    sweep: SweepCallbacks | None = None
+    on_rung: Callable[[Row, int, int], None] | None = None  # (row, rung step, trials to train)
+    on_row: Callable[[RowResult], None] | None = None
+
+
+class _State:
+    """The row's trials as stored: status and steps reached, validation accuracy."""
+
+    def __init__(self, request: SweepRequest, row: Row):
+        keys = {c.key(): c for ts in row.trials.values() for c in ts}
+        self.results: dict[str, TrialResult] = {}
+        self.rungs: dict[tuple[str, int], float | None] = {}
+        path = request.store
+        if path.exists() and path.stat().st_size:
+            with Store(path, readonly=True) as store:
+                for r in store.results():
+                    if r.key in keys:
+                        self.results[r.key] = r
+                self.rungs = {k: v for k, v in store.rungs().items() if k[0] in keys}
+        self.retry = request.retry - {Status.PRUNED}
+
+    def final(self, c: TrialConfig) -> bool:
+        r = self.results.get(c.key())
+        return r is not None and r.status in FINAL and r.status not in self.retry
+
+    def reached(self, c: TrialConfig) -> int:
+        r = self.results.get(c.key())
+        if r is None or r.status in self.retry:
+            return 0
+        return r.steps_done
+
+    def score(self, configs: Sequence[TrialConfig], rung: int | None = None) -> float:
+        """Mean validation accuracy over seeds at ``rung`` (as recorded when the search stopped
+        them there; a trial that went on since, or ended, counts with its stored one; without
+        one, 0): what the search ranked by, so that a search started again ranks alike."""
+        vals = []
+        for c in configs:
+            key = c.key()
+            if rung is not None and (key, rung) in self.rungs and not self.final(c):
+                vals.append(self.rungs[(key, rung)] or 0.0)
+            elif key in self.results:
+                vals.append(self.results[key].val_accuracy or 0.0)
+            else:
+                vals.append(0.0)
+        return sum(vals) / len(vals)
+
+
+def run_search(plan: SearchPlan, callbacks: SearchCallbacks | None = None) -> SearchSummary:
+    """Run a planned search, row by row (see the module docstring); every trial is committed
+    to the store as it ends or stops at a rung.
+
+    Raises:
+        ConfigError: ``plan`` not a SearchPlan, or the request has no dataset.
+        StoreError: as for :func:`execute`.
+    """
+    if not isinstance(plan, SearchPlan):
+        raise ConfigError(f"plan must be a SearchPlan (plan_search(...)); got "
+                          f"{type(plan).__name__}")
+    if callbacks is not None and not isinstance(callbacks, SearchCallbacks):
+        raise ConfigError(f"callbacks must be a SearchCallbacks or None; got "
+                          f"{type(callbacks).__name__}")
+    request = plan.request
+    if request.data is None:
+        raise LstmSweepError("the search request has no dataset: request.with_data(data)")
+    callbacks = callbacks or SearchCallbacks()
+    t0 = time.perf_counter()
+    out: list[RowResult] = []
+    totals = {"flops": 0.0, "trained": 0}
+    statuses: dict[str, int] = {}
+    for i, rp in enumerate(plan.rows):
+        row = rp.row
+        prev = out[-1] if out and row.same_line(plan.rows[i - 1].row) else None
+        center = prev.best if prev is not None else None
+        result = _search_row(plan, row, center, callbacks, totals, statuses)
+        out.append(result)
+        if callbacks.on_row:
+            callbacks.on_row(result)
+    final: dict[str, int] = {}  # what the store now says of the grid's trials
+    keys = {c.key() for c in plan.grid.trials}
+    with Store(request.store, readonly=True) as store:
+        for key, status in store.statuses().items():
+            if key in keys:
+                final[str(status)] = final.get(str(status), 0) + 1
+    return SearchSummary(out, totals["flops"], plan.grid_flops, plan.grid_seconds,
+                         time.perf_counter() - t0, totals["trained"], final)
+
+
+def _search_row(plan: SearchPlan, row: Row, center: float | None, callbacks: SearchCallbacks,
+                totals: dict, statuses: dict) -> RowResult:
+    request, rungs, eta = plan.request, plan.rungs, plan.eta
+    state = _State(request, row)
+    alive = in_window(row.rates, center, plan.window)
+    tried = list(alive)
+    for k, rung in enumerate(rungs):
+        state = _advance(plan, row, alive, rung, state, callbacks, totals, statuses)
+        if k == 0 and plan.window and center is not None:
+            # the zone moved beyond the window: widen it on the side where the best lies
+            while True:
+                best = max(alive, key=lambda r: (state.score(row.trials[r], rung), -r))
+                i = row.rates.index(best)
+                edge = None
+                if best == min(alive) and i > 0:
+                    edge = row.rates[i - 1]
+                elif best == max(alive) and i + 1 < len(row.rates):
+                    edge = row.rates[i + 1]
+                if edge is None or edge in alive:
+                    break
+                log.info("%s: best at the window's edge (%g); trying %g", row.label(), best, edge)
+                alive = sorted({*alive, edge})
+                tried.append(edge)
+                state = _advance(plan, row, [edge], rung, state, callbacks, totals, statuses)
+        if k == len(rungs) - 1:
+            break
+        alive = _promote(row, alive, rung, state, eta)
+    finished = [r for r in row.rates if all(state.final(c) for c in row.trials[r])]
+    best = max(finished, key=lambda r: (state.score(row.trials[r]), -r)) if finished else None
+    reached = {r: max(state.reached(c) for c in row.trials[r]) for r in tried}
+    return RowResult(row, best, state.score(row.trials[best]) if best is not None else None,
+                     sorted(tried), reached)
+
+
+def _promote(row: Row, alive: list[float], rung: int, state: _State, eta: int) -> list[float]:
+    """The rates that go on from ``rung``: the best ⌈len(alive)/η⌉ by mean validation accuracy
+    there. A rate whose seeds are all final (diverged early, or finished by an earlier run)
+    keeps its place in the ranking; it has nothing to continue."""
+    quota = max(1, math.ceil(len(alive) / eta))
+    ranked = sorted(alive, key=lambda r: (-state.score(row.trials[r], rung), r))
+    return sorted(ranked[:quota])
+
+
+def _advance(plan: SearchPlan, row: Row, rates: Sequence[float], rung: int, state: _State,
+             callbacks: SearchCallbacks, totals: dict, statuses: dict) -> _State:
+    """Train the seeds of ``rates`` that are not final and not yet at ``rung`` up to it."""
+    request = plan.request
+    need = [c for r in rates for c in row.trials[r]
+            if not state.final(c) and state.reached(c) < rung]
+    if not need:
+        return state
+    if callbacks.on_rung:
+        callbacks.on_rung(row, rung, len(need))
+    final = rung == row.proto.steps
+    for c in need:
+        totals["flops"] += flops_between(c, state.reached(c), rung, final)
+    totals["trained"] += len(need)
+    until = None if final else rung
+    units = [replace(u, until=until) for u in make_units(need, request.engine, request.device)]
+    calibrations = {key: calibration_for(request.device, precision=key[1], engine=key[0],
+                                         cell=key[2])
+                    for key in {(u.engine, u.configs[0].precision, u.configs[0].cell)
+                                for u in units}}
+    cost = plan_units(units, request.device, calibrations, request.workers)
+    rung_request = replace(request, retry=request.retry | {Status.PRUNED})
+    summary = execute(Plan(rung_request, need, need, units, cost), callbacks.sweep)
+    for s, n in summary.statuses.items():
+        statuses[s] = statuses.get(s, 0) + n
+    return _State(request, row)
+
+
+def render_search_summary(plan: SearchPlan, summary: SearchSummary) -> str:
+    """Each row's best rate as the search found it, and its cost against the full grid's."""
+    out = []
+    for r in summary.rows:
+        if r.best is None:
+            out.append(f"{r.row.label()}: no rate finished")
+            continue
+        tried = ", ".join(f"{lr:g}@{r.reached.get(lr, 0)}" for lr in r.candidates)
+        out.append(f"{r.row.label()}: best rate {r.best:g} (validation {r.best_val:.4f}); "
+                   f"tried {tried}")
+    share = summary.flops / summary.grid_flops if summary.grid_flops else 0.0
+    untried = len(plan.grid.trials) - sum(summary.statuses.values())
+    counted = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items()))
+    counted += f", {untried} never tried" if untried else ""
+    out.append(f"search: {summary.flops / 1e15:.3g} PFLOP trained now ({share:.0%} of the full "
+               f"grid's {summary.grid_flops / 1e15:.3g}), {human_seconds(summary.wall_s)} "
+               f"(the full grid's plan: {human_seconds(summary.planned_grid_s)}); "
+               f"the grid's trials now: {counted}")
+    return "\n".join(out)
+
+
+__all__ = ["DEFAULT_ETA", "DEFAULT_WINDOW", "Row", "RowResult", "SearchCallbacks", "SearchPlan",
+           "SearchSummary", "default_rungs", "human_bytes", "plan_search",
+           "render_search_summary", "run_search", "search_rows"]
