@@ -35,12 +35,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+import torch
+
 from ..errors import ConfigError, LstmSweepError
 from ..store import Store
 from ..study.config import TrialConfig
 from ..study.results import Status, TrialResult
 from .calibration import calibration_for
 from .cost import EVAL_IMAGES, human_bytes, human_seconds, plan_units, step_flops, trial_flops
+from .executors import make_executor
 from .sweep import (
     Plan,
     SweepCallbacks,
@@ -51,7 +54,7 @@ from .sweep import (
     execute,
     plan_sweep,
 )
-from .units import make_units
+from .units import cpu_cores, make_units, workers_for
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,9 @@ DEFAULT_ETA = 3
 DEFAULT_WINDOW = 10.0
 DEFAULT_RUNGS = 3
 VALIDATION_IMAGES = 5_000
+# a rung planned shorter than this (on one worker) runs in this process: worker processes take
+# seconds to start (measured: the quick grid's search, 1 seed, 2 min 48 s with a pool per rung)
+RUNG_IN_PROCESS_S = 30.0
 FINAL = frozenset({Status.DONE, Status.DIVERGED, Status.FAILED, Status.OOM})
 
 
@@ -492,7 +498,26 @@ def _advance(plan: SearchPlan, row: Row, rates: Sequence[float], rung: int, stat
                                 for u in units}}
     cost = plan_units(units, request.device, calibrations, request.workers)
     rung_request = replace(request, retry=request.retry | {Status.PRUNED})
-    summary = execute(Plan(rung_request, need, need, units, cost), callbacks.sweep)
+    threads = None
+    if request.workers is None and request.executor.name == "local":
+        # a rung is often a few short segments: starting worker processes (each loads torch
+        # and the data, seconds) would cost more than they save; this process runs them, with
+        # every core, unless the rung is long
+        alone = plan_units(units, request.device, calibrations, 1)
+        n = max(workers_for(u, request.device, None) for u in units)
+        if alone.seconds * n < RUNG_IN_PROCESS_S:
+            rung_request = replace(rung_request, workers=1,
+                                   executor=make_executor("local", workers=1))
+            cost = alone
+            # with the threads a worker would have, so that the numbers are run's own
+            threads = max(1, cpu_cores() // n) if request.device.type == "cpu" else None
+    saved = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        summary = execute(Plan(rung_request, need, need, units, cost), callbacks.sweep)
+    finally:
+        torch.set_num_threads(saved)
     for s, n in summary.statuses.items():
         statuses[s] = statuses.get(s, 0) + n
     return _State(request, row)
