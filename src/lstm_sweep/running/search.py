@@ -179,10 +179,13 @@ class RowPlan:
     flops: float
     grid_flops: float
     grid_seconds: float  # the full grid's plan for this row
+    serial_seconds: float = 0.0  # the same units one after another (each with its threads)
 
     @property
     def seconds(self) -> float:
-        return self.grid_seconds * self.flops / self.grid_flops if self.grid_flops else 0.0
+        """The search's time: its share of the row's FLOPs, its segments one after another (a
+        rung is a few short segments, run in this process with a worker's threads)."""
+        return self.serial_seconds * self.flops / self.grid_flops if self.grid_flops else 0.0
 
 
 @dataclass(frozen=True)
@@ -297,11 +300,13 @@ def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
                     for key in sorted({(u.engine, u.configs[0].precision, u.configs[0].cell)
                                        for u in units})}
     full = plan_units(units, request.device, calibrations, request.workers)
-    seconds: dict[tuple, float] = {}
+    seconds: dict[int, float] = {}
+    serial: dict[int, float] = {}
     for u in full.units:
         c = u.unit.configs[0]
         row_key = next(r for r in rows if r.hidden == c.hidden and c in r.trials.get(c.lr, ()))
         seconds[id(row_key)] = seconds.get(id(row_key), 0.0) + u.seconds / u.workers
+        serial[id(row_key)] = serial.get(id(row_key), 0.0) + u.seconds
     row_plans, without = [], 0.0
     for i, row in enumerate(rows):
         first = i == 0 or not row.same_line(rows[i - 1])
@@ -311,7 +316,7 @@ def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
         without += row_search_flops(row, len(row.rates), rungs, eta)
         grid_flops = sum(trial_flops(c) for ts in row.trials.values() for c in ts)
         row_plans.append(RowPlan(row, n, planned_counts(n, rungs, eta), flops, grid_flops,
-                                 seconds.get(id(row), 0.0)))
+                                 seconds.get(id(row), 0.0), serial.get(id(row), 0.0)))
     kept = [c for ts in (r.trials.values() for r in rows) for t in ts for c in t]
     need, free = checkpoint_disk(request, units, kept)
     return SearchPlan(request, grid_plan, row_plans, rungs, eta, window, without, need, free)
@@ -524,7 +529,14 @@ def _advance(plan: SearchPlan, row: Row, rates: Sequence[float], rung: int, stat
 
 
 def render_search_summary(plan: SearchPlan, summary: SearchSummary) -> str:
-    """Each row's best rate as the search found it, and its cost against the full grid's."""
+    """Each row's best rate as the search found it, and its cost against the full grid's.
+
+    Raises:
+        ConfigError: ``plan`` not a SearchPlan or ``summary`` not a SearchSummary.
+    """
+    if not isinstance(plan, SearchPlan) or not isinstance(summary, SearchSummary):
+        raise ConfigError(f"render_search_summary takes a SearchPlan and a SearchSummary; got "
+                          f"{type(plan).__name__} and {type(summary).__name__}")
     out = []
     for r in summary.rows:
         if r.best is None:
