@@ -389,7 +389,7 @@ class _State:
         vals = []
         for c in configs:
             key = c.key()
-            if rung is not None and (key, rung) in self.rungs and not self.final(c):
+            if rung is not None and (key, rung) in self.rungs:
                 vals.append(self.rungs[(key, rung)] or 0.0)
             elif key in self.results:
                 vals.append(self.results[key].val_accuracy or 0.0)
@@ -466,7 +466,9 @@ def _search_row(plan: SearchPlan, row: Row, center: float | None, callbacks: Sea
             break
         alive = _promote(row, alive, rung, state, eta)
     finished = [r for r in row.rates if all(state.final(c) for c in row.trials[r])]
-    best = max(finished, key=lambda r: (state.score(row.trials[r]), -r)) if finished else None
+    trained = [r for r in finished  # a rate that only failed or ran out of memory is no best
+               if any(state.results[c.key()].status is Status.DONE for c in row.trials[r])]
+    best = max(trained, key=lambda r: (state.score(row.trials[r]), -r)) if trained else None
     reached = {r: max(state.reached(c) for c in row.trials[r]) for r in tried}
     return RowResult(row, best, state.score(row.trials[best]) if best is not None else None,
                      sorted(tried), reached)

@@ -556,7 +556,7 @@ def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
                 for result in results:
                     store.save(result, env, driver)  # committed now: a kill loses nothing
                     if policy is not None and not request.keep_checkpoints \
-                            and result.status is not Status.PRUNED:
+                            and result.status in (Status.DONE, Status.DIVERGED):
                         request.checkpoints.delete([result.key])  # its result holds it all
                     counts[str(result.status)] += 1
                     c = result.config

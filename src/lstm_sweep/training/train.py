@@ -287,7 +287,7 @@ def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.de
                 models[j].curve.append(CurvePoint(step, point_losses[j], point_accs[j]))
             if on_step is not None:
                 on_step(step, proto.steps)
-        if step % check_every == 0 or step == until:
+        if step % check_every == 0 or step == proto.steps:  # as run checks, rung or not
             values = losses.tolist()
             for j in list(active):
                 models[j].last_loss = values[j]
@@ -319,17 +319,36 @@ def _evaluate(runner: Engine, models: list[_Model], data: Dataset, device: torch
         m.test_accuracy = None if m.status is Status.PRUNED else t
 
 
-def _states(configs: Sequence[TrialConfig], policy: Checkpointing | None) -> list[dict | None]:
+def _states(configs: Sequence[TrialConfig], policy: Checkpointing | None,
+            until: int) -> list[dict | None]:
     """Each trial's newest usable checkpoint (None: none, or none usable)."""
     if policy is None:
         return [None] * len(configs)
-    return [ckpt.best_checkpoint(policy.keeper, c.key(), lambda s, c=c: _fits(s, c))
+    return [ckpt.best_checkpoint(policy.keeper, c.key(), lambda s, c=c: _fits(s, c, until))
             for c in configs]
 
 
-def _fits(state: dict, config: TrialConfig) -> str | None:
-    if not isinstance(state.get("step"), int) or not 0 < state["step"] < config.steps:
-        return f"its step {state.get('step')!r:.20} is not within the trial's {config.steps}"
+_STATE_KEYS = ("step", "stream", "opt_t", "layout", "tensors", "frozen", "status", "steps_done",
+               "last_loss", "started_at", "wall_s", "cpu_s", "curve")
+
+
+def _fits(state: dict, config: TrialConfig, until: int) -> str | None:
+    """Why a whole checkpoint still cannot be resumed here (None: it can)."""
+    missing = [k for k in _STATE_KEYS if k not in state]
+    if missing:
+        return f"it lacks {', '.join(missing)}"
+    step = state["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 < step < config.steps:
+        return f"its step {step!r:.20} is not within the trial's {config.steps}"
+    if step > until:  # a search's rung before it: continuing from here would overshoot
+        return f"it is after step {step}, beyond this run's stop at {until}"
+    for k in ("started_at", "wall_s", "cpu_s"):
+        v = state[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or v < 0:
+            return f"its {k} is {v!r:.20}"
+    if state["status"] not in ("done", "diverged"):
+        return f"its status is {state['status']!r:.20}"
     return None
 
 
@@ -374,7 +393,7 @@ def train_group(
     if until is not None and (isinstance(until, bool) or not isinstance(until, int)
                               or not 1 <= until <= steps):
         raise ConfigError(f"until must be a step from 1 to {steps}; got {until!r:.60}")
-    states = _states(configs, checkpointing)
+    states = _states(configs, checkpointing, until or steps)
     at = [s["step"] if s else 0 for s in states]
     options = dict(device=device, engine=engine, on_step=on_step, eval_chunk=eval_chunk,
                    checkpointing=checkpointing, until=until or steps)

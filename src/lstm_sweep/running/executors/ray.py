@@ -22,6 +22,7 @@ import signal
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from ...data import Dataset
 from ...errors import ConfigError
@@ -118,7 +119,7 @@ def _keeper_on_this_node(ray, checkpointing: Checkpointing):
     here = ray.get_runtime_context().get_node_id()
     actor = ray.remote(num_cpus=0, max_restarts=-1)(_Keeper).options(
         scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False)
-    ).remote(str(checkpointing.keeper.folder))
+    ).remote(str(Path(checkpointing.keeper.folder).resolve()))  # actors have another cwd
     return actor, replace(checkpointing, keeper=RayKeeper(actor))
 
 
