@@ -60,7 +60,8 @@ _LAZY = {"run_sweep": "running.sweep", "sweep_request": "running.sweep",
          "coord_check": "running.coordcheck", "plan_search": "running.search",
          "run_search": "running.search", "SearchPlan": "running.search",
          "SearchSummary": "running.search", "SearchCallbacks": "running.search",
-         "render_search_summary": "running.search", "train_group": "training.train"}
+         "render_search_summary": "running.search", "train_group": "training.train",
+         "serve_store": "serve.server"}
 
 
 def __getattr__(name: str):
@@ -82,7 +83,7 @@ __all__ = [
     "plan_sweep", "plot_coord_check", "plot_figures", "plot_gaps", "preset", "printable",
     "render_comparison", "render_coord_csv", "render_coord_table", "render_export",
     "render_findings", "render_html", "plan_search", "run_search", "SearchPlan", "SearchSummary",
-    "SearchCallbacks", "render_search_summary", "train_group",
+    "SearchCallbacks", "render_search_summary", "train_group", "serve_store",
     "render_tables", "results_dataframe", "run_sweep",
     "run_trial", "save_figure", "select", "Status", "Store", "StoreError", "sweep_request",
     "SweepCallbacks", "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "Verdict",

@@ -342,8 +342,11 @@ def _request(o: dict, executor: str, ray_address: str | None, dataset: str = "mn
                    "--ray-address is given]")
 @click.option("--ray-address", help="HOST:PORT or auto (an existing cluster); implies "
                                     "--executor ray  [default: start a local Ray instance]")
+@click.option("--serve", "serve_port", type=click.IntRange(0, 65535), default=None,
+              metavar="PORT", help="Also serve the live page of the store on 127.0.0.1:PORT "
+                                   "while the sweep runs (0: any free port; the URL is printed).")
 def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_address,
-        **options) -> None:
+        serve_port, **options) -> None:
     """Run a sweep (skipping trials already in the store) and print its table."""
     if ray_address is not None and executor not in (None, "ray"):
         raise click.UsageError("--ray-address is for --executor ray; drop one of them")
@@ -353,6 +356,16 @@ def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_ad
         raise click.UsageError("--dataset-name names the data of a --data-dir folder")
     executor = executor or ("ray" if ray_address is not None else "local")
     request = _request(options, executor, ray_address)  # everything checked before any work
+    server = None if serve_port is None else _start_server(options["db"], "127.0.0.1",
+                                                           serve_port)
+    try:
+        _run(request, data_dir, datasets, dataset_name, fmt, progress, force, options)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _run(request, data_dir, datasets, dataset_name, fmt, progress, force, options) -> None:
     show = sys.stderr.isatty() if progress is None else progress
     trials, ran, skipped, others, wall, planned = [], 0, 0, 0, 0.0, 0.0
     counts: dict[str, int] = {}
@@ -692,6 +705,50 @@ def _selected(db, rows: str, cols: str, where, curves: bool = False):
     checked before the store is read)."""
     api.check_axes(rows, cols)
     return api.select(_stored(db, curves), where)
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _start_server(db, host: str, port: int, rows: str = "hidden", cols: str = "lr", where=()):
+    """Start the live page of ``db``; warn when it listens beyond this machine."""
+    from pathlib import Path
+
+    path = Path(db)
+    if path.exists() and not path.is_file():
+        raise LstmSweepError(f"{db} is not a file (a folder, or a device); pass --db with the "
+                             "store's file")
+    if host not in LOOPBACK_HOSTS:
+        click.echo(printable(f"warning: listening on {host}: anyone who can reach this "
+                             "machine can read the page (it is read-only, with no login); "
+                             "the default 127.0.0.1 keeps it to this machine"), err=True)
+    server = api.serve_store(db, host, port, rows=rows, cols=cols, where=where)
+    click.echo(printable(f"Watching {db} at {server.url}"), err=True)
+    click.echo(server.url)
+    sys.stdout.flush()
+    return server
+
+
+@cli.command("serve")
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (anything but 127.0.0.1/localhost gives a warning: "
+                   "the page has no login).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port (0: any free port; the URL is printed).")
+@axes_options
+def serve_cmd(db, host, port, rows, cols, where) -> None:
+    """Serve a live page of the store (read-only) while sweeps write it: tables as heatmaps,
+    curves, accuracy against time, findings, the trial list, progress. Ctrl-C stops it."""
+    api.check_axes(rows, cols)
+    server = _start_server(db, host, port, rows, cols, where)
+    try:
+        while not _TERMINATED:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 @cli.command("findings")

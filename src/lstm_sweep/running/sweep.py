@@ -525,6 +525,8 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
         store.bind_dataset(request.dataset, request.data.fingerprint)
         driver = Driver()
         claims = _Claims(store, driver, request.retry)
+        store.record_plan(driver, [c.key() for c in plan.trials], len(plan.pending),
+                          plan.cost.seconds)
         try:  # the plan read (and checked) every stored row
             if callbacks.on_start:
                 callbacks.on_start(plan.pending, plan.skipped, plan.units)

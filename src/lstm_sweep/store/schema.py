@@ -148,6 +148,8 @@ REBUILDS = {3}
 TABLES = ("meta", "environments", "trials", "curves")  # every version has them
 # meta rows "dataset:<name>" hold the fingerprint of the data trials of that name were trained on
 DATASET_META = "dataset:"
+# meta rows "plan:<driver id>" hold what a driver set out to do (for the live page)
+PLAN_META = "plan:"
 
 
 # --------------------------------------------------------------------------- reading values

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import sqlite3
 import time
@@ -28,6 +29,7 @@ from .schema import (
     COLUMNS,
     DATASET_META,
     MIGRATIONS,
+    PLAN_META,
     REBUILDS,
     RUNGS,
     SCHEMA,
@@ -339,6 +341,30 @@ class Store:
         if row is not None and row[0] != fingerprint:
             raise StoreError(dataset_mismatch(self.path, name, row[0], fingerprint))
 
+    def record_plan(self, driver: Driver, keys: Sequence[str], pending: int, eta_s: float
+                    ) -> None:
+        """Record what ``driver`` set out to do (its grid's keys, how many trials it will train,
+        its plan's ETA) for the live page: one meta row per driver, ``plan:<driver id>``."""
+        info = json.dumps({"host": driver.host, "pid": driver.pid, "started_at": time.time(),
+                           "keys": list(keys), "pending": int(pending),
+                           "eta_s": float(eta_s) if math.isfinite(eta_s) else None})
+        with self.transaction("record the plan") as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (PLAN_META + driver.id, info))
+
+    def plans(self) -> list[dict]:
+        """The plans drivers recorded (:meth:`record_plan`), oldest first; a row that is not
+        one (edited by hand) is left out."""
+        out = []
+        for (info,) in self.query("SELECT value FROM meta WHERE name LIKE 'plan:%'"):
+            try:
+                plan = load_json(info, "plan")
+            except ValueError:
+                continue
+            if (isinstance(plan, dict) and isinstance(plan.get("keys"), list)
+                    and isinstance(plan.get("started_at"), (int, float))):
+                out.append(plan)
+        return sorted(out, key=lambda p: p["started_at"])
+
     # ------------------------------------------------------------------ claims (.claims)
 
     def claim(self, keys: Sequence[str], driver: Driver, retry: frozenset[Status] = frozenset(),
@@ -409,6 +435,26 @@ class Store:
             except ValueError as e:
                 raise self._bad_row(checks.row_error(str(e), d["key"])) from None
         return out
+
+    def curves(self, keys: Sequence[str]) -> dict[str, list[CurvePoint]]:
+        """The stored learning curves of ``keys`` (those that have one), each in step order."""
+        out: dict[str, list[CurvePoint]] = {}
+        wanted = list(dict.fromkeys(keys))
+        for i in range(0, len(wanted), 500):  # under SQLite's limit of bound parameters
+            part = wanted[i:i + 500]
+            for key, step, loss, acc in self.query(
+                    f"SELECT key, step, loss, accuracy FROM curves WHERE key IN "
+                    f"({', '.join('?' * len(part))}) ORDER BY key, step", part):
+                try:
+                    out.setdefault(key, []).append(curve_point(step, loss, acc))
+                except ValueError as e:
+                    raise self._bad_row(checks.row_error(str(e), key)) from None
+        return out
+
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: changes when another connection commits."""
+        (version,) = self.query("PRAGMA data_version")[0]
+        return version
 
     def rungs(self) -> dict[tuple[str, int], float | None]:
         """(trial key, step) -> its validation accuracy when a search stopped it there."""

@@ -1,0 +1,268 @@
+"""The HTTP side of ``lstm-sweep serve``: the standard library's ``ThreadingHTTPServer``, GET and
+HEAD only, a fixed map of in-package assets, JSON endpoints and one Server-Sent Events stream
+per page (capped), every response with a strict Content-Security-Policy.
+
+Routes: ``/`` the page (its first state inside, as JSON data), ``/static/<name>`` the script and
+styles, ``/api/changes?since=V`` what changed after version V (the polling fallback),
+``/api/curves?keys=K1,K2`` learning curves, ``/events?since=V`` the push stream.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import socket
+import threading
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from ..errors import ConfigError
+from ..reporting.axes import COLS, ROWS
+from ..reporting.text import printable
+from .state import Watcher, to_json
+
+log = logging.getLogger(__name__)
+
+# The only files the server sends besides its own JSON: name -> (package file, content type).
+ASSETS = {
+    "app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "style.css": ("style.css", "text/css; charset=utf-8"),
+}
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+           "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+           "Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "same-origin"}
+MAX_STREAMS = 64  # open event streams at once; a page beyond it polls instead
+MAX_CURVE_KEYS = 64
+KEEPALIVE_S = 15.0
+_KEY = re.compile(r"^[0-9a-f]{8,64}$")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _asset(name: str) -> bytes:
+    return resources.files(__package__).joinpath("assets", ASSETS[name][0]).read_bytes()
+
+
+def page(watcher: Watcher, title: str) -> bytes:
+    """The page: a fixed shell, its first state as JSON data (not a script)."""
+    state = to_json(watcher.changes(0))
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<link rel="icon" href="data:,">'
+            f'<title>{html.escape(title)}</title>'
+            '<link rel="stylesheet" href="/static/style.css"></head><body>'
+            f'<header><h1>{html.escape(title)}</h1><p id="status" class="status">loading…</p>'
+            '<p id="error" class="error" hidden></p></header>'
+            '<section id="progress-section"><h2>Progress</h2><div id="progress"></div>'
+            '<details id="running-details"><summary>Trials being trained now</summary>'
+            '<div id="running"></div></details></section>'
+            '<section><h2>Test accuracy</h2><p class="note">Each cell is the mean ± std over '
+            'seeds, coloured from the table\'s worst (dark) to its best (bright); click a '
+            'cell for its learning curves.</p><div id="tables"></div></section>'
+            '<section><h2>Charts</h2><div class="charts">'
+            '<figure><figcaption>Accuracy by learning rate, one line per row of the first '
+            'table</figcaption><div id="chart-lr"></div></figure>'
+            '<figure><figcaption id="curves-caption">Learning curves (validation accuracy) '
+            'of the selected cell</figcaption><div id="chart-curves"></div></figure>'
+            '<figure><figcaption>Test accuracy against wall time per trial</figcaption>'
+            '<div id="chart-time"></div></figure></div></section>'
+            '<section><h2>Findings</h2><div id="findings"></div></section>'
+            '<section><h2>Trials</h2><div class="filters">'
+            '<input id="filter" type="search" placeholder="filter: any field, e.g. 128 or gru">'
+            '<select id="status-filter"><option value="">every status</option></select>'
+            '<span id="trial-count"></span></div><div id="trials"></div></section>'
+            f'<script type="application/json" id="initial-state">{state}</script>'
+            '<script src="/static/app.js"></script></body></html>\n').encode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Server
+    protocol_version = "HTTP/1.1"
+    server_version = "lstm-sweep"
+    sys_version = ""
+
+    def log_message(self, fmt: str, *args) -> None:  # quiet; debug logging has them
+        log.debug("%s " + fmt, self.address_string(), *args)
+
+    # every method but GET and HEAD: 405
+    def __getattr__(self, name: str):
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
+
+    def _not_allowed(self) -> None:
+        self._send(405, b"only GET and HEAD\n", "text/plain; charset=utf-8",
+                   {"Allow": "GET, HEAD"})
+
+    def do_HEAD(self) -> None:
+        self._route(head=True)
+
+    def do_GET(self) -> None:
+        self._route(head=False)
+
+    def _send(self, code: int, body: bytes, ctype: str, extra: dict | None = None,
+              head: bool = False) -> None:
+        self.send_response(code)
+        for k, v in {**HEADERS, **(extra or {})}.items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _json(self, value: object, head: bool) -> None:
+        self._send(200, to_json(value).encode(), "application/json; charset=utf-8", head=head)
+
+    def _route(self, head: bool) -> None:
+        try:
+            if not self.server.host_allowed(self.headers.get("Host")):
+                self._send(421, b"this server answers only to its own address\n",
+                           "text/plain; charset=utf-8", head=head)
+                return
+            url = urlsplit(self.path)
+            query = parse_qs(url.query, max_num_fields=8)
+            path = url.path
+            if path in ("/", "/index.html"):
+                self._send(200, page(self.server.watcher, self.server.title),
+                           "text/html; charset=utf-8", head=head)
+            elif path.startswith("/static/") and path[len("/static/"):] in ASSETS:
+                name = path[len("/static/"):]
+                self._send(200, _asset(name), ASSETS[name][1], head=head)
+            elif path == "/api/changes":
+                self._json(self.server.watcher.changes(_since(query)), head)
+            elif path == "/api/curves":
+                keys = [k for k in ",".join(query.get("keys", [])).split(",") if k]
+                if len(keys) > MAX_CURVE_KEYS or not all(_KEY.match(k) for k in keys):
+                    self._send(400, f"keys: up to {MAX_CURVE_KEYS} trial keys (hex), "
+                               "comma-separated\n".encode(), "text/plain; charset=utf-8",
+                               head=head)
+                    return
+                try:
+                    self._json(self.server.watcher.curves(keys), head)
+                except Exception as e:  # a store gone meanwhile: the page says so
+                    self._json({"error": printable(str(e))[:300]}, head)
+            elif path == "/events" and not head:
+                self._events(_since(query, self.headers.get("Last-Event-ID")))
+            else:
+                self._send(404, b"not found\n", "text/plain; charset=utf-8", head=head)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception:  # never a traceback to the client
+            log.exception("error answering %s", printable(self.path)[:200])
+            try:
+                self._send(500, b"internal error (see the server's log)\n",
+                           "text/plain; charset=utf-8", head=head)
+            except OSError:
+                pass
+
+    def _events(self, since: int) -> None:
+        if not self.server.streams.acquire(blocking=False):
+            self._send(503, b"too many event streams; poll /api/changes\n",
+                       "text/plain; charset=utf-8", {"Retry-After": "5"})
+            return
+        try:
+            self.send_response(200)
+            for k, v in HEADERS.items():
+                self.send_header(k, v)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            watcher = self.server.watcher
+            self.wfile.write(b"retry: 2000\n\n")
+            self.wfile.flush()
+            while not watcher.stopped and not self.server.closing.is_set():
+                if watcher.version != since:
+                    change = watcher.changes(since)
+                    since = change["version"]
+                    self.wfile.write(f"id: {since}\nevent: change\ndata: {to_json(change)}\n\n"
+                                     .encode())
+                else:
+                    self.wfile.write(b": keepalive\n\n")
+                self.wfile.flush()
+                watcher.wait(since, KEEPALIVE_S)
+        finally:
+            self.server.streams.release()
+
+
+def _since(query: dict, header: str | None = None) -> int:
+    text = header or (query.get("since") or ["0"])[0]  # a reconnecting EventSource: its last id
+    try:
+        value = int(text)
+    except ValueError:
+        return 0
+    return value if 0 <= value < 2**62 else 0
+
+
+class Server(ThreadingHTTPServer):
+    """A live page of the store at ``path`` on ``host``:``port`` (0: any free port)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, path: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
+                 rows: str = ROWS, cols: str = COLS, where: Sequence[tuple[str, str]] = (),
+                 interval: float = 0.5, max_streams: int = MAX_STREAMS,
+                 title: str | None = None):
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+            raise ConfigError(f"--port must be 0..65535, got {port!r:.30}")
+        self.watcher = Watcher(path, rows=rows, cols=cols, where=where, interval=interval)
+        self.title = title or f"lstm-sweep: {printable(Path(path).name)}"
+        self.streams = threading.BoundedSemaphore(max_streams)
+        self.closing = threading.Event()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.address_family = family
+        try:
+            super().__init__((host, port), Handler)
+        except OSError as e:
+            self.watcher.stop()
+            raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}; pass "
+                              "--port with another port (0: any free one)") from None
+        self.host = host
+        self.port = self.server_address[1]
+        names = {host, "localhost", "127.0.0.1", "[::1]"} if host in LOOPBACK or host in (
+            "[::1]",) else {host, socket.gethostname(), socket.getfqdn()}
+        if host in ("0.0.0.0", "::"):
+            names |= {"localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn()}
+        self.allowed = {f"{n}:{self.port}".lower() for n in names} | (
+            {f"[{host}]:{self.port}"} if ":" in host else set())
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def host_allowed(self, value: str | None) -> bool:
+        """A ``Host`` header naming this server (no other name: DNS rebinding)."""
+        return value is not None and value.strip().lower() in self.allowed
+
+    def start(self) -> Server:
+        self.watcher.start()
+        self._thread = threading.Thread(target=self.serve_forever, name="lstm-sweep-serve",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.closing.set()
+        self.watcher.stop()
+        self.shutdown()
+        self.server_close()
+
+
+def serve_store(path: str | Path, host: str = "127.0.0.1", port: int = 8000, **kw) -> Server:
+    """Start serving a live page of the store at ``path`` in background threads (read-only:
+    nothing is written, no file is created beside it); ``.url`` says where, ``close()`` stops
+    it. Keywords: ``rows``, ``cols``, ``where`` (as ``table``), ``interval`` (seconds between
+    looks at the store), ``max_streams``, ``title``.
+
+    Raises:
+        ConfigError: a bad port or axis, or the address cannot be listened on.
+    """
+    return Server(path, host, port, **kw).start()

@@ -1,0 +1,351 @@
+"""What the live page shows, computed from the store: one row per trial, the tables per facet
+(cells with their statistic and a heat value), the findings, the drivers' progress and claims.
+
+A :class:`Watcher` polls the store cheaply (``PRAGMA data_version`` on a read-only connection,
+and the identity of the files: a store replaced or deleted is noticed) and, when something was
+committed, rebuilds the :class:`Snapshot` and numbers what changed, so that a browser that has
+seen version ``v`` is sent only the rows and tables that changed after ``v``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError, LstmSweepError
+from ..reporting.axes import AXES, COLS, ROWS, check_axes, facet, facet_key, select
+from ..reporting.findings import findings
+from ..reporting.tables import Table, build_tables, cell_text, describe, facet_name, varied_fields
+from ..reporting.text import printable
+from ..store import Store, claim_timeout
+from ..store.files import wal_of
+from ..study.results import TrialResult
+
+log = logging.getLogger(__name__)
+
+_CONFIG_SHOWN = ("hidden", "lr", "seed", "cell", "optimizer", "init", "precision", "param",
+                 "batch_size", "steps", "dataset")
+
+
+def _number(x: float | None) -> float | None:
+    return x if x is None or math.isfinite(x) else None
+
+
+def _facet_id(protocol: dict) -> str:
+    return hashlib.sha1(repr(facet_key(protocol)).encode()).hexdigest()[:10]
+
+
+def trial_row(r: TrialResult, rows: str = ROWS, cols: str = COLS) -> dict:
+    """One trial as the page's trial list and charts read it (plain JSON values, stored strings
+    with their control characters escaped; the page inserts every string as text)."""
+    config = r.config.to_dict()
+    row: dict = {"key": r.config.key(), "status": r.status.value}
+    for name in _CONFIG_SHOWN:
+        if name in config:
+            value = config[name]
+            row[name] = value if isinstance(value, (int, float)) and not isinstance(
+                value, bool) else printable(value)
+    if config.get("opt"):
+        row["optimizer"] = AXES["optimizer"].label(AXES["optimizer"].value(r.config))
+    row.update(test_accuracy=_number(r.test_accuracy), val_accuracy=_number(r.val_accuracy),
+               train_loss=_number(r.train_loss), steps_done=r.steps_done,
+               wall_s=_number(r.wall_s), started_at=_number(r.started_at), device=printable(r.device),
+               engine=printable(r.engine), error=printable(r.error)[:300] if r.error else None)
+    row_axis, col_axis = AXES[rows], AXES[cols]
+    row["_f"] = _facet_id(facet(r.config, rows, cols))
+    row["_r"] = row_axis.label(row_axis.value(r.config))
+    row["_c"] = col_axis.label(col_axis.value(r.config))
+    return row
+
+
+def table_view(table: Table, tables: Sequence[Table]) -> dict:
+    """One table as the page draws it: labels, per cell its text and a heat value (the mean
+    accuracy, or None), and whether its columns are numbers spaced by factors (a log axis)."""
+    rows, cols = table.axes
+    cells = []
+    for r in table.rows:
+        line = []
+        for c in table.cols:
+            cell = table.cell(r, c)
+            line.append({"text": cell_text(table, cell), "value": _number(cell.mean),
+                         "n": len(cell.statuses)})
+        cells.append(line)
+    col_values = [c for c in table.cols if isinstance(c, (int, float))]
+    log_cols = (cols.numeric and len(col_values) > 2 and all(v > 0 for v in col_values)
+                and max(col_values) / min(col_values) >= 100)
+    return {"id": _facet_id(table.protocol), "name": facet_name(table, tables),
+            "caption": describe(table, always=varied_fields(tables)),
+            "row_axis": rows.name, "col_axis": cols.name,
+            "rows": [rows.label(r) for r in table.rows],
+            "cols": [cols.label(c) for c in table.cols],
+            "col_values": [c if isinstance(c, (int, float)) else None for c in table.cols],
+            "log_cols": bool(log_cols), "cells": cells}
+
+
+def _findings_view(results: Sequence[TrialResult], rows: str, cols: str) -> list[dict]:
+    try:
+        return [{"kind": f.kind, "text": f.text} for f in findings(results, rows, cols)]
+    except LstmSweepError as e:  # e.g. a layout findings cannot describe
+        return [{"kind": "note", "text": f"no findings: {e}"}]
+
+
+@dataclass
+class Snapshot:
+    """The page's state at one moment: trial rows by key, table views by facet id (in order),
+    findings, progress; ``error`` a message when the store cannot be read (the rest is the
+    last state that could)."""
+
+    rows: dict[str, dict] = field(default_factory=dict)
+    tables: dict[str, dict] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+def build_snapshot(store: Store, rows: str = ROWS, cols: str = COLS,
+                   where: Sequence[tuple[str, str]] = ()) -> Snapshot:
+    """Read the store once and compute everything the page shows."""
+    results = store.results()
+    try:
+        shown = select(results, where) if where else results
+    except ConfigError:  # no trial has that value (yet)
+        shown = []
+    snap = Snapshot(rows={}, tables={})
+    for r in shown:
+        row = trial_row(r, rows, cols)
+        snap.rows[row["key"]] = row
+    acc = build_tables(shown, "accuracy", rows, cols) if shown else []
+    for t in acc:
+        view = table_view(t, acc)
+        snap.tables[view["id"]] = view
+    now = time.time()
+    timeout = claim_timeout()
+    claims = []
+    for c in store.claims():
+        claims.append({"key": str(c.key)[:64], "host": printable(c.host)[:100],
+                       "pid": c.pid if isinstance(c.pid, int) else None,
+                       "claimed_at": c.claimed_at if isinstance(c.claimed_at, (int, float))
+                       else None, "live": c.live(now, timeout)})
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status.value] = counts.get(r.status.value, 0) + 1
+    snap.summary = {"trials": len(results), "shown": len(shown), "counts": counts,
+                    "findings": _findings_view(shown, rows, cols) if shown else [],
+                    "claims": claims, "progress": _progress(store, set(snap.rows) | {
+                        r.config.key() for r in results}, claims, now),
+                    "rows_axis": rows, "cols_axis": cols,
+                    "where": [f"{k}={printable(v)}" for k, v in where]}
+    return snap
+
+
+def _progress(store: Store, stored: set[str], claims: list[dict], now: float) -> dict | None:
+    """The latest recorded plan: trials of its grid stored / planned, and its ETA."""
+    plans = store.plans()
+    if not plans:
+        return None
+    plan = plans[-1]
+    keys = [k for k in plan["keys"] if isinstance(k, str)]
+    done = sum(1 for k in keys if k in stored)
+    eta = plan.get("eta_s")
+    left = None
+    if isinstance(eta, (int, float)) and math.isfinite(eta):
+        left = max(0.0, plan["started_at"] + eta - now)
+    return {"planned": len(keys), "done": done, "started_at": plan["started_at"],
+            "eta_s": eta if isinstance(eta, (int, float)) else None, "left_s": left,
+            "host": printable(plan.get("host", ""))[:100],
+            "running": sum(1 for c in claims if c["live"])}
+
+
+def _identity(path: Path) -> tuple:
+    """What tells that the store's files changed or were replaced: their inode, size, mtime."""
+    out = []
+    for p in (path, wal_of(path)):
+        try:
+            st = os.stat(p)
+            out.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+class Watcher:
+    """Follows a store in a thread: every ``interval`` seconds it asks SQLite whether another
+    connection committed (``PRAGMA data_version``) and whether the files changed; if so it
+    rebuilds the snapshot and bumps :attr:`version`, numbering each changed row and table.
+
+    Readers call :meth:`changes` (what changed after a version) and :meth:`wait` (block until
+    a version after the one they have, or a timeout)."""
+
+    def __init__(self, path: str | Path, *, rows: str = ROWS, cols: str = COLS,
+                 where: Sequence[tuple[str, str]] = (), interval: float = 0.5):
+        check_axes(rows, cols)
+        self.path = Path(path)
+        self.rows, self.cols, self.where = rows, cols, tuple(where)
+        self.interval = interval
+        self.version = 0
+        self.snapshot = Snapshot()
+        self._row_versions: dict[str, int] = {}
+        self._table_versions: dict[str, int] = {}
+        self._removed: dict[str, int] = {}
+        self._summary_version = 0
+        self._store: Store | None = None
+        self._seen: tuple | None = None
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.refresh()
+
+    # ---------------------------------------------------------------- following the store
+
+    def start(self) -> Watcher:
+        self._close()  # SQLite's connection belongs to its thread: the watcher opens its own
+        self._thread = threading.Thread(target=self._loop, name="lstm-sweep-watcher",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=5)  # the thread closes its connection as it ends
+        else:
+            self._close()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.refresh()
+            except Exception as e:  # never let the watcher die: say so in the page
+                log.warning("the watcher could not read %s: %s", self.path, e)
+                self._fail(f"cannot read the store: {type(e).__name__}")
+        self._close()
+
+    def _close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _signature(self) -> tuple:
+        """The files' identity and SQLite's data version. When the files changed (a commit
+        that reached the main file, a -wal that came or went, another file in its place) the
+        store is opened again: a connection that read the file as ``immutable`` sees no commit."""
+        ident = _identity(self.path)
+        if self._store is not None and self._seen is not None and ident == self._seen[0]:
+            try:
+                return ident, self._store.data_version()
+            except LstmSweepError:
+                pass
+        self._close()
+        return ident, None
+
+    def refresh(self) -> bool:
+        """Look at the store once; True if the snapshot changed."""
+        sig = self._signature()
+        if sig == self._seen and self.snapshot.error is None:
+            return False
+        try:
+            if self._store is None:
+                self._store = Store(self.path, readonly=True)
+                sig = (sig[0], self._store.data_version())
+            snap = build_snapshot(self._store, self.rows, self.cols, self.where)
+        except LstmSweepError as e:
+            self._close()
+            self._seen = sig
+            return self._fail(printable(str(e)))
+        except OSError as e:
+            self._close()
+            self._seen = sig
+            return self._fail(f"cannot read the store: {e.strerror or e}")
+        self._seen = sig
+        return self._publish(snap)
+
+    def _fail(self, message: str) -> bool:
+        if self.snapshot.error == message:
+            return False
+        with self._cond:
+            self.version += 1
+            self.snapshot = Snapshot(self.snapshot.rows, self.snapshot.tables,
+                                     dict(self.snapshot.summary), message)
+            self._summary_version = self.version
+            self._cond.notify_all()
+        return True
+
+    def _publish(self, snap: Snapshot) -> bool:
+        old = self.snapshot
+        changed_rows = [k for k, row in snap.rows.items() if old.rows.get(k) != row]
+        gone = [k for k in old.rows if k not in snap.rows]
+        changed_tables = [k for k, t in snap.tables.items() if old.tables.get(k) != t]
+        gone_tables = [k for k in old.tables if k not in snap.tables]
+        summary_changed = (snap.summary != old.summary or list(snap.tables) != list(old.tables)
+                           or old.error is not None)
+        if not (changed_rows or gone or changed_tables or gone_tables or summary_changed):
+            return False
+        with self._cond:
+            self.version += 1
+            v = self.version
+            for k in changed_rows:
+                self._row_versions[k] = v
+                self._removed.pop(k, None)
+            for k in gone:
+                self._row_versions.pop(k, None)
+                self._removed[k] = v
+            for k in changed_tables:
+                self._table_versions[k] = v
+            for k in gone_tables:
+                self._table_versions.pop(k, None)
+            self._summary_version = v
+            self.snapshot = snap
+            self._cond.notify_all()
+        return True
+
+    # ---------------------------------------------------------------- reading it
+
+    def changes(self, since: int = 0) -> dict:
+        """What a page that has seen version ``since`` needs: every row and table changed after
+        it (all of them when ``since`` is 0 or not a version of this server), the keys removed,
+        the summary, the order of the tables."""
+        with self._cond:
+            snap, version = self.snapshot, self.version
+            full = since <= 0 or since > version
+            rows = [snap.rows[k] for k, v in self._row_versions.items()
+                    if (full or v > since) and k in snap.rows]
+            tables = [snap.tables[k] for k, v in self._table_versions.items()
+                      if (full or v > since) and k in snap.tables]
+            removed = [] if full else [k for k, v in self._removed.items() if v > since]
+            out = {"version": version, "full": full, "rows": rows, "removed": removed,
+                   "tables": tables, "order": list(snap.tables), "error": snap.error}
+            if full or self._summary_version > since:
+                out["summary"] = snap.summary
+            return out
+
+    def wait(self, since: int, timeout: float) -> int:
+        """Block until the version passes ``since`` (or ``timeout`` s, or stop); the version."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.version != since or self._stop.is_set(), timeout)
+            return self.version
+
+    def curves(self, keys: Sequence[str]) -> dict[str, list]:
+        """The stored learning curves of ``keys``: step, loss, validation accuracy."""
+        with Store(self.path, readonly=True) as store:
+            got = store.curves(keys)
+        return {k: [[p.step, _number(p.loss), _number(p.accuracy)] for p in pts]
+                for k, pts in got.items()}
+
+
+def to_json(value: object) -> str:
+    """Compact JSON for the page; ``<``, ``>``, ``&`` escaped so that it may sit in HTML."""
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

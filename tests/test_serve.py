@@ -1,0 +1,356 @@
+"""`lstm-sweep serve`: the live page of a store, over real HTTP on 127.0.0.1 (the real CLI in
+its own process), and in a real browser (Debian's chromium driven by Playwright): a trial stored
+by another process appears without a reload; the security rules hold; damage is a message."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import LSTM_SWEEP
+from factory import trial
+from faults import cli, snapshot
+from lstm_sweep import Store
+from lstm_sweep.serve.server import serve_store
+from lstm_sweep.serve.state import Watcher
+
+HOSTILE = '<script>alert("x")</script>&amp;<img src=x onerror=alert(1)>'
+
+
+def _store(path: Path, widths=(16, 32), lrs=(1e-3, 1e-2, 1e-1), seeds=(0,), **config) -> Path:
+    with Store(path) as s:
+        for h in widths:
+            for lr in lrs:
+                for seed in seeds:
+                    s.save(trial(h, lr, min(0.99, 0.5 + h / 100 + lr), seed=seed, **config))
+    return path
+
+
+class Served:
+    """``lstm-sweep serve --port 0`` in its own process: its URL read from its stdout."""
+
+    def __init__(self, db: Path, *args: str):
+        self.proc = subprocess.Popen([LSTM_SWEEP, "serve", "--db", str(db), "--port", "0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        self.url = self.proc.stdout.readline().strip()  # blocks until it listens (or dies)
+        assert self.url.startswith("http://127.0.0.1:"), self.proc.stderr.read()
+        self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
+
+    def request(self, method: str, path: str, host: str | None = None, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Host": host if host is not None else f"127.0.0.1:{self.port}"}
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        out = r.status, dict(r.getheaders()), r.read()
+        conn.close()
+        return out
+
+    def changes(self, since: int = 0) -> dict:
+        status, _, body = self.request("GET", f"/api/changes?since={since}")
+        assert status == 200
+        return json.loads(body)
+
+    def wait_for(self, test, timeout: float = 60.0) -> dict:
+        """Poll /api/changes until ``test(changes)`` holds (a hang guard, not a timing)."""
+        give_up = time.monotonic() + timeout
+        while True:
+            c = self.changes()
+            if test(c):
+                return c
+            assert time.monotonic() < give_up, f"never happened: {c.get('error')}"
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+@pytest.fixture
+def served(tmp_path):
+    servers = []
+
+    def start(db, *args):
+        s = Served(db, *args)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+def _save_from_another_process(db: Path, hidden: int, lr: float, acc: float) -> None:
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from factory import trial; "
+            "from lstm_sweep import Store; s = Store(sys.argv[2]); "
+            "s.save(trial(int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))); s.close()")
+    subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(db), str(hidden),
+                    str(lr), str(acc)], check=True)
+
+
+# ----------------------------------------------------------------------------- state, updates
+
+
+def test_the_watcher_sends_only_what_changed(tmp_path):
+    db = _store(tmp_path / "s.db")
+    w = Watcher(db)
+    first = w.changes(0)
+    assert first["full"] and len(first["rows"]) == 6 and len(first["tables"]) == 1
+    assert w.changes(first["version"])["rows"] == []  # nothing new
+    with Store(db) as s:
+        s.save(trial(64, 1e-2, 0.97))
+    assert w.refresh()
+    later = w.changes(first["version"])
+    assert not later["full"]
+    assert [r["hidden"] for r in later["rows"]] == [64]  # only the new trial's row
+    assert len(later["tables"]) == 1 and later["tables"][0]["rows"] == ["16", "32", "64"]
+    assert "summary" in later and later["summary"]["trials"] == 7
+    assert not w.refresh()  # no commit, no change
+    assert w.changes(later["version"])["rows"] == []
+    w.stop()
+
+
+def test_serving_writes_nothing_beside_the_store(tmp_path, served):
+    db = _store(tmp_path / "s.db")
+    with Store(db) as s:  # checkpointed and closed: no -wal left
+        s.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    before = snapshot(tmp_path)
+    s = served(db)
+    assert s.changes()["summary"]["trials"] == 6
+    for path in ("/", "/static/app.js", "/api/changes?since=0"):
+        assert s.request("GET", path)[0] == 200
+    s.close()
+    assert snapshot(tmp_path) == before
+
+
+def test_a_driver_records_its_plan_and_the_page_shows_progress(tmp_path, mnist_dir, served):
+    db = tmp_path / "s.db"
+    o = cli("run", "--hidden", "8", "--lr", "0.01,0.1", "--steps", "5", "--device", "cpu",
+            "--executor", "inprocess", "--no-progress", "--data-dir", mnist_dir, "--db", db)
+    assert o.code == 0, o.text
+    s = served(db)
+    progress = s.changes()["summary"]["progress"]
+    assert progress["planned"] == 2 and progress["done"] == 2 and progress["running"] == 0
+
+
+# ----------------------------------------------------------------------------- security
+
+
+def test_security_rules_over_real_http(tmp_path, served):
+    db = _store(tmp_path / "s.db")
+    s = served(db)
+    status, headers, body = s.request("GET", "/")
+    assert status == 200
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert not any(h.lower().startswith("access-control") for h in headers)
+    # DNS rebinding: a page of another name must not read this one
+    for host in ("evil.example:80", f"evil.example:{s.port}", "", "127.0.0.1",
+                 f"127.0.0.1:{s.port + 1}"):
+        assert s.request("GET", "/", host=host)[0] == 421, host
+    assert s.request("GET", "/", host=f"localhost:{s.port}")[0] == 200
+    # a fixed map of assets: no path reaches the file system, the store is never served
+    for path in ("/static/../s.db", "/static/..%2fs.db", "/static/%2e%2e/s.db", f"/{db.name}",
+                 str(db), "/static/", "/static/app.js/", "/static/APP.JS", "/s.db-wal",
+                 "/../../etc/passwd", "/api/curves/../../s.db"):
+        status, _, body = s.request("GET", path)
+        assert status == 404, path
+        assert b"SQLite" not in body
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        status, headers, _ = s.request(method, "/", body=b"x")
+        assert status == 405 and headers["Allow"] == "GET, HEAD", method
+    status, headers, body = s.request("HEAD", "/")
+    assert status == 200 and body == b""
+    # bad queries: a clear 400, never a traceback
+    for query in ("keys=../../etc", "keys=" + ",".join(["ab" * 16] * 65), "keys=<script>"):
+        status, _, body = s.request("GET", f"/api/curves?{query}")
+        assert status == 400 and b"Traceback" not in body
+    assert s.changes(-5)["full"] and s.changes(10**30)["full"]
+    status, _, body = s.request("GET", "/api/changes?since=abc")
+    assert status == 200 and json.loads(body)["full"]
+
+
+def test_hostile_names_are_text(tmp_path, served):
+    db = _store(tmp_path / "s.db", widths=(16,), dataset=HOSTILE)
+    s = served(db)
+    status, _, body = s.request("GET", "/")
+    page = body.decode()
+    assert HOSTILE not in page and "<script>alert" not in page and "<img src=x" not in page
+    rows = s.changes()["rows"]
+    assert rows[0]["dataset"] == HOSTILE  # kept as the data it is; the page inserts it as text
+
+
+def test_a_cap_on_event_streams_and_fifty_clients(tmp_path):
+    db = _store(tmp_path / "s.db")
+    server = serve_store(db, port=0, max_streams=2)
+    try:
+        streams = []
+        for _ in range(2):
+            c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            c.request("GET", "/events", headers={"Host": f"127.0.0.1:{server.port}"})
+            r = c.getresponse()
+            assert r.status == 200 and r.getheader("Content-Type").startswith("text/event-stream")
+            assert r.fp.readline() == b"retry: 2000\n"
+            streams.append(c)
+        c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        c.request("GET", "/events", headers={"Host": f"127.0.0.1:{server.port}"})
+        assert c.getresponse().status == 503  # the page polls instead
+        for c in streams:
+            c.close()
+        errors = []
+
+        def client():
+            try:
+                for path in ("/", "/api/changes?since=0", "/static/app.js"):
+                    with urllib.request.urlopen(server.url + path.lstrip("/"), timeout=60) as r:
+                        assert r.status == 200
+            except Exception as e:  # noqa: BLE001 - collected and reported
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=client) for _ in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+    finally:
+        server.close()
+
+
+def test_an_event_stream_pushes_a_new_trial(tmp_path):
+    db = _store(tmp_path / "s.db")
+    server = serve_store(db, port=0, interval=0.1)
+    try:
+        version = server.watcher.version
+        c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        c.request("GET", f"/events?since={version}", headers={"Host": f"127.0.0.1:{server.port}"})
+        r = c.getresponse()
+        assert r.fp.readline() == b"retry: 2000\n"
+        _save_from_another_process(db, 128, 0.01, 0.98)
+        data = None
+        while data is None:  # the next event carries the change
+            line = r.fp.readline()
+            assert line, "the stream ended"
+            if line.startswith(b"data: "):
+                data = json.loads(line[6:])
+        assert [row["hidden"] for row in data["rows"]] == [128]
+        c.close()
+    finally:
+        server.close()
+
+
+def test_a_damaged_replaced_or_deleted_store_is_a_message(tmp_path, served):
+    db = _store(tmp_path / "s.db")
+    s = served(db)
+    assert s.changes()["error"] is None
+    good = db.read_bytes()
+    for f in (db.with_name("s.db-wal"), db.with_name("s.db-shm")):
+        f.unlink(missing_ok=True)
+    db.write_bytes(b"junk" * 4096)
+    c = s.wait_for(lambda c: c["error"] is not None)
+    assert "not an SQLite database" in c["error"] or "damaged" in c["error"], c["error"]
+    assert len(c["rows"]) == 6  # the last state it could read stays on the page
+    assert s.request("GET", "/")[0] == 200  # the server keeps running
+    db.unlink()
+    s.wait_for(lambda c: c["error"] is not None and "not" in c["error"])
+    other = _store(tmp_path / "other.db", widths=(64,))
+    os.replace(other, db)  # another store in its place
+    c = s.wait_for(lambda c: c["error"] is None and c["summary"]["trials"] == 3)
+    assert {r["hidden"] for r in c["rows"]} == {64}
+    db.write_bytes(good)  # back again
+    s.wait_for(lambda c: c["error"] is None and c["summary"]["trials"] == 6)
+
+
+def test_bad_serve_options_are_refused(tmp_path):
+    folder = tmp_path / "dir.db"
+    folder.mkdir()
+    o = cli("serve", "--db", folder, "--port", "0")
+    assert o.code == 2 and "is not a file" in o.error_line()
+    for port in ("-1", "65536", "http", "1e3"):
+        o = cli("serve", "--db", tmp_path / "s.db", "--port", port)
+        assert o.code == 2 and o.error_line().startswith("Error:"), port
+    o = cli("serve", "--db", tmp_path / "s.db", "--rows", "lr", "--cols", "lr")
+    assert o.code == 2 and "both lr" in o.error_line()
+    server = serve_store(_store(tmp_path / "s.db"), port=0)
+    try:  # a port in use
+        o = cli("serve", "--db", tmp_path / "s.db", "--port", str(server.port))
+        assert o.code == 2 and "cannot listen" in o.error_line()
+    finally:
+        server.close()
+
+
+# ----------------------------------------------------------------------------- a real browser
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def browser():
+    path = _chromium()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test the page in Chromium; .ci/run installs Debian's chromium")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def test_the_page_updates_live_in_chromium(tmp_path, served, browser):
+    db = _store(tmp_path / "s.db", dataset=HOSTILE)
+    s = served(db)
+    page = browser.new_page(viewport={"width": 1300, "height": 700})
+    errors, requests, dialogs = [], [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(s.url)
+    page.wait_for_selector("#trial-table tr[data-key]")
+    page.wait_for_function("document.getElementById('status').textContent.includes('live')")
+    assert page.locator("#trial-table tr[data-key]").count() == 6
+    assert HOSTILE in page.inner_text("#trials")  # shown as text, not run
+    # what the user is looking at: a filter, a selected cell, a scroll position
+    page.fill("#filter", "0.01")
+    page.click("table.heat td[data-row='32'][data-col='0.01']")
+    page.wait_for_selector("#chart-curves polyline.mark", state="attached")
+    page.evaluate("window.scrollTo(0, 400)")
+    assert page.evaluate("window.scrollY") == 400
+    page.evaluate("window.__marker = 'same page'")
+    _save_from_another_process(db, 128, 0.01, 0.98)
+    page.wait_for_selector("table.heat th:text-is('128')", timeout=5000)
+    page.wait_for_selector("#trial-table tr[data-key] >> text='128'", timeout=5000)
+    page.wait_for_function(
+        "document.querySelectorAll('#chart-time circle.mark').length === 7", timeout=5000)
+    assert page.locator("#chart-time circle.mark").count() == 7
+    assert page.evaluate("window.__marker") == "same page"  # not reloaded
+    assert page.input_value("#filter") == "0.01"
+    assert page.locator("#trial-table tr[data-key]").count() == 3  # the filter still applies
+    assert page.locator("td.selected").count() == 1
+    assert page.evaluate("window.scrollY") == 400
+    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+    origin = s.url.rstrip("/")
+    assert all(u.startswith(origin + "/") or u.startswith("data:") for u in requests), requests
+    assert errors == [] and dialogs == []
