@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 import socket
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConfigError
+from ..reporting import checks
 from ..reporting.axes import COLS, ROWS
 from ..reporting.text import printable
 from .state import Watcher, to_json
@@ -210,8 +212,21 @@ class Server(ThreadingHTTPServer):
                  rows: str = ROWS, cols: str = COLS, where: Sequence[tuple[str, str]] = (),
                  interval: float = 0.5, max_streams: int = MAX_STREAMS,
                  title: str | None = None):
+        if not isinstance(path, (str, os.PathLike)) or not str(path):
+            raise ConfigError(f"a store is a file path, not {path!r:.40}")
+        if not isinstance(host, str) or not host or len(host) > 255:
+            raise ConfigError(f"--host must be an address or a host name, got {host!r:.40}")
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
             raise ConfigError(f"--port must be 0..65535, got {port!r:.30}")
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
+                0.01 <= interval <= 3600):
+            raise ConfigError(f"interval must be 0.01..3600 seconds, got {interval!r:.30}")
+        if isinstance(max_streams, bool) or not isinstance(max_streams, int) or not (
+                1 <= max_streams <= 10_000):
+            raise ConfigError(f"max_streams must be 1..10000, got {max_streams!r:.30}")
+        if title is not None and not isinstance(title, str):
+            raise ConfigError(f"title must be text, got {title!r:.30}")
+        where = checks.pairs("where", where)
         self.watcher = Watcher(path, rows=rows, cols=cols, where=where, interval=interval)
         self.title = title or f"lstm-sweep: {printable(Path(path).name)}"
         self.streams = threading.BoundedSemaphore(max_streams)
@@ -220,9 +235,10 @@ class Server(ThreadingHTTPServer):
         self.address_family = family
         try:
             super().__init__((host, port), Handler)
-        except OSError as e:
+        except (OSError, ValueError, UnicodeError, OverflowError) as e:
             self.watcher.stop()
-            raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}; pass "
+            raise ConfigError(f"cannot listen on {printable(host)[:60]}:{port}: "
+                              f"{getattr(e, 'strerror', None) or e}; pass "
                               "--port with another port (0: any free one)") from None
         self.host = host
         self.port = self.server_address[1]

@@ -170,7 +170,7 @@ def _identity(path: Path) -> tuple:
         try:
             st = os.stat(p)
             out.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
-        except OSError:
+        except (OSError, ValueError):
             out.append(None)
     return tuple(out)
 
@@ -265,10 +265,10 @@ class Watcher:
             self._close()
             self._seen = sig
             return self._fail(printable(str(e)))
-        except OSError as e:
+        except (OSError, ValueError) as e:
             self._close()
             self._seen = sig
-            return self._fail(f"cannot read the store: {e.strerror or e}")
+            return self._fail(f"cannot read the store: {getattr(e, 'strerror', None) or e}")
         self._seen = sig
         return self._publish(snap)
 
