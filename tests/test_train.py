@@ -106,4 +106,6 @@ def test_bf16_trains_close_to_fp32(mnist, engine, tmp_path):
         assert a.status is b.status is Status.DONE
         assert a.config.key() != b.config.key()  # precision is part of the trial's identity
         assert abs(a.test_accuracy - b.test_accuracy) < 0.03  # measured: within 0.01
-        assert a.test_accuracy != b.test_accuracy  # bf16 really changed the arithmetic
+        # bf16 really changed the arithmetic: the loss (a continuous number) differs; two test
+        # accuracies (counts of 10,000) may coincide, as 0.842 and 0.842 did on one CPU
+        assert a.train_loss != b.train_loss
