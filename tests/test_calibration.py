@@ -10,8 +10,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstm_sweep.running.calibration import calibration_for
+from lstm_sweep.running.calibration import calibration_for, calibrations_for, probe_widths
 from lstm_sweep.running.cost import Calibration
+from lstm_sweep.running.units import make_units
+from lstm_sweep.study.config import TrialConfig
 from lstm_sweep.training.device import device_name
 
 CPU = torch.device("cpu")
@@ -52,3 +54,24 @@ def test_a_sound_entry_is_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("LSTM_SWEEP_CALIBRATION", str(path))
     path.write_text(json.dumps({KEY: {"overhead_s": 0.002, "flops_per_s": 3e10, "device": "x"}}))
     assert calibration_for(CPU) == Calibration(0.002, 3e10, "x")
+
+
+def test_a_gpu_is_probed_up_to_the_widest_width_it_trains():
+    """A GPU's throughput grows with the width up to thousands of units: its probe takes its
+    wide point at the plan's widest width (within bounds); a CPU's probe widths never change."""
+    cuda = torch.device("cuda")  # a device name: nothing runs on it here
+    assert probe_widths(cuda) == (64, 1024)
+    assert probe_widths(cuda, 4096) == (64, 4096)
+    assert probe_widths(cuda, 2048) == (64, 2048)
+    assert probe_widths(cuda, 16) == (64, 1024)  # never narrower than where launches stop ruling
+    assert probe_widths(cuda, 65536) == (64, 4096)  # nor a probe that costs minutes
+    for widest in (None, 16, 4096, 65536):
+        assert probe_widths(CPU, widest) == (32, 128)
+
+
+def test_calibrations_cover_every_engine_precision_and_cell_of_the_units(tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_SWEEP_CALIBRATION", str(tmp_path / "cal.json"))
+    trials = [TrialConfig(hidden=h, lr=0.1, cell=c) for h in (8, 16) for c in ("lstm", "rnn")]
+    cals = calibrations_for(make_units(trials, "auto", CPU), CPU)
+    assert sorted(cals) == [("single", "fp32", "lstm"), ("single", "fp32", "rnn")]
+    assert all(c.flops_per_s > 0 and c.overhead_s >= 0 for c in cals.values())

@@ -17,15 +17,51 @@ if TYPE_CHECKING:  # torch loads only when probing
     import torch
 
 
+# The probe's two widths. On a CPU the arithmetic shows already at 128 units. A GPU is bound by
+# kernel launches far beyond that, and its throughput keeps growing with the width (an H200 in
+# tf32: 25 TFLOP/s at 1024 units, 71 at 2048, 121 at 4096): there the probe's narrow width gives
+# the launch overhead and its wide width is the widest the plan trains (at least
+# GPU_PROBE_MIN_WIDTH, at most GPU_PROBE_MAX_WIDTH), so the fitted line runs through the widths
+# that take the time. Probed at (64, 1024) units, the H200's plan of the hw2 grid in tf32 said
+# 192 s for a measured 125 s (the 4096 row 1.9 x too long); fitted at (64, 4096) on the same
+# run's measured step times, it says 108 s (0.86; rows 0.64 to 0.92).
+PROBE_WIDTHS = {"cpu": (32, 128), "cuda": (64, 1024)}
+GPU_PROBE_MIN_WIDTH, GPU_PROBE_MAX_WIDTH = 1024, 4096
+
+
+def probe_widths(device: torch.device, widest: int | None = None) -> tuple[int, int]:
+    """The probe's (narrow, wide) widths on ``device`` for a plan whose widest trial has
+    ``widest`` units (GPUs only; a CPU's probe widths are fixed)."""
+    narrow, wide = PROBE_WIDTHS.get(device.type, PROBE_WIDTHS["cpu"])
+    if device.type == "cuda" and widest is not None:
+        wide = max(GPU_PROBE_MIN_WIDTH, min(int(widest), GPU_PROBE_MAX_WIDTH))
+    return narrow, wide
+
+
+def calibrations_for(units, device: torch.device, refresh: bool = False) -> dict:
+    """The probe of every (engine, precision, cell) that ``units`` train with, each probed up to
+    the widest of its units (on a GPU)."""
+    widest: dict[tuple[str, str, str], int] = {}
+    for u in units:
+        key = (u.engine, u.configs[0].precision, u.configs[0].cell)
+        widest[key] = max(widest.get(key, 0), u.hidden)
+    return {key: calibration_for(device, precision=key[1], engine=key[0], refresh=refresh,
+                                 cell=key[2], widest=widest[key])
+            for key in sorted(widest)}
+
+
 def probe(device: torch.device, precision: str = "fp32", engine: str = "single", cell: str = "lstm",
-          steps: int = 12, widths: tuple[int, int] = (32, 128)) -> Calibration:
+          steps: int = 12, widths: tuple[int, int] | None = None) -> Calibration:
     """Time a few training steps at two widths on random data and fit overhead + throughput."""
     import time
 
     import torch
 
+    widths = widths or probe_widths(device)
+
     from ..training.engines import make_engine
     from ..training.engines.base import precision_context
+    from ..training.graphs import WARMUP_STEPS, stepper
 
     measured = []
     x = torch.rand(100, *IMAGE_SHAPE, device=device)
@@ -35,12 +71,14 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
             runner = make_engine(engine, [TrialConfig(hidden=h, lr=1e-3, precision=precision,
                                                       cell=cell)],
                                  device)
-            runner.train_step(x, y)  # warm-up
+            step = stepper(runner, device)  # as training steps it (a CUDA graph on a GPU)
+            for _ in range(WARMUP_STEPS + 2):  # warm-up (and the graph's capture)
+                step(x, y)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             t0 = time.perf_counter()
             for _ in range(steps):
-                runner.train_step(x, y)
+                step(x, y)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             measured.append(((time.perf_counter() - t0) / steps,
@@ -54,9 +92,10 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
 
 
 def calibration_for(device: torch.device, precision: str = "fp32", engine: str = "single",
-                    refresh: bool = False, cell: str = "lstm") -> Calibration:
+                    refresh: bool = False, cell: str = "lstm",
+                    widest: int | None = None) -> Calibration:
     """A cached probe result for this machine, device, precision, engine and cell (probed if
-    new)."""
+    new); on a GPU, probed up to ``widest`` units (:func:`probe_widths`)."""
     import json
 
     import torch
@@ -64,8 +103,10 @@ def calibration_for(device: torch.device, precision: str = "fp32", engine: str =
     from ..data import cache_dir
     from ..training.device import device_name
 
+    widths = probe_widths(device, widest)
     key = "|".join([device_name(device), str(torch.get_num_threads()), torch.__version__,
-                    precision, engine] + ([cell] if cell != "lstm" else []))
+                    precision, engine] + ([cell] if cell != "lstm" else [])
+                   + ([f"{widths[0]}-{widths[1]}"] if device.type == "cuda" else []))
     path = Path(os.environ.get("LSTM_SWEEP_CALIBRATION") or cache_dir().parent / "calibration.json")
     cache: dict = {}
     try:
@@ -77,7 +118,7 @@ def calibration_for(device: torch.device, precision: str = "fp32", engine: str =
     cached = _cached(cache.get(key))
     if cached is not None and not refresh:
         return cached
-    cal = probe(device, precision, engine, cell)
+    cal = probe(device, precision, engine, cell, widths=widths)
     cache[key] = {"overhead_s": cal.overhead_s, "flops_per_s": cal.flops_per_s,
                   "device": cal.device}
     try:

@@ -41,7 +41,7 @@ from ..errors import ConfigError, LstmSweepError
 from ..store import Store
 from ..study.config import TrialConfig
 from ..study.results import Status, TrialResult
-from .calibration import calibration_for
+from .calibration import calibrations_for
 from .cost import EVAL_IMAGES, human_bytes, human_seconds, plan_units, step_flops, trial_flops
 from .executors import make_executor
 from .sweep import (
@@ -295,10 +295,7 @@ def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
     rows = search_rows(trials)
     # the full grid's cost per row (every trial, stored or not: what the search is measured by)
     units = make_units(trials, request.engine, request.device)
-    calibrations = {key: calibration_for(request.device, precision=key[1], engine=key[0],
-                                         cell=key[2])
-                    for key in sorted({(u.engine, u.configs[0].precision, u.configs[0].cell)
-                                       for u in units})}
+    calibrations = calibrations_for(units, request.device)
     full = plan_units(units, request.device, calibrations, request.workers)
     seconds: dict[int, float] = {}
     serial: dict[int, float] = {}
@@ -499,10 +496,7 @@ def _advance(plan: SearchPlan, row: Row, rates: Sequence[float], rung: int, stat
     totals["trained"] += len(need)
     until = None if final else rung
     units = [replace(u, until=until) for u in make_units(need, request.engine, request.device)]
-    calibrations = {key: calibration_for(request.device, precision=key[1], engine=key[0],
-                                         cell=key[2])
-                    for key in {(u.engine, u.configs[0].precision, u.configs[0].cell)
-                                for u in units}}
+    calibrations = calibrations_for(units, request.device)
     cost = plan_units(units, request.device, calibrations, request.workers)
     rung_request = replace(request, retry=request.retry | {Status.PRUNED})
     threads = None

@@ -42,7 +42,7 @@ from ..study.results import Status, TrialResult
 from ..training.checkpoint import DEFAULT_EVERY_S, CheckpointDir, Checkpointing, checkpoint_dir
 from ..training.device import capabilities, check_precision, device_name, resolve_device, unsupported
 from ..training.engines import ENGINE_CHOICES, choose_engine
-from .calibration import calibration_for
+from .calibration import calibrations_for
 from .cost import (
     DATASET_BYTES,
     MAX_ETA_S,
@@ -394,11 +394,7 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
             _check_dataset_identity(store, request)
             pending = pending_trials(trials, store, request.retry)  # every row checked
     units = make_units(pending, request.engine, request.device)
-    calibrations = {
-        key: calibration_for(request.device, precision=key[1], engine=key[0], refresh=refresh,
-                             cell=key[2])
-        for key in sorted({(u.engine, u.configs[0].precision, u.configs[0].cell) for u in units})
-    }
+    calibrations = calibrations_for(units, request.device, refresh)
     cost = plan_units(units, request.device, calibrations, request.workers)
     if request.data is None:  # the dataset is not in this process yet
         cost = replace(cost, base_memory=cost.base_memory + DATASET_BYTES)

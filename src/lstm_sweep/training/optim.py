@@ -41,12 +41,16 @@ def tf_adam_step(
     lr: float | torch.Tensor | list,
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
+    neg_correction: torch.Tensor | None = None,
 ) -> None:
     """One TF 1.x Adam update, in place.
 
     ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``; ``theta -= lr_t * m / (sqrt(v) + eps)``.
     ``lr``: one rate (a float or a tensor broadcast against every parameter) or a list of them,
-    one per parameter.
+    one per parameter. ``neg_correction``: a 0-dim tensor holding ``-sqrt(1 - beta2^t) / (1 -
+    beta1^t)`` (then ``t`` is not used), for tensor rates only: a CUDA graph's replays read the
+    step's correction from it (the same float32 value the Python number becomes, so the update
+    is bit for bit the same).
     """
     beta1, beta2 = betas
     with torch.no_grad():
@@ -55,8 +59,12 @@ def tf_adam_step(
         torch._foreach_addcmul_(vs, grads, grads, value=1 - beta2)  # v = b2 v + (1 - b2) g^2
         denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, eps)
-        correction = math.sqrt(1 - beta2**t) / (1 - beta1**t)
-        if isinstance(lr, list):
+        correction = adam_correction(t, betas) if neg_correction is None else None
+        if neg_correction is not None:
+            for p, m, d, r in zip(params, ms, denom, lr if isinstance(lr, list) else
+                                  [lr] * len(params)):
+                p.addcdiv_(m * (r * neg_correction), d)
+        elif isinstance(lr, list):
             if all(isinstance(r, float) for r in lr):
                 torch._foreach_addcdiv_(params, ms, denom, [-r * correction for r in lr])
             else:
@@ -70,6 +78,11 @@ def tf_adam_step(
             torch._foreach_addcdiv_(params, ms, denom, value=-lr * correction)
 
 
+def adam_correction(t: int, betas: tuple[float, float]) -> float:
+    """Adam's bias correction at step ``t``: ``sqrt(1 - beta2^t) / (1 - beta1^t)``."""
+    return math.sqrt(1 - betas[1]**t) / (1 - betas[0]**t)
+
+
 class TFOptimizer:
     """One of :data:`OPTIMIZERS` over ``params`` (its state lives here, shaped like them)."""
 
@@ -81,6 +94,7 @@ class TFOptimizer:
         if scales is not None and len(scales) != len(params):
             raise ValueError(f"{len(scales)} rate scales for {len(params)} parameters")
         self.name, self.params, self.t = name, params, 0
+        self._neg_correction: torch.Tensor | None = None  # held: see hold()
         # one rate, or one per parameter (lr times its scale)
         self.lr = lr if scales is None else [_times(lr, s) for s in scales]
         self.s = settings(name, opt)
@@ -102,14 +116,36 @@ class TFOptimizer:
                 "rmsprop": lambda: [self.ms, self.mom], "adagrad": lambda: [self.accum],
                 "sgd": lambda: []}[self.name]()
 
+    def hold(self) -> None:
+        """From now on the step count advances only through :meth:`advance`, outside
+        :meth:`step`, and everything :meth:`step` reads lives on the device: what a CUDA graph
+        of a training step needs (it replays ``step``'s kernels, not its Python). Rates must be
+        tensors (the fused engines' per-model rates)."""
+        rates = self.lr if isinstance(self.lr, list) else [self.lr]
+        if not all(isinstance(r, torch.Tensor) for r in rates):
+            raise ValueError("hold() needs tensor learning rates")
+        self._neg_correction = torch.zeros((), device=rates[0].device)
+
+    @property
+    def held(self) -> bool:
+        return self._neg_correction is not None
+
+    def advance(self) -> None:
+        """Count the next step (held: before the step's kernels run)."""
+        self.t += 1
+        if self._neg_correction is not None and self.name == "adam":
+            self._neg_correction.fill_(-adam_correction(self.t, (self.s["beta1"], self.s["beta2"])))
+
     @torch.no_grad()
     def step(self, grads: Sequence[torch.Tensor]) -> None:
-        """Apply one update with ``grads`` (one per parameter), in place."""
-        self.t += 1
+        """Apply one update with ``grads`` (one per parameter), in place (held: the step that
+        :meth:`advance` counted)."""
+        if not self.held:
+            self.t += 1
         s, lr = self.s, self.lr
         if self.name == "adam":
             tf_adam_step(self.params, list(grads), self.m, self.v, self.t, lr,
-                         (s["beta1"], s["beta2"]), s["epsilon"])
+                         (s["beta1"], s["beta2"]), s["epsilon"], self._neg_correction)
             return
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if isinstance(self.lr, list):

@@ -41,6 +41,7 @@ from .checkpoint import Checkpointing
 from .device import device_name
 from .engines import ENGINES, make_engine
 from .engines.base import Engine, precision_context
+from .graphs import stepper
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +240,15 @@ class _Clock:
                 self.cpu_before + (time.process_time() - self.cpu0) / k)
 
 
+def _indices(ix, device: torch.device) -> torch.Tensor:
+    """A batch's indices on ``device``; to a GPU through pinned memory, without waiting for the
+    steps queued before (a plain copy from pageable memory would stall the CPU until the GPU
+    has finished them, every step)."""
+    if device.type != "cuda":
+        return torch.as_tensor(ix)
+    return torch.from_numpy(ix).pin_memory().to(device, non_blocking=True)
+
+
 def _resume(runner: Engine, models: list[_Model], states: list[dict | None],
             stream: BatchStream) -> int:
     """Put the group back where its checkpoints are (all at one step); the step to go on from."""
@@ -273,12 +283,13 @@ def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.de
     active = [j for j, m in enumerate(models) if m.status is Status.DONE]
     if start and on_step is not None:
         on_step(start, proto.steps)
+    train_step = stepper(runner, device)  # on a GPU, a fused step replayed from a CUDA graph
     for step in range(start + 1, until + 1):
         if not active:
             break
-        idx = torch.as_tensor(batches.next_indices(), device=device)
+        idx = _indices(batches.next_indices(), device)
         x, y = train_x[idx], train_y[idx]  # (B, T, I), (B,)
-        losses = runner.train_step(x, y)  # (K,): each model's loss before this update
+        losses = train_step(x, y)  # (K,): each model's loss before this update
         for j in active:
             models[j].steps_done = step
         if step % proto.display_step == 0:

@@ -174,6 +174,7 @@ class FusedEngine:
 
     name = "fused"
     stacked = True  # row j of each tensor is model j
+    graphable = True  # its step can be replayed from a CUDA graph (lstm_sweep.training.graphs)
 
     def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
         first = configs[0]

@@ -90,6 +90,7 @@ class FusedCellEngine:
 
     name = "fused"
     stacked = True  # row j of each tensor is model j
+    graphable = True  # its step can be replayed from a CUDA graph (lstm_sweep.training.graphs)
 
     def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
         first = configs[0]
