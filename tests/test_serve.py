@@ -125,6 +125,93 @@ def test_the_watcher_sends_only_what_changed(tmp_path):
     w.stop()
 
 
+
+def test_training_publishes_its_curve_and_the_page_shows_running_trials(tmp_path, mnist):
+    """A trial in training writes its curve so far beside its checkpoints; the watcher shows it
+    with the trial's claim (no commit needed), and a trial's stored result takes its place."""
+    from lstm_sweep.store.claims import Driver
+    from lstm_sweep.study.config import TrialConfig
+    from lstm_sweep.study.live import checkpoint_dir, live_path, read_live
+    from lstm_sweep.training.checkpoint import CheckpointDir, Checkpointing
+    from lstm_sweep.training.train import train_group
+
+    db = _store(tmp_path / "s.db")
+    folder = checkpoint_dir(db)
+    configs = [TrialConfig(hidden=8, lr=lr, steps=30, display_step=10, dataset=mnist.name)
+               for lr in (1e-2, 1e-1)]
+    published = []
+
+    class Keeper(CheckpointDir):  # the folder's keeper, recording what it was given
+        def save_live(self, key, blob):
+            super().save_live(key, blob)
+            published.append((key, read_live(self.folder, key)["step"]))
+
+    results = train_group(configs, mnist, engine="fused",
+                          checkpointing=Checkpointing(Keeper(folder), every_s=1e9, live_every_s=0))
+    keys = [c.key() for c in configs]
+    assert published == [(k, s) for s in (10, 20, 30) for k in keys]  # every curve point
+    for c, r in zip(configs, results):
+        got = read_live(folder, c.key())
+        assert got["config"] == c and got["step"] == 30
+        assert got["curve"] == [[p.step, p.loss, p.accuracy] for p in r.curve]
+
+    w = Watcher(db)
+    assert w.snapshot.summary["claims"] == []
+    with Store(db) as s:
+        s.claim([keys[0]], Driver())
+    assert w.refresh()
+    (running,) = w.snapshot.summary["claims"]
+    assert running["live"] and running["step"] == 30 and running["steps"] == 30
+    assert len(running["curve"]) == 3 and running["_r"] == "8" and running["_c"] == "0.01"
+    # more of the curve, no commit: the page hears of it
+    live_path(folder, keys[0]).write_bytes(
+        live_path(folder, keys[0]).read_bytes().replace(b'"step":30', b'"step":29'))
+    v = w.version
+    assert w.refresh() and w.version == v + 1
+    assert w.snapshot.summary["claims"][0]["step"] == 29
+    assert not w.refresh()
+    # junk in the file: no curve, no crash
+    live_path(folder, keys[0]).write_bytes(b"[" * 100_000)
+    assert w.refresh() and "curve" not in w.snapshot.summary["claims"][0]
+    CheckpointDir(folder).delete(keys)  # as the driver does once the results are stored
+    assert not any(folder.iterdir())
+    w.stop()
+
+
+def test_the_watcher_reads_only_the_trials_stored_since_its_last_look(tmp_path, monkeypatch):
+    """A store of many trials is not read again at every commit: a look after one new trial
+    reads (and checks) that trial's row only; a retried trial's replaced row is read again;
+    another file in the store's place is read whole."""
+    import lstm_sweep.store.store as store_module
+
+    read = []
+    real = store_module.result_from_row
+    monkeypatch.setattr(store_module, "result_from_row",
+                        lambda d, *a: read.append(d["key"]) or real(d, *a))
+    db = _store(tmp_path / "s.db", seeds=(0, 1, 2))
+    w = Watcher(db)
+    assert len(read) == 18 and len(w.changes(0)["rows"]) == 18
+    read.clear()
+    new = trial(64, 1e-2, 0.97)
+    with Store(db) as s:
+        s.save(new)
+    assert w.refresh()
+    assert read == [new.config.key()]
+    read.clear()
+    again = trial(16, 1e-3, 0.42)  # the same trial stored again (as --retry does)
+    with Store(db) as s:
+        s.save(again)
+    assert w.refresh()
+    assert read == [again.config.key()]
+    assert w.snapshot.rows[again.config.key()]["test_accuracy"] == 0.42
+    assert len(w.snapshot.rows) == 19
+    other = _store(tmp_path / "other.db", widths=(128,), lrs=(0.1,))
+    os.replace(other, db)
+    read.clear()
+    assert w.refresh()
+    assert len(read) == 1 and list(w.snapshot.rows) == read
+    w.stop()
+
 def test_serving_writes_nothing_beside_the_store(tmp_path, served):
     db = _store(tmp_path / "s.db")
     with Store(db) as s:  # checkpointed and closed: no -wal left
@@ -340,7 +427,79 @@ def test_the_page_updates_live_in_chromium(tmp_path, served, browser):
     assert page.locator("#trial-table tr[data-key]").count() == 3  # the filter still applies
     assert page.locator("td.selected").count() == 1
     assert page.evaluate("window.scrollY") == 400
+    # a trial of the selected cell being trained (another seed): its curve grows, dashed
+    from lstm_sweep.store.claims import Driver
+    from lstm_sweep.study.config import TrialConfig
+    from lstm_sweep.study.live import checkpoint_dir, encode_live, live_path
+
+    running = TrialConfig(hidden=32, lr=0.01, seed=7, steps=30, dataset=HOSTILE)
+    path = live_path(checkpoint_dir(db), running.key())
+    path.parent.mkdir()
+    path.write_bytes(encode_live(running, 10, [(10, 1.5, 0.4)]))
+    with Store(db) as st:
+        st.claim([running.key()], Driver())
+    page.wait_for_selector("#chart-curves polyline.live", state="attached", timeout=5000)
+    page.wait_for_selector("#running-list td:text-is('10 / 30')", state="attached", timeout=5000)
+    path.write_bytes(encode_live(running, 20, [(10, 1.5, 0.4), (20, 0.9, 0.7)]))  # no commit
+    page.wait_for_selector("#running-list td:text-is('20 / 30')", state="attached", timeout=5000)
+    assert page.locator("#chart-curves polyline.live").count() == 1
+    assert page.evaluate("window.__marker") == "same page" and page.evaluate("window.scrollY") == 400
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
     origin = s.url.rstrip("/")
     assert all(u.startswith(origin + "/") or u.startswith("data:") for u in requests), requests
     assert errors == [] and dialogs == []
+
+
+def test_run_serve_shows_the_sweep_while_it_runs(tmp_path, mnist_dir):
+    """``run --serve 0``: the URL on stdout, and the page of the store while the sweep runs:
+    its plan's progress, its claims. The sweep cannot end before the test has looked: a claim
+    of another driver (this test, beating it) holds one of its two trials until the test stores
+    that trial itself, as a driver elsewhere would."""
+    import socket
+    import sqlite3
+
+    from drivers import ClaimBeater, Lines
+    from lstm_sweep.study.config import TrialConfig
+
+    db = tmp_path / "r.db"
+    held = TrialConfig(hidden=8, lr=0.1, steps=20)
+    with Store(db):
+        pass
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("INSERT INTO claims VALUES (?, 'elsewhere', ?, ?, NULL, ?, ?)",
+                     (held.key(), socket.gethostname(), os.getpid(), time.time(), time.time()))
+    conn.close()
+    env = {**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
+    proc = subprocess.Popen([LSTM_SWEEP, "run", "--hidden", "8", "--lr", "0.01,0.1", "--steps",
+                             "20", "--device", "cpu", "--workers", "1", "--db", str(db),
+                             "--serve", "0"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), proc.stderr.read()
+        lines = Lines(proc)
+        with ClaimBeater(db, os.getpid()):
+            lines.wait_for("waiting for 1 trials being trained by another driver")
+            with urllib.request.urlopen(url + "api/changes?since=0", timeout=60) as r:
+                state = json.loads(r.read())
+            give_up = time.monotonic() + 60  # the watcher looks every 0.5 s: a hang guard
+            while state["summary"]["trials"] < 1 and time.monotonic() < give_up:
+                time.sleep(0.2)
+                with urllib.request.urlopen(url + "api/changes?since=0", timeout=60) as r:
+                    state = json.loads(r.read())
+            with urllib.request.urlopen(url, timeout=60) as r:
+                assert r.status == 200 and b'id="initial-state"' in r.read()
+            with Store(db) as st:  # the other driver's result
+                st.save(trial(8, 0.1, 0.5, steps=20))
+        assert proc.wait(timeout=600) == 0, lines.text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    summary = state["summary"]
+    assert summary["trials"] == 1 and summary["progress"]["planned"] == 2
+    assert summary["progress"]["done"] == 1
+    assert [c["key"] for c in summary["claims"] if c["live"]] == [held.key()]
+    assert state["error"] is None and len(state["rows"]) == 1
+    with pytest.raises(OSError):  # the page went with the sweep
+        urllib.request.urlopen(url, timeout=10)

@@ -69,7 +69,7 @@ def page(watcher: Watcher, title: str) -> bytes:
             '<section><h2>Charts</h2><div class="charts">'
             '<figure><figcaption>Accuracy by learning rate, one line per row of the first '
             'table</figcaption><div id="chart-lr"></div></figure>'
-            '<figure><figcaption id="curves-caption">Learning curves (validation accuracy) '
+            '<figure><figcaption id="curves-caption">Learning curves (accuracy on the batch just trained on) '
             'of the selected cell</figcaption><div id="chart-curves"></div></figure>'
             '<figure><figcaption>Test accuracy against wall time per trial</figcaption>'
             '<div id="chart-time"></div></figure></div></section>'

@@ -27,6 +27,7 @@ from ..reporting.tables import Table, build_tables, cell_text, describe, facet_n
 from ..reporting.text import printable
 from ..store import Store, claim_timeout
 from ..store.files import wal_of
+from ..study.live import LIVE_SUFFIX, checkpoint_dir, read_live
 from ..study.results import TrialResult
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,16 @@ def trial_row(r: TrialResult, rows: str = ROWS, cols: str = COLS) -> dict:
                train_loss=_number(r.train_loss), steps_done=r.steps_done,
                wall_s=_number(r.wall_s), started_at=_number(r.started_at), device=printable(r.device),
                engine=printable(r.engine), error=printable(r.error)[:300] if r.error else None)
-    row_axis, col_axis = AXES[rows], AXES[cols]
-    row["_f"] = _facet_id(facet(r.config, rows, cols))
-    row["_r"] = row_axis.label(row_axis.value(r.config))
-    row["_c"] = col_axis.label(col_axis.value(r.config))
+    row.update(_place(r.config, rows, cols))
     return row
+
+
+def _place(config, rows: str, cols: str) -> dict:
+    """Where a trial sits in the page's tables: its facet's id, its row and column labels."""
+    row_axis, col_axis = AXES[rows], AXES[cols]
+    return {"_f": _facet_id(facet(config, rows, cols)),
+            "_r": row_axis.label(row_axis.value(config)),
+            "_c": col_axis.label(col_axis.value(config))}
 
 
 def table_view(table: Table, tables: Sequence[Table]) -> dict:
@@ -109,30 +115,43 @@ class Snapshot:
     error: str | None = None
 
 
+@dataclass
+class ReadCache:
+    """What a watcher keeps between looks at ONE store file, so that a look reads and converts
+    only the trials stored since the last: the stored rows as results (``Store.results``'s
+    ``reuse``) and each result's page row."""
+
+    results: dict = field(default_factory=dict)
+    rows: dict = field(default_factory=dict)  # trial key -> (result, its page row)
+
+
 def build_snapshot(store: Store, rows: str = ROWS, cols: str = COLS,
-                   where: Sequence[tuple[str, str]] = ()) -> Snapshot:
-    """Read the store once and compute everything the page shows."""
-    results = store.results()
+                   where: Sequence[tuple[str, str]] = (),
+                   cache: ReadCache | None = None) -> Snapshot:
+    """Read the store once and compute everything the page shows (with ``cache``: reading and
+    converting only what was stored since the cache's last look at this store)."""
+    results = store.results(reuse=cache.results) if cache is not None else store.results()
     try:
         shown = select(results, where) if where else results
     except ConfigError:  # no trial has that value (yet)
         shown = []
     snap = Snapshot(rows={}, tables={})
+    known = cache.rows if cache is not None else {}
+    page_rows = {}
     for r in shown:
-        row = trial_row(r, rows, cols)
-        snap.rows[row["key"]] = row
+        key = r.config.key()
+        hit = known.get(key)
+        row = hit[1] if hit is not None and hit[0] is r else trial_row(r, rows, cols)
+        page_rows[key] = (r, row)
+        snap.rows[key] = row
+    if cache is not None:
+        cache.rows = page_rows
     acc = build_tables(shown, "accuracy", rows, cols) if shown else []
     for t in acc:
         view = table_view(t, acc)
         snap.tables[view["id"]] = view
     now = time.time()
-    timeout = claim_timeout()
-    claims = []
-    for c in store.claims():
-        claims.append({"key": str(c.key)[:64], "host": printable(c.host)[:100],
-                       "pid": c.pid if isinstance(c.pid, int) else None,
-                       "claimed_at": c.claimed_at if isinstance(c.claimed_at, (int, float))
-                       else None, "live": c.live(now, timeout)})
+    claims = running_trials(store, rows, cols, now)
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
@@ -143,6 +162,41 @@ def build_snapshot(store: Store, rows: str = ROWS, cols: str = COLS,
                     "rows_axis": rows, "cols_axis": cols,
                     "where": [f"{k}={printable(v)}" for k, v in where]}
     return snap
+
+
+def running_trials(store: Store, rows: str = ROWS, cols: str = COLS,
+                   now: float | None = None) -> list[dict]:
+    """The claims (which driver trains which trial), and for each trial still training, what
+    it published of its curve (:mod:`lstm_sweep.study.live`): the step it reached, its curve,
+    where it sits in the tables."""
+    now = time.time() if now is None else now
+    timeout = claim_timeout()
+    folder = checkpoint_dir(store.path)
+    out = []
+    for c in store.claims():
+        entry = {"key": str(c.key)[:64], "host": printable(c.host)[:100],
+                 "pid": c.pid if isinstance(c.pid, int) else None,
+                 "claimed_at": c.claimed_at if isinstance(c.claimed_at, (int, float))
+                 else None, "live": c.live(now, timeout)}
+        got = read_live(folder, entry["key"]) if entry["live"] else None
+        if got is not None:
+            config = got["config"]
+            entry.update(trial=printable(config.describe()), step=got["step"],
+                         steps=config.steps, curve=got["curve"], seed=config.seed,
+                         **_place(config, rows, cols))
+        out.append(entry)
+    return out
+
+
+def live_files(path: Path) -> tuple:
+    """What tells that a running trial published more of its curve: the names, sizes and times
+    of the curve files in the store's checkpoint folder."""
+    try:
+        with os.scandir(checkpoint_dir(path)) as entries:
+            return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
+                                for e in entries if e.name.endswith(LIVE_SUFFIX)))
+    except (OSError, ValueError):
+        return ()
 
 
 def _progress(store: Store, stored: set[str], claims: list[dict], now: float) -> dict | None:
@@ -197,6 +251,7 @@ class Watcher:
         self._summary_version = 0
         self._store: Store | None = None
         self._seen: tuple | None = None
+        self._cache, self._cache_file = ReadCache(), None  # the file (device, inode) it is of
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -242,32 +297,42 @@ class Watcher:
         """The files' identity and SQLite's data version. When the files changed (a commit
         that reached the main file, a -wal that came or went, another file in its place) the
         store is opened again: a connection that read the file as ``immutable`` sees no commit."""
-        ident = _identity(self.path)
+        ident, live = _identity(self.path), live_files(self.path)
         if self._store is not None and self._seen is not None and ident == self._seen[0]:
             try:
-                return ident, self._store.data_version()
+                return ident, self._store.data_version(), live
             except LstmSweepError:
                 pass
         self._close()
-        return ident, None
+        return ident, None, live
 
     def refresh(self) -> bool:
         """Look at the store once; True if the snapshot changed."""
         sig = self._signature()
         if sig == self._seen and self.snapshot.error is None:
             return False
+        file = sig[0][0][:2] if sig[0][0] else None
+        if file != self._cache_file or self.snapshot.error is not None:
+            self._cache, self._cache_file = ReadCache(), file  # another file: read it all
         try:
             if self._store is None:
                 self._store = Store(self.path, readonly=True)
-                sig = (sig[0], self._store.data_version())
-            snap = build_snapshot(self._store, self.rows, self.cols, self.where)
+                sig = (sig[0], self._store.data_version(), sig[2])
+            elif self._seen is not None and sig[:2] == self._seen[:2]:
+                # nothing committed: only running trials published more of their curves
+                self._seen = sig
+                summary = {**self.snapshot.summary,
+                           "claims": running_trials(self._store, self.rows, self.cols)}
+                return self._publish(Snapshot(self.snapshot.rows, self.snapshot.tables,
+                                              summary))
+            snap = build_snapshot(self._store, self.rows, self.cols, self.where, self._cache)
         except LstmSweepError as e:
             self._close()
-            self._seen = sig
+            self._seen, self._cache_file = sig, None
             return self._fail(printable(str(e)))
         except (OSError, ValueError) as e:
             self._close()
-            self._seen = sig
+            self._seen, self._cache_file = sig, None
             return self._fail(f"cannot read the store: {getattr(e, 'strerror', None) or e}")
         self._seen = sig
         return self._publish(snap)

@@ -408,13 +408,20 @@ class Store:
         return {key: status for key, (status, _) in self.finished(
             [k for (k,) in self.query("SELECT key FROM trials")])}
 
-    def results(self, *, with_curves: bool = False) -> list[TrialResult]:
+    def results(self, *, with_curves: bool = False,
+                reuse: dict | None = None) -> list[TrialResult]:
         """All stored trials, ordered by hidden size, learning rate, seed.
+
+        ``reuse``: a dict this method keeps between calls on one store (a reader that looks
+        again and again, like the live page): rows it has read before (same row id, key and
+        finish time) are not read and checked again, only new or replaced ones. Without curves.
 
         Raises:
             StoreError: naming the store and the first bad row.
         """
         self._refuse_if_cut()
+        if reuse is not None and not with_curves:
+            return self._results_reusing(reuse)
         rows = self.query(
             f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials ORDER BY hidden, lr, seed, key"
         )
@@ -435,6 +442,24 @@ class Store:
             except ValueError as e:
                 raise self._bad_row(checks.row_error(str(e), d["key"])) from None
         return out
+
+    def _results_reusing(self, reuse: dict) -> list[TrialResult]:
+        ids = self.query("SELECT rowid, key, finished_at FROM trials ORDER BY hidden, lr, seed, key")
+        wanted = [i for i in ids if i not in reuse]
+        for start in range(0, len(wanted), 500):  # under SQLite's limit of bound parameters
+            part = wanted[start:start + 500]
+            for r in self.query(f"SELECT rowid, {', '.join(TRIAL_COLUMNS)} FROM trials WHERE "
+                                f"rowid IN ({', '.join('?' * len(part))})",
+                                [rowid for rowid, _, _ in part]):
+                d = dict(zip(TRIAL_COLUMNS, r[1:]))
+                try:
+                    reuse[(r[0], d["key"], d["finished_at"])] = result_from_row(d)
+                except ValueError as e:
+                    raise self._bad_row(checks.row_error(str(e), d["key"])) from None
+        current = set(ids)
+        for gone in [i for i in reuse if i not in current]:
+            del reuse[gone]
+        return [reuse[i] for i in ids if i in reuse]  # a row replaced meanwhile: next time
 
     def curves(self, keys: Sequence[str]) -> dict[str, list[CurvePoint]]:
         """The stored learning curves of ``keys`` (those that have one), each in step order."""

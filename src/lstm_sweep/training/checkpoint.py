@@ -17,6 +17,9 @@ renamed over the last one, which is kept as ``.prev`` first: a cut or damaged fi
 checksum, and the trial falls back to the previous checkpoint, or to its start, with a warning;
 it never stops a sweep. A checkpoint that cannot be written (a full disk) is a warning too: the
 trial goes on, and a kill then costs more.
+
+Beside its checkpoints, a trial in training publishes its learning curve so far (at most every
+``live_every_s`` seconds, :mod:`lstm_sweep.study.live`), for the live page; it goes with them.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from typing import Protocol
 
 import numpy as np
 import torch
+
+from ..study.live import checkpoint_dir as checkpoint_dir  # its home is the study layer
+from ..study.live import live_path
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,7 @@ class Checkpointing:
 
     keeper: Keeper
     every_s: float = DEFAULT_EVERY_S
+    live_every_s: float = 1.0  # the curve so far, for the live page (where the keeper takes it)
 
 
 def encode(state: dict) -> bytes:
@@ -115,6 +122,18 @@ class CheckpointDir:
             tmp.unlink(missing_ok=True)
         _fsync_dir(self.folder)
 
+    def save_live(self, key: str, blob: bytes) -> None:
+        """Publish a running trial's curve (:mod:`lstm_sweep.study.live`): renamed into place,
+        not synced (it is replaced a second later, and nothing is lost with it)."""
+        path = live_path(self.folder, key)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{key}.{os.getpid()}.live.tmp"
+        try:
+            tmp.write_bytes(blob)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def load(self, key: str) -> list[bytes]:
         out = []
         for path in (self.path(key), _prev(self.path(key))):
@@ -133,7 +152,7 @@ class CheckpointDir:
     def delete(self, keys) -> None:
         """Remove the checkpoints of ``keys`` (those of finished trials)."""
         for key in keys:
-            for path in (self.path(key), _prev(self.path(key))):
+            for path in (self.path(key), _prev(self.path(key)), live_path(self.folder, key)):
                 try:
                     path.unlink(missing_ok=True)
                 except OSError as e:
@@ -169,12 +188,6 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def checkpoint_dir(store: str | os.PathLike) -> Path:
-    """The folder of a store's checkpoints: ``<store>.checkpoints`` beside it."""
-    store = Path(store)
-    return store.with_name(store.name + ".checkpoints")
 
 
 # --------------------------------------------------------------------------- a trial's state

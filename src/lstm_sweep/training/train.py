@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from ..data import BatchStream, Dataset
 from ..errors import ConfigError
 from ..study.config import TrialConfig
+from ..study.live import encode_live
 from ..study.results import CurvePoint, Status, TrialResult
 from . import checkpoint as ckpt
 from .checkpoint import Checkpointing
@@ -195,6 +196,24 @@ class _Saver:
                  clock: _Clock):
         self.policy, self.runner, self.models, self.clock = policy, runner, models, clock
         self.last = time.monotonic()
+        self.published = -math.inf
+
+    def publish(self, step: int) -> None:
+        """The curves so far of the models still training, for the live page (at most every
+        ``live_every_s``; where the keeper takes them: a local folder, not Ray's actor)."""
+        save = getattr(self.policy.keeper, "save_live", None) if self.policy else None
+        now = time.monotonic()
+        if save is None or now - self.published < self.policy.live_every_s:
+            return
+        self.published = now
+        try:
+            for m in self.models:
+                if m.status is Status.DONE:
+                    save(m.config.key(), encode_live(m.config, step, [
+                        (p.step, p.loss, p.accuracy) for p in m.curve]))
+        except Exception as e:  # noqa: BLE001 - a curve for the page never stops training
+            log.debug("live curve after step %d not written (%s: %s)", step,
+                      type(e).__name__, e)
 
     def due(self, step: int, display_step: int) -> bool:
         if self.policy is None:
@@ -296,6 +315,7 @@ def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.de
             point_losses, point_accs = batch_metrics(runner.logits(x), y)
             for j in active:
                 models[j].curve.append(CurvePoint(step, point_losses[j], point_accs[j]))
+            saver.publish(step)
             if on_step is not None:
                 on_step(step, proto.steps)
         if step % check_every == 0 or step == proto.steps:  # as run checks, rung or not

@@ -55,7 +55,11 @@
       renderTrials();
       renderCurves();
     }
-    if (change.summary) renderFindings();
+    if (change.summary) {
+      renderFindings();
+      if (!(change.full || change.tables.length || change.removed.length || change.rows.length) &&
+          state.selected && running().length) renderCurves();  // running trials' curves grew
+    }
     document.body.dataset.version = String(state.version);
   }
 
@@ -89,12 +93,21 @@
     const run = $("running");
     run.replaceChildren();
     if (!claims.length) { run.append(el("p", { class: "note", text: "none" })); return; }
-    const t = el("table", { class: "list" }, el("tr", {}, ...["trial", "host", "pid", "claimed", "state"].map((h) => el("th", { text: h }))));
+    const t = el("table", { class: "list", id: "running-list" }, el("tr", {}, ...["trial", "host", "pid", "claimed", "step", "batch accuracy", "state"].map((h) => el("th", { text: h }))));
     for (const c of claims) {
-      t.append(el("tr", {}, el("td", { text: c.key.slice(0, 12) }), el("td", { text: c.host }),
+      const last = c.curve && c.curve.length ? c.curve[c.curve.length - 1] : null;
+      const tr = el("tr", { "data-key": c.key }, el("td", { text: c.trial || c.key.slice(0, 12) }), el("td", { text: c.host }),
         el("td", { text: c.pid === null ? "" : String(c.pid) }),
         el("td", { text: c.claimed_at ? new Date(c.claimed_at * 1000).toLocaleTimeString() : "" }),
-        el("td", { text: c.live ? "training" : "stale (its driver stopped)" })));
+        el("td", { text: c.step === undefined ? "" : `${c.step} / ${c.steps}` }),
+        el("td", { text: last && last[2] !== null ? fmt(last[2], 4) : "" }),
+        el("td", { text: c.live ? "training" : "stale (its driver stopped)" }));
+      if (c._f !== undefined) {
+        tr.classList.add("clickable");
+        tr.title = "click: its curve with its cell's trials";
+        tr.addEventListener("click", () => select(c._f, c._r, c._c));
+      }
+      t.append(tr);
     }
     run.append(t);
   }
@@ -246,12 +259,20 @@
     box.replaceChildren(s);
   }
 
+  function running(sel) {  // trials being trained that published a curve (of the selected cell)
+    const claims = (state.summary && state.summary.claims) || [];
+    return claims.filter((c) => c.live && c.curve && c.curve.length && !state.rows.has(c.key) &&
+      (!sel || (c._f === sel.table && c._r === sel.row && c._c === sel.col)));
+  }
+
   async function renderCurves() {
     const box = $("chart-curves");
     const sel = state.selected;
-    if (!sel) return empty(box, "Click a cell of a table.");
+    if (!sel) return empty(box, "Click a cell of a table, or a trial being trained.");
     const trials = trialsOf(sel.table, sel.row, sel.col);
-    $("curves-caption").textContent = `Learning curves (validation accuracy) of ${sel.row} · ${sel.col}: ${trials.length} trials, seeds as shades`;
+    const live = running(sel);
+    $("curves-caption").textContent = `Learning curves (accuracy on the batch just trained on) of ${sel.row} · ${sel.col}: ${trials.length} trials stored, seeds as shades` +
+      (live.length ? `; ${live.length} being trained (dashed)` : "");
     const missing = trials.map((r) => r.key).filter((k) => !state.curves.has(k)).slice(0, 64);
     if (missing.length) {
       try {
@@ -261,15 +282,21 @@
       } catch (e) { return empty(box, "Curves unavailable (the server did not answer)."); }
     }
     const series = trials.map((r) => [r, (state.curves.get(r.key) || []).filter((p) => p[2] !== null)]).filter(([, c]) => c.length);
-    if (!series.length) return empty(box, "These trials have no stored curve.");
-    const all = series.flatMap(([, c]) => c);
-    const { s, X, Y } = frame(all.map((p) => p[0]), all.map((p) => p[2]), false, "step", "validation accuracy");
+    const growing = live.map((c) => [c, c.curve.filter((p) => p[2] !== null)]).filter(([, c]) => c.length);
+    if (!series.length && !growing.length) return empty(box, "These trials have no curve yet.");
+    const all = series.concat(growing).flatMap(([, c]) => c);
+    const { s, X, Y } = frame(all.map((p) => p[0]), all.map((p) => p[2]), false, "step", "batch accuracy");
     series.forEach(([r, c], i) => {
       const shade = 30 + Math.round(40 * i / Math.max(1, series.length - 1));
       const line = svg("polyline", { points: c.map((p) => `${X(p[0])},${Y(p[2])}`).join(" "), fill: "none", stroke: `hsl(210, 70%, ${shade}%)`, "stroke-width": 1.5, class: "mark", "data-key": r.key });
       const tip = svg("title", {}); tip.textContent = `seed ${r.seed} (${r.status})`;
       line.append(tip); s.append(line);
     });
+    for (const [c, pts] of growing) {
+      const line = svg("polyline", { points: pts.map((p) => `${X(p[0])},${Y(p[2])}`).join(" "), fill: "none", stroke: "#d62728", "stroke-width": 1.5, "stroke-dasharray": "4 3", class: "mark live", "data-key": c.key });
+      const tip = svg("title", {}); tip.textContent = `seed ${c.seed} (training: step ${c.step} of ${c.steps})`;
+      line.append(tip); s.append(line);
+    }
     box.replaceChildren(s);
   }
 

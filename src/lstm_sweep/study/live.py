@@ -1,0 +1,89 @@
+"""The learning curve of a trial still being trained, as its training publishes it: a small JSON
+file ``<key>.live.json`` in the store's checkpoint folder (``<store>.checkpoints``), rewritten
+at most every second while the trial trains and deleted with its checkpoints once its result is
+stored. Readers (the live page) need no torch to read it, and never trust it: a file that is not
+what this module writes (too big, not JSON, deeply nested, another trial's, junk values) reads
+as no curve.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import LstmSweepError
+from .config import TrialConfig
+
+LIVE_SUFFIX = ".live.json"
+MAX_LIVE_BYTES = 1 << 20
+MAX_LIVE_POINTS = 200  # a longer curve keeps every n-th point, and its last
+_KEY = re.compile(r"[0-9a-f]{8,64}")
+
+
+def checkpoint_dir(store: str | os.PathLike) -> Path:
+    """The folder of a store's checkpoints: ``<store>.checkpoints`` beside it."""
+    store = Path(store)
+    return store.with_name(store.name + ".checkpoints")
+
+
+def live_path(folder: str | os.PathLike, key: str) -> Path:
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise ValueError(f"not a trial key: {key!r:.40}")
+    return Path(folder) / (key + LIVE_SUFFIX)
+
+
+def thin(points: Sequence, limit: int = MAX_LIVE_POINTS) -> list:
+    """At most ``limit`` of ``points``, evenly spaced, the last one always kept."""
+    points = list(points)
+    if len(points) <= limit:
+        return points
+    every = math.ceil(len(points) / (limit - 1))
+    return points[::every][: limit - 1] + [points[-1]]
+
+
+def encode_live(config: TrialConfig, step: int, curve: Sequence[Sequence]) -> bytes:
+    """The file's bytes: the trial's configuration, the step it reached, its curve so far as
+    ``[step, loss, accuracy]`` (non-finite numbers as null)."""
+    def number(x):
+        return float(x) if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+    return json.dumps({"key": config.key(), "config": config.to_dict(), "step": int(step),
+                       "curve": [[int(s), number(loss), number(acc)]
+                                 for s, loss, acc in thin(curve)]},
+                      separators=(",", ":")).encode()
+
+
+def read_live(folder: str | os.PathLike, key: str) -> dict | None:
+    """The published curve of trial ``key``: ``{"config": TrialConfig, "step": int, "curve":
+    [[step, loss, accuracy], ...]}``, or None where there is none (or none that reads right)."""
+    try:
+        path = live_path(folder, key)
+        with open(path, "rb") as f:
+            blob = f.read(MAX_LIVE_BYTES + 1)
+    except (OSError, ValueError):
+        return None
+    if len(blob) > MAX_LIVE_BYTES:
+        return None
+    try:
+        d = json.loads(blob)
+        config = TrialConfig.from_dict(d["config"])
+        step, curve = d["step"], d["curve"]
+    except (ValueError, TypeError, KeyError, RecursionError, LstmSweepError):
+        return None
+    if config.key() != key or isinstance(step, bool) or not isinstance(step, int) \
+            or not 0 <= step <= config.steps or not isinstance(curve, list) \
+            or len(curve) > MAX_LIVE_POINTS:
+        return None
+    points = []
+    for p in curve:
+        if not (isinstance(p, list) and len(p) == 3 and isinstance(p[0], int)
+                and not isinstance(p[0], bool) and 0 <= p[0] <= config.steps
+                and all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                      and math.isfinite(v)) for v in p[1:])):
+            return None
+        points.append(p)
+    return {"config": config, "step": step, "curve": points}
