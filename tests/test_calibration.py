@@ -10,7 +10,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstm_sweep.running.calibration import calibration_for, calibrations_for, probe_widths
+from lstm_sweep.running.calibration import calibration_for, calibrations_for, fit, probe_widths
 from lstm_sweep.running.cost import Calibration
 from lstm_sweep.running.units import make_units
 from lstm_sweep.study.config import TrialConfig
@@ -75,3 +75,20 @@ def test_calibrations_cover_every_engine_precision_and_cell_of_the_units(tmp_pat
     cals = calibrations_for(make_units(trials, "auto", CPU), CPU)
     assert sorted(cals) == [("single", "fp32", "lstm"), ("single", "fp32", "rnn")]
     assert all(c.flops_per_s > 0 and c.overhead_s >= 0 for c in cals.values())
+
+
+def test_a_probe_that_cannot_see_the_arithmetic_is_never_absurdly_fast():
+    """Two probe points that hardly differ (noise on a busy machine) once fitted 10 ms of
+    overhead and 1.2e18 FLOP/s, and a plan 4 x too long was cached: such a fit now takes the
+    narrow step as overhead and the wide step's own rate, so the plan errs towards slow."""
+    good = fit((0.002, 1e8), (0.010, 1e9), "cpu")
+    assert good.overhead_s == pytest.approx(0.002 - 1e8 / good.flops_per_s)
+    assert good.flops_per_s == pytest.approx(9e8 / 0.008)
+    for narrow, wide in [((0.0100, 5e7), (0.0100001, 1.3e9)), ((0.010, 5e7), (0.009, 1.3e9)),
+                         ((0.010, 5e7), (0.010, 1.3e9))]:
+        cal = fit(narrow, wide, "cpu")
+        assert cal.flops_per_s == pytest.approx(wide[1] / wide[0])
+        assert cal.overhead_s == pytest.approx(narrow[0])
+        # the plan of a step at either width is between its measured time and twice it
+        for t, f in (narrow, wide):
+            assert t * 0.99 <= cal.overhead_s + f / cal.flops_per_s <= 2.01 * max(narrow[0], wide[0])

@@ -444,6 +444,11 @@ def test_the_page_updates_live_in_chromium(tmp_path, served, browser):
     page.wait_for_selector("#running-list td:text-is('20 / 30')", state="attached", timeout=5000)
     assert page.locator("#chart-curves polyline.live").count() == 1
     assert page.evaluate("window.__marker") == "same page" and page.evaluate("window.scrollY") == 400
+    page.click("#cell-filter")  # the list: only the selected cell's trials (and the text filter)
+    assert page.locator("#trial-table tr[data-key]").count() == 1
+    assert page.inner_text("#cell-filter").startswith("only cell 32")
+    page.click("#cell-filter")
+    assert page.locator("#trial-table tr[data-key]").count() == 3
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
     origin = s.url.rstrip("/")
     assert all(u.startswith(origin + "/") or u.startswith("data:") for u in requests), requests

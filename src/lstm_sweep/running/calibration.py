@@ -83,12 +83,27 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
                 torch.cuda.synchronize(device)
             measured.append(((time.perf_counter() - t0) / steps,
                              step_flops(h, 100, GATES[cell])))
-    (t1, f1), (t2, f2) = measured
+    return fit(*measured, device=str(device))
+
+
+def fit(narrow: tuple[float, float], wide: tuple[float, float], device: str) -> Calibration:
+    """The line through two probe points (seconds per step, FLOPs per step): overhead + FLOPs /
+    throughput. Where the two widths cannot tell arithmetic from overhead (the wide step no
+    slower than the narrow one, or hardly: on a busy machine, say, whose noise once fitted
+    10 ms of overhead and 10^18 FLOP/s, and cached it), the narrow step is taken as overhead and
+    the wide one's rate as throughput: too slow rather than absurdly fast."""
+    (t1, f1), (t2, f2) = narrow, wide
+    raw = f2 / max(t2, 1e-9)  # the wide width's rate, overhead included
     throughput = (f2 - f1) / max(t2 - t1, 1e-9)
-    if throughput <= 0:  # noise: fall back to the larger width's throughput, no overhead
-        return Calibration(0.0, f2 / t2, str(device))
+    if throughput <= 0 or throughput > DEGENERATE * raw:
+        return Calibration(max(0.0, t1), raw, device)
     overhead = max(0.0, t1 - f1 / throughput)
-    return Calibration(overhead, throughput, str(device))
+    return Calibration(overhead, throughput, device)
+
+
+# A fit whose throughput is this many times the wide step's own rate says that the wide step is
+# over 95 % overhead: the probe's widths did not see the arithmetic.
+DEGENERATE = 20.0
 
 
 def calibration_for(device: torch.device, precision: str = "fp32", engine: str = "single",

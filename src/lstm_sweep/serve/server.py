@@ -77,6 +77,7 @@ def page(watcher: Watcher, title: str) -> bytes:
             '<section><h2>Trials</h2><div class="filters">'
             '<input id="filter" type="search" placeholder="filter: any field, e.g. 128 or gru">'
             '<select id="status-filter"><option value="">every status</option></select>'
+            '<button id="cell-filter" type="button" hidden></button>'
             '<span id="trial-count"></span></div><div id="trials"></div></section>'
             f'<script type="application/json" id="initial-state">{state}</script>'
             '<script src="/static/app.js"></script></body></html>\n').encode()

@@ -175,6 +175,8 @@
 
   function select(table, row, col) {
     state.selected = { table, row, col };
+    renderCellFilter();
+    if (state.cellOnly) renderTrials();
     for (const td of document.querySelectorAll("td.selected")) td.classList.remove("selected");
     const t = document.querySelector(`table[data-table="${CSS.escape(table)}"]`);
     if (t) for (const td of t.querySelectorAll("td")) if (td.dataset.row === row && td.dataset.col === col) td.classList.add("selected");
@@ -194,14 +196,24 @@
     const X = (v) => M.l + (fx(v) - x0) / (x1 - x0) * (W - M.l - M.r);
     const Y = (v) => H - M.b - (v - y0) / (y1 - y0) * (H - M.t - M.b);
     s.append(svg("rect", { x: M.l, y: M.t, width: W - M.l - M.r, height: H - M.t - M.b, class: "plot" }));
-    const ticks = [];
-    if (logX) for (let e = Math.ceil(x0); e <= Math.floor(x1); e++) ticks.push(10 ** e);
-    else for (let i = 0; i <= 4; i++) ticks.push(x0 + (x1 - x0) * i / 4);
+    let ticks = [], decades = false;
+    if (logX) {  // powers of ten; within less than a decade or two, 1-2-5 steps
+      for (let e = Math.ceil(x0 - 1e-9); e <= Math.floor(x1 + 1e-9); e++) ticks.push(10 ** e);
+      decades = ticks.length >= 2;
+      if (!decades) {
+        ticks = [];
+        for (let e = Math.floor(x0) - 1; e <= Math.ceil(x1); e++) for (const m of [1, 2, 5]) {
+          const v = m * 10 ** e, l = Math.log10(v);
+          if (l >= x0 - 1e-9 && l <= x1 + 1e-9) ticks.push(v);
+        }
+        if (ticks.length < 2) ticks = [10 ** x0, 10 ** x1];
+      }
+    } else for (let i = 0; i <= 4; i++) ticks.push(x0 + (x1 - x0) * i / 4);
     for (const v of ticks) {
       const x = logX ? X(v) : M.l + (v - x0) / (x1 - x0) * (W - M.l - M.r);
       s.append(svg("line", { x1: x, x2: x, y1: H - M.b, y2: H - M.b + 4, class: "tick" }));
       const t = svg("text", { x, y: H - M.b + 16, class: "label", "text-anchor": "middle" });
-      t.textContent = logX ? `1e${Math.round(Math.log10(v))}` : (Math.abs(v) >= 1000 ? Math.round(v).toString() : Number(v.toPrecision(3)).toString());
+      t.textContent = decades ? `1e${Math.round(Math.log10(v))}` : (Math.abs(v) >= 1000 ? Math.round(v).toString() : Number(v.toPrecision(2)).toString());
       s.append(t);
     }
     for (let i = 0; i <= 4; i++) {
@@ -228,6 +240,7 @@
     t.rows.forEach((r, i) => t.cols.forEach((c, j) => { const v = t.cells[i][j].value; if (v !== null) pts.push([t.col_values[j], v, i, r, c]); }));
     if (!pts.length) return empty(box, "No accuracy yet.");
     const { s, X, Y } = frame(pts.map((p) => p[0]), pts.map((p) => p[1]), t.log_cols, t.col_axis, "mean test accuracy");
+    const labels = [];
     t.rows.forEach((r, i) => {
       const line = pts.filter((p) => p[2] === i).sort((a, b) => a[0] - b[0]);
       if (!line.length) return;
@@ -238,9 +251,18 @@
         const tip = svg("title", {}); tip.textContent = `${t.row_axis} ${p[3]}, ${t.col_axis} ${p[4]}: ${p[1].toFixed(4)}`;
         c.append(tip); s.append(c);
       }
-      const lab = svg("text", { x: X(line[line.length - 1][0]) - 4, y: Y(line[line.length - 1][1]) - 5, class: "label", fill: colour, "text-anchor": "end" });
-      lab.textContent = r; s.append(lab);
+      labels.push({ x: X(line[line.length - 1][0]) - 4, y: Y(line[line.length - 1][1]) - 5, text: r, colour });
     });
+    // labels that would overlap (lines ending at one value) are moved apart, in order
+    labels.sort((a, b) => a.x - b.x || a.y - b.y);
+    for (let i = 1; i < labels.length; i++) {
+      const a = labels[i - 1], b = labels[i];
+      if (Math.abs(a.x - b.x) < 30 && b.y - a.y < 11) b.y = a.y + 11;
+    }
+    for (const l of labels) {
+      const lab = svg("text", { x: l.x, y: l.y, class: "label", fill: l.colour, "text-anchor": "end" });
+      lab.textContent = l.text; s.append(lab);
+    }
     box.replaceChildren(s);
   }
 
@@ -271,7 +293,7 @@
     if (!sel) return empty(box, "Click a cell of a table, or a trial being trained.");
     const trials = trialsOf(sel.table, sel.row, sel.col);
     const live = running(sel);
-    $("curves-caption").textContent = `Learning curves (accuracy on the batch just trained on) of ${sel.row} · ${sel.col}: ${trials.length} trials stored, seeds as shades` +
+    $("curves-caption").textContent = `Learning curves (accuracy on the batch just trained on) of ${sel.row} · ${sel.col}: ${trials.length} trial${trials.length === 1 ? "" : "s"} stored, seeds as shades` +
       (live.length ? `; ${live.length} being trained (dashed)` : "");
     const missing = trials.map((r) => r.key).filter((k) => !state.curves.has(k)).slice(0, 64);
     if (missing.length) {
@@ -328,6 +350,14 @@
     return String(v);
   }
 
+  function renderCellFilter() {  // the trial list: every trial, or the selected cell's
+    const b = $("cell-filter"), sel = state.selected;
+    b.hidden = !sel;
+    if (!sel) return;
+    b.textContent = state.cellOnly ? `only cell ${sel.row} · ${sel.col} ✕` : `only the selected cell (${sel.row} · ${sel.col})`;
+    b.classList.toggle("on", !!state.cellOnly);
+  }
+
   function renderTrials() {
     const statusSel = $("status-filter");
     const statuses = [...new Set([...state.rows.values()].map((r) => r.status))].sort();
@@ -335,7 +365,9 @@
     for (const s of statuses) if (!have.has(s)) statusSel.append(el("option", { value: s, text: s }));
     const q = $("filter").value.trim().toLowerCase();
     const st = statusSel.value;
+    const cell = state.cellOnly && state.selected;
     let rows = [...state.rows.values()].filter((r) => (!st || r.status === st) &&
+      (!cell || (r._f === cell.table && r._r === cell.row && r._c === cell.col)) &&
       (!q || COLUMNS.some(([c]) => shown(r, c).toLowerCase().includes(q))));
     const { key, dir } = state.sort;
     rows.sort((a, b) => {
@@ -396,6 +428,9 @@
 
   $("filter").addEventListener("input", () => { state.limit = 200; renderTrials(); });
   $("status-filter").addEventListener("change", () => { state.limit = 200; renderTrials(); });
+  $("cell-filter").addEventListener("click", () => {
+    state.cellOnly = !state.cellOnly; state.limit = 200; renderCellFilter(); renderTrials();
+  });
   apply(JSON.parse($("initial-state").textContent));
   connect();
 })();
