@@ -73,9 +73,10 @@ def test_graphs_only_where_they_can_run(monkeypatch):
     assert not graphs_enabled(fused, cuda)
 
 
-@pytest.mark.parametrize("cell", ["gru", "rnn"])
-def test_on_a_gpu_the_gru_and_rnn_fuse_at_every_width_and_the_lstm_up_to_1024(cell):
-    assert choose_engine(TrialConfig(hidden=4096, lr=0.1, cell=cell), "auto", "cuda") == "fused"
-    assert choose_engine(TrialConfig(hidden=4096, lr=0.1, cell=cell), "auto", "cpu") == "single"
-    assert choose_engine(TrialConfig(hidden=1024, lr=0.1), "auto", "cuda") == "fused"
-    assert choose_engine(TrialConfig(hidden=2048, lr=0.1), "auto", "cuda") == "single"
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_on_a_gpu_auto_fuses_up_to_1024_units(cell):
+    for hidden, engine in ((16, "fused"), (1024, "fused"), (2048, "single"), (4096, "single")):
+        assert choose_engine(TrialConfig(hidden=hidden, lr=0.1, cell=cell), "auto", "cuda") == \
+            engine
+        assert choose_engine(TrialConfig(hidden=hidden, lr=0.1, cell=cell), "auto", "cpu") == \
+            "single"

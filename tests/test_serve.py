@@ -146,19 +146,19 @@ def test_training_publishes_its_curve_and_the_page_shows_running_trials(tmp_path
             super().save_live(key, blob)
             published.append((key, read_live(self.folder, key)["step"]))
 
+    keys = [c.key() for c in configs]
+    w = Watcher(db)
+    assert w.snapshot.summary["claims"] == []
+    with Store(db) as s:  # claimed before it trains, as a driver does
+        s.claim([keys[0]], Driver())
     results = train_group(configs, mnist, engine="fused",
                           checkpointing=Checkpointing(Keeper(folder), every_s=1e9, live_every_s=0))
-    keys = [c.key() for c in configs]
     assert published == [(k, s) for s in (10, 20, 30) for k in keys]  # every curve point
     for c, r in zip(configs, results):
         got = read_live(folder, c.key())
         assert got["config"] == c and got["step"] == 30
         assert got["curve"] == [[p.step, p.loss, p.accuracy] for p in r.curve]
 
-    w = Watcher(db)
-    assert w.snapshot.summary["claims"] == []
-    with Store(db) as s:
-        s.claim([keys[0]], Driver())
     assert w.refresh()
     (running,) = w.snapshot.summary["claims"]
     assert running["live"] and running["step"] == 30 and running["steps"] == 30
@@ -434,10 +434,10 @@ def test_the_page_updates_live_in_chromium(tmp_path, served, browser):
 
     running = TrialConfig(hidden=32, lr=0.01, seed=7, steps=30, dataset=HOSTILE)
     path = live_path(checkpoint_dir(db), running.key())
+    with Store(db) as st:  # claimed, then its curve written (as a driver's worker does)
+        st.claim([running.key()], Driver())
     path.parent.mkdir()
     path.write_bytes(encode_live(running, 10, [(10, 1.5, 0.4)]))
-    with Store(db) as st:
-        st.claim([running.key()], Driver())
     page.wait_for_selector("#chart-curves polyline.live", state="attached", timeout=5000)
     page.wait_for_selector("#running-list td:text-is('10 / 30')", state="attached", timeout=5000)
     path.write_bytes(encode_live(running, 20, [(10, 1.5, 0.4), (20, 0.9, 0.7)]))  # no commit
@@ -508,3 +508,37 @@ def test_run_serve_shows_the_sweep_while_it_runs(tmp_path, mnist_dir):
     assert state["error"] is None and len(state["rows"]) == 1
     with pytest.raises(OSError):  # the page went with the sweep
         urllib.request.urlopen(url, timeout=10)
+
+
+def test_a_curve_file_is_never_trusted(tmp_path):
+    """Curve files of running trials are read, never trusted: junk, other trials', absurd
+    numbers and an earlier attempt's file read as no curve, and never stop the server."""
+    from lstm_sweep.store.claims import Driver
+    from lstm_sweep.study.config import TrialConfig
+    from lstm_sweep.study.live import checkpoint_dir, encode_live, live_path, read_live
+
+    db = _store(tmp_path / "s.db")
+    folder = checkpoint_dir(db)
+    folder.mkdir()
+    c, other = TrialConfig(hidden=8, lr=0.1, steps=30), TrialConfig(hidden=8, lr=0.2, steps=30)
+    good = encode_live(c, 10, [(10, 1.0, 0.5)])
+    assert read_live(folder, c.key()) is None  # none yet
+    bad = [b"", b"null", b"{", b"[" * 50_000, good.replace(b"0.5]", b"1" + b"0" * 400 + b"]"),
+           good.replace(b'"step":10', b'"step":31'), good.replace(b'"step":10', b'"step":true'),
+           good.replace(b"0.5]", b'"<img src=x>"]'), encode_live(other, 10, [(10, 1.0, 0.5)]),
+           good + b" " * (1 << 20)]
+    path = live_path(folder, c.key())
+    for blob in bad:
+        path.write_bytes(blob)
+        assert read_live(folder, c.key()) is None, blob[:60]
+    with Store(db) as s:
+        s.claim([c.key()], Driver())
+    path.write_bytes(bad[4])
+    w = Watcher(db)  # starts, whatever the file holds
+    assert "curve" not in w.snapshot.summary["claims"][0] and w.snapshot.error is None
+    path.write_bytes(good)
+    os.utime(path, (1.0, 1.0))  # written before the trial was claimed: an earlier attempt's
+    assert w.refresh() is False or "curve" not in w.snapshot.summary["claims"][0]
+    path.write_bytes(good)  # now
+    assert w.refresh() and w.snapshot.summary["claims"][0]["curve"] == [[10, 1.0, 0.5]]
+    w.stop()

@@ -179,6 +179,9 @@ def running_trials(store: Store, rows: str = ROWS, cols: str = COLS,
                  "claimed_at": c.claimed_at if isinstance(c.claimed_at, (int, float))
                  else None, "live": c.live(now, timeout)}
         got = read_live(folder, entry["key"]) if entry["live"] else None
+        if got is not None and entry["claimed_at"] is not None and \
+                got["written_at"] < entry["claimed_at"] - 1:
+            got = None  # an earlier attempt's curve (a failed or pruned trial claimed again)
         if got is not None:
             config = got["config"]
             entry.update(trial=printable(config.describe()), step=got["step"],
@@ -255,7 +258,12 @@ class Watcher:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.refresh()
+        try:
+            self.refresh()
+        except Exception as e:  # noqa: BLE001 - whatever the store holds, the server starts
+            log.warning("the watcher could not read %s: %s", self.path, e)
+            self._close()
+            self._fail(f"cannot read the store: {type(e).__name__}")
 
     # ---------------------------------------------------------------- following the store
 

@@ -444,22 +444,26 @@ class Store:
         return out
 
     def _results_reusing(self, reuse: dict) -> list[TrialResult]:
-        ids = self.query("SELECT rowid, key, finished_at FROM trials ORDER BY hidden, lr, seed, key")
-        wanted = [i for i in ids if i not in reuse]
-        for start in range(0, len(wanted), 500):  # under SQLite's limit of bound parameters
-            part = wanted[start:start + 500]
-            for r in self.query(f"SELECT rowid, {', '.join(TRIAL_COLUMNS)} FROM trials WHERE "
-                                f"rowid IN ({', '.join('?' * len(part))})",
-                                [rowid for rowid, _, _ in part]):
-                d = dict(zip(TRIAL_COLUMNS, r[1:]))
-                try:
-                    reuse[(r[0], d["key"], d["finished_at"])] = result_from_row(d)
-                except ValueError as e:
-                    raise self._bad_row(checks.row_error(str(e), d["key"])) from None
+        for _ in range(3):  # a row replaced between the two reads: read again (at most twice)
+            ids = self.query("SELECT rowid, key, finished_at FROM trials "
+                             "ORDER BY hidden, lr, seed, key")
+            wanted = [i for i in ids if i not in reuse]
+            for start in range(0, len(wanted), 500):  # under SQLite's limit of bound parameters
+                part = wanted[start:start + 500]
+                for r in self.query(f"SELECT rowid, {', '.join(TRIAL_COLUMNS)} FROM trials WHERE "
+                                    f"rowid IN ({', '.join('?' * len(part))})",
+                                    [rowid for rowid, _, _ in part]):
+                    d = dict(zip(TRIAL_COLUMNS, r[1:]))
+                    try:
+                        reuse[(r[0], d["key"], d["finished_at"])] = result_from_row(d)
+                    except ValueError as e:
+                        raise self._bad_row(checks.row_error(str(e), d["key"])) from None
+            if all(i in reuse for i in ids):
+                break
         current = set(ids)
         for gone in [i for i in reuse if i not in current]:
             del reuse[gone]
-        return [reuse[i] for i in ids if i in reuse]  # a row replaced meanwhile: next time
+        return [reuse[i] for i in ids if i in reuse]
 
     def curves(self, keys: Sequence[str]) -> dict[str, list[CurvePoint]]:
         """The stored learning curves of ``keys`` (those that have one), each in step order."""

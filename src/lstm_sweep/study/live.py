@@ -59,11 +59,13 @@ def encode_live(config: TrialConfig, step: int, curve: Sequence[Sequence]) -> by
 
 def read_live(folder: str | os.PathLike, key: str) -> dict | None:
     """The published curve of trial ``key``: ``{"config": TrialConfig, "step": int, "curve":
-    [[step, loss, accuracy], ...]}``, or None where there is none (or none that reads right)."""
+    [[step, loss, accuracy], ...], "written_at": the file's time}``, or None where there is none
+    (or none that reads right)."""
     try:
         path = live_path(folder, key)
         with open(path, "rb") as f:
             blob = f.read(MAX_LIVE_BYTES + 1)
+            written_at = os.fstat(f.fileno()).st_mtime
     except (OSError, ValueError):
         return None
     if len(blob) > MAX_LIVE_BYTES:
@@ -82,8 +84,17 @@ def read_live(folder: str | os.PathLike, key: str) -> dict | None:
     for p in curve:
         if not (isinstance(p, list) and len(p) == 3 and isinstance(p[0], int)
                 and not isinstance(p[0], bool) and 0 <= p[0] <= config.steps
-                and all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
-                                      and math.isfinite(v)) for v in p[1:])):
+                and all(v is None or _finite(v) for v in p[1:])):
             return None
         points.append(p)
-    return {"config": config, "step": step, "curve": points}
+    return {"config": config, "step": step, "curve": points, "written_at": written_at}
+
+
+def _finite(v: object) -> bool:
+    """A finite JSON number (a 400-digit integer is not: ``math.isfinite`` would overflow)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False

@@ -84,13 +84,16 @@ class GraphedStep:
     def _capture(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         self.x, self.y = x.clone(), y.clone()
         graph = torch.cuda.CUDAGraph()
-        try:
-            with torch.cuda.graph(graph):
+        try:  # on the engine's device (cuda:N), on a capture stream of that device
+            with torch.cuda.device(self.device), \
+                    torch.cuda.graph(graph, stream=torch.cuda.Stream(self.device)):
                 self.out = self.runner.train_step(self.x, self.y)
         except Exception as e:  # noqa: BLE001 - a step that cannot be captured still trains
             log.warning("CUDA graph capture failed (%s: %s); this group trains without graphs",
                         type(e).__name__, str(e).splitlines()[0][:160] if str(e) else "")
             self.eager, self.x, self.y, self.out = True, None, None, None
+            # a capture that failed at its end may leave its stream current: back to the default
+            torch.cuda.set_stream(torch.cuda.default_stream(self.device))
             torch.cuda.synchronize(self.device)
             return self.runner.train_step(x, y)  # capture ran nothing: this step, eagerly
         self.graph = graph

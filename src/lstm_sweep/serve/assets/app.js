@@ -213,7 +213,7 @@
       const x = logX ? X(v) : M.l + (v - x0) / (x1 - x0) * (W - M.l - M.r);
       s.append(svg("line", { x1: x, x2: x, y1: H - M.b, y2: H - M.b + 4, class: "tick" }));
       const t = svg("text", { x, y: H - M.b + 16, class: "label", "text-anchor": "middle" });
-      t.textContent = decades ? `1e${Math.round(Math.log10(v))}` : (Math.abs(v) >= 1000 ? Math.round(v).toString() : Number(v.toPrecision(2)).toString());
+      t.textContent = decades ? `1e${Math.round(Math.log10(v))}` : (Math.abs(v) >= 1000 ? Math.round(v).toString() : Number(v.toPrecision(logX ? 2 : 3)).toString());
       s.append(t);
     }
     for (let i = 0; i <= 4; i++) {

@@ -25,13 +25,13 @@ if TYPE_CHECKING:
 
     from .base import Engine
 
-# On a GPU a small trial is bound by kernel launches: fusing the LSTM trials of a width wins up to
-# this width; beyond it cuDNN's LSTM is as fast or faster (an H200, benchmarks/bench_gpu.py: at
-# 1024 units six fused trials step in 19.4 ms against 6 x 3.8 ms for cuDNN in fp32, at 2048 in
-# 26.4 ms against 6 x 4.1 ms in tf32). The GRU and basic RNN have no cuDNN path of ours (the
-# single engine runs the same autograd code for one model), so on a GPU they fuse at every width
-# (GRU at 1024 units: fused 2.0 s, single 7.2 s for six trials). On a CPU, oneDNN's kernel beats
-# our eager fusion at every width (benchmarks/bench_engine.py).
+# On a GPU a small trial is bound by kernel launches: fusing the trials of a width wins up to this
+# width; beyond it cuDNN's LSTM is as fast or faster (an H200, benchmarks/bench_gpu.py: at 1024
+# units six fused LSTM trials step in 19.4 ms against 6 x 3.8 ms for cuDNN in fp32, at 2048 in
+# 26.4 ms against 6 x 4.1 ms in tf32). The GRU and basic RNN gain more from fusing (six GRU trials
+# of 1024 units: 2.0 s fused, 7.2 s one by one), but wider fused groups of them are unmeasured and
+# need several times a single trial's memory, so they keep the same limit. On a CPU, oneDNN's
+# kernel beats our eager fusion at every width (benchmarks/bench_engine.py).
 GPU_FUSE_MAX_HIDDEN = 1024
 
 
@@ -64,8 +64,7 @@ def _check_config(config: object) -> None:
 
 def choose_engine(config: TrialConfig, engine: str, device_type: str) -> str:
     """The engine ``config`` trains with: ``engine`` if it can, or for ``auto`` the faster one on
-    this kind of device (``fused`` on CUDA, for the LSTM up to :data:`GPU_FUSE_MAX_HIDDEN`;
-    else ``single``).
+    this kind of device (``fused`` on CUDA up to :data:`GPU_FUSE_MAX_HIDDEN`, else ``single``).
 
     Raises:
         ConfigError: ``config`` not a TrialConfig, an unknown engine, a ``device_type`` that is
@@ -82,8 +81,8 @@ def choose_engine(config: TrialConfig, engine: str, device_type: str) -> str:
         if why:
             raise ConfigError(why)
         return engine
-    if device_type == "cuda" and ENGINES["fused"].refuses(config) is None and \
-            (config.cell != "lstm" or config.hidden <= GPU_FUSE_MAX_HIDDEN):
+    if device_type == "cuda" and config.hidden <= GPU_FUSE_MAX_HIDDEN and \
+            ENGINES["fused"].refuses(config) is None:
         return "fused"
     return "single"
 
