@@ -258,12 +258,7 @@ class Watcher:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        try:
-            self.refresh()
-        except Exception as e:  # noqa: BLE001 - whatever the store holds, the server starts
-            log.warning("the watcher could not read %s: %s", self.path, e)
-            self._close()
-            self._fail(f"cannot read the store: {type(e).__name__}")
+        self._look()  # whatever the store holds, the server starts
 
     # ---------------------------------------------------------------- following the store
 
@@ -289,12 +284,18 @@ class Watcher:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            try:
-                self.refresh()
-            except Exception as e:  # never let the watcher die: say so in the page
-                log.warning("the watcher could not read %s: %s", self.path, e)
-                self._fail(f"cannot read the store: {type(e).__name__}")
+            self._look()
         self._close()
+
+    def _look(self) -> None:
+        """:meth:`refresh`, where any error becomes the page's message (the watcher never dies,
+        the server always starts)."""
+        try:
+            self.refresh()
+        except Exception as e:  # noqa: BLE001 - say so in the page
+            log.warning("the watcher could not read %s: %s", self.path, e)
+            self._close()
+            self._fail(f"cannot read the store: {type(e).__name__}")
 
     def _close(self) -> None:
         if self._store is not None:

@@ -45,6 +45,9 @@ from .sqlite import first, storage_errors
 log = logging.getLogger(__name__)
 
 
+_RESULT_ORDER = "ORDER BY hidden, lr, seed, key"  # results: by width, rate, seed
+
+
 class Store:
     """The SQLite results store at ``path``.
 
@@ -422,9 +425,7 @@ class Store:
         self._refuse_if_cut()
         if reuse is not None and not with_curves:
             return self._results_reusing(reuse)
-        rows = self.query(
-            f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials ORDER BY hidden, lr, seed, key"
-        )
+        rows = self.query(f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials {_RESULT_ORDER}")
         curves: dict[str, list[CurvePoint]] = {}
         if with_curves:
             for key, step, loss, acc in self.query(
@@ -437,16 +438,19 @@ class Store:
         out = []
         for r in rows:
             d = dict(zip(TRIAL_COLUMNS, r))
-            try:
-                out.append(result_from_row(d, tuple(curves.get(d["key"], ()))))
-            except ValueError as e:
-                raise self._bad_row(checks.row_error(str(e), d["key"])) from None
+            out.append(self._result(d, tuple(curves.get(d["key"], ()))))
         return out
+
+    def _result(self, d: dict, curve: tuple[CurvePoint, ...] = ()) -> TrialResult:
+        """One ``trials`` row (a dict by column) as a result; a bad row names the store."""
+        try:
+            return result_from_row(d, curve)
+        except ValueError as e:
+            raise self._bad_row(checks.row_error(str(e), d["key"])) from None
 
     def _results_reusing(self, reuse: dict) -> list[TrialResult]:
         for _ in range(3):  # a row replaced between the two reads: read again (at most twice)
-            ids = self.query("SELECT rowid, key, finished_at FROM trials "
-                             "ORDER BY hidden, lr, seed, key")
+            ids = self.query(f"SELECT rowid, key, finished_at FROM trials {_RESULT_ORDER}")
             wanted = [i for i in ids if i not in reuse]
             for start in range(0, len(wanted), 500):  # under SQLite's limit of bound parameters
                 part = wanted[start:start + 500]
@@ -454,10 +458,7 @@ class Store:
                                     f"rowid IN ({', '.join('?' * len(part))})",
                                     [rowid for rowid, _, _ in part]):
                     d = dict(zip(TRIAL_COLUMNS, r[1:]))
-                    try:
-                        reuse[(r[0], d["key"], d["finished_at"])] = result_from_row(d)
-                    except ValueError as e:
-                        raise self._bad_row(checks.row_error(str(e), d["key"])) from None
+                    reuse[(r[0], d["key"], d["finished_at"])] = self._result(d)
             if all(i in reuse for i in ids):
                 break
         current = set(ids)

@@ -48,7 +48,8 @@
   function render(change) {
     renderStatus();
     renderProgress();
-    if (change.full || change.tables.length || change.removed.length || change.rows.length) {
+    const stored = change.full || change.tables.length || change.removed.length || change.rows.length;
+    if (stored) {
       renderTables();
       renderLrChart();
       renderTimeChart();
@@ -57,8 +58,7 @@
     }
     if (change.summary) {
       renderFindings();
-      if (!(change.full || change.tables.length || change.removed.length || change.rows.length) &&
-          state.selected && running().length) renderCurves();  // running trials' curves grew
+      if (!stored && state.selected && running().length) renderCurves();  // running curves grew
     }
     document.body.dataset.version = String(state.version);
   }
