@@ -18,17 +18,29 @@ checksum, and the trial falls back to the previous checkpoint, or to its start, 
 it never stops a sweep. A checkpoint that cannot be written (a full disk) is a warning too: the
 trial goes on, and a kill then costs more.
 
+Nothing in the folder is trusted. A checkpoint is read only when it is a regular file (never a
+link, FIFO, device or folder) no bigger than one of its trial can be (:func:`size_limit`); a
+whole one is used only when every part of its state is what that trial's training could have
+saved (:func:`state_problem`: the step, the curve, the status, the clock, the tensors, the
+batch stream replayed from the trial's seed). Files that do not carry :data:`MAGIC` are never
+written over or deleted: they are left where they are, with a warning.
+
 Beside its checkpoints, a trial in training publishes its learning curve so far (at most every
 ``live_every_s`` seconds, :mod:`lstm_sweep.study.live`), for the live page; it goes with them.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import logging
+import math
 import os
 import re
+import stat
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -36,6 +48,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from ..data.batches import BatchStream
+from ..study.config import GATES, TrialConfig
 from ..study.live import checkpoint_dir as checkpoint_dir  # its home is the study layer
 from ..study.live import live_path
 
@@ -54,8 +68,8 @@ class Keeper(Protocol):
 
     def save(self, key: str, blob: bytes) -> None: ...
 
-    def load(self, key: str) -> list[bytes]:
-        """The trial's checkpoints, newest first (empty: none)."""
+    def load(self, key: str, limit: int | None = None) -> list[bytes]:
+        """The trial's checkpoints, newest first (empty: none); none over ``limit`` bytes."""
 
 
 @dataclass(frozen=True)
@@ -107,52 +121,77 @@ class CheckpointDir:
         return self.folder / (key + SUFFIX)
 
     def save(self, key: str, blob: bytes) -> None:
+        """Write ``blob`` as the trial's checkpoint (synced, renamed into place), the last one
+        kept as ``.prev``. Refused (OSError) where either name holds a file this tool did not
+        write: it is never replaced."""
         current = self.path(key)
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{key}.{os.getpid()}.tmp"
+        for path in (current, _prev(current)):
+            why = _foreign(path, MAGIC)
+            if why:
+                raise OSError(f"{path} {why}; it is left alone (move it away to checkpoint "
+                              "this trial)")
+        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.folder)
         try:
-            with open(tmp, "wb") as f:
+            with os.fdopen(fd, "wb") as f:
                 f.write(blob)
                 f.flush()
                 os.fsync(f.fileno())
-            if current.exists():
+            if os.path.lexists(current):
                 os.replace(current, _prev(current))
             os.replace(tmp, current)
         finally:
-            tmp.unlink(missing_ok=True)
+            Path(tmp).unlink(missing_ok=True)
         _fsync_dir(self.folder)
 
     def save_live(self, key: str, blob: bytes) -> None:
         """Publish a running trial's curve (:mod:`lstm_sweep.study.live`): renamed into place,
-        not synced (it is replaced a second later, and nothing is lost with it)."""
+        not synced (it is replaced a second later, and nothing is lost with it). Never over a
+        file this tool did not write (OSError)."""
         path = live_path(self.folder, key)
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{key}.{os.getpid()}.live.tmp"
+        why = _foreign(path, _live_head(key))
+        if why:
+            raise OSError(f"{path} {why}; it is left alone")
+        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".live.tmp", dir=self.folder)
         try:
-            tmp.write_bytes(blob)
+            with os.fdopen(fd, "wb") as f:
+                f.write(blob)
             os.replace(tmp, path)
         finally:
-            tmp.unlink(missing_ok=True)
+            Path(tmp).unlink(missing_ok=True)
 
-    def load(self, key: str) -> list[bytes]:
+    def load(self, key: str, limit: int | None = None) -> list[bytes]:
+        """The trial's checkpoints that can be read, newest first: regular files only (a link,
+        FIFO, device or folder is skipped with a warning, never opened for reading or
+        followed), none over ``limit`` bytes."""
         out = []
         for path in (self.path(key), _prev(self.path(key))):
             try:
-                out.append(path.read_bytes())
+                blob = read_regular(path, limit)
             except FileNotFoundError:
                 continue
-            except OSError as e:
-                log.warning("checkpoint %s cannot be read (%s); skipped", path, e)
+            except (OSError, ValueError) as e:
+                log.warning("checkpoint %s skipped: %s", path, getattr(e, "strerror", None) or e)
+                continue
+            out.append(blob)
         return out
 
     def has(self, key: str) -> bool:
         p = self.path(key)
-        return p.exists() or _prev(p).exists()
+        return os.path.lexists(p) or os.path.lexists(_prev(p))
 
     def delete(self, keys) -> None:
-        """Remove the checkpoints of ``keys`` (those of finished trials)."""
+        """Remove the checkpoints (and published curves) of ``keys`` (those of finished
+        trials): only files this tool wrote; anything else under their names is left, with a
+        warning."""
         for key in keys:
-            for path in (self.path(key), _prev(self.path(key)), live_path(self.folder, key)):
+            for path, head in ((self.path(key), MAGIC), (_prev(self.path(key)), MAGIC),
+                               (live_path(self.folder, key), _live_head(key))):
+                why = _foreign(path, head)
+                if why:
+                    log.warning("%s %s; it is left alone", path, why)
+                    continue
                 try:
                     path.unlink(missing_ok=True)
                 except OSError as e:
@@ -175,6 +214,58 @@ class CheckpointDir:
 
 def _prev(path: Path) -> Path:
     return path.with_name(path.name + ".prev")
+
+
+def _live_head(key: str) -> bytes:
+    """How a curve file this tool wrote begins (:func:`~lstm_sweep.study.live.encode_live`)."""
+    return b'{"key":"' + key.encode() + b'"'
+
+
+def _open_regular(path: Path) -> int:
+    """A descriptor of ``path`` for reading, opened without following a link or waiting on a
+    FIFO; OSError where it is not a regular file (FileNotFoundError where there is none)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise OSError(e.errno, "a link (checkpoints are never links)") from None
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
+        raise OSError(errno.EINVAL, f"{kind}, not a regular file")
+    return fd
+
+
+def read_regular(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of the regular file ``path`` (see :func:`_open_regular`); ValueError where it
+    holds more than ``limit`` bytes (nothing beyond ``limit + 1`` bytes is read)."""
+    fd = _open_regular(path)
+    with os.fdopen(fd, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if limit is not None and size > limit:
+            raise ValueError(f"{size:,} bytes, more than a checkpoint of this trial can be "
+                             f"({limit:,})")
+        blob = f.read(-1 if limit is None else limit + 1)
+    if limit is not None and len(blob) > limit:
+        raise ValueError(f"more than the {limit:,} bytes a checkpoint of this trial can be")
+    return blob
+
+
+def _foreign(path: Path, head: bytes) -> str | None:
+    """Why ``path`` holds something this tool did not write (None: nothing there, or a file
+    that begins with ``head``, as the tool's own do)."""
+    try:
+        fd = _open_regular(path)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"is {e.strerror}, not written by lstm-sweep"
+    with os.fdopen(fd, "rb") as f:
+        if f.read(len(head)) != head:
+            return "was not written by lstm-sweep"
+    return None
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -240,17 +331,19 @@ def layout(engine) -> list:
     return [engine.name, *[list(t.shape[1:] if engine.stacked else t.shape) for t in live]]
 
 
-def best_checkpoint(keeper: Keeper, key: str, fits) -> dict | None:
+def best_checkpoint(keeper: Keeper, key: str, fits, limit: int | None = None) -> dict | None:
     """The newest checkpoint of trial ``key`` that is whole and ``fits(state)`` (a warning for
-    each one that is not); None: start from the beginning."""
+    each one that is not); None: start from the beginning. None over ``limit`` bytes is read."""
     try:
-        blobs = keeper.load(key)
+        blobs = keeper.load(key, limit)
     except Exception as e:  # noqa: BLE001 - a checkpoint is never worth a failed trial
         log.warning("checkpoints of trial %s cannot be read (%s); it starts from the beginning",
                     key, e)
         return None
     for i, blob in enumerate(blobs):
         try:
+            if limit is not None and len(blob) > limit:
+                raise ValueError(f"{len(blob):,} bytes, more than this trial's can be")
             state = decode(blob)
             if state.get("key") != key:
                 raise ValueError("it belongs to another trial")
@@ -267,7 +360,151 @@ def best_checkpoint(keeper: Keeper, key: str, fits) -> dict | None:
     return None
 
 
-def checkpoint_bytes(params: int, slots: int, curve_points: int, n_train: int = 55_000) -> int:
-    """Bytes of one trial's checkpoint: parameters and optimizer slots (fp32), the frozen copy
-    a diverged model may hold, the permutation of the training set, the curve."""
-    return 4 * params * (2 + slots) + 4 * n_train + 24 * curve_points + 4096
+def size_limit(config: TrialConfig, n_train: int, n_input: int) -> int:
+    """The most bytes a checkpoint of ``config`` can take (twice what its parts need, and a
+    MiB): what is read of one before it is trusted."""
+    g, h = GATES[config.cell], config.hidden
+    params = (n_input + h + 2) * g * h + 11 * h + 11  # kernels, (two) biases, head
+    points = config.steps // config.display_step
+    return 2 * (4 * params * 5 + 8 * n_train + 64 * points) + (1 << 20)
+
+
+_STATE_KEYS = ("step", "stream", "opt_t", "layout", "tensors", "frozen", "status", "steps_done",
+               "last_loss", "started_at", "wall_s", "cpu_s", "curve")
+
+
+def state_problem(state: dict, config: TrialConfig, until: int, n_train: int) -> str | None:
+    """Why a whole checkpoint's ``state`` is not one that training ``config`` on ``n_train``
+    examples could have saved, to resume up to step ``until`` (None: it is). Checked as
+    strictly as a stored trial, and more: the curve holds exactly the trial's display steps
+    up to its step, and the batch stream is the one the trial's seed gives at that step."""
+    missing = [k for k in _STATE_KEYS if k not in state]
+    if missing:
+        return f"it lacks {', '.join(missing)}"
+    step = state["step"]
+    if not _is_int(step) or not 0 < step < config.steps:
+        return f"its step {step!r:.20} is not within the trial's {config.steps}"
+    if step > until:  # a search's rung before it: continuing from here would overshoot
+        return f"it is after step {step}, beyond this run's stop at {until}"
+    if state["opt_t"] != step or not _is_int(state["opt_t"]):
+        return f"its optimizer's step count {state['opt_t']!r:.20} is not its step {step}"
+    for k in ("started_at", "wall_s", "cpu_s"):
+        v = state[k]
+        if not _is_number(v) or v < 0:
+            return f"its {k} is {v!r:.20}"
+    if state["started_at"] > time.time() + 86_400:
+        return "it was started in the future"
+    status, done, loss = state["status"], state["steps_done"], state["last_loss"]
+    if status not in ("done", "diverged"):
+        return f"its status is {status!r:.20}"
+    if not _is_int(done) or not (done == step if status == "done" else 0 < done <= step):
+        return f"its steps done {done!r:.20} do not fit its step {step} ({status})"
+    if status == "done" and not (loss is None or (_is_number(loss) and loss >= 0)):
+        return f"its last loss {loss!r:.20} is not a loss of a trial that is training"
+    if status == "diverged" and not (isinstance(loss, float) and not math.isfinite(loss)):
+        return f"its last loss {loss!r:.20} is finite, yet it diverged"
+    why = _curve_problem(state["curve"], config, done if status == "diverged" else step,
+                         status == "diverged")
+    if why:
+        return why
+    why = _tensors_problem(state)
+    if why:
+        return why
+    return _stream_problem(state["stream"], config, step, n_train)
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    """A finite int or float (a 400-digit integer is not one: it overflows a float)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+def _curve_problem(curve: object, config: TrialConfig, last: int, diverged: bool) -> str | None:
+    """Why ``curve`` is not the points a trial records up to step ``last``: ``[step, loss,
+    accuracy]`` at each display step in turn, a loss a number (not finite only where the
+    trial ``diverged``), an accuracy a fraction."""
+    every = config.display_step
+    want = list(range(every, last + 1, every))
+    if not isinstance(curve, list) or len(curve) != len(want):
+        return f"its curve is not its {len(want)} points up to step {last}"
+    for p, s in zip(curve, want):
+        if not (isinstance(p, list) and len(p) == 3 and p[0] == s and _is_int(p[0])):
+            return f"its curve is not the display steps up to step {last} (at step {s})"
+        loss, acc = p[1], p[2]
+        if not isinstance(loss, float) or (math.isfinite(loss) and loss < 0) or (
+                not math.isfinite(loss) and not diverged):
+            return f"its curve's loss at step {s} is {loss!r:.20}"
+        if not isinstance(acc, float) or not 0.0 <= acc <= 1.0:
+            return f"its curve's accuracy at step {s} is {acc!r:.20}"
+    return None
+
+
+def _tensors_problem(state: dict) -> str | None:
+    """Why the tensors do not fit the state's own layout (the engine's is compared when it is
+    made, :func:`tensor_problem`), or are not finite in a model that is still training."""
+    layout, tensors, frozen = state["layout"], state["tensors"], state["frozen"]
+    if not (isinstance(layout, list) and layout and isinstance(layout[0], str)
+            and all(isinstance(x, list) and all(_is_int(n) and n >= 0 for n in x)
+                    for x in layout[1:])):
+        return "its layout is not an engine's"
+    if not isinstance(tensors, list) or len(tensors) != len(layout) - 1:
+        return f"it holds {len(tensors) if isinstance(tensors, list) else 'no'} tensors, its " \
+               f"layout {len(layout) - 1}"
+    for t, shape in zip(tensors, layout[1:]):
+        if not isinstance(t, torch.Tensor) or list(t.shape) != shape \
+                or not t.dtype.is_floating_point:
+            return "a tensor does not fit its layout"
+    if state["status"] == "done" and not all(bool(torch.isfinite(t).all()) for t in tensors):
+        return "a tensor is not finite in a model that had not diverged"
+    if state["status"] == "done" and frozen is not None:
+        return "a model still training holds a frozen copy"
+    if frozen is not None and not (isinstance(frozen, torch.Tensor) and len(layout) > 1
+                                   and list(frozen.shape) == layout[1]
+                                   and frozen.dtype == tensors[0].dtype):
+        return "its frozen copy does not fit its parameters"
+    return None
+
+
+def _stream_problem(stream: object, config: TrialConfig, step: int, n_train: int) -> str | None:
+    """Why ``stream`` is not the batch stream of ``config``'s seed after ``step`` batches of
+    ``n_train`` examples (it is replayed: a few milliseconds per thousand steps)."""
+    if not isinstance(stream, dict) or set(stream) != {"rng", "order", "index", "epochs"}:
+        return "its batch stream is not one"
+    if config.batch_size > n_train:
+        return "its batch size exceeds the training set"
+    replay = BatchStream(n_train, config.batch_size, seed=config.data_seed)
+    for _ in range(step):
+        replay.next_indices()
+    order = stream["order"]
+    if not (isinstance(order, torch.Tensor) and order.dim() == 1 and len(order) == n_train
+            and not order.dtype.is_floating_point):
+        return f"its batch order is not a permutation of the {n_train} training examples"
+    if stream["index"] != replay.index_in_epoch or stream["epochs"] != replay.epochs_completed \
+            or stream["rng"] != replay.rng.bit_generator.state \
+            or not np.array_equal(order.numpy(), replay.order):
+        return f"its batch stream is not the trial's after step {step}"
+    return None
+
+
+def tensor_problem(engine, j: int, state: dict) -> str | None:
+    """Why ``state``'s tensors cannot be model ``j`` of ``engine`` (None: they can)."""
+    live = [*engine.params, *(s for slot in engine.optimizer.slots() for s in slot)]
+    if state["layout"] != layout(engine) or len(live) != len(state["tensors"]):
+        return "it was made by another engine or version"
+    for t, s in zip(live, state["tensors"]):
+        target = t[j] if engine.stacked else t
+        if tuple(target.shape) != tuple(s.shape) or target.dtype != s.dtype:
+            return f"a tensor of shape {tuple(s.shape)}, the engine's is {tuple(target.shape)}"
+    frozen = state["frozen"]
+    if frozen is not None and (not engine.stacked or tuple(frozen.shape) != tuple(
+            engine.params[0][j].shape)):
+        return "its frozen copy does not fit the engine"
+    return None

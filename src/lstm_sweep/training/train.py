@@ -350,37 +350,17 @@ def _evaluate(runner: Engine, models: list[_Model], data: Dataset, device: torch
         m.test_accuracy = None if m.status is Status.PRUNED else t
 
 
-def _states(configs: Sequence[TrialConfig], policy: Checkpointing | None,
-            until: int) -> list[dict | None]:
-    """Each trial's newest usable checkpoint (None: none, or none usable)."""
+def _states(configs: Sequence[TrialConfig], policy: Checkpointing | None, until: int,
+            data: Dataset) -> list[dict | None]:
+    """Each trial's newest usable checkpoint (None: none, or none usable): one this trial's
+    training could have saved (:func:`~.checkpoint.state_problem`)."""
     if policy is None:
         return [None] * len(configs)
-    return [ckpt.best_checkpoint(policy.keeper, c.key(), lambda s, c=c: _fits(s, c, until))
+    n_train, n_input = len(data.train), data.train.images.shape[-1]
+    return [ckpt.best_checkpoint(policy.keeper, c.key(),
+                                 lambda s, c=c: ckpt.state_problem(s, c, until, n_train),
+                                 ckpt.size_limit(c, n_train, n_input))
             for c in configs]
-
-
-_STATE_KEYS = ("step", "stream", "opt_t", "layout", "tensors", "frozen", "status", "steps_done",
-               "last_loss", "started_at", "wall_s", "cpu_s", "curve")
-
-
-def _fits(state: dict, config: TrialConfig, until: int) -> str | None:
-    """Why a whole checkpoint still cannot be resumed here (None: it can)."""
-    missing = [k for k in _STATE_KEYS if k not in state]
-    if missing:
-        return f"it lacks {', '.join(missing)}"
-    step = state["step"]
-    if isinstance(step, bool) or not isinstance(step, int) or not 0 < step < config.steps:
-        return f"its step {step!r:.20} is not within the trial's {config.steps}"
-    if step > until:  # a search's rung before it: continuing from here would overshoot
-        return f"it is after step {step}, beyond this run's stop at {until}"
-    for k in ("started_at", "wall_s", "cpu_s"):
-        v = state[k]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                or v < 0:
-            return f"its {k} is {v!r:.20}"
-    if state["status"] not in ("done", "diverged"):
-        return f"its status is {state['status']!r:.20}"
-    return None
 
 
 def train_group(
@@ -424,7 +404,7 @@ def train_group(
     if until is not None and (isinstance(until, bool) or not isinstance(until, int)
                               or not 1 <= until <= steps):
         raise ConfigError(f"until must be a step from 1 to {steps}; got {until!r:.60}")
-    states = _states(configs, checkpointing, until or steps)
+    states = _states(configs, checkpointing, until or steps, data)
     at = [s["step"] if s else 0 for s in states]
     options = dict(device=device, engine=engine, on_step=on_step, eval_chunk=eval_chunk,
                    checkpointing=checkpointing, until=until or steps)
@@ -457,9 +437,11 @@ def _train_group(configs: list[TrialConfig], states: list[dict | None], data: Da
         with precision_context(proto.precision):
             torch.manual_seed(proto.seed)  # nothing should draw from it; pin it anyway
             runner = make_engine(engine, configs, device)
-            if first and any(s["layout"] != ckpt.layout(runner) for s in states):
-                log.warning("the checkpoints of %s were made by another engine or version; "
-                            "they start from the beginning", proto.describe())
+            why = first and next(filter(None, (ckpt.tensor_problem(runner, j, s)
+                                               for j, s in enumerate(states))), None)
+            if why:
+                log.warning("the checkpoints of %s cannot be resumed (%s); they start from the "
+                            "beginning", proto.describe(), why)
                 states = [None] * len(states)
                 clock = _Clock(time.time())
             saver = _Saver(checkpointing, runner, models, clock)

@@ -93,8 +93,8 @@ class _Keeper:
     def save(self, key: str, blob: bytes) -> None:
         self.folder.save(key, blob)
 
-    def load(self, key: str) -> list[bytes]:
-        return self.folder.load(key)
+    def load(self, key: str, limit: int | None = None) -> list[bytes]:
+        return self.folder.load(key, limit)
 
 
 class RayKeeper:
@@ -107,9 +107,9 @@ class RayKeeper:
         ray = _import_ray()
         ray.get(self.actor.save.remote(key, blob))
 
-    def load(self, key: str) -> list[bytes]:
+    def load(self, key: str, limit: int | None = None) -> list[bytes]:
         ray = _import_ray()
-        return ray.get(self.actor.load.remote(key))
+        return ray.get(self.actor.load.remote(key, limit))
 
 
 def _keeper_on_this_node(ray, checkpointing: Checkpointing):
