@@ -187,7 +187,8 @@ def test_check_says_ok_for_a_sound_store_and_reads_old_schemas(good_store, tmp_p
         assert s.results(with_curves=True) == rows  # the trials table rebuilt, curves kept
         # schema 3 lets a search's pruned trials in
         pruned = replace(rows[0], config=replace(rows[0].config, seed=99), status=Status.PRUNED,
-                         test_accuracy=None)
+                         test_accuracy=None, val_accuracy=0.5,
+                         steps_done=rows[0].config.steps // 2, curve=())
         s.save(pruned)
         assert s.statuses()[pruned.key] is Status.PRUNED
     assert cli("check", "--db", v1).out.startswith(f"{v1}: ok — 6 trials")

@@ -1,6 +1,8 @@
 """``lstm-sweep check``: every problem of a store, found without writing anything — SQLite's own
 integrity and foreign-key checks, a file cut short, missing tables and columns, every trial row
-and curve point (types, ranges, JSON), the environments, and claims that cannot be live."""
+and curve point (types, ranges, JSON), the environments, the rungs, the meta table's plans and
+dataset fingerprints, and claims that cannot be live. Each row goes through the very function
+its readers use (:mod:`.schema`), so that whatever a reader refuses, ``check`` reports."""
 
 from __future__ import annotations
 
@@ -11,7 +13,20 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError, StoreError
 from .claims import DEFAULT_TIMEOUT, Claim, claim_timeout
 from .files import cut_short
-from .schema import CLAIM_COLUMNS, TABLES, TRIAL_COLUMNS, check_curve, curve_point, result_from_row
+from .schema import (
+    CLAIM_COLUMNS,
+    DATASET_META,
+    PLAN_META,
+    TABLES,
+    TRIAL_COLUMNS,
+    check_curve,
+    claim_problem,
+    curve_point,
+    fingerprint_from_row,
+    plan_from_row,
+    result_from_row,
+    rung_from_row,
+)
 
 if TYPE_CHECKING:
     from .store import Store
@@ -45,7 +60,8 @@ def check(store: Store) -> list[str]:
                          if c not in have[table]]
     if problems:
         return problems
-    return _check_trials(store) + _check_environments(store) + _check_claims(store)
+    return (_check_trials(store) + _check_environments(store) + _check_rungs(store)
+            + _check_meta(store) + _check_claims(store))
 
 
 def _check_trials(store: Store) -> list[str]:
@@ -79,6 +95,34 @@ def _check_environments(store: Store) -> list[str]:
     return []
 
 
+def _check_rungs(store: Store) -> list[str]:
+    if "rungs" not in store.tables():
+        return []
+    problems = []
+    for row in store.query("SELECT key, step, val_accuracy FROM rungs", doing="read rungs"):
+        try:
+            rung_from_row(*row)
+        except ValueError as e:
+            problems.append(row_error(str(e), row[0]))
+    return problems
+
+
+def _check_meta(store: Store) -> list[str]:
+    """The rows readers read: plans (the live page's progress) and dataset fingerprints."""
+    problems = []
+    for name, value in store.query("SELECT name, value FROM meta", doing="read meta"):
+        if not isinstance(name, str):
+            continue  # no reader looks it up
+        try:
+            if name.startswith(PLAN_META):
+                plan_from_row(name, value)
+            elif name.startswith(DATASET_META):
+                fingerprint_from_row(name, value)
+        except ValueError as e:
+            problems.append(str(e))
+    return problems
+
+
 def _check_claims(store: Store) -> list[str]:
     """Claims that hold no trial (a stale claim a driver would take over is not a problem;
     one that no driver can take over, or that names a trial stored already, is)."""
@@ -93,12 +137,14 @@ def _check_claims(store: Store) -> list[str]:
     problems = []
     for row in store.query(f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims", doing="read claims"):
         c = Claim.from_row(row)
-        if not isinstance(c.key, str):
-            problems.append(f"claim {c.key!r:.40}: its trial key is not text")
+        label = f"claim of trial {str(c.key)[:40]} by {str(c.who)[:60]}"
+        problem = claim_problem(row)
+        if problem is not None:  # no driver holds a trial by it (one takes the trial over)
+            problems.append(f"{label}: {problem}")
             continue
         why = c.stale_because(now, timeout)
-        if why is not None and ("future" in why or "not a" in why):
-            problems.append(f"claim of trial {c.key[:40]} by {str(c.who)[:60]}: {why}")
+        if why is not None and "future" in why:
+            problems.append(f"{label}: {why}")
         if c.key in stored:
             problems.append(f"claim of trial {c.key[:40]} by {str(c.who)[:60]}: the trial is "
                             "stored already")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..study.results import Status
-from .schema import CLAIM_COLUMNS, NUMBER
+from .schema import CLAIM_COLUMNS, claim_problem
 from .sqlite import first
 
 if TYPE_CHECKING:
@@ -96,16 +96,16 @@ class Claim:
         return f"{self.host}:{self.pid}"
 
     def stale_because(self, now: float, timeout: float) -> str | None:
-        """Why this claim no longer holds its trial (None: its driver is at work)."""
+        """Why this claim no longer holds its trial (None: its driver is at work). A row that
+        :func:`.schema.claim_problem` refuses holds nothing (``check`` reports it)."""
+        problem = claim_problem(tuple(getattr(self, c) for c in CLAIM_COLUMNS))
+        if problem is not None:
+            return problem
         beat = self.heartbeat
-        if isinstance(beat, bool) or not isinstance(beat, NUMBER) or not math.isfinite(beat):
-            return f"its heartbeat {beat!r:.30} is not a time"
         if now - beat > timeout:
             return f"no heartbeat for {now - beat:,.0f} s (timeout {timeout:g} s)"
         if beat - now > timeout:
             return f"its heartbeat lies {beat - now:,.0f} s in the future"
-        if isinstance(self.pid, bool) or not isinstance(self.pid, int):
-            return f"its pid {self.pid!r:.30} is not a number"
         if self.host == socket.gethostname():
             if not _pid_alive(self.pid):
                 return f"process {self.pid} no longer runs on this host"

@@ -1,7 +1,10 @@
 """What a store holds, declared once: the tables, their columns (with what Python values each
 may hold and where a result's value comes from), the schema versions and their migrations, and
 the reading of one row back into a :class:`~lstm_sweep.study.results.TrialResult`, every value
-checked (types, ranges, JSON that is not absurdly nested)."""
+checked (types, ranges, JSON that is not absurdly nested), and the reading of the other tables'
+rows (rungs, claims, the meta table's plans and dataset fingerprints). Each row is validated by
+one function here, which ``lstm-sweep check`` and every reader share: whatever a reader refuses,
+``check`` reports."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import LstmSweepError
-from ..study.config import TrialConfig
+from ..study.config import MAX_SEED, MAX_STEPS, TrialConfig
 from ..study.results import CurvePoint, Status, TrialResult
 
 # 1: trials, curves, environments, meta. 2: + claims (concurrent drivers). 3: the status
@@ -248,6 +251,17 @@ def result_from_row(d: dict, curve: tuple[CurvePoint, ...] = ()) -> TrialResult:
     if d["steps_done"] > config.steps:
         raise ValueError(f"steps_done {d['steps_done']} is more than the trial's "
                          f"{config.steps} steps")
+    if status is Status.PRUNED:  # a search stopped it at a rung: see TrialResult's Status
+        if d["test_accuracy"] is not None:
+            raise ValueError("a pruned trial holds a test accuracy (a search's stopped trial "
+                             "has none)")
+        if d["val_accuracy"] is None:
+            raise ValueError("a pruned trial holds no validation accuracy (what its search "
+                             "ranked it by)")
+        if not 1 <= d["steps_done"] < config.steps:
+            raise ValueError(f"a pruned trial stopped after {d['steps_done']} of its "
+                             f"{config.steps} steps (a rung lies between the first and the "
+                             "last step)")
     loss = d["train_loss"]
     if status is Status.DONE and loss is not None and not math.isfinite(loss):
         raise ValueError(f"train_loss is {loss} in a trial that is done (not diverged)")
@@ -278,4 +292,96 @@ def check_curve(result: TrialResult) -> str | None:
         if p.loss is not None and not math.isfinite(p.loss) and \
                 result.status is not Status.DIVERGED:
             return f"curve loss at step {p.step} is {p.loss} in a trial that did not diverge"
+    return None
+
+
+# --------------------------------------------------------------------------- the other tables
+
+
+def _is_int(v: object, low: int, high: int) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int) and low <= v <= high
+
+
+def _is_time(v: object) -> bool:
+    """A finite, non-negative number (seconds since the epoch, or a duration)."""
+    return not isinstance(v, bool) and isinstance(v, NUMBER) and math.isfinite(v) and v >= 0
+
+
+def rung_from_row(key: object, step: object, val: object) -> tuple[str, int, float]:
+    """One ``rungs`` row (a pruned trial's validation accuracy at the step a search stopped it),
+    checked: a trial key, a step from 1 to :data:`MAX_STEPS`, an accuracy (a fraction).
+
+    Raises:
+        ValueError: what is wrong with the row.
+    """
+    if not isinstance(key, str):
+        raise ValueError(f"rung of key {key!r:.30}: the key is not text")
+    if not _is_int(step, 1, MAX_STEPS):
+        raise ValueError(f"rung step {step!r:.30} is not a step (1 to {MAX_STEPS:,})")
+    if val is None or isinstance(val, bool) or not isinstance(val, NUMBER) or \
+            not 0.0 <= val <= 1.0:
+        raise ValueError(f"rung at step {step}: validation accuracy {val!r:.30} is not a "
+                         "fraction")
+    return key, step, float(val)
+
+
+def plan_from_row(name: object, value: object) -> dict:
+    """One meta row ``plan:<driver id>`` (:meth:`Store.record_plan`), checked: a JSON object
+    with the driver's ``host`` (text) and ``pid``, ``started_at`` (a time), the grid's ``keys``
+    (text), ``pending`` (a count) and ``eta_s`` (seconds, or null). Returns those fields only.
+
+    Raises:
+        ValueError: what is wrong with the row.
+    """
+    what = f"plan {str(name)[:50]}"
+    if not isinstance(name, str) or not name.startswith(PLAN_META) or name == PLAN_META:
+        raise ValueError(f"{what}: its name is not plan:<driver id>")
+    plan = load_json(value, what)
+    if not isinstance(plan, dict):
+        raise ValueError(f"{what} is not a JSON object")
+    checks = {  # field -> (what it must be, the test)
+        "host": ("text", lambda v: isinstance(v, str)),
+        "pid": ("a process id", lambda v: _is_int(v, 0, MAX_SEED)),
+        "started_at": ("a time", _is_time),
+        "keys": ("a list of trial keys",
+                 lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v)),
+        "pending": ("a count", lambda v: _is_int(v, 0, MAX_SEED)),
+        "eta_s": ("seconds or null", lambda v: v is None or _is_time(v)),
+    }
+    for field, (noun, ok) in checks.items():
+        if field not in plan:
+            raise ValueError(f"{what} lacks {field}")
+        if not ok(plan[field]):
+            raise ValueError(f"{what}: {field} holds {str(plan[field])[:30]!r}, not {noun}")
+    return {field: plan[field] for field in checks}
+
+
+def fingerprint_from_row(name: object, value: object) -> str:
+    """One meta row ``dataset:<name>``: the fingerprint of that dataset's data (hex digits).
+
+    Raises:
+        ValueError: what is wrong with the row.
+    """
+    if not isinstance(value, str) or not 1 <= len(value) <= 128 or \
+            any(c not in "0123456789abcdef" for c in value):
+        raise ValueError(f"dataset {str(name)[len(DATASET_META):][:50]!r}: its fingerprint "
+                         f"{value!r:.30} is not hex digits")
+    return value
+
+
+def claim_problem(row: tuple) -> str | None:
+    """What is wrong with one ``claims`` row (by :data:`CLAIM_COLUMNS`), None if nothing: text
+    key, driver and host, a pid, its start time (text, or null), times that are times. A claim
+    with a problem is no live claim (a driver takes its trial over; ``check`` reports it)."""
+    d = dict(zip(CLAIM_COLUMNS, row))
+    for name in ("key", "driver", "host"):
+        if not isinstance(d[name], str):
+            return f"its {name} {d[name]!r:.30} is not text"
+    if not _is_int(d["pid"], 0, MAX_SEED):
+        return f"its pid {d['pid']!r:.30} is not a number"
+    if d["pid_start"] is not None and not isinstance(d["pid_start"], str):
+        return f"its pid start {d['pid_start']!r:.30} is not text"
+    for name in ("claimed_at", "heartbeat"):
+        if not _is_time(d[name]):
+            return f"its {name} {d[name]!r:.30} is not a time"
     return None

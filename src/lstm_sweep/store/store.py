@@ -37,8 +37,11 @@ from .schema import (
     TABLES,
     TRIAL_COLUMNS,
     curve_point,
+    fingerprint_from_row,
     load_json,
+    plan_from_row,
     result_from_row,
+    rung_from_row,
 )
 from .sqlite import first, storage_errors
 
@@ -307,6 +310,10 @@ class Store:
             env_id = hashlib.sha256(env_json.encode()).hexdigest()[:16]
         extra = {"finished_at": time.time(), "env_id": env_id}
         row = tuple(c.value(result, extra) for c in COLUMNS)
+        try:  # nothing is committed that a reader would refuse
+            result_from_row(dict(zip(TRIAL_COLUMNS, row)))
+        except ValueError as e:
+            raise StoreError(f"{self.path}: refusing to store trial {row[0][:40]}: {e}") from None
         with self.transaction("save trial") as conn:
             if env_id is not None:
                 conn.execute("INSERT OR IGNORE INTO environments VALUES (?, ?)",
@@ -332,7 +339,12 @@ class Store:
         """The fingerprint of the data that this store's trials of dataset ``name`` were trained
         on (None: none recorded)."""
         rows = self.query("SELECT value FROM meta WHERE name = ?", (DATASET_META + name,))
-        return rows[0][0] if rows else None
+        if not rows:
+            return None
+        try:
+            return fingerprint_from_row(DATASET_META + name, rows[0][0])
+        except ValueError as e:
+            raise self._bad_row(str(e)) from None
 
     def bind_dataset(self, name: str, fingerprint: str) -> None:
         """Record that dataset ``name`` means the data of ``fingerprint`` in this store, or
@@ -356,16 +368,16 @@ class Store:
 
     def plans(self) -> list[dict]:
         """The plans drivers recorded (:meth:`record_plan`), oldest first; a row that is not
-        one (edited by hand) is left out."""
+        one (edited by hand, :func:`.schema.plan_from_row` refuses it) is left out, and
+        ``check`` reports it."""
         out = []
-        for (info,) in self.query("SELECT value FROM meta WHERE name LIKE 'plan:%'"):
+        for name, info in self.query(
+                f"SELECT name, value FROM meta WHERE substr(name, 1, {len(PLAN_META)}) = ?",
+                (PLAN_META,)):
             try:
-                plan = load_json(info, "plan")
+                out.append(plan_from_row(name, info))
             except ValueError:
                 continue
-            if (isinstance(plan, dict) and isinstance(plan.get("keys"), list)
-                    and isinstance(plan.get("started_at"), (int, float))):
-                out.append(plan)
         return sorted(out, key=lambda p: p["started_at"])
 
     # ------------------------------------------------------------------ claims (.claims)
@@ -486,16 +498,20 @@ class Store:
         (version,) = self.query("PRAGMA data_version")[0]
         return version
 
-    def rungs(self) -> dict[tuple[str, int], float | None]:
-        """(trial key, step) -> its validation accuracy when a search stopped it there."""
+    def rungs(self) -> dict[tuple[str, int], float]:
+        """(trial key, step) -> its validation accuracy when a search stopped it there.
+
+        Raises:
+            StoreError: a row :func:`.schema.rung_from_row` refuses (naming the store).
+        """
         if not self.has_table("rungs"):
             return {}
         out = {}
-        for key, step, val in self.query("SELECT key, step, val_accuracy FROM rungs"):
-            if not isinstance(step, int) or (val is not None and not (
-                    isinstance(val, (int, float)) and 0.0 <= val <= 1.0)):
-                raise self._bad_row(checks.row_error(f"rung {step!r:.20} holds {val!r:.20}",
-                                                     str(key)[:40]))
+        for row in self.query("SELECT key, step, val_accuracy FROM rungs"):
+            try:
+                key, step, val = rung_from_row(*row)
+            except ValueError as e:
+                raise self._bad_row(checks.row_error(str(e), row[0])) from None
             out[(key, step)] = val
         return out
 
