@@ -302,9 +302,13 @@ def _is_int(v: object, low: int, high: int) -> bool:
     return not isinstance(v, bool) and isinstance(v, int) and low <= v <= high
 
 
+MAX_TIME = 1e15  # seconds (31 million years): beyond it, a number is no time or duration
+
+
 def _is_time(v: object) -> bool:
-    """A finite, non-negative number (seconds since the epoch, or a duration)."""
-    return not isinstance(v, bool) and isinstance(v, NUMBER) and math.isfinite(v) and v >= 0
+    """A number from 0 to :data:`MAX_TIME` (seconds since the epoch, or a duration; not NaN,
+    and compared as it is: an integer too large for a float is refused, not converted)."""
+    return not isinstance(v, bool) and isinstance(v, NUMBER) and 0 <= v <= MAX_TIME
 
 
 def rung_from_row(key: object, step: object, val: object) -> tuple[str, int, float]:
