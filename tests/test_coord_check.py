@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from faults import cli
 from lstm_sweep import lr_range, preset
 from lstm_sweep.errors import ConfigError
-from lstm_sweep.reporting.coords import render_coord_csv, render_coord_table, verdicts
+from lstm_sweep.reporting.coords import (
+    plot_coord_check,
+    render_coord_csv,
+    render_coord_table,
+    verdicts,
+)
 from lstm_sweep.running import coordcheck
 from lstm_sweep.study.config import CELLS, PARAMS, TrialConfig
 from lstm_sweep.study.coords import CoordPoint
@@ -147,10 +152,16 @@ def test_verdicts_read_the_growth_across_the_widest_widths():
     ("points", {}, "non-empty list"),
     ([1, 2], {}, "CoordPoint"),
     (None, {}, "CoordPoint"),
-    ("synthetic", {"tolerance": 1.0}, "tolerance must be a number above 1"),
+    ("synthetic", {"tolerance": 1.0}, "tolerance must be a finite number above 1"),
     ("synthetic", {"tolerance": math.nan}, "tolerance"),
     ("synthetic", {"tolerance": True}, "tolerance"),
+    ("synthetic", {"tolerance": 10**400}, "tolerance"),
+    ("synthetic", {"tolerance": math.inf}, "tolerance"),
     ("synthetic", {"span": 1}, "span must be a whole number"),
+    ("synthetic", {"span": 10**400}, "span must be a whole number"),
+    ("synthetic", {"steps": "x"}, "steps must be a whole number"),
+    ("synthetic", {"steps": 0}, "steps must be a whole number"),
+    ("synthetic", {"steps": 50}, "only steps up to 3 were measured"),
     ("one width", {}, "needs two widths"),
 ])
 def test_verdicts_refuse_junk(points, kwargs, match):
@@ -160,6 +171,37 @@ def test_verdicts_refuse_junk(points, kwargs, match):
         points = _synthetic({}, widths=(64,))
     with pytest.raises(ConfigError, match=match):
         verdicts(points, **kwargs)
+
+
+def test_a_measurement_that_is_not_finite_is_named_not_judged_as_a_growth():
+    points = _synthetic({})
+    points = [p if (p.width, p.step, p.quantity) != (1024, 2, "h") else
+              CoordPoint(p.param, p.width, p.step, p.quantity, math.nan, math.inf)
+              for p in points]
+    (v,) = verdicts(points)
+    assert not v.flat and v.diverged_at == 1024 and (v.quantity, v.step) == ("h", 2)
+    assert "not finite at width 1024" in v.text and "nan" not in v.text
+    assert "nan" in render_coord_table(points) or "not finite" in render_coord_table(points)
+
+
+@pytest.mark.parametrize("fields", [
+    (5, 8, 0, "h", 1.0, 1.0), ("mup", 0, 0, "h", 1.0, 1.0), ("mup", True, 0, "h", 1.0, 1.0),
+    ("mup", 8, -1, "h", 1.0, 1.0), ("mup", 8, 0, "x", 1.0, 1.0), ("mup", 8, 0, "h", -1.0, 1.0),
+    ("mup", 8, 0, "h", "1", 1.0), ("mup", 8, 0, "h", 1.0, None), ("mup", 8, 1.5, "h", 1.0, 1.0),
+])
+def test_coord_points_refuse_junk(fields):
+    with pytest.raises(ConfigError, match="coordinate point"):
+        CoordPoint(*fields)
+
+
+def test_a_long_check_draws_a_few_steps():
+    from lstm_sweep.reporting.coords import MAX_PANELS, panel_steps
+
+    assert panel_steps(range(1, 4)) == [1, 2, 3]
+    picked = panel_steps(range(1, 301))
+    assert len(picked) <= MAX_PANELS and picked[0] == 1 and picked[-1] == 300
+    fig = plot_coord_check(_synthetic({}, steps=40), "mup")
+    assert len(fig.axes) == 2 * len(panel_steps(range(1, 41)))
 
 
 def test_table_and_csv_hold_every_width_and_the_verdicts():
@@ -223,6 +265,9 @@ def test_coord_check_refuses_an_output_it_cannot_write_before_training(mnist_dir
     plain.write_text("x")
     o = cli("coord-check", "--hidden", "16,32", "--data-dir", mnist_dir, "--out", plain)
     assert o.code == 2 and o.error_line().startswith("Error: ")
+    # a folder below a file cannot be made: refused before the first width trains
+    o = cli("coord-check", "--hidden", "16,32", "--data-dir", mnist_dir, "--out", plain / "y")
+    assert o.code == 2 and "is a file, not a folder" in o.error_line() and "[1/" not in o.err
 
 
 # --------------------------------------------------------------------- rates and the preset
@@ -247,6 +292,36 @@ def test_an_n_point_range_is_ascending_log_spaced_and_ends_where_asked(start, fa
     assert all(a < b for a, b in zip(values, values[1:]))
     steps = [math.log(b / a) for a, b in zip(values, values[1:])]
     assert max(steps) == pytest.approx(min(steps), rel=1e-6, abs=1e-9)
+
+
+# numbers at float's edges, as text: subnormal, huge, exponents far beyond float's range
+EDGE = st.one_of(
+    st.builds("{}e{}".format, st.sampled_from(["1", "4.9", "1.7976931348623157", "2.2250738585"]),
+              st.integers(-400, 400)),
+    st.builds("2^{}".format, st.integers(-1200, 1200)),
+    st.sampled_from(["5e-324", "1.7976931348623157e308", "2^-1074", "2^1023", "1e-320"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(start=EDGE, stop=EDGE, n=st.none() | st.integers(-2, 1002))
+def test_ranges_at_floats_edges_are_values_or_refused(start, stop, n):
+    text = f"{start}:{stop}" + ("" if n is None else f":{n}")
+    try:
+        values = lr_range(text)
+    except ConfigError:
+        return
+    assert 1 <= len(values) <= 1000
+    assert all(math.isfinite(v) and v > 0 for v in values)
+    assert all(a < b for a, b in zip(values, values[1:]))
+
+
+def test_the_issues_extreme_ranges():
+    values = lr_range("1e-300:1e300:1000")
+    assert len(values) == 1000 and values[0] == 1e-300 and values[-1] == 1e300
+    assert lr_range("2^25:1.7976931348623157e308")[-1] == 2.0**1023
+    with pytest.raises(ConfigError, match="too close together"):
+        lr_range("1:1.0000000000001:5")
 
 
 @pytest.mark.parametrize("text,match", [

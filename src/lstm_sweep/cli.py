@@ -420,8 +420,9 @@ RUNGS = CommaList("a step", "steps", _bounded_int(1, LIMITS["steps"]))
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Folder with the four IDX files  [default: MNIST's $LSTM_SWEEP_DATA_DIR, else "
                    "the dataset's cache (downloaded)]")
-@click.option("--dataset", default="mnist", show_default=True,
-              help="The dataset (one), e.g. fashion-mnist.")
+@click.option("--dataset", default="mnist", show_default=True, type=click.Choice(tuple(DATASETS)),
+              help="The dataset (one), e.g. fashion-mnist (a --data-dir folder's own name: "
+                   "--dataset-name).")
 @click.option("--dataset-name", help="The name of a --data-dir folder's data.")
 @click.option("--eta", type=click.IntRange(2, 10), default=3, show_default=True,
               help="Each rung keeps the best 1/eta of its rates.")

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from ..study.config import PARAMS, show
+from ..study.config import MAX_HIDDEN, MAX_STEPS, PARAMS, show
 from ..study.coords import QUANTITY_NAMES, QUANTITY_TITLES, CoordPoint
 
 DEFAULT_TOLERANCE = 1.2
@@ -31,7 +31,9 @@ NOT_JUDGED = {("logits", "value")}  # see the module docstring
 @dataclass(frozen=True)
 class Verdict:
     """The coordinate check's word on one parametrization: ``flat``, and the worst growth
-    (``quantity``'s ``measure`` at ``step``, ``growth`` times from ``narrow`` to ``widest``)."""
+    (``quantity``'s ``measure`` at ``step``, ``growth`` times from ``narrow`` to ``widest``).
+    ``diverged_at``: the width whose measurement there is not finite (NaN or infinite: its
+    models diverged), then ``growth`` is infinite and the verdict not flat; None otherwise."""
 
     param: str
     flat: bool
@@ -43,20 +45,47 @@ class Verdict:
     widest: int
     steps: int
     tolerance: float
+    diverged_at: int | None = None
+
+    def __post_init__(self) -> None:
+        """Raises ConfigError for fields of the wrong kind (a Verdict is made by
+        :func:`verdicts`; one made by hand is checked alike)."""
+        ok = (isinstance(self.param, str) and isinstance(self.flat, bool)
+              and self.quantity in QUANTITY_TITLES and self.measure in MEASURES
+              and all(_is_count(getattr(self, n)) for n in ("step", "narrow", "widest", "steps"))
+              and _is_real(self.growth) and self.growth > 0 and _is_real(self.tolerance)
+              and 1 < self.tolerance < math.inf
+              and (self.diverged_at is None or _is_count(self.diverged_at)))
+        if not ok:
+            raise ConfigError(f"a Verdict holds a parametrization, flat, a quantity, a measure "
+                              f"({', '.join(MEASURES)}), counts, a growth and a tolerance above "
+                              f"1; got {show(self)}")
 
     @property
     def text(self) -> str:
+        what = QUANTITY_TITLES.get(self.quantity, self.quantity)
+        noun = "change" if self.measure == "change" else "size"
+        if self.diverged_at is not None:
+            return (f"{self.param}: not flat — the {noun} of the {what} is not finite at width "
+                    f"{self.diverged_at} (step {self.step}): its models diverged; give a "
+                    "smaller --lr")
         if self.flat:
             within = max(self.growth, 1 / self.growth)
             return (f"{self.param}: flat — every quantity within ×{within:.2f} from "
                     f"{self.narrow} to {self.widest} over steps 1-{self.steps}")
-        what = QUANTITY_TITLES.get(self.quantity, self.quantity)
         how = "grows" if self.growth > 1 else "shrinks"
         times = self.growth if self.growth > 1 else 1 / self.growth
-        noun = "change" if self.measure == "change" else "size"
         return (f"{self.param}: not flat — the {noun} of the {what} {how} ×{times:.1f} from "
                 f"{self.narrow} to {self.widest} (step {self.step}; flat means within "
                 f"×{self.tolerance:g})")
+
+
+def _is_real(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_count(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_STEPS
 
 
 def _check_points(points: object) -> list[CoordPoint]:
@@ -69,7 +98,10 @@ def _check_points(points: object) -> list[CoordPoint]:
 
 def _growth(widths: list[int], sizes: list[float], narrow: int, widest: int) -> float:
     """The growth from ``narrow`` to ``widest`` of the least-squares line log(size) ~ log(width);
-    1 where every size is 0 (an all-zero quantity does not grow)."""
+    1 where every size is 0 (an all-zero quantity does not grow); NaN where a size is not
+    finite."""
+    if not all(math.isfinite(s) for s in sizes):
+        return math.nan
     if all(s == 0 for s in sizes):
         return 1.0
     floor = max(sizes) * 1e-12 or 1e-300
@@ -83,24 +115,37 @@ def _growth(widths: list[int], sizes: list[float], narrow: int, widest: int) -> 
 def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERANCE,
              span: int = DEFAULT_SPAN, steps: int | None = None) -> list[Verdict]:
     """One :class:`Verdict` per parametrization in ``points`` (sp, then mup), judging steps
-    1..``steps`` (all measured steps if None).
+    1..``steps`` (all measured steps if None). A measurement that is not finite (the models
+    diverged) makes its parametrization's verdict not flat, naming the width.
 
     Raises:
         ConfigError: ``points`` not a non-empty list of CoordPoint, fewer than two widths or no
-            step after init, ``tolerance`` not above 1, ``span`` not above 1.
+            step after init, ``tolerance`` not a finite number above 1, ``span`` not a whole
+            number from 2 to 2^20, ``steps`` not a whole number from 1 to the last step measured.
     """
     points = _check_points(points)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or \
-            not 1 < tolerance < math.inf:
-        raise ConfigError(f"tolerance must be a number above 1, got {show(tolerance)}")
-    if isinstance(span, bool) or not isinstance(span, int) or span < 2:
-        raise ConfigError(f"span must be a whole number of at least 2, got {show(span)}")
+    try:
+        tol = float(tolerance) if _is_real(tolerance) else math.nan
+    except OverflowError:
+        tol = math.inf
+    if not 1 < tol < math.inf:
+        raise ConfigError(f"tolerance must be a finite number above 1, got {show(tolerance)}")
+    if isinstance(span, bool) or not isinstance(span, int) or not 2 <= span <= MAX_HIDDEN:
+        raise ConfigError(f"span must be a whole number from 2 to {MAX_HIDDEN:,}, got "
+                          f"{show(span)}")
+    if steps is not None and not _is_count(steps):
+        raise ConfigError(f"steps must be a whole number of steps (at least 1) or None, got "
+                          f"{show(steps)}")
     out = []
     order = {p: i for i, p in enumerate(PARAMS)}
     for param in sorted({p.param for p in points}, key=lambda p: (order.get(p, 99), p)):
         mine = [p for p in points if p.param == param]
         widths = sorted({p.width for p in mine})
-        last = max(p.step for p in mine) if steps is None else steps
+        measured = max(p.step for p in mine)
+        if steps is not None and steps > measured:
+            raise ConfigError(f"{param}: steps 1..{steps} asked, but only steps up to "
+                              f"{measured} were measured")
+        last = measured if steps is None else steps
         if len(widths) < 2 or last < 1:
             raise ConfigError(f"{param}: a verdict needs two widths and a step after init")
         widest = widths[-1]
@@ -110,6 +155,7 @@ def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERAN
         judged = [w for w in widths if w >= narrow]
         size = {(p.quantity, p.step, p.width): p for p in mine}
         worst = None
+        diverged = None
         for q in [q for q in QUANTITY_NAMES if any(p.quantity == q for p in mine)]:
             for step in range(1, last + 1):
                 for measure in MEASURES:
@@ -118,14 +164,25 @@ def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERAN
                     got = [size.get((q, step, w)) for w in judged]
                     if any(g is None for g in got):
                         continue
-                    g = _growth(judged, [getattr(p, measure) for p in got], narrow, widest)
+                    sizes = [getattr(p, measure) for p in got]
+                    bad = [w for w, v in zip(judged, sizes) if not math.isfinite(v)]
+                    if bad and diverged is None:
+                        diverged = (bad[0], q, measure, step)
+                    if bad:
+                        continue
+                    g = _growth(judged, sizes, narrow, widest)
                     if worst is None or abs(math.log(g)) > abs(math.log(worst[0])):
                         worst = (g, q, measure, step)
+        if diverged is not None:
+            width, q, measure, step = diverged
+            out.append(Verdict(param, False, q, measure, step, math.inf, narrow, widest, last,
+                               tol, diverged_at=width))
+            continue
         if worst is None:
             raise ConfigError(f"{param}: no step 1..{last} was measured at every width")
         g, q, measure, step = worst
-        out.append(Verdict(param, abs(math.log(g)) <= math.log(tolerance) + 1e-12, q, measure,
-                           step, g, narrow, widest, last, float(tolerance)))
+        out.append(Verdict(param, abs(math.log(g)) <= math.log(tol) + 1e-12, q, measure,
+                           step, g, narrow, widest, last, tol))
     return out
 
 
@@ -164,18 +221,46 @@ def render_coord_csv(points: Sequence[CoordPoint]) -> str:
     return "\n".join(rows)
 
 
+MAX_PANELS = 6  # steps drawn in a figure (a column each): more would take minutes, unreadable
+
+
+def panel_steps(steps: Sequence[int], most: int = MAX_PANELS) -> list[int]:
+    """The steps a figure draws: all of them up to ``most``, else ``most`` spread evenly on a
+    log scale from the first to the last (where sizes change fastest, early, more are drawn)."""
+    steps = sorted(set(steps))
+    if len(steps) <= most:
+        return steps
+    lo, hi = steps[0], steps[-1]
+    picks = {min(steps, key=lambda s, t=lo * (hi / lo) ** (i / (most - 1)): abs(math.log(s / t)))
+             for i in range(most)}
+    return sorted(picks)
+
+
 def plot_coord_check(points: Sequence[CoordPoint], param: str, title: str = ""):
-    """The log-log figure of one parametrization: one panel per step after init (columns), the
-    quantities' sizes (top) and changes since init (bottom) against width, one line each."""
-    points = [p for p in _check_points(points) if p.param == param]
+    """The log-log figure of one parametrization: one panel per step after init (columns; at
+    most :data:`MAX_PANELS`, see :func:`panel_steps`), the quantities' sizes (top) and changes
+    since init (bottom) against width, one line each (a size that is not finite is left out).
+
+    Raises:
+        ConfigError: ``points`` not a non-empty list of CoordPoint, ``param`` not the name of
+            a parametrization in them, ``title`` not text, or no step after init.
+    """
+    points = _check_points(points)
+    if not isinstance(param, str):
+        raise ConfigError(f"param must be a parametrization's name, got {show(param)}")
+    if not isinstance(title, str):
+        raise ConfigError(f"title must be text, got {show(title)}")
+    points = [p for p in points if p.param == param]
     if not points:
         raise ConfigError(f"no coordinate-check points for {show(param)}")
+    steps = panel_steps([p.step for p in points if p.step > 0])
+    if not steps:
+        raise ConfigError(f"{param}: no step after init was measured")
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = sorted({p.step for p in points if p.step > 0})
     widths = sorted({p.width for p in points})
     quantities = [q for q in QUANTITY_NAMES if any(p.quantity == q for p in points)]
     fig, axes = plt.subplots(2, len(steps), figsize=(2.6 * len(steps) + 1.5, 5.6),
@@ -185,10 +270,11 @@ def plot_coord_check(points: Sequence[CoordPoint], param: str, title: str = ""):
         for row, measure in enumerate(MEASURES):
             ax = axes[row][col]
             for q in quantities:
-                ys = [getattr(at[(q, step, w)], measure) for w in widths if (q, step, w) in at]
-                if any(y > 0 for y in ys):
-                    ax.plot(widths[:len(ys)], [y if y > 0 else float("nan") for y in ys],
-                            marker="o", ms=3, label=QUANTITY_TITLES[q])
+                xs = [w for w in widths if (q, step, w) in at]
+                ys = [getattr(at[(q, step, w)], measure) for w in xs]
+                ys = [y if 0 < y < math.inf else float("nan") for y in ys]
+                if any(y == y for y in ys):  # something to draw (not all NaN)
+                    ax.plot(xs, ys, marker="o", ms=3, label=QUANTITY_TITLES[q])
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             if row == 0:
@@ -197,7 +283,8 @@ def plot_coord_check(points: Sequence[CoordPoint], param: str, title: str = ""):
                 ax.set_xlabel("width")
             if col == 0:
                 ax.set_ylabel("mean |·|" if measure == "value" else "mean |change since init|")
-    axes[0][-1].legend(fontsize=7, loc="best")
+    if axes[0][-1].get_legend_handles_labels()[0]:
+        axes[0][-1].legend(fontsize=7, loc="best")
     fig.suptitle(title or f"coordinate check: {param}")
     fig.tight_layout()
     return fig

@@ -142,17 +142,29 @@ def write_output(path: str | Path, content: str | bytes, kind: str, *, overwrite
 
 
 def check_folder(path: str | Path) -> Path:
-    """Refuse a plot folder that is a file (or a FIFO, a device); it may not exist yet.
+    """Refuse a plot folder that is a file (or a FIFO, a device), or that cannot be made or
+    written: it may not exist yet, but then the nearest folder above it that exists must be a
+    folder this process can write in (checked before any work, so that nothing is computed
+    only to fail when its figures are saved).
 
     Raises:
         ConfigError: ``path`` is not a path.
-        OutputError: it is empty, or a file.
+        OutputError: it is empty, a file, below a file, or in a folder that cannot be written.
     """
     path = checks.path("path", path)
     if str(path) == "":
         raise OutputError("--out needs a folder path")
     if path.exists() and not path.is_dir():
         raise OutputError(f"--out {path} is a file; plot needs a folder for its images")
+    above = path.absolute()
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise OutputError(f"--out {path}: {above} is a file, not a folder; pass --out with a "
+                          "folder path")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise OutputError(f"--out {path}: the folder {above} cannot be written; pass --out "
+                          "with a folder you can write")
     return path
 
 

@@ -73,7 +73,8 @@ def coord_check(
 
     Raises:
         ConfigError: fewer than two widths, repeated values, anything a trial refuses, a batch
-            larger than the training split, or more than :data:`MAX_COORD_STEPS` steps.
+            larger than the training split, more than :data:`MAX_COORD_STEPS` steps, or an
+            ``on_done`` that is not callable (all checked before any work).
     """
     if not isinstance(data, Dataset):
         raise ConfigError(f"a coordinate check needs a Dataset, got {show(data)}")
@@ -83,6 +84,9 @@ def coord_check(
     params = _distinct("parametrizations", params, lambda p: TrialConfig(16, 0.1, param=p))
     seeds = _distinct("seeds", seeds, lambda s: TrialConfig(16, 0.1, seed=s))
     check_count("steps", steps, MAX_COORD_STEPS)
+    if on_done is not None and not callable(on_done):
+        raise ConfigError(f"on_done must be a function (param, width) or None, got "
+                          f"{show(on_done)}")
     lr = default_lr(optimizer) if lr is None and isinstance(optimizer, str) else lr
     TrialConfig(16, lr, cell=cell, optimizer=optimizer, base_width=base_width, readout=readout,
                 batch_size=batch_size)  # every other argument, checked once
@@ -99,7 +103,14 @@ def coord_check(
                                    batch_size=batch_size, cell=cell, optimizer=optimizer,
                                    param=param, base_width=base_width, readout=readout,
                                    dataset=data.name) for s in seeds]
-            points += _measure(configs, x, y, steps)
+            try:
+                points += _measure(configs, x, y, steps)
+            except (MemoryError, RuntimeError) as e:  # torch's out-of-memory errors included
+                if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
+                    raise
+                raise ConfigError(f"width {width} ({len(configs)} seeds together) does not fit "
+                                  f"in the memory of {device}; give smaller --hidden widths or "
+                                  "fewer --seeds") from None
             if on_done is not None:
                 on_done(param, width)
     return points

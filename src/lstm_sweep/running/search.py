@@ -39,7 +39,7 @@ import torch
 
 from ..errors import ConfigError, LstmSweepError
 from ..store import Store
-from ..study.config import TrialConfig
+from ..study.config import TrialConfig, show
 from ..study.results import Status, TrialResult
 from .calibration import calibrations_for
 from .cost import EVAL_IMAGES, human_bytes, human_seconds, plan_units, step_flops, trial_flops
@@ -111,14 +111,18 @@ def default_rungs(steps: int, eta: int = DEFAULT_ETA, n: int = DEFAULT_RUNGS) ->
 
 
 def check_rungs(rungs: Sequence[int] | None, steps: int, eta: int) -> tuple[int, ...]:
-    """The rungs to use for trials of ``steps`` steps: ``rungs`` (the earlier ones; the trial's
-    steps are always the last) or the default. ConfigError for steps beyond the trial's."""
-    if not rungs:
+    """The rungs to use for trials of ``steps`` steps: ``rungs`` (a list of the earlier ones;
+    the trial's steps are always the last) or the default (None or empty). ConfigError for
+    anything else, or steps beyond the trial's."""
+    if rungs is None or (isinstance(rungs, (list, tuple)) and not rungs):
         return default_rungs(steps, eta)
+    if not isinstance(rungs, (list, tuple)):
+        raise ConfigError(f"--rungs are a list of steps from 1 to the trials' {steps}; got "
+                          f"{show(rungs)}")
     bad = [r for r in rungs if isinstance(r, bool) or not isinstance(r, int) or not
            1 <= r <= steps]
     if bad:
-        raise ConfigError(f"--rungs are steps from 1 to the trials' {steps}; got {bad[0]!r:.20}")
+        raise ConfigError(f"--rungs are steps from 1 to the trials' {steps}; got {show(bad[0])}")
     return tuple(sorted({*rungs, steps}))
 
 
@@ -171,6 +175,18 @@ def row_search_flops(row: Row, n: int, rungs: Sequence[int], eta: int) -> float:
 # --------------------------------------------------------------------------- the plan
 
 
+def _is_count(v: object, low: int = 1) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and low <= v
+
+
+def _is_number(v: object) -> bool:
+    """A finite number (not a bool; an integer within float's range)."""
+    try:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 @dataclass(frozen=True)
 class RowPlan:
     row: Row
@@ -201,6 +217,20 @@ class SearchPlan:
     flops_without_window: float
     checkpoint_need: int = 0
     checkpoint_free: int | None = None
+
+    def __post_init__(self) -> None:
+        """Raises ConfigError for fields of the wrong kind (a SearchPlan is made by
+        :func:`plan_search`; one made by hand is checked alike)."""
+        ok = (isinstance(self.request, SweepRequest) and isinstance(self.grid, Plan)
+              and isinstance(self.rows, list) and all(isinstance(r, RowPlan) for r in self.rows)
+              and isinstance(self.rungs, tuple) and self.rungs
+              and all(_is_count(r) for r in self.rungs) and _is_count(self.eta)
+              and (self.window is None or (_is_number(self.window) and self.window > 1))
+              and _is_number(self.flops_without_window) and _is_count(self.checkpoint_need, 0)
+              and (self.checkpoint_free is None or _is_count(self.checkpoint_free, 0)))
+        if not ok:
+            raise ConfigError("a SearchPlan is made by plan_search(request, ...); these fields "
+                              f"are not one's: {show(self)}")
 
     @property
     def flops(self) -> float:
@@ -264,10 +294,10 @@ def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
     full grid's plan.
 
     Raises:
-        ConfigError: ``eta`` not an integer from 2 to 10, ``rungs`` outside the trials' steps,
-            ``window`` not a number above 1 (or None), a grid with several step counts or with
-            fewer than two rates, or checkpoints turned off (a search continues its trials from
-            them).
+        ConfigError: ``eta`` not an integer from 2 to 10, ``rungs`` not a list of steps within
+            the trials' steps, ``window`` not a finite number above 1 (or None), a grid with
+            several step counts or with fewer than two rates, or checkpoints turned off (a
+            search continues its trials from them).
         StoreError: as for :func:`plan_sweep`.
     """
     if not isinstance(request, SweepRequest):
@@ -275,10 +305,16 @@ def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
     if isinstance(eta, bool) or not isinstance(eta, int) or not 2 <= eta <= 10:
         raise ConfigError(f"--eta (the fraction a rung keeps is 1/eta) must be an integer from 2 "
                           f"to 10; got {eta!r:.20}")
-    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, float))
-                               or not 1 < window < math.inf):
-        raise ConfigError(f"--window must be a factor above 1 (10 = a decade either side), or "
-                          f"off; got {window!r:.20}")
+    if window is not None:
+        try:
+            factor = float(window) if isinstance(window, (int, float)) and \
+                not isinstance(window, bool) else math.nan
+        except OverflowError:  # an integer beyond float's range
+            factor = math.inf
+        if not 1 < factor < math.inf:
+            raise ConfigError(f"--window must be a finite factor above 1 (10 = a decade either "
+                              f"side), or off; got {show(window)}")
+        window = factor
     if request.checkpoint_every is None:
         raise ConfigError("a search continues its trials from their checkpoints: drop "
                           "--checkpoint-every off")
@@ -343,6 +379,17 @@ class SearchSummary:
     trained: int  # trial segments trained (a trial continued at two rungs counts twice)
     statuses: dict[str, int]  # the grid's trials in the store afterwards, by status
 
+    def __post_init__(self) -> None:
+        """Raises ConfigError for fields of the wrong kind (made by :func:`run_search`)."""
+        ok = (isinstance(self.rows, list) and all(isinstance(r, RowResult) for r in self.rows)
+              and all(_is_number(getattr(self, n)) for n in ("flops", "grid_flops",
+                                                              "planned_grid_s", "wall_s"))
+              and _is_count(self.trained, 0) and isinstance(self.statuses, dict)
+              and all(isinstance(k, str) and _is_count(v, 0) for k, v in self.statuses.items()))
+        if not ok:
+            raise ConfigError("a SearchSummary is made by run_search(plan); these fields are not "
+                              f"one's: {show(self)}")
+
 
 @dataclass
 class SearchCallbacks:
@@ -351,6 +398,16 @@ class SearchCallbacks:
     sweep: SweepCallbacks | None = None
     on_rung: Callable[[Row, int, int], None] | None = None  # (row, rung step, trials to train)
     on_row: Callable[[RowResult], None] | None = None
+
+    def __post_init__(self) -> None:
+        """Raises ConfigError for a hook that is neither callable nor None (before any work)."""
+        if self.sweep is not None and not isinstance(self.sweep, SweepCallbacks):
+            raise ConfigError(f"SearchCallbacks' sweep must be a SweepCallbacks or None; got "
+                              f"{show(self.sweep)}")
+        for name in ("on_rung", "on_row"):
+            if getattr(self, name) is not None and not callable(getattr(self, name)):
+                raise ConfigError(f"SearchCallbacks' {name} must be a function or None; got "
+                                  f"{show(getattr(self, name))}")
 
 
 class _State:

@@ -709,7 +709,8 @@ def lr_range(text: str) -> tuple[float, ...]:
 
     Raises:
         ConfigError: not a number or range, STOP below START, N not a whole number from 2 to
-            :data:`MAX_RANGE_POINTS`, or a range of more values than that.
+            :data:`MAX_RANGE_POINTS`, a range of more values than that, or ends too close
+            together for N distinct values (all rounded to 12 digits).
     """
     if not isinstance(text, str):
         raise ConfigError(f"a learning rate range must be text, got {show(text)}")
@@ -732,14 +733,26 @@ def lr_range(text: str) -> tuple[float, ...]:
                               f"{MAX_RANGE_POINTS}, got {parts[2][:20]!r}")
         if stop == start:
             raise ConfigError(f"range {text[:60]!r} has {n} points between equal ends")
-        ratio = math.log(stop) - math.log(start)  # stop / start may overflow
-        middle = [float(f"{start * math.exp(ratio * k / (n - 1)):.12g}") for k in range(1, n - 1)]
-        return (start, *middle, stop)
+        lo, hi = math.log(start), math.log(stop)  # stop / start, or exp(hi - lo), may overflow
+        try:
+            middle = [float(f"{math.exp(lo + (hi - lo) * k / (n - 1)):.12g}")
+                      for k in range(1, n - 1)]
+        except OverflowError:  # rounding at the very top of float's range
+            middle = [math.inf]
+        values = (start, *middle, stop)
+        if not all(math.isfinite(v) and v > 0 for v in values) or \
+                any(b <= a for a, b in zip(values, values[1:])):
+            raise ConfigError(f"range {text[:60]!r}: its ends are too close together (or too near "
+                              f"float's limits) for {n} distinct values; give fewer points or "
+                              "wider ends")
+        return values
     count = math.floor(math.log2(stop) - math.log2(start) + 1e-9) + 1
     if count > MAX_RANGE_POINTS:
         raise ConfigError(f"range {text[:60]!r} makes {count:,} values; at most "
                           f"{MAX_RANGE_POINTS} are allowed")
-    return tuple(start * 2.0**k for k in range(count))
+    # (the 1e-9 above keeps a STOP that is START·2^k up to rounding; beyond float's top it is
+    # no value)
+    return tuple(v for v in (start * 2.0**k for k in range(count)) if math.isfinite(v))
 
 
 # The transfer question: does the best rate stay put across widths under mup (and move under
