@@ -553,9 +553,11 @@ def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
                                                    checkpointing=policy):
                 for result in results:
                     store.save(result, env, driver)  # committed now: a kill loses nothing
-                    if policy is not None and not request.keep_checkpoints \
+                    if not request.keep_checkpoints \
                             and result.status in (Status.DONE, Status.DIVERGED):
-                        request.checkpoints.delete([result.key])  # its result holds it all
+                        # its result holds it all (checkpoints off too: those of an earlier
+                        # run, a search's pruned trial finished from its beginning, are stale)
+                        request.checkpoints.delete([result.key])
                     counts[str(result.status)] += 1
                     c = result.config
                     log.info("hidden=%d lr=%g seed=%d: %s", c.hidden, c.lr, c.seed, result.status)

@@ -101,7 +101,8 @@ def decode(blob: bytes) -> dict:
         state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - a checksum-valid file that still does not load
         raise ValueError(f"unreadable ({type(e).__name__})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    if not isinstance(state, dict) or not _is_int(state.get("format")) \
+            or state["format"] != FORMAT:
         raise ValueError("a checkpoint of another format")
     return state
 
@@ -345,7 +346,7 @@ def best_checkpoint(keeper: Keeper, key: str, fits, limit: int | None = None) ->
             if limit is not None and len(blob) > limit:
                 raise ValueError(f"{len(blob):,} bytes, more than this trial's can be")
             state = decode(blob)
-            if state.get("key") != key:
+            if not isinstance(state.get("key"), str) or state["key"] != key:
                 raise ValueError("it belongs to another trial")
             why = fits(state)
             if why:
@@ -354,7 +355,7 @@ def best_checkpoint(keeper: Keeper, key: str, fits, limit: int | None = None) ->
                 log.warning("trial %s resumes from its previous checkpoint (step %d)", key,
                             state["step"])
             return state
-        except ValueError as e:
+        except Exception as e:  # noqa: BLE001 - whatever is wrong with it, it is not used
             later = "the previous one" if i + 1 < len(blobs) else "its beginning"
             log.warning("checkpoint %d of trial %s is unusable: %s; trying %s", i, key, e, later)
     return None
@@ -386,7 +387,7 @@ def state_problem(state: dict, config: TrialConfig, until: int, n_train: int) ->
         return f"its step {step!r:.20} is not within the trial's {config.steps}"
     if step > until:  # a search's rung before it: continuing from here would overshoot
         return f"it is after step {step}, beyond this run's stop at {until}"
-    if state["opt_t"] != step or not _is_int(state["opt_t"]):
+    if not _is_int(state["opt_t"]) or state["opt_t"] != step:
         return f"its optimizer's step count {state['opt_t']!r:.20} is not its step {step}"
     for k in ("started_at", "wall_s", "cpu_s"):
         v = state[k]
@@ -395,11 +396,12 @@ def state_problem(state: dict, config: TrialConfig, until: int, n_train: int) ->
     if state["started_at"] > time.time() + 86_400:
         return "it was started in the future"
     status, done, loss = state["status"], state["steps_done"], state["last_loss"]
-    if status not in ("done", "diverged"):
+    if not isinstance(status, str) or status not in ("done", "diverged"):
         return f"its status is {status!r:.20}"
     if not _is_int(done) or not (done == step if status == "done" else 0 < done <= step):
         return f"its steps done {done!r:.20} do not fit its step {step} ({status})"
-    if status == "done" and not (loss is None or (_is_number(loss) and loss >= 0)):
+    if status == "done" and not ((loss is None and step < config.display_step)  # (a GPU's)
+                                 or (_is_number(loss) and loss >= 0)):
         return f"its last loss {loss!r:.20} is not a loss of a trial that is training"
     if status == "diverged" and not (isinstance(loss, float) and not math.isfinite(loss)):
         return f"its last loss {loss!r:.20} is finite, yet it diverged"
@@ -430,20 +432,21 @@ def _is_number(v: object) -> bool:
 def _curve_problem(curve: object, config: TrialConfig, last: int, diverged: bool) -> str | None:
     """Why ``curve`` is not the points a trial records up to step ``last``: ``[step, loss,
     accuracy]`` at each display step in turn, a loss a number (not finite only where the
-    trial ``diverged``), an accuracy a fraction."""
+    trial ``diverged``), an accuracy a fraction of its batch."""
     every = config.display_step
     want = list(range(every, last + 1, every))
     if not isinstance(curve, list) or len(curve) != len(want):
         return f"its curve is not its {len(want)} points up to step {last}"
     for p, s in zip(curve, want):
-        if not (isinstance(p, list) and len(p) == 3 and p[0] == s and _is_int(p[0])):
+        if not (isinstance(p, list) and len(p) == 3 and _is_int(p[0]) and p[0] == s):
             return f"its curve is not the display steps up to step {last} (at step {s})"
         loss, acc = p[1], p[2]
         if not isinstance(loss, float) or (math.isfinite(loss) and loss < 0) or (
                 not math.isfinite(loss) and not diverged):
             return f"its curve's loss at step {s} is {loss!r:.20}"
-        if not isinstance(acc, float) or not 0.0 <= acc <= 1.0:
-            return f"its curve's accuracy at step {s} is {acc!r:.20}"
+        if not isinstance(acc, float) or not 0.0 <= acc <= 1.0 \
+                or abs(acc * config.batch_size - round(acc * config.batch_size)) > 1e-3:
+            return f"its curve's accuracy at step {s} is {acc!r:.20}, not a batch's"
     return None
 
 
@@ -466,6 +469,8 @@ def _tensors_problem(state: dict) -> str | None:
         return "a tensor is not finite in a model that had not diverged"
     if state["status"] == "done" and frozen is not None:
         return "a model still training holds a frozen copy"
+    if state["status"] == "diverged" and frozen is None:  # (a diverged model of a fused group)
+        return "a diverged model holds no frozen copy"
     if frozen is not None and not (isinstance(frozen, torch.Tensor) and len(layout) > 1
                                    and list(frozen.shape) == layout[1]
                                    and frozen.dtype == tensors[0].dtype):
@@ -487,11 +492,23 @@ def _stream_problem(stream: object, config: TrialConfig, step: int, n_train: int
     if not (isinstance(order, torch.Tensor) and order.dim() == 1 and len(order) == n_train
             and not order.dtype.is_floating_point):
         return f"its batch order is not a permutation of the {n_train} training examples"
-    if stream["index"] != replay.index_in_epoch or stream["epochs"] != replay.epochs_completed \
-            or stream["rng"] != replay.rng.bit_generator.state \
-            or not np.array_equal(order.numpy(), replay.order):
+    index, epochs, rng = stream["index"], stream["epochs"], stream["rng"]
+    if not (_is_int(index) and index == replay.index_in_epoch and _is_int(epochs)
+            and epochs == replay.epochs_completed and isinstance(rng, dict)
+            and _same_plain(rng, replay.rng.bit_generator.state)
+            and np.array_equal(order.numpy(), replay.order)):
         return f"its batch stream is not the trial's after step {step}"
     return None
+
+
+def _same_plain(a: object, b: object) -> bool:
+    """``a == b`` for plain data (dicts, text, integers), without asking a tensor or another
+    object what equality means."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_plain(a[k], b[k]) for k in a)
+    return isinstance(a, (str, int)) and a == b
 
 
 def tensor_problem(engine, j: int, state: dict) -> str | None:
