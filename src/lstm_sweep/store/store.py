@@ -359,11 +359,17 @@ class Store:
     def record_plan(self, driver: Driver, keys: Sequence[str], pending: int, eta_s: float
                     ) -> None:
         """Record what ``driver`` set out to do (its grid's keys, how many trials it will train,
-        its plan's ETA) for the live page: one meta row per driver, ``plan:<driver id>``."""
+        its plan's ETA) for the live page: one meta row per driver, ``plan:<driver id>``, kept
+        while the driver holds claims and until the next driver records its own."""
         info = json.dumps({"host": driver.host, "pid": driver.pid, "started_at": time.time(),
                            "keys": list(keys), "pending": int(pending),
                            "eta_s": float(eta_s) if math.isfinite(eta_s) else None})
         with self.transaction("record the plan") as conn:
+            # the plans of drivers that hold no claim are over (finished, or gone): replaced,
+            # so that the table keeps one row per live driver, not one per run ever made
+            conn.execute(f"DELETE FROM meta WHERE substr(name, 1, {len(PLAN_META)}) = ? AND "
+                         f"substr(name, {len(PLAN_META) + 1}) NOT IN (SELECT driver FROM claims)",
+                         (PLAN_META,))
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (PLAN_META + driver.id, info))
 
     def plans(self) -> list[dict]:
