@@ -512,3 +512,176 @@ def test_every_public_callable_returns_or_raises_its_errors(name, tmp_path):
 
     with contextlib.chdir(tmp_path):  # a junk path names nothing outside the test's folder
         check()
+
+
+# ---------------------------------------------------- the new features, one argument at a time
+#
+# The net above passes junk for every parameter at once, so a call is refused by its first
+# argument and the others are never reached (plan_search(junk, rungs=5) is refused for its
+# request). Here each public function and record of search, the coordinate check and lr_range
+# gets a valid call with ONE argument replaced by junk: it returns something its users can use
+# (rendered, judged, drawn) or raises an LstmSweepError; never a raw TypeError, ValueError,
+# AttributeError or OverflowError, and never after the work has started.
+
+EDGE_NUMBERS = st.sampled_from([10**400, -(10**400), 2**63, 1e308, 1e-320, math.inf, -math.inf,
+                                math.nan, 0, -1, 0.5, 1, 2, True, 1.5, 5])
+ONE_JUNK = JUNK | EDGE_NUMBERS
+
+
+def _one_junk_each(func, valid: dict, use=lambda result: None, names=None):
+    """A Hypothesis test: ``func(**valid)`` with one argument (of ``names``, all by default)
+    replaced by junk; whatever it returns is passed to ``use``."""
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(name=st.sampled_from(sorted(names or valid)), value=ONE_JUNK)
+    def check(name, value):
+        try:
+            result = func(**{**valid, name: value})
+        except LstmSweepError as e:
+            assert "\n" not in str(e) and len(str(e)) < 500, str(e)
+            return
+        try:
+            use(result)
+        except LstmSweepError:
+            pass
+
+    return check
+
+
+def _coord_points(widths=(16, 32), steps=2, params=("sp", "mup")):
+    from lstm_sweep.study.coords import QUANTITY_NAMES, CoordPoint
+
+    return [CoordPoint(p, w, s, q, 1.0 + w / 100, s * 0.1) for p in params for w in widths
+            for s in range(steps + 1) for q in QUANTITY_NAMES]
+
+
+def test_lr_range_takes_junk_and_edges():
+    texts = st.builds("{}:{}:{}".format, EDGE_NUMBERS, EDGE_NUMBERS, EDGE_NUMBERS) | \
+        st.builds("{}:{}".format, EDGE_NUMBERS, EDGE_NUMBERS) | TEXT
+
+    def use(values):
+        assert isinstance(values, tuple) and 1 <= len(values) <= 1000
+        assert all(type(v) is float and math.isfinite(v) and v > 0 for v in values)
+
+    _one_junk_each(lstm_sweep.lr_range, {"text": "1e-3"}, use)()
+
+    @settings(max_examples=200, deadline=None)
+    @given(text=texts)
+    def edges(text):
+        with contextlib.suppress(ConfigError):
+            use(lstm_sweep.lr_range(text))
+
+    edges()
+
+
+def test_coord_point_and_verdict_records_check_their_fields():
+    from lstm_sweep.study.coords import CoordPoint
+
+    valid = {"param": "mup", "width": 16, "step": 1, "quantity": "h", "value": 1.0,
+             "change": 0.1}
+
+    def use_point(p):
+        assert isinstance(p.width, int) and isinstance(p.value, float) and p.quantity
+        lstm_sweep.verdicts([p, *_coord_points()])
+
+    _one_junk_each(CoordPoint, valid, use_point)()
+    (verdict,) = lstm_sweep.verdicts(_coord_points(params=("mup",)))
+    _one_junk_each(lstm_sweep.Verdict, dataclasses.asdict(verdict), lambda v: v.text)()
+
+
+def test_verdicts_and_renderers_take_one_junk_argument():
+    points = _coord_points()
+
+    def use_verdicts(vs):
+        for v in vs:
+            assert isinstance(v.flat, bool) and "nan" not in v.text
+            assert f"steps 1-{v.steps}" not in v.text or v.steps <= 2
+
+    _one_junk_each(lstm_sweep.verdicts, {"points": points, "tolerance": 1.2, "span": 8,
+                                         "steps": None}, use_verdicts)()
+    _one_junk_each(lstm_sweep.render_coord_table, {"points": points}, str)()
+    _one_junk_each(lstm_sweep.render_coord_csv, {"points": points}, str)()
+
+
+def test_plot_coord_check_takes_one_junk_argument():
+    import matplotlib.pyplot as plt
+
+    _one_junk_each(lstm_sweep.plot_coord_check, {"points": _coord_points(), "param": "mup",
+                                                 "title": "t"}, plt.close)()
+
+
+def test_coord_check_checks_every_argument_before_any_work(mnist, monkeypatch):
+    from lstm_sweep.running import coordcheck
+
+    measured = []
+    real = coordcheck._measure
+
+    def measure(configs, x, y, steps):  # counts the widths measured (the work)
+        measured.append(configs[0].hidden)
+        return real(configs, x, y, steps)
+
+    monkeypatch.setattr(coordcheck, "_measure", measure)
+    valid = {"data": mnist, "widths": (8, 16), "params": ("mup",), "seeds": (0,), "steps": 1,
+             "batch_size": 4, "device": "cpu", "on_done": None, "cell": "lstm",
+             "optimizer": "adam", "lr": None, "base_width": 8, "readout": "normal"}
+
+    def check(name, value):
+        measured.clear()
+        try:
+            points = coordcheck.coord_check(**{**valid, name: value})
+        except LstmSweepError:
+            assert measured == [] or name == "lr", (name, value, measured)  # refused up front
+            return
+        lstm_sweep.render_coord_table(points)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(name=st.sampled_from(sorted(valid)), value=ONE_JUNK)
+    def junk(name, value):
+        check(name, value)
+
+    junk()
+    check("on_done", 5)  # the issue's: refused before the first width, not after it
+
+
+@pytest.fixture(scope="module")
+def search_request(tmp_path_factory):
+    from lstm_sweep import sweep_request
+
+    path = tmp_path_factory.mktemp("search") / "s.db"
+    return sweep_request(Grid(hidden=(8, 16), lr=(1e-3, 1e-2, 1e-1), steps=(30,)), path,
+                         device="cpu", workers=1)
+
+
+def test_plan_search_takes_one_junk_argument(search_request):
+    valid = {"request": search_request, "eta": 3, "rungs": None, "window": 10.0,
+             "refresh": False}
+
+    def use(plan):
+        plan.render()
+        assert plan.window is None or math.isfinite(plan.window)
+
+    _one_junk_each(lstm_sweep.plan_search, valid, use)()
+    for bad in ({"rungs": 5}, {"window": 10**400}, {"rungs": "5"}, {"window": math.inf}):
+        with pytest.raises(ConfigError):
+            lstm_sweep.plan_search(search_request, **bad)
+
+
+def test_search_records_and_callbacks_check_their_fields(search_request):
+    from lstm_sweep import SearchCallbacks, SearchPlan, SearchSummary, SweepCallbacks
+
+    plan = lstm_sweep.plan_search(search_request)
+    summary = SearchSummary([], 0.0, 1.0, 1.0, 1.0, 0, {})
+    fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(SearchPlan)}
+    _one_junk_each(SearchPlan, fields, lambda p: (p.render(),
+                                                  lstm_sweep.render_search_summary(p, summary)))()
+    fields = {f.name: getattr(summary, f.name) for f in dataclasses.fields(SearchSummary)}
+    _one_junk_each(SearchSummary, fields,
+                   lambda s: lstm_sweep.render_search_summary(plan, s))()
+    _one_junk_each(SearchCallbacks, {"sweep": SweepCallbacks(), "on_rung": None,
+                                     "on_row": None})()
+    _one_junk_each(lstm_sweep.render_search_summary, {"plan": plan, "summary": summary}, str)()
+    # run_search: a plan without data is refused after its arguments are checked (no training)
+    _one_junk_each(lstm_sweep.run_search, {"plan": plan, "callbacks": None})()
+    for bad in ({"on_rung": 5}, {"on_row": "x"}, {"sweep": 5}):
+        with pytest.raises(ConfigError):
+            SearchCallbacks(**bad)

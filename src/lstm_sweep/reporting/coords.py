@@ -50,13 +50,18 @@ class Verdict:
     def __post_init__(self) -> None:
         """Raises ConfigError for fields of the wrong kind (a Verdict is made by
         :func:`verdicts`; one made by hand is checked alike)."""
+        growth, tolerance = _as_float(self.growth), _as_float(self.tolerance)
         ok = (isinstance(self.param, str) and isinstance(self.flat, bool)
-              and self.quantity in QUANTITY_TITLES and self.measure in MEASURES
+              and isinstance(self.quantity, str) and self.quantity in QUANTITY_TITLES
+              and isinstance(self.measure, str) and self.measure in MEASURES
               and all(_is_count(getattr(self, n)) for n in ("step", "narrow", "widest", "steps"))
-              and _is_real(self.growth) and self.growth > 0 and _is_real(self.tolerance)
-              and 1 < self.tolerance < math.inf
+              and growth is not None and growth > 0
+              and tolerance is not None and 1 < tolerance < math.inf
               and (self.diverged_at is None or _is_count(self.diverged_at)))
-        if not ok:
+        if ok:
+            object.__setattr__(self, "growth", growth)
+            object.__setattr__(self, "tolerance", tolerance)
+        else:
             raise ConfigError(f"a Verdict holds a parametrization, flat, a quantity, a measure "
                               f"({', '.join(MEASURES)}), counts, a growth and a tolerance above "
                               f"1; got {show(self)}")
@@ -82,6 +87,16 @@ class Verdict:
 
 def _is_real(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _as_float(v: object) -> float | None:
+    """``v`` as a float (an integer beyond float's range: infinity), None if not a number."""
+    if not _is_real(v):
+        return None
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def _is_count(v: object) -> bool:

@@ -39,13 +39,17 @@ def default_lr(optimizer: str) -> float:
     return 0.01 if optimizer in ADAM_LIKE else 0.1
 
 
+MAX_COORD_VALUES = 64  # widths, parametrizations or seeds in one check
+
+
 def _distinct(name: str, values: object, check: Callable[[object], object]) -> tuple:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-        raise ConfigError(f"{name} must be a non-empty list, got {show(values)}")
-    if len(set(values)) != len(values):
-        raise ConfigError(f"{name} has repeated values: {show(list(values))}")
+    if not isinstance(values, (list, tuple)) or not 1 <= len(values) <= MAX_COORD_VALUES:
+        raise ConfigError(f"{name} must be a list of 1 to {MAX_COORD_VALUES} values, got "
+                          f"{show(values)}")
     for v in values:
         check(v)
+    if len(set(values)) != len(values):
+        raise ConfigError(f"{name} has repeated values: {show(list(values))}")
     return tuple(values)
 
 
