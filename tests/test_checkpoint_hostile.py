@@ -483,3 +483,30 @@ def test_retry_with_checkpoints_off_removes_the_stale_ones_and_plans_stay_bounde
     conn.close()
     assert plans == 1
     shutil.rmtree(checkpoint_dir(db), ignore_errors=True)
+
+
+@pytest.mark.parametrize("lie", ["curve step 9999", "accuracy 2.0", "repeated step",
+                                 "pruned with a test accuracy"])
+def test_a_result_the_store_would_refuse_is_stored_as_failed_with_its_reason(saved, tmp_path, lie):
+    """The driver's last guard: a result that a reader would refuse (whatever made it) is
+    committed as ``failed`` naming why, and the store stays one that ``check`` accepts."""
+    from lstm_sweep.running.sweep import _storable
+    from lstm_sweep.store import Store, result_problem
+    from lstm_sweep.study.results import CurvePoint, Status
+
+    good = saved["single"]["reference"][0]
+    assert _storable(good) == (good, False)
+    bad = {
+        "curve step 9999": dataclasses.replace(good, curve=(*good.curve, CurvePoint(9999, .5, .5))),
+        "accuracy 2.0": dataclasses.replace(good, test_accuracy=2.0),
+        "repeated step": dataclasses.replace(good, curve=(*good.curve, good.curve[-1])),
+        "pruned with a test accuracy": dataclasses.replace(good, status=Status.PRUNED),
+    }[lie]
+    assert result_problem(bad)
+    stored, refused = _storable(bad)
+    assert refused and stored.status is Status.FAILED and "refused" in stored.error
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.save(stored)
+    check = cli("check", "--db", db)
+    assert check.code == 0 and "ok" in check.out, check.text

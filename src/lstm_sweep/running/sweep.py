@@ -35,7 +35,15 @@ import torch
 
 from ..data import Dataset, check_dataset_name
 from ..errors import ConfigError, LstmSweepError, StoreError
-from ..store import Driver, Heartbeat, Store, check_regular, claim_timeout, heartbeat_interval
+from ..store import (
+    Driver,
+    Heartbeat,
+    Store,
+    check_regular,
+    claim_timeout,
+    heartbeat_interval,
+    result_problem,
+)
 from ..store.store import dataset_mismatch
 from ..study.config import MAX_WORKERS, Grid, TrialConfig
 from ..study.results import Status, TrialResult
@@ -552,9 +560,10 @@ def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
                                                    claim=claims, events=events,
                                                    checkpointing=policy):
                 for result in results:
+                    result, refused = _storable(result)
                     store.save(result, env, driver)  # committed now: a kill loses nothing
-                    if not request.keep_checkpoints \
-                            and result.status in (Status.DONE, Status.DIVERGED):
+                    if refused or (not request.keep_checkpoints
+                                   and result.status in (Status.DONE, Status.DIVERGED)):
                         # its result holds it all (checkpoints off too: those of an earlier
                         # run, a search's pruned trial finished from its beginning, are stale)
                         request.checkpoints.delete([result.key])
@@ -573,6 +582,20 @@ def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
         total=len(plan.trials), skipped=plan.skipped, ran=finished, statuses=dict(counts),
         wall_s=time.perf_counter() - t0, by_others=len(plan.pending) - finished,
     )
+
+
+def _storable(result: TrialResult) -> tuple[TrialResult, bool]:
+    """``result``, or where the store's readers would refuse it, the trial as ``failed`` with
+    the reason (and True): nothing is committed that ``check`` calls damaged. (Training makes
+    no such result; one resumed from a checkpoint that lies in a way no check could see
+    might, and its checkpoints then go with it.)"""
+    why = result_problem(result, time.time())
+    if why is None:
+        return result, False
+    log.warning("%s: its result cannot be stored as it is (%s); stored as failed",
+                result.config.describe(), why)
+    return replace(result, status=Status.FAILED, test_accuracy=None, val_accuracy=None,
+                   train_loss=None, curve=(), error=f"its result was refused: {why}"[:500]), True
 
 
 def run_sweep(

@@ -30,9 +30,9 @@ check``). The store imports the study's records only: never training, running or
 
 from .claims import Claim, Driver, Heartbeat, claim_timeout, heartbeat_interval
 from .files import check_regular, is_store_file
-from .schema import COLUMNS, SCHEMA, SCHEMA_VERSION, result_from_row
+from .schema import COLUMNS, SCHEMA, SCHEMA_VERSION, result_from_row, result_problem
 from .store import Store, check_store, load_results
 
 __all__ = ["COLUMNS", "SCHEMA", "SCHEMA_VERSION", "Claim", "Driver", "Heartbeat", "Store",
            "check_regular", "check_store", "claim_timeout", "heartbeat_interval",
-           "is_store_file", "load_results", "result_from_row"]
+           "is_store_file", "load_results", "result_from_row", "result_problem"]

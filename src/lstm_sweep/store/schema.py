@@ -389,3 +389,20 @@ def claim_problem(row: tuple) -> str | None:
         if not _is_time(d[name]):
             return f"its {name} {d[name]!r:.30} is not a time"
     return None
+
+
+def result_problem(result: TrialResult, finished_at: float = 0.0) -> str | None:
+    """What a reader (and ``check``) would refuse in ``result`` once stored: its row, each
+    point of its curve, the curve against the trial (None: nothing). What a driver asks before
+    it commits a result, so that nothing is stored that ``check`` calls damaged."""
+    row = dict(zip(TRIAL_COLUMNS, (c.value(result, {"finished_at": finished_at, "env_id": None})
+                                   for c in COLUMNS)))
+    try:
+        curve = tuple(curve_point(p.step, p.loss, p.accuracy) for p in result.curve)
+        stored = result_from_row(row, curve)
+    except ValueError as e:
+        return str(e)
+    steps = [p.step for p in curve]
+    if len(set(steps)) != len(steps):
+        return "its curve holds a step twice"
+    return check_curve(stored)
