@@ -12,7 +12,7 @@ import os
 import shutil
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from factory import trial
@@ -219,3 +219,55 @@ def test_report_the_count():
         pytest.skip("the property test did not run in this session")
     print(f"\nproperty test: {COUNT['commands']} commands, exit codes {COUNT['exit']}")
     assert COUNT["commands"] >= min(EXAMPLES, 50)
+
+
+# numbers at float's edges, as a user types them: subnormal, huge, exponents beyond float's range
+EDGE = st.one_of(
+    st.builds("{}e{}".format, st.sampled_from(["1", "4.9", "1.7976931348623157", "2.2250738585"]),
+              st.integers(-400, 400)),
+    st.builds("2^{}".format, st.integers(-1200, 1200)),
+    st.sampled_from(["5e-324", "1.7976931348623157e308", "2^-1074", "2^1023", "1e-320", "0",
+                     "1e-400", "1e400"]),
+)
+
+
+@settings(max_examples=max(10, EXAMPLES // 4), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(start=EDGE, stop=EDGE, n=st.none() | st.integers(-2, 12) | st.sampled_from([999, 1000,
+                                                                                   1001, 10**30]))
+@example(start="1e-300", stop="1e300", n=1000)  # the issue's: an OverflowError traceback
+@example(start="2^25", stop="1.7976931348623157e308", n=None)  # a doubling past float's top
+@example(start="1", stop="1.0000000000001", n=5)  # too close for 5 distinct values
+def test_learning_rate_ranges_at_floats_edges(tmp_path, mnist_dir, start, stop, n):
+    """Every command that takes --lr: a range it cannot take is one Error line naming --lr, exit
+    2, no store; one it can is planned (plan, search --dry-run). (run and coord-check would
+    train: they are sent the refused ranges, and coord-check the ranges of several values.)"""
+    from lstm_sweep import lr_range
+    from lstm_sweep.errors import ConfigError
+
+    text = f"{start}:{stop}" + ("" if n is None else f":{n}")
+    db = tmp_path / f"lr-{abs(hash(text))}.db"
+    common = ["--lr", text, "--device", "cpu"]
+    try:
+        values = lr_range(text)
+    except ConfigError:
+        values = None
+    sweep = ["--hidden", "8", "--steps", "30", "--db", db, *common]
+    commands = [["plan", *sweep], ["search", "--dry-run", *sweep]]
+    if values is None:
+        commands += [["run", "--data-dir", mnist_dir, "--no-progress", *sweep],
+                     ["coord-check", "--hidden", "8,16", "--data-dir", mnist_dir, "--out",
+                      tmp_path / "figs", *common]]
+    elif len(values) > 1:
+        commands.append(["coord-check", "--hidden", "8,16", "--data-dir", mnist_dir, "--out",
+                         tmp_path / "figs", *common])
+    for argv in commands:
+        o = cli(*argv)
+        assert "Traceback" not in o.text, (argv, o.text)
+        if values is None:
+            assert "--lr" in o.error_line(), (argv, o.text)
+        elif argv[0] == "plan" or (argv[0] == "search" and len(values) > 1):
+            assert o.code == 0, (argv, o.text)
+        else:  # search with one rate, coord-check with several
+            assert "learning rate" in o.error_line(), (argv, o.text)
+        assert not db.exists() and not (tmp_path / "figs").exists(), argv
