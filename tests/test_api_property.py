@@ -685,3 +685,14 @@ def test_search_records_and_callbacks_check_their_fields(search_request):
     for bad in ({"on_rung": 5}, {"on_row": "x"}, {"sweep": 5}):
         with pytest.raises(ConfigError):
             SearchCallbacks(**bad)
+
+
+def test_the_search_modules_helpers_take_one_junk_argument():
+    from lstm_sweep.running.search import default_rungs, search_rows
+
+    def use_rungs(rungs):
+        assert isinstance(rungs, tuple) and rungs and all(_is_int(r) and r >= 1 for r in rungs)
+
+    _one_junk_each(default_rungs, {"steps": 999, "eta": 3, "n": 3}, use_rungs)()
+    _one_junk_each(search_rows, {"trials": Grid(hidden=(8,), lr=(0.1, 0.01)).trials()},
+                   lambda rows: [r.label() for r in rows])()

@@ -39,7 +39,7 @@ import torch
 
 from ..errors import ConfigError, LstmSweepError
 from ..store import Store
-from ..study.config import TrialConfig, show
+from ..study.config import MAX_STEPS, TrialConfig, check_count, show
 from ..study.results import Status, TrialResult
 from .calibration import calibrations_for
 from .cost import EVAL_IMAGES, human_bytes, human_seconds, plan_units, step_flops, trial_flops
@@ -90,7 +90,14 @@ class Row:
 
 
 def search_rows(trials: Sequence[TrialConfig]) -> list[Row]:
-    """The grid's trials as rows, narrowest first within each facet."""
+    """The grid's trials as rows, narrowest first within each facet.
+
+    Raises:
+        ConfigError: ``trials`` not a list of TrialConfig.
+    """
+    if not isinstance(trials, (list, tuple)) or \
+            not all(isinstance(t, TrialConfig) for t in trials):
+        raise ConfigError(f"search_rows takes a list of TrialConfig, got {show(trials)}")
     groups: dict[tuple, dict[float, list[TrialConfig]]] = {}
     for t in trials:
         d = t.to_dict()
@@ -106,7 +113,16 @@ def search_rows(trials: Sequence[TrialConfig]) -> list[Row]:
 
 
 def default_rungs(steps: int, eta: int = DEFAULT_ETA, n: int = DEFAULT_RUNGS) -> tuple[int, ...]:
-    """Rungs at steps/η^(n-1), ..., steps/η, steps (999 steps, η 3: 111, 333, 999)."""
+    """Rungs at steps/η^(n-1), ..., steps/η, steps (999 steps, η 3: 111, 333, 999).
+
+    Raises:
+        ConfigError: ``steps`` not a trial's steps, ``eta`` not 2 to 10, ``n`` not 1 to 10.
+    """
+    check_count("steps", steps, MAX_STEPS)
+    for name, value, low in (("eta", eta, 2), ("n", n, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 10:
+            raise ConfigError(f"{name} must be a whole number from {low} to 10, got "
+                              f"{show(value)}")
     return tuple(sorted({max(1, steps // eta**k) for k in range(n)}))
 
 
