@@ -171,8 +171,10 @@ def test_training_publishes_its_curve_and_the_page_shows_running_trials(tmp_path
     assert w.snapshot.summary["claims"][0]["step"] == 29
     assert not w.refresh()
     # junk in the file: no curve, no crash
+    published_blob = live_path(folder, keys[0]).read_bytes()
     live_path(folder, keys[0]).write_bytes(b"[" * 100_000)
     assert w.refresh() and "curve" not in w.snapshot.summary["claims"][0]
+    live_path(folder, keys[0]).write_bytes(published_blob)  # (junk is never deleted: not ours)
     CheckpointDir(folder).delete(keys)  # as the driver does once the results are stored
     assert not any(folder.iterdir())
     w.stop()

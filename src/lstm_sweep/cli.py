@@ -708,22 +708,20 @@ def _selected(db, rows: str, cols: str, where, curves: bool = False):
     return api.select(_stored(db, curves), where)
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
 def _start_server(db, host: str, port: int, rows: str = "hidden", cols: str = "lr", where=()):
-    """Start the live page of ``db``; warn when it listens beyond this machine."""
+    """Start the live page of ``db``; warn when it listens beyond this machine (decided from
+    the address it is bound to: ``127.1`` is this machine, ``0`` is every address)."""
     from pathlib import Path
 
     path = Path(db)
     if path.exists() and not path.is_file():
         raise LstmSweepError(f"{db} is not a file (a folder, or a device); pass --db with the "
                              "store's file")
-    if host not in LOOPBACK_HOSTS:
-        click.echo(printable(f"warning: listening on {host}: anyone who can reach this "
+    server = api.serve_store(db, host, port, rows=rows, cols=cols, where=where)
+    if not server.loopback:
+        click.echo(printable(f"warning: listening on {server.host}: anyone who can reach this "
                              "machine can read the page (it is read-only, with no login); "
                              "the default 127.0.0.1 keeps it to this machine"), err=True)
-    server = api.serve_store(db, host, port, rows=rows, cols=cols, where=where)
     click.echo(printable(f"Watching {db} at {server.url}"), err=True)
     click.echo(server.url)
     sys.stdout.flush()
@@ -733,8 +731,8 @@ def _start_server(db, host: str, port: int, rows: str = "hidden", cols: str = "l
 @cli.command("serve")
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (anything but 127.0.0.1/localhost gives a warning: "
-                   "the page has no login).")
+              help="Address to listen on (one that is not this machine's loopback gives a "
+                   "warning: the page has no login).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port (0: any free port; the URL is printed).")
 @axes_options

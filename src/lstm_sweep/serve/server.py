@@ -1,6 +1,8 @@
 """The HTTP side of ``lstm-sweep serve``: the standard library's ``ThreadingHTTPServer``, GET and
 HEAD only, a fixed map of in-package assets, JSON endpoints and one Server-Sent Events stream
-per page (capped), every response with a strict Content-Security-Policy.
+per page (capped), every response (errors included) with a strict Content-Security-Policy.
+It trusts no client: HTTP/1.0 or 1.1 only, one ``Host`` naming this server, connections capped
+(one thread each) and closed when idle, a client gone ends its stream at once and quietly.
 
 Routes: ``/`` the page (its first state inside, as JSON data), ``/static/<name>`` the script and
 styles, ``/api/changes?since=V`` what changed after version V (the polling fallback),
@@ -10,12 +12,17 @@ styles, ``/api/changes?since=V`` what changed after version V (the polling fallb
 from __future__ import annotations
 
 import html
+import ipaddress
 import logging
 import os
 import re
+import select
 import socket
+import sys
 import threading
+import time
 from collections.abc import Sequence
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -40,10 +47,14 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
            "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
            "Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "same-origin"}
 MAX_STREAMS = 64  # open event streams at once; a page beyond it polls instead
+MAX_CONNECTIONS = 256  # open connections at once (a thread each); beyond it: 503, closed
+REQUEST_TIMEOUT_S = 30.0  # a connection silent (or not reading) this long is closed
+MAX_QUERY_FIELDS = 8
 MAX_CURVE_KEYS = 64
 KEEPALIVE_S = 15.0
+STREAM_POLL_S = 0.5  # how often a stream looks whether its client left
 _KEY = re.compile(r"^[0-9a-f]{8,64}$")
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_QUIET = (ConnectionError, TimeoutError)  # a client that left or went silent: not an error
 
 
 def _asset(name: str) -> bytes:
@@ -92,15 +103,54 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt: str, *args) -> None:  # quiet; debug logging has them
         log.debug("%s " + fmt, self.address_string(), *args)
 
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout  # every read and write of the connection
+        super().setup()
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except _QUIET as e:
+            log.debug("%s: %s", self.client_address, e)
+
+    def parse_request(self) -> bool:
+        """The standard parse, then refuse what it lets through: HTTP/0.9 (an answer without
+        status or headers) and more than one ``Host`` header (which one would be checked?)."""
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not served")
+            return False
+        if len(self.headers.get_all("Host") or ()) > 1:
+            self.send_error(HTTPStatus.BAD_REQUEST, "more than one Host header")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None
+                   ) -> None:
+        """Every error answer (the standard parse's 400, 414, 431, 505 too) as plain text with
+        the security headers, the connection closed; the reason in the debug log only."""
+        if self.request_version in ("HTTP/0.9", "", None):
+            self.request_version = "HTTP/1.0"  # a status line and headers, whatever was asked
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        log.debug("%s: %d %s", self.address_string(), code, message or phrase)
+        self._send(code, f"{int(code)} {phrase}\n".encode(), "text/plain; charset=utf-8",
+                   {"Connection": "close"}, head=self.command == "HEAD")
+
     # every method but GET and HEAD: 405
     def __getattr__(self, name: str):
         if name.startswith("do_"):
             return self._not_allowed
         raise AttributeError(name)
 
-    def _not_allowed(self) -> None:
+    def _not_allowed(self) -> None:  # its body unread: the connection ends with the answer
+        self.close_connection = True
         self._send(405, b"only GET and HEAD\n", "text/plain; charset=utf-8",
-                   {"Allow": "GET, HEAD"})
+                   {"Allow": "GET, HEAD", "Connection": "close"})
 
     def do_HEAD(self) -> None:
         self._route(head=True)
@@ -129,7 +179,12 @@ class Handler(BaseHTTPRequestHandler):
                            "text/plain; charset=utf-8", head=head)
                 return
             url = urlsplit(self.path)
-            query = parse_qs(url.query, max_num_fields=8)
+            try:
+                query = parse_qs(url.query, max_num_fields=MAX_QUERY_FIELDS)
+            except ValueError:  # too many fields
+                self._send(400, f"at most {MAX_QUERY_FIELDS} query fields\n".encode(),
+                           "text/plain; charset=utf-8", head=head)
+                return
             path = url.path
             if path in ("/", "/index.html"):
                 self._send(200, page(self.server.watcher, self.server.title),
@@ -154,8 +209,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._events(_since(query, self.headers.get("Last-Event-ID")))
             else:
                 self._send(404, b"not found\n", "text/plain; charset=utf-8", head=head)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except _QUIET:
+            self.close_connection = True
         except Exception:  # never a traceback to the client
             log.exception("error answering %s", printable(self.path)[:200])
             try:
@@ -180,7 +235,7 @@ class Handler(BaseHTTPRequestHandler):
             watcher = self.server.watcher
             self.wfile.write(b"retry: 2000\n\n")
             self.wfile.flush()
-            while not watcher.stopped and not self.server.closing.is_set():
+            while not self._stream_over():
                 if watcher.version != since:
                     change = watcher.changes(since)
                     since = change["version"]
@@ -189,9 +244,28 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     self.wfile.write(b": keepalive\n\n")
                 self.wfile.flush()
-                watcher.wait(since, KEEPALIVE_S)
+                # until a change or the next keepalive, looking in short slices whether the
+                # client left, so that its slot is free at once, not at the next write
+                next_keepalive = time.monotonic() + KEEPALIVE_S
+                while (watcher.wait(since, STREAM_POLL_S) == since and not self._stream_over()
+                       and time.monotonic() < next_keepalive):
+                    pass
         finally:
             self.server.streams.release()
+
+    def _stream_over(self) -> bool:
+        """The server closes, or the client left (an EventSource sends nothing once it asked:
+        anything readable is its end of the connection, or junk)."""
+        if self.server.watcher.stopped or self.server.closing.is_set():
+            return True
+        try:
+            if hasattr(select, "poll"):  # any descriptor number (select stops at 1024)
+                poll = select.poll()
+                poll.register(self.connection, select.POLLIN | select.POLLPRI)
+                return bool(poll.poll(0))  # hang-ups and errors are always reported
+            return bool(select.select([self.connection], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
 
 
 def _since(query: dict, header: str | None = None) -> int:
@@ -204,7 +278,12 @@ def _since(query: dict, header: str | None = None) -> int:
 
 
 class Server(ThreadingHTTPServer):
-    """A live page of the store at ``path`` on ``host``:``port`` (0: any free port)."""
+    """A live page of the store at ``path`` on ``host``:``port`` (0: any free port).
+
+    ``host`` is resolved as it is bound: :attr:`host` is the address listened on (``127.1`` and
+    ``localhost`` are ``127.0.0.1``), :attr:`loopback` whether only this machine can reach it,
+    and the ``Host`` header must name it: that address, the name it was given, ``localhost``
+    where it is a loopback address, the machine's names where it is not."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -212,7 +291,8 @@ class Server(ThreadingHTTPServer):
     def __init__(self, path: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
                  rows: str = ROWS, cols: str = COLS, where: Sequence[tuple[str, str]] = (),
                  interval: float = 0.5, max_streams: int = MAX_STREAMS,
-                 title: str | None = None):
+                 max_connections: int = MAX_CONNECTIONS,
+                 request_timeout: float = REQUEST_TIMEOUT_S, title: str | None = None):
         if not isinstance(path, (str, os.PathLike)) or not str(path):
             raise ConfigError(f"a store is a file path, not {path!r:.40}")
         if not isinstance(host, str) or not host or len(host) > 255:
@@ -225,39 +305,99 @@ class Server(ThreadingHTTPServer):
         if isinstance(max_streams, bool) or not isinstance(max_streams, int) or not (
                 1 <= max_streams <= 10_000):
             raise ConfigError(f"max_streams must be 1..10000, got {max_streams!r:.30}")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or not (
+                1 <= max_connections <= 10_000):
+            raise ConfigError(f"max_connections must be 1..10000, got {max_connections!r:.30}")
+        if isinstance(request_timeout, bool) or not isinstance(request_timeout, (int, float)) \
+                or not 0.01 <= request_timeout <= 3600:
+            raise ConfigError(f"request_timeout must be 0.01..3600 seconds, got "
+                              f"{request_timeout!r:.30}")
         if title is not None and not isinstance(title, str):
             raise ConfigError(f"title must be text, got {title!r:.30}")
         where = checks.pairs("where", where)
         self.watcher = Watcher(path, rows=rows, cols=cols, where=where, interval=interval)
         self.title = title or f"lstm-sweep: {printable(Path(path).name)}"
         self.streams = threading.BoundedSemaphore(max_streams)
+        self.connections = threading.BoundedSemaphore(max_connections)
+        self.request_timeout = float(request_timeout)
         self.closing = threading.Event()
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.address_family = family
+        bind = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::1]
+        self.address_family = socket.AF_INET6 if ":" in bind else socket.AF_INET
         try:
-            super().__init__((host, port), Handler)
+            super().__init__((bind, port), Handler)
         except (OSError, ValueError, UnicodeError, OverflowError) as e:
             self.watcher.stop()
             raise ConfigError(f"cannot listen on {printable(host)[:60]}:{port}: "
                               f"{getattr(e, 'strerror', None) or e}; pass "
                               "--port with another port (0: any free one)") from None
-        self.host = host
+        self.host = str(self.server_address[0])  # as bound: resolved and canonical
         self.port = self.server_address[1]
-        names = {host, "localhost", "127.0.0.1", "[::1]"} if host in LOOPBACK or host in (
-            "[::1]",) else {host, socket.gethostname(), socket.getfqdn()}
-        if host in ("0.0.0.0", "::"):
-            names |= {"localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn()}
-        self.allowed = {f"{n}:{self.port}".lower() for n in names} | (
-            {f"[{host}]:{self.port}"} if ":" in host else set())
+        try:
+            address = ipaddress.ip_address(self.host.split("%")[0])
+        except ValueError:
+            address = None
+        self.loopback = address is not None and address.is_loopback
+        names = {host, self.host}
+        if self.loopback:
+            names.add("localhost")
+        else:
+            names |= {socket.gethostname(), socket.getfqdn()}
+            if address is not None and address.is_unspecified:  # every address of this machine
+                names |= {"localhost", "127.0.0.1", "::1"}
+        self.allowed = {_host_port(n.strip("[]"), self.port).lower() for n in names if n}
+        if self.port == 80:  # a browser leaves out the scheme's own port
+            self.allowed |= {a.rsplit(":", 1)[0] for a in self.allowed}
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
+        return f"http://{_host_port(self.host, self.port)}/"
 
     def host_allowed(self, value: str | None) -> bool:
         """A ``Host`` header naming this server (no other name: DNS rebinding)."""
         return value is not None and value.strip().lower() in self.allowed
+
+    # ---------------------------------------------------------------- connections, bounded
+
+    def process_request(self, request, client_address) -> None:
+        """A thread for the connection, unless :data:`MAX_CONNECTIONS` are open: then a 503
+        (with the security headers) and the connection closed, from this thread, never
+        waiting on the client."""
+        if not self.connections.acquire(blocking=False):
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.connections.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        threading.current_thread().name = f"lstm-sweep-connection-{self.port}"
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connections.release()
+
+    def _refuse(self, request) -> None:
+        body = b"too many connections; try again\n"
+        head = "".join(f"{k}: {v}\r\n" for k, v in {
+            **HEADERS, "Content-Type": "text/plain; charset=utf-8",
+            "Content-Length": str(len(body)), "Retry-After": "5", "Connection": "close"}.items())
+        try:
+            request.setblocking(False)
+            request.send(f"HTTP/1.1 503 Service Unavailable\r\n{head}\r\n".encode() + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that reset its connection or went silent is no error (debug log); anything
+        else is logged with its traceback, never printed."""
+        error = sys.exc_info()[1]
+        if isinstance(error, _QUIET):
+            log.debug("%s: %s", client_address, error)
+        else:
+            log.error("error on a connection from %s", client_address, exc_info=True)
 
     def start(self) -> Server:
         self.watcher.start()
@@ -273,13 +413,19 @@ class Server(ThreadingHTTPServer):
         self.server_close()
 
 
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def serve_store(path: str | Path, host: str = "127.0.0.1", port: int = 8000, **kw) -> Server:
     """Start serving a live page of the store at ``path`` in background threads (read-only:
     nothing is written, no file is created beside it); ``.url`` says where, ``close()`` stops
     it. Keywords: ``rows``, ``cols``, ``where`` (as ``table``), ``interval`` (seconds between
-    looks at the store), ``max_streams``, ``title``.
+    looks at the store), ``max_streams``, ``max_connections``, ``request_timeout`` (seconds a
+    connection may stay silent), ``title``.
 
     Raises:
-        ConfigError: a bad port or axis, or the address cannot be listened on.
+        ConfigError: a bad port, axis or ``--where`` axis, or the address cannot be listened
+            on.
     """
     return Server(path, host, port, **kw).start()

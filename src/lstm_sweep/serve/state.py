@@ -40,6 +40,18 @@ def _number(x: float | None) -> float | None:
     return x if x is None or math.isfinite(x) else None
 
 
+def _finite(x: object) -> float | None:
+    """``x`` as a finite float where it is one (a number read from a row anyone may have
+    written: not a bool, NaN, an infinity, text or an integer too large for a float), else None."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    try:
+        x = float(x)
+    except OverflowError:
+        return None
+    return x if math.isfinite(x) else None
+
+
 def _facet_id(protocol: dict) -> str:
     return hashlib.sha1(repr(facet_key(protocol)).encode()).hexdigest()[:10]
 
@@ -173,11 +185,15 @@ def running_trials(store: Store, rows: str = ROWS, cols: str = COLS,
     timeout = claim_timeout()
     folder = checkpoint_dir(store.path)
     out = []
-    for c in store.claims():
-        entry = {"key": str(c.key)[:64], "host": printable(c.host)[:100],
-                 "pid": c.pid if isinstance(c.pid, int) else None,
-                 "claimed_at": c.claimed_at if isinstance(c.claimed_at, (int, float))
-                 else None, "live": c.live(now, timeout)}
+    for c in store.claims():  # any value a row may hold (SQLite keeps whatever was written)
+        try:
+            live = c.live(now, timeout)
+        except (TypeError, ValueError, OverflowError):
+            live = False
+        entry = {"key": printable(c.key)[:64], "host": printable(c.host)[:100],
+                 "pid": c.pid if isinstance(c.pid, int) and not isinstance(c.pid, bool)
+                 and abs(c.pid) < 2**53 else None,
+                 "claimed_at": _finite(c.claimed_at), "live": live}
         got = read_live(folder, entry["key"]) if entry["live"] else None
         if got is not None and entry["claimed_at"] is not None and \
                 got["written_at"] < entry["claimed_at"] - 1:
@@ -194,29 +210,34 @@ def running_trials(store: Store, rows: str = ROWS, cols: str = COLS,
 def live_files(path: Path) -> tuple:
     """What tells that a running trial published more of its curve: the names, sizes and times
     of the curve files in the store's checkpoint folder."""
+    out = []
     try:
         with os.scandir(checkpoint_dir(path)) as entries:
-            return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
-                                for e in entries if e.name.endswith(LIVE_SUFFIX)))
+            for e in entries:
+                if e.name.endswith(LIVE_SUFFIX):
+                    try:  # never a link followed, nor a file opened
+                        st = e.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    out.append((e.name, st.st_mode, st.st_size, st.st_mtime_ns))
     except (OSError, ValueError):
         return ()
+    return tuple(sorted(out))
 
 
 def _progress(store: Store, stored: set[str], claims: list[dict], now: float) -> dict | None:
-    """The latest recorded plan: trials of its grid stored / planned, and its ETA."""
-    plans = store.plans()
+    """The latest recorded plan: trials of its grid stored / planned, and its ETA (a plan whose
+    start is not a finite time is no plan; an ETA that is not a finite number is none)."""
+    plans = [(at, p) for p in store.plans() if (at := _finite(p.get("started_at"))) is not None]
     if not plans:
         return None
-    plan = plans[-1]
+    started_at, plan = max(plans, key=lambda ap: ap[0])
     keys = [k for k in plan["keys"] if isinstance(k, str)]
     done = sum(1 for k in keys if k in stored)
-    eta = plan.get("eta_s")
-    left = None
-    if isinstance(eta, (int, float)) and math.isfinite(eta):
-        left = max(0.0, plan["started_at"] + eta - now)
-    return {"planned": len(keys), "done": done, "started_at": plan["started_at"],
-            "eta_s": eta if isinstance(eta, (int, float)) else None, "left_s": left,
-            "host": printable(plan.get("host", ""))[:100],
+    eta = _finite(plan.get("eta_s"))
+    left = None if eta is None else _finite(max(0.0, started_at + eta - now))
+    return {"planned": len(keys), "done": done, "started_at": started_at,
+            "eta_s": eta, "left_s": left, "host": printable(plan.get("host", ""))[:100],
             "running": sum(1 for c in claims if c["live"])}
 
 
@@ -243,6 +264,10 @@ class Watcher:
     def __init__(self, path: str | Path, *, rows: str = ROWS, cols: str = COLS,
                  where: Sequence[tuple[str, str]] = (), interval: float = 0.5):
         check_axes(rows, cols)
+        for name, _ in where:  # as `table --where` refuses it (a value no trial has yet is fine)
+            if name not in AXES:
+                raise ConfigError(f"unknown axis {name!r:.40} in --where; choose one of: "
+                                  f"{', '.join(AXES)}")
         self.path = Path(path)
         self.rows, self.cols, self.where = rows, cols, tuple(where)
         self.interval = interval
@@ -421,5 +446,19 @@ class Watcher:
 
 def to_json(value: object) -> str:
     """Compact JSON for the page; ``<``, ``>``, ``&`` escaped so that it may sit in HTML."""
-    text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a non-finite number that slipped through: null, never an error page
+        text = json.dumps(_nulled(value), separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _nulled(value: object) -> object:
+    """``value`` with every non-finite float replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _nulled(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nulled(v) for v in value]
+    return value

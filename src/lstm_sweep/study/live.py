@@ -2,8 +2,8 @@
 file ``<key>.live.json`` in the store's checkpoint folder (``<store>.checkpoints``), rewritten
 at most every second while the trial trains and deleted with its checkpoints once its result is
 stored. Readers (the live page) need no torch to read it, and never trust it: a file that is not
-what this module writes (too big, not JSON, deeply nested, another trial's, junk values) reads
-as no curve.
+what this module writes (not a regular file, too big, not JSON, deeply nested, another trial's,
+junk values) reads as no curve, at once: a FIFO or a device in its place never blocks a reader.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,14 +63,12 @@ def read_live(folder: str | os.PathLike, key: str) -> dict | None:
     [[step, loss, accuracy], ...], "written_at": the file's time}``, or None where there is none
     (or none that reads right)."""
     try:
-        path = live_path(folder, key)
-        with open(path, "rb") as f:
-            blob = f.read(MAX_LIVE_BYTES + 1)
-            written_at = os.fstat(f.fileno()).st_mtime
-    except (OSError, ValueError):
+        got = _read_regular(live_path(folder, key))
+    except ValueError:  # not a trial key
         return None
-    if len(blob) > MAX_LIVE_BYTES:
+    if got is None:
         return None
+    blob, written_at = got
     try:
         d = json.loads(blob)
         config = TrialConfig.from_dict(d["config"])
@@ -88,6 +87,35 @@ def read_live(folder: str | os.PathLike, key: str) -> dict | None:
             return None
         points.append(p)
     return {"config": config, "step": step, "curve": points, "written_at": written_at}
+
+
+def _read_regular(path: Path) -> tuple[bytes, float] | None:
+    """The bytes of ``path`` (at most :data:`MAX_LIVE_BYTES`) and its time, where it is a
+    regular file: opened without blocking and without following a link, so that a FIFO, a
+    device or a link in its place reads as nothing and never holds the reader up (nor is a
+    device opened: ``lstat`` first, ``fstat`` of what was opened to be sure)."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY)
+    except (OSError, ValueError):
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_LIVE_BYTES:
+            return None
+        chunks, size = [], 0
+        while size <= MAX_LIVE_BYTES:
+            chunk = os.read(fd, MAX_LIVE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None if size > MAX_LIVE_BYTES else (b"".join(chunks), st.st_mtime)
 
 
 def _finite(v: object) -> bool:
