@@ -184,6 +184,30 @@ def test_a_measurement_that_is_not_finite_is_named_not_judged_as_a_growth():
     assert "nan" in render_coord_table(points) or "not finite" in render_coord_table(points)
 
 
+@settings(max_examples=80, deadline=None)
+@given(keep=st.lists(st.booleans(), min_size=3 * 4 * 6, max_size=3 * 4 * 6),
+       nan=st.sampled_from([None, 0, 5, 17]))
+def test_any_subset_of_the_points_is_judged_shown_or_refused(keep, nan):
+    """Points a check may leave out (a width that stopped early, a quantity missing): the
+    verdict speaks only for the steps judged at every width; the table shows '-'."""
+    full = _synthetic({"h": 0.5}, widths=(64, 128, 256), steps=3)
+    points = [p for p, k in zip(full, keep) if k or p.step == 0]
+    if nan is not None and nan < len(points):
+        p = points[nan]
+        points[nan] = CoordPoint(p.param, p.width, p.step, p.quantity, math.nan, p.change)
+    try:
+        (v,) = verdicts(points)
+        table = render_coord_table(points)
+    except ConfigError as e:
+        assert "verdict needs" in str(e) or "measured at every width" in str(e), e
+        return
+    assert v.text in table and "nan" not in v.text
+    if v.diverged_at is None:
+        assert 1 <= v.steps <= 3
+        judged = [w for w in (64, 128, 256) if w >= v.narrow]
+        assert all(any(p.width == w and p.step == v.steps for p in points) for w in judged)
+
+
 @pytest.mark.parametrize("fields", [
     (5, 8, 0, "h", 1.0, 1.0), ("mup", 0, 0, "h", 1.0, 1.0), ("mup", True, 0, "h", 1.0, 1.0),
     ("mup", 8, -1, "h", 1.0, 1.0), ("mup", 8, 0, "x", 1.0, 1.0), ("mup", 8, 0, "h", -1.0, 1.0),

@@ -31,7 +31,8 @@ NOT_JUDGED = {("logits", "value")}  # see the module docstring
 @dataclass(frozen=True)
 class Verdict:
     """The coordinate check's word on one parametrization: ``flat``, and the worst growth
-    (``quantity``'s ``measure`` at ``step``, ``growth`` times from ``narrow`` to ``widest``).
+    (``quantity``'s ``measure`` at ``step``, ``growth`` times from ``narrow`` to ``widest``),
+    over steps 1..``steps`` (the last step measured at every width judged).
     ``diverged_at``: the width whose measurement there is not finite (NaN or infinite: its
     models diverged), then ``growth`` is infinite and the verdict not flat; None otherwise."""
 
@@ -171,6 +172,7 @@ def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERAN
         size = {(p.quantity, p.step, p.width): p for p in mine}
         worst = None
         diverged = None
+        reached = 0  # the last step judged at every width (what the verdict speaks for)
         for q in [q for q in QUANTITY_NAMES if any(p.quantity == q for p in mine)]:
             for step in range(1, last + 1):
                 for measure in MEASURES:
@@ -186,6 +188,7 @@ def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERAN
                     if bad:
                         continue
                     g = _growth(judged, sizes, narrow, widest)
+                    reached = max(reached, step)
                     if worst is None or abs(math.log(g)) > abs(math.log(worst[0])):
                         worst = (g, q, measure, step)
         if diverged is not None:
@@ -197,16 +200,22 @@ def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERAN
             raise ConfigError(f"{param}: no step 1..{last} was measured at every width")
         g, q, measure, step = worst
         out.append(Verdict(param, abs(math.log(g)) <= math.log(tol) + 1e-12, q, measure,
-                           step, g, narrow, widest, last, tol))
+                           step, g, narrow, widest, reached, tol))
     return out
 
 
 def render_coord_table(points: Sequence[CoordPoint]) -> str:
     """Per parametrization: each quantity's size and change (Δ) at the last step, per width,
-    and its growth across the widths judged (the verdict's fit)."""
+    and its growth across the widths judged (the verdict's fit); ``-`` where a width has no
+    measurement there.
+
+    Raises:
+        ConfigError: as :func:`verdicts` does.
+    """
     points = _check_points(points)
+    judgments = verdicts(points)
     lines = []
-    for v in verdicts(points):
+    for v in judgments:
         mine = [p for p in points if p.param == v.param]
         widths = sorted({p.width for p in mine})
         last = max(p.step for p in mine)
@@ -216,15 +225,18 @@ def render_coord_table(points: Sequence[CoordPoint]) -> str:
         head = f"{'quantity':<28}" + "".join(f"{w:>10}" for w in widths) + \
             f"{f'×{v.narrow}→{v.widest}':>13}"
         lines.append(head)
-        for q in [q for q in QUANTITY_NAMES if (q, widths[0]) in at]:
+        for q in [q for q in QUANTITY_NAMES if any((q, w) in at for w in widths)]:
             for measure, label in (("value", QUANTITY_TITLES[q]), ("change", "Δ " + q)):
-                sizes = [getattr(at[(q, w)], measure) for w in widths]
-                g = _growth(judged, [getattr(at[(q, w)], measure) for w in judged], v.narrow,
-                            v.widest)
-                lines.append(f"{label:<28}" + "".join(f"{s:>10.3g}" for s in sizes) +
-                             f"{g:>13.2f}")
+                sizes = [f"{getattr(at[(q, w)], measure):>10.3g}" if (q, w) in at else
+                         f"{'-':>10}" for w in widths]
+                growth = f"{'-':>13}"
+                if all((q, w) in at for w in judged):
+                    g = _growth(judged, [getattr(at[(q, w)], measure) for w in judged],
+                                v.narrow, v.widest)
+                    growth = f"{g:>13.2f}"
+                lines.append(f"{label:<28}" + "".join(sizes) + growth)
         lines.append("")
-    return "\n".join(lines + [v.text for v in verdicts(points)])
+    return "\n".join(lines + [v.text for v in judgments])
 
 
 def render_coord_csv(points: Sequence[CoordPoint]) -> str:

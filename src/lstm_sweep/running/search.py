@@ -77,6 +77,17 @@ class Row:
     rates: tuple[float, ...]  # ascending
     trials: dict  # rate -> tuple[TrialConfig, ...]
 
+    def __post_init__(self) -> None:
+        """Raises ConfigError for fields of the wrong kind (rows are made by
+        :func:`search_rows`)."""
+        ok = (_is_count(self.hidden) and isinstance(self.facet, tuple)
+              and isinstance(self.rates, tuple) and self.rates
+              and isinstance(self.trials, dict) and set(self.trials) == set(self.rates)
+              and all(isinstance(ts, tuple) and ts and all(isinstance(c, TrialConfig) for c in ts)
+                      for ts in self.trials.values()))
+        if not ok:
+            raise ConfigError(f"a search Row is made by search_rows(trials); got {show(self)}")
+
     @property
     def proto(self) -> TrialConfig:
         return self.trials[self.rates[0]][0]
@@ -383,6 +394,16 @@ class RowResult:
     best_val: float | None
     candidates: list[float] = field(default_factory=list)  # rates trained at the first rung
     reached: dict = field(default_factory=dict)  # rate -> the steps its seeds reached
+
+    def __post_init__(self) -> None:
+        """Raises ConfigError for fields of the wrong kind (made by :func:`run_search`)."""
+        ok = (isinstance(self.row, Row) and (self.best is None or _is_number(self.best))
+              and (self.best_val is None or _is_number(self.best_val))
+              and isinstance(self.candidates, list) and all(_is_number(c) for c in self.candidates)
+              and isinstance(self.reached, dict)
+              and all(_is_count(n, 0) for n in self.reached.values()))
+        if not ok:
+            raise ConfigError(f"a RowResult is made by run_search; got {show(self)}")
 
 
 @dataclass(frozen=True)
