@@ -384,7 +384,7 @@ def test_the_listen_address_is_resolved(server, tmp_path, capfd):
 def test_serve_refuses_an_unknown_where_axis(tmp_path):
     db = _store(tmp_path / "s.db")
     table = cli("table", "--db", db, "--where", "junk=x")
-    o = cli("serve", "--db", db, "--port", "0", "--where", "junk=x")
+    o = _in_thread(cli, "serve", "--db", db, "--port", "0", "--where", "junk=x")  # or serves
     assert o.error_line().startswith("Error: unknown axis 'junk'"), o.err
     assert table.error_line() == o.error_line()
     with pytest.raises(ConfigError, match="unknown axis"):
