@@ -40,7 +40,7 @@ import torch
 from ..errors import ConfigError, LstmSweepError
 from ..store import Store
 from ..study.config import MAX_STEPS, TrialConfig, check_count, show
-from ..study.results import Status, TrialResult
+from ..study.results import Status, TrialResult, is_finite_number
 from .calibration import calibrations_for
 from .cost import EVAL_IMAGES, human_bytes, human_seconds, plan_units, step_flops, trial_flops
 from .executors import make_executor
@@ -206,14 +206,6 @@ def _is_count(v: object, low: int = 1) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and low <= v
 
 
-def _is_number(v: object) -> bool:
-    """A finite number (not a bool; an integer within float's range)."""
-    try:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    except OverflowError:
-        return False
-
-
 @dataclass(frozen=True)
 class RowPlan:
     row: Row
@@ -252,8 +244,8 @@ class SearchPlan:
               and isinstance(self.rows, list) and all(isinstance(r, RowPlan) for r in self.rows)
               and isinstance(self.rungs, tuple) and self.rungs
               and all(_is_count(r) for r in self.rungs) and _is_count(self.eta)
-              and (self.window is None or (_is_number(self.window) and self.window > 1))
-              and _is_number(self.flops_without_window) and _is_count(self.checkpoint_need, 0)
+              and (self.window is None or (is_finite_number(self.window) and self.window > 1))
+              and is_finite_number(self.flops_without_window) and _is_count(self.checkpoint_need, 0)
               and (self.checkpoint_free is None or _is_count(self.checkpoint_free, 0)))
         if not ok:
             raise ConfigError("a SearchPlan is made by plan_search(request, ...); these fields "
@@ -397,9 +389,9 @@ class RowResult:
 
     def __post_init__(self) -> None:
         """Raises ConfigError for fields of the wrong kind (made by :func:`run_search`)."""
-        ok = (isinstance(self.row, Row) and (self.best is None or _is_number(self.best))
-              and (self.best_val is None or _is_number(self.best_val))
-              and isinstance(self.candidates, list) and all(_is_number(c) for c in self.candidates)
+        ok = (isinstance(self.row, Row) and (self.best is None or is_finite_number(self.best))
+              and (self.best_val is None or is_finite_number(self.best_val))
+              and isinstance(self.candidates, list) and all(is_finite_number(c) for c in self.candidates)
               and isinstance(self.reached, dict)
               and all(_is_count(n, 0) for n in self.reached.values()))
         if not ok:
@@ -419,7 +411,7 @@ class SearchSummary:
     def __post_init__(self) -> None:
         """Raises ConfigError for fields of the wrong kind (made by :func:`run_search`)."""
         ok = (isinstance(self.rows, list) and all(isinstance(r, RowResult) for r in self.rows)
-              and all(_is_number(getattr(self, n)) for n in ("flops", "grid_flops",
+              and all(is_finite_number(getattr(self, n)) for n in ("flops", "grid_flops",
                                                               "planned_grid_s", "wall_s"))
               and _is_count(self.trained, 0) and isinstance(self.statuses, dict)
               and all(isinstance(k, str) and _is_count(v, 0) for k, v in self.statuses.items()))

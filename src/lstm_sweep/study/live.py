@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import LstmSweepError
 from .config import TrialConfig
+from .results import is_finite_number
 
 LIVE_SUFFIX = ".live.json"
 MAX_LIVE_BYTES = 1 << 20
@@ -83,7 +84,7 @@ def read_live(folder: str | os.PathLike, key: str) -> dict | None:
     for p in curve:
         if not (isinstance(p, list) and len(p) == 3 and isinstance(p[0], int)
                 and not isinstance(p[0], bool) and 0 <= p[0] <= config.steps
-                and all(v is None or _finite(v) for v in p[1:])):
+                and all(v is None or is_finite_number(v) for v in p[1:])):
             return None
         points.append(p)
     return {"config": config, "step": step, "curve": points, "written_at": written_at}
@@ -117,12 +118,3 @@ def _read_regular(path: Path) -> tuple[bytes, float] | None:
         os.close(fd)
     return None if size > MAX_LIVE_BYTES else (b"".join(chunks), st.st_mtime)
 
-
-def _finite(v: object) -> bool:
-    """A finite JSON number (a 400-digit integer is not: ``math.isfinite`` would overflow)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return False
-    try:
-        return math.isfinite(v)
-    except OverflowError:
-        return False

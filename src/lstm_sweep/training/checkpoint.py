@@ -52,6 +52,7 @@ from ..data.batches import BatchStream
 from ..study.config import GATES, TrialConfig
 from ..study.live import checkpoint_dir as checkpoint_dir  # its home is the study layer
 from ..study.live import live_path
+from ..study.results import is_finite_number
 
 log = logging.getLogger(__name__)
 
@@ -391,7 +392,7 @@ def state_problem(state: dict, config: TrialConfig, until: int, n_train: int) ->
         return f"its optimizer's step count {state['opt_t']!r:.20} is not its step {step}"
     for k in ("started_at", "wall_s", "cpu_s"):
         v = state[k]
-        if not _is_number(v) or v < 0:
+        if not is_finite_number(v) or v < 0:
             return f"its {k} is {v!r:.20}"
     if state["started_at"] > time.time() + 86_400:
         return "it was started in the future"
@@ -401,7 +402,7 @@ def state_problem(state: dict, config: TrialConfig, until: int, n_train: int) ->
     if not _is_int(done) or not (done == step if status == "done" else 0 < done <= step):
         return f"its steps done {done!r:.20} do not fit its step {step} ({status})"
     if status == "done" and not ((loss is None and step < config.display_step)  # (a GPU's)
-                                 or (_is_number(loss) and loss >= 0)):
+                                 or (is_finite_number(loss) and loss >= 0)):
         return f"its last loss {loss!r:.20} is not a loss of a trial that is training"
     if status == "diverged" and not (isinstance(loss, float) and not math.isfinite(loss)):
         return f"its last loss {loss!r:.20} is finite, yet it diverged"
@@ -417,16 +418,6 @@ def state_problem(state: dict, config: TrialConfig, until: int, n_train: int) ->
 
 def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: object) -> bool:
-    """A finite int or float (a 400-digit integer is not one: it overflows a float)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return False
-    try:
-        return math.isfinite(v)
-    except OverflowError:
-        return False
 
 
 def _curve_problem(curve: object, config: TrialConfig, last: int, diverged: bool) -> str | None:
