@@ -18,6 +18,8 @@ import torch
 from conftest import LSTM_SWEEP
 from faults import can_unshare, cli, in_namespace
 from lstm_sweep import TrialConfig
+from lstm_sweep.errors import ConfigError
+from lstm_sweep.running.sweep import parse_every
 from lstm_sweep.store import load_results
 from lstm_sweep.study.results import Status
 from lstm_sweep.training import checkpoint as ckpt
@@ -218,11 +220,29 @@ def test_keep_checkpoints_keeps_them_and_the_plan_shows_their_disk(mnist_dir, tm
     assert o.code == 0 and "checkpoints: off" in o.out
 
 
-@pytest.mark.parametrize("value", ["5x", "-1", "nan", "inf", "1e9", "m", "", "5 m m", "0x10"])
+@pytest.mark.parametrize("value", ["5x", "-1", "nan", "inf", "1e9", "m", "", "5 m m", "0x10",
+                                   "1e-400", "1e-400s", "0.5", "0.001m", "-0.5", "1e999999999999",
+                                   "1e400", "1" + "0" * 400, "8d", "169h"])
 def test_bad_checkpoint_intervals_are_refused(tmp_path, value):
     o = cli("plan", "--hidden", "8", "--lr", "1e-2", "--db", tmp_path / "p.db",
             "--checkpoint-every", value)
-    assert "--checkpoint-every takes seconds or minutes" in o.error_line()
+    assert "--checkpoint-every takes 0 (at every curve point), off (never), or seconds" in \
+        o.error_line()
+    assert o.code == 2 and not (tmp_path / "p.db").exists()
+
+
+@pytest.mark.parametrize("value, seconds", [("0", 0.0), ("0s", 0.0), ("0.0m", 0.0), (" 1 ", 1.0),
+                                            ("1s", 1.0), ("0.5m", 30.0), ("1.5h", 5400.0),
+                                            ("168h", 604800.0), ("off", None), (90, 90.0),
+                                            (0, 0.0), (2.5, 2.5), (None, None)])
+def test_checkpoint_intervals_parse_to_their_seconds(value, seconds):
+    assert parse_every(value) == seconds
+
+
+@pytest.mark.parametrize("value", [0.5, 1e-300, -1.0, float("nan"), float("inf"), True, 7 * 86400 + 1])
+def test_checkpoint_intervals_as_numbers_are_refused_too(value):
+    with pytest.raises(ConfigError, match="from 1 s to 7 days"):
+        parse_every(value)
 
 
 def test_a_checkpoint_folder_that_is_a_file_is_refused_and_nothing_is_touched(tmp_path):

@@ -269,6 +269,8 @@ def test_coord_check_through_the_cli(mnist_dir, tmp_path):
     (["--batch-size", "100000"], ["batch size", "55,000"]),
     (["--seeds", "-1"], ["--seeds"]),
     (["--base-width", "0"], ["--base-width"]),
+    (["--hidden", "16,1048576"], ["width 1048576 with 1 seeds needs about", "TB", "free"]),
+    (["--hidden", "16,32", "--seeds", ",".join(map(str, range(65)))], ["1 to 64 values"]),
 ])
 def test_coord_check_refuses_bad_options_in_one_line(mnist_dir, tmp_path, args, words):
     o = cli("coord-check", "--hidden", "16,32", "--steps", "1", "--seeds", "0",
@@ -292,6 +294,18 @@ def test_coord_check_refuses_an_output_it_cannot_write_before_training(mnist_dir
     # a folder below a file cannot be made: refused before the first width trains
     o = cli("coord-check", "--hidden", "16,32", "--data-dir", mnist_dir, "--out", plain / "y")
     assert o.code == 2 and "is a file, not a folder" in o.error_line() and "[1/" not in o.err
+
+
+def test_the_memory_a_check_plans_grows_with_width_seeds_and_batch():
+    base = coordcheck.coord_memory(64, 2, 32)
+    assert coordcheck.coord_memory(1024, 2, 32) > 20 * base  # weights grow as width squared
+    assert coordcheck.coord_memory(64, 4, 32) == 2 * base  # seeds side by side
+    assert coordcheck.coord_memory(64, 2, 64) > base
+    # the plan covers what one width really allocates: the weights, Adam's slots and the probes
+    config = TrialConfig(hidden=64, lr=0.01)
+    params = sum(t.numel() for t in make_engine("fused", [config, config], "cpu")
+                 .tf_params(0).values())
+    assert base > 2 * params * 4 * 4
 
 
 # --------------------------------------------------------------------- rates and the preset

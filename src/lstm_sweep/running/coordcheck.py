@@ -29,6 +29,8 @@ from ..training.coord import probe
 from ..training.device import resolve_device
 from ..training.engines import make_engine
 from ..training.param import ADAM_LIKE, readout_multiplier
+from .cost import device_memory, human_bytes, trial_params, unit_memory
+from .units import WorkUnit
 
 MAX_COORD_STEPS = 1000
 
@@ -77,7 +79,8 @@ def coord_check(
 
     Raises:
         ConfigError: fewer than two widths, repeated values, anything a trial refuses, a batch
-            larger than the training split, more than :data:`MAX_COORD_STEPS` steps, or an
+            larger than the training split, more than :data:`MAX_COORD_STEPS` steps, a widest
+            width that cannot fit in the device's memory, or an
             ``on_done`` that is not callable (all checked before any work).
     """
     if not isinstance(data, Dataset):
@@ -98,6 +101,7 @@ def coord_check(
         raise ConfigError(f"batch size {batch_size} is more than the {len(data.train):,} "
                           "training images")
     device = resolve_device(device)
+    _check_memory(max(widths), len(seeds), batch_size, cell, device)
     x = torch.as_tensor(data.train.images[:batch_size], device=device)
     y = torch.as_tensor(data.train.labels[:batch_size], device=device)
     points = []
@@ -118,6 +122,28 @@ def coord_check(
             if on_done is not None:
                 on_done(param, width)
     return points
+
+
+def coord_memory(width: int, seeds: int, batch_size: int, cell: str = "lstm") -> int:
+    """Bytes one width's check holds at its peak: the fused group's training (weights, optimizer
+    slots, activations of the batch) and the probes' two copies of every seed's weights."""
+    config = TrialConfig(hidden=width, lr=0.01, batch_size=batch_size, cell=cell)
+    unit = WorkUnit((config,) * seeds, "fused")
+    parts = unit_memory(unit, eval_chunk=batch_size)
+    return sum(parts.values()) + 2 * 4 * seeds * trial_params(config)
+
+
+def _check_memory(widest: int, seeds: int, batch_size: int, cell: str,
+                  device: torch.device) -> None:
+    """Refuse, before any work, a widest width whose check cannot fit in the device's memory
+    (a 2^20-unit LSTM would otherwise be allocated, or swap, before it fails)."""
+    need = coord_memory(widest, seeds, batch_size, cell)
+    available, _ = device_memory(device)
+    if available is not None and need > available:
+        raise ConfigError(f"width {widest} with {seeds} seeds needs about "
+                          f"{human_bytes(need)}, and {device} has {human_bytes(available)} "
+                          "free; give smaller --hidden widths, fewer --seeds or a smaller "
+                          "--batch-size")
 
 
 def _measure(configs: list[TrialConfig], x: torch.Tensor, y: torch.Tensor,

@@ -16,6 +16,7 @@ driver ends with the whole grid stored.
 
 from __future__ import annotations
 
+import decimal
 import itertools
 import logging
 import math
@@ -415,32 +416,37 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
 
 def parse_every(value: float | str | None) -> float | None:
     """``--checkpoint-every``: seconds (a number, or text ``90``, ``30s``, ``5m``, ``1.5h``); 0 =
-    at every curve point; None or ``off`` = no checkpoints.
+    at every curve point; None or ``off`` = no checkpoints. Anything else is at least 1 s: a
+    smaller number (``0.001``, ``1e-400``, which a float turns into 0) would save at every curve
+    point while saying something else.
 
     Raises:
-        ConfigError: anything else (negative, not finite, beyond a week, an unknown unit).
+        ConfigError: anything else (negative, not finite, under 1 s but not 0, beyond a week, an
+            unknown unit).
     """
     if value is None:
         return None
-    seconds: float | None = None
+    exact: decimal.Decimal | None = None
     if isinstance(value, bool):
         pass
-    elif isinstance(value, (int, float)):
-        seconds = float(value)
+    elif isinstance(value, int):
+        exact = decimal.Decimal(value)
+    elif isinstance(value, float):
+        exact = decimal.Decimal(value) if math.isfinite(value) else None
     elif isinstance(value, str):
         text = value.strip().lower()
         if text in ("off", "never", "none"):
             return None
         scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:], None)
-        number = text[:-1] if scale else text
+        number = (text[:-1] if scale else text).strip()
         try:
-            seconds = float(number) * (scale or 1)
-        except ValueError:
-            seconds = None
-    if seconds is None or not math.isfinite(seconds) or not 0 <= seconds <= 7 * 86400:
-        raise ConfigError(f"--checkpoint-every takes seconds or minutes (30s, 5m, 1h; 0 = at "
-                          f"every curve point; off = never), at most 7 days; got {value!r:.40}")
-    return seconds
+            exact = decimal.Decimal(number) * (scale or 1)
+        except (decimal.DecimalException, ValueError):
+            exact = None
+    if exact is None or not exact.is_finite() or not (exact == 0 or 1 <= exact <= 7 * 86400):
+        raise ConfigError(f"--checkpoint-every takes 0 (at every curve point), off (never), or "
+                          f"seconds or minutes from 1 s to 7 days (30s, 5m, 1h); got {value!r:.40}")
+    return float(exact)
 
 
 def check_checkpoint_dir(folder: Path) -> None:
