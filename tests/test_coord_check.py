@@ -303,7 +303,7 @@ def test_the_memory_a_check_plans_grows_with_width_seeds_and_batch():
     assert coordcheck.coord_memory(64, 2, 64) > base
     # the plan covers what one width really allocates: the weights, Adam's slots and the probes
     config = TrialConfig(hidden=64, lr=0.01)
-    params = sum(t.numel() for t in make_engine("fused", [config, config], "cpu")
+    params = sum(t.numel() for t in make_engine("fused", [config, config], torch.device("cpu"))
                  .tf_params(0).values())
     assert base > 2 * params * 4 * 4
 
