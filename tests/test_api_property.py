@@ -685,6 +685,11 @@ def test_search_records_and_callbacks_check_their_fields(search_request):
     for bad in ({"on_rung": 5}, {"on_row": "x"}, {"sweep": 5}):
         with pytest.raises(ConfigError):
             SearchCallbacks(**bad)
+    hooks = {f.name: None for f in dataclasses.fields(SweepCallbacks)}
+    _one_junk_each(SweepCallbacks, hooks)()
+    for name in hooks:
+        with pytest.raises(ConfigError, match=f"SweepCallbacks.{name} must be a function"):
+            SweepCallbacks(**{name: "print"})
 
 
 def test_the_search_modules_helpers_take_one_junk_argument():

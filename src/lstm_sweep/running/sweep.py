@@ -46,7 +46,7 @@ from ..store import (
     result_problem,
 )
 from ..store.store import dataset_mismatch
-from ..study.config import MAX_WORKERS, Grid, TrialConfig
+from ..study.config import MAX_WORKERS, Grid, TrialConfig, show
 from ..study.results import Status, TrialResult
 from ..training.checkpoint import DEFAULT_EVERY_S, CheckpointDir, Checkpointing, checkpoint_dir
 from ..training.device import capabilities, check_precision, device_name, resolve_device, unsupported
@@ -79,6 +79,13 @@ class SweepCallbacks:
     on_trial_end: Callable[[TrialResult, int, int], None] | None = None  # (result, i, n)
     # other drivers hold trials this sweep needs: {trial key: "host:pid"}; called as it waits
     on_wait: Callable[[dict[str, str]], None] | None = None
+
+    def __post_init__(self) -> None:  # a hook that is not a function fails here, not mid-sweep
+        for name in ("on_start", "on_unit_start", "on_step", "on_trial_end", "on_wait"):
+            hook = getattr(self, name)
+            if hook is not None and not callable(hook):
+                raise ConfigError(f"SweepCallbacks.{name} must be a function or None, got "
+                                  f"{show(hook)}")
 
 
 @dataclass(frozen=True)
