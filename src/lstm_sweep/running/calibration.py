@@ -59,6 +59,7 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
 
     widths = widths or probe_widths(device)
 
+    from ..training.denormals import flushed
     from ..training.engines import make_engine
     from ..training.engines.base import precision_context
     from ..training.graphs import WARMUP_STEPS, stepper
@@ -66,7 +67,7 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
     measured = []
     x = torch.rand(100, *IMAGE_SHAPE, device=device)
     y = torch.randint(0, 10, (100,), device=device)
-    with precision_context(precision):
+    with precision_context(precision), flushed(device):  # as the trials will run
         for h in widths:
             runner = make_engine(engine, [TrialConfig(hidden=h, lr=1e-3, precision=precision,
                                                       cell=cell)],

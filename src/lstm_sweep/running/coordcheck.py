@@ -26,6 +26,7 @@ from ..study.config import (
 )
 from ..study.coords import COORD_BATCH, COORD_SEEDS, COORD_STEPS, COORD_WIDTHS, CoordPoint
 from ..training.coord import probe
+from ..training.denormals import flushed
 from ..training.device import resolve_device
 from ..training.engines import make_engine
 from ..training.param import ADAM_LIKE, readout_multiplier
@@ -105,22 +106,23 @@ def coord_check(
     x = torch.as_tensor(data.train.images[:batch_size], device=device)
     y = torch.as_tensor(data.train.labels[:batch_size], device=device)
     points = []
-    for param in params:
-        for width in sorted(widths):
-            configs = [TrialConfig(hidden=width, lr=lr, seed=s, data_seed=0, steps=steps,
-                                   batch_size=batch_size, cell=cell, optimizer=optimizer,
-                                   param=param, base_width=base_width, readout=readout,
-                                   dataset=data.name) for s in seeds]
-            try:
-                points += _measure(configs, x, y, steps)
-            except (MemoryError, RuntimeError) as e:  # torch's out-of-memory errors included
-                if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
-                    raise
-                raise ConfigError(f"width {width} ({len(configs)} seeds together) does not fit "
-                                  f"in the memory of {device}; give smaller --hidden widths or "
-                                  "fewer --seeds") from None
-            if on_done is not None:
-                on_done(param, width)
+    with flushed(device):  # as trials train
+        for param in params:
+            for width in sorted(widths):
+                configs = [TrialConfig(hidden=width, lr=lr, seed=s, data_seed=0, steps=steps,
+                                       batch_size=batch_size, cell=cell, optimizer=optimizer,
+                                       param=param, base_width=base_width, readout=readout,
+                                       dataset=data.name) for s in seeds]
+                try:
+                    points += _measure(configs, x, y, steps)
+                except (MemoryError, RuntimeError) as e:  # torch's out-of-memory errors included
+                    if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
+                        raise
+                    raise ConfigError(f"width {width} ({len(configs)} seeds together) does not fit "
+                                      f"in the memory of {device}; give smaller --hidden widths or "
+                                      "fewer --seeds") from None
+                if on_done is not None:
+                    on_done(param, width)
     return points
 
 

@@ -49,6 +49,7 @@ from ..store.store import dataset_mismatch
 from ..study.config import MAX_WORKERS, Grid, TrialConfig, show
 from ..study.results import Status, TrialResult
 from ..training.checkpoint import DEFAULT_EVERY_S, CheckpointDir, Checkpointing, checkpoint_dir
+from ..training.denormals import flushed
 from ..training.device import capabilities, check_precision, device_name, resolve_device, unsupported
 from ..training.engines import ENGINE_CHOICES, choose_engine
 from .calibration import calibrations_for
@@ -152,7 +153,17 @@ def environment_info(device: torch.device) -> dict:
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.version.cuda,
         "precisions": ",".join(p for p, ok in capabilities(device).items() if ok),
+        "denormals": denormal_mode(device),
     }
+
+
+def denormal_mode(device: torch.device) -> str:
+    """How a trial on ``device`` treats denormal floats: ``flushed`` to zero on every thread of
+    a CPU (as TF 1.x), ``kept`` where the CPU cannot flush them, ``gpu`` (CUDA's own kernels)."""
+    if device.type != "cpu":
+        return "gpu"
+    with flushed(device) as ok:
+        return "flushed" if ok else "kept"
 
 
 def checked_grid(grid: Grid, device: torch.device, fallback_fp32: bool = False) -> Grid:

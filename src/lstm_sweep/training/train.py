@@ -39,6 +39,7 @@ from ..study.live import encode_live
 from ..study.results import CurvePoint, Status, TrialResult
 from . import checkpoint as ckpt
 from .checkpoint import Checkpointing
+from .denormals import flushed
 from .device import device_name
 from .engines import ENGINES, make_engine
 from .engines.base import Engine, precision_context
@@ -434,7 +435,7 @@ def _train_group(configs: list[TrialConfig], states: list[dict | None], data: Da
     error = None
     memory.start()
     try:
-        with precision_context(proto.precision):
+        with precision_context(proto.precision), flushed(device):
             torch.manual_seed(proto.seed)  # nothing should draw from it; pin it anyway
             runner = make_engine(engine, configs, device)
             why = first and next(filter(None, (ckpt.tensor_problem(runner, j, s)
