@@ -1,7 +1,10 @@
 """Side by side, in one process: the naive baseline vs lstm-sweep's engines on the quick grid.
 
 (a) baseline: what a user writes — one ``torch.nn.LSTM`` trial after another (``torch.optim.Adam``,
-    all cores), then test accuracy;
+    all cores), then test accuracy; it keeps denormal floats, as PyTorch does by default (a trial
+    that saturates then runs many times slower);
+(a') baseline ftz: the same loop with denormals flushed on every thread, as lstm-sweep trains
+    (the ratio against it is the engines' own gain, without the denormals');
 (b) lstm-sweep: the same trials (same batches) through the engine strategies, evaluation included
     (validation + test), worker start-up included:
     - ``auto``: what ``lstm-sweep run`` does by default on this device;
@@ -19,6 +22,7 @@ peak (a large ``torch.mm``) and the ratios engine / baseline. Run it alone on th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import time
@@ -32,6 +36,7 @@ from lstm_sweep.running.executors.inprocess import InProcessExecutor
 from lstm_sweep.running.executors.local import LocalExecutor
 from lstm_sweep.running.units import cpu_cores, make_units, phases
 from lstm_sweep.study.config import HW2_LRS, TrialConfig
+from lstm_sweep.training.denormals import flushed
 
 
 class BenchmarkInvalid(SystemExit):
@@ -150,12 +155,14 @@ def main() -> None:
           f"{args.steps} steps each, evaluation included; lstm-sweep in {args.precision}\n")
 
     baseline([TrialConfig(hidden=16, lr=1e-3, steps=5)], data)  # warm-up: not timed
-    per_width: dict[str, dict[int, float]] = {"baseline": {}}
+    per_width: dict[str, dict[int, float]] = {"baseline": {}, "baseline ftz": {}}
     totals = {}
-    t0 = time.perf_counter()
-    for h in widths:
-        per_width["baseline"][h] = baseline([c for c in configs if c.hidden == h], data)
-    totals["baseline"] = time.perf_counter() - t0
+    for name, mode in (("baseline", contextlib.nullcontext), ("baseline ftz", flushed)):
+        t0 = time.perf_counter()
+        with mode():
+            for h in widths:
+                per_width[name][h] = baseline([c for c in configs if c.hidden == h], data)
+        totals[name] = time.perf_counter() - t0
     chosen = {}
     for s in strategies:
         ours = [replace(c, precision=args.precision) for c in configs]
@@ -179,13 +186,16 @@ def main() -> None:
     for s in strategies:
         check_below_peak(total_flops / totals[s] / 1e9, peak, f"strategy {s}")
     print(f"\nwhole grid, wall time: baseline {totals['baseline']:.1f} s "
-          f"({100 * total_flops / totals['baseline'] / 1e9 / peak:.0f}% of the fp32 peak)")
+          f"({100 * total_flops / totals['baseline'] / 1e9 / peak:.0f}% of the fp32 peak), "
+          f"baseline ftz {totals['baseline ftz']:.1f} s")
     for s in strategies:
         print(f"  {s:>6}: {totals[s]:6.1f} s   ratio engine/baseline = "
               f"{totals['baseline'] / totals[s]:.2f}   "
+              f"(/ baseline ftz = {totals['baseline ftz'] / totals[s]:.2f})   "
               f"({100 * total_flops / totals[s] / 1e9 / peak:.0f}% of peak)   {chosen[s]}")
     print(f"FLOP limit of the ratio at this peak: "
-          f"{totals['baseline'] / (total_flops / (peak * 1e9)):.2f}")
+          f"{totals['baseline'] / (total_flops / (peak * 1e9)):.2f} (ftz: "
+          f"{totals['baseline ftz'] / (total_flops / (peak * 1e9)):.2f})")
 
 
 def wide(data, peak: float, steps: int) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from lstm_sweep.running.calibration import calibration_for, calibrations_for, fit, probe_widths
 from lstm_sweep.running.cost import Calibration
-from lstm_sweep.running.units import make_units
+from lstm_sweep.running.units import cpu_cores, make_units
 from lstm_sweep.study.config import TrialConfig
 from lstm_sweep.training.device import device_name
 
@@ -72,9 +72,36 @@ def test_a_gpu_is_probed_up_to_the_widest_width_it_trains():
 def test_calibrations_cover_every_engine_precision_and_cell_of_the_units(tmp_path, monkeypatch):
     monkeypatch.setenv("LSTM_SWEEP_CALIBRATION", str(tmp_path / "cal.json"))
     trials = [TrialConfig(hidden=h, lr=0.1, cell=c) for h in (8, 16) for c in ("lstm", "rnn")]
-    cals = calibrations_for(make_units(trials, "auto", CPU), CPU)
+    units = make_units(trials, "auto", CPU)
+    threads = torch.get_num_threads()
+    cals = calibrations_for(units, CPU, workers=1)
     assert sorted(cals) == [("single", "fp32", "lstm"), ("single", "fp32", "rnn")]
     assert all(c.flops_per_s > 0 and c.overhead_s >= 0 for c in cals.values())
+    # units run by two one-thread workers get the probe of one such worker too, cached apart
+    both = calibrations_for(units, CPU, workers=2)
+    one = max(1, cpu_cores() // 2)  # a worker's threads
+    assert sorted(both) == [("single", "fp32", "lstm"), ("single", "fp32", "lstm", one),
+                            ("single", "fp32", "rnn"), ("single", "fp32", "rnn", one)]
+    assert torch.get_num_threads() == threads  # the process's threads restored
+    keys = json.loads((tmp_path / "cal.json").read_text())
+    assert sum(k.split("|")[1] == str(one) for k in keys) >= 2
+
+
+def test_a_plan_of_workers_reads_the_one_worker_probe(tmp_path, monkeypatch):
+    from lstm_sweep.running.cost import Calibration, plan_units, trial_flops
+
+    trials = [TrialConfig(hidden=16, lr=lr, steps=100) for lr in (0.1, 0.01)]
+    units = make_units(trials, "single", CPU)
+    alone, worker = Calibration(0.001, 1e11, "cpu"), Calibration(0.003, 2e10, "cpu")
+    one = max(1, cpu_cores() // 2)
+    cals = {("single", "fp32", "lstm"): alone, ("single", "fp32", "lstm", one): worker}
+    plan = plan_units(units, CPU, cals, workers=2)
+    for u in plan.units:  # the worker's own overhead and throughput
+        assert u.seconds == pytest.approx(0.003 * 100 + trial_flops(trials[0]) / 2e10)
+    # a plan given only the all-core probe: its overhead, 1 / (1.05 n) of its throughput
+    plan = plan_units(units, CPU, {("single", "fp32", "lstm"): alone}, workers=2)
+    for u in plan.units:
+        assert u.seconds == pytest.approx(0.001 * 100 + trial_flops(trials[0]) / 1e11 * 2.1)
 
 
 def test_a_probe_that_cannot_see_the_arithmetic_is_never_absurdly_fast():

@@ -170,3 +170,46 @@ def test_hw2_plan_counts_flops_and_memory(calibration_file):
     assert plan.seconds > 3600 * 10  # many hours at 100 GFLOP/s
     tiny = replace(plan, device_memory=10**9, base_memory=0)
     assert {u.unit.hidden for u in tiny.too_big} == {2048, 4096}
+
+
+def test_the_plan_names_the_eta_in_each_other_precision_the_device_runs(tmp_path,
+                                                                          calibration_file):
+    from lstm_sweep.running.calibration import calibrations_for
+    from lstm_sweep.running.cost import plan_units
+    from lstm_sweep.running.sweep import plan_sweep, sweep_request
+    from lstm_sweep.training.device import unsupported
+
+    grid = Grid(hidden=(16, 64), lrs=(1e-2, 1e-1), steps=100)
+    request = sweep_request(grid, tmp_path / "p.db", device="cpu", workers=1)
+    plain = plan_sweep(request)
+    assert plain.alternatives == {} and "ETA by precision" not in plain.render()
+    plan = plan_sweep(request, alternatives=True)
+    if unsupported(CPU, "bf16") is not None:  # an AVX2-only CPU: nothing else to offer
+        assert plan.alternatives == {} and "ETA by precision" not in plan.render()
+        return
+    assert set(plan.alternatives) == {"bf16"}  # tf32 is no CPU's
+    # the same trials in bf16, planned with bf16's own probe
+    units = make_units([replace(c, precision="bf16") for c in plan.pending], "auto", CPU)
+    expected = plan_units(units, CPU, calibrations_for(units, CPU), 1).seconds
+    assert plan.alternatives["bf16"] == pytest.approx(expected, rel=1e-12)
+    text = plan.render()
+    assert "ETA by precision: fp32 " in text and "(as asked); bf16 " in text
+    assert "(--precision bf16)" in text and "never switched" in text
+    assert plan.units == plain.units and {c.precision for c in plan.pending} == {"fp32"}
+    # a bf16 grid is offered fp32, the faithful one
+    bf16 = sweep_request(replace(grid, precision=("bf16",)), tmp_path / "b.db", device="cpu",
+                         workers=1)
+    assert set(plan_sweep(bf16, alternatives=True).alternatives) == {"fp32"}
+
+
+def test_the_plan_command_offers_bf16_only_where_the_cpu_runs_it(tmp_path, calibration_file):
+    import subprocess
+
+    from conftest import LSTM_SWEEP
+
+    args = [LSTM_SWEEP, "plan", "--hidden", "16", "--lr", "1e-2", "--steps", "50",
+            "--db", str(tmp_path / "p.db")]
+    avx2 = subprocess.run(args, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"})
+    assert avx2.returncode == 0, avx2.stderr
+    assert "bf16" not in avx2.stdout and "ETA by precision" not in avx2.stdout

@@ -560,7 +560,8 @@ def plan_cmd(datasets, reprobe, **options) -> None:
     for i, request in enumerate(requests):
         if len(requests) > 1:
             click.echo(("\n" if i else "") + printable(f"dataset {request.dataset}:"))
-        click.echo(_printable_lines(api.plan_sweep(request, refresh=reprobe and not i).render()))
+        click.echo(_printable_lines(api.plan_sweep(request, refresh=reprobe and not i,
+                                                             alternatives=True).render()))
 
 
 def _load_data(data_dir, show: bool, dataset: str = "mnist", dataset_name: str | None = None):

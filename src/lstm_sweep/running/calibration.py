@@ -38,15 +38,26 @@ def probe_widths(device: torch.device, widest: int | None = None) -> tuple[int, 
     return narrow, wide
 
 
-def calibrations_for(units, device: torch.device, refresh: bool = False) -> dict:
+def calibrations_for(units, device: torch.device, refresh: bool = False,
+                     workers: int | None = None) -> dict:
     """The probe of every (engine, precision, cell) that ``units`` train with, each probed up to
-    the widest of its units (on a GPU)."""
-    widest: dict[tuple[str, str, str], int] = {}
+    the widest of its units (on a GPU); on a CPU, also the probe with one worker's threads,
+    keyed (engine, precision, cell, threads), for the units that run in ``workers`` side by side
+    (:func:`~lstm_sweep.running.units.workers_for`): a one-thread worker's overhead and
+    throughput are its own (bf16's thin matmuls hardly gain from a second thread; fp32's do)."""
+    from .units import cpu_cores, workers_for
+
+    widest: dict[tuple, int] = {}
     for u in units:
         key = (u.engine, u.configs[0].precision, u.configs[0].cell)
         widest[key] = max(widest.get(key, 0), u.hidden)
+        n = workers_for(u, device, workers)
+        if device.type == "cpu" and n > 1:
+            threads = max(1, cpu_cores() // n)
+            widest[(*key, threads)] = max(widest.get((*key, threads), 0), u.hidden)
     return {key: calibration_for(device, precision=key[1], engine=key[0], refresh=refresh,
-                                 cell=key[2], widest=widest[key])
+                                 cell=key[2], widest=widest[key],
+                                 threads=key[3] if len(key) > 3 else None)
             for key in sorted(widest)}
 
 
@@ -109,9 +120,24 @@ DEGENERATE = 20.0
 
 def calibration_for(device: torch.device, precision: str = "fp32", engine: str = "single",
                     refresh: bool = False, cell: str = "lstm",
-                    widest: int | None = None) -> Calibration:
+                    widest: int | None = None, threads: int | None = None) -> Calibration:
     """A cached probe result for this machine, device, precision, engine and cell (probed if
-    new); on a GPU, probed up to ``widest`` units (:func:`probe_widths`)."""
+    new); on a GPU, probed up to ``widest`` units (:func:`probe_widths`); on a CPU with
+    ``threads`` torch threads (None: as this process has them)."""
+    import torch
+
+    if threads is None or device.type != "cpu" or threads == torch.get_num_threads():
+        return _calibration_for(device, precision, engine, refresh, cell, widest)
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _calibration_for(device, precision, engine, refresh, cell, widest)
+    finally:
+        torch.set_num_threads(saved)
+
+
+def _calibration_for(device: torch.device, precision: str, engine: str, refresh: bool,
+                     cell: str, widest: int | None) -> Calibration:
     import json
 
     import torch

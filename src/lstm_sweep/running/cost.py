@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..data import IMAGE_SHAPE, N_CLASSES
 from ..errors import ConfigError
 from ..study.config import GATES, TrialConfig
-from .units import WorkUnit, phases, workers_for
+from .units import WorkUnit, cpu_cores, phases, workers_for
 
 if TYPE_CHECKING:  # torch loads only when training starts
     import torch
@@ -120,11 +120,17 @@ def plan_units(
         c = u.configs[0]
         calibration = calibrations[(u.engine, c.precision, c.cell)]
         n = workers_for(u, device, workers)
+        own = calibrations.get((u.engine, c.precision, c.cell, max(1, cpu_cores() // n)))
+        if device.type == "cpu" and n > 1 and own is not None:
+            calibration = own  # probed with one worker's threads
+            share = _CPU_WORKER_CONTENTION  # workers side by side share the memory bandwidth
+        elif device.type == "cpu" and n > 1:
+            share = n * _CPU_WORKER_SHARE  # only the all-core probe: 1/n of its throughput
+        else:
+            share = 1.0
         # a fused step serves all K models: its overhead is paid once
-        seconds = calibration.overhead_s * c.steps + len(u.configs) * (
-            trial_flops(c) / calibration.flops_per_s)
-        if device.type == "cpu" and n > 1:
-            seconds *= n * _CPU_WORKER_SHARE  # each worker has 1/n of the cores
+        compute = len(u.configs) * trial_flops(c) / calibration.flops_per_s * share
+        seconds = calibration.overhead_s * c.steps + compute
         plans.append(UnitPlan(u, n, trial_flops(u.configs[0]), unit_memory(u), seconds))
     available, base = device_memory(device)
     # the header's probe: the first one (with nothing to run, none was taken)
@@ -132,10 +138,15 @@ def plan_units(
     return SweepPlan(plans, shown.device, available, base, shown)
 
 
-# A trial in one of n one-thread workers takes ~0.9 n times its all-core time: measured on 2
-# cores, 999 steps, 16-128 units: 2.15x / 2.0x / 1.8x / 1.5x (small widths gain most from workers,
-# as their all-core runs leave a core idle).
-_CPU_WORKER_SHARE = 0.9
+# n workers on a CPU: each unit is planned from the probe taken with one worker's threads
+# (calibrations_for), its matmuls slowed by _CPU_WORKER_CONTENTION for the memory bandwidth the
+# workers share. Without that probe (a plan given only the all-core one), a unit's matmuls run at
+# about 1 / (1.05 n) of the all-core throughput and its overhead per step stays the same.
+# Measured on 2 cores (Intel Xeon with AMX), the quick grid with all six rates, 999 steps, engine
+# auto (benchmarks/bench_plan.py); the first model here (the whole unit, overhead included, times
+# 0.9 n of the all-core probe) planned 16 units 1.7x too long in fp32 and 128 units in bf16 1.9x.
+_CPU_WORKER_SHARE = 1.05
+_CPU_WORKER_CONTENTION = 1.0
 
 
 def device_memory(device: torch.device) -> tuple[int | None, int]:

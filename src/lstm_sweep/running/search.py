@@ -350,7 +350,7 @@ def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
     rows = search_rows(trials)
     # the full grid's cost per row (every trial, stored or not: what the search is measured by)
     units = make_units(trials, request.engine, request.device)
-    calibrations = calibrations_for(units, request.device)
+    calibrations = calibrations_for(units, request.device, workers=request.workers)
     full = plan_units(units, request.device, calibrations, request.workers)
     seconds: dict[int, float] = {}
     serial: dict[int, float] = {}
@@ -582,7 +582,7 @@ def _advance(plan: SearchPlan, row: Row, rates: Sequence[float], rung: int, stat
     totals["trained"] += len(need)
     until = None if final else rung
     units = [replace(u, until=until) for u in make_units(need, request.engine, request.device)]
-    calibrations = calibrations_for(units, request.device)
+    calibrations = calibrations_for(units, request.device, workers=request.workers)
     cost = plan_units(units, request.device, calibrations, request.workers)
     rung_request = replace(request, retry=request.retry | {Status.PRUNED})
     threads = None

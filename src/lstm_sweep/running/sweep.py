@@ -46,7 +46,7 @@ from ..store import (
     result_problem,
 )
 from ..store.store import dataset_mismatch
-from ..study.config import MAX_WORKERS, Grid, TrialConfig, show
+from ..study.config import MAX_WORKERS, PRECISIONS, Grid, TrialConfig, show
 from ..study.results import Status, TrialResult
 from ..training.checkpoint import DEFAULT_EVERY_S, CheckpointDir, Checkpointing, checkpoint_dir
 from ..training.denormals import flushed
@@ -364,6 +364,9 @@ class Plan:
     cost: SweepPlan
     checkpoint_need: int = 0  # bytes on disk at most at once (0: checkpoints off)
     checkpoint_free: int | None = None  # bytes free on their disk (None: unknown)
+    # the ETA of the same pending trials in each other precision this device runs (plan_sweep
+    # with alternatives=True), e.g. {"bf16": 5400.0}: a user chooses; nothing is switched
+    alternatives: dict[str, float] = field(default_factory=dict)
 
     @property
     def skipped(self) -> int:
@@ -373,7 +376,20 @@ class Plan:
         text = render_plan(self.cost, f"{self.request.grid.name}: {len(self.units)} work units "
                                       "to run")
         line = checkpoint_line(self.request, self.checkpoint_need, self.checkpoint_free)
-        return text + ("\n" + line if line and self.units else "")
+        text += "\n" + line if line and self.units else ""
+        if self.alternatives and self.units:
+            asked = ", ".join(f"{p} {human_seconds(self.cost_of(p))}"
+                              for p in sorted({c.precision for c in self.pending}))
+            other = "; ".join(f"{p} {human_seconds(s)} (--precision {p})"
+                              for p, s in self.alternatives.items())
+            text += (f"\nETA by precision: {asked} (as asked); {other}. A precision is part of "
+                     "each trial, never switched for you; fp32 is the homework's")
+        return text
+
+    def cost_of(self, precision: str) -> float:
+        """The ETA of this plan's units of one precision."""
+        return sum(u.seconds / u.workers for u in self.cost.units
+                   if u.unit.configs[0].precision == precision)
 
     def check(self, force: bool = False) -> None:
         """Refuse (LstmSweepError) a plan that cannot fit in memory or whose ETA is absurd
@@ -397,10 +413,12 @@ class Plan:
                 "--force to run it anyway")
 
 
-def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
+def plan_sweep(request: SweepRequest, refresh: bool = False, alternatives: bool = False) -> Plan:
     """Plan ``request``: the trials not yet in its store (read without writing; every stored row
     checked, so a damaged store is refused before any work), their work units and costs
-    (probing this device once if it is new; ``refresh`` probes again).
+    (probing this device once if it is new; ``refresh`` probes again). With ``alternatives``,
+    also the ETA of the same trials in every other precision the device runs (bf16 on a CPU
+    with AMX or AVX-512 bf16, tf32 and bf16 on a recent GPU; each probed once).
 
     Raises:
         ConfigError: ``request`` is not a SweepRequest, or ``refresh`` not a bool.
@@ -413,6 +431,8 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
                           f"{type(request).__name__}")
     if not isinstance(refresh, bool):
         raise ConfigError(f"refresh must be True or False; got {refresh!r:.60}")
+    if not isinstance(alternatives, bool):
+        raise ConfigError(f"alternatives must be True or False; got {alternatives!r:.60}")
     trials = request.trials()
     pending = trials
     path = request.store
@@ -421,7 +441,7 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
             _check_dataset_identity(store, request)
             pending = pending_trials(trials, store, request.retry)  # every row checked
     units = make_units(pending, request.engine, request.device)
-    calibrations = calibrations_for(units, request.device, refresh)
+    calibrations = calibrations_for(units, request.device, refresh, request.workers)
     cost = plan_units(units, request.device, calibrations, request.workers)
     if request.data is None:  # the dataset is not in this process yet
         cost = replace(cost, base_memory=cost.base_memory + DATASET_BYTES)
@@ -429,7 +449,24 @@ def plan_sweep(request: SweepRequest, refresh: bool = False) -> Plan:
     every = request.checkpoint_every
     long = [u.unit for u in cost.units if every is not None and (every == 0 or u.seconds > every)]
     need, free = checkpoint_disk(request, long)
-    return Plan(request, trials, pending, units, cost, need, free)
+    other = _alternatives(pending, request, refresh) if alternatives else {}
+    return Plan(request, trials, pending, units, cost, need, free, other)
+
+
+def _alternatives(pending: Sequence[TrialConfig], request: SweepRequest,
+                  refresh: bool) -> dict[str, float]:
+    """{precision: ETA} of ``pending`` in each precision the device runs that none of them
+    asks for (a single-precision grid: the one other choice a user has)."""
+    asked = {c.precision for c in pending}
+    out = {}
+    for precision in PRECISIONS:
+        if not pending or precision in asked or unsupported(request.device, precision):
+            continue
+        units = make_units([replace(c, precision=precision) for c in pending], request.engine,
+                           request.device)
+        calibrations = calibrations_for(units, request.device, refresh, request.workers)
+        out[precision] = plan_units(units, request.device, calibrations, request.workers).seconds
+    return out
 
 
 def parse_every(value: float | str | None) -> float | None:
