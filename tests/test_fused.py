@@ -8,7 +8,9 @@ import torch
 
 from lstm_sweep.study.config import TrialConfig
 from lstm_sweep.study.results import Status
+from lstm_sweep.training.device import unsupported
 from lstm_sweep.training.engines.fused import (
+    FusedEngine,
     backward,
     forward,
     losses_and_dlogits,
@@ -168,3 +170,31 @@ def test_a_diverging_gru_does_not_touch_the_others(mnist):
     assert good.status is Status.DONE and good.steps_done == 30
     np.testing.assert_allclose([p.loss for p in good.curve], [p.loss for p in alone.curve],
                                rtol=2e-4)
+
+
+
+@pytest.mark.skipif(unsupported(torch.device("cpu"), "bf16") is not None,
+                    reason="this CPU has no native bf16")
+def test_bf16_steps_cast_the_recurrent_kernel_once_with_the_same_numbers():
+    """Autocast would cast Wh at each of a step's 56 matmuls; the engine casts it once. The
+    losses and gradients must be the very ones of the step with every cast left to autocast."""
+    configs = [TrialConfig(hidden=32, lr=lr, seed=s, precision="bf16")
+               for lr, s in ((0.01, 0), (0.1, 1))]
+    engine = FusedEngine(configs, torch.device("cpu"))
+    seen = []
+    real_step = engine.optimizer.step
+    engine.optimizer.step = lambda grads: (seen.append([g.clone() for g in grads]),
+                                           real_step(grads))
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(20, 28, 28, generator=g), torch.randint(0, 10, (20,), generator=g)
+    for step in range(3):
+        p = views(engine.theta.clone(), 32)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits, cache = forward(p, x, keep=True)
+            losses, dlogits = losses_and_dlogits(logits.float(), y)
+            grads = backward(p, cache, dlogits)
+        expected = torch.cat([g.reshape(2, -1).float() for g in grads], dim=1)
+        assert torch.equal(engine.train_step(x, y), losses)
+        assert torch.equal(seen[step][0], expected)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.equal(engine.logits(x), forward(views(engine.theta, 32), x))
