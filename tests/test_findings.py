@@ -8,7 +8,13 @@ import pytest
 
 from factory import trial
 from lstm_sweep.errors import ConfigError
-from lstm_sweep.reporting.findings import compare, failing_from, findings, load_reference
+from lstm_sweep.reporting.findings import (
+    compare,
+    failing_from,
+    findings,
+    load_reference,
+    t_975,
+)
 from lstm_sweep.study.results import Status
 
 r = functools.partial(trial, steps=999)
@@ -82,9 +88,44 @@ def test_reference_table_and_comparison():
     assert cell.diff == pytest.approx((0.975 + 0.980 + 0.981) / 3 - 0.9786)
     low = next(c for c in comp.cells if (c.hidden, c.lr) == (256, 0.1))
     assert low.within_spread is False  # the reference's 0.098 is far below 0.29..0.31
+    assert cell.within_noise is True and low.within_noise is False
     s = by_kind(comp.summary)
     assert s["row_best"].data == {"hidden": 256, "reference_lr": 0.01, "our_lr": 0.01}
     assert s["dnf_completed"].data["completed"] == [[4096, 0.001]]
     assert "1 of 2" in s["dnf_completed"].text
     with pytest.raises(ConfigError, match="unknown reference"):
         load_reference("hw3")
+
+
+def test_within_noise_is_a_95_percent_prediction_interval_for_one_more_run():
+    # 0.975, 0.980, 0.981: mean 0.97867, s 0.003215; t(2) 4.303 * s * sqrt(4/3) = 0.01597
+    ours = [r(256, 0.01, a, seed=s) for s, a in enumerate((0.975, 0.980, 0.981))]
+    cell = compare(ours).cells[0]
+    lo, hi = cell.noise_interval
+    assert (lo, hi) == pytest.approx((0.97867 - 0.01597, 0.97867 + 0.01597), abs=1e-5)
+    assert cell.within_spread is True and cell.within_noise is True
+    # outside the seeds' range (0.975-0.981) but inside the interval: one more run could land there
+    near = compare([r(256, 0.1, a, seed=s) for s, a in enumerate((0.101, 0.099, 0.100))])
+    assert near.cells[0].within_spread is False and near.cells[0].within_noise is True
+    one = compare([r(256, 0.01, 0.97)]).cells[0]
+    assert one.noise_interval is None and one.within_noise is None
+    summary = by_kind(compare(ours + [r(256, 0.1, a, seed=s) for s, a in
+                                      enumerate((0.30, 0.31, 0.29))]).summary)["within_noise"]
+    assert summary.data == {"within": 1, "cells": 2, "outside": [[256, 0.1]]}
+    assert summary.text.endswith("in 1 of 2 cells: outside at 256/0.1.")
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 40])
+def test_prediction_interval_covers_a_new_normal_draw_95_percent_of_the_time(n):
+    import random
+    import statistics
+
+    rng = random.Random(n)
+    trials, hits = 4000, 0
+    for _ in range(trials):
+        seeds = [rng.gauss(0, 1) for _ in range(n)]
+        half = t_975(n - 1) * statistics.stdev(seeds) * (1 + 1 / n) ** 0.5
+        hits += abs(rng.gauss(0, 1) - statistics.fmean(seeds)) <= half
+    assert 0.935 <= hits / trials <= 0.965  # binomial sd 0.0034: a wrong table entry lands outside
+    with pytest.raises(ValueError):
+        t_975(0)

@@ -580,13 +580,15 @@ class CellComparison:
             return None
         return self.ours.mean - self.reference
 
-    def texts(self) -> tuple[str, str, str, str]:
-        """(reference, ours as mean ± std, difference, within spread) as a table shows them."""
+    def texts(self) -> tuple[str, str, str, str, str]:
+        """(reference, ours as mean ± std, difference, within spread, within noise) as a table
+        shows them."""
         ref = "DNF" if self.reference is None else f"{self.reference:.4f}"
         ours = self.ours.label if self.ours.mean is None else (f"{self.ours.mean:.4f}" + (
             f" ± {self.ours.std:.4f}" if self.ours.std is not None else ""))  # "": no value
         diff = "" if self.diff is None else f"{self.diff:+.4f}"
-        return ref, ours, diff, {None: "-", True: "yes", False: "no"}[self.within_spread]
+        word = {None: "-", True: "yes", False: "no"}
+        return ref, ours, diff, word[self.within_spread], word[self.within_noise]
 
     @property
     def within_spread(self) -> bool | None:
@@ -594,6 +596,40 @@ class CellComparison:
         if self.reference is None or len(self.ours.values) < 2:
             return None
         return min(self.ours.values) <= self.reference <= max(self.ours.values)
+
+    @property
+    def noise_interval(self) -> tuple[float, float] | None:
+        """Where one more run of ours would land with 95 % probability: the prediction interval
+        mean ± t(0.975, n-1) · s · sqrt(1 + 1/n) of our n seeds (normal seeds assumed); None with
+        fewer than two seeds. The reference is one run of the original program, so this, not the
+        range of three draws, is the question "could it be one more of ours?"."""
+        values = self.ours.values
+        if len(values) < 2 or self.ours.mean is None or self.ours.std is None:
+            return None
+        half = t_975(len(values) - 1) * self.ours.std * math.sqrt(1 + 1 / len(values))
+        return self.ours.mean - half, self.ours.mean + half
+
+    @property
+    def within_noise(self) -> bool | None:
+        """Reference inside :attr:`noise_interval`; None with fewer than two seeds or a DNF."""
+        interval = self.noise_interval
+        if self.reference is None or interval is None:
+            return None
+        return interval[0] <= self.reference <= interval[1]
+
+
+# Student's t, two-sided 95 % (the 0.975 quantile), by degrees of freedom; beyond 30, 1.96
+# is within 2 % of it. Tabulated rather than computed: the standard library has no t quantile.
+_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t_975(df: int) -> float:
+    """The 0.975 quantile of Student's t with ``df`` >= 1 degrees of freedom."""
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    return _T_975[df - 1] if df <= len(_T_975) else 1.96
 
 
 @dataclass(frozen=True)
@@ -670,6 +706,16 @@ def _differences(table: Table, ref: dict, cells: list[CellComparison]) -> list[F
         out.append(Finding("within_spread", f"The reference lies within our seeds' range in "
                            f"{sum(spread)} of {len(spread)} cells.",
                            {"within": sum(spread), "cells": len(spread)}))
+        noise = [c.within_noise for c in cells if c.within_noise is not None]
+        outside = [c for c in cells if c.within_noise is False]
+        out.append(Finding(
+            "within_noise",
+            f"The reference is within noise (inside the 95 % prediction interval of one more "
+            f"run of ours) in {sum(noise)} of {len(noise)} cells"
+            + (": outside at " + ", ".join(f"{c.hidden}/{_lr(c.lr)}" for c in outside)
+               if outside else "") + ".",
+            {"within": sum(noise), "cells": len(noise),
+             "outside": [[c.hidden, c.lr] for c in outside]}))
     else:
         out.append(Finding("within_spread", "One seed per cell: whether the reference lies "
                            "within our spread is unknown.", {}))
@@ -722,10 +768,12 @@ def render_comparison(comp: Comparison) -> str:
     """
     if not isinstance(comp, Comparison):
         raise ConfigError(f"comp must be a Comparison (from compare), got {checks.kind_of(comp)}")
-    lines = [f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  in spread"]
+    lines = [f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  "
+             "in spread  in noise"]
     for c in comp.cells:
-        ref, ours, diff, spread = c.texts()
-        lines.append(f"{c.hidden:>6} {_lr(c.lr):>7} {ref:>9} {ours:>17} {diff:>7}  {spread}")
+        ref, ours, diff, spread, noise = c.texts()
+        lines.append(f"{c.hidden:>6} {_lr(c.lr):>7} {ref:>9} {ours:>17} {diff:>7}  "
+                     f"{spread:<9}  {noise}")
     return "\n".join(lines + [""] + [printable(f.text) for f in comp.summary])
 
 

@@ -124,7 +124,8 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
     comp = compare(results, reference)
     parts.append(f"<h2>Comparison with the published table ({html.escape(reference)})</h2>")
     parts.append('<table class="comparison"><tr><th>hidden</th><th>lr</th><th>reference</th>'
-                 "<th>ours</th><th>difference</th><th>within our seeds</th></tr>")
+                 "<th>ours</th><th>difference</th><th>within our seeds</th>"
+                 "<th>within noise</th></tr>")
     for c in comp.cells:
         cells = "".join(f"<td>{html.escape(t)}</td>" for t in c.texts())
         parts.append(f"<tr><td>{c.hidden}</td><td>{c.lr:g}</td>{cells}</tr>")
