@@ -29,6 +29,7 @@ from .reporting.plots import FigureSpec, plan_figures
 from .reporting.plots import figures as plot_figures
 from .reporting.plots import gaps as plot_gaps
 from .reporting.plots import save as save_figure
+from .reporting.summary import StoreSummary, load_environments, summarize_store
 from .reporting.tables import FORMATS, METRICS, STATS, build_tables, render_tables
 from .reporting.text import printable
 from .running.cost import human_bytes, human_seconds
@@ -85,7 +86,8 @@ __all__ = [
     "render_findings", "render_html", "plan_search", "run_search", "SearchPlan", "SearchSummary",
     "SearchCallbacks", "render_search_summary", "train_group", "serve_store",
     "render_tables", "results_dataframe", "run_sweep",
-    "run_trial", "save_figure", "select", "Status", "Store", "StoreError", "sweep_request",
+    "run_trial", "save_figure", "select", "Status", "Store", "StoreError",
+    "StoreSummary", "load_environments", "summarize_store", "sweep_request",
     "SweepCallbacks", "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "Verdict",
     "verdicts", "write_output",
 ]
