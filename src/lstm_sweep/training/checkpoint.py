@@ -476,7 +476,8 @@ def _stream_problem(stream: object, config: TrialConfig, step: int, n_train: int
         return "its batch stream is not one"
     if config.batch_size > n_train:
         return "its batch size exceeds the training set"
-    replay = BatchStream(n_train, config.batch_size, seed=config.data_seed)
+    replay = BatchStream(n_train, config.batch_size,
+                         seed=config.seed if config.data_seed is None else config.data_seed)
     for _ in range(step):
         replay.next_indices()
     order = stream["order"]
@@ -487,7 +488,7 @@ def _stream_problem(stream: object, config: TrialConfig, step: int, n_train: int
     if not (_is_int(index) and index == replay.index_in_epoch and _is_int(epochs)
             and epochs == replay.epochs_completed and isinstance(rng, dict)
             and _same_plain(rng, replay.rng.bit_generator.state)
-            and np.array_equal(order.numpy(), replay.order)):
+            and replay.order is not None and np.array_equal(order.numpy(), replay.order)):
         return f"its batch stream is not the trial's after step {step}"
     return None
 
@@ -497,7 +498,7 @@ def _same_plain(a: object, b: object) -> bool:
     object what equality means."""
     if type(a) is not type(b):
         return False
-    if isinstance(a, dict):
+    if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same_plain(a[k], b[k]) for k in a)
     return isinstance(a, (str, int)) and a == b
 

@@ -55,20 +55,22 @@ class GraphedStep:
     def __init__(self, runner, device: torch.device):
         self.runner, self.device = runner, device
         self.calls = 0
-        self.graph: torch.cuda.CUDAGraph | None = None
+        # the captured graph with its static input and output tensors
+        self.graph: tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor, torch.Tensor] | None
+        self.graph = None
         self.eager = False  # capture failed: plain steps from now on
-        self.x = self.y = self.out = None
         runner.optimizer.hold()
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         self.calls += 1
         optimizer = self.runner.optimizer
         if self.graph is not None:
-            self.x.copy_(x)
-            self.y.copy_(y)
+            graph, static_x, static_y, out = self.graph
+            static_x.copy_(x)
+            static_y.copy_(y)
             optimizer.advance()
-            self.graph.replay()
-            return self.out
+            graph.replay()
+            return out
         optimizer.advance()
         if self.eager:
             return self.runner.train_step(x, y)
@@ -82,20 +84,20 @@ class GraphedStep:
         return self._capture(x, y)
 
     def _capture(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        self.x, self.y = x.clone(), y.clone()
+        static_x, static_y = x.clone(), y.clone()
         graph = torch.cuda.CUDAGraph()
         try:  # on the engine's device (cuda:N), on a capture stream of that device
             with torch.cuda.device(self.device), \
                     torch.cuda.graph(graph, stream=torch.cuda.Stream(self.device)):
-                self.out = self.runner.train_step(self.x, self.y)
+                out = self.runner.train_step(static_x, static_y)
         except Exception as e:  # noqa: BLE001 - a step that cannot be captured still trains
             log.warning("CUDA graph capture failed (%s: %s); this group trains without graphs",
                         type(e).__name__, str(e).splitlines()[0][:160] if str(e) else "")
-            self.eager, self.x, self.y, self.out = True, None, None, None
+            self.eager = True
             # a capture that failed at its end may leave its stream current: back to the default
             torch.cuda.set_stream(torch.cuda.default_stream(self.device))
             torch.cuda.synchronize(self.device)
             return self.runner.train_step(x, y)  # capture ran nothing: this step, eagerly
-        self.graph = graph
+        self.graph = (graph, static_x, static_y, out)
         graph.replay()  # capturing only recorded the step: now run it
-        return self.out
+        return out

@@ -88,18 +88,25 @@ def _torch_to_tf_cols(m: torch.Tensor, hidden: int) -> torch.Tensor:
     return torch.cat([blocks[t] for t in inverse], dim=-1)
 
 
+def _param(module: nn.Module, name: str) -> torch.Tensor:
+    """``module.<name>``, a parameter or buffer (typed: ``nn.Module``'s attributes are not)."""
+    value = getattr(module, name)
+    assert isinstance(value, torch.Tensor)
+    return value
+
+
 @torch.no_grad()
 def load_tf_params(model: LSTMClassifier, params: dict[str, torch.Tensor]) -> None:
     """Copy TF-form parameters into ``model`` (see the module docstring for the mapping)."""
     h = model.hidden
     kernel = params["K"]
-    model.lstm.weight_ih_l0.copy_(_tf_to_torch_rows(kernel[:N_INPUT], h))
-    model.lstm.weight_hh_l0.copy_(_tf_to_torch_rows(kernel[N_INPUT:], h))
+    _param(model.lstm, "weight_ih_l0").copy_(_tf_to_torch_rows(kernel[:N_INPUT], h))
+    _param(model.lstm, "weight_hh_l0").copy_(_tf_to_torch_rows(kernel[N_INPUT:], h))
     bias = _tf_to_torch_rows(params["b"], h).clone()  # (4H,) in i, f, g, o
     bias[h : 2 * h] += FORGET_BIAS
-    model.lstm.bias_ih_l0.copy_(bias)
-    model.lstm.bias_hh_l0.zero_()
-    model.lstm.bias_hh_l0.requires_grad_(False)
+    _param(model.lstm, "bias_ih_l0").copy_(bias)
+    _param(model.lstm, "bias_hh_l0").zero_()
+    _param(model.lstm, "bias_hh_l0").requires_grad_(False)
     model.out.weight.copy_(params["W_out"].T)
     model.out.bias.copy_(params["b_out"])
 
@@ -110,9 +117,10 @@ def tf_params(model: LSTMClassifier) -> dict[str, torch.Tensor]:
     h = model.hidden
     lstm = model.lstm
     kernel = torch.cat(
-        [_torch_to_tf_cols(lstm.weight_ih_l0, h), _torch_to_tf_cols(lstm.weight_hh_l0, h)], dim=0
+        [_torch_to_tf_cols(_param(lstm, "weight_ih_l0"), h),
+         _torch_to_tf_cols(_param(lstm, "weight_hh_l0"), h)], dim=0
     )
-    bias = lstm.bias_ih_l0 + lstm.bias_hh_l0
+    bias = _param(lstm, "bias_ih_l0") + _param(lstm, "bias_hh_l0")
     bias = bias.clone()
     bias[h : 2 * h] -= FORGET_BIAS
     return {
@@ -207,11 +215,11 @@ def load_cell_params(model: CellClassifier, params: dict[str, torch.Tensor]) -> 
         for name in ("gate_kernel", "gate_bias", "candidate_kernel", "candidate_bias"):
             getattr(model.rnn, name).copy_(params[name])
     else:
-        model.rnn.weight_ih_l0.copy_(params["K"][:N_INPUT].T)
-        model.rnn.weight_hh_l0.copy_(params["K"][N_INPUT:].T)
-        model.rnn.bias_ih_l0.copy_(params["b"])
-        model.rnn.bias_hh_l0.zero_()
-        model.rnn.bias_hh_l0.requires_grad_(False)
+        _param(model.rnn, "weight_ih_l0").copy_(params["K"][:N_INPUT].T)
+        _param(model.rnn, "weight_hh_l0").copy_(params["K"][N_INPUT:].T)
+        _param(model.rnn, "bias_ih_l0").copy_(params["b"])
+        _param(model.rnn, "bias_hh_l0").zero_()
+        _param(model.rnn, "bias_hh_l0").requires_grad_(False)
     model.out.weight.copy_(params["W_out"].T)
     model.out.bias.copy_(params["b_out"])
 
@@ -222,6 +230,7 @@ def build_trial_model(config: TrialConfig) -> nn.Module:
     if (config.param, config.readout) == ("sp", "normal"):
         return build_model(config.hidden, config.init, config.seed, config.cell)
     generator = torch.Generator().manual_seed(config.seed)  # init is tf (TrialConfig checks)
+    model: LSTMClassifier | CellClassifier
     if config.cell == "lstm":
         model = LSTMClassifier(config.hidden)
         load_tf_params(model, rescale_init(config, tf_init_params(config.hidden, generator)))
@@ -245,19 +254,19 @@ def build_model(hidden: int, init: str, seed: int, cell: str = "lstm") -> nn.Mod
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}")
         if init == "tf":
-            model = CellClassifier(cell, hidden)
-            load_cell_params(model, tf_cell_params(cell, hidden, generator))
-            return model
+            classifier = CellClassifier(cell, hidden)
+            load_cell_params(classifier, tf_cell_params(cell, hidden, generator))
+            return classifier
         if init == "pytorch":
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                model = CellClassifier(cell, hidden)
+                classifier = CellClassifier(cell, hidden)
                 if cell == "gru":  # as nn.GRU initialises itself
                     bound = 1 / math.sqrt(hidden)
                     with torch.no_grad():
-                        for p in model.rnn.parameters():
+                        for p in classifier.rnn.parameters():
                             p.uniform_(-bound, bound)
-                return model
+                return classifier
         raise ValueError(f"unknown init {init!r}")
     if init == "tf":
         model = LSTMClassifier(hidden)

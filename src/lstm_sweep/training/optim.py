@@ -59,12 +59,13 @@ def tf_adam_step(
         torch._foreach_addcmul_(vs, grads, grads, value=1 - beta2)  # v = b2 v + (1 - b2) g^2
         denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, eps)
-        correction = adam_correction(t, betas) if neg_correction is None else None
         if neg_correction is not None:
             for p, m, d, r in zip(params, ms, denom, lr if isinstance(lr, list) else
                                   [lr] * len(params)):
                 p.addcdiv_(m * (r * neg_correction), d)
-        elif isinstance(lr, list):
+            return
+        correction = adam_correction(t, betas)
+        if isinstance(lr, list):
             if all(isinstance(r, float) for r in lr):
                 torch._foreach_addcdiv_(params, ms, denom, [-r * correction for r in lr])
             else:
@@ -86,17 +87,18 @@ def adam_correction(t: int, betas: tuple[float, float]) -> float:
 class TFOptimizer:
     """One of :data:`OPTIMIZERS` over ``params`` (its state lives here, shaped like them)."""
 
-    def __init__(self, name: str, params: list[torch.Tensor], lr: float | torch.Tensor,
+    def __init__(self, name: str, params: Sequence[torch.Tensor], lr: float | torch.Tensor,
                  opt: Sequence[tuple[str, float]] = (),
                  scales: Sequence[float | torch.Tensor] | None = None):
         if name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {name!r}")
         if scales is not None and len(scales) != len(params):
             raise ValueError(f"{len(scales)} rate scales for {len(params)} parameters")
-        self.name, self.params, self.t = name, params, 0
+        self.name, self.params, self.t = name, list(params), 0
         self._neg_correction: torch.Tensor | None = None  # held: see hold()
         # one rate, or one per parameter (lr times its scale)
-        self.lr = lr if scales is None else [_times(lr, s) for s in scales]
+        self.lr: float | torch.Tensor | list[float | torch.Tensor] = (
+            lr if scales is None else [_times(lr, s) for s in scales])
         self.s = settings(name, opt)
         zeros = [torch.zeros_like(p) for p in params]
         if name == "adam":
@@ -122,9 +124,10 @@ class TFOptimizer:
         of a training step needs (it replays ``step``'s kernels, not its Python). Rates must be
         tensors (the fused engines' per-model rates)."""
         rates = self.lr if isinstance(self.lr, list) else [self.lr]
-        if not all(isinstance(r, torch.Tensor) for r in rates):
+        tensors = [r for r in rates if isinstance(r, torch.Tensor)]
+        if len(tensors) != len(rates):
             raise ValueError("hold() needs tensor learning rates")
-        self._neg_correction = torch.zeros((), device=rates[0].device)
+        self._neg_correction = torch.zeros((), device=tensors[0].device)
 
     @property
     def held(self) -> bool:
@@ -142,14 +145,13 @@ class TFOptimizer:
         :meth:`advance` counted)."""
         if not self.held:
             self.t += 1
-        s, lr = self.s, self.lr
+        s = self.s
         if self.name == "adam":
-            tf_adam_step(self.params, list(grads), self.m, self.v, self.t, lr,
+            tf_adam_step(self.params, list(grads), self.m, self.v, self.t, self.lr,
                          (s["beta1"], s["beta2"]), s["epsilon"], self._neg_correction)
             return
         for i, (p, g) in enumerate(zip(self.params, grads)):
-            if isinstance(self.lr, list):
-                lr = self.lr[i]
+            lr = self.lr[i] if isinstance(self.lr, list) else self.lr
             if self.name == "sgd":
                 p.sub_(g * lr)
             elif self.name == "momentum":

@@ -28,6 +28,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -202,7 +203,9 @@ class _Saver:
     def publish(self, step: int) -> None:
         """The curves so far of the models still training, for the live page (at most every
         ``live_every_s``; where the keeper takes them: a local folder, not Ray's actor)."""
-        save = getattr(self.policy.keeper, "save_live", None) if self.policy else None
+        if self.policy is None:
+            return
+        save = getattr(self.policy.keeper, "save_live", None)
         now = time.monotonic()
         if save is None or now - self.published < self.policy.live_every_s:
             return
@@ -272,19 +275,20 @@ def _indices(ix, device: torch.device) -> torch.Tensor:
 def _resume(runner: Engine, models: list[_Model], states: list[dict | None],
             stream: BatchStream) -> int:
     """Put the group back where its checkpoints are (all at one step); the step to go on from."""
-    if states[0] is None:
+    first = states[0]
+    if first is None:
         return 0
     frozen = getattr(runner, "_frozen", None)
-    for j, (m, state) in enumerate(zip(models, states)):
+    for j, (m, state) in enumerate(zip(models, cast("list[dict]", states))):
         ckpt.load_tensors(runner, j, state["tensors"])
         if state["frozen"] is not None and frozen is not None:
             frozen[j] = state["frozen"].to(runner.params[0].device)
         m.status = Status(state["status"])
         m.steps_done, m.last_loss = state["steps_done"], state["last_loss"]
         m.curve = [CurvePoint(int(a), b, c) for a, b, c in state["curve"]]
-    runner.optimizer.t = states[0]["opt_t"]
-    ckpt.restore_stream(stream, states[0]["stream"])
-    return states[0]["step"]
+    runner.optimizer.t = first["opt_t"]
+    ckpt.restore_stream(stream, first["stream"])
+    return first["step"]
 
 
 def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.device,
@@ -296,7 +300,8 @@ def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.de
     (all after one step) where there are some."""
     proto = models[0].config
     train_x, train_y = _as_tensors(data.train, device)
-    batches = BatchStream(len(data.train), proto.batch_size, seed=proto.data_seed)
+    batches = BatchStream(len(data.train), proto.batch_size,
+                          seed=proto.seed if proto.data_seed is None else proto.data_seed)
     start = _resume(runner, models, states, batches)
     # a GPU would stall on every .tolist(): look at its losses at display steps only
     check_every = 1 if device.type == "cpu" else proto.display_step
@@ -407,19 +412,20 @@ def train_group(
         raise ConfigError(f"until must be a step from 1 to {steps}; got {until!r:.60}")
     states = _states(configs, checkpointing, until or steps, data)
     at = [s["step"] if s else 0 for s in states]
-    options = dict(device=device, engine=engine, on_step=on_step, eval_chunk=eval_chunk,
-                   checkpointing=checkpointing, until=until or steps)
+    def group(members: list[TrialConfig], their: list[dict | None]) -> list[TrialResult]:
+        return _train_group(members, their, data, device=device, engine=engine,
+                            on_step=on_step, eval_chunk=eval_chunk,
+                            checkpointing=checkpointing, until=until or steps)
+
     if len(set(at)) == 1:
-        return _train_group(list(configs), states, data, **options)
+        return group(list(configs), states)
     # members whose checkpoints are at different steps cannot share one batch stream: each
     # step's members go on together (a search's survivors and its pruned trials, say)
-    out: list[TrialResult | None] = [None] * len(configs)
+    out: dict[int, TrialResult] = {}
     for step in sorted(set(at)):
         idx = [i for i, s in enumerate(at) if s == step]
-        for i, r in zip(idx, _train_group([configs[i] for i in idx], [states[i] for i in idx],
-                                          data, **options)):
-            out[i] = r
-    return out
+        out.update(zip(idx, group([configs[i] for i in idx], [states[i] for i in idx])))
+    return [out[i] for i in range(len(configs))]
 
 
 def _train_group(configs: list[TrialConfig], states: list[dict | None], data: Dataset, *,
@@ -439,7 +445,8 @@ def _train_group(configs: list[TrialConfig], states: list[dict | None], data: Da
             torch.manual_seed(proto.seed)  # nothing should draw from it; pin it anyway
             runner = make_engine(engine, configs, device)
             why = first and next(filter(None, (ckpt.tensor_problem(runner, j, s)
-                                               for j, s in enumerate(states))), None)
+                                               for j, s in enumerate(states)
+                                               if s is not None)), None)
             if why:
                 log.warning("the checkpoints of %s cannot be resumed (%s); they start from the "
                             "beginning", proto.describe(), why)

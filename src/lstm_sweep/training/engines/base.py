@@ -8,6 +8,8 @@ from typing import Protocol
 
 import torch
 
+from ..optim import TFOptimizer
+
 
 class Engine(Protocol):
     """The model(s) of one work unit, as the training loop (:mod:`lstm_sweep.training.train`) uses them.
@@ -20,7 +22,7 @@ class Engine(Protocol):
     # what a checkpoint saves (:mod:`lstm_sweep.training.checkpoint`): the parameter tensors,
     # the optimizer (``slots()``, ``t``); ``stacked``: row j of each tensor is model j
     params: list[torch.Tensor]
-    optimizer: object
+    optimizer: TFOptimizer
     stacked: bool
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

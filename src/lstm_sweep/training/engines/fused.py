@@ -120,7 +120,10 @@ def forward(p: dict[str, torch.Tensor], x: torch.Tensor, keep: bool = False,
         c = f * c + i * g
         h = o * torch.tanh(c)
         if keep:
-            hs.append(h), cs.append(c), sig.append(s), cand.append(g)
+            hs.append(h)
+            cs.append(c)
+            sig.append(s)
+            cand.append(g)
     read = h if readout_mult == 1.0 else h * readout_mult
     logits = torch.baddbmm(p["bo"], read, p["Wo"])  # (K, B, 10)
     return (logits, (xt, hs, cs, sig, cand)) if keep else logits
@@ -140,7 +143,7 @@ def backward(p: dict[str, torch.Tensor], cache, dlogits: torch.Tensor,
         dh = dh * readout_mult
     dc = torch.zeros_like(dh)
     wh_t = p["Wh"].transpose(1, 2)
-    dzs = [None] * steps
+    dzs: list[torch.Tensor] = [torch.empty(0)] * steps  # each replaced, last to first
     for t in reversed(range(steps)):
         o, i, f = sig[t].split(hidden, dim=-1)
         g, c_prev = cand[t], cs[t]

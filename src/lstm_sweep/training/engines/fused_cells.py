@@ -120,7 +120,9 @@ class FusedCellEngine:
         logp = torch.log_softmax(logits.float(), dim=-1)  # (K, B, 10)
         losses = -logp.gather(-1, y.expand(self.k, -1).unsqueeze(-1)).squeeze(-1).mean(-1)
         losses.sum().backward()  # model k's gradient is d(loss_k)/d(theta_k)
-        self.optimizer.step([self.theta.grad])
+        grad = self.theta.grad
+        assert grad is not None  # theta requires grad, and the loss depends on it
+        self.optimizer.step([grad])
         return losses.detach()
 
     @torch.no_grad()
