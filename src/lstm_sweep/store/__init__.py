@@ -12,7 +12,8 @@ Contract (what every backend promises):
 - Every row is checked as it is read: a damaged or hand-edited store gives a
   :class:`~lstm_sweep.errors.StoreError` naming the store and the row, never a traceback;
   :meth:`Store.check` lists every problem without writing.
-- ``sqlite3`` errors surface as :class:`~lstm_sweep.errors.StoreError` (:mod:`.sqlite`).
+- ``sqlite3`` errors surface as :class:`~lstm_sweep.errors.StoreError` (:mod:`.core`), whose
+  ``reason`` (:class:`~lstm_sweep.errors.StoreReason`) tells the kind of failure to code.
 - A dataset's name means one dataset in a store: trials of other data under the same name are
   refused (:meth:`Store.bind_dataset`).
 
@@ -22,17 +23,21 @@ network file system is not supported (its locking is unreliable there, and a hea
 tell a slow network from a dead driver); to spread one sweep over machines, use the Ray
 executor, whose driver alone writes the store.
 
-The modules, by job: :mod:`.files` (what a store's path may be), :mod:`.schema` (tables,
-columns, versions, reading a row back), :mod:`.sqlite` (SQLite's errors), :mod:`.store` (open,
-save, read), :mod:`.claims` (drivers, claims, the heartbeat), :mod:`.check` (``lstm-sweep
-check``). The store imports the study's records only: never training, running or reporting.
+The modules, by job, each importing only those before it: :mod:`.files` (what a store's path
+may be), :mod:`.schema` (tables, columns, versions, reading a row back), :mod:`.core` (a store
+file opened, created or migrated; its connection, transactions and reads; SQLite's errors),
+:mod:`.claims` (drivers, claims, the heartbeat), :mod:`.check` (``lstm-sweep check``),
+:mod:`.store` (save, read). The store imports the study's records only: never training, running
+or reporting.
 """
 
-from .claims import Claim, Driver, Heartbeat, claim_timeout, heartbeat_interval
-from .files import check_regular, is_store_file
+from .claims import Claim, Driver, Heartbeat, StaleKind, Staleness, claim_timeout, heartbeat_interval
+from .core import StoreFile
+from .files import check_regular, is_store_file, wal_of
 from .schema import COLUMNS, SCHEMA, SCHEMA_VERSION, result_from_row, result_problem
-from .store import Store, check_store, load_results
+from .store import Store, check_store, dataset_mismatch, load_results
 
-__all__ = ["COLUMNS", "SCHEMA", "SCHEMA_VERSION", "Claim", "Driver", "Heartbeat", "Store",
-           "check_regular", "check_store", "claim_timeout", "heartbeat_interval",
-           "is_store_file", "load_results", "result_from_row", "result_problem"]
+__all__ = ["COLUMNS", "SCHEMA", "SCHEMA_VERSION", "Claim", "Driver", "Heartbeat", "StaleKind",
+           "Staleness", "Store", "StoreFile", "check_regular", "check_store", "claim_timeout",
+           "dataset_mismatch", "heartbeat_interval", "is_store_file", "load_results",
+           "result_from_row", "result_problem", "wal_of"]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import TYPE_CHECKING
 
-from ..errors import ConfigError, StoreError
-from .claims import DEFAULT_TIMEOUT, Claim, claim_timeout
+from ..errors import ConfigError
+from .claims import DEFAULT_TIMEOUT, Claim, StaleKind, claim_timeout
+from .core import StoreFile, row_error
 from .files import cut_short
 from .schema import (
     CLAIM_COLUMNS,
@@ -22,21 +22,15 @@ from .schema import (
     check_curve,
     claim_problem,
     curve_point,
+    environment_from_row,
     fingerprint_from_row,
     plan_from_row,
     result_from_row,
     rung_from_row,
 )
 
-if TYPE_CHECKING:
-    from .store import Store
 
-
-def row_error(what: str, key: object) -> str:
-    return f"trial {str(key)[:40]!s}: {what}"
-
-
-def check(store: Store) -> list[str]:
+def check(store: StoreFile) -> list[str]:
     """Every problem found in ``store`` (empty: it is sound)."""
     conn = store.connection
     problems = cut_short(store.path, conn)
@@ -64,7 +58,7 @@ def check(store: Store) -> list[str]:
             + _check_meta(store) + _check_claims(store))
 
 
-def _check_trials(store: Store) -> list[str]:
+def _check_trials(store: StoreFile) -> list[str]:
     problems = []
     curves: dict[str, list] = {}
     for key, step, loss, acc in store.query("SELECT key, step, loss, accuracy FROM curves",
@@ -87,15 +81,17 @@ def _check_trials(store: Store) -> list[str]:
     return problems
 
 
-def _check_environments(store: Store) -> list[str]:
-    try:
-        store.environments()
-    except StoreError as e:
-        return [str(e).split("damaged store: ", 1)[-1].split(";")[0]]
-    return []
+def _check_environments(store: StoreFile) -> list[str]:
+    problems = []
+    for row in store.query("SELECT id, info FROM environments", doing="read environments"):
+        try:
+            environment_from_row(*row)
+        except ValueError as e:
+            problems.append(str(e))
+    return problems
 
 
-def _check_rungs(store: Store) -> list[str]:
+def _check_rungs(store: StoreFile) -> list[str]:
     if "rungs" not in store.tables():
         return []
     problems = []
@@ -107,7 +103,7 @@ def _check_rungs(store: Store) -> list[str]:
     return problems
 
 
-def _check_meta(store: Store) -> list[str]:
+def _check_meta(store: StoreFile) -> list[str]:
     """The rows readers read: plans (the live page's progress) and dataset fingerprints."""
     problems = []
     for name, value in store.query("SELECT name, value FROM meta", doing="read meta"):
@@ -123,7 +119,7 @@ def _check_meta(store: Store) -> list[str]:
     return problems
 
 
-def _check_claims(store: Store) -> list[str]:
+def _check_claims(store: StoreFile) -> list[str]:
     """Claims that hold no trial (a stale claim a driver would take over is not a problem;
     one that no driver can take over, or that names a trial stored already, is)."""
     if "claims" not in (store.tables() if store.schema_version >= 2 else ()):
@@ -142,9 +138,9 @@ def _check_claims(store: Store) -> list[str]:
         if problem is not None:  # no driver holds a trial by it (one takes the trial over)
             problems.append(f"{label}: {problem}")
             continue
-        why = c.stale_because(now, timeout)
-        if why is not None and "future" in why:
-            problems.append(f"{label}: {why}")
+        why = c.staleness(now, timeout)
+        if why is not None and why.kind is StaleKind.FUTURE:
+            problems.append(f"{label}: {why.text}")
         if c.key in stored:
             problems.append(f"claim of trial {c.key[:40]} by {str(c.who)[:60]}: the trial is "
                             "stored already")

@@ -12,6 +12,7 @@ this host (or now belongs to another process).
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import os
@@ -21,15 +22,11 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..study.results import Status
+from .core import StoreFile, first
 from .schema import CLAIM_COLUMNS, claim_problem
-from .sqlite import first
-
-if TYPE_CHECKING:
-    from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +71,28 @@ class Driver:
         return f"driver {self.host}:{self.pid}"
 
 
+class StaleKind(enum.Enum):
+    """Why a claim no longer holds its trial (code decides on these; people read
+    :attr:`Staleness.text`)."""
+
+    BAD_ROW = "bad row"  # a row :func:`.schema.claim_problem` refuses
+    SILENT = "silent"  # no heartbeat for longer than the timeout
+    FUTURE = "future"  # a heartbeat in the future by more than the timeout (a clock is wrong)
+    GONE = "gone"  # its process no longer runs on this host
+    REUSED = "reused"  # its pid now belongs to another process
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """A claim gone stale: its ``kind``, and ``text`` that says so to people."""
+
+    kind: StaleKind
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass(frozen=True)
 class Claim:
     """One row of the claims table: trial ``key`` is being trained by ``driver`` (a process
@@ -95,27 +114,35 @@ class Claim:
     def who(self) -> str:
         return f"{self.host}:{self.pid}"
 
-    def stale_because(self, now: float, timeout: float) -> str | None:
+    def staleness(self, now: float, timeout: float) -> Staleness | None:
         """Why this claim no longer holds its trial (None: its driver is at work). A row that
         :func:`.schema.claim_problem` refuses holds nothing (``check`` reports it)."""
         problem = claim_problem(tuple(getattr(self, c) for c in CLAIM_COLUMNS))
         if problem is not None:
-            return problem
+            return Staleness(StaleKind.BAD_ROW, problem)
         beat = self.heartbeat
         if now - beat > timeout:
-            return f"no heartbeat for {now - beat:,.0f} s (timeout {timeout:g} s)"
+            return Staleness(StaleKind.SILENT,
+                             f"no heartbeat for {now - beat:,.0f} s (timeout {timeout:g} s)")
         if beat - now > timeout:
-            return f"its heartbeat lies {beat - now:,.0f} s in the future"
+            return Staleness(StaleKind.FUTURE,
+                             f"its heartbeat lies {beat - now:,.0f} s in the future")
         if self.host == socket.gethostname():
             if not _pid_alive(self.pid):
-                return f"process {self.pid} no longer runs on this host"
+                return Staleness(StaleKind.GONE, f"process {self.pid} no longer runs on this host")
             if self.pid_start is not None and _process_start(self.pid) not in (None,
                                                                               self.pid_start):
-                return f"pid {self.pid} now belongs to another process"
+                return Staleness(StaleKind.REUSED, f"pid {self.pid} now belongs to another process")
         return None
 
+    def stale_because(self, now: float, timeout: float) -> str | None:
+        """Why this claim no longer holds its trial, in words (None: its driver is at work);
+        :meth:`staleness` gives its kind too."""
+        why = self.staleness(now, timeout)
+        return None if why is None else why.text
+
     def live(self, now: float, timeout: float) -> bool:
-        return self.stale_because(now, timeout) is None
+        return self.staleness(now, timeout) is None
 
 
 def claim_timeout() -> float:
@@ -147,7 +174,7 @@ def heartbeat_interval(timeout: float) -> float:
 # --------------------------------------------------------------------------- on a store
 
 
-def read_claims(store: Store) -> list[Claim]:
+def read_claims(store: StoreFile) -> list[Claim]:
     """Every claim in ``store`` (none in a version-1 store, which has no claims table)."""
     if store.schema_version < 2 or not store.has_table("claims"):
         return []
@@ -155,7 +182,7 @@ def read_claims(store: Store) -> list[Claim]:
     return [Claim.from_row(r) for r in rows]
 
 
-def claim(store: Store, keys: Sequence[str], driver: Driver,
+def claim(store: StoreFile, keys: Sequence[str], driver: Driver,
           retry: frozenset[Status] = frozenset(), timeout: float | None = None) -> list[str]:
     """Claim, in one transaction, those of ``keys`` that still need training: not stored
     (or stored with a status in ``retry`` before ``driver`` started) and not claimed by a
@@ -186,7 +213,7 @@ def claim(store: Store, keys: Sequence[str], driver: Driver,
     return out
 
 
-def held_elsewhere(store: Store, keys: Sequence[str], driver: Driver,
+def held_elsewhere(store: StoreFile, keys: Sequence[str], driver: Driver,
                    timeout: float | None = None) -> dict[str, str]:
     """Those of ``keys`` claimed by another live driver: key -> ``host:pid``."""
     timeout = claim_timeout() if timeout is None else timeout
@@ -195,13 +222,13 @@ def held_elsewhere(store: Store, keys: Sequence[str], driver: Driver,
             if c.key in wanted and c.driver != driver.id and c.live(now, timeout)}
 
 
-def beat(store: Store, driver: Driver) -> None:
+def beat(store: StoreFile, driver: Driver) -> None:
     """Mark ``driver``'s claims as alive now."""
     with store.transaction("update claims") as conn:
         conn.execute("UPDATE claims SET heartbeat = ? WHERE driver = ?", (time.time(), driver.id))
 
 
-def release(store: Store, driver: Driver) -> None:
+def release(store: StoreFile, driver: Driver) -> None:
     """End every claim of ``driver`` (its sweep is over, whatever the reason)."""
     with store.transaction("update claims") as conn:
         conn.execute("DELETE FROM claims WHERE driver = ?", (driver.id,))
@@ -211,7 +238,7 @@ class Heartbeat:
     """Keeps a driver's claims alive from a thread of its own, every ``interval`` seconds,
     until the block ends. ``open_store`` opens the thread's own connection to the store."""
 
-    def __init__(self, open_store: Callable[[], Store], driver: Driver, interval: float):
+    def __init__(self, open_store: Callable[[], StoreFile], driver: Driver, interval: float):
         self.open_store, self.driver, self.interval = open_store, driver, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="lstm-sweep-heartbeat",

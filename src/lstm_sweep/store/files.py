@@ -8,7 +8,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from ..errors import StoreError
+from ..errors import StoreError, StoreReason
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -41,18 +41,19 @@ def check_regular(path: Path, *, must_exist: bool) -> bool:
     except FileNotFoundError:
         if must_exist:
             raise StoreError(f"no results store at {path}; run `lstm-sweep run` first or pass "
-                             "--db with the right file") from None
+                             "--db with the right file", StoreReason.MISSING) from None
         if not path.parent.is_dir():
             raise StoreError(f"cannot create the results store {path}: folder {path.parent} does "
-                             "not exist") from None
+                             "not exist", StoreReason.BAD_PATH) from None
         return False
     except OSError as e:
-        raise StoreError(f"{path}: cannot access the results store ({e.strerror})") from e
+        raise StoreError(f"{path}: cannot access the results store ({e.strerror})",
+                         StoreReason.BAD_PATH) from e
     if stat.S_ISDIR(mode):
-        raise StoreError(f"{path} is a folder; --db needs a file path")
+        raise StoreError(f"{path} is a folder; --db needs a file path", StoreReason.BAD_PATH)
     if not stat.S_ISREG(mode):
         raise StoreError(f"{path} is not a regular file (a FIFO, socket or device); --db needs "
-                         "a file path")
+                         "a file path", StoreReason.BAD_PATH)
     return True
 
 

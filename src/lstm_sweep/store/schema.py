@@ -360,6 +360,18 @@ def plan_from_row(name: object, value: object) -> dict:
     return {field: plan[field] for field in checks}
 
 
+def environment_from_row(env_id: object, info: object) -> dict:
+    """One ``environments`` row (its id, its JSON text) as the environment it records.
+
+    Raises:
+        ValueError: the text is not JSON, or not a JSON object (the message names the row).
+    """
+    env = load_json(info, f"environment {str(env_id)[:20]}")
+    if not isinstance(env, dict):
+        raise ValueError(f"environment {str(env_id)[:20]}: not a JSON object")
+    return env
+
+
 def fingerprint_from_row(name: object, value: object) -> str:
     """One meta row ``dataset:<name>``: the fingerprint of that dataset's data (hex digits).
 
