@@ -1,0 +1,53 @@
+"""The ``lstm-sweep`` group: its own options, its commands (one module per command or family),
+and :func:`main`, the entry point."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from . import options as o
+from .checks import check_cmd, data
+from .coordcheck import coord_check_cmd
+from .guard import guarded
+from .reports import compare_cmd, export_cmd, findings_cmd, plot_cmd, report_cmd, table
+from .search import search
+from .serve import serve_cmd
+from .sweeps import plan_cmd, run
+
+COMMANDS = (run, search, plan_cmd, table, findings_cmd, compare_cmd, plot_cmd, report_cmd,
+            export_cmd, serve_cmd, coord_check_cmd, check_cmd, data)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=o.examples("lstm-sweep run --preset quick    # train, store, print Table 1",
+                               "lstm-sweep table --format markdown",
+                               "lstm-sweep report --out report.html",
+                               "lstm-sweep COMMAND --help        # each command's options"))
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(package_name="lstm-sweep")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """How an LSTM's width and its Adam learning rate, together, decide what it learns.
+
+    Trains an LSTM that reads MNIST digits row by row over a grid of hidden sizes x learning
+    rates (the 2017 HW2 study, faithfully), stores every trial in SQLite, and prints Table 1.
+    """
+    ctx.obj = {"debug": debug}
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+for command in COMMANDS:
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning user errors into ``Error: ...`` and exit code 2."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    return guarded(lambda: cli.main(args=argv, prog_name="lstm-sweep", standalone_mode=False),
+                   args)

@@ -1,0 +1,248 @@
+"""The options that more than one command takes, each declared once (sqlite-utils' way: shared
+decorators), so that a flag has one meaning and one help text wherever it appears.
+
+A flag that means something else in another command is declared beside that command and named
+in :data:`VARIANTS` with the reason; ``tests/test_cli_help.py`` holds both to it. Where only the
+default differs (``--device`` is ``auto`` for a sweep, ``cpu`` for coord-check), the help is the
+same and the default is the command's.
+"""
+
+from __future__ import annotations
+
+import click
+
+from lstm_sweep import (
+    AXES,
+    DATASETS,
+    ENGINE_CHOICES,
+    EXECUTORS,
+    FORMATS,
+    LIMITS,
+    PRESETS,
+)
+
+from .params import (
+    BATCHES,
+    CELL_LIST,
+    CONDITION,
+    HIDDEN,
+    INIT_LIST,
+    LRS,
+    OPTIMIZER_LIST,
+    PARAM_LIST,
+    PRECISION_LIST,
+    READOUT_LIST,
+    SEEDS,
+    SETTING,
+    STATUSES,
+    STEPS,
+)
+
+# Flags that two commands use with different meanings, and why they keep one name (renaming
+# would break the commands people type).
+VARIANTS = {
+    "--hidden": "a sweep's and coord-check's widths (a list); plot's one width to draw curves of",
+    "--lr": "a sweep's rates (a list or ranges); coord-check's one large rate; plot's one rate "
+            "to draw curves of",
+    "--steps": "a sweep's steps per trial (a list); coord-check's updates on its one batch",
+    "--batch-size": "a sweep's batch sizes (a list); coord-check's one fixed batch",
+    "--cell": "a sweep's cells (a list); coord-check measures one",
+    "--optimizer": "a sweep's optimizers (a list); coord-check measures one",
+    "--readout": "a sweep's readout inits (a list); coord-check measures one",
+    "--dataset": "run takes known datasets, one after another; plan, names as stored (it reads "
+                 "the store only); search and data, one known dataset",
+    "--format": "each command's own output: a table (run, search, table), images (plot), an "
+                "export (export), coord-check's table or measurements",
+    "--out": "a folder for the commands that write several images (plot, coord-check), a file "
+             "for those that write one (report, export)",
+}
+
+
+def examples(*lines: str) -> str:
+    """An ``Examples:`` epilog that click prints verbatim (``\\b``: no rewrapping)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def with_default(text: str, default: str) -> str:
+    """Help that states a default click cannot show (one that depends on other options)."""
+    return f"{text}  [default: {default}]"
+
+
+def compose(*decorators):
+    """Several option decorators as one, applied in the order listed (first = first in help)."""
+    def apply(f):
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return apply
+
+
+# --------------------------------------------------------------------------- stores and files
+db = click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
+                  help="SQLite results store.")
+data_dir = click.option(
+    "--data-dir", type=click.Path(file_okay=False),
+    help=with_default("Folder with the four IDX files", "MNIST's $LSTM_SWEEP_DATA_DIR, else the "
+                      "dataset's cache (downloaded)"))
+dataset = click.option("--dataset", default="mnist", show_default=True,
+                       type=click.Choice(tuple(DATASETS)),
+                       help="The dataset: one known dataset, found or downloaded (a --data-dir "
+                            "folder's own name: --dataset-name).")
+dataset_name = click.option(
+    "--dataset-name",
+    help=with_default("The name of a --data-dir folder's data in tables and the store",
+                      "the known dataset its checksums match, else the folder's name"))
+overwrite = click.option("--overwrite", is_flag=True,
+                         help="Replace a file at --out that is not this command's kind of output "
+                              "(never a results store).")
+out_folder = click.option("--out", "out_dir", default="plots", show_default=True,
+                          type=click.Path(), help="Folder for the image files.")
+reference = click.option("--reference", default="hw2", show_default=True,
+                         help="Published table to compare with (hw2 = the seed's Table 1).")
+
+
+def out_file(default: str | None):
+    """``--out``: the one file a command writes (``None``: standard output)."""
+    if default is None:
+        return click.option("--out", type=click.Path(),
+                            help=with_default("The file to write", "standard output"))
+    return click.option("--out", default=default, show_default=True, type=click.Path(),
+                        help="The file to write")
+
+
+table_format = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
+                            show_default=True, help="Format of the table printed.")
+
+# --------------------------------------------------------------------------- where it runs
+def device(default: str):
+    return click.option("--device", default=default, show_default=True,
+                        help="auto, cpu or cuda.")
+
+
+force = click.option("--force", is_flag=True,
+                     help="Run even where the plan refuses: work units that do not fit in memory, "
+                          "checkpoints that do not fit on the disk, an ETA beyond 30 days.")
+executor = click.option(
+    "--executor", type=click.Choice(tuple(EXECUTORS)), default=None,
+    help=with_default("local = this machine; inprocess = this process, one unit at a time; ray "
+                      "= a Ray cluster (pip install 'lstm-sweep[ray]')",
+                      "local; ray when --ray-address is given"))
+ray_address = click.option(
+    "--ray-address",
+    help=with_default("HOST:PORT or auto (an existing cluster); implies --executor ray",
+                      "start a local Ray instance"))
+
+# --------------------------------------------------------------------------- the model
+def hidden(default: str):
+    """``--hidden``: widths; ``default`` says what is used without it (no value to show)."""
+    return click.option("--hidden", type=HIDDEN,
+                        help=with_default("Hidden sizes (widths), e.g. 16,32", default))
+
+
+def seeds(default: str | None):
+    if default is None:  # the preset's (0 for every preset)
+        return click.option("--seeds", type=SEEDS, help=with_default("Seeds, e.g. 0,1,2", "0"))
+    return click.option("--seeds", type=SEEDS, default=default, show_default=True,
+                        help="Seeds, e.g. 0,1,2")
+
+
+PARAMS_HELP = ("Parametrizations: sp = the seed's (one rate for every tensor); mup = the maximal "
+               "update parametrization (per-tensor init and rates, a 1/m readout, m = width / "
+               "--base-width); sp,mup = both")
+
+
+def params(default: str | None):
+    if default is None:  # the preset's
+        return click.option("--param", "params", type=PARAM_LIST,
+                            help=with_default(PARAMS_HELP, "sp"))
+    return click.option("--param", "params", type=PARAM_LIST, default=default,
+                        show_default=True, help=PARAMS_HELP)
+
+
+def base_width(default: int | None):
+    if default is None:  # the preset's (64 for every preset)
+        return click.option("--base-width", type=click.IntRange(1, LIMITS["hidden"]),
+                            help=with_default("The width at which mup equals sp", "64"))
+    return click.option("--base-width", type=click.IntRange(1, LIMITS["hidden"]), default=default,
+                        show_default=True, help="The width at which mup equals sp")
+
+
+# --------------------------------------------------------------------------- a sweep
+sweep_options = compose(
+    click.option("--preset", "preset_name", default="quick", show_default=True,
+                 help=f"Grid to run: {', '.join(sorted(PRESETS))}."),
+    hidden("the preset's"),
+    click.option("--lr", "lrs", type=LRS,
+                 help="Learning rates, e.g. 1e-3,1e-2, or log-spaced ranges: 1e-4:1e-1:10 "
+                      "(10 values), 2^-12:2^-4 or 0.0002:0.0512 (factors of two); replaces "
+                      "the preset's."),
+    seeds(None),
+    click.option("--repeats", type=click.IntRange(1, LIMITS["repeats"]),
+                 help="Seeds 0..N-1 (instead of --seeds)."),
+    click.option("--data-seed", type=click.IntRange(0, LIMITS["seed"]),
+                 help=with_default("One batch order for every seed (then the seeds differ by "
+                                   "initial weights only, and fuse into one group per width)",
+                                   "each seed its own order")),
+    click.option("--steps", type=STEPS, help=with_default("Updates per trial, e.g. 300,999",
+                                                          "999")),
+    click.option("--batch-size", type=BATCHES,
+                 help=with_default("Images per update, e.g. 50,100", "100")),
+    click.option("--cell", "cells", type=CELL_LIST,
+                 help=with_default("Cells, e.g. lstm,gru,rnn (TF 1.x's BasicLSTMCell, GRUCell, "
+                                   "BasicRNNCell)", "lstm")),
+    click.option("--optimizer", "optimizers", type=OPTIMIZER_LIST,
+                 help=with_default("Optimizers in TF 1.x's forms, e.g. adam,sgd,momentum,"
+                                   "rmsprop,adagrad", "adam")),
+    click.option("--opt", "opt", type=SETTING, multiple=True,
+                 help="An optimizer setting that differs from TF's default, e.g. "
+                      "momentum=0.99 (repeatable; part of the trials' identity)."),
+    params(None),
+    base_width(None),
+    click.option("--readout", "readouts", type=READOUT_LIST,
+                 help=with_default("The head's initial weights: normal = the seed's N(0,1); "
+                                   "zero = zeros (mup's option); normal,zero = both", "normal")),
+    click.option("--init", type=INIT_LIST,
+                 help=with_default("tf = seed-faithful init (glorot kernel, N(0,1) head); "
+                                   "pytorch = its defaults; tf,pytorch = both", "tf")),
+    click.option("--precision", type=PRECISION_LIST,
+                 help=with_default("fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = "
+                                   "bfloat16 autocast; a list runs each. Refused where the "
+                                   "device cannot run it", "fp32")),
+    click.option("--fallback-fp32", is_flag=True,
+                 help="Where the device cannot run --precision, run fp32 instead (stored as "
+                      "fp32) rather than stop."),
+    device("auto"),
+    click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="auto",
+                 show_default=True,
+                 help="single = one trial at a time (oneDNN/cuDNN); fused = the trials of a "
+                      "width as one batched model; auto = the faster per width and device."),
+    click.option("--workers", type=click.IntRange(1, LIMITS["workers"]),
+                 help=with_default("Work units side by side in worker processes", "one per "
+                                   "core for CPU widths <= 256, else 1")),
+    db,
+    click.option("--retry", type=STATUSES, default=(),
+                 help="Run stored trials with these statuses again, e.g. failed,oom; "
+                      "pruned finishes a search's pruned trials from their checkpoints."),
+    click.option("--checkpoint-every", default="5m", show_default=True,
+                 help="Save each running trial's whole state this often (30s, 5m, 1h; 0 = "
+                      "at every curve point; off = never) in <db>.checkpoints; a killed "
+                      "trial resumes there, bit for bit."),
+    click.option("--keep-checkpoints", is_flag=True,
+                 help="Keep a trial's checkpoints after its result is stored."),
+)
+"""The options that define a sweep and where it runs (run, search, plan)."""
+
+# --------------------------------------------------------------------------- the reports
+axes_options = compose(
+    click.option("--rows", type=click.Choice(tuple(AXES)), default="hidden", show_default=True,
+                 help="Axis of the rows; every other axis that varies gives one table "
+                      "(facet) per value."),
+    click.option("--cols", type=click.Choice(tuple(AXES)), default="lr", show_default=True,
+                 help="Axis of the columns."),
+    click.option("--where", type=CONDITION, multiple=True,
+                 help="Only trials with this value of an axis, e.g. cell=gru or lr=0.01 "
+                      "(repeatable: all must hold)."),
+)
+"""``--rows``, ``--cols`` and ``--where``: the two axes of tables, plots and findings, and
+which trials they show."""

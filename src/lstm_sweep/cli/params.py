@@ -1,0 +1,176 @@
+"""The CLI's parameter types: what a typed value may be, refused with one line that says why.
+
+``CommaList`` reads ``16,32,64`` into a tuple, each item checked; ``Pair`` reads ``NAME=VALUE``.
+Each refusal names the value (cut to 60 characters) and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+import lstm_sweep as api
+from lstm_sweep import (
+    CELLS,
+    DATASETS,
+    INITS,
+    LIMITS,
+    OPTIMIZERS,
+    PARAMS,
+    PRECISIONS,
+    READOUTS,
+    LstmSweepError,
+    printable,
+)
+
+
+class Explained(ValueError):
+    """A value refused with its own reason (the rest say "is not a ...")."""
+
+
+class CommaList(click.ParamType):
+    """``16,32,64`` -> a tuple of values, each checked by ``convert_one``."""
+
+    def __init__(self, name: str, plural: str, convert_one: Callable[[str], object]):
+        self.name, self.plural = name, plural
+        self._convert_one = convert_one
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        items = [v.strip() for v in str(value).split(",")]
+        if not items or any(not v for v in items):
+            self.fail(f"{str(value)[:60]!r} is not a comma-separated list of {self.plural}",
+                      param, ctx)
+        out = []
+        for v in items:
+            try:
+                one = self._convert_one(v)
+                out.extend(one) if isinstance(one, tuple) else out.append(one)
+            except Explained as e:
+                self.fail(f"{v[:60]!r} is {e}", param, ctx)
+            except ValueError:
+                self.fail(f"{v[:60]!r} is not {self.name}", param, ctx)
+        return tuple(out)
+
+
+class Pair(click.ParamType):
+    """``NAME=VALUE`` -> (name, the value as ``convert_value`` reads it)."""
+
+    def __init__(self, name: str, form: str, convert_value: Callable[[str], object]):
+        self.name, self.form = name, form
+        self._convert_value = convert_value
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        key, sep, text = str(value).partition("=")
+        try:
+            if not sep or not key.strip():
+                raise ValueError
+            return key.strip(), self._convert_value(text)
+        except ValueError:
+            self.fail(f"{str(value)[:60]!r} is not {self.form}", param, ctx)
+
+
+class WindowType(click.ParamType):
+    """A factor above 1 (``10`` = a decade either side), or ``off`` (None)."""
+
+    name = "factor"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, float):
+            return value
+        try:
+            return _window(str(value))
+        except ValueError:
+            self.fail(f"{printable(str(value))[:40]!r} is not a factor above 1 (10 = a decade "
+                      "either side) or off", param, ctx)
+
+
+def _window(text: str) -> float | None:
+    if text.strip().lower() == "off":
+        return None
+    value = float(text)
+    if not 1 < value < float("inf"):
+        raise ValueError(text)
+    return value
+
+
+def _bounded_int(low: int, high: int):
+    def convert(text: str) -> int:
+        value = int(text)  # "1e3", "1.5", 5,000 digits: ValueError
+        if value < low:
+            raise ValueError(text)
+        if value > high:
+            raise Explained(f"too large: at most {high:,}")
+        return value
+
+    return convert
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and value != float("inf")):
+        raise ValueError(text)
+    return value
+
+
+def _lr_items(text: str) -> float | tuple[float, ...]:
+    """One learning rate or a range of them (``1e-4:1e-1:10``, ``2^-12:2^-4``; api.lr_range)."""
+    if ":" not in text and "^" not in text:
+        return _positive_float(text)  # one number: "'x' is not a positive number"
+    try:
+        return api.lr_range(text)
+    except LstmSweepError as e:
+        raise Explained(f"not a learning rate or range ({e})") from None
+
+
+def _status(text: str) -> str:
+    if text not in {str(s) for s in api.Status} or text == "done":
+        raise Explained("not a status to retry: --retry takes failed, oom, diverged or pruned")
+    return text
+
+
+def _choice(choices):
+    def convert(text: str) -> str:
+        if text not in choices:
+            raise Explained(f"not one of {', '.join(choices)}")
+        return text
+
+    return convert
+
+
+def _name(text: str) -> str:
+    if len(text) > 200:
+        raise Explained("too long: at most 200 characters")
+    return text
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise ValueError(text)
+    return text.strip()
+
+
+HIDDEN = CommaList("a positive integer", "positive integers", _bounded_int(1, LIMITS["hidden"]))
+LRS = CommaList("a positive number", "positive numbers or ranges", _lr_items)
+SEEDS = CommaList("a non-negative integer", "non-negative integers",
+                  _bounded_int(0, LIMITS["seed"]))
+STATUSES = CommaList("a status to retry", "statuses", _status)
+STEPS = CommaList("a positive integer", "positive integers", _bounded_int(1, LIMITS["steps"]))
+RUNGS = CommaList("a step", "steps", _bounded_int(1, LIMITS["steps"]))
+BATCHES = CommaList("a positive integer", "positive integers",
+                    _bounded_int(1, LIMITS["batch_size"]))
+CELL_LIST = CommaList("a cell", "cells", _choice(CELLS))
+DATASET_LIST = CommaList("a dataset", "datasets", _choice(tuple(DATASETS)))
+OPTIMIZER_LIST = CommaList("an optimizer", "optimizers", _choice(tuple(OPTIMIZERS)))
+NAMES = CommaList("a name", "names", _name)
+INIT_LIST = CommaList("an init", "inits", _choice(INITS))
+PARAM_LIST = CommaList("a parametrization", "parametrizations", _choice(PARAMS))
+READOUT_LIST = CommaList("a readout init", "readout inits", _choice(READOUTS))
+PRECISION_LIST = CommaList("a precision", "precisions", _choice(PRECISIONS))
+SETTING = Pair("setting", "NAME=NUMBER (e.g. momentum=0.99)", float)
+CONDITION = Pair("condition", "AXIS=VALUE (e.g. cell=gru)", _text)
+WINDOW = WindowType()

@@ -1,0 +1,159 @@
+"""The reports of a store: ``table``, ``findings``, ``compare``, ``plot``, ``report``,
+``export``. Each reads the store, computes, renders, writes or prints; nothing trains."""
+
+from __future__ import annotations
+
+import click
+
+import lstm_sweep as api
+from lstm_sweep import (
+    AXES,
+    EXPORT_FORMATS,
+    LIMITS,
+    METRICS,
+    STATS,
+    LstmSweepError,
+    build_tables,
+    load_results,
+    printable,
+    render_tables,
+)
+
+from . import options as o
+from .params import LRS
+
+
+def stored(db, curves: bool = False):
+    """The store's trials; an error that says how to fill it when it holds none."""
+    results = load_results(db, with_curves=curves)
+    if not results:
+        raise LstmSweepError(f"{db} holds no trials yet; run `lstm-sweep run --db {db}` first")
+    return results
+
+
+def selected(db, rows: str, cols: str, where, curves: bool = False):
+    """The stored trials ``--where`` picks, for a layout of ``--rows`` x ``--cols`` (the axes
+    checked before the store is read)."""
+    api.check_axes(rows, cols)
+    return api.select(stored(db, curves), where)
+
+
+@click.command("table", epilog=o.examples(
+    "lstm-sweep table                                # Table 1: hidden size x learning rate",
+    "lstm-sweep table --rows hidden --cols cell --best-over lr --format markdown",
+    "lstm-sweep table --metric time --stat median --where optimizer=adam"))
+@o.db
+@o.table_format
+@click.option("--metric", type=click.Choice(tuple(METRICS)), default="accuracy",
+              show_default=True, help="What each cell shows.")
+@click.option("--stat", type=click.Choice(STATS), default="mean", show_default=True,
+              help="Per cell over seeds: mean ± std, median, best seed, or all values.")
+@o.axes_options
+@click.option("--best-over", type=click.Choice(tuple(AXES)),
+              help="Each cell at its best value of this axis (by mean accuracy, shown after "
+                   "@), e.g. --rows hidden --cols cell --best-over lr.")
+def table(db, fmt, metric, stat, rows, cols, where, best_over) -> None:
+    """Print Table 1 (rows = hidden size, columns = learning rate; or any two axes) from the
+    store, one table per value of the other axes that vary."""
+    results = selected(db, rows, cols, where)
+    click.echo(render_tables(build_tables(results, metric, rows, cols, best_over), fmt, stat))
+
+
+@click.command("findings", epilog=o.examples(
+    "lstm-sweep findings",
+    "lstm-sweep findings --db hw2.db --rows hidden --cols param --where cell=lstm"))
+@o.db
+@o.axes_options
+def findings_cmd(db, rows, cols, where) -> None:
+    """Short sentences computed from the stored results, each with its numbers: per table,
+    then across the tables."""
+    results = selected(db, rows, cols, where)
+    click.echo(api.render_findings(api.findings(results, rows, cols)))
+
+
+@click.command("compare", epilog=o.examples("lstm-sweep compare --db hw2.db --reference hw2"))
+@o.db
+@o.reference
+def compare_cmd(db, reference) -> None:
+    """Per cell: the published value vs ours (mean ± std), the difference, and a summary."""
+    click.echo(api.render_comparison(api.compare(stored(db), reference)))
+
+
+@click.command("plot", epilog=o.examples(
+    "lstm-sweep plot                                 # every kind into plots/, as PNG",
+    "lstm-sweep plot --kind heatmap --kind curves --hidden 128 --format svg --out figures",
+    "lstm-sweep plot --kind transfer --cols lr --where cell=lstm"))
+@o.db
+@click.option("--kind", "kinds", type=click.Choice(("all", *api.PLOT_KINDS)),
+              multiple=True, default=("all",), show_default=True, help="Which plots (repeatable).")
+@o.out_folder
+@click.option("--format", "fmt", type=click.Choice(("png", "svg")), default="png",
+              show_default=True, help="Image format.")
+@click.option("--hidden", type=click.IntRange(1, LIMITS["hidden"]),
+              help="Curves of this width (a row).")
+@click.option("--lr", type=LRS, help="Curves of this learning rate (a column).")
+@o.overwrite
+@o.axes_options
+def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) -> None:
+    """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width, and
+    learning-rate transfer across widths (one column per parametrization): one
+    file per kind and table (facet)."""
+    if lr is not None and len(lr) != 1:
+        raise click.BadParameter("give one learning rate", param_hint="'--lr'")
+    lr = lr[0] if lr else None
+    chosen = api.PLOT_KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
+    results = selected(db, rows, cols, where, curves=True)
+    specs, missing = api.plan_figures(results, chosen, hidden, lr, rows, cols)
+    folder = api.check_folder(out_dir)
+    if folder.exists():
+        for spec in specs:  # refuse before drawing anything
+            api.check_target(folder / f"{spec.name}.{fmt}", fmt, overwrite=overwrite,
+                             protect=[db])
+    folder = api.output_folder(out_dir)
+    for spec in specs:
+        click.echo(printable(api.save_figure(spec.draw(), folder / f"{spec.name}.{fmt}",
+                                              overwrite=overwrite)))
+    for name, why in missing.items():
+        click.echo(printable(f"{name}: nothing to show ({why})"), err=True)
+
+
+@click.command("report", epilog=o.examples(
+    "lstm-sweep report                               # report.html from lstm-sweep.db",
+    "lstm-sweep report --db hw2.db --out hw2.html --rows hidden --cols param"))
+@o.db
+@o.out_file("report.html")
+@o.reference
+@o.overwrite
+@o.axes_options
+def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:
+    """One self-contained HTML file: tables, plots, findings, comparison, environment."""
+    api.check_axes(rows, cols)
+    api.load_reference(reference)  # an unknown reference: say so before any work
+    api.check_target(out, "html", overwrite=overwrite, protect=[db])  # refuse before the work
+    results = selected(db, rows, cols, where, curves=True)
+    text = api.render_html(results, api.load_environments(db), reference, rows=rows, cols=cols)
+    path = api.write_output(out, text, "html", overwrite=overwrite, protect=[db])
+    click.echo(printable(f"{path} ({len(text) // 1024} KB)"))
+
+
+@click.command("export", epilog=o.examples(
+    "lstm-sweep export > trials.csv",
+    "lstm-sweep export --curves --format jsonl --out curves.jsonl"))
+@o.db
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv",
+              show_default=True, help="csv = one header line, then rows; jsonl = a JSON object a "
+                                      "line.")
+@click.option("--curves", is_flag=True,
+              help="One row per learning-curve point (long form) instead of one per trial.")
+@o.out_file(None)
+@o.overwrite
+def export_cmd(db, fmt, curves, out, overwrite) -> None:
+    """Every trial as data: configuration, status, metrics, times (CSV or JSON lines)."""
+    if out is not None:
+        api.check_target(out, fmt, overwrite=overwrite, protect=[db])
+    text = api.render_export(stored(db, curves=curves), fmt, curves)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        path = api.write_output(out, text, fmt, overwrite=overwrite, protect=[db])
+        click.echo(printable(f"{path} ({text.count(chr(10)) - (fmt == 'csv')} rows)"), err=True)

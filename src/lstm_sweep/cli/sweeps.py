@@ -1,0 +1,158 @@
+"""``run`` and ``plan``: a sweep's request assembled from options, planned, run, tabled."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+import lstm_sweep as api
+from lstm_sweep import Grid, build_tables, load_results, preset, printable, render_tables
+
+from . import options as o
+from .console import execute_with_progress, load_data, printable_lines
+from .params import DATASET_LIST, NAMES
+from .serve import start_server
+
+
+def grid_of(opts: dict) -> Grid:
+    """The grid the options describe: a preset, with any axis or protocol value replaced."""
+    base = preset(opts["preset_name"])
+    if opts["repeats"] and opts["seeds"]:
+        raise click.UsageError("give --seeds or --repeats, not both")
+    _refuse_repeated_settings(opts["opt"])
+    return Grid(
+        hidden=opts["hidden"] or base.hidden,
+        lrs=opts["lrs"] or base.lrs,
+        seeds=tuple(range(opts["repeats"])) if opts["repeats"] else opts["seeds"] or base.seeds,
+        data_seed=opts["data_seed"],
+        steps=opts["steps"] or base.steps,
+        batch_size=opts["batch_size"] or base.batch_size,
+        display_step=base.display_step,
+        init=opts["init"] or base.init,
+        precision=opts["precision"] or base.precision,
+        name=base.name if not (opts["hidden"] or opts["lrs"]) else "custom",
+        cells=opts["cells"] or base.cells,
+        optimizers=opts["optimizers"] or base.optimizers,
+        opt=tuple(opts["opt"]),
+        param=opts["params"] or base.param,
+        readout=opts["readouts"] or base.readout,
+        base_width=opts["base_width"] or base.base_width,
+    )
+
+
+def _refuse_repeated_settings(opt) -> None:
+    """``--opt momentum=0.99 --opt momentum=0.5``: which one was meant? Refused, not guessed."""
+    values: dict[str, list[float]] = {}
+    for name, value in opt:
+        values.setdefault(name, []).append(value)
+    for name, given in values.items():
+        if len(given) > 1:
+            raise click.BadParameter(
+                f"{printable(name)[:40]} is given {len(given)} times "
+                f"({' and '.join(f'{v:g}' for v in given[:5])}); give each setting once",
+                param_hint="'--opt'")
+
+
+def executor_of(executor: str | None, ray_address: str | None) -> str:
+    """``--executor`` as given, else local, or ray where ``--ray-address`` is given."""
+    if ray_address is not None and executor not in (None, "ray"):
+        raise click.UsageError("--ray-address is for --executor ray; drop one of them")
+    return executor or ("ray" if ray_address is not None else "local")
+
+
+def request_of(opts: dict, executor: str, ray_address: str | None, dataset: str = "mnist"):
+    """The checked sweep request of the sweep options."""
+    return api.sweep_request(
+        grid_of(opts), opts["db"], dataset=dataset, device=opts["device"],
+        engine=opts["engine"], executor=executor, workers=opts["workers"],
+        ray_address=ray_address, retry=opts["retry"], fallback_fp32=opts["fallback_fp32"],
+        checkpoint_every=opts["checkpoint_every"], keep_checkpoints=opts["keep_checkpoints"])
+
+
+def refuse_stray_dataset_name(dataset_name: str | None, data_dir: str | None) -> None:
+    if dataset_name is not None and data_dir is None:
+        raise click.UsageError("--dataset-name names the data of a --data-dir folder")
+
+
+@click.command("run", epilog=o.examples(
+    "lstm-sweep run                                  # the quick preset into lstm-sweep.db",
+    "lstm-sweep run --hidden 16,32 --lr 1e-3,1e-2 --steps 300 --db small.db",
+    "lstm-sweep run --preset hw2 --repeats 3 --lr 1e-4:1e-1:10 --serve 8000",
+    "lstm-sweep run --dataset mnist,fashion-mnist --cell lstm,gru --format markdown"))
+@o.sweep_options
+@o.data_dir
+@click.option("--dataset", "datasets", type=DATASET_LIST,
+              help=o.with_default("Datasets, run one after another, e.g. mnist,fashion-mnist,"
+                                  "kmnist (each downloaded and checked against its checksums)",
+                                  "mnist"))
+@o.dataset_name
+@o.table_format
+@click.option("--progress/--no-progress", default=None,
+              help=o.with_default("Progress bars", "when stderr is a terminal"))
+@o.force
+@o.executor
+@o.ray_address
+@click.option("--serve", "serve_port", type=click.IntRange(0, 65535), default=None,
+              metavar="PORT", help="Also serve the live page of the store on 127.0.0.1:PORT "
+                                   "while the sweep runs (0: any free port; the URL is printed).")
+def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_address,
+        serve_port, **opts) -> None:
+    """Run a sweep (skipping trials already in the store) and print its table."""
+    executor = executor_of(executor, ray_address)
+    if data_dir is not None and datasets and len(datasets) > 1:
+        raise click.UsageError("--data-dir is one dataset's folder: give one --dataset with it")
+    refuse_stray_dataset_name(dataset_name, data_dir)
+    request = request_of(opts, executor, ray_address)  # everything checked before any work
+    server = None if serve_port is None else start_server(opts["db"], "127.0.0.1", serve_port)
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        _run(request, opts["db"], data_dir, datasets or ("mnist",), dataset_name, fmt, show,
+             force)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _run(request, db, data_dir, datasets, dataset_name, fmt, show: bool, force: bool) -> None:
+    """One dataset after another, each planned and run; then the table and what was done."""
+    trials, ran, skipped, others, wall, planned = [], 0, 0, 0, 0.0, 0.0
+    counts: dict[str, int] = {}
+    for name in datasets:
+        data = load_data(data_dir, show, name, dataset_name)
+        plan = api.plan_sweep(request.with_data(data))
+        click.echo(printable_lines(plan.render()), err=True)
+        plan.check(force)
+        summary = execute_with_progress(plan, show)
+        trials += plan.trials
+        ran, skipped, others = ran + summary.ran, skipped + summary.skipped, \
+            others + summary.by_others
+        wall, planned = wall + summary.wall_s, planned + plan.cost.seconds
+        for status, n in summary.statuses.items():
+            counts[status] = counts.get(status, 0) + n
+    results = load_results(request.store, trials=trials)
+    click.echo(render_tables(build_tables(results, "accuracy"), fmt))
+    counted = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing new"
+    by_others = f", {others} by another driver" if others else ""
+    click.echo("\n" + printable(
+        f"{ran} trials run ({counted}), {skipped} already in {db}{by_others}; "
+        f"{wall:.1f} s (planned {api.human_seconds(planned)})"), err=True)
+
+
+@click.command("plan", epilog=o.examples(
+    "lstm-sweep plan --preset hw2                    # FLOPs, memory, time and ETA per width",
+    "lstm-sweep plan --preset hw2 --precision fp32,bf16 --reprobe",
+    "lstm-sweep plan --hidden 4096 --device cuda --dataset mnist,fashion-mnist"))
+@o.sweep_options
+@click.option("--dataset", "datasets", type=NAMES, default="mnist", show_default=True,
+              help="Datasets (names as stored, e.g. mnist,fashion-mnist) whose finished trials "
+                   "in --db are left out; one plan each.")
+@click.option("--reprobe", is_flag=True, help="Measure this device again (the probe is cached).")
+def plan_cmd(datasets, reprobe, **opts) -> None:
+    """Show what a sweep will cost before running it: FLOPs, memory and time per width, ETA."""
+    requests = [request_of(opts, "local", None, name) for name in datasets]
+    for i, request in enumerate(requests):
+        if len(requests) > 1:
+            click.echo(("\n" if i else "") + printable(f"dataset {request.dataset}:"))
+        click.echo(printable_lines(api.plan_sweep(request, refresh=reprobe and not i,
+                                                  alternatives=True).render()))
