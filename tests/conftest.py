@@ -1,4 +1,28 @@
-"""Shared fixtures: the real MNIST files (``$LSTM_SWEEP_DATA_DIR``, else found/downloaded)."""
+"""Fixtures shared by the tests (helpers they import live in ``tests/helpers``), the test tiers,
+and the Hypothesis profiles.
+
+Tiers (the ``slow`` marker):
+
+- fast: ``pytest -m "not slow"`` (``bash scripts/test.sh --fast``), a couple of minutes on two
+  cores; every area keeps tests here, so that a broken feature fails it. Run it on every change.
+- full: ``pytest`` (``bash scripts/test.sh``), what CI runs: adds the tests marked ``slow``, those
+  that train for real or start drivers, Ray clusters or browsers for more than a few seconds.
+
+Each test has a time limit (``timeout`` in pyproject.toml, a hang guard, not a speed test); the
+few that need more say so with ``@pytest.mark.timeout(N)``.
+
+Hypothesis profiles, chosen by ``$HYPOTHESIS_PROFILE``:
+
+- ``ci`` (the default): derandomized (the same examples on every run), no deadline;
+- ``dev``: random examples, a tenth as many (``scripts/test.sh --fast`` picks it);
+- ``thorough``: random examples, ten times as many.
+
+A property test states its example count as ``examples(n)`` (:mod:`helpers.examples`): ``n``
+under ``ci``, scaled by the other profiles. Every profile has no deadline and lets an example be
+slow (machines differ by 3x and are shared: speed is a benchmark's business, not a test's) and
+share a function-scoped fixture (our ``@given`` tests read such fixtures or make a fresh file
+below ``tmp_path`` for each example).
+"""
 
 from __future__ import annotations
 
@@ -7,25 +31,23 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
+from helpers import RAY, free_port
 from lstm_sweep.data import load_dir, resolve_data_dir
 
-# The installed console script of the environment running the tests (not whatever is on PATH).
-LSTM_SWEEP = str(Path(sys.executable).with_name("lstm-sweep"))
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-# For child processes that a test interrupts with SIGINT (as Ctrl-C): a shell that started the
-# tests in the background hands its children SIGINT *ignored*, and Python keeps it ignored.
-CTRL_C_ABLE = {"preexec_fn": _default_sigint}
+_ANY_MACHINE = {"deadline": None,
+                "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
+                                          HealthCheck.large_base_example,
+                                          HealthCheck.function_scoped_fixture]}
+settings.register_profile("ci", derandomize=True, print_blob=True, **_ANY_MACHINE)
+settings.register_profile("dev", max_examples=10, **_ANY_MACHINE)
+settings.register_profile("thorough", max_examples=1000, **_ANY_MACHINE)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
 
 
 @pytest.fixture(scope="session")
@@ -60,21 +82,12 @@ def calibration_file(tmp_path_factory):
         os.environ["LSTM_SWEEP_CALIBRATION"] = old
 
 
-RAY = str(Path(sys.executable).with_name("ray"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def head(tmp_path_factory):
     """A real local Ray cluster: `ray start --head --block` in its own process group, killed
     as a group afterwards. Yields (address, environment for its clients)."""
     pytest.importorskip("ray")
-    port = _free_port()
+    port = free_port()
     tmp = tmp_path_factory.mktemp("ray")
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     proc = subprocess.Popen(

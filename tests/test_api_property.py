@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lstm_sweep
-from faults import cli
+from helpers import cli
 from lstm_sweep.errors import ConfigError, LstmSweepError
 from lstm_sweep.running.executors import EXECUTORS, OPTIONS, make_executor
 from lstm_sweep.study.config import (

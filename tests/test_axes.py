@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from factory import trial
+from helpers import trial
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.reporting.axes import AXES, check_axes, facet
 from lstm_sweep.reporting.findings import findings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from factory import trial
+from helpers import trial
 from lstm_sweep.study.results import Status
 
 _spec = importlib.util.spec_from_file_location(

@@ -42,7 +42,7 @@ import numpy as np
 import pytest
 import torch
 
-from faults import cli
+from helpers import cli
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.running.cost import trial_flops
 from lstm_sweep.store import load_results

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from factory import trial
+from helpers import trial
 from lstm_sweep import build_tables, render_tables
 from lstm_sweep.errors import LstmSweepError, StoreError
 from lstm_sweep.store import Store

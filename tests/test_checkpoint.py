@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import LSTM_SWEEP
-from faults import can_unshare, cli, in_namespace
+from helpers import LSTM_SWEEP, can_unshare, cli, in_namespace
 from lstm_sweep import TrialConfig
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.running.sweep import parse_every

@@ -22,7 +22,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faults import cli
+from helpers import cli
 from lstm_sweep import TrialConfig
 from lstm_sweep.store import load_results
 from lstm_sweep.training import checkpoint as ckpt

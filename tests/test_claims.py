@@ -14,9 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import LSTM_SWEEP
-from drivers import ClaimBeater, Lines
-from faults import cli, snapshot
+from helpers import LSTM_SWEEP, ClaimBeater, Lines, cli, snapshot
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.store import Claim, Store, claim_timeout, load_results
 from lstm_sweep.study.config import TrialConfig

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import LSTM_SWEEP
+from helpers import LSTM_SWEEP
 from lstm_sweep.cli import main
 from lstm_sweep.store import load_results
 

@@ -15,8 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from factory import trial
-from faults import cli, snapshot
+from helpers import cli, snapshot, trial
 from lstm_sweep.reporting.axes import AXES
 from lstm_sweep.store import Store
 from lstm_sweep.study.results import Status

@@ -13,8 +13,7 @@ import time
 
 import pytest
 
-from conftest import LSTM_SWEEP
-from drivers import ClaimBeater, Lines
+from helpers import LSTM_SWEEP, ClaimBeater, Lines
 from lstm_sweep.store import load_results
 
 TRIAL_LINE = re.compile(r"^\[\d+/\d+\] (hidden \d+ lr \S+ seed \d+): ", re.M)

@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from faults import cli
+from helpers import cli
 from lstm_sweep import lr_range, preset
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.reporting.coords import (

@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faults import cli, snapshot
+from helpers import cli, snapshot
 from lstm_sweep import Grid, SweepCallbacks, execute, plan_sweep, run_sweep, sweep_request
 from lstm_sweep.data import (
     DATASETS,

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LSTM_SWEEP
-from faults import cli
+from helpers import LSTM_SWEEP, cli
 from lstm_sweep.data import (
     DATASETS,
     DatasetSpec,

@@ -16,8 +16,7 @@ import subprocess
 import pytest
 import torch
 
-from conftest import LSTM_SWEEP
-from faults import cli
+from helpers import LSTM_SWEEP, cli
 from lstm_sweep import TrialConfig
 from lstm_sweep.store import Store
 from lstm_sweep.training import denormals

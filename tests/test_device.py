@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import LSTM_SWEEP
+from helpers import LSTM_SWEEP
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.store import load_results
 from lstm_sweep.training.device import capabilities, check_precision, unsupported

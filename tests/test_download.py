@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import LSTM_SWEEP
+from helpers import LSTM_SWEEP
 from lstm_sweep.data import MNIST_SHA256, download_mnist, load_dir, resolve_data_dir
 from lstm_sweep.errors import DataError
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import LSTM_SWEEP
+from helpers import LSTM_SWEEP
 from lstm_sweep.running.executors import EXECUTORS
 from lstm_sweep.store import load_results
 

@@ -10,8 +10,7 @@ import sys
 
 import pytest
 
-from factory import trial
-from faults import cli
+from helpers import cli, trial
 from lstm_sweep.reporting.export import COLUMNS, export_rows, results_dataframe
 from lstm_sweep.store import Store, load_results
 from lstm_sweep.study.results import CurvePoint, Status

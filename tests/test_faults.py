@@ -11,9 +11,7 @@ import sys
 
 import pytest
 
-from conftest import LSTM_SWEEP
-from factory import trial
-from faults import can_unshare, cli, in_namespace, snapshot
+from helpers import LSTM_SWEEP, can_unshare, cli, in_namespace, snapshot, trial
 from lstm_sweep.store import Store, load_results
 from lstm_sweep.study.results import Status
 

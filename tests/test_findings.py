@@ -6,7 +6,7 @@ import functools
 
 import pytest
 
-from factory import trial
+from helpers import trial
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.reporting.findings import (
     compare,

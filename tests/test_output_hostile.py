@@ -27,8 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lstm_sweep as api
-from conftest import CTRL_C_ABLE, LSTM_SWEEP
-from faults import cli, snapshot
+from helpers import CTRL_C_ABLE, LSTM_SWEEP, cli, snapshot
 from lstm_sweep.cli import RESUMABLE, interrupted_message
 from lstm_sweep.cli.console import stderr_console as _stderr_console
 from lstm_sweep.errors import LstmSweepError

@@ -205,7 +205,7 @@ def test_the_plan_names_the_eta_in_each_other_precision_the_device_runs(tmp_path
 def test_the_plan_command_offers_bf16_only_where_the_cpu_runs_it(tmp_path, calibration_file):
     import subprocess
 
-    from conftest import LSTM_SWEEP
+    from helpers import LSTM_SWEEP
 
     args = [LSTM_SWEEP, "plan", "--hidden", "16", "--lr", "1e-2", "--steps", "50",
             "--db", str(tmp_path / "p.db")]

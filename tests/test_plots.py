@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from factory import trial
+from helpers import trial
 from lstm_sweep.reporting.html import render_html
 from lstm_sweep.reporting.plots import (
     best_lr_data,

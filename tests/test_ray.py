@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LSTM_SWEEP
+from helpers import LSTM_SWEEP
 from lstm_sweep.store import load_results
 
 ray = pytest.importorskip("ray")

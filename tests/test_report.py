@@ -9,7 +9,7 @@ from importlib import resources
 
 import pytest
 
-from factory import trial
+from helpers import trial
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.reporting.tables import build_tables, render_tables
 from lstm_sweep.training.train import Status

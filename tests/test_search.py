@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from conftest import LSTM_SWEEP
-from faults import cli
+from helpers import LSTM_SWEEP, cli
 from lstm_sweep import Grid, build_tables, findings, render_export, render_tables
 from lstm_sweep.running.search import (
     default_rungs,
@@ -219,7 +218,7 @@ def test_rungs_windows_and_counts():
 
 
 def test_pruned_trials_in_tables_export_and_findings():
-    from factory import trial
+    from helpers import trial
 
     stored = [trial(16, lr, 0.9 if lr == 1e-2 else None, status=Status.DONE if lr == 1e-2
                     else Status.PRUNED) for lr in (1e-3, 1e-2, 1e-1)]

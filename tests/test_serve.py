@@ -17,9 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LSTM_SWEEP
-from factory import trial
-from faults import cli, snapshot
+from helpers import LSTM_SWEEP, cli, snapshot, trial
 from lstm_sweep import Store
 from lstm_sweep.serve.server import serve_store
 from lstm_sweep.serve.state import Watcher
@@ -96,7 +94,7 @@ def served(tmp_path):
 
 
 def _save_from_another_process(db: Path, hidden: int, lr: float, acc: float) -> None:
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from factory import trial; "
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from helpers import trial; "
             "from lstm_sweep import Store; s = Store(sys.argv[2]); "
             "s.save(trial(int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))); s.close()")
     subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(db), str(hidden),
@@ -468,7 +466,7 @@ def test_run_serve_shows_the_sweep_while_it_runs(tmp_path, mnist_dir):
     import socket
     import sqlite3
 
-    from drivers import ClaimBeater, Lines
+    from helpers import ClaimBeater, Lines
     from lstm_sweep.study.config import TrialConfig
 
     db = tmp_path / "r.db"

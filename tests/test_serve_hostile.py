@@ -24,9 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import LSTM_SWEEP
-from factory import trial
-from faults import cli
+from helpers import LSTM_SWEEP, cli, trial
 from lstm_sweep import Store
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.serve import server as server_module
@@ -50,7 +48,7 @@ def _store(path: Path, widths=(16, 32), lrs=(1e-3, 1e-2)) -> Path:
 
 
 def _save_from_another_process(db: Path, hidden: int) -> None:
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from factory import trial; "
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from helpers import trial; "
             "from lstm_sweep import Store; s = Store(sys.argv[2]); "
             "s.save(trial(int(sys.argv[3]), 0.01, 0.9)); s.close()")
     subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(db),

@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from conftest import CTRL_C_ABLE
-from factory import trial
+from helpers import CTRL_C_ABLE, trial
 from lstm_sweep.errors import StoreError
 from lstm_sweep.running.sweep import SweepCallbacks, pending_trials, run_sweep
 from lstm_sweep.store import Store, load_results

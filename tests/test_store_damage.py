@@ -12,8 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from factory import trial
-from faults import cli, snapshot
+from helpers import cli, snapshot, trial
 from lstm_sweep.store import Store, load_results
 from lstm_sweep.study.results import Status
 

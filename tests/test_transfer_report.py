@@ -8,8 +8,7 @@ import math
 
 import pytest
 
-from factory import trial
-from faults import cli
+from helpers import cli, trial
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.reporting.findings import findings, param_groups
 from lstm_sweep.reporting.html import render_html

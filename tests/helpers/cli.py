@@ -1,15 +1,11 @@
-"""Helpers for the fault tests: run the CLI in-process and capture everything it says."""
+"""The CLI run in this process, with everything it says captured; a folder's files as bytes."""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-from lstm_sweep.cli import main
 
 
 @dataclass
@@ -36,6 +32,10 @@ class Outcome:
 def cli(*args: str) -> Outcome:
     """``lstm-sweep ARGS`` in this process; an exception escaping ``main`` fails the test (that
     is what a user would see as a traceback)."""
+    # Imported here, not at the top: a test module that only needs `trial` or `snapshot` should
+    # not depend on the whole CLI importing.
+    from lstm_sweep.cli import main
+
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main([str(a) for a in args])
@@ -46,18 +46,3 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` with its bytes (to prove nothing changed)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file()}
-
-
-def can_unshare() -> bool:
-    """Whether this machine lets us make a private mount namespace (a real tmpfs, a real
-    read-only bind mount) as the tests need."""
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
-    return probe.returncode == 0
-
-
-def in_namespace(script: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run a shell ``script`` as root of a private mount namespace (mounts vanish with it)."""
-    return subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True,
-                          timeout=timeout)
