@@ -134,7 +134,7 @@ def test_trial_keys_are_stable():
 
 def test_one_run_builds_its_work_units_once(monkeypatch, mnist_dir, tmp_path):
     import lstm_sweep.running.sweep as sweep
-    from faults import cli
+    from helpers import cli
 
     calls = []
     real = sweep.make_units
