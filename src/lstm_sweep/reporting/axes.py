@@ -9,11 +9,11 @@ and optimizers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..study.config import OPTIMIZERS, TRIAL_AXES, TrialConfig
+from ..study import OPTIMIZERS, TRIAL_AXES, TrialConfig
 from . import checks
 from .text import printable
 
@@ -29,6 +29,7 @@ class Axis:
     fields: tuple[str, ...]
     numeric: bool = False
     order: tuple[str, ...] = ()  # the known order of a categorical axis's values
+    write: Callable[[object], str] = field(default=str, repr=False, compare=False)  # a value
 
     def value(self, config: TrialConfig) -> object:
         if self.name == "optimizer":
@@ -44,15 +45,11 @@ class Axis:
     def label(self, value: object) -> str:
         """How a value is written: ``0.01``, ``GRU``, ``momentum (momentum=0.99)``; a stored
         name's control characters escaped (:func:`~lstm_sweep.reporting.text.printable`)."""
-        if self.name == "lr":
-            return f"{value:g}"
-        if self.name == "cell":
-            return printable(str(value).upper())
         if self.name == "optimizer":
             name, opt = value
             return printable(name + (f" ({', '.join(f'{k}={v:g}' for k, v in opt)})"
                                      if opt else ""))
-        return printable(value)
+        return printable(self.write(value))
 
     def sort_key(self, value: object) -> tuple:
         if self.numeric:
@@ -70,7 +67,7 @@ class Axis:
 AXES: dict[str, Axis] = {
     a.name: Axis(a.name, a.title, a.noun,
                  ("optimizer", "opt") if a.name == "optimizer" else (a.name,),
-                 numeric=a.numeric, order=a.order)
+                 numeric=a.numeric, order=a.order, write=a.label)
     for a in TRIAL_AXES if not a.replicates}
 ROWS, COLS = "hidden", "lr"  # the seed's Table 1
 # Fields that are never an axis: the seeds are the statistic inside a cell.

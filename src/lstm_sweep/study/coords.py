@@ -14,7 +14,7 @@ import numbers
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from .config import MAX_HIDDEN, MAX_STEPS, show
+from .limits import MAX_HIDDEN, MAX_STEPS, show
 
 # (name, how tables and plots call it); c exists for the LSTM only
 QUANTITIES: tuple[tuple[str, str], ...] = (

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import LstmSweepError
-from .config import TrialConfig
 from .results import is_finite_number
+from .trial import TrialConfig
 
 LIVE_SUFFIX = ".live.json"
 MAX_LIVE_BYTES = 1 << 20

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ..errors import ConfigError
-from .config import TrialConfig, show
+from .limits import show
+from .trial import TrialConfig
 
 
 class Status(str, Enum):
