@@ -15,9 +15,12 @@ fi
 spec="."
 if [ -n "${EXTRAS:-}" ]; then spec=".[$EXTRAS]"; fi
 .venv/bin/pip install -q -e "$spec"
-if [[ ",${EXTRAS:-}," == *",test,"* ]] && ! .venv/bin/python -c "import mup" 2>/dev/null; then
-    # microsoft/mup, which the tests compare our per-tensor rates with. Without its declared
-    # dependencies: they include torchvision and seaborn, and torchvision pulls another (CUDA)
-    # build of torch; mup's optimizers and layers need only torch and pyyaml (in the test extra).
-    .venv/bin/pip install -q --no-deps "mup==1.0.0"
+if [[ ",${EXTRAS:-}," == *",test,"* ]]; then
+    # pyproject's test-no-deps extra (microsoft/mup, which the tests compare our per-tensor rates
+    # with), without its declared dependencies: they include torchvision and seaborn, and
+    # torchvision pulls another (CUDA) build of torch; mup's optimizers and layers need only torch
+    # and pyyaml (in the test extra).
+    mapfile -t no_deps < <(.venv/bin/python -c 'import tomllib
+print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test-no-deps"], sep="\n")')
+    .venv/bin/pip install -q --no-deps "${no_deps[@]}"
 fi

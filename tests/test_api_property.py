@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lstm_sweep
-from helpers import cli
+from helpers import cli, examples
 from lstm_sweep.errors import ConfigError, LstmSweepError
 from lstm_sweep.running.executors import EXECUTORS, OPTIONS, make_executor
 from lstm_sweep.study.config import (
@@ -45,7 +45,7 @@ from lstm_sweep.study.config import (
 from lstm_sweep.study.results import CurvePoint, Status, TrialResult
 from lstm_sweep.training.engines import ENGINE_CHOICES, ENGINES, choose_engine, make_engine
 
-SOME = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOME = settings(max_examples=examples(150))
 
 # ------------------------------------------------------------------------------ hostile values
 
@@ -500,8 +500,7 @@ def junk_call(draw, func):
 def test_every_public_callable_returns_or_raises_its_errors(name, tmp_path):
     func = getattr(lstm_sweep, name)
 
-    @settings(max_examples=60 if name in STUDY else 30, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(60 if name in STUDY else 30), suppress_health_check=list(HealthCheck))
     @given(call=junk_call(func))
     def check(call):
         args, kwargs = call
@@ -532,7 +531,7 @@ def _one_junk_each(func, valid: dict, use=lambda result: None, names=None):
     """A Hypothesis test: ``func(**valid)`` with one argument (of ``names``, all by default)
     replaced by junk; whatever it returns is passed to ``use``."""
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(40), suppress_health_check=list(HealthCheck))
     @given(name=st.sampled_from(sorted(names or valid)), value=ONE_JUNK)
     def check(name, value):
         try:
@@ -565,7 +564,7 @@ def test_lr_range_takes_junk_and_edges():
 
     _one_junk_each(lstm_sweep.lr_range, {"text": "1e-3"}, use)()
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=examples(200))
     @given(text=texts)
     def edges(text):
         with contextlib.suppress(ConfigError):
@@ -634,7 +633,7 @@ def test_coord_check_checks_every_argument_before_any_work(mnist, monkeypatch):
             return
         lstm_sweep.render_coord_table(points)
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(60), suppress_health_check=list(HealthCheck))
     @given(name=st.sampled_from(sorted(valid)), value=ONE_JUNK)
     def junk(name, value):
         check(name, value)

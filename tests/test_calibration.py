@@ -7,9 +7,10 @@ import json
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import examples
 from lstm_sweep.running.calibration import calibration_for, calibrations_for, fit, probe_widths
 from lstm_sweep.running.cost import Calibration
 from lstm_sweep.running.units import cpu_cores, make_units
@@ -24,8 +25,7 @@ junk = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st
                     | st.dictionaries(st.text(max_size=12), inner, max_size=3), max_leaves=8)
 
 
-@settings(max_examples=10, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10))
 # each example probes this machine (a second or two): a few, of every shape
 @given(entry=junk | st.fixed_dictionaries({"overhead_s": junk, "flops_per_s": junk,
                                            "device": junk}))

@@ -15,10 +15,10 @@ import sqlite3
 import time
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from helpers import trial
+from helpers import examples, trial
 from lstm_sweep import build_tables, render_tables
 from lstm_sweep.errors import LstmSweepError, StoreError
 from lstm_sweep.store import Store
@@ -26,8 +26,7 @@ from lstm_sweep.store.claims import Driver
 from lstm_sweep.store.schema import CLAIM_COLUMNS, TRIAL_COLUMNS
 from lstm_sweep.study.results import Status
 
-SOME = settings(max_examples=200, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SOME = settings(max_examples=examples(200))
 
 DONE = trial(16, 1e-3, 0.9)
 PRUNED = trial(16, 1e-2, 0.5, status=Status.PRUNED)

@@ -22,7 +22,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import cli
+from helpers import cli, examples
 from lstm_sweep import TrialConfig
 from lstm_sweep.store import load_results
 from lstm_sweep.training import checkpoint as ckpt
@@ -302,7 +302,7 @@ def _equal(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(300), suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_every_forged_state_is_refused_and_never_raises(mnist, saved, data):
     """One field of a real checkpoint's state changed (generated): the state is refused with a

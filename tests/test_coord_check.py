@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import cli
+from helpers import cli, examples
 from lstm_sweep import lr_range, preset
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.reporting.coords import (
@@ -184,7 +184,7 @@ def test_a_measurement_that_is_not_finite_is_named_not_judged_as_a_growth():
     assert "nan" in render_coord_table(points) or "not finite" in render_coord_table(points)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80))
 @given(keep=st.lists(st.booleans(), min_size=3 * 4 * 6, max_size=3 * 4 * 6),
        nan=st.sampled_from([None, 0, 5, 17]))
 def test_any_subset_of_the_points_is_judged_shown_or_refused(keep, nan):
@@ -321,7 +321,7 @@ def test_lr_ranges():
     assert lr_range("1e-3:5e-3") == (1e-3, 2e-3, 4e-3)  # up to STOP, not past it
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(start=st.floats(1e-8, 1.0), factor=st.floats(1.0001, 1e6), n=st.integers(2, 50))
 def test_an_n_point_range_is_ascending_log_spaced_and_ends_where_asked(start, factor, n):
     stop = start * factor
@@ -341,7 +341,7 @@ EDGE = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(start=EDGE, stop=EDGE, n=st.none() | st.integers(-2, 1002))
 def test_ranges_at_floats_edges_are_values_or_refused(start, stop, n):
     text = f"{start}:{stop}" + ("" if n is None else f":{n}")

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import cli, snapshot
+from helpers import cli, examples, snapshot
 from lstm_sweep import Grid, SweepCallbacks, execute, plan_sweep, run_sweep, sweep_request
 from lstm_sweep.data import (
     DATASETS,
@@ -53,8 +53,7 @@ from test_data import idx_bytes, write_tiny_dataset
 
 RUN = ("run", "--steps", "5", "--hidden", "8", "--lr", "0.01", "--device", "cpu", "--workers",
        "1", "--no-progress")
-FAST = settings(max_examples=150, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=examples(150))
 
 
 def _raw(folder: Path) -> dict[str, np.ndarray]:
@@ -283,7 +282,7 @@ def test_names_written_as_a_known_dataset_are_refused_for_other_data(known, form
         load_dir(tiny, name=name)
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
+@settings(max_examples=examples(30))
 @given(case=hostile_names())
 def test_hostile_names_on_the_command_line_are_one_error_line(case, mnist_dir, tmp_path_factory):
     name, rule = case
@@ -303,8 +302,7 @@ def test_hostile_names_on_the_command_line_are_one_error_line(case, mnist_dir, t
 # --------------------------------------------------------------------------- sizes
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25))
 @given(n_train=st.sampled_from([0, 1, 100, 4999, 5000, 5001, 5010]), n_test=st.integers(0, 3))
 def test_folders_too_small_to_split_or_test_are_refused_when_loaded(n_train, n_test,
                                                                     tmp_path_factory):

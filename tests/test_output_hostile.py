@@ -23,11 +23,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lstm_sweep as api
-from helpers import CTRL_C_ABLE, LSTM_SWEEP, cli, snapshot
+from helpers import CTRL_C_ABLE, LSTM_SWEEP, cli, examples, snapshot
 from lstm_sweep.cli import RESUMABLE, interrupted_message
 from lstm_sweep.cli.console import stderr_console as _stderr_console
 from lstm_sweep.errors import LstmSweepError
@@ -37,11 +37,9 @@ from lstm_sweep.store import Store
 from lstm_sweep.study.config import CELLS, OPTIMIZERS, TrialConfig
 from lstm_sweep.study.results import CurvePoint, Status, TrialResult
 
-FAST = settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "150")), deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FAST = settings(max_examples=examples(int(os.environ.get("HOSTILE_EXAMPLES", "150"))))
 # examples that draw figures (matplotlib: slower)
-SLOW = settings(FAST, max_examples=int(os.environ.get("HOSTILE_DRAW_EXAMPLES", "12")))
+SLOW = settings(FAST, max_examples=examples(int(os.environ.get("HOSTILE_DRAW_EXAMPLES", "12"))))
 
 # --------------------------------------------------------------------------- strategies
 
@@ -287,7 +285,7 @@ def test_ctrl_c_in_a_read_only_command_says_interrupted(tmp_path):
 settings_of = {name: [s for s in known if s != "nesterov"] for name, known in OPTIMIZERS.items()}
 
 
-@settings(FAST, max_examples=25)
+@settings(FAST, max_examples=examples(25))
 @given(optimizer=st.sampled_from([o for o, known in settings_of.items() if known]),
        data=st.data())
 def test_a_setting_given_twice_is_refused(optimizer, data, tmp_path):

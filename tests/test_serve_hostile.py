@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import LSTM_SWEEP, cli, trial
+from helpers import LSTM_SWEEP, cli, examples, trial
 from lstm_sweep import Store
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.serve import server as server_module
@@ -189,8 +189,7 @@ def test_too_many_query_fields_is_a_400_not_a_traceback(server, caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60))
 @given(method=st.sampled_from(["GET", "HEAD", "POST", "get", "G\x00T", "", "PRI"]),
        path=st.one_of(st.sampled_from(["/", "/api/changes", "/api/curves", "/static/app.js",
                                        "/events", "//x", "*", "http://evil/"]),
@@ -524,8 +523,7 @@ def _sqlite_value(x):
     return json.dumps(x) if isinstance(x, (list, dict)) else x
 
 
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(80))
 @given(started_at=_NUMBERS, eta_s=_NUMBERS, keys=st.one_of(
            st.lists(st.one_of(st.text(max_size=5), _NUMBERS), max_size=3), _NUMBERS),
        claimed_at=_NUMBERS, heartbeat=_NUMBERS, pid=_NUMBERS,
