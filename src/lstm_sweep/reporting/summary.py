@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..store import Store, claim_timeout
-from ..store.claims import DEFAULT_TIMEOUT
+from ..store import DEFAULT_TIMEOUT, Store, claim_timeout
 
 
 @dataclass(frozen=True)
