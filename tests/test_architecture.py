@@ -1,14 +1,13 @@
-"""The shape of the package, checked: no import cycle, a CLI over the public API only, no module
-reading another's private names, one declaration of a stored trial, stable trial keys, and one
-build of the work units per run."""
+"""The shape of the package, checked: no import cycle (type-only imports included), a CLI over
+the public API only, each layer reached through its package, no module reading another's private
+names, one declaration of a stored trial, stable trial keys, and one build of the work units per
+run."""
 
 from __future__ import annotations
 
 import ast
 import dataclasses
 from pathlib import Path
-
-import pytest
 
 import lstm_sweep
 from lstm_sweep.study.config import TrialConfig
@@ -26,18 +25,26 @@ def _modules() -> dict[str, Path]:
     return out
 
 
+def _exported(path: Path | None) -> set[str]:
+    """The names a module lists in its ``__all__`` (a package may export a function named as
+    one of its modules: ``from lstm_sweep.reporting import findings`` is the function)."""
+    if path is None:
+        return set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
+                                                for t in node.targets):
+            return set(ast.literal_eval(node.value))
+    return set()
+
+
 def _imports(name: str, path: Path, modules: dict[str, Path]):
     """(imported module, imported names, line) for every import of ``lstm_sweep`` modules in a
-    file, at any depth except under ``if TYPE_CHECKING:``."""
+    file, at any depth: in a function, and under ``if TYPE_CHECKING:`` too (a type-only import
+    is a dependency all the same: a cycle through one is a cycle the moment a checker, or a
+    later edit, follows it)."""
     tree = ast.parse(path.read_text())
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-    skip = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skip |= {id(n) for n in ast.walk(node)}
-    for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.split(".")[0] == "lstm_sweep":
@@ -52,50 +59,97 @@ def _imports(name: str, path: Path, modules: dict[str, Path]):
             if target.split(".")[0] != "lstm_sweep":
                 continue
             names = [a.name for a in node.names]
-            subs = [f"{target}.{n}" for n in names if f"{target}.{n}" in modules]
-            if subs:  # `from . import x` where x is a module
+            subs = [f"{target}.{n}" for n in names if f"{target}.{n}" in modules
+                    and n not in _exported(modules.get(target))]
+            if subs:  # `from . import x` where x is a module (not a name its package exports)
                 for sub in subs:
                     yield sub, [], node.lineno
             else:
                 yield target, names, node.lineno
 
 
-def test_no_import_cycle():
+def _graph() -> dict[str, list[str]]:
     modules = _modules()
-    graph = {m: sorted({t for t, _, _ in _imports(m, p, modules) if t in modules and t != m})
-             for m, p in modules.items()}
-    state: dict[str, int] = {}
-    path: list[str] = []
+    return {m: sorted({t for t, _, _ in _imports(m, p, modules) if t in modules and t != m})
+            for m, p in modules.items()}
 
-    def visit(m):
-        state[m] = 1
-        path.append(m)
+
+def import_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """One cycle (``[a, b, ..., a]``) for each knot of modules that import one another: each
+    strongly connected component of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    knots = []
+
+    def visit(m: str) -> None:
+        index[m] = low[m] = len(index)
+        stack.append(m)
         for t in graph[m]:
-            if state.get(t) == 1:
-                pytest.fail("import cycle: " + " -> ".join(path[path.index(t):] + [t]))
-            if t not in state:
+            if t not in index:
                 visit(t)
-        path.pop()
-        state[m] = 2
+                low[m] = min(low[m], low[t])
+            elif t in stack:
+                low[m] = min(low[m], index[t])
+        if low[m] == index[m]:
+            knot = stack[stack.index(m):]
+            del stack[stack.index(m):]
+            if len(knot) > 1:
+                knots.append(set(knot))
 
     for m in sorted(graph):
-        if m not in state:
+        if m not in index:
             visit(m)
+    cycles = []
+    for knot in knots:  # a path from the knot's first module back to it, inside the knot
+        start = min(knot)
+        paths = {start: [start]}
+        todo = [start]
+        while todo:
+            m = todo.pop(0)
+            for t in graph[m]:
+                if t == start:
+                    cycles.append(paths[m] + [start])
+                    todo = []
+                    break
+                if t in knot and t not in paths:
+                    paths[t] = paths[m] + [t]
+                    todo.append(t)
+    return sorted(cycles)
+
+
+def test_import_cycles_are_found():
+    graph = {"a": ["b"], "b": ["c"], "c": ["a", "d"], "d": [], "e": ["e2"], "e2": ["e"]}
+    assert import_cycles(graph) == [["a", "b", "c", "a"], ["e", "e2", "e"]]
+    assert import_cycles({"a": ["b"], "b": []}) == []
+
+
+def test_no_import_cycle():
+    graph = _graph()
     assert len(graph) > 20
+    cycles = import_cycles(graph)
+    assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
 
 
 def test_the_cli_uses_only_the_public_api():
+    """The CLI (``cli.py``, or a ``cli/`` package of modules) imports the package's public API
+    and its own modules, nothing else."""
     modules = _modules()
-    used = list(_imports("lstm_sweep.cli", modules["lstm_sweep.cli"], modules))
-    assert used, "the CLI imports the package"
-    for target, names, line in used:
-        assert target == "lstm_sweep", f"cli.py:{line} imports {target}"
-        assert set(names) <= set(lstm_sweep.__all__), f"cli.py:{line}: {names}"
-    tree = ast.parse(modules["lstm_sweep.cli"].read_text())
-    for node in ast.walk(tree):  # api.<name> uses
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id == "api":
-            assert node.attr in lstm_sweep.__all__, f"cli.py:{node.lineno}: api.{node.attr}"
+    cli = {m: p for m, p in modules.items() if _layer(m) == "cli"}
+    assert "lstm_sweep.cli" in cli
+    used = [(m, *u) for m, p in cli.items() for u in _imports(m, p, modules)]
+    assert any(target == "lstm_sweep" for _, target, _, _ in used), "the CLI imports the package"
+    for module, target, names, line in used:
+        where = f"{cli[module].relative_to(SRC)}:{line}"
+        assert target == "lstm_sweep" or target in cli, f"{where} imports {target}"
+        if target == "lstm_sweep":
+            assert set(names) <= set(lstm_sweep.__all__), f"{where}: {names}"
+    for path in cli.values():
+        for node in ast.walk(ast.parse(path.read_text())):  # api.<name> uses
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id == "api":
+                assert node.attr in lstm_sweep.__all__, \
+                    f"{path.relative_to(SRC)}:{node.lineno}: api.{node.attr}"
     for name in lstm_sweep.__all__:
         assert getattr(lstm_sweep, name) is not None
 
@@ -191,6 +245,48 @@ def test_layers_import_only_downwards():
                 assert other in LAYERS[layer], \
                     f"{path.relative_to(SRC)}:{line}: {layer} imports {target} ({other} is not " \
                     f"below {layer})"
+
+
+# Imports that still reach past a layer's package, allowed for now, each with its reason: by
+# imported layer (every module importing it) or by importing module (all it imports). An entry
+# that no longer allows anything must go (the test says so).
+FACE_ALLOWED_LAYERS = {
+    "study": "study/__init__.py exports nothing yet (the study is being split into modules)",
+    "training": "training/__init__.py exports nothing yet: its modules load torch, which "
+                "`import lstm_sweep` must not, so its face needs lazy names",
+}
+FACE_ALLOWED_IMPORTERS = {
+    "lstm_sweep": "the public API gathers its names from each layer's modules",
+}
+
+
+def _past_the_face() -> list[tuple[str, str, int, str]]:
+    """(importing module, imported module, line, its file) for each import of a module of
+    another layer that is not that layer's package (``lstm_sweep.store.store``, not
+    ``lstm_sweep.store``). ``errors`` is one module, its own face; ``lstm_sweep`` is the API."""
+    modules = _modules()
+    out = []
+    for name, path in modules.items():
+        layer = _layer(name)
+        for target, _, line in _imports(name, path, modules):
+            other = _layer(target)
+            if other not in (layer, "errors", "__init__") and target != f"lstm_sweep.{other}":
+                out.append((name, target, line, str(path.relative_to(SRC))))
+    return out
+
+
+def test_each_layer_is_reached_through_its_package():
+    """A module imports another layer through its package: what a layer offers the others is
+    its ``__init__``'s names, and its modules may move within it."""
+    past = _past_the_face()
+    allowed = [p for p in past if _layer(p[1]) in FACE_ALLOWED_LAYERS
+               or p[0] in FACE_ALLOWED_IMPORTERS]
+    unlisted = [f"{where}:{line} imports {target}" for name, target, line, where in past
+                if (name, target, line, where) not in allowed]
+    assert unlisted == [], "import the layer's package instead: " + "; ".join(unlisted)
+    stale = [k for k in FACE_ALLOWED_LAYERS if not any(_layer(p[1]) == k for p in allowed)] \
+        + [k for k in FACE_ALLOWED_IMPORTERS if not any(p[0] == k for p in allowed)]
+    assert stale == [], f"allowances that allow nothing any more (remove them): {stale}"
 
 
 def test_lower_layers_never_load_heavy_packages():

@@ -42,10 +42,10 @@ from ..store import (
     Store,
     check_regular,
     claim_timeout,
+    dataset_mismatch,
     heartbeat_interval,
     result_problem,
 )
-from ..store.store import dataset_mismatch
 from ..study.config import MAX_WORKERS, PRECISIONS, Grid, TrialConfig, show
 from ..study.results import Status, TrialResult
 from ..training.checkpoint import DEFAULT_EVERY_S, CheckpointDir, Checkpointing, checkpoint_dir

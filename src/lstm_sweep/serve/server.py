@@ -29,9 +29,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConfigError
-from ..reporting import checks
-from ..reporting.axes import COLS, ROWS
-from ..reporting.text import printable
+from ..reporting import COLS, ROWS, pairs, printable
 from .state import Watcher, to_json
 
 log = logging.getLogger(__name__)
@@ -314,7 +312,7 @@ class Server(ThreadingHTTPServer):
                               f"{request_timeout!r:.30}")
         if title is not None and not isinstance(title, str):
             raise ConfigError(f"title must be text, got {title!r:.30}")
-        where = checks.pairs("where", where)
+        where = pairs("where", where)
         self.watcher = Watcher(path, rows=rows, cols=cols, where=where, interval=interval)
         self.title = title or f"lstm-sweep: {printable(Path(path).name)}"
         self.streams = threading.BoundedSemaphore(max_streams)

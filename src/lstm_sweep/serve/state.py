@@ -21,12 +21,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, LstmSweepError
-from ..reporting.axes import AXES, COLS, ROWS, check_axes, facet, facet_key, select
-from ..reporting.findings import findings
-from ..reporting.tables import Table, build_tables, cell_text, describe, facet_name, varied_fields
-from ..reporting.text import printable
-from ..store import Store, claim_timeout
-from ..store.files import wal_of
+from ..reporting import (
+    AXES,
+    COLS,
+    ROWS,
+    Table,
+    build_tables,
+    cell_text,
+    check_axes,
+    describe,
+    facet,
+    facet_key,
+    facet_name,
+    findings,
+    printable,
+    select,
+    varied_fields,
+)
+from ..store import Store, claim_timeout, wal_of
 from ..study.live import LIVE_SUFFIX, checkpoint_dir, read_live
 from ..study.results import TrialResult
 

@@ -48,7 +48,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from ..data.batches import BatchStream
+from ..data import BatchStream
 from ..study.config import GATES, TrialConfig
 from ..study.live import checkpoint_dir as checkpoint_dir  # its home is the study layer
 from ..study.live import live_path
