@@ -35,7 +35,7 @@ from .reporting.text import printable
 from .running.cost import human_bytes, human_seconds
 from .running.executors import EXECUTORS
 from .store import Store, check_store, claim_timeout, load_results
-from .study.config import (
+from .study import (
     CELLS,
     INITS,
     LIMITS,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 
 from ..errors import ConfigError
-from ..study.config import TrialConfig
+from ..study import TrialConfig
 from ..study.results import TrialResult
 from . import checks
 from .text import csv_cell

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..study.config import TrialConfig
+from ..study import TrialConfig
 from ..training.engines import choose_engine
 
 if TYPE_CHECKING:  # torch loads only when training starts

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import LstmSweepError
-from ..study.config import MAX_SEED, MAX_STEPS, TrialConfig
+from ..study import MAX_SEED, MAX_STEPS, TrialConfig
 from ..study.results import CurvePoint, Status, TrialResult
 
 # 1: trials, curves, environments, meta. 2: + claims (concurrent drivers). 3: the status

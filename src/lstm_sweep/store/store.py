@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import StoreError, StoreReason
-from ..study.config import TrialConfig
+from ..study import TrialConfig
 from ..study.results import CurvePoint, Status, TrialResult
 from . import check as checks
 from . import claims as claiming

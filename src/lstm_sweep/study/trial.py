@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from ..errors import ConfigError
-from .axes import DEFAULT_BASE_WIDTH, SEED_DISPLAY_STEP, axis_field
+from .axes import AXIS, DEFAULT_BASE_WIDTH, SEED_DISPLAY_STEP, axis_field
 from .limits import check_positive_int, check_seed, show
 from .optimizers import optimizer_settings
 
@@ -91,14 +91,13 @@ class TrialConfig:
             object.__setattr__(self, "data_seed", self.seed)
         for f in fields(self):  # in order: of several bad fields, the first is named
             value = getattr(self, f.name)
-            axis = f.metadata.get("axis")
-            if axis is not None:
-                axis.check(value)
-                if axis.type is float:  # lr=1 is lr=1.0 (one trial, one key)
+            if f.name in AXIS:
+                AXIS[f.name].check(value)
+                if AXIS[f.name].type is float:  # lr=1 is lr=1.0 (one trial, one key)
                     object.__setattr__(self, f.name, float(value))
             elif f.name == "opt":  # settings of the optimizer (checked above), TF's defaults left out
                 object.__setattr__(self, "opt", optimizer_settings(self.optimizer, value))
-            else:
+            elif f.name in _OWN_CHECKS:  # (a subclass's own fields are its own to check)
                 _OWN_CHECKS[f.name](value)
         if self.param == "sp":  # sp does not read it: one sp trial, one key
             object.__setattr__(self, "base_width", DEFAULT_BASE_WIDTH)

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..data import IMAGE_SHAPE, N_CLASSES
-from ..study.config import CELLS, TrialConfig
+from ..study import CELLS, TrialConfig
 from .param import readout_multiplier, rescale_init
 
 N_STEPS, N_INPUT = IMAGE_SHAPE  # rows per image (time steps), pixels per row (inputs)

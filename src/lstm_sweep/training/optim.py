@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..study.config import OPTIMIZERS
+from ..study import OPTIMIZERS
 
 
 def settings(name: str, opt: Sequence[tuple[str, float]] = ()) -> dict[str, float]:

@@ -31,7 +31,7 @@ import math
 import torch
 
 from ..data import IMAGE_SHAPE
-from ..study.config import TrialConfig
+from ..study import TrialConfig
 
 N_INPUT = IMAGE_SHAPE[1]  # pixels per row: the input width of every kernel
 

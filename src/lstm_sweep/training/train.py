@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from ..data import BatchStream, Dataset
 from ..errors import ConfigError
-from ..study.config import TrialConfig
+from ..study import TrialConfig
 from ..study.live import encode_live
 from ..study.results import CurvePoint, Status, TrialResult
 from . import checkpoint as ckpt

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 
 from ...errors import ConfigError
-from ...study.config import MAX_WORKERS, show
+from ...study import MAX_WORKERS, show
 from .base import Executor, UnitEvents, refuse_options, unit_failed
 
 EXECUTORS = {

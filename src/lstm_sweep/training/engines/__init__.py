@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...errors import ConfigError
-from ...study.config import TrialConfig, show
+from ...study import TrialConfig, show
 
 if TYPE_CHECKING:
     import torch
@@ -93,7 +93,7 @@ def make_engine(name: str, configs: Sequence[TrialConfig], device: torch.device)
     Raises:
         ConfigError: an unknown engine; ``configs`` not a non-empty list of TrialConfig (one for
             ``single``; for ``fused``, trials that train together: one
-            :meth:`~lstm_sweep.study.config.TrialConfig.group_key`), or trials the engine
+            :meth:`~lstm_sweep.study.trial.TrialConfig.group_key`), or trials the engine
             cannot train; ``device`` not a ``torch.device``.
     """
     _check_name(name, tuple(ENGINES))

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ...study.config import TrialConfig
+from ...study import TrialConfig
 from ..model import FORGET_BIAS, N_CLASSES, N_INPUT, tf_init_params
 from ..optim import TFOptimizer
 from ..param import readout_multiplier, rescale_init, scale_row

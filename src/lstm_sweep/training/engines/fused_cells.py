@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ...study.config import TrialConfig
+from ...study import TrialConfig
 from ..model import N_CLASSES, N_INPUT, tf_cell_params
 from ..optim import TFOptimizer
 from ..param import readout_multiplier, rescale_init, scale_row

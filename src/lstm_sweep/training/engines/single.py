@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ...study.config import TrialConfig
+from ...study import TrialConfig
 from ..model import build_trial_model
 from ..optim import TFOptimizer
 from ..param import rate_scale
