@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from helpers import LSTM_SWEEP, ClaimBeater, Lines, cli, snapshot
 from lstm_sweep.errors import ConfigError
-from lstm_sweep.store import Claim, Store, claim_timeout, load_results
+from lstm_sweep.store import Claim, StaleKind, Store, claim_timeout, load_results
 from lstm_sweep.study.config import TrialConfig
 
 TRIAL = TrialConfig(hidden=8, lr=0.01, steps=5)
@@ -131,3 +131,12 @@ def test_a_claim_says_why_it_is_stale():
     assert "no longer runs" in gone.stale_because(now, 60)
     reused = Claim("k", "d", here, os.getpid(), "0", 0, now)
     assert "another process" in reused.stale_because(now, 60)
+    # the kind, for code (check reports a claim from the future, not one merely silent)
+    assert alive.staleness(now, 60) is None
+    kinds = [(Claim("k", "d", "h", 1, None, 0, now - 61), StaleKind.SILENT),
+             (Claim("k", "d", "h", 1, None, 0, now + 61), StaleKind.FUTURE),
+             (Claim("k", "d", "h", 1, None, 0, "soon"), StaleKind.BAD_ROW),
+             (gone, StaleKind.GONE), (reused, StaleKind.REUSED)]
+    for claim, kind in kinds:
+        why = claim.staleness(now, 60)
+        assert why is not None and why.kind is kind and why.text == claim.stale_because(now, 60)

@@ -211,3 +211,35 @@ def test_reading_creates_no_wal_or_shm_files(good_store, tmp_path):
     for args in (("table",), ("findings",), ("check",), ("compare",)):
         assert cli(*args, "--db", db).code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]
+
+
+def test_a_store_error_says_its_kind_to_code(good_store, tmp_path):
+    """StoreError.reason tells failures apart without reading the message (SQLite's own result
+    code where SQLite raised it)."""
+    from lstm_sweep.errors import StoreError, StoreReason
+
+    def reason(f) -> StoreReason:
+        with pytest.raises(StoreError) as e:
+            f()
+        return e.value.reason
+
+    (tmp_path / "text.db").write_text("not a database, but long enough to be read as one " * 90)
+    assert reason(lambda: Store(tmp_path / "text.db")) is StoreReason.NOT_A_STORE
+    assert reason(lambda: Store(tmp_path / "none.db", readonly=True)) is StoreReason.MISSING
+    assert reason(lambda: Store(tmp_path)) is StoreReason.BAD_PATH
+    db = tmp_path / "s.db"
+    shutil.copy(good_store, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")
+    assert reason(lambda: Store(db, readonly=True)) is StoreReason.NEWER
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = '3' WHERE name = 'schema_version'")
+        conn.execute("INSERT INTO environments VALUES ('e', '[1]')")
+    with Store(db, readonly=True) as s:
+        assert reason(s.environments) is StoreReason.DAMAGED
+        assert "environment e: not a JSON object" in s.check()
+    with Store(db) as s:  # SQLite's own error, by its result code: a write a reader cannot make
+        s.connection.execute("PRAGMA query_only = ON")
+        assert reason(lambda: s.bind_dataset("x", "f")) is StoreReason.READ_ONLY
+    s.close()
+    assert reason(s.tables) is StoreReason.CLOSED
