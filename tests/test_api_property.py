@@ -26,7 +26,7 @@ import lstm_sweep
 from helpers import cli, examples
 from lstm_sweep.errors import ConfigError, LstmSweepError
 from lstm_sweep.running.executors import EXECUTORS, OPTIONS, make_executor
-from lstm_sweep.study.config import (
+from lstm_sweep.study import (
     CELLS,
     GRID_ALIASES,
     GRID_AXES,

@@ -15,7 +15,7 @@ from lstm_sweep.reporting.axes import AXES, check_axes, facet
 from lstm_sweep.reporting.findings import findings
 from lstm_sweep.reporting.plots import plan_figures, shades
 from lstm_sweep.reporting.tables import build_tables, render_tables
-from lstm_sweep.study.config import Grid, TrialConfig
+from lstm_sweep.study import Grid, TrialConfig
 from lstm_sweep.study.results import Status
 
 

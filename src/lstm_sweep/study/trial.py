@@ -189,3 +189,5 @@ class TrialConfig:
         return d
 
 _TRIAL_FIELDS = tuple(f.name for f in fields(TrialConfig))
+assert set(AXIS) <= set(_TRIAL_FIELDS), \
+    f"declared axes without a TrialConfig field: {sorted(set(AXIS) - set(_TRIAL_FIELDS))}"
