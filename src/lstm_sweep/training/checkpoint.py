@@ -49,7 +49,7 @@ import numpy as np
 import torch
 
 from ..data import BatchStream
-from ..study.config import GATES, TrialConfig
+from ..study import GATES, TrialConfig
 from ..study.live import checkpoint_dir as checkpoint_dir  # its home is the study layer
 from ..study.live import live_path
 from ..study.results import is_finite_number
