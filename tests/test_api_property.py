@@ -651,6 +651,7 @@ def search_request(tmp_path_factory):
                          device="cpu", workers=1)
 
 
+@pytest.mark.slow
 def test_plan_search_takes_one_junk_argument(search_request):
     valid = {"request": search_request, "eta": 3, "rungs": None, "window": 10.0,
              "refresh": False}

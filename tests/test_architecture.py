@@ -9,6 +9,8 @@ import ast
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 import lstm_sweep
 from lstm_sweep.study.config import TrialConfig
 
@@ -186,6 +188,7 @@ def test_trial_keys_are_stable():
         "445f36ee6d6f1d077a4dbc1e65a7d836"
 
 
+@pytest.mark.slow
 def test_one_run_builds_its_work_units_once(monkeypatch, mnist_dir, tmp_path):
     import lstm_sweep.running.sweep as sweep
     from helpers import cli

@@ -27,6 +27,7 @@ junk = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st
 
 @settings(max_examples=examples(10))
 # each example probes this machine (a second or two): a few, of every shape
+@pytest.mark.slow
 @given(entry=junk | st.fixed_dictionaries({"overhead_s": junk, "flops_per_s": junk,
                                            "device": junk}))
 def test_a_damaged_cache_entry_is_probed_again(entry, tmp_path, monkeypatch):
@@ -39,6 +40,7 @@ def test_a_damaged_cache_entry_is_probed_again(entry, tmp_path, monkeypatch):
     assert ok["flops_per_s"] == cal.flops_per_s
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "not json", "[1, 2]", "",
                                   "\0\0\0"])
 def test_a_damaged_cache_file_is_probed_again(text, tmp_path, monkeypatch):

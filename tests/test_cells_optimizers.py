@@ -195,6 +195,7 @@ def test_optimizers_follow_tfs_kernels_over_many_steps(name, settings):
     np.testing.assert_allclose(single.numpy(), expected[1], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_fused_engine_trains_other_optimizers_as_the_single_engine_does(mnist):
     configs = [TrialConfig(hidden=16, lr=lr, steps=30, optimizer="momentum") for lr in (0.05, 0.2)]
     fused = train_group(configs, mnist, engine="fused")
@@ -232,6 +233,7 @@ def test_settings_keys_and_costs():
                                                             ("momentum", (("momentum", 0.5),))}
 
 
+@pytest.mark.slow
 def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     db = tmp_path / "s.db"
     o = cli("run", "--hidden", "16", "--lr", "0.01,0.1", "--cell", "lstm,gru", "--optimizer",

@@ -50,6 +50,7 @@ CASES = [(e, "lstm", o) for e in ("single", "fused")
         [(e, c, "adam") for e in ("single", "fused") for c in ("gru", "rnn")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine,cell,optimizer", CASES)
 def test_a_trial_stopped_at_a_random_step_resumes_bit_for_bit(mnist, tmp_path, engine, cell,
                                                               optimizer):
@@ -168,6 +169,7 @@ def _wait_for_checkpoint_change(folder: Path, seen: dict, proc, deadline: float)
     return False
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_loses_nothing_and_changes_nothing(mnist_dir, tmp_path):
     """kill -9 of the driver at random moments of a sweep: every kill resumes from the last
     checkpoint, the finished store equals an uninterrupted run's, trial by trial."""
@@ -206,6 +208,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_changes_nothing(mnist_dir, t
     assert list(folder.glob("*.ckpt*")) == []  # stored: their checkpoints are gone
 
 
+@pytest.mark.slow
 def test_keep_checkpoints_keeps_them_and_the_plan_shows_their_disk(mnist_dir, tmp_path):
     db = tmp_path / "s.db"
     o = cli("run", "--hidden", "8", "--lr", "1e-2", "--steps", "20", "--device", "cpu",
@@ -252,6 +255,7 @@ def test_a_checkpoint_folder_that_is_a_file_is_refused_and_nothing_is_touched(tm
     assert not db.exists() and checkpoint_dir(db).read_text() == "mine"
 
 
+@pytest.mark.slow
 @needs_unshare
 def test_the_plan_refuses_checkpoints_its_disk_cannot_hold(mnist_dir, tmp_path):
     disk = tmp_path / "disk"
@@ -270,6 +274,7 @@ ls -A {disk}; echo end
     assert proc.stdout.split("rc=2", 1)[1].split() == ["end"]  # nothing was created
 
 
+@pytest.mark.slow
 @needs_unshare
 def test_a_full_disk_while_checkpointing_is_a_warning_and_the_trial_finishes(mnist_dir,
                                                                             tmp_path):

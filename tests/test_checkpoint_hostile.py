@@ -388,6 +388,7 @@ FORGERIES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("forgery", sorted(FORGERIES))
 @pytest.mark.parametrize("which", ["newest", "both"])
 def test_a_forged_checkpoint_falls_back_and_the_trial_ends_as_if_never_stopped(
@@ -464,6 +465,7 @@ def test_foreign_files_at_checkpoint_paths_survive_a_sweep(mnist_dir, saved, tmp
     assert len(load_results(db)) == 2
 
 
+@pytest.mark.slow
 def test_retry_with_checkpoints_off_removes_the_stale_ones_and_plans_stay_bounded(
         mnist_dir, tmp_path):
     """``run --retry pruned --checkpoint-every off`` finishes a search's pruned trials from

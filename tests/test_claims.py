@@ -82,6 +82,7 @@ def _driver(db, mnist_dir, timeout="5") -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_a_heartbeat_far_in_the_future_is_stale_at_once(tmp_path, mnist_dir):
     """No clock is that wrong: the trial is taken over without a wait (and the driver would
     otherwise wait for ever; 600 s is a hang guard, not a speed)."""
@@ -96,6 +97,7 @@ def test_a_heartbeat_far_in_the_future_is_stale_at_once(tmp_path, mnist_dir):
         assert Store(db, readonly=True).claims() == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ahead, host", [(3.0, "another-host"), (0.0, None)])
 def test_a_claim_nobody_beats_holds_its_trial_one_timeout_after_its_last_beat(
         ahead, host, tmp_path, mnist_dir):

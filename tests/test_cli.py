@@ -32,6 +32,7 @@ def swept(mnist_dir, tmp_path_factory):
     return db, proc.stdout, proc.stderr
 
 
+@pytest.mark.slow
 def test_end_to_end_grid_learns_and_prints_table(swept):
     db, out, err = swept
     results = {(r.config.hidden, r.config.lr): r for r in load_results(db)}
@@ -43,6 +44,7 @@ def test_end_to_end_grid_learns_and_prints_table(swept):
     assert "4 trials run (4 done), 0 already in" in err
 
 
+@pytest.mark.slow
 def test_table_command_prints_the_stored_grid(swept, capsys):
     db, run_out, _ = swept
     assert main(["table", "--db", str(db)]) == 0
@@ -56,6 +58,7 @@ def test_table_command_prints_the_stored_grid(swept, capsys):
     assert "**Wall time per trial (s)**" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_rerun_resumes_with_nothing_to_do(swept, mnist_dir, monkeypatch, capsys):
     db, _, _ = swept
     before = load_results(db)
@@ -141,6 +144,7 @@ def test_db_that_is_not_a_store_is_refused_untouched(tmp_path, capsys, mnist_dir
     assert db.read_text() == "\\documentclass{article}\n"
 
 
+@pytest.mark.slow
 def test_table_errors(tmp_path, capsys, swept):
     code = main(["table", "--db", str(tmp_path / "none.db")])
     _assert_one_error_line(code, capsys.readouterr().err, "no results store at")
@@ -164,6 +168,7 @@ def test_installed_script_reports_version_and_help():
     assert out.returncode == 0 and "--preset" in out.stdout and "--data-dir" in out.stdout
 
 
+@pytest.mark.slow
 def test_fused_engine_through_the_cli(mnist_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LSTM_SWEEP_DATA_DIR", str(mnist_dir))
     db = tmp_path / "f.db"
@@ -174,6 +179,7 @@ def test_fused_engine_through_the_cli(mnist_dir, tmp_path, monkeypatch, capsys):
     assert {(r.engine, r.group_size) for r in load_results(db)} == {("fused", 2)}
 
 
+@pytest.mark.slow
 def test_plan_command_prints_a_plan_without_touching_anything(tmp_path, capsys):
     db = tmp_path / "none.db"
     assert main(["plan", "--preset", "hw2", "--device", "cpu", "--db", str(db)]) == 0
@@ -189,6 +195,7 @@ def test_repeats_means_seeds_0_to_n_minus_1(tmp_path, capsys):
     assert "total: 3 trials" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_plan_leaves_out_finished_trials(swept, capsys):
     db = swept[0]
     assert main(["plan", "--hidden", "16,32", "--lr", "1e-3,1e-2,1e-1", "--steps", "300",
@@ -209,6 +216,7 @@ def test_run_refuses_what_cannot_fit_in_memory(tmp_path, capsys, mnist_dir):
     assert not db.exists()
 
 
+@pytest.mark.slow
 def test_findings_and_compare_commands(swept, capsys):
     db = str(swept[0])
     assert main(["findings", "--db", db]) == 0
@@ -223,6 +231,7 @@ def test_findings_and_compare_commands(swept, capsys):
     assert code == 2 and "unknown reference 'nope'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_plot_and_report_commands(swept, tmp_path, capsys):
     db = str(swept[0])
     assert main(["plot", "--db", db, "--out", str(tmp_path / "p"), "--format", "svg"]) == 0

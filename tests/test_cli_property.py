@@ -182,6 +182,7 @@ def _resolve(argv, world, mnist_dir, name):
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
+@pytest.mark.slow
 @given(case=commands())
 def test_any_command_exits_0_or_2_without_traceback_and_refusals_change_nothing(
         case, world, mnist_dir):

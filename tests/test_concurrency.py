@@ -59,6 +59,7 @@ def _trained(stderr: str) -> list[str]:
 LRS = ",".join(f"{k}e-3" for k in range(1, 13))  # 12 trials
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_moments_loses_nothing_and_reruns_nothing(mnist_dir, tmp_path):
     db = tmp_path / "k.db"
     rng = random.Random(9)
@@ -119,6 +120,7 @@ def _driver_stopped_at_its_first_claim(db, lrs, steps, env) -> subprocess.Popen:
     return a
 
 
+@pytest.mark.slow
 def test_two_drivers_split_one_grid_and_each_trial_is_trained_once(mnist_dir, tmp_path):
     """Driver A is stopped (SIGSTOP) right after its first claim and goes on only once driver B
     holds a claim too: each trains some of the grid however the two start up. The claim
@@ -152,6 +154,7 @@ def test_two_drivers_split_one_grid_and_each_trial_is_trained_once(mnist_dir, tm
     assert _claims(db) == []
 
 
+@pytest.mark.slow
 def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_path):
     """Driver A is stopped (SIGSTOP) while it trains: alive, but its heartbeat stops. Driver B
     trains the rest of the grid, waits for A's trial, takes A's claim over once its heartbeat is
@@ -219,6 +222,7 @@ def _open_store(path, barrier, results):
         results.put(f"{type(e).__name__}: {e}")
 
 
+@pytest.mark.slow
 def test_drivers_creating_one_new_store_at_the_same_moment_all_succeed(tmp_path):
     """Four processes open one new store at once, 10 times: each sees it empty or whole (it was
     'another program's file' or 'database is locked' for some before this was fixed)."""

@@ -117,6 +117,7 @@ def test_published_md5_sums_of_gz_files_are_checked(server, tmp_path):
         "md5-gz", "bdb82020997e1d708af4cf47b453dcf7")  # as ROIS-CODH and torchvision list it
 
 
+@pytest.mark.slow
 def test_two_datasets_in_one_run(mnist_dir, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     (cache / "fashion-mnist").mkdir(parents=True)

@@ -99,6 +99,7 @@ def test_a_trial_trained_in_process_holds_no_subnormal_and_the_control_does(mnis
     assert _subnormals(control) > 0  # the search finds them where they are
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("executor", [["--executor", "inprocess"], ["--workers", "2"]])
 def test_every_local_executor_flushes_and_records_it(mnist_dir, tmp_path, executor):
     db = tmp_path / "s.db"
@@ -110,6 +111,7 @@ def test_every_local_executor_flushes_and_records_it(mnist_dir, tmp_path, execut
     assert envs and all(e["denormals"] == "flushed" for e in envs)
 
 
+@pytest.mark.slow
 def test_the_ray_executor_flushes(head, mnist_dir, tmp_path):
     address, env = head
     db = tmp_path / "ray.db"
@@ -120,6 +122,7 @@ def test_the_ray_executor_flushes(head, mnist_dir, tmp_path):
     assert _subnormals(CheckpointDir(checkpoint_dir(db))) == 0
 
 
+@pytest.mark.slow
 def test_the_probe_and_the_coordinate_check_measure_flushed(mnist, monkeypatch):
     from lstm_sweep.running import calibration, coordcheck
     from lstm_sweep.training import engines

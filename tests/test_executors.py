@@ -12,6 +12,9 @@ from helpers import LSTM_SWEEP
 from lstm_sweep.running.executors import EXECUTORS
 from lstm_sweep.store import load_results
 
+# each executor's sweep is a driver process (and a Ray cluster): the full suite only
+pytestmark = pytest.mark.slow
+
 # hidden 2^20 cannot be allocated: recorded as oom (DNF), the sweep goes on
 GRID = ["--hidden", "8,1048576", "--lr", "1e-3,1e-2", "--steps", "30", "--device", "cpu",
         "--no-progress", "--force"]

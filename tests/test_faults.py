@@ -58,6 +58,7 @@ def test_report_never_writes_over_its_own_store(stores, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.html", "other.db", "s.db"]
 
 
+@pytest.mark.slow
 def test_outputs_replace_only_their_own_kind_unless_asked(stores, tmp_path):
     db = stores[0]
     thesis = tmp_path / "thesis.tex"
@@ -157,6 +158,7 @@ mount --bind {media} {media} && mount -o remount,bind,ro {media} || exit 99
     assert sorted(p.name for p in media.iterdir()) == ["s.db"]
 
 
+@pytest.mark.slow
 @needs_unshare
 def test_full_disk_during_a_sweep_keeps_what_was_stored(tmp_path, mnist_dir):
     """The store on a tmpfs that fills up mid-sweep: a clear error, the stored trials intact."""

@@ -47,6 +47,7 @@ def test_mup_is_sp_at_the_base_width(mnist, cell, engine):
         assert a.test_accuracy == b.test_accuracy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", CELLS)
 def test_mup_off_the_base_width_trains_alike_in_both_engines(mnist, cell):
     for optimizer in ("adam", "sgd", "rmsprop"):

@@ -61,6 +61,7 @@ def test_workers_per_width(monkeypatch):
     assert workers_for(wide, CPU, 3) == 3
 
 
+@pytest.mark.slow
 def test_worker_processes_store_the_same_results_as_one_process(mnist, tmp_path):
     grid = Grid(hidden=(8, 16), lrs=(1e-3, 1e-2), steps=30)
     serial = run_sweep(grid, mnist, tmp_path / "a.db", device="cpu", workers=1)
@@ -102,6 +103,7 @@ def _worker_pids() -> list[int]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists(f"/proc/self/task/{os.getpid()}/children"),
                     reason="needs Linux /proc/<pid>/task/<tid>/children")
 def test_a_killed_worker_loses_no_trial(mnist, tmp_path):

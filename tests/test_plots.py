@@ -83,6 +83,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-component-update", "--disable-sync"]
 
 
+@pytest.mark.slow
 def test_html_report_renders_in_chromium(browser, tmp_path):
     page = tmp_path / "report.html"
     page.write_text(render_html(RESULTS, {"e1": {"torch": "2.x", "device": "cpu:test"}}),

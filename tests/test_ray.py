@@ -19,6 +19,9 @@ from lstm_sweep.store import load_results
 
 ray = pytest.importorskip("ray")
 
+# every test starts a Ray cluster and drivers: the full suite only
+pytestmark = pytest.mark.slow
+
 GRID = ["--hidden", "8,16", "--lr", "1e-3,1e-2,1e-1", "--steps", "40", "--device", "cpu",
         "--no-progress"]
 RAY = str(Path(sys.executable).with_name("ray"))

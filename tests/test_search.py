@@ -60,6 +60,7 @@ def searched(tmp_path_factory, mnist_dir):
     return tmp, search, env
 
 
+@pytest.mark.slow
 def test_search_stores_winners_in_full_and_the_rest_as_pruned(searched):
     tmp, search, _ = searched
     results = load_results(tmp / "s.db")
@@ -80,6 +81,7 @@ def test_search_stores_winners_in_full_and_the_rest_as_pruned(searched):
     assert "of the full grid's" in search.stderr and "best rate" in search.stderr
 
 
+@pytest.mark.slow
 def test_the_winners_are_the_trials_run_stores_and_run_does_not_train_them_again(searched):
     tmp, _, env = searched
     full, got = _by_key(tmp / "full.db"), _by_key(tmp / "s.db")
@@ -97,6 +99,7 @@ def test_the_winners_are_the_trials_run_stores_and_run_does_not_train_them_again
     assert all(same(after[k], got[k]) for k in got)
 
 
+@pytest.mark.slow
 def test_the_search_picks_each_width_best_rate_by_validation(searched):
     """Where the full grid's best (by mean validation accuracy over the two seeds) is clearly
     ahead at the end, the search found it; the row's result says which rates it tried."""
@@ -116,6 +119,7 @@ def test_the_search_picks_each_width_best_rate_by_validation(searched):
             line, means)
 
 
+@pytest.mark.slow
 def test_retry_pruned_finishes_them_from_their_checkpoints_into_the_full_grid(searched):
     tmp, _, env = searched
     db = tmp / "s.db"
@@ -144,6 +148,7 @@ def _rows(db) -> list[tuple]:
         return []
 
 
+@pytest.mark.slow
 def test_a_search_killed_with_kill_9_resumes_to_the_same_store(searched, tmp_path):
     ref_tmp, _, env = searched
     db = tmp_path / "k.db"

@@ -228,6 +228,7 @@ def test_serving_writes_nothing_beside_the_store(tmp_path, served):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_a_driver_records_its_plan_and_the_page_shows_progress(tmp_path, mnist_dir, served):
     db = tmp_path / "s.db"
     o = cli("run", "--hidden", "8", "--lr", "0.01,0.1", "--steps", "5", "--device", "cpu",
@@ -398,6 +399,7 @@ def browser(chromium):
         b.close()
 
 
+@pytest.mark.slow
 def test_the_page_updates_live_in_chromium(tmp_path, served, browser):
     db = _store(tmp_path / "s.db", dataset=HOSTILE)
     s = served(db)
@@ -458,6 +460,7 @@ def test_the_page_updates_live_in_chromium(tmp_path, served, browser):
     assert errors == [] and dialogs == []
 
 
+@pytest.mark.slow
 def test_run_serve_shows_the_sweep_while_it_runs(tmp_path, mnist_dir):
     """``run --serve 0``: the URL on stdout, and the page of the store while the sweep runs:
     its plan's progress, its claims. The sweep cannot end before the test has looked: a claim

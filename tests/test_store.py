@@ -137,6 +137,7 @@ def _check_consistent(db):
 LRS = ",".join(f"{k}e-3" for k in range(1, 9))  # 8 trials
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, code", [(signal.SIGKILL, -9), (signal.SIGINT, 130)])
 def test_killed_sweep_loses_nothing_and_rerun_completes(mnist_dir, tmp_path, sig, code):
     db = tmp_path / "k.db"

@@ -79,6 +79,7 @@ def test_bad_trial_config_is_rejected(bad):
         TrialConfig(**{"hidden": 8, "lr": 1e-3, **bad})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["single", "fused"])
 def test_bf16_trains_close_to_fp32(mnist, engine, tmp_path):
     import torch
