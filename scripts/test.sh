@@ -3,7 +3,7 @@
 # MNIST comes from $LSTM_SWEEP_DATA_DIR if set, else the per-user cache (downloaded once).
 #
 # Usage: bash scripts/test.sh [--fast] [PYTEST ARGS...]
-#   bash scripts/test.sh                   the full suite, as CI runs it
+#   bash scripts/test.sh                   the full suite, as CI runs it (Hypothesis profile "ci")
 #   bash scripts/test.sh --fast            the fast tier (-m "not slow", Hypothesis profile "dev"):
 #                                          a couple of minutes, for every change
 #   bash scripts/test.sh -m "not slow"     the fast tier with CI's (derandomized) examples
@@ -11,14 +11,16 @@
 # The tiers and the Hypothesis profiles ($HYPOTHESIS_PROFILE: ci, dev, thorough) are described
 # at the top of tests/conftest.py.
 args=()
+profile=ci
 for arg in "$@"; do
     if [ "$arg" = "--fast" ]; then
         args+=(-m "not slow")
-        export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-dev}"
+        profile=dev
     else
         args+=("$arg")
     fi
 done
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-$profile}"
 EXTRAS=test
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 .venv/bin/ruff check src tests

@@ -13,8 +13,8 @@ few that need more say so with ``@pytest.mark.timeout(N)``.
 
 Hypothesis profiles, chosen by ``$HYPOTHESIS_PROFILE``:
 
-- ``ci`` (the default): derandomized (the same examples on every run), no deadline;
-- ``dev``: random examples, a tenth as many (``scripts/test.sh --fast`` picks it);
+- ``ci``: derandomized (the same examples on every run); ``scripts/test.sh`` and CI use it;
+- ``dev`` (plain ``pytest``, and ``scripts/test.sh --fast``): random examples, a tenth as many;
 - ``thorough``: random examples, ten times as many.
 
 A property test states its example count as ``examples(n)`` (:mod:`helpers.examples`): ``n``
@@ -47,7 +47,8 @@ _ANY_MACHINE = {"deadline": None,
 settings.register_profile("ci", derandomize=True, print_blob=True, **_ANY_MACHINE)
 settings.register_profile("dev", max_examples=10, **_ANY_MACHINE)
 settings.register_profile("thorough", max_examples=1000, **_ANY_MACHINE)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
+# Unset: "ci" where $CI is set (and scripts/test.sh, which CI runs, asks for it), else "dev".
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(scope="session")

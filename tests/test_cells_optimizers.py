@@ -323,6 +323,7 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     assert not (tmp_path / "x.db").exists()
 
 
+@pytest.mark.slow
 def test_presets_that_ask_the_next_question(tmp_path):
     o = cli("plan", "--preset", "cells", "--device", "cpu", "--db", tmp_path / "x.db")
     assert o.code == 0 and "total: 72 trials" in o.out

@@ -213,6 +213,7 @@ def test_any_command_exits_0_or_2_without_traceback_and_refusals_change_nothing(
         assert after == before, (args, o.text)  # the store untouched, nothing created
 
 
+@pytest.mark.slow
 def test_report_the_count():
     """Runs after the property (file order): the number of commands it tried, by exit code."""
     if not COUNT["commands"]:

@@ -288,6 +288,7 @@ def test_hostile_names_are_text(tmp_path, served):
     assert rows[0]["dataset"] == HOSTILE  # kept as the data it is; the page inserts it as text
 
 
+@pytest.mark.slow
 def test_a_cap_on_event_streams_and_fifty_clients(tmp_path):
     db = _store(tmp_path / "s.db")
     server = serve_store(db, port=0, max_streams=2)

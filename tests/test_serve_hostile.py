@@ -555,6 +555,7 @@ def test_junk_numbers_in_plan_and_claim_rows_never_break_the_page(
 _SHARED_DB: dict = {}
 
 
+@pytest.mark.slow
 def test_a_non_finite_plan_or_claim_row_never_makes_a_500(tmp_path):
     """The examples the tester found, through the real CLI server: every page and
     /api/changes answer 200 with strict JSON while such rows exist."""

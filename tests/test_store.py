@@ -84,6 +84,7 @@ def test_reading_never_creates_a_store(tmp_path):
     assert not (tmp_path / "missing.db").exists()
 
 
+@pytest.mark.slow
 def test_resume_runs_only_the_missing_trials(mnist, tmp_path):
     db = tmp_path / "r.db"
     small = Grid(hidden=(8,), lrs=(1e-2,), steps=20)
