@@ -71,6 +71,7 @@ def test_bf16_on_an_avx2_cpu_is_one_clear_error(command, tmp_path, mnist_dir):
     assert not db.exists()
 
 
+@pytest.mark.slow
 @x86
 def test_fallback_fp32_runs_fp32_when_asked_and_records_it(tmp_path, mnist_dir):
     db = tmp_path / "s.db"

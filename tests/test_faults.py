@@ -107,6 +107,7 @@ needs_unshare = pytest.mark.skipif(not can_unshare() and not os.environ.get("CI"
                                    reason="no private mount namespaces (unshare) here")
 
 
+@pytest.mark.slow
 @needs_unshare
 def test_full_disk_and_read_only_folder_leave_no_temp_files(stores, tmp_path):
     """A real 64 KB tmpfs for a full disk, and a real read-only bind mount."""
@@ -138,6 +139,7 @@ ls -a {ro}
     assert lines[lines.index("rc=2", lines.index("rc=2") + 1) + 1] == "0"  # find: no *.tmp
 
 
+@pytest.mark.slow
 @needs_unshare
 def test_store_on_read_only_media_is_read_and_run_refused_clearly(stores, tmp_path, mnist_dir):
     media = tmp_path / "media"

@@ -145,6 +145,7 @@ def test_a_log_line_is_one_line_whatever_its_length_and_the_width(words, width, 
     assert err.getvalue() == line + "\n"
 
 
+@pytest.mark.slow
 def test_a_run_prints_its_long_data_path_on_one_line(mnist_dir, tmp_path):
     """End to end: a data folder whose path is far wider than 80 columns (and has spaces) is
     printed whole in the run's start line, with stderr a pipe and COLUMNS=40."""

@@ -75,6 +75,7 @@ def test_worker_processes_store_the_same_results_as_one_process(mnist, tmp_path)
         assert [p.step for p in a[key].curve] == [p.step for p in b[key].curve]
 
 
+@pytest.mark.slow
 def test_fused_sweep_through_run_sweep(mnist, tmp_path):
     grid = Grid(hidden=(16,), lrs=(1e-3, 1e-2, 1e-1), steps=30)
     summary = run_sweep(grid, mnist, tmp_path / "f.db", device="cpu", engine="fused")

@@ -226,6 +226,7 @@ def test_plot_kind_transfer_through_the_cli(tmp_path):
     assert o.code == 0 and (tmp_path / "all" / "transfer.png").exists()
 
 
+@pytest.mark.slow
 def test_html_report_shows_the_transfer_figure_and_findings_escaped():
     name = "<b>digits</b>"
     results = SP + MUP + grid("sp", {64: 0.01, 512: 0.01}, dataset=name)
