@@ -149,8 +149,11 @@ def known_name_like(name: str) -> str | None:
 ProgressFn = Callable[[str, int, int | None], None]  # (file name, bytes so far, total or None)
 
 
-def md5_of_gz(path: Path) -> str | None:
-    """MD5 of the file's bytes if it is a gzip file (how some datasets publish their sums)."""
+def md5_of_gz(path: Path | None) -> str | None:
+    """MD5 of the file's bytes if it is a gzip file (how some datasets publish their sums);
+    None for no file."""
+    if path is None:
+        return None
     try:
         with open(path, "rb") as f:
             if f.read(2) != b"\x1f\x8b":

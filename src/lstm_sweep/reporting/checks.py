@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TypeGuard
 
 from ..errors import ConfigError
 from ..study.results import TrialResult
@@ -25,7 +26,7 @@ def kind_of(value: object) -> str:
     return f"{type(value).__name__} {value!r:.40}"
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
     """A real number, not a bool (``True`` is an int to Python, not to a user)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -120,9 +121,9 @@ def optional_width(name: str, value: object) -> int | None:
 
 def optional_rate(name: str, value: object) -> float | None:
     """None, or a positive finite number (a learning rate)."""
-    if value is not None and not (is_number(value) and math.isfinite(value) and value > 0):
-        raise ConfigError(f"{name} must be a positive number or None, got {kind_of(value)}")
-    return value
+    if value is None or (is_number(value) and math.isfinite(value) and value > 0):
+        return value
+    raise ConfigError(f"{name} must be a positive number or None, got {kind_of(value)}")
 
 
 def path(name: str, value: object) -> Path:

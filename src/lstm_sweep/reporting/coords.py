@@ -17,9 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeGuard
 
 from ..errors import ConfigError
-from ..study.config import MAX_HIDDEN, MAX_STEPS, PARAMS, show
+from ..study import MAX_HIDDEN, MAX_STEPS, PARAMS, show
 from ..study.coords import QUANTITY_NAMES, QUANTITY_TITLES, CoordPoint
 
 DEFAULT_TOLERANCE = 1.2
@@ -86,7 +88,7 @@ class Verdict:
                 f"×{self.tolerance:g})")
 
 
-def _is_real(v: object) -> bool:
+def _is_real(v: object) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -258,8 +260,8 @@ def panel_steps(steps: Sequence[int], most: int = MAX_PANELS) -> list[int]:
     if len(steps) <= most:
         return steps
     lo, hi = steps[0], steps[-1]
-    picks = {min(steps, key=lambda s, t=lo * (hi / lo) ** (i / (most - 1)): abs(math.log(s / t)))
-             for i in range(most)}
+    targets = [lo * (hi / lo) ** (i / (most - 1)) for i in range(most)]
+    picks = {min(steps, key=partial(_log_distance, t)) for t in targets}
     return sorted(picks)
 
 
@@ -315,3 +317,7 @@ def plot_coord_check(points: Sequence[CoordPoint], param: str, title: str = ""):
     fig.suptitle(title or f"coordinate check: {param}")
     fig.tight_layout()
     return fig
+
+
+def _log_distance(target: float, step: int) -> float:
+    return abs(math.log(step / target))

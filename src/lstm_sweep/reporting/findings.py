@@ -374,7 +374,7 @@ def _across_best(a: _Across) -> list[Finding]:
     noun = "rate" if col_axis.name == "lr" else col_axis.noun
     out, same = [], []
     for name, best in zip(names[1:], bests[1:]):
-        moves = {"unchanged": [], "up": [], "down": [], "changed": []}
+        moves: dict[str, list] = {"unchanged": [], "up": [], "down": [], "changed": []}
         for h in rows:
             before, after = bests[0][h][0], best[h][0]
             how = "unchanged" if before == after else (
@@ -414,7 +414,7 @@ def _across_winner(a: _Across) -> list[Finding]:
         runner = max(bests[i][h][1] for i in range(len(tables)) if i != k)
         winners[h] = (names[k], bests[k][h][1], runner)
     count = {n: sum(w[0] == n for w in winners.values()) for n in names}
-    lead = max(count, key=count.get)
+    lead = max(count, key=lambda n: count[n])
     text = (f"Best table per {row_axis.noun} (each at its best {noun}): "
             + ", ".join(f"{row_axis.label(h)} → {n} ({acc:.4f}, next {nxt:.4f})"
                         for h, (n, acc, nxt) in winners.items()) + ".")
@@ -584,7 +584,7 @@ class CellComparison:
         """(reference, ours as mean ± std, difference, within spread, within noise) as a table
         shows them."""
         ref = "DNF" if self.reference is None else f"{self.reference:.4f}"
-        ours = self.ours.label if self.ours.mean is None else (f"{self.ours.mean:.4f}" + (
+        ours = (self.ours.label or "") if self.ours.mean is None else (f"{self.ours.mean:.4f}" + (
             f" ± {self.ours.std:.4f}" if self.ours.std is not None else ""))  # "": no value
         diff = "" if self.diff is None else f"{self.diff:+.4f}"
         word = {None: "-", True: "yes", False: "no"}
@@ -679,7 +679,7 @@ def _row_bests(table: Table, ref: dict, cells: list[CellComparison]) -> list[Fin
         row = {lr: v for (hh, lr), v in ref.items() if hh == h and v is not None}
         if not row or h not in ours_best:
             continue
-        ref_lr = max(row, key=row.get)
+        ref_lr = max(row, key=lambda lr: row[lr])
         our_lr, our_acc = ours_best[h]
         agree.append(ref_lr == our_lr)
         out.append(Finding(

@@ -192,9 +192,13 @@ def transfer_panels(results: Sequence[TrialResult]) -> list[TransferPanel]:
 
 def shades(rgb: tuple[float, ...], n: int) -> list[tuple[float, float, float]]:
     """``n`` shades of one colour, from the colour itself towards white (seeds of one series)."""
+    r, g, b = rgb[:3]
     if n <= 1:
-        return [tuple(rgb[:3])]
-    return [tuple(c + (1 - c) * 0.65 * i / (n - 1) for c in rgb[:3]) for i in range(n)]
+        return [(r, g, b)]
+
+    def toward_white(c: float, i: int) -> float:
+        return c + (1 - c) * 0.65 * i / (n - 1)
+    return [(toward_white(r, i), toward_white(g, i), toward_white(b, i)) for i in range(n)]
 
 
 # --------------------------------------------------------------------------- drawing

@@ -108,7 +108,7 @@ class Table:
         """What the table shows at (row, col): :func:`cell_text`, and with ``best_over`` the
         value it took (``0.9658 @ 0.01``)."""
         text = cell_text(self, self.cell(row, col), stat)
-        if (row, col) in self.chosen:
+        if self.best_over is not None and (row, col) in self.chosen:
             text += f" @ {AXES[self.best_over].label(self.chosen[(row, col)])}"
         return text
 
@@ -205,7 +205,7 @@ def _pools(members: Sequence[TrialResult], attr: str, row_axis: Axis, col_axis: 
             pool.pruned.append(r.steps_done)
         if _usable(r, getattr(r, attr)):
             pool.values.append(getattr(r, attr))
-        if _usable(r, r.test_accuracy):
+        if r.test_accuracy is not None and _usable(r, r.test_accuracy):
             pool.accuracies.append(r.test_accuracy)
     return pools
 

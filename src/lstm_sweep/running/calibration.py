@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from ..data import IMAGE_SHAPE
-from ..study.config import GATES, TrialConfig
+from ..study import GATES, TrialConfig
 from .cost import Calibration, step_flops
 
 if TYPE_CHECKING:  # torch loads only when probing
@@ -95,7 +95,8 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
                 torch.cuda.synchronize(device)
             measured.append(((time.perf_counter() - t0) / steps,
                              step_flops(h, 100, GATES[cell])))
-    return fit(*measured, device=str(device))
+    narrow, wide = measured
+    return fit(narrow, wide, device=str(device))
 
 
 def fit(narrow: tuple[float, float], wide: tuple[float, float], device: str) -> Calibration:
@@ -179,8 +180,14 @@ def _cached(entry: object) -> Calibration | None:
     if not isinstance(entry, dict):
         return None
     overhead, rate, device = (entry.get(k) for k in ("overhead_s", "flops_per_s", "device"))
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                  for v in (overhead, rate))
-    if not numbers or overhead < 0 or rate <= 0 or not isinstance(device, str):
+    if not (_is_number(overhead) and _is_number(rate) and isinstance(device, str)):
+        return None
+    if overhead < 0 or rate <= 0:
         return None
     return Calibration(float(overhead), float(rate), device)
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    """A finite int or float (not a bool)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))

@@ -11,12 +11,13 @@ rows; ``lstm_sweep.reporting.coords`` judges and draws them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
 from ..data import Dataset
 from ..errors import ConfigError
-from ..study.config import (
+from ..study import (
     DEFAULT_BASE_WIDTH,
     MAX_HIDDEN,
     PARAMS,
@@ -33,6 +34,10 @@ from ..training.param import ADAM_LIKE, readout_multiplier
 from .cost import device_memory, human_bytes, trial_params, unit_memory
 from .units import WorkUnit
 
+if TYPE_CHECKING:
+    from ..training.engines.fused import FusedEngine
+    from ..training.engines.fused_cells import FusedCellEngine
+
 MAX_COORD_STEPS = 1000
 
 
@@ -45,7 +50,7 @@ def default_lr(optimizer: str) -> float:
 MAX_COORD_VALUES = 64  # widths, parametrizations or seeds in one check
 
 
-def _distinct(name: str, values: object, check: Callable[[object], object]) -> tuple:
+def _distinct(name: str, values: object, check: Callable[[Any], object]) -> tuple:
     if not isinstance(values, (list, tuple)) or not 1 <= len(values) <= MAX_COORD_VALUES:
         raise ConfigError(f"{name} must be a list of 1 to {MAX_COORD_VALUES} values, got "
                           f"{show(values)}")
@@ -151,7 +156,7 @@ def _check_memory(widest: int, seeds: int, batch_size: int, cell: str,
 def _measure(configs: list[TrialConfig], x: torch.Tensor, y: torch.Tensor,
              steps: int) -> list[CoordPoint]:
     first = configs[0]
-    engine = make_engine("fused", configs, x.device)
+    engine = cast("FusedEngine | FusedCellEngine", make_engine("fused", configs, x.device))
     mult = readout_multiplier(first)
 
     def now() -> list[dict[str, torch.Tensor]]:

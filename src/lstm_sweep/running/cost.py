@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..data import IMAGE_SHAPE, N_CLASSES
 from ..errors import ConfigError
-from ..study.config import GATES, TrialConfig
+from ..study import GATES, TrialConfig
 from .units import WorkUnit, cpu_cores, phases, workers_for
 
 if TYPE_CHECKING:  # torch loads only when training starts
@@ -107,7 +107,7 @@ class SweepPlan:
 def plan_units(
     units: Sequence[WorkUnit],
     device: torch.device,
-    calibrations: dict[tuple[str, str], Calibration],
+    calibrations: dict[tuple, Calibration],
     workers: int | None = None,
 ) -> SweepPlan:
     """FLOPs, memory and time of each unit, and what the device offers.

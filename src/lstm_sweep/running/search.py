@@ -34,12 +34,13 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import torch
 
 from ..errors import ConfigError, LstmSweepError
 from ..store import Store
-from ..study.config import MAX_STEPS, TrialConfig, check_count, show
+from ..study import MAX_STEPS, TrialConfig, check_count, show
 from ..study.results import Status, TrialResult, is_finite_number
 from .calibration import calibrations_for
 from .cost import EVAL_IMAGES, human_bytes, human_seconds, plan_units, step_flops, trial_flops
@@ -175,7 +176,7 @@ def flops_between(config: TrialConfig, start: int, end: int, final: bool) -> flo
 
 
 def _gates(config: TrialConfig) -> int:
-    from ..study.config import GATES
+    from ..study import GATES
 
     return GATES[config.cell]
 
@@ -501,7 +502,7 @@ def run_search(plan: SearchPlan, callbacks: SearchCallbacks | None = None) -> Se
     callbacks = callbacks or SearchCallbacks()
     t0 = time.perf_counter()
     out: list[RowResult] = []
-    totals = {"flops": 0.0, "trained": 0}
+    totals: dict[str, Any] = {"flops": 0.0, "trained": 0}
     statuses: dict[str, int] = {}
     for i, rp in enumerate(plan.rows):
         row = rp.row
@@ -551,9 +552,10 @@ def _search_row(plan: SearchPlan, row: Row, center: float | None, callbacks: Sea
     finished = [r for r in row.rates if all(state.final(c) for c in row.trials[r])]
     trained = [r for r in finished  # a rate that only failed or ran out of memory is no best
                if any(state.results[c.key()].status is Status.DONE for c in row.trials[r])]
-    best = max(trained, key=lambda r: (state.score(row.trials[r]), -r)) if trained else None
+    winner = max(trained, key=lambda r: (state.score(row.trials[r]), -r)) if trained else None
     reached = {r: max(state.reached(c) for c in row.trials[r]) for r in tried}
-    return RowResult(row, best, state.score(row.trials[best]) if best is not None else None,
+    return RowResult(row, winner,
+                     state.score(row.trials[winner]) if winner is not None else None,
                      sorted(tried), reached)
 
 

@@ -46,7 +46,7 @@ from ..store import (
     heartbeat_interval,
     result_problem,
 )
-from ..study.config import MAX_WORKERS, PRECISIONS, Grid, TrialConfig, show
+from ..study import MAX_WORKERS, PRECISIONS, Grid, TrialConfig, show
 from ..study.results import Status, TrialResult
 from ..training.checkpoint import DEFAULT_EVERY_S, CheckpointDir, Checkpointing, checkpoint_dir
 from ..training.denormals import flushed
@@ -180,8 +180,8 @@ def checked_grid(grid: Grid, device: torch.device, fallback_fp32: bool = False) 
             kept.append("fp32")
         else:
             check_precision(device, precision)
-    kept = tuple(dict.fromkeys(kept))
-    return grid if kept == grid.precision else replace(grid, precision=kept)
+    precisions = tuple(dict.fromkeys(kept))
+    return grid if precisions == grid.precision else replace(grid, precision=precisions)
 
 
 def check_fits(grid: Grid, data: Dataset) -> None:
@@ -403,7 +403,7 @@ class Plan:
                 f"{len(cost.too_big)} work units need more memory than {self.request.device} has "
                 f"available (largest: {worst.unit.describe()} needs "
                 f"{human_bytes(worst.memory_total + cost.base_memory)}, available "
-                f"{human_bytes(cost.device_memory)}); drop those widths, or pass --force to run "
+                f"{human_bytes(cost.device_memory or 0)}); drop those widths, or pass --force to run "
                 "them anyway (they are stored as oom = DNF if they fail)")
         check_disk(self.request, self.checkpoint_need, self.checkpoint_free)
         if cost.seconds > MAX_ETA_S:
@@ -606,6 +606,8 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
 def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
            callbacks: SweepCallbacks) -> SweepSummary:
     request = plan.request
+    data = request.data
+    assert data is not None  # run_sweep refuses a request without its dataset
     env = environment_info(request.device)
     counts: Counter[str] = Counter()
     events = UnitEvents(callbacks.on_unit_start, callbacks.on_step)
@@ -617,7 +619,7 @@ def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
     with Heartbeat(lambda: Store(store.path), driver, heartbeat_interval(timeout)):
         while units:
             before = finished
-            for _, results in request.executor.run(units, request.data, request.device,
+            for _, results in request.executor.run(units, data, request.device,
                                                    claim=claims, events=events,
                                                    checkpointing=policy):
                 for result in results:

@@ -102,8 +102,8 @@ class Handler(BaseHTTPRequestHandler):
         log.debug("%s " + fmt, self.address_string(), *args)
 
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout  # every read and write of the connection
         super().setup()
+        self.connection.settimeout(self.server.request_timeout)  # every read and write
 
     def handle(self) -> None:
         try:

@@ -202,13 +202,13 @@ def running_trials(store: Store, rows: str = ROWS, cols: str = COLS,
             live = c.live(now, timeout)
         except (TypeError, ValueError, OverflowError):
             live = False
-        entry = {"key": printable(c.key)[:64], "host": printable(c.host)[:100],
+        key, claimed_at = printable(c.key)[:64], _finite(c.claimed_at)
+        entry = {"key": key, "host": printable(c.host)[:100],
                  "pid": c.pid if isinstance(c.pid, int) and not isinstance(c.pid, bool)
                  and abs(c.pid) < 2**53 else None,
-                 "claimed_at": _finite(c.claimed_at), "live": live}
-        got = read_live(folder, entry["key"]) if entry["live"] else None
-        if got is not None and entry["claimed_at"] is not None and \
-                got["written_at"] < entry["claimed_at"] - 1:
+                 "claimed_at": claimed_at, "live": live}
+        got = read_live(folder, key) if live else None
+        if got is not None and claimed_at is not None and got["written_at"] < claimed_at - 1:
             got = None  # an earlier attempt's curve (a failed or pruned trial claimed again)
         if got is not None:
             config = got["config"]
@@ -255,7 +255,7 @@ def _progress(store: Store, stored: set[str], claims: list[dict], now: float) ->
 
 def _identity(path: Path) -> tuple:
     """What tells that the store's files changed or were replaced: their inode, size, mtime."""
-    out = []
+    out: list[tuple[int, int, int, int] | None] = []
     for p in (path, wal_of(path)):
         try:
             st = os.stat(p)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 
 import torch
 
@@ -20,7 +21,7 @@ def run_in_process(next_unit: NextUnit, data: Dataset, device: torch.device,
     while (unit := next_unit()) is not None:
         if events.on_start:
             events.on_start(unit)
-        on_step = (lambda d, t, u=unit: events.on_step(u, d, t)) if events.on_step else None
+        on_step = None if events.on_step is None else partial(events.on_step, unit)
         yield unit, train_group(unit.configs, data, device=device, engine=unit.engine,
                                 on_step=on_step, checkpointing=checkpointing, until=unit.until)
 

@@ -116,10 +116,12 @@ def _keeper_on_this_node(ray, checkpointing: Checkpointing):
     """The policy with its keeper moved into an actor pinned to this (the driver's) node."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+    folder = checkpointing.keeper
+    assert isinstance(folder, CheckpointDir)  # the driver's own: a folder on this node
     here = ray.get_runtime_context().get_node_id()
     actor = ray.remote(num_cpus=0, max_restarts=-1)(_Keeper).options(
         scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False)
-    ).remote(str(Path(checkpointing.keeper.folder).resolve()))  # actors have another cwd
+    ).remote(str(Path(folder.folder).resolve()))  # actors have another cwd
     return actor, replace(checkpointing, keeper=RayKeeper(actor))
 
 
