@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (venv, CPU PyTorch, lstm-sweep with its test extras) and run lint + the test suite.
+# Set up (venv, CPU PyTorch, lstm-sweep with its test extras) and run lint, format and type
+# checks, then the test suite.
 # MNIST comes from $LSTM_SWEEP_DATA_DIR if set, else the per-user cache (downloaded once).
 #
 # Usage: bash scripts/test.sh [--fast] [PYTEST ARGS...]
@@ -24,4 +25,6 @@ export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-$profile}"
 EXTRAS=test
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 .venv/bin/ruff check src tests
+.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/mypy  # the package's types (pyproject's [tool.mypy]: src/lstm_sweep)
 exec .venv/bin/python -m pytest -q "${args[@]}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from ..errors import ConfigError
 from ..study import OPTIMIZERS, TRIAL_AXES, TrialConfig
@@ -46,7 +47,7 @@ class Axis:
         """How a value is written: ``0.01``, ``GRU``, ``momentum (momentum=0.99)``; a stored
         name's control characters escaped (:func:`~lstm_sweep.reporting.text.printable`)."""
         if self.name == "optimizer":
-            name, opt = value
+            name, opt = cast("tuple[str, tuple]", value)
             return printable(name + (f" ({', '.join(f'{k}={v:g}' for k, v in opt)})"
                                      if opt else ""))
         return printable(self.write(value))
@@ -55,7 +56,7 @@ class Axis:
         if self.numeric:
             return (0, value, "")
         if self.name == "optimizer":
-            name, opt = value
+            name, opt = cast("tuple[str, tuple]", value)
             return (list(OPTIMIZERS).index(name) if name in OPTIMIZERS else len(OPTIMIZERS),
                     str(opt), "")
         rank = self.order.index(value) if value in self.order else len(self.order)
@@ -112,10 +113,10 @@ def facet_order(protocol: dict) -> tuple:
 def _matches(axis: Axis, value: object, text: str) -> bool:
     if axis.numeric:
         try:
-            return float(text) == float(value)
+            return float(text) == float(cast(float, value))
         except (TypeError, ValueError, OverflowError):
             return False
-    if axis.name == "optimizer" and text == value[0]:  # "momentum" matches any settings
+    if axis.name == "optimizer" and text == cast(tuple, value)[0]:  # "momentum" matches any settings
         return True
     return text.lower() in (axis.label(value).lower(), str(value).lower())
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -181,7 +182,10 @@ def checked_grid(grid: Grid, device: torch.device, fallback_fp32: bool = False) 
         else:
             check_precision(device, precision)
     precisions = tuple(dict.fromkeys(kept))
-    return grid if precisions == grid.precision else replace(grid, precision=precisions)
+    if precisions == grid.precision:
+        return grid
+    changes: dict[str, Any] = {"precision": precisions}  # an axis field, from the declaration
+    return replace(grid, **changes)
 
 
 def check_fits(grid: Grid, data: Dataset) -> None:

@@ -59,7 +59,8 @@ def reason_of(e: BaseException) -> StoreReason:
     """The kind of failure an error of SQLite's (or a number it cannot hold) is."""
     if isinstance(e, OverflowError):
         return StoreReason.REFUSED
-    return _REASONS.get(sqlite_code(e), StoreReason.OTHER)
+    code = sqlite_code(e)
+    return StoreReason.OTHER if code is None else _REASONS.get(code, StoreReason.OTHER)
 
 
 def hint(e: BaseException) -> str:
@@ -89,6 +90,15 @@ def first(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> tuple | Non
     heartbeat or result, for as long as the statement lives.)"""
     rows = conn.execute(sql, params).fetchall()
     return rows[0] if rows else None
+
+
+def only(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> tuple:
+    """The row of a query that always has one; where a damaged store lacks it, the
+    ``sqlite3.DatabaseError`` a damaged file gives."""
+    row = first(conn, sql, params)
+    if row is None:
+        raise sqlite3.DatabaseError(f"no row for {sql!r}")
+    return row
 
 
 def row_error(what: str, key: object) -> str:
@@ -210,7 +220,7 @@ class StoreFile:
         conn = self.connection
         conn.execute(begin)
         try:
-            (app_id,) = first(conn, "PRAGMA application_id")
+            (app_id,) = only(conn, "PRAGMA application_id")
             tables = {r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type='table'")}
             if app_id != APPLICATION_ID and tables:
@@ -293,7 +303,7 @@ class StoreFile:
             self.connection.execute("PRAGMA foreign_keys = OFF").fetchall()
         try:
             with self.transaction("migrate the store") as conn:
-                (now,) = first(conn, "SELECT value FROM meta WHERE name = 'schema_version'")
+                (now,) = only(conn, "SELECT value FROM meta WHERE name = 'schema_version'")
                 if int(now) >= SCHEMA_VERSION:  # another driver migrated it meanwhile
                     return
                 for target in range(int(now) + 1, SCHEMA_VERSION + 1):

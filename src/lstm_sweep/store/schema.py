@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from ..errors import LstmSweepError
 from ..study import MAX_SEED, MAX_STEPS, TrialConfig
@@ -276,9 +277,10 @@ def curve_point(step: object, loss: object, acc: object) -> CurvePoint:
     for name, v in (("loss", loss), ("accuracy", acc)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, NUMBER)):
             raise ValueError(f"curve {name} at step {step} holds {v!r:.30}, not a number")
-    if acc is not None and not 0.0 <= acc <= 1.0:
+    loss_v, acc_v = cast("float | None", loss), cast("float | None", acc)  # checked above
+    if acc_v is not None and not 0.0 <= acc_v <= 1.0:
         raise ValueError(f"curve accuracy at step {step} is {acc!r:.30}, not a fraction")
-    return CurvePoint(step, loss, acc)
+    return CurvePoint(step, loss_v, acc_v)
 
 
 def check_curve(result: TrialResult) -> str | None:
@@ -326,7 +328,7 @@ def rung_from_row(key: object, step: object, val: object) -> tuple[str, int, flo
             not 0.0 <= val <= 1.0:
         raise ValueError(f"rung at step {step}: validation accuracy {val!r:.30} is not a "
                          "fraction")
-    return key, step, float(val)
+    return key, cast(int, step), float(val)
 
 
 def plan_from_row(name: object, value: object) -> dict:

@@ -68,7 +68,7 @@ class Store(StoreFile):
         try:  # nothing is committed that a reader would refuse
             result_from_row(dict(zip(TRIAL_COLUMNS, row)))
         except ValueError as e:
-            raise StoreError(f"{self.path}: refusing to store trial {row[0][:40]}: {e}",
+            raise StoreError(f"{self.path}: refusing to store trial {str(row[0])[:40]}: {e}",
                              StoreReason.REFUSED) from None
         with self.transaction("save trial") as conn:
             if env_id is not None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import Field, dataclass, field
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import ConfigError
 from .limits import (
@@ -94,7 +95,7 @@ class Values:
     """
 
     type: type
-    check: Callable[[str, object], None] = field(repr=False, compare=False)
+    check: Callable[[str, object], object] = field(repr=False, compare=False)
     read: Callable[[str], object] = field(repr=False, compare=False)
     one: str = ""
     many: str = ""
@@ -336,14 +337,15 @@ TRIAL_AXES: tuple[TrialAxis, ...] = (
 AXIS: dict[str, TrialAxis] = {a.name: a for a in TRIAL_AXES}
 
 
-def axis_field(name: str) -> Field:
+def axis_field(name: str) -> Any:
     """The :class:`~lstm_sweep.study.trial.TrialConfig` field of axis ``name``: its default
     (none for ``hidden`` and ``lr``), and the axis in its metadata (``"axis"``), by which the
     configuration checks it."""
     axis = AXIS[name]
     if axis.default is REQUIRED:
         return field(metadata={"axis": axis})
-    return field(default=axis.default, metadata={"axis": axis})
+    default: Any = axis.default
+    return field(default=default, metadata={"axis": axis})
 
 
 def axis_options(grid_only: bool = True) -> tuple[TrialAxis, ...]:

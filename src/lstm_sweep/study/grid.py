@@ -190,8 +190,8 @@ class Grid:
         return tuple(sorted((k, float(v)) for k, v in pairs.items()))  # type: ignore[arg-type]
 
     @staticmethod
-    def _opt_for(optimizer: str, opt: dict) -> dict:
-        return {k: v for k, v in opt.items() if k in OPTIMIZERS[optimizer]}
+    def _opt_for(optimizer: str, opt: dict) -> tuple[tuple[str, float], ...]:
+        return tuple((k, v) for k, v in opt.items() if k in OPTIMIZERS[optimizer])
 
     @property
     def varied_axes(self) -> tuple[str, ...]:

@@ -59,8 +59,8 @@ class CurvePoint:
     """
 
     step: int
-    loss: float
-    accuracy: float
+    loss: float | None
+    accuracy: float | None
 
     def __post_init__(self) -> None:
         if isinstance(self.step, bool) or not isinstance(self.step, int) or self.step < 0:
