@@ -540,3 +540,16 @@ def test_worker_processes_refuse_files_changed_after_the_driver_loaded_them(tmp_
         execute(plan_sweep(request), SweepCallbacks(on_start=change_the_files))
     with Store(db, readonly=True) as s:
         assert s.results() == []  # nothing trained on the other data was stored
+
+
+def test_a_dataset_name_has_one_limit():
+    """The data layer's limit on a dataset's name is the study's (a TrialConfig takes no name
+    the data layer would refuse, nor the other way round): 100 characters, as docs/guide.md says."""
+    from lstm_sweep.study import MAX_NAME
+
+    assert MAX_NAME_LENGTH == MAX_NAME == 100
+    TrialConfig(hidden=8, lr=0.1, dataset="d" * 100)
+    with pytest.raises(ConfigError, match="100"):
+        TrialConfig(hidden=8, lr=0.1, dataset="d" * 101)
+    with pytest.raises(ConfigError, match="100"):
+        check_dataset_name("d" * 101)

@@ -101,7 +101,7 @@ def test_an_axis_reads_its_values_from_text(name, text, values):
                         "downwards"),
     ("optimizer", "adamw", "'adamw' is not one of adam, sgd, momentum, rmsprop, adagrad"),
     ("readout", "", "'' is not a comma-separated list of readout inits"),
-    ("dataset", "d" * 201, "is too long: at most 200 characters"),
+    ("dataset", "d" * 101, "is too long: at most 100 characters"),
 ])
 def test_an_axis_refuses_text_saying_why(name, text, message):
     with pytest.raises(ConfigError) as e:

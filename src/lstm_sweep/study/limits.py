@@ -25,7 +25,7 @@ MAX_SEED = MAX_INT64
 MAX_TRIALS = 100_000  # trials in one grid (hw2 with 1,000 seeds is 54,000)
 MAX_REPEATS = 10_000
 MAX_WORKERS = 256  # worker processes side by side on one machine
-MAX_NAME = 200  # characters of a grid's or a dataset's name
+MAX_NAME = 100  # characters of a grid's or a dataset's name (data.sources.MAX_NAME_LENGTH too)
 # A count's bound by the name its errors give it.
 _LIMIT_OF = {"hidden size": MAX_HIDDEN, "steps": MAX_STEPS, "batch size": MAX_BATCH_SIZE,
              "display step": MAX_STEPS, "base width": MAX_HIDDEN}
