@@ -46,6 +46,7 @@ from .study import (
     READOUTS,
     Grid,
     TrialConfig,
+    axis_options,
     lr_range,
     preset,
 )
@@ -89,5 +90,5 @@ __all__ = [
     "run_trial", "save_figure", "select", "Status", "Store", "StoreError",
     "StoreSummary", "load_environments", "summarize_store", "sweep_request",
     "SweepCallbacks", "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "Verdict",
-    "verdicts", "write_output",
+    "verdicts", "write_output", "axis_options",
 ]

@@ -37,11 +37,11 @@ def shown(path: str) -> str:
 
 def load_data(data_dir, show: bool, dataset: str = "mnist", dataset_name: str | None = None):
     """Load the dataset, with a byte-progress bar per file if it has to be downloaded."""
-    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+    from rich.progress import DownloadColumn, Progress, TaskID, TransferSpeedColumn
 
     progress = Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
                         console=stderr_console(), disable=not show)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def on_bytes(name: str, done: int, total: int | None) -> None:
         if name not in tasks:

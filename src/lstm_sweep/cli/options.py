@@ -19,24 +19,10 @@ from lstm_sweep import (
     FORMATS,
     LIMITS,
     PRESETS,
+    axis_options,
 )
 
-from .params import (
-    BATCHES,
-    CELL_LIST,
-    CONDITION,
-    HIDDEN,
-    INIT_LIST,
-    LRS,
-    OPTIMIZER_LIST,
-    PARAM_LIST,
-    PRECISION_LIST,
-    READOUT_LIST,
-    SEEDS,
-    SETTING,
-    STATUSES,
-    STEPS,
-)
+from .params import CONDITION, HIDDEN, PARAM_LIST, SEEDS, SETTING, STATUSES, AxisList
 
 # Flags that two commands use with different meanings, and why they keep one name (renaming
 # would break the commands people type).
@@ -140,24 +126,16 @@ def hidden(default: str):
                         help=with_default("Hidden sizes (widths), e.g. 16,32", default))
 
 
-def seeds(default: str | None):
-    if default is None:  # the preset's (0 for every preset)
-        return click.option("--seeds", type=SEEDS, help=with_default("Seeds, e.g. 0,1,2", "0"))
+def seeds(default: str):
+    """``--seeds`` with a default of its own (a sweep's come from its axis)."""
     return click.option("--seeds", type=SEEDS, default=default, show_default=True,
-                        help="Seeds, e.g. 0,1,2")
+                        help=SEEDS.axis.help)
 
 
-PARAMS_HELP = ("Parametrizations: sp = the seed's (one rate for every tensor); mup = the maximal "
-               "update parametrization (per-tensor init and rates, a 1/m readout, m = width / "
-               "--base-width); sp,mup = both")
-
-
-def params(default: str | None):
-    if default is None:  # the preset's
-        return click.option("--param", "params", type=PARAM_LIST,
-                            help=with_default(PARAMS_HELP, "sp"))
+def params(default: str):
+    """``--param`` with a default of its own (a sweep's comes from its axis)."""
     return click.option("--param", "params", type=PARAM_LIST, default=default,
-                        show_default=True, help=PARAMS_HELP)
+                        show_default=True, help=PARAM_LIST.axis.help)
 
 
 def base_width(default: int | None):
@@ -169,46 +147,43 @@ def base_width(default: int | None):
 
 
 # --------------------------------------------------------------------------- a sweep
+def axis_option(axis):
+    """A grid axis's option, made from its declaration: its flag, the Grid keyword it fills as
+    the parameter's name, its values read (and refused) as the axis reads them, its help."""
+    return click.option(axis.flag, axis.name, type=AxisList(axis), help=axis.help_text)
+
+
+# The options that say what a sweep trains, in --help's order (that of earlier releases): an
+# option per grid axis, with the sweep's own options among them. An axis declared since comes
+# after these; one no longer declared is left out.
+_TRAINS_ORDER = ("--hidden", "--lr", "--seeds", "--repeats", "--data-seed", "--steps",
+                 "--batch-size", "--cell", "--optimizer", "--opt", "--param", "--base-width",
+                 "--readout", "--init", "--precision")
+_OWN = {
+    "--repeats": click.option("--repeats", type=click.IntRange(1, LIMITS["repeats"]),
+                              help="Seeds 0..N-1 (instead of --seeds)."),
+    "--data-seed": click.option(
+        "--data-seed", type=click.IntRange(0, LIMITS["seed"]),
+        help=with_default("One batch order for every seed (then the seeds differ by initial "
+                          "weights only, and fuse into one group per width)",
+                          "each seed its own order")),
+    "--opt": click.option("--opt", "opt", type=SETTING, multiple=True,
+                          help="An optimizer setting that differs from TF's default, e.g. "
+                               "momentum=0.99 (repeatable; part of the trials' identity)."),
+    "--base-width": base_width(None),
+}
+
+
+def _trains_options() -> list:
+    made = {**{a.flag: axis_option(a) for a in axis_options()}, **_OWN}
+    flags = [f for f in _TRAINS_ORDER if f in made] + [f for f in made if f not in _TRAINS_ORDER]
+    return [made[f] for f in flags]
+
+
 sweep_options = compose(
     click.option("--preset", "preset_name", default="quick", show_default=True,
                  help=f"Grid to run: {', '.join(sorted(PRESETS))}."),
-    hidden("the preset's"),
-    click.option("--lr", "lrs", type=LRS,
-                 help="Learning rates, e.g. 1e-3,1e-2, or log-spaced ranges: 1e-4:1e-1:10 "
-                      "(10 values), 2^-12:2^-4 or 0.0002:0.0512 (factors of two); replaces "
-                      "the preset's."),
-    seeds(None),
-    click.option("--repeats", type=click.IntRange(1, LIMITS["repeats"]),
-                 help="Seeds 0..N-1 (instead of --seeds)."),
-    click.option("--data-seed", type=click.IntRange(0, LIMITS["seed"]),
-                 help=with_default("One batch order for every seed (then the seeds differ by "
-                                   "initial weights only, and fuse into one group per width)",
-                                   "each seed its own order")),
-    click.option("--steps", type=STEPS, help=with_default("Updates per trial, e.g. 300,999",
-                                                          "999")),
-    click.option("--batch-size", type=BATCHES,
-                 help=with_default("Images per update, e.g. 50,100", "100")),
-    click.option("--cell", "cells", type=CELL_LIST,
-                 help=with_default("Cells, e.g. lstm,gru,rnn (TF 1.x's BasicLSTMCell, GRUCell, "
-                                   "BasicRNNCell)", "lstm")),
-    click.option("--optimizer", "optimizers", type=OPTIMIZER_LIST,
-                 help=with_default("Optimizers in TF 1.x's forms, e.g. adam,sgd,momentum,"
-                                   "rmsprop,adagrad", "adam")),
-    click.option("--opt", "opt", type=SETTING, multiple=True,
-                 help="An optimizer setting that differs from TF's default, e.g. "
-                      "momentum=0.99 (repeatable; part of the trials' identity)."),
-    params(None),
-    base_width(None),
-    click.option("--readout", "readouts", type=READOUT_LIST,
-                 help=with_default("The head's initial weights: normal = the seed's N(0,1); "
-                                   "zero = zeros (mup's option); normal,zero = both", "normal")),
-    click.option("--init", type=INIT_LIST,
-                 help=with_default("tf = seed-faithful init (glorot kernel, N(0,1) head); "
-                                   "pytorch = its defaults; tf,pytorch = both", "tf")),
-    click.option("--precision", type=PRECISION_LIST,
-                 help=with_default("fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = "
-                                   "bfloat16 autocast; a list runs each. Refused where the "
-                                   "device cannot run it", "fp32")),
+    *_trains_options(),
     click.option("--fallback-fp32", is_flag=True,
                  help="Where the device cannot run --precision, run fp32 instead (stored as "
                       "fp32) rather than stop."),

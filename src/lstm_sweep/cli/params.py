@@ -1,7 +1,8 @@
 """The CLI's parameter types: what a typed value may be, refused with one line that says why.
 
-``CommaList`` reads ``16,32,64`` into a tuple, each item checked; ``Pair`` reads ``NAME=VALUE``.
-Each refusal names the value (cut to 60 characters) and what was expected.
+``AxisList`` reads an axis's values (``16,32,64``) as the axis's declaration reads them;
+``CommaList`` reads other lists, each item checked; ``Pair`` reads ``NAME=VALUE``. Each refusal
+names the value (cut to 60 characters) and what was expected.
 """
 
 from __future__ import annotations
@@ -11,22 +12,27 @@ from collections.abc import Callable
 import click
 
 import lstm_sweep as api
-from lstm_sweep import (
-    CELLS,
-    DATASETS,
-    INITS,
-    LIMITS,
-    OPTIMIZERS,
-    PARAMS,
-    PRECISIONS,
-    READOUTS,
-    LstmSweepError,
-    printable,
-)
+from lstm_sweep import DATASETS, LIMITS, ConfigError, axis_options, printable
 
 
 class Explained(ValueError):
     """A value refused with its own reason (the rest say "is not a ...")."""
+
+
+class AxisList(click.ParamType):
+    """An axis's values, ``16,32`` -> ``(16, 32)``, read and refused as its declaration says
+    (``axis.parse``); the metavar is how it calls one value (``A POSITIVE INTEGER``)."""
+
+    def __init__(self, axis):
+        self.axis, self.name = axis, axis.one
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            return self.axis.parse(str(value))
+        except ConfigError as e:
+            self.fail(str(e), param, ctx)
 
 
 class CommaList(click.ParamType):
@@ -110,23 +116,6 @@ def _bounded_int(low: int, high: int):
     return convert
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not (value > 0 and value != float("inf")):
-        raise ValueError(text)
-    return value
-
-
-def _lr_items(text: str) -> float | tuple[float, ...]:
-    """One learning rate or a range of them (``1e-4:1e-1:10``, ``2^-12:2^-4``; api.lr_range)."""
-    if ":" not in text and "^" not in text:
-        return _positive_float(text)  # one number: "'x' is not a positive number"
-    try:
-        return api.lr_range(text)
-    except LstmSweepError as e:
-        raise Explained(f"not a learning rate or range ({e})") from None
-
-
 def _status(text: str) -> str:
     if text not in {str(s) for s in api.Status} or text == "done":
         raise Explained("not a status to retry: --retry takes failed, oom, diverged or pruned")
@@ -154,23 +143,13 @@ def _text(text: str) -> str:
     return text.strip()
 
 
-HIDDEN = CommaList("a positive integer", "positive integers", _bounded_int(1, LIMITS["hidden"]))
-LRS = CommaList("a positive number", "positive numbers or ranges", _lr_items)
-SEEDS = CommaList("a non-negative integer", "non-negative integers",
-                  _bounded_int(0, LIMITS["seed"]))
+# The axes' lists that commands other than a sweep take (coord-check's widths, plot's rate)
+_AXES = {a.name: AxisList(a) for a in axis_options()}
+HIDDEN, LRS, SEEDS, PARAM_LIST = (_AXES[name] for name in ("hidden", "lr", "seed", "param"))
 STATUSES = CommaList("a status to retry", "statuses", _status)
-STEPS = CommaList("a positive integer", "positive integers", _bounded_int(1, LIMITS["steps"]))
 RUNGS = CommaList("a step", "steps", _bounded_int(1, LIMITS["steps"]))
-BATCHES = CommaList("a positive integer", "positive integers",
-                    _bounded_int(1, LIMITS["batch_size"]))
-CELL_LIST = CommaList("a cell", "cells", _choice(CELLS))
 DATASET_LIST = CommaList("a dataset", "datasets", _choice(tuple(DATASETS)))
-OPTIMIZER_LIST = CommaList("an optimizer", "optimizers", _choice(tuple(OPTIMIZERS)))
 NAMES = CommaList("a name", "names", _name)
-INIT_LIST = CommaList("an init", "inits", _choice(INITS))
-PARAM_LIST = CommaList("a parametrization", "parametrizations", _choice(PARAMS))
-READOUT_LIST = CommaList("a readout init", "readout inits", _choice(READOUTS))
-PRECISION_LIST = CommaList("a precision", "precisions", _choice(PRECISIONS))
 SETTING = Pair("setting", "NAME=NUMBER (e.g. momentum=0.99)", float)
 CONDITION = Pair("condition", "AXIS=VALUE (e.g. cell=gru)", _text)
 WINDOW = WindowType()

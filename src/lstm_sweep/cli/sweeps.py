@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import click
 
 import lstm_sweep as api
-from lstm_sweep import Grid, build_tables, load_results, preset, printable, render_tables
+from lstm_sweep import (
+    LIMITS,
+    Grid,
+    axis_options,
+    build_tables,
+    load_results,
+    preset,
+    printable,
+    render_tables,
+)
 
 from . import options as o
 from .console import execute_with_progress, load_data, printable_lines
@@ -16,27 +26,26 @@ from .serve import start_server
 
 
 def grid_of(opts: dict) -> Grid:
-    """The grid the options describe: a preset, with any axis or protocol value replaced."""
+    """The grid the options describe: a preset, with any axis or protocol value replaced (each
+    axis's option is named after the Grid keyword it fills)."""
     base = preset(opts["preset_name"])
-    if opts["repeats"] and opts["seeds"]:
+    if opts["repeats"] and opts["seed"]:
         raise click.UsageError("give --seeds or --repeats, not both")
     _refuse_repeated_settings(opts["opt"])
+    axes = {a.name: opts[a.name] or getattr(base, a.name) for a in axis_options()}
+    if opts["repeats"]:
+        axes["seed"] = tuple(range(opts["repeats"]))
+    size = math.prod(len(values) for values in axes.values())
+    if size > LIMITS["trials"]:  # the library's limit, said with what the flags can do
+        raise click.UsageError(f"the grid has {size:,} trials; at most {LIMITS['trials']:,} are "
+                               "allowed in one sweep: split it into several runs on the same "
+                               "--db")
     return Grid(
-        hidden=opts["hidden"] or base.hidden,
-        lrs=opts["lrs"] or base.lrs,
-        seeds=tuple(range(opts["repeats"])) if opts["repeats"] else opts["seeds"] or base.seeds,
+        **axes,
         data_seed=opts["data_seed"],
-        steps=opts["steps"] or base.steps,
-        batch_size=opts["batch_size"] or base.batch_size,
         display_step=base.display_step,
-        init=opts["init"] or base.init,
-        precision=opts["precision"] or base.precision,
-        name=base.name if not (opts["hidden"] or opts["lrs"]) else "custom",
-        cells=opts["cells"] or base.cells,
-        optimizers=opts["optimizers"] or base.optimizers,
+        name=base.name if not (opts["hidden"] or opts["lr"]) else "custom",
         opt=tuple(opts["opt"]),
-        param=opts["params"] or base.param,
-        readout=opts["readouts"] or base.readout,
         base_width=opts["base_width"] or base.base_width,
     )
 
