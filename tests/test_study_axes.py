@@ -172,10 +172,26 @@ results = [TrialResult(config=TrialConfig(hidden=16, lr=0.1, task=t), status=Sta
                        curve=(), started_at=0.0)
            for t in ("digits", "parity")]
 assert [r.config.task for r in select(results, [("task", "parity")])] == ["parity"]
-# the CLI's option
+# the CLI's option, made from the declaration alone: in a sweep's help (after the axes the
+# CLI had), read into the grid, refused in the declaration's words
 option = {a.flag: a for a in axis_options()}["--task"]
 assert option.parse("digits,parity") == ("digits", "parity")
 assert option.help_text == "Tasks, e.g. digits,parity  [default: digits]"
+import contextlib, io
+from click.testing import CliRunner
+from lstm_sweep.cli import cli, main
+from lstm_sweep.cli.sweeps import grid_of, run
+for command in ("run", "plan", "search"):
+    shown = CliRunner().invoke(cli, [command, "--help"], terminal_width=200).output
+    assert "--task A TASK  " in shown and "Tasks, e.g. digits,parity  [default: digits]" in shown
+    assert shown.index("--precision") < shown.index("--task") < shown.index("--fallback-fp32")
+opts = run.make_context("run", ["--hidden", "16", "--lr", "0.1", "--task", "parity,digits"]).params
+assert grid_of(opts).task == ("parity", "digits") and len(grid_of(opts)) == 2
+err = io.StringIO()
+with contextlib.redirect_stderr(err):
+    code = main(["plan", "--hidden", "16", "--lr", "0.1", "--task", "digits,chess"])
+assert code == 2 and err.getvalue() == (
+    "Error: Invalid value for '--task': 'chess' is not one of digits, parity\\n"), err.getvalue()
 print(lstm_sweep.__file__)
 '''
 
