@@ -427,7 +427,7 @@ CONFIG = TrialConfig(hidden=8, lr=0.1)
        engine=JUNK | st.sampled_from(ENGINE_CHOICES),
        device_type=JUNK | st.sampled_from(["cpu", "cuda", "mps"]))
 def test_choose_engine_refuses_junk(config, engine, device_type):
-    with refused_or_sound("engine", "TrialConfig", "device type", "--init tf"):
+    with refused_or_sound("engine", "TrialConfig", "device type", "init=tf"):
         assert choose_engine(config, engine, device_type) in ENGINES
 
 
@@ -438,7 +438,7 @@ def test_make_engine_refuses_junk(name, configs, device):
     # never a torch.device: nothing is built, and every call must be refused
     with pytest.raises(ConfigError) as e:
         make_engine(name, configs, device)
-    assert_names(e.value, "engine", "trials", "TrialConfig", "torch.device", "--init")
+    assert_names(e.value, "engine", "trials", "TrialConfig", "torch.device", "init=")
 
 
 @SOME

@@ -220,7 +220,7 @@ def test_select_keeps_the_trials_of_a_value_and_names_the_values_there_are():
                            ([("lr", "1e999")], "no trial has lr='1e999'"),
                            ([("cell", "gru"), ("optimizer", "rmsprop")],
                             "no trial has optimizer='rmsprop'; its values in the store: adam, sgd"),
-                           ([("seed", "0")], "unknown axis 'seed' in --where")]:
+                           ([("seed", "0")], "unknown axis 'seed' in where=")]:
         with pytest.raises(ConfigError, match=re.escape(message)):
             select(CELLS, where)
 

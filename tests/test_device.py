@@ -32,7 +32,7 @@ def _run(args, env_extra, tmp_path):
 
 def test_fp32_runs_everywhere_and_tf32_is_a_gpu_precision():
     assert unsupported(CPU, "fp32") is None
-    with pytest.raises(ConfigError, match="TF32 is a precision of NVIDIA GPUs.*--precision fp32"):
+    with pytest.raises(ConfigError, match="TF32 is a precision of NVIDIA GPUs.*precision=fp32"):
         check_precision(CPU, "tf32")
     caps = capabilities(CPU)
     assert caps["fp32"] and not caps["tf32"]

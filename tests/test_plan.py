@@ -46,7 +46,7 @@ def test_auto_engine_per_device():
         (64, "fused", 2), (2048, "single", 1), (2048, "single", 1)]
     pytorch_init = Grid(hidden=(64,), lrs=(1e-3,), init="pytorch").trials()
     assert make_units(pytorch_init, "auto", GPU)[0].engine == "single"
-    with pytest.raises(ConfigError, match="--init tf only"):
+    with pytest.raises(ConfigError, match="init=tf only"):
         make_units(pytorch_init, "fused", CPU)
     with pytest.raises(ConfigError, match="unknown engine"):
         make_units(trials, "turbo", CPU)

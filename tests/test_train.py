@@ -93,7 +93,7 @@ def test_bf16_trains_close_to_fp32(mnist, engine, tmp_path):
     why = unsupported(torch.device("cpu"), "bf16")
     if why is not None:  # an AVX2-only CPU: the clear error, before anything trains
         grid = Grid(hidden=(32,), lrs=(1e-2,), steps=5, precision="bf16")
-        with pytest.raises(ConfigError, match="--precision bf16 cannot run on cpu: .*--precision fp32"):
+        with pytest.raises(ConfigError, match="precision=bf16 cannot run on cpu: .*precision=fp32"):
             run_sweep(grid, mnist, tmp_path / "x.db", device="cpu", engine=engine)
         assert not (tmp_path / "x.db").exists()
         pytest.skip(f"bf16 training not checked: {why}")

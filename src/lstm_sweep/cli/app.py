@@ -11,6 +11,7 @@ import click
 from . import options as o
 from .checks import check_cmd, data
 from .coordcheck import coord_check_cmd
+from .flags import for_cli
 from .guard import guarded
 from .reports import compare_cmd, export_cmd, findings_cmd, plot_cmd, report_cmd, table
 from .search import search
@@ -36,10 +37,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
     rates (the 2017 HW2 study, faithfully), stores every trial in SQLite, and prints Table 1.
     """
     ctx.obj = {"debug": debug}
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(_FlagsFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
+
+
+class _FlagsFormatter(logging.Formatter):
+    """A library warning names arguments (``fallback_fp32=True``); the CLI's, their flags."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return for_cli(super().formatMessage(record))
 
 
 for command in COMMANDS:

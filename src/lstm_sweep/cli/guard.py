@@ -13,7 +13,10 @@ from collections.abc import Callable
 
 import click
 
-from lstm_sweep import LstmSweepError, printable
+from lstm_sweep import LstmSweepError
+from lstm_sweep.reporting import printable
+
+from .flags import for_cli
 
 # The commands whose finished work is saved as it goes, and how to go on after an interruption.
 RESUMABLE = {
@@ -50,8 +53,10 @@ def interrupted_message(args: list[str]) -> str:
 
 
 def error(message: object) -> None:
-    """The one ``Error: ...`` line: on stderr, one line whatever the message holds."""
-    click.echo(f"Error: {printable(message)}", err=True)
+    """The one ``Error: ...`` line: on stderr, one line whatever the message holds. A library
+    error names the arguments it refuses (``store=``); the line names their flags (``--db``)."""
+    text = for_cli(str(message)) if isinstance(message, LstmSweepError) else message
+    click.echo(f"Error: {printable(text)}", err=True)
 
 
 def guarded(run: Callable[[], object], args: list[str]) -> int:

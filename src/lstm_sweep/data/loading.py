@@ -71,11 +71,11 @@ def _name_of(directory: Path, given: str | None, known: str | None, fingerprint:
         if claimed is not None and claimed != known:
             holds = f"holds {known}" if known else "does not match any known dataset"
             raise DataError(
-                f"--dataset-name {given!r}: {directory} is not {claimed}: its files' checksums "
-                f"are not {claimed}'s (it {holds}); pass --dataset-name with a name of its own")
+                f"dataset_name={given!r}: {directory} is not {claimed}: its files' checksums "
+                f"are not {claimed}'s (it {holds}); pass dataset_name= with a name of its own")
     if known is not None:
         if given is not None and given != known:
-            log.warning("%s holds %s (its checksums match); --dataset-name %s is ignored",
+            log.warning("%s holds %s (its checksums match); dataset_name=%s is ignored",
                         directory, known, given)
         return known
     if given is not None:
@@ -117,7 +117,7 @@ def load_dir(directory: str | os.PathLike, validation_size: int = VALIDATION_SIZ
     missing = missing_files(directory)
     if missing:
         raise DataError(
-            f"{directory}: missing {', '.join(missing)} (.gz or raw); point --data-dir at a folder "
+            f"{directory}: missing {', '.join(missing)} (.gz or raw); point data_dir= at a folder "
             "holding the four MNIST-layout IDX files"
         )
     arrays, digests = {}, {}
@@ -168,9 +168,9 @@ def load_dataset(data_dir: str | os.PathLike | None = None, *, dataset: str = "m
                         "$LSTM_SWEEP_DATA_DIR / the cache")
     if data_dir is not None and dataset != "mnist" and data.name != dataset:
         holds = data.name if data.name in DATASETS else "data of no known dataset"
-        raise DataError(f"--dataset {dataset}: {data.source} holds {holds}, not {dataset} (its "
-                        f"files' checksums are not {dataset}'s); pass --data-dir with {dataset}'s "
-                        f"folder, or drop --dataset {dataset}")
+        raise DataError(f"dataset={dataset}: {data.source} holds {holds}, not {dataset} (its "
+                        f"files' checksums are not {dataset}'s); pass data_dir= with {dataset}'s "
+                        f"folder, or drop dataset={dataset}")
     return data
 
 

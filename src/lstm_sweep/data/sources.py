@@ -109,13 +109,13 @@ def dataset_spec(name: str) -> DatasetSpec:
         return DATASETS[name]
     except KeyError:
         raise DataError(f"unknown dataset {name!r:.60}; choose one of: {', '.join(DATASETS)} (or "
-                        "pass --data-dir with a folder of MNIST-layout IDX files)") from None
+                        "pass data_dir= with a folder of MNIST-layout IDX files)") from None
 
 
 MAX_NAME_LENGTH = 100  # a dataset's name: a table's title, a file's name, a key in the store
 
 
-def check_dataset_name(name: str, what: str = "--dataset-name") -> str:
+def check_dataset_name(name: str, what: str = "dataset_name=") -> str:
     """``name`` if it can name a dataset in tables, reports and the store: a string of 1 to
     :data:`MAX_NAME_LENGTH` printable characters (any script; no control characters, escape
     sequences, line breaks or invisible formatting characters), without leading or trailing
@@ -300,7 +300,7 @@ def download_dataset(
         else:
             raise DataError(
                 f"could not download {name} of {spec.name}: " + "; ".join(errors)
-                + ". Put the four files in a folder and pass --data-dir, or retry later"
+                + ". Put the four files in a folder and pass data_dir=, or retry later"
             )
     return dest
 
@@ -415,13 +415,13 @@ def resolve_data_dir(
         try:
             is_dir = stat.S_ISDIR(os.stat(path).st_mode)
         except (FileNotFoundError, NotADirectoryError):
-            raise DataError(f"data folder {path} does not exist; pass --data-dir with the folder "
+            raise DataError(f"data folder {path} does not exist; pass data_dir= with the folder "
                             "holding the four IDX files") from None
         except OSError as e:  # a name too long, a loop of links, no permission...
             raise DataError(f"data folder {str(path)[:200]}: cannot access it ({e.strerror}); "
-                            "pass --data-dir with the folder holding the four IDX files") from e
+                            "pass data_dir= with the folder holding the four IDX files") from e
         if not is_dir:
-            raise DataError(f"data folder {path} is not a folder; pass --data-dir with the folder "
+            raise DataError(f"data folder {path} is not a folder; pass data_dir= with the folder "
                             "holding the four IDX files")
         missing = missing_files(path)
         if missing:

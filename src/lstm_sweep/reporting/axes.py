@@ -133,7 +133,7 @@ def select(results: Sequence, where: Sequence[tuple[str, str]]) -> list:
     out = checks.results(results)
     for name, text in checks.pairs("where", where):
         if name not in AXES:
-            raise ConfigError(f"unknown axis {name!r:.40} in --where; choose one of: "
+            raise ConfigError(f"unknown axis {name!r:.40} in where=; choose one of: "
                               f"{', '.join(AXES)}")
         axis = AXES[name]
         kept = [r for r in out if _matches(axis, axis.value(r.config), text)]

@@ -73,11 +73,11 @@ def check_target(path: str | Path, kind: str, *, overwrite: bool = False,
     checks.flag("overwrite", overwrite)
     protect = checks.paths("protect", protect)
     if str(path) in ("", "."):
-        raise OutputError("--out needs a file path")
+        raise OutputError("path= needs a file path")
     for p in protect:
         with contextlib.suppress(OSError):
             if path.exists() and os.path.samefile(path, p):
-                raise OutputError(f"--out {path} is the results store being read; choose "
+                raise OutputError(f"path={path} is the results store being read; choose "
                                   "another file name")
     try:
         mode = os.stat(path).st_mode
@@ -89,10 +89,10 @@ def check_target(path: str | Path, kind: str, *, overwrite: bool = False,
     except OSError as e:
         raise OutputError(f"cannot write {path}: {_reason(e)}") from e
     if stat.S_ISDIR(mode):
-        raise OutputError(f"--out {path} is a folder; give a file name (e.g. "
+        raise OutputError(f"path={path} is a folder; give a file name (e.g. "
                           f"{path / ('report.' + kind)})")
     if not stat.S_ISREG(mode):
-        raise OutputError(f"--out {path} is not a regular file (a FIFO, socket or device)")
+        raise OutputError(f"path={path} is not a regular file (a FIFO, socket or device)")
     if is_store_file(path):
         raise OutputError(f"{path} is an SQLite database (a results store?); lstm-sweep never "
                           "writes over one: choose another file name")
@@ -103,7 +103,7 @@ def check_target(path: str | Path, kind: str, *, overwrite: bool = False,
         raise OutputError(f"cannot write {path}: {_reason(e)}") from e
     if head and not _is_kind(head, kind) and not overwrite:
         raise OutputError(f"{path} exists and is not {KINDS[kind]}; choose another file name, "
-                          "or pass --overwrite to replace it")
+                          "or pass overwrite=True to replace it")
     return path
 
 
@@ -153,17 +153,17 @@ def check_folder(path: str | Path) -> Path:
     """
     path = checks.path("path", path)
     if str(path) == "":
-        raise OutputError("--out needs a folder path")
+        raise OutputError("path= needs a folder path")
     if path.exists() and not path.is_dir():
-        raise OutputError(f"--out {path} is a file; plot needs a folder for its images")
+        raise OutputError(f"path={path} is a file; plot needs a folder for its images")
     above = path.absolute()
     while not above.exists() and above != above.parent:
         above = above.parent
     if not above.is_dir():
-        raise OutputError(f"--out {path}: {above} is a file, not a folder; pass --out with a "
+        raise OutputError(f"path={path}: {above} is a file, not a folder; pass path= with a "
                           "folder path")
     if not os.access(above, os.W_OK | os.X_OK):
-        raise OutputError(f"--out {path}: the folder {above} cannot be written; pass --out "
+        raise OutputError(f"path={path}: the folder {above} cannot be written; pass path= "
                           "with a folder you can write")
     return path
 

@@ -157,7 +157,7 @@ def _best_over_axis(best_over: str | None, rows: str, cols: str) -> Axis | None:
         return None
     checks.choice("axis", best_over, AXES, " for the best over")
     if best_over in (rows, cols):
-        raise ConfigError(f"--best-over {best_over} is already the table's rows or "
+        raise ConfigError(f"best_over={best_over} is already the table's rows or "
                           "columns: choose another axis")
     return AXES[best_over]
 

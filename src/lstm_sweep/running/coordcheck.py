@@ -124,8 +124,8 @@ def coord_check(
                     if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
                         raise
                     raise ConfigError(f"width {width} ({len(configs)} seeds together) does not fit "
-                                      f"in the memory of {device}; give smaller --hidden widths or "
-                                      "fewer --seeds") from None
+                                      f"in the memory of {device}; give smaller widths= or "
+                                      "fewer seeds=") from None
                 if on_done is not None:
                     on_done(param, width)
     return points
@@ -149,8 +149,8 @@ def _check_memory(widest: int, seeds: int, batch_size: int, cell: str,
     if available is not None and need > available:
         raise ConfigError(f"width {widest} with {seeds} seeds needs about "
                           f"{human_bytes(need)}, and {device} has {human_bytes(available)} "
-                          "free; give smaller --hidden widths, fewer --seeds or a smaller "
-                          "--batch-size")
+                          "free; give smaller widths=, fewer seeds= or a smaller "
+                          "batch_size=")
 
 
 def _measure(configs: list[TrialConfig], x: torch.Tensor, y: torch.Tensor,

@@ -145,12 +145,12 @@ def check_rungs(rungs: Sequence[int] | None, steps: int, eta: int) -> tuple[int,
     if rungs is None or (isinstance(rungs, (list, tuple)) and not rungs):
         return default_rungs(steps, eta)
     if not isinstance(rungs, (list, tuple)):
-        raise ConfigError(f"--rungs are a list of steps from 1 to the trials' {steps}; got "
+        raise ConfigError(f"rungs= are a list of steps from 1 to the trials' {steps}; got "
                           f"{show(rungs)}")
     bad = [r for r in rungs if isinstance(r, bool) or not isinstance(r, int) or not
            1 <= r <= steps]
     if bad:
-        raise ConfigError(f"--rungs are steps from 1 to the trials' {steps}; got {show(bad[0])}")
+        raise ConfigError(f"rungs= are steps from 1 to the trials' {steps}; got {show(bad[0])}")
     return tuple(sorted({*rungs, steps}))
 
 
@@ -323,7 +323,7 @@ def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
     if not isinstance(request, SweepRequest):
         raise ConfigError(f"request must be a SweepRequest; got {type(request).__name__}")
     if isinstance(eta, bool) or not isinstance(eta, int) or not 2 <= eta <= 10:
-        raise ConfigError(f"--eta (the fraction a rung keeps is 1/eta) must be an integer from 2 "
+        raise ConfigError(f"eta= (the fraction a rung keeps is 1/eta) must be an integer from 2 "
                           f"to 10; got {eta!r:.20}")
     if window is not None:
         try:
@@ -332,17 +332,17 @@ def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
         except OverflowError:  # an integer beyond float's range
             factor = math.inf
         if not 1 < factor < math.inf:
-            raise ConfigError(f"--window must be a finite factor above 1 (10 = a decade either "
+            raise ConfigError(f"window= must be a finite factor above 1 (10 = a decade either "
                               f"side), or off; got {show(window)}")
         window = factor
     if request.checkpoint_every is None:
         raise ConfigError("a search continues its trials from their checkpoints: drop "
-                          "--checkpoint-every off")
+                          "checkpoint_every=off")
     grid = request.grid
     if len(grid.steps) != 1:
-        raise ConfigError("search takes one --steps value (the rungs are fractions of it)")
+        raise ConfigError("search takes one Grid(steps=...) value (the rungs are fractions of it)")
     if len(grid.lr) < 2:
-        raise ConfigError("search needs at least two learning rates to choose from (--lr, e.g. "
+        raise ConfigError("search needs at least two learning rates to choose from (Grid(lr=...), e.g. "
                           "1e-5:1:6 or 2^-16:1)")
     steps = grid.steps[0]
     rungs = check_rungs(rungs, steps, eta)

@@ -115,13 +115,13 @@ def parse_retry(statuses: Iterable[str]) -> frozenset[Status]:
                           f"{statuses!r:.60}")
     for s in statuses:
         if not isinstance(s, (str, Status)):
-            raise ConfigError(f"--retry takes failed, oom, diverged or pruned; got {s!r:.60}")
+            raise ConfigError(f"retry= takes failed, oom, diverged or pruned; got {s!r:.60}")
         try:
             status = Status(s)
         except ValueError:
             status = None
         if status is None or status is Status.DONE:
-            raise ConfigError(f"--retry takes failed, oom, diverged or pruned; got {s!r}")
+            raise ConfigError(f"retry= takes failed, oom, diverged or pruned; got {s!r}")
         out.add(status)
     return frozenset(out)
 
@@ -177,7 +177,7 @@ def checked_grid(grid: Grid, device: torch.device, fallback_fp32: bool = False) 
         if why is None:
             kept.append(precision)
         elif fallback_fp32:
-            log.warning("%s; running fp32 instead (--fallback-fp32)", why)
+            log.warning("%s; running fp32 instead (fallback_fp32=True)", why)
             kept.append("fp32")
         else:
             check_precision(device, precision)
@@ -192,7 +192,7 @@ def check_fits(grid: Grid, data: Dataset) -> None:
     """Refuse a batch larger than the training set before anything trains."""
     batch = max(grid.batch_size)
     if batch > len(data.train):
-        raise ConfigError(f"--batch-size {batch:,} is larger than the training set of "
+        raise ConfigError(f"Grid(batch_size=...) {batch:,} is larger than the training set of "
                           f"{data.name} ({len(data.train):,} images); use at most "
                           f"{len(data.train):,}")
 
@@ -407,14 +407,14 @@ class Plan:
                 f"{len(cost.too_big)} work units need more memory than {self.request.device} has "
                 f"available (largest: {worst.unit.describe()} needs "
                 f"{human_bytes(worst.memory_total + cost.base_memory)}, available "
-                f"{human_bytes(cost.device_memory or 0)}); drop those widths, or pass --force to run "
+                f"{human_bytes(cost.device_memory or 0)}); drop those widths, or pass force=True to run "
                 "them anyway (they are stored as oom = DNF if they fail)")
         check_disk(self.request, self.checkpoint_need, self.checkpoint_free)
         if cost.seconds > MAX_ETA_S:
             raise LstmSweepError(
                 f"the plan's ETA is {human_seconds(cost.seconds)} (more than "
-                f"{MAX_ETA_S // 86400} days); check --steps, --hidden and the grid, or pass "
-                "--force to run it anyway")
+                f"{MAX_ETA_S // 86400} days); check Grid(steps=...), Grid(hidden=...) and the grid, or "
+                "pass force=True to run it anyway")
 
 
 def plan_sweep(request: SweepRequest, refresh: bool = False, alternatives: bool = False) -> Plan:
@@ -503,7 +503,7 @@ def parse_every(value: float | str | None) -> float | None:
         except (decimal.DecimalException, ValueError):
             exact = None
     if exact is None or not exact.is_finite() or not (exact == 0 or 1 <= exact <= 7 * 86400):
-        raise ConfigError(f"--checkpoint-every takes 0 (at every curve point), off (never), or "
+        raise ConfigError(f"checkpoint_every= takes 0 (at every curve point), off (never), or "
                           f"seconds or minutes from 1 s to 7 days (30s, 5m, 1h); got {value!r:.40}")
     return float(exact)
 
@@ -512,10 +512,10 @@ def check_checkpoint_dir(folder: Path) -> None:
     """Refuse (StoreError) a checkpoint folder that is not one, or cannot be written."""
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise StoreError(f"{folder} is where this store keeps its checkpoints, and it is not a "
-                         "folder; move it away, or pass --checkpoint-every off")
+                         "folder; move it away, or pass checkpoint_every=off")
     if folder.exists() and not os.access(folder, os.W_OK | os.X_OK):
         raise StoreError(f"{folder} (this store's checkpoints) is read-only; make it writable, "
-                         "or pass --checkpoint-every off")
+                         "or pass checkpoint_every=off")
 
 
 def checkpoint_disk(request: SweepRequest, units: Sequence[WorkUnit],
@@ -551,7 +551,7 @@ def check_disk(request: SweepRequest, need: int, free: int | None) -> None:
         raise LstmSweepError(
             f"the checkpoints need up to {human_bytes(need)} at once in "
             f"{checkpoint_dir(request.store)}, and its disk has {human_bytes(free)} free; free "
-            "some space, pass --checkpoint-every off, or --force")
+            "some space, pass checkpoint_every=off, or force=True")
 
 
 def _check_dataset_identity(store: Store, request: SweepRequest) -> None:

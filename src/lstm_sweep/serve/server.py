@@ -294,9 +294,9 @@ class Server(ThreadingHTTPServer):
         if not isinstance(path, (str, os.PathLike)) or not str(path):
             raise ConfigError(f"a store is a file path, not {path!r:.40}")
         if not isinstance(host, str) or not host or len(host) > 255:
-            raise ConfigError(f"--host must be an address or a host name, got {host!r:.40}")
+            raise ConfigError(f"host= must be an address or a host name, got {host!r:.40}")
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-            raise ConfigError(f"--port must be 0..65535, got {port!r:.30}")
+            raise ConfigError(f"port= must be 0..65535, got {port!r:.30}")
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
                 0.01 <= interval <= 3600):
             raise ConfigError(f"interval must be 0.01..3600 seconds, got {interval!r:.30}")
@@ -327,7 +327,7 @@ class Server(ThreadingHTTPServer):
             self.watcher.stop()
             raise ConfigError(f"cannot listen on {printable(host)[:60]}:{port}: "
                               f"{getattr(e, 'strerror', None) or e}; pass "
-                              "--port with another port (0: any free one)") from None
+                              "port= with another port (0: any free one)") from None
         self.host = str(self.server_address[0])  # as bound: resolved and canonical
         self.port = self.server_address[1]
         try:

@@ -278,7 +278,7 @@ class Watcher:
         check_axes(rows, cols)
         for name, _ in where:  # as `table --where` refuses it (a value no trial has yet is fine)
             if name not in AXES:
-                raise ConfigError(f"unknown axis {name!r:.40} in --where; choose one of: "
+                raise ConfigError(f"unknown axis {name!r:.40} in where=; choose one of: "
                                   f"{', '.join(AXES)}")
         self.path = Path(path)
         self.rows, self.cols, self.where = rows, cols, tuple(where)

@@ -39,7 +39,7 @@ _HINTS = {
                            "or read it with table/report/check",
     StoreReason.FULL: "; the disk is full (or failing): free space and run the same command "
                       "again (the trials stored so far are kept)",
-    StoreReason.DAMAGED: "; the file is damaged: `lstm-sweep check --db FILE` tells what is wrong",
+    StoreReason.DAMAGED: "; the file is damaged: `check_store(FILE)` tells what is wrong",
     StoreReason.REFUSED: "; a number is out of the store's range",
 }
 
@@ -108,7 +108,7 @@ def row_error(what: str, key: object) -> str:
 
 def damaged(path: Path, what: str) -> StoreError:
     """The error for a store damaged by ``what`` (a readable problem, as ``check`` lists it)."""
-    return StoreError(f"{path}: damaged store: {what}; `lstm-sweep check --db {path}` lists "
+    return StoreError(f"{path}: damaged store: {what}; `check_store({path})` lists "
                       "every problem", StoreReason.DAMAGED)
 
 
@@ -144,7 +144,7 @@ class StoreFile:
                                                                           os.W_OK)):
                 raise StoreError(f"{self.path}: the store or its folder is read-only (SQLite "
                                  "writes its journal beside the store); copy it to a writable "
-                                 "folder and pass --db there. table, report and check can read "
+                                 "folder and pass store= there. table, report and check can read "
                                  "it where it is", StoreReason.READ_ONLY)
         try:
             with storage_errors(self.path, "open the results store"):
@@ -152,7 +152,7 @@ class StoreFile:
                     self._open(readonly)
                 except sqlite3.DatabaseError as e:
                     if sqlite_code(e) == NOTADB:
-                        raise StoreError(f"{self.path} is not an SQLite database; pass --db "
+                        raise StoreError(f"{self.path} is not an SQLite database; pass store= "
                                          "with another file name", StoreReason.NOT_A_STORE) \
                             from None
                     raise
@@ -225,7 +225,7 @@ class StoreFile:
                 "SELECT name FROM sqlite_master WHERE type='table'")}
             if app_id != APPLICATION_ID and tables:
                 raise StoreError(f"{self.path} is an SQLite file of another program, not an "
-                                 "lstm-sweep store; pass --db with another file name",
+                                 "lstm-sweep store; pass store= with another file name",
                                  StoreReason.NOT_A_STORE)
             version = self._schema_version(tables) if app_id == APPLICATION_ID else None
         except BaseException:
@@ -241,7 +241,7 @@ class StoreFile:
         if readonly:
             if version is None:
                 raise StoreError(f"{self.path} holds no lstm-sweep results yet; run "
-                                 "`lstm-sweep run` first or pass --db with the right file",
+                                 "`lstm-sweep run` first or pass store= with the right file",
                                  StoreReason.NOT_A_STORE)
             return version
         if version is None:  # a new store: create it, unless another driver just did
@@ -275,12 +275,12 @@ class StoreFile:
         missing = [t for t in TABLES if t not in tables]
         if missing:
             raise StoreError(f"{self.path}: damaged store: table {', '.join(missing)} is missing; "
-                             f"`lstm-sweep check --db {self.path}` lists what is wrong",
+                             f"`check_store({self.path})` lists what is wrong",
                              StoreReason.DAMAGED)
         row = first(self.connection, "SELECT value FROM meta WHERE name = 'schema_version'")
         if row is None:
             raise StoreError(f"{self.path}: damaged store: it has no schema version (meta table "
-                             f"edited?); `lstm-sweep check --db {self.path}` lists what is wrong",
+                             f"edited?); `check_store({self.path})` lists what is wrong",
                              StoreReason.DAMAGED)
         try:
             version = int(str(row[0]).strip())
@@ -311,7 +311,7 @@ class StoreFile:
                         conn.execute(statement)
                 if rebuild and conn.execute("PRAGMA foreign_key_check").fetchall():
                     raise StoreError(f"{self.path}: damaged store: curves of trials that do not "
-                                     f"exist; `lstm-sweep check --db {self.path}` lists them",
+                                     f"exist; `check_store({self.path})` lists them",
                                      StoreReason.DAMAGED)
                 conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
                              (str(SCHEMA_VERSION),))

@@ -41,7 +41,7 @@ def check_regular(path: Path, *, must_exist: bool) -> bool:
     except FileNotFoundError:
         if must_exist:
             raise StoreError(f"no results store at {path}; run `lstm-sweep run` first or pass "
-                             "--db with the right file", StoreReason.MISSING) from None
+                             "store= with the right file", StoreReason.MISSING) from None
         if not path.parent.is_dir():
             raise StoreError(f"cannot create the results store {path}: folder {path.parent} does "
                              "not exist", StoreReason.BAD_PATH) from None
@@ -50,9 +50,9 @@ def check_regular(path: Path, *, must_exist: bool) -> bool:
         raise StoreError(f"{path}: cannot access the results store ({e.strerror})",
                          StoreReason.BAD_PATH) from e
     if stat.S_ISDIR(mode):
-        raise StoreError(f"{path} is a folder; --db needs a file path", StoreReason.BAD_PATH)
+        raise StoreError(f"{path} is a folder; store= needs a file path", StoreReason.BAD_PATH)
     if not stat.S_ISREG(mode):
-        raise StoreError(f"{path} is not a regular file (a FIFO, socket or device); --db needs "
+        raise StoreError(f"{path} is not a regular file (a FIFO, socket or device); store= needs "
                          "a file path", StoreReason.BAD_PATH)
     return True
 

@@ -297,8 +297,8 @@ class Store(StoreFile):
 
 def dataset_mismatch(path: Path, name: str, stored: str, given: str) -> str:
     return (f"{path} holds trials of dataset {name!r:.60} trained on other data (fingerprint "
-            f"{str(stored)[:8]}, these files {given[:8]}); pass --dataset-name with another "
-            "name, or --db with another store")
+            f"{str(stored)[:8]}, these files {given[:8]}); pass dataset_name= with another "
+            "name, or store= with another store")
 
 
 def load_results(path: str | Path, *, with_curves: bool = False,

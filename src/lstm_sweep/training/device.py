@@ -34,11 +34,11 @@ def resolve_device(device: str | torch.device) -> torch.device:
         raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ConfigError("--device cuda was asked for but PyTorch sees no CUDA GPU; "
-                              "use --device cpu")
+            raise ConfigError("device=cuda was asked for but PyTorch sees no CUDA GPU; "
+                              "use device=cpu")
         index = int(device[5:]) if ":" in device else 0
         if index >= torch.cuda.device_count():
-            raise ConfigError(f"--device {device}: this machine has "
+            raise ConfigError(f"device={device}: this machine has "
                               f"{torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
     return torch.device(device)
 
@@ -100,8 +100,8 @@ def check_precision(device: torch.device, precision: str) -> None:
     """Raise ConfigError naming the missing capability and the way out."""
     why = unsupported(device, precision)
     if why is not None:
-        raise ConfigError(f"--precision {precision} cannot run on {device}: {why}; use "
-                          "--precision fp32 (or add --fallback-fp32 to run fp32 where the "
+        raise ConfigError(f"precision={precision} cannot run on {device}: {why}; use "
+                          "precision=fp32 (or add fallback_fp32=True to run fp32 where the "
                           "device lacks it)")
 
 

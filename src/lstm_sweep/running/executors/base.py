@@ -81,6 +81,6 @@ def refuse_options(name: str, options: dict, takes: tuple[str, ...]) -> None:
     """ConfigError for options given to an executor that does not take them."""
     extra = [k for k, v in options.items() if v is not None and k not in takes]
     if extra:
-        flags = ", ".join(f"--{k.replace('_', '-')}" for k in extra)
-        raise ConfigError(f"{flags} is not an option of --executor {name}; drop it, or choose "
+        flags = ", ".join(f"{k}=" for k in extra)
+        raise ConfigError(f"{flags} is not an option of executor={name}; drop it, or choose "
                           "the executor it belongs to")

@@ -41,7 +41,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise ConfigError("--executor ray needs Ray: pip install 'lstm-sweep[ray]'") from None
+        raise ConfigError("executor=ray needs Ray: pip install 'lstm-sweep[ray]'") from None
     return ray
 
 
@@ -158,7 +158,7 @@ def run_ray(
                 ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as e:
                 raise ConfigError(f"cannot connect to the Ray cluster at {address!r} "
-                                  f"({str(e).splitlines()[0][:200]}); check --ray-address "
+                                  f"({str(e).splitlines()[0][:200]}); check ray_address= "
                                   "(HOST:PORT of the head node, or auto)") from None
         else:
             ray.init(num_cpus=cpu_cores(), include_dashboard=False,

@@ -46,8 +46,8 @@ ENGINES: dict[str, EngineInfo] = {
     "single": EngineInfo("single", ".single:SingleEngine", lambda c: None),
     "fused": EngineInfo("fused", ".fused:fused_engine",
                         lambda c: None if c.fusable else
-                        "--engine fused supports --init tf only (PyTorch's init has two trainable "
-                        "biases); use --engine single or auto"),
+                        "engine=fused supports init=tf only (PyTorch's init has two trainable "
+                        "biases); use engine=single or auto"),
 }
 ENGINE_CHOICES = ("auto", *ENGINES)
 
