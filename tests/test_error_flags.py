@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import cli
 
 import lstm_sweep
+from helpers import cli
 from lstm_sweep import ConfigError, Grid, LstmSweepError, StoreError, TrialConfig, load_results
 from lstm_sweep.cli.flags import for_cli
 from lstm_sweep.reporting.outputs import check_folder, check_target
