@@ -1,7 +1,8 @@
 """The CLI's help, checked for every command the group holds (found from the group, not listed
 here): it prints, it carries examples that parse, a flag has one help text across commands
 (or a reason in ``options.VARIANTS``), docs/cli.md is the commands' help as it is now, and the
-CLI package imports nothing of lstm-sweep but its public API."""
+CLI package imports nothing of lstm-sweep but its public API and the layers' packages (their
+faces)."""
 
 from __future__ import annotations
 
@@ -129,11 +130,20 @@ def _lstm_sweep_imports(path: Path):
             yield "lstm_sweep", [node.attr], node.lineno
 
 
-def test_every_cli_module_uses_only_the_public_api():
-    """The CLI package imports its own modules and ``lstm_sweep``'s public names, nothing
-    deeper (``lstm_sweep.store``, ``lstm_sweep.running``...)."""
+LAYERS = ("study", "data", "store", "training", "running", "reporting", "serve")
+
+
+def test_every_cli_module_uses_only_the_layers_faces():
+    """The CLI package imports its own modules, ``lstm_sweep``'s public names and the names
+    each layer's package exports (``lstm_sweep.store``, ``lstm_sweep.running``...): no module
+    inside a layer (``lstm_sweep.store.core``), no private name."""
+    import importlib
+
     files = sorted(CLI_DIR.glob("*.py"))
     assert len(files) > 8
+    faces = {"lstm_sweep": set(lstm_sweep.__all__)} | {
+        f"lstm_sweep.{layer}": set(importlib.import_module(f"lstm_sweep.{layer}").__all__)
+        for layer in LAYERS}
     for path in files:
         for module, names, line in _lstm_sweep_imports(path):
             where = f"cli/{path.name}:{line}"
@@ -142,10 +152,11 @@ def test_every_cli_module_uses_only_the_public_api():
                 continue
             if module.split(".")[0] != "lstm_sweep":
                 continue
-            assert module == "lstm_sweep" or module.startswith("lstm_sweep.cli"), \
+            assert module in faces or module.startswith("lstm_sweep.cli"), \
                 f"{where} imports {module}"
-            if module == "lstm_sweep":
-                assert set(names) <= set(lstm_sweep.__all__), f"{where}: {names}"
+            assert not [n for n in names if n.startswith("_")], f"{where}: {names}"
+            if module in faces:
+                assert set(names) <= faces[module], f"{where}: {set(names) - faces[module]}"
 
 
 def test_cli_modules_and_functions_stay_small():

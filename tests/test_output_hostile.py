@@ -27,6 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lstm_sweep as api
+import lstm_sweep.reporting as reporting
 from helpers import CTRL_C_ABLE, LSTM_SWEEP, cli, examples, snapshot
 from lstm_sweep.cli import RESUMABLE, interrupted_message
 from lstm_sweep.cli.console import stderr_console as _stderr_console
@@ -137,7 +138,7 @@ def test_a_log_line_is_one_line_whatever_its_length_and_the_width(words, width, 
     import contextlib
 
     monkeypatch.setenv("COLUMNS", str(width))
-    line = api.printable("[1/1] hidden 8 lr 0.5 seed 0: failed acc - in 0.1 s (" + " ".join(words)
+    line = reporting.printable("[1/1] hidden 8 lr 0.5 seed 0: failed acc - in 0.1 s (" + " ".join(words)
                       + ")")
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
@@ -372,7 +373,7 @@ def test_tables_findings_and_exports_refuse_bad_arguments_by_name(results, where
                                                                   data):
     d = data.draw
     _returns_or_refuses(api.select, results, where)
-    _returns_or_refuses(api.check_axes, rows, cols)
+    _returns_or_refuses(reporting.check_axes, rows, cols)
     _returns_or_refuses(api.build_tables, results, d(_either(st.sampled_from(["accuracy",
                                                                               "time"]))),
                         rows, cols, d(st.one_of(st.none(), axis)))
@@ -382,8 +383,8 @@ def test_tables_findings_and_exports_refuse_bad_arguments_by_name(results, where
             tables = api.build_tables(results, "accuracy", rows, cols)
         except LstmSweepError:
             tables = []
-    _returns_or_refuses(api.render_tables, tables, d(_either(st.sampled_from(api.FORMATS))),
-                        d(_either(st.sampled_from(api.STATS))))
+    _returns_or_refuses(api.render_tables, tables, d(_either(st.sampled_from(reporting.FORMATS))),
+                        d(_either(st.sampled_from(reporting.STATS))))
     _returns_or_refuses(api.findings, results, rows, cols)
     items = d(st.one_of(junk, st.just("good")))
     if items == "good":
@@ -404,7 +405,7 @@ def test_tables_findings_and_exports_refuse_bad_arguments_by_name(results, where
     curves = d(_either(st.booleans()))
     _returns_or_refuses(api.export_rows, results, curves)
     _returns_or_refuses(api.render_export, results, d(_either(st.sampled_from(
-        api.EXPORT_FORMATS))), curves)
+        reporting.EXPORT_FORMATS))), curves)
     _returns_or_refuses(api.results_dataframe, results, curves)
 
 
@@ -412,11 +413,11 @@ def test_tables_findings_and_exports_refuse_bad_arguments_by_name(results, where
 @given(results=results_arg, rows=axis, cols=axis, data=st.data())
 def test_figure_plans_refuse_bad_arguments_by_name(results, rows, cols, data):
     d = data.draw
-    kinds = d(_either(st.lists(st.sampled_from(api.PLOT_KINDS), max_size=4)))
+    kinds = d(_either(st.lists(st.sampled_from(reporting.PLOT_KINDS), max_size=4)))
     hidden = d(st.one_of(st.none(), st.sampled_from([16, 32, 0, -3, 2**70]), junk))
     lr = d(st.one_of(st.none(), st.sampled_from([0.01, 0.1, 0.0, -1.0, math.inf]), junk))
-    _returns_or_refuses(api.plan_figures, results, kinds, hidden, lr, rows, cols)
-    _returns_or_refuses(api.plot_gaps, results, kinds, hidden, lr, rows, cols)
+    _returns_or_refuses(reporting.plan_figures, results, kinds, hidden, lr, rows, cols)
+    _returns_or_refuses(reporting.plot_gaps, results, kinds, hidden, lr, rows, cols)
 
 
 @pytest.fixture
@@ -460,11 +461,11 @@ def test_output_files_refuse_bad_arguments_by_name(data, in_tmp):
     protect = d(_either(st.lists(st.sampled_from(["store.db", Path("x")]), max_size=2)))
     content = d(_either(st.one_of(st.text(max_size=20), st.binary(max_size=20))))
     before = (in_tmp / "store.db").read_bytes()
-    _returns_or_refuses(api.check_target, path, kind, overwrite=overwrite, protect=protect)
-    _returns_or_refuses(api.write_output, path, content, kind, overwrite=overwrite,
+    _returns_or_refuses(reporting.check_target, path, kind, overwrite=overwrite, protect=protect)
+    _returns_or_refuses(reporting.write_output, path, content, kind, overwrite=overwrite,
                         protect=protect)
-    _returns_or_refuses(api.check_folder, path)
-    _returns_or_refuses(api.output_folder, path)
+    _returns_or_refuses(reporting.check_folder, path)
+    _returns_or_refuses(reporting.output_folder, path)
     assert (in_tmp / "store.db").read_bytes() == before  # never written over
     for p in in_tmp.iterdir():  # clean for the next example
         if p.name != "store.db":
@@ -476,12 +477,12 @@ def test_output_files_refuse_bad_arguments_by_name(data, in_tmp):
     (lambda: api.build_tables([_result()], rows=["lr"]), "unknown axis ['lr']"),
     (lambda: api.build_tables([_result(), "x"]), "results[1] is str 'x', not a TrialResult"),
     (lambda: api.render_tables("text"), "tables must be a list"),
-    (lambda: api.plan_figures([_result()], "heatmap"), "kinds must be a list"),
-    (lambda: api.plan_figures([_result()], hidden=-1), "hidden must be a positive"),
+    (lambda: reporting.plan_figures([_result()], "heatmap"), "kinds must be a list"),
+    (lambda: reporting.plan_figures([_result()], hidden=-1), "hidden must be a positive"),
     (lambda: api.render_export([_result()], curves="no"), "curves must be True or False"),
-    (lambda: api.write_output("x.html", 5, "html"), "content must be text or bytes"),
-    (lambda: api.check_target(5, "html"), "path must be a file path"),
-    (lambda: api.check_target("x.html", "doc"), "unknown output kind 'doc'"),
+    (lambda: reporting.write_output("x.html", 5, "html"), "content must be text or bytes"),
+    (lambda: reporting.check_target(5, "html"), "path must be a file path"),
+    (lambda: reporting.check_target("x.html", "doc"), "unknown output kind 'doc'"),
     (lambda: api.render_html([_result()], [], "hw2"), "environments must be a dict"),
     (lambda: api.build_tables([_result(acc=1.5)]), "results[0] has test_accuracy float 1.5"),
 ])

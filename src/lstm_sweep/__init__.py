@@ -1,9 +1,10 @@
 """lstm-sweep: how an LSTM's width and its Adam learning rate, together, decide what it learns.
 
-Public API (the ``lstm-sweep`` command uses nothing else)::
+The public API: what a program needs to plan, run and search a sweep, read a store, report on
+it and serve it (``docs/api.md`` lists each name)::
 
     from lstm_sweep import Grid, load_dataset, run_sweep, load_results, build_tables, render_tables
-    data = load_dataset()                         # --data-dir, $LSTM_SWEEP_DATA_DIR, or the cache
+    data = load_dataset()                         # data_dir=, $LSTM_SWEEP_DATA_DIR, or the cache
     run_sweep(Grid(hidden=(32,), lr=(1e-2,)), data, "lstm-sweep.db")
     print(render_tables(build_tables(load_results("lstm-sweep.db"))))
 
@@ -14,81 +15,119 @@ engine -> store -> reports)::
     plan = plan_sweep(request.with_data(load_dataset()))   # pending trials, work units, costs
     print(plan.render()); plan.check()                   # memory and ETA refusals
     summary = execute(plan)                              # results committed as they arrive
+
+Each layer offers more from its package (``lstm_sweep.study``, ``.data``, ``.store``,
+``.running``, ``.reporting``, ``.serve``): the choices and limits, the plumbing the CLI uses.
 """
 
-from .data import DATASETS, Dataset, load_dataset, load_mnist
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import TYPE_CHECKING
+
+from .data import DATASETS, Dataset, load_dataset
 from .errors import ConfigError, DataError, LstmSweepError, StoreError
-from .reporting.axes import AXES, check_axes, select
-from .reporting.coords import Verdict, plot_coord_check, render_coord_csv, render_coord_table, verdicts
-from .reporting.export import EXPORT_FORMATS, export_rows, render_export, results_dataframe
-from .reporting.findings import compare, findings, load_reference, render_comparison, render_findings
-from .reporting.html import render_html
-from .reporting.outputs import OutputError, check_folder, check_target, output_folder, write_output
-from .reporting.plots import KINDS as PLOT_KINDS
-from .reporting.plots import FigureSpec, plan_figures
-from .reporting.plots import figures as plot_figures
-from .reporting.plots import gaps as plot_gaps
-from .reporting.plots import save as save_figure
-from .reporting.summary import StoreSummary, load_environments, summarize_store
-from .reporting.tables import FORMATS, METRICS, STATS, build_tables, render_tables
-from .reporting.text import printable
-from .running.cost import human_bytes, human_seconds
-from .running.executors import EXECUTORS
-from .store import Store, check_store, claim_timeout, load_results
-from .study import (
-    CELLS,
-    INITS,
-    LIMITS,
-    OPTIMIZERS,
-    PARAMS,
-    PRECISIONS,
-    PRESETS,
-    READOUTS,
-    Grid,
-    TrialConfig,
-    axis_options,
-    lr_range,
-    preset,
+from .reporting import (
+    OutputError,
+    StoreSummary,
+    Verdict,
+    build_tables,
+    compare,
+    export_rows,
+    findings,
+    load_reference,
+    plot_coord_check,
+    plot_figures,
+    render_comparison,
+    render_coord_table,
+    render_export,
+    render_findings,
+    render_html,
+    render_tables,
+    results_dataframe,
+    save_figure,
+    select,
+    summarize_store,
+    verdicts,
 )
-from .study.coords import COORD_WIDTHS, QUANTITIES, CoordPoint
-from .study.results import Status, TrialResult
-from .training.engines import ENGINE_CHOICES
+from .store import Store, check_store, load_results
+from .study import PRESETS, CoordPoint, Grid, Status, TrialConfig, TrialResult, lr_range, preset
 
-# Training pulls in torch; load it on first use so that `lstm-sweep table` and friends start fast.
-_LAZY = {"run_sweep": "running.sweep", "sweep_request": "running.sweep",
-         "plan_sweep": "running.sweep", "execute": "running.sweep",
-         "SweepCallbacks": "running.sweep", "SweepSummary": "running.sweep",
-         "SweepRequest": "running.sweep", "Plan": "running.sweep", "run_trial": "training.train",
-         "coord_check": "running.coordcheck", "plan_search": "running.search",
-         "run_search": "running.search", "SearchPlan": "running.search",
-         "SearchSummary": "running.search", "SearchCallbacks": "running.search",
-         "render_search_summary": "running.search", "train_group": "training.train",
-         "serve_store": "serve.server"}
+if TYPE_CHECKING:
+    from .running import (
+        Plan,
+        SearchCallbacks,
+        SearchPlan,
+        SearchSummary,
+        SweepCallbacks,
+        SweepRequest,
+        SweepSummary,
+        coord_check,
+        execute,
+        plan_search,
+        plan_sweep,
+        run_search,
+        run_sweep,
+        sweep_request,
+    )
+    from .serve import serve_store
+    from .training import run_trial
+
+# Running and training load torch, serving an HTTP server: on first use, so that reading a store
+# and reporting start fast (and never load torch). Each name -> the layer package it comes from.
+_LAZY = {**{name: ".running" for name in (
+    "Plan", "SearchCallbacks", "SearchPlan", "SearchSummary", "SweepCallbacks", "SweepRequest",
+    "SweepSummary", "coord_check", "execute", "plan_search", "plan_sweep", "run_search",
+    "run_sweep", "sweep_request")}, "run_trial": ".training", "serve_store": ".serve"}
+
+# Names of lstm-sweep 0.x's public API that now live in a layer's package only: still found here,
+# with a DeprecationWarning naming their place (docs/api.md, "Moved").
+_MOVED = {
+    **{name: "lstm_sweep.study" for name in (
+        "CELLS", "COORD_WIDTHS", "INITS", "LIMITS", "OPTIMIZERS", "PARAMS", "PRECISIONS",
+        "QUANTITIES", "READOUTS", "axis_options")},
+    "load_mnist": "lstm_sweep.data",
+    "claim_timeout": "lstm_sweep.store",
+    **{name: "lstm_sweep.running" for name in (
+        "EXECUTORS", "human_bytes", "human_seconds", "render_search_summary")},
+    **{name: "lstm_sweep.training" for name in ("ENGINE_CHOICES", "train_group")},
+    **{name: "lstm_sweep.reporting" for name in (
+        "AXES", "EXPORT_FORMATS", "FORMATS", "METRICS", "PLOT_KINDS", "STATS", "FigureSpec",
+        "check_axes", "check_folder", "check_target", "load_environments", "output_folder",
+        "plan_figures", "plot_gaps", "printable", "render_coord_csv", "write_output")},
+}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    if name in _MOVED:
+        warnings.warn(f"lstm_sweep.{name} has moved: import it from {_MOVED[name]}",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(_MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
-    "AXES", "CELLS", "COORD_WIDTHS", "DATASETS", "ENGINE_CHOICES", "EXECUTORS", "EXPORT_FORMATS", "FORMATS",
-    "INITS", "LIMITS", "METRICS", "OPTIMIZERS", "PARAMS", "PLOT_KINDS", "PRECISIONS", "PRESETS",
-    "QUANTITIES", "READOUTS", "STATS", "build_tables", "check_axes", "check_folder", "check_store",
-    "check_target", "claim_timeout", "compare", "ConfigError", "coord_check", "CoordPoint",
-    "DataError", "Dataset", "execute", "export_rows", "FigureSpec", "findings", "Grid",
-    "human_bytes", "human_seconds", "load_dataset", "load_mnist", "load_reference", "load_results",
-    "lr_range", "LstmSweepError", "output_folder", "OutputError", "Plan", "plan_figures",
-    "plan_sweep", "plot_coord_check", "plot_figures", "plot_gaps", "preset", "printable",
-    "render_comparison", "render_coord_csv", "render_coord_table", "render_export",
-    "render_findings", "render_html", "plan_search", "run_search", "SearchPlan", "SearchSummary",
-    "SearchCallbacks", "render_search_summary", "train_group", "serve_store",
-    "render_tables", "results_dataframe", "run_sweep",
-    "run_trial", "save_figure", "select", "Status", "Store", "StoreError",
-    "StoreSummary", "load_environments", "summarize_store", "sweep_request",
-    "SweepCallbacks", "SweepRequest", "SweepSummary", "TrialConfig", "TrialResult", "Verdict",
-    "verdicts", "write_output", "axis_options",
+    # describe a sweep
+    "Grid", "PRESETS", "preset", "lr_range", "TrialConfig",
+    # data
+    "DATASETS", "Dataset", "load_dataset",
+    # run, search, check a parametrization
+    "run_sweep", "sweep_request", "SweepRequest", "plan_sweep", "Plan", "execute",
+    "SweepCallbacks", "SweepSummary", "run_trial", "plan_search", "run_search", "SearchPlan",
+    "SearchCallbacks", "SearchSummary", "coord_check",
+    # read results
+    "load_results", "TrialResult", "Status", "Store", "check_store", "summarize_store",
+    "StoreSummary", "select",
+    # report
+    "build_tables", "render_tables", "findings", "render_findings", "compare",
+    "render_comparison", "load_reference", "plot_figures", "save_figure", "render_html",
+    "export_rows", "render_export", "results_dataframe", "CoordPoint", "verdicts", "Verdict",
+    "render_coord_table", "plot_coord_check",
+    # serve
+    "serve_store",
+    # errors
+    "LstmSweepError", "ConfigError", "DataError", "StoreError", "OutputError",
 ]

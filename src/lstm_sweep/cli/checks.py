@@ -7,7 +7,7 @@ import sys
 import click
 
 import lstm_sweep as api
-from lstm_sweep import printable
+from lstm_sweep.reporting import printable
 
 from . import options as o
 from .console import load_data, shown

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 
 import lstm_sweep as api
-from lstm_sweep import load_mnist, printable
+from lstm_sweep.data import load_mnist
+from lstm_sweep.reporting import printable
 
 from .guard import stop_if_terminated
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import click
 
 import lstm_sweep as api
-from lstm_sweep import CELLS, LIMITS, OPTIMIZERS, READOUTS, printable
+from lstm_sweep.reporting import check_folder, check_target, output_folder, printable, render_coord_csv
+from lstm_sweep.study import CELLS, COORD_WIDTHS, LIMITS, OPTIMIZERS, READOUTS
 
 from . import options as o
 from .console import load_data
@@ -50,15 +51,15 @@ def coord_check_cmd(hidden, params, cell, optimizer, lr, seeds, steps, batch_siz
     (coord-check-<param>.png in --out)."""
     if lr is not None and len(lr) != 1:
         raise click.BadParameter("give one learning rate", param_hint="'--lr'")
-    widths = hidden or api.COORD_WIDTHS
+    widths = hidden or COORD_WIDTHS
     if len(widths) < 2:
         raise click.BadParameter("give at least two widths to compare", param_hint="'--hidden'")
     params = tuple(dict.fromkeys(params))
-    folder = api.check_folder(out_dir)
+    folder = check_folder(out_dir)
     targets = [folder / f"coord-check-{p}.png" for p in params]
     if folder.exists():
         for target in targets:  # refused before any training
-            api.check_target(target, "png", overwrite=overwrite)
+            check_target(target, "png", overwrite=overwrite)
     data = load_data(data_dir, False)
     done = []
 
@@ -70,8 +71,8 @@ def coord_check_cmd(hidden, params, cell, optimizer, lr, seeds, steps, batch_siz
                              lr=lr[0] if lr else None, seeds=seeds, steps=steps,
                              base_width=base_width, readout=readout, batch_size=batch_size,
                              device=device, on_done=on_done)
-    click.echo(api.render_coord_csv(points) if fmt == "csv" else api.render_coord_table(points))
-    folder = api.output_folder(out_dir)
+    click.echo(render_coord_csv(points) if fmt == "csv" else api.render_coord_table(points))
+    folder = output_folder(out_dir)
     for param, target in zip(params, targets):
         fig = api.plot_coord_check(points, param, f"coordinate check: {param} ({cell}, "
                                                   f"{optimizer}, base width {base_width})")

@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import click
 
-from lstm_sweep import (
-    AXES,
-    DATASETS,
-    ENGINE_CHOICES,
-    EXECUTORS,
-    FORMATS,
-    LIMITS,
-    PRESETS,
-    axis_options,
-)
+from lstm_sweep import DATASETS, PRESETS
+from lstm_sweep.reporting import AXES, FORMATS
+from lstm_sweep.running import EXECUTORS
+from lstm_sweep.study import LIMITS, axis_options
+from lstm_sweep.training import ENGINE_CHOICES
 
 from .params import CONDITION, HIDDEN, PARAM_LIST, SEEDS, SETTING, STATUSES, AxisList
 

@@ -12,7 +12,9 @@ from collections.abc import Callable
 import click
 
 import lstm_sweep as api
-from lstm_sweep import DATASETS, LIMITS, ConfigError, axis_options, printable
+from lstm_sweep import DATASETS, ConfigError
+from lstm_sweep.reporting import printable
+from lstm_sweep.study import LIMITS, axis_options
 
 
 class Explained(ValueError):

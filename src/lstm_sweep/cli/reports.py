@@ -6,18 +6,23 @@ from __future__ import annotations
 import click
 
 import lstm_sweep as api
-from lstm_sweep import (
+from lstm_sweep import LstmSweepError, build_tables, load_results, render_tables
+from lstm_sweep.reporting import (
     AXES,
     EXPORT_FORMATS,
-    LIMITS,
     METRICS,
+    PLOT_KINDS,
     STATS,
-    LstmSweepError,
-    build_tables,
-    load_results,
+    check_axes,
+    check_folder,
+    check_target,
+    load_environments,
+    output_folder,
+    plan_figures,
     printable,
-    render_tables,
+    write_output,
 )
+from lstm_sweep.study import LIMITS
 
 from . import options as o
 from .params import LRS
@@ -34,7 +39,7 @@ def stored(db, curves: bool = False):
 def selected(db, rows: str, cols: str, where, curves: bool = False):
     """The stored trials ``--where`` picks, for a layout of ``--rows`` x ``--cols`` (the axes
     checked before the store is read)."""
-    api.check_axes(rows, cols)
+    check_axes(rows, cols)
     return api.select(stored(db, curves), where)
 
 
@@ -84,7 +89,7 @@ def compare_cmd(db, reference) -> None:
     "lstm-sweep plot --kind heatmap --kind curves --hidden 128 --format svg --out figures",
     "lstm-sweep plot --kind transfer --cols lr --where cell=lstm"))
 @o.db
-@click.option("--kind", "kinds", type=click.Choice(("all", *api.PLOT_KINDS)),
+@click.option("--kind", "kinds", type=click.Choice(("all", *PLOT_KINDS)),
               multiple=True, default=("all",), show_default=True, help="Which plots (repeatable).")
 @o.out_folder
 @click.option("--format", "fmt", type=click.Choice(("png", "svg")), default="png",
@@ -101,15 +106,15 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) 
     if lr is not None and len(lr) != 1:
         raise click.BadParameter("give one learning rate", param_hint="'--lr'")
     lr = lr[0] if lr else None
-    chosen = api.PLOT_KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
+    chosen = PLOT_KINDS if "all" in kinds else tuple(dict.fromkeys(kinds))
     results = selected(db, rows, cols, where, curves=True)
-    specs, missing = api.plan_figures(results, chosen, hidden, lr, rows, cols)
-    folder = api.check_folder(out_dir)
+    specs, missing = plan_figures(results, chosen, hidden, lr, rows, cols)
+    folder = check_folder(out_dir)
     if folder.exists():
         for spec in specs:  # refuse before drawing anything
-            api.check_target(folder / f"{spec.name}.{fmt}", fmt, overwrite=overwrite,
+            check_target(folder / f"{spec.name}.{fmt}", fmt, overwrite=overwrite,
                              protect=[db])
-    folder = api.output_folder(out_dir)
+    folder = output_folder(out_dir)
     for spec in specs:
         click.echo(printable(api.save_figure(spec.draw(), folder / f"{spec.name}.{fmt}",
                                               overwrite=overwrite)))
@@ -127,12 +132,12 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) 
 @o.axes_options
 def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:
     """One self-contained HTML file: tables, plots, findings, comparison, environment."""
-    api.check_axes(rows, cols)
+    check_axes(rows, cols)
     api.load_reference(reference)  # an unknown reference: say so before any work
-    api.check_target(out, "html", overwrite=overwrite, protect=[db])  # refuse before the work
+    check_target(out, "html", overwrite=overwrite, protect=[db])  # refuse before the work
     results = selected(db, rows, cols, where, curves=True)
-    text = api.render_html(results, api.load_environments(db), reference, rows=rows, cols=cols)
-    path = api.write_output(out, text, "html", overwrite=overwrite, protect=[db])
+    text = api.render_html(results, load_environments(db), reference, rows=rows, cols=cols)
+    path = write_output(out, text, "html", overwrite=overwrite, protect=[db])
     click.echo(printable(f"{path} ({len(text) // 1024} KB)"))
 
 
@@ -150,10 +155,10 @@ def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:
 def export_cmd(db, fmt, curves, out, overwrite) -> None:
     """Every trial as data: configuration, status, metrics, times (CSV or JSON lines)."""
     if out is not None:
-        api.check_target(out, fmt, overwrite=overwrite, protect=[db])
+        check_target(out, fmt, overwrite=overwrite, protect=[db])
     text = api.render_export(stored(db, curves=curves), fmt, curves)
     if out is None:
         click.echo(text, nl=False)
     else:
-        path = api.write_output(out, text, fmt, overwrite=overwrite, protect=[db])
+        path = write_output(out, text, fmt, overwrite=overwrite, protect=[db])
         click.echo(printable(f"{path} ({text.count(chr(10)) - (fmt == 'csv')} rows)"), err=True)

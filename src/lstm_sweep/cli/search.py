@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 import lstm_sweep as api
-from lstm_sweep import build_tables, load_results, printable, render_tables
+from lstm_sweep import build_tables, load_results, render_tables
+from lstm_sweep.reporting import printable
+from lstm_sweep.running import render_search_summary
 
 from . import options as o
 from .console import load_data, printable_lines, stderr_console
@@ -55,7 +57,7 @@ def search(data_dir, dataset, dataset_name, eta, rungs, window, fmt, force, exec
     summary = api.run_search(plan, _callbacks())
     results = load_results(request.store, trials=plan.grid.trials)
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
-    click.echo("\n" + printable_lines(api.render_search_summary(plan, summary)), err=True)
+    click.echo("\n" + printable_lines(render_search_summary(plan, summary)), err=True)
 
 
 def _callbacks():

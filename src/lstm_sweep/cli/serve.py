@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 import lstm_sweep as api
-from lstm_sweep import LstmSweepError, printable
+from lstm_sweep import LstmSweepError
+from lstm_sweep.reporting import check_axes, printable
 
 from . import options as o
 from .guard import TERMINATED
@@ -47,7 +48,7 @@ def start_server(db, host: str, port: int, rows: str = "hidden", cols: str = "lr
 def serve_cmd(db, host, port, rows, cols, where) -> None:
     """Serve a live page of the store (read-only) while sweeps write it: tables as heatmaps,
     curves, accuracy against time, findings, the trial list, progress. Ctrl-C stops it."""
-    api.check_axes(rows, cols)
+    check_axes(rows, cols)
     server = start_server(db, host, port, rows, cols, where)
     try:
         while not TERMINATED:

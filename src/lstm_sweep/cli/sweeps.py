@@ -8,16 +8,10 @@ import sys
 import click
 
 import lstm_sweep as api
-from lstm_sweep import (
-    LIMITS,
-    Grid,
-    axis_options,
-    build_tables,
-    load_results,
-    preset,
-    printable,
-    render_tables,
-)
+from lstm_sweep import Grid, build_tables, load_results, preset, render_tables
+from lstm_sweep.reporting import printable
+from lstm_sweep.running import human_seconds
+from lstm_sweep.study import LIMITS, axis_options
 
 from . import options as o
 from .console import execute_with_progress, load_data, printable_lines
@@ -145,7 +139,7 @@ def _run(request, db, data_dir, datasets, dataset_name, fmt, show: bool, force: 
     by_others = f", {others} by another driver" if others else ""
     click.echo("\n" + printable(
         f"{ran} trials run ({counted}), {skipped} already in {db}{by_others}; "
-        f"{wall:.1f} s (planned {api.human_seconds(planned)})"), err=True)
+        f"{wall:.1f} s (planned {human_seconds(planned)})"), err=True)
 
 
 @click.command("plan", epilog=o.examples(

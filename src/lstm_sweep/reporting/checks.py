@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TypeGuard
 
 from ..errors import ConfigError
-from ..study.results import TrialResult
+from ..study import TrialResult
 
 
 def kind_of(value: object) -> str:

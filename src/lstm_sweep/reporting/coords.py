@@ -21,8 +21,7 @@ from functools import partial
 from typing import TypeGuard
 
 from ..errors import ConfigError
-from ..study import MAX_HIDDEN, MAX_STEPS, PARAMS, show
-from ..study.coords import QUANTITY_NAMES, QUANTITY_TITLES, CoordPoint
+from ..study import MAX_HIDDEN, MAX_STEPS, PARAMS, QUANTITY_NAMES, QUANTITY_TITLES, CoordPoint, show
 
 DEFAULT_TOLERANCE = 1.2
 DEFAULT_SPAN = 8  # judge the widths from widest / 8 up (256 to 2048 at the defaults)

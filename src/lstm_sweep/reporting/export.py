@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 
 from ..errors import ConfigError
-from ..study import TrialConfig
-from ..study.results import TrialResult
+from ..study import TrialConfig, TrialResult
 from . import checks
 from .text import csv_cell
 

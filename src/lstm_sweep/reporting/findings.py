@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from ..errors import ConfigError
-from ..study.results import TrialResult
+from ..study import TrialResult
 from . import checks
 from .axes import AXES, COLS, ROWS, facet_key
 from .tables import Cell, Table, build_tables, facet_name, param_name

@@ -7,7 +7,7 @@ import html
 from collections.abc import Sequence
 
 from ..errors import ConfigError
-from ..study.results import TrialResult
+from ..study import TrialResult
 from . import checks
 from .axes import AXES, COLS, ROWS, check_axes
 from .findings import compare, findings, load_reference

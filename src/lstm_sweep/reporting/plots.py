@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..study.results import Status, TrialResult
+from ..study import Status, TrialResult
 from . import checks
 from .axes import AXES, COLS, ROWS, check_axes, facet, facet_key
 from .findings import BAND_POINTS, best_per_row, param_groups

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..study.results import Status, TrialResult
+from ..study import Status, TrialResult
 from . import checks
 from .axes import AXES, COLS, ROWS, Axis, check_axes, facet, facet_key, facet_order
 from .text import csv_cell, printable

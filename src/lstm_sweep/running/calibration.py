@@ -70,10 +70,7 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
 
     widths = widths or probe_widths(device)
 
-    from ..training.denormals import flushed
-    from ..training.engines import make_engine
-    from ..training.engines.base import precision_context
-    from ..training.graphs import WARMUP_STEPS, stepper
+    from ..training import WARMUP_STEPS, flushed, make_engine, precision_context, stepper
 
     measured = []
     x = torch.rand(100, *IMAGE_SHAPE, device=device)
@@ -144,7 +141,7 @@ def _calibration_for(device: torch.device, precision: str, engine: str, refresh:
     import torch
 
     from ..data import cache_dir
-    from ..training.device import device_name
+    from ..training import device_name
 
     widths = probe_widths(device, widest)
     key = "|".join([device_name(device), str(torch.get_num_threads()), torch.__version__,

@@ -18,25 +18,24 @@ import torch
 from ..data import Dataset
 from ..errors import ConfigError
 from ..study import (
+    COORD_BATCH,
+    COORD_SEEDS,
+    COORD_STEPS,
+    COORD_WIDTHS,
     DEFAULT_BASE_WIDTH,
     MAX_HIDDEN,
     PARAMS,
+    CoordPoint,
     TrialConfig,
     check_count,
     show,
 )
-from ..study.coords import COORD_BATCH, COORD_SEEDS, COORD_STEPS, COORD_WIDTHS, CoordPoint
-from ..training.coord import probe
-from ..training.denormals import flushed
-from ..training.device import resolve_device
-from ..training.engines import make_engine
-from ..training.param import ADAM_LIKE, readout_multiplier
+from ..training import ADAM_LIKE, flushed, make_engine, probe, readout_multiplier, resolve_device
 from .cost import device_memory, human_bytes, trial_params, unit_memory
 from .units import WorkUnit
 
 if TYPE_CHECKING:
-    from ..training.engines.fused import FusedEngine
-    from ..training.engines.fused_cells import FusedCellEngine
+    from ..training import FusedCellEngine, FusedEngine
 
 MAX_COORD_STEPS = 1000
 

@@ -40,8 +40,7 @@ import torch
 
 from ..errors import ConfigError, LstmSweepError
 from ..store import Store
-from ..study import MAX_STEPS, TrialConfig, check_count, show
-from ..study.results import Status, TrialResult, is_finite_number
+from ..study import MAX_STEPS, Status, TrialConfig, TrialResult, check_count, is_finite_number, show
 from .calibration import calibrations_for
 from .cost import EVAL_IMAGES, human_bytes, human_seconds, plan_units, step_flops, trial_flops
 from .executors import make_executor

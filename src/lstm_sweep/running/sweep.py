@@ -47,12 +47,20 @@ from ..store import (
     heartbeat_interval,
     result_problem,
 )
-from ..study import MAX_WORKERS, PRECISIONS, Grid, TrialConfig, show
-from ..study.results import Status, TrialResult
-from ..training.checkpoint import DEFAULT_EVERY_S, CheckpointDir, Checkpointing, checkpoint_dir
-from ..training.denormals import flushed
-from ..training.device import capabilities, check_precision, device_name, resolve_device, unsupported
-from ..training.engines import ENGINE_CHOICES, choose_engine
+from ..study import MAX_WORKERS, PRECISIONS, Grid, Status, TrialConfig, TrialResult, checkpoint_dir, show
+from ..training import (
+    DEFAULT_EVERY_S,
+    ENGINE_CHOICES,
+    CheckpointDir,
+    Checkpointing,
+    capabilities,
+    check_precision,
+    choose_engine,
+    device_name,
+    flushed,
+    resolve_device,
+    unsupported,
+)
 from .calibration import calibrations_for
 from .cost import (
     DATASET_BYTES,

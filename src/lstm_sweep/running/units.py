@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..study import TrialConfig
-from ..training.engines import choose_engine
+from ..training import choose_engine
 
 if TYPE_CHECKING:  # torch loads only when training starts
     import torch

@@ -39,8 +39,7 @@ from ..reporting import (
     varied_fields,
 )
 from ..store import Store, claim_timeout, wal_of
-from ..study.live import LIVE_SUFFIX, checkpoint_dir, read_live
-from ..study.results import TrialResult
+from ..study import LIVE_SUFFIX, TrialResult, checkpoint_dir, read_live
 
 log = logging.getLogger(__name__)
 

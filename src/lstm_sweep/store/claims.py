@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from ..study.results import Status
+from ..study import Status
 from .core import StoreFile, first
 from .schema import CLAIM_COLUMNS, claim_problem
 

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import StoreError, StoreReason
-from ..study import TrialConfig
-from ..study.results import CurvePoint, Status, TrialResult
+from ..study import CurvePoint, Status, TrialConfig, TrialResult
 from . import check as checks
 from . import claims as claiming
 from .claims import Claim, Driver

@@ -49,10 +49,8 @@ import numpy as np
 import torch
 
 from ..data import BatchStream
-from ..study import GATES, TrialConfig
-from ..study.live import checkpoint_dir as checkpoint_dir  # its home is the study layer
-from ..study.live import live_path
-from ..study.results import is_finite_number
+from ..study import GATES, TrialConfig, is_finite_number, live_path
+from ..study import checkpoint_dir as checkpoint_dir  # its home is the study layer
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,7 @@ import torch.nn.functional as F
 
 from ..data import BatchStream, Dataset
 from ..errors import ConfigError
-from ..study import TrialConfig
-from ..study.live import encode_live
-from ..study.results import CurvePoint, Status, TrialResult
+from ..study import CurvePoint, Status, TrialConfig, TrialResult, encode_live
 from . import checkpoint as ckpt
 from .checkpoint import Checkpointing
 from .denormals import flushed

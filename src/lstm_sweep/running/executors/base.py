@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from ...errors import ConfigError
-from ...study.results import Status, TrialResult
+from ...study import Status, TrialResult
 from ..units import WorkUnit
 
 if TYPE_CHECKING:
     import torch
 
     from ...data import Dataset
-    from ...training.checkpoint import Checkpointing
+    from ...training import Checkpointing
 
 Claim = Callable[[WorkUnit], "WorkUnit | None"]
 NextUnit = Callable[[], "WorkUnit | None"]

@@ -8,9 +8,8 @@ from functools import partial
 import torch
 
 from ...data import Dataset
-from ...study.results import TrialResult
-from ...training.checkpoint import Checkpointing
-from ...training.train import train_group
+from ...study import TrialResult
+from ...training import Checkpointing, train_group
 from ..units import WorkUnit
 from .base import Claim, NextUnit, UnitEvents, feed, refuse_options
 

@@ -26,9 +26,8 @@ import torch
 
 from ...data import Dataset, load_dir
 from ...errors import DataError
-from ...study.results import TrialResult
-from ...training.checkpoint import Checkpointing
-from ...training.train import train_group
+from ...study import TrialResult
+from ...training import Checkpointing, train_group
 from ..units import WorkUnit, cpu_cores, phases
 from .base import Claim, NextUnit, UnitEvents, feed, refuse_options, unit_failed
 from .inprocess import run_in_process

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from ...data import Dataset
 from ...errors import ConfigError
-from ...study.results import TrialResult
-from ...training.checkpoint import CheckpointDir, Checkpointing
+from ...study import TrialResult
+from ...training import CheckpointDir, Checkpointing
 from ..cost import unit_memory
 from ..units import WorkUnit, cpu_cores, workers_for
 from .base import Claim, UnitEvents, feed, refuse_options, unit_failed
@@ -77,7 +77,7 @@ def _train_unit(configs, engine: str, data: Dataset, device, threads: int,
                 checkpointing: Checkpointing | None = None, until: int | None = None):
     import torch
 
-    from ...training.train import train_group
+    from ...training import train_group
 
     torch.set_num_threads(threads)
     return train_group(configs, data, device=device, engine=engine,
