@@ -36,13 +36,22 @@ def step_flops(hidden: int, batch: int, gates: int = 4) -> float:
     return 3 * batch * N_STEPS * 2 * (N_INPUT + hidden) * gates * hidden
 
 
-def trial_flops(config: TrialConfig) -> float:
-    """Training steps, the curve's extra forward passes, and evaluation of one trial."""
+VALIDATION_IMAGES = 5_000  # what a search's rung measures (the validation split)
+
+
+def flops_between(config: TrialConfig, start: int, end: int, final: bool) -> float:
+    """FLOPs of training ``config`` from step ``start`` to ``end`` (curve points included),
+    then measuring it: validation at a search's rung, validation and test when it ends."""
     step = step_flops(config.hidden, config.batch_size, GATES[config.cell])
     forward = step / 3
-    curve = (config.steps // config.display_step) * forward
-    evaluation = forward * EVAL_IMAGES / config.batch_size
-    return config.steps * step + curve + evaluation
+    points = end // config.display_step - start // config.display_step
+    images = EVAL_IMAGES if final else VALIDATION_IMAGES
+    return (end - start) * step + points * forward + forward * images / config.batch_size
+
+
+def trial_flops(config: TrialConfig) -> float:
+    """Training steps, the curve's extra forward passes, and evaluation of one trial."""
+    return flops_between(config, 0, config.steps, final=True)
 
 
 def unit_memory(unit: WorkUnit, eval_chunk: int = DEFAULT_EVAL_CHUNK) -> dict[str, int]:

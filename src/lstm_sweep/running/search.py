@@ -42,7 +42,13 @@ from ..errors import ConfigError, LstmSweepError
 from ..store import Store
 from ..study import MAX_STEPS, Status, TrialConfig, TrialResult, check_count, is_finite_number, show
 from .calibration import calibrations_for
-from .cost import EVAL_IMAGES, human_bytes, human_seconds, plan_units, step_flops, trial_flops
+from .cost import (
+    flops_between,
+    human_bytes,
+    human_seconds,
+    plan_units,
+    trial_flops,
+)
 from .executors import make_executor
 from .sweep import (
     Plan,
@@ -61,7 +67,6 @@ log = logging.getLogger(__name__)
 DEFAULT_ETA = 3
 DEFAULT_WINDOW = 10.0
 DEFAULT_RUNGS = 3
-VALIDATION_IMAGES = 5_000
 # a rung planned shorter than this (on one worker) runs in this process: worker processes take
 # seconds to start (measured: the quick grid's search, 1 seed, 2 min 48 s with a pool per rung)
 RUNG_IN_PROCESS_S = 30.0
@@ -162,22 +167,6 @@ def in_window(rates: Sequence[float], center: float | None, window: float | None
 
 
 # --------------------------------------------------------------------------- costs
-
-
-def flops_between(config: TrialConfig, start: int, end: int, final: bool) -> float:
-    """FLOPs of training ``config`` from step ``start`` to ``end`` (curve points included),
-    then measuring it: validation at a rung, validation and test when it ends."""
-    step = step_flops(config.hidden, config.batch_size, _gates(config))
-    forward = step / 3
-    points = end // config.display_step - start // config.display_step
-    images = EVAL_IMAGES if final else VALIDATION_IMAGES
-    return (end - start) * step + points * forward + forward * images / config.batch_size
-
-
-def _gates(config: TrialConfig) -> int:
-    from ..study import GATES
-
-    return GATES[config.cell]
 
 
 def planned_counts(n: int, rungs: Sequence[int], eta: int) -> list[int]:
