@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from lstm_sweep.study import axis_options
+
 # A library argument -> the flag that sets it (coord_check's ``widths`` are the CLI's
 # ``--hidden`` widths: "give smaller widths=" reads "give smaller --hidden widths").
 FLAGS = {
@@ -26,7 +28,7 @@ FLAGS = {
 }
 # An axis of the grid (``Grid(hidden=...)``) -> its flag. Only in that form: ``hidden=16`` in a
 # message is a trial's value, not advice to pass an argument.
-AXES = {"batch_size": "--batch-size", "hidden": "--hidden", "lr": "--lr", "steps": "--steps"}
+AXES = {axis.name: axis.flag for axis in axis_options()}  # from the one declaration
 
 _ARGUMENT = re.compile(
     r"(?<![\w.=(`'\"/-])(?:Grid\((?P<axis>" + "|".join(sorted(AXES, key=len, reverse=True))

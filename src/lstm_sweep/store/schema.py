@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from ..errors import LstmSweepError
-from ..study import MAX_SEED, MAX_STEPS, TrialConfig
-from ..study.results import CurvePoint, Status, TrialResult
+from ..study import MAX_SEED, MAX_STEPS, CurvePoint, Status, TrialConfig, TrialResult
 
 # 1: trials, curves, environments, meta. 2: + claims (concurrent drivers). 3: the status
 # 'pruned' (a search's stopped trials) allowed by the trials table's CHECK. Older stores are
