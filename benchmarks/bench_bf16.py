@@ -49,8 +49,7 @@ def step_seconds(hidden: int, engine: str, precision: str, steps: int, x, y) -> 
             losses = runner.train_step(x, y)
             times.append(time.perf_counter() - t0)
     if not torch.isfinite(losses).all():
-        raise SystemExit(f"benchmark invalid: hidden {hidden} {engine} {precision}: loss "
-                         "not finite")
+        raise SystemExit(f"benchmark invalid: hidden {hidden} {engine} {precision}: loss not finite")
     return statistics.median(times)
 
 
@@ -63,25 +62,31 @@ def main() -> None:
     why = unsupported(CPU, "bf16")
     if why:
         raise SystemExit(f"no bf16 here: {why}")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average "
-          f"{os.getloadavg()[0]:.2f}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}"
+    )
     for shape in ((100, 4096, 16384), (2048, 2048, 2048)):
         f32, b16 = peak(torch.float32, *shape), peak(torch.bfloat16, *shape)
-        print(f"matmul {shape[0]}x{shape[1]} @ {shape[1]}x{shape[2]}: fp32 {f32:.0f} GFLOP/s, "
-              f"bf16 {b16:.0f} GFLOP/s ({b16 / f32:.1f}x)")
+        print(
+            f"matmul {shape[0]}x{shape[1]} @ {shape[1]}x{shape[2]}: fp32 {f32:.0f} GFLOP/s, "
+            f"bf16 {b16:.0f} GFLOP/s ({b16 / f32:.1f}x)"
+        )
     x = torch.rand(100, 28, 28)
     y = torch.randint(0, 10, (100,))
-    print(f"\n{'hidden':>6} {'engine':>7}  {'fp32':>9}  {'bf16':>9}  {'bf16 x':>6}  "
-          f"{'planned fp32':>12}  {'planned bf16':>12}")
+    print(
+        f"\n{'hidden':>6} {'engine':>7}  {'fp32':>9}  {'bf16':>9}  {'bf16 x':>6}  "
+        f"{'planned fp32':>12}  {'planned bf16':>12}"
+    )
     for engine in args.engines.split(","):
         cal = {p: calibration_for(CPU, precision=p, engine=engine) for p in ("fp32", "bf16")}
         for h in (int(w) for w in args.hidden.split(",")):
             t = {p: step_seconds(h, engine, p, args.steps, x, y) for p in ("fp32", "bf16")}
-            plan = {p: cal[p].overhead_s + step_flops(h, 100) / cal[p].flops_per_s
-                    for p in ("fp32", "bf16")}
-            print(f"{h:>6} {engine:>7}  {t['fp32'] * 1e3:7.0f}ms  {t['bf16'] * 1e3:7.0f}ms  "
-                  f"{t['fp32'] / t['bf16']:5.2f}x  {plan['fp32'] * 1e3:10.0f}ms  "
-                  f"{plan['bf16'] * 1e3:10.0f}ms")
+            plan = {p: cal[p].overhead_s + step_flops(h, 100) / cal[p].flops_per_s for p in ("fp32", "bf16")}
+            print(
+                f"{h:>6} {engine:>7}  {t['fp32'] * 1e3:7.0f}ms  {t['bf16'] * 1e3:7.0f}ms  "
+                f"{t['fp32'] / t['bf16']:5.2f}x  {plan['fp32'] * 1e3:10.0f}ms  "
+                f"{plan['bf16'] * 1e3:10.0f}ms"
+            )
     print("(median seconds of one training step, batch 100; planned = the plan's probe model)")
 
 

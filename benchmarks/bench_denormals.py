@@ -41,18 +41,21 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = load_mnist()
-    print(f"torch {torch.__version__}, {args.threads} thread(s), load average "
-          f"{os.getloadavg()[0]:.2f}; {args.steps} steps per trial")
-    print(f"{'hidden':>6} {'lr':>6}  {'kept':>8}  {'flushed':>8}  {'speed-up':>8}  accuracy "
-          "kept / flushed")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), load average "
+        f"{os.getloadavg()[0]:.2f}; {args.steps} steps per trial"
+    )
+    print(f"{'hidden':>6} {'lr':>6}  {'kept':>8}  {'flushed':>8}  {'speed-up':>8}  accuracy kept / flushed")
     for cell in args.cells.split(","):
         h, lr = cell.split(":")
         config = TrialConfig(hidden=int(h), lr=float(lr), steps=args.steps)
         t_kept, kept = timed(config, data, flush=False)
         t_flushed, flushed = timed(config, data, flush=True)
-        print(f"{h:>6} {lr:>6}  {t_kept:7.1f}s  {t_flushed:7.1f}s  {t_kept / t_flushed:7.1f}x  "
-              f"{kept.test_accuracy} ({kept.status}) / {flushed.test_accuracy} "
-              f"({flushed.status})")
+        print(
+            f"{h:>6} {lr:>6}  {t_kept:7.1f}s  {t_flushed:7.1f}s  {t_kept / t_flushed:7.1f}x  "
+            f"{kept.test_accuracy} ({kept.status}) / {flushed.test_accuracy} "
+            f"({flushed.status})"
+        )
 
 
 if __name__ == "__main__":

@@ -52,18 +52,23 @@ def check_finished(results, what: str) -> None:
         raise BenchmarkInvalid(
             f"benchmark invalid: {len(bad)} of {len(results)} trials of {what} ended "
             f"{sorted({str(b.status) for b in bad})} (first: hidden {r.config.hidden} lr "
-            f"{r.config.lr:g}: {r.error}); no ratio printed")
+            f"{r.config.lr:g}: {r.error}); no ratio printed"
+        )
     diverged = sum(str(r.status) == "diverged" for r in results)
     if diverged:
-        print(f"  note: {diverged} of {len(results)} trials of {what} diverged (they stop early; "
-              "timed as they ran)")
+        print(
+            f"  note: {diverged} of {len(results)} trials of {what} diverged (they stop early; "
+            "timed as they ran)"
+        )
 
 
 def check_below_peak(gflops: float, peak: float, what: str) -> None:
     """A rate above the machine's measured matmul peak is a measurement error, not a result."""
     if gflops > peak * 1.05:
-        raise BenchmarkInvalid(f"benchmark invalid: {what} computes {gflops:.0f} GFLOP/s, above "
-                               f"this machine's {peak:.0f} GFLOP/s matmul peak; no ratio printed")
+        raise BenchmarkInvalid(
+            f"benchmark invalid: {what} computes {gflops:.0f} GFLOP/s, above "
+            f"this machine's {peak:.0f} GFLOP/s matmul peak; no ratio printed"
+        )
 
 
 def trial_flops(hidden: int, steps: int, batch: int = 100) -> float:
@@ -122,8 +127,10 @@ def engine(configs, data, strategy: str, device=CPU):
     t0 = time.perf_counter()
     for _, rs in executor.run(units, data, device):
         results.extend(rs)
-    chosen = "; ".join(f"{len(p)} {p[0].engine} unit(s) of width {sorted({u.hidden for u in p})} "
-                       f"on {n} worker(s)" for p, n in planned)
+    chosen = "; ".join(
+        f"{len(p)} {p[0].engine} unit(s) of width {sorted({u.hidden for u in p})} on {n} worker(s)"
+        for p, n in planned
+    )
     return time.perf_counter() - t0, chosen, results
 
 
@@ -134,25 +141,35 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--hidden", default="16,32,64,128")
     ap.add_argument("--strategies", default="auto,single,fused")
-    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
-                    help="precision of lstm-sweep's runs (the baseline stays fp32)")
+    ap.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "bf16"),
+        help="precision of lstm-sweep's runs (the baseline stays fp32)",
+    )
     ap.add_argument("--wide", action="store_true", help="widths 512,1024: %% of matmul peak")
     args = ap.parse_args()
     check_precision(CPU, args.precision)  # e.g. bf16 on a CPU without it: a clear error
     data = load_mnist()
-    print(f"machine: {cpu_cores()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"machine: {cpu_cores()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.2f}"
+    )
     peak = matmul_peak()
-    print(f"fp32 matmul peak (2048^3 torch.mm): {peak:.0f} GFLOP/s; "
-          f"bf16: {matmul_peak(torch.bfloat16):.0f} GFLOP/s")
+    print(
+        f"fp32 matmul peak (2048^3 torch.mm): {peak:.0f} GFLOP/s; "
+        f"bf16: {matmul_peak(torch.bfloat16):.0f} GFLOP/s"
+    )
     if args.wide:
         return wide(data, peak, args.steps)
     widths = [int(h) for h in args.hidden.split(",")]
     strategies = args.strategies.split(",")
     configs = [TrialConfig(hidden=h, lr=lr, steps=args.steps) for h in widths for lr in HW2_LRS]
     flops = {h: trial_flops(h, args.steps) * len(HW2_LRS) for h in widths}
-    print(f"grid: hidden {widths} x {len(HW2_LRS)} rates = {len(configs)} trials, "
-          f"{args.steps} steps each, evaluation included; lstm-sweep in {args.precision}\n")
+    print(
+        f"grid: hidden {widths} x {len(HW2_LRS)} rates = {len(configs)} trials, "
+        f"{args.steps} steps each, evaluation included; lstm-sweep in {args.precision}\n"
+    )
 
     baseline([TrialConfig(hidden=16, lr=1e-3, steps=5)], data)  # warm-up: not timed
     per_width: dict[str, dict[int, float]] = {"baseline": {}, "baseline ftz": {}}
@@ -170,8 +187,7 @@ def main() -> None:
         check_finished(results, f"strategy {s}")
         # a trial's own clock; side-by-side workers overlap, so per width = sum / workers
         n = max(1, round(sum(r.wall_s for r in results) / totals[s]))
-        per_width[s] = {h: sum(r.wall_s for r in results if r.config.hidden == h) / n
-                        for h in widths}
+        per_width[s] = {h: sum(r.wall_s for r in results if r.config.hidden == h) / n for h in widths}
 
     print(f"{'hidden':>6}" + "".join(f"  {k:>20}" for k in per_width))
     for h in widths:
@@ -185,17 +201,23 @@ def main() -> None:
     total_flops = sum(flops.values())
     for s in strategies:
         check_below_peak(total_flops / totals[s] / 1e9, peak, f"strategy {s}")
-    print(f"\nwhole grid, wall time: baseline {totals['baseline']:.1f} s "
-          f"({100 * total_flops / totals['baseline'] / 1e9 / peak:.0f}% of the fp32 peak), "
-          f"baseline ftz {totals['baseline ftz']:.1f} s")
+    print(
+        f"\nwhole grid, wall time: baseline {totals['baseline']:.1f} s "
+        f"({100 * total_flops / totals['baseline'] / 1e9 / peak:.0f}% of the fp32 peak), "
+        f"baseline ftz {totals['baseline ftz']:.1f} s"
+    )
     for s in strategies:
-        print(f"  {s:>6}: {totals[s]:6.1f} s   ratio engine/baseline = "
-              f"{totals['baseline'] / totals[s]:.2f}   "
-              f"(/ baseline ftz = {totals['baseline ftz'] / totals[s]:.2f})   "
-              f"({100 * total_flops / totals[s] / 1e9 / peak:.0f}% of peak)   {chosen[s]}")
-    print(f"FLOP limit of the ratio at this peak: "
-          f"{totals['baseline'] / (total_flops / (peak * 1e9)):.2f} (ftz: "
-          f"{totals['baseline ftz'] / (total_flops / (peak * 1e9)):.2f})")
+        print(
+            f"  {s:>6}: {totals[s]:6.1f} s   ratio engine/baseline = "
+            f"{totals['baseline'] / totals[s]:.2f}   "
+            f"(/ baseline ftz = {totals['baseline ftz'] / totals[s]:.2f})   "
+            f"({100 * total_flops / totals[s] / 1e9 / peak:.0f}% of peak)   {chosen[s]}"
+        )
+    print(
+        f"FLOP limit of the ratio at this peak: "
+        f"{totals['baseline'] / (total_flops / (peak * 1e9)):.2f} (ftz: "
+        f"{totals['baseline ftz'] / (total_flops / (peak * 1e9)):.2f})"
+    )
 
 
 def wide(data, peak: float, steps: int) -> None:
@@ -206,12 +228,12 @@ def wide(data, peak: float, steps: int) -> None:
     y = torch.as_tensor(data.train.labels[:100])
     for h in (512, 1024):
         for precision, p in (("fp32", peak), ("bf16", matmul_peak(torch.bfloat16))):
-            runner = make_engine("single", [TrialConfig(hidden=h, lr=1e-3, precision=precision)],
-                                 CPU)
+            runner = make_engine("single", [TrialConfig(hidden=h, lr=1e-3, precision=precision)], CPU)
             losses = runner.train_step(x, y)  # warm-up
             if not torch.isfinite(losses).all():
-                raise BenchmarkInvalid(f"benchmark invalid: hidden {h} {precision}: the warm-up "
-                                       "step's loss is not finite")
+                raise BenchmarkInvalid(
+                    f"benchmark invalid: hidden {h} {precision}: the warm-up step's loss is not finite"
+                )
             times = []
             for _ in range(steps):
                 t0 = time.perf_counter()
@@ -220,9 +242,11 @@ def wide(data, peak: float, steps: int) -> None:
             t = statistics.median(times)
             achieved = trial_flops(h, 1) / t / 1e9
             check_below_peak(achieved, p, f"hidden {h} {precision}")
-            print(f"hidden {h} {precision}: {t * 1000:.0f} ms/step (median of {steps}), "
-                  f"{achieved:.0f} GFLOP/s = {100 * achieved / p:.0f}% of the {precision} "
-                  f"matmul peak ({p:.0f})")
+            print(
+                f"hidden {h} {precision}: {t * 1000:.0f} ms/step (median of {steps}), "
+                f"{achieved:.0f} GFLOP/s = {100 * achieved / p:.0f}% of the {precision} "
+                f"matmul peak ({p:.0f})"
+            )
 
 
 if __name__ == "__main__":

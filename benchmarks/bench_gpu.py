@@ -84,13 +84,19 @@ def sync(device: torch.device) -> None:
 
 
 def section_env(rec: Record, device: torch.device, small: bool) -> dict:
-    info = {"device": device_name(device), "torch": torch.__version__,
-            "python": platform.python_version(), "cudnn": torch.backends.cudnn.version()
-            if device.type == "cuda" else None}
+    info = {
+        "device": device_name(device),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
+    }
     if device.type == "cuda":
         free, total = torch.cuda.mem_get_info(device)
-        info.update(memory_total_gb=round(total / 2**30, 1), memory_free_gb=round(free / 2**30, 1),
-                    capability=torch.cuda.get_device_capability(device))
+        info.update(
+            memory_total_gb=round(total / 2**30, 1),
+            memory_free_gb=round(free / 2**30, 1),
+            capability=torch.cuda.get_device_capability(device),
+        )
     n = 1024 if small else 8192
     peaks = {}
     for prec, dtype in (("fp32", torch.float32), ("tf32", torch.float32), ("bf16", torch.bfloat16)):
@@ -119,8 +125,7 @@ def _group_time(configs, data, device, engine) -> tuple[float, list]:
     if engine == "fused":
         results = train_group(configs, data, device=device, engine="fused")
     else:
-        results = [r for c in configs for r in train_group([c], data, device=device,
-                                                           engine="single")]
+        results = [r for c in configs for r in train_group([c], data, device=device, engine="single")]
     sync(device)
     return time.perf_counter() - t0, results
 
@@ -137,14 +142,19 @@ def section_cells(rec: Record, device, data, widths, steps) -> list:
             for engine in ("single", "fused"):
                 seconds, results = _group_time(configs, data, device, engine)
                 bad = [r for r in results if str(r.status) not in ("done", "diverged")]
-                row[engine] = {"s": round(seconds, 3), "gflops": round(flops / seconds / 1e9, 1),
-                               "bad": [f"{r.status}: {r.error}" for r in bad][:2],
-                               "acc": [r.test_accuracy for r in results]}
+                row[engine] = {
+                    "s": round(seconds, 3),
+                    "gflops": round(flops / seconds / 1e9, 1),
+                    "bad": [f"{r.status}: {r.error}" for r in bad][:2],
+                    "acc": [r.test_accuracy for r in results],
+                }
             row["fused_speedup"] = round(row["single"]["s"] / row["fused"]["s"], 2)
             rows.append(row)
-            say(f"cells: {cell} {h:>5}: single {row['single']['s']:7.2f} s "
+            say(
+                f"cells: {cell} {h:>5}: single {row['single']['s']:7.2f} s "
                 f"({row['single']['gflops']:8.1f} GFLOP/s), fused {row['fused']['s']:7.2f} s "
-                f"({row['fused']['gflops']:8.1f} GFLOP/s), fused x{row['fused_speedup']}")
+                f"({row['fused']['gflops']:8.1f} GFLOP/s), fused x{row['fused_speedup']}"
+            )
             rec.put("cells", rows)
     return rows
 
@@ -158,8 +168,7 @@ def section_steps(rec: Record, device, widths, precisions, k: int = 6) -> list:
         with precision_context(prec):
             for h in widths:
                 for engine, n in (("single", 1), ("fused", k)):
-                    configs = [TrialConfig(hidden=h, lr=1e-3 * (i + 1), precision=prec)
-                               for i in range(n)]
+                    configs = [TrialConfig(hidden=h, lr=1e-3 * (i + 1), precision=prec) for i in range(n)]
                     runner = make_engine(engine, configs, device)
                     step = stepper(runner, device)  # as training steps it
                     for _ in range(5):
@@ -172,10 +181,20 @@ def section_steps(rec: Record, device, widths, precisions, k: int = 6) -> list:
                     sync(device)
                     s = (time.perf_counter() - t0) / reps
                     f = n * step_flops(h, 100)
-                    rows.append({"precision": prec, "hidden": h, "engine": engine, "k": n,
-                                 "s_per_step": s, "tflops": round(f / s / 1e12, 2)})
-                    say(f"steps: {prec} {engine:6} k={n} {h:>5}: {s * 1e3:8.2f} ms/step "
-                        f"{f / s / 1e12:7.2f} TFLOP/s")
+                    rows.append(
+                        {
+                            "precision": prec,
+                            "hidden": h,
+                            "engine": engine,
+                            "k": n,
+                            "s_per_step": s,
+                            "tflops": round(f / s / 1e12, 2),
+                        }
+                    )
+                    say(
+                        f"steps: {prec} {engine:6} k={n} {h:>5}: {s * 1e3:8.2f} ms/step "
+                        f"{f / s / 1e12:7.2f} TFLOP/s"
+                    )
                     del runner, step
             rec.put("steps", rows)
     return rows
@@ -187,8 +206,13 @@ def section_graphs(rec: Record, device, widths, steps: int = 20, k: int = 6) -> 
 
     rows = []
     g = torch.Generator(device="cpu").manual_seed(0)
-    batches = [(torch.rand(100, 28, 28, generator=g).to(device),
-                torch.randint(0, 10, (100,), generator=g).to(device)) for _ in range(steps)]
+    batches = [
+        (
+            torch.rand(100, 28, 28, generator=g).to(device),
+            torch.randint(0, 10, (100,), generator=g).to(device),
+        )
+        for _ in range(steps)
+    ]
     for cell in ("lstm", "gru"):
         for h in widths:
             configs = [TrialConfig(hidden=h, lr=10.0 ** -(i % 5 + 1), cell=cell) for i in range(k)]
@@ -207,13 +231,14 @@ def section_graphs(rec: Record, device, widths, steps: int = 20, k: int = 6) -> 
                 out[f"{mode}_ms"] = round((time.perf_counter() - t0) / steps * 1e3, 3)
                 del runner, step
             out["same_theta"] = bool(torch.equal(out.pop("eager_theta"), out.pop("graph_theta")))
-            out["same_losses"] = bool(torch.equal(out.pop("eager_losses"),
-                                                  out.pop("graph_losses")))
+            out["same_losses"] = bool(torch.equal(out.pop("eager_losses"), out.pop("graph_losses")))
             out["speedup"] = round(out["eager_ms"] / out["graph_ms"], 2)
             rows.append(out)
-            say(f"graphs: {cell} {h:>5} x{k}: eager {out['eager_ms']:7.2f} ms/step, graph "
+            say(
+                f"graphs: {cell} {h:>5} x{k}: eager {out['eager_ms']:7.2f} ms/step, graph "
                 f"{out['graph_ms']:7.2f} ms/step (x{out['speedup']}); same parameters "
-                f"{out['same_theta']}, same losses {out['same_losses']}")
+                f"{out['same_theta']}, same losses {out['same_losses']}"
+            )
             rec.put("graphs", rows)
     return rows
 
@@ -226,22 +251,28 @@ def section_checkpoint(rec: Record, device, data, hidden, steps) -> dict:
     t_through = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         policy = Checkpointing(CheckpointDir(tmp), every_s=1e9)  # only at the stop
-        (half,) = train_group([config], data, device=device, engine="single",
-                              checkpointing=policy, until=steps // 2)
+        (half,) = train_group(
+            [config], data, device=device, engine="single", checkpointing=policy, until=steps // 2
+        )
         size = sum(p.stat().st_size for p in Path(tmp).iterdir())
         t0 = time.perf_counter()
-        (resumed,) = train_group([config], data, device=device, engine="single",
-                                 checkpointing=policy)
+        (resumed,) = train_group([config], data, device=device, engine="single", checkpointing=policy)
         t_resumed = time.perf_counter() - t0
-    out = {"hidden": hidden, "steps": steps, "through": [str(through.status),
-           through.test_accuracy, through.train_loss], "half": [str(half.status),
-           half.steps_done, half.val_accuracy], "resumed": [str(resumed.status),
-           resumed.test_accuracy, resumed.train_loss], "checkpoint_mb": round(size / 2**20, 1),
-           "same_accuracy": through.test_accuracy == resumed.test_accuracy,
-           "loss_diff": None if None in (through.train_loss, resumed.train_loss)
-           else abs(through.train_loss - resumed.train_loss),
-           "curve_same": [p.loss for p in through.curve] == [p.loss for p in resumed.curve],
-           "through_s": round(t_through, 2), "resumed_s": round(t_resumed, 2)}
+    out = {
+        "hidden": hidden,
+        "steps": steps,
+        "through": [str(through.status), through.test_accuracy, through.train_loss],
+        "half": [str(half.status), half.steps_done, half.val_accuracy],
+        "resumed": [str(resumed.status), resumed.test_accuracy, resumed.train_loss],
+        "checkpoint_mb": round(size / 2**20, 1),
+        "same_accuracy": through.test_accuracy == resumed.test_accuracy,
+        "loss_diff": None
+        if None in (through.train_loss, resumed.train_loss)
+        else abs(through.train_loss - resumed.train_loss),
+        "curve_same": [p.loss for p in through.curve] == [p.loss for p in resumed.curve],
+        "through_s": round(t_through, 2),
+        "resumed_s": round(t_resumed, 2),
+    }
     say(f"checkpoint: {out}")
     return out
 
@@ -268,19 +299,25 @@ def section_coord(rec: Record, device, data, widths) -> dict:
 
 
 def section_grid(rec: Record, device, data, db: Path, hidden, steps, precision) -> dict:
-    grid = Grid(hidden=tuple(hidden), lr=HW2_LRS, steps=steps, precision=precision,
-                name=f"hw2-{precision}")
-    plan = plan_sweep(sweep_request(grid, db, data=data, device=str(device), engine="auto",
-                                    checkpoint_every="off"))
+    grid = Grid(hidden=tuple(hidden), lr=HW2_LRS, steps=steps, precision=precision, name=f"hw2-{precision}")
+    plan = plan_sweep(
+        sweep_request(grid, db, data=data, device=str(device), engine="auto", checkpoint_every="off")
+    )
     say(plan.render())
     if precision != "fp32" and plan.cost.seconds > rec.left():
-        return {"skipped": f"planned {plan.cost.seconds:.0f} s, {rec.left():.0f} s left",
-                "planned_s": plan.cost.seconds}
+        return {
+            "skipped": f"planned {plan.cost.seconds:.0f} s, {rec.left():.0f} s left",
+            "planned_s": plan.cost.seconds,
+        }
     planned = {r["hidden"]: r["seconds"] for r in plan_rows(plan.cost)}
     cal = plan.cost.calibration
-    out = {"precision": precision, "steps": steps, "planned_s": plan.cost.seconds,
-           "probe": {"overhead_ms": cal.overhead_s * 1e3, "gflops": cal.flops_per_s / 1e9},
-           "rows": {}}
+    out = {
+        "precision": precision,
+        "steps": steps,
+        "planned_s": plan.cost.seconds,
+        "probe": {"overhead_ms": cal.overhead_s * 1e3, "gflops": cal.flops_per_s / 1e9},
+        "rows": {},
+    }
     rows: dict[int, dict] = {}
     unit_t0: dict = {}
 
@@ -288,8 +325,9 @@ def section_grid(rec: Record, device, data, db: Path, hidden, steps, precision) 
         unit_t0[unit.configs] = time.perf_counter()
 
     def on_trial_end(r, i, n):
-        row = rows.setdefault(r.config.hidden, {"wall_s": 0.0, "engines": set(), "peak_gb": 0.0,
-                                                "statuses": {}, "acc": {}})
+        row = rows.setdefault(
+            r.config.hidden, {"wall_s": 0.0, "engines": set(), "peak_gb": 0.0, "statuses": {}, "acc": {}}
+        )
         row["wall_s"] += r.wall_s
         row["engines"].add(f"{r.engine} x{r.group_size}")
         row["peak_gb"] = max(row["peak_gb"], (r.peak_mem_bytes or 0) / 2**30)
@@ -298,9 +336,11 @@ def section_grid(rec: Record, device, data, db: Path, hidden, steps, precision) 
         row["planned_s"] = planned.get(r.config.hidden)
         if r.error:
             row["error"] = r.error[:300]
-        say(f"  [{i}/{n}] {r.config.hidden} lr {r.config.lr:g}: {r.status} "
+        say(
+            f"  [{i}/{n}] {r.config.hidden} lr {r.config.lr:g}: {r.status} "
             f"acc {r.test_accuracy} {r.wall_s:.1f} s ({r.engine} x{r.group_size}, "
-            f"peak {(r.peak_mem_bytes or 0) / 2**30:.2f} GiB)")
+            f"peak {(r.peak_mem_bytes or 0) / 2**30:.2f} GiB)"
+        )
         out["rows"] = {h: {**v, "engines": sorted(v["engines"])} for h, v in rows.items()}
         rec.put(f"grid-{precision}", out)
 
@@ -308,21 +348,23 @@ def section_grid(rec: Record, device, data, db: Path, hidden, steps, precision) 
     summary = execute(plan, SweepCallbacks(on_unit_start=on_unit_start, on_trial_end=on_trial_end))
     out["wall_s"] = time.perf_counter() - t0
     out["statuses"] = summary.statuses
-    results = [r for r in load_results(db) if r.config.precision == precision
-               and r.config.steps == steps]
+    results = [r for r in load_results(db) if r.config.precision == precision and r.config.steps == steps]
     wide = [r for r in results if r.config.hidden == max(hidden)]
-    out["widest_completed"] = bool(wide) and all(str(r.status) in ("done", "diverged")
-                                                 for r in wide)
+    out["widest_completed"] = bool(wide) and all(str(r.status) in ("done", "diverged") for r in wide)
     out["table"] = render_tables(build_tables(results))
-    say(f"grid {precision}: {summary.ran} trials in {out['wall_s']:.1f} s (planned "
+    say(
+        f"grid {precision}: {summary.ran} trials in {out['wall_s']:.1f} s (planned "
         f"{plan.cost.seconds:.1f} s); statuses {summary.statuses}; widest row completed: "
-        f"{out['widest_completed']}")
+        f"{out['widest_completed']}"
+    )
     for h in sorted(rows):
         v = rows[h]
         p = v.get("planned_s")
-        say(f"  row {h:>5}: {v['wall_s']:8.1f} s (planned {p or 0:8.1f} s, ratio "
+        say(
+            f"  row {h:>5}: {v['wall_s']:8.1f} s (planned {p or 0:8.1f} s, ratio "
             f"{(p or 0) / max(v['wall_s'], 1e-9):5.2f})  {', '.join(sorted(v['engines']))}  "
-            f"peak {v['peak_gb']:.2f} GiB  {v['statuses']}")
+            f"peak {v['peak_gb']:.2f} GiB  {v['statuses']}"
+        )
     say("\n" + out["table"])
     return out
 
@@ -332,14 +374,17 @@ def section_transfer(rec: Record, device, data, widths, steps, precision) -> dic
 
     out = {"widths": list(widths), "steps": steps, "precision": precision, "rows": {}}
     for h in widths:
-        configs = [TrialConfig(hidden=h, lr=lr, steps=steps, param="mup", precision=precision)
-                   for lr in TRANSFER_LRS]
+        configs = [
+            TrialConfig(hidden=h, lr=lr, steps=steps, param="mup", precision=precision) for lr in TRANSFER_LRS
+        ]
         seconds, results = _group_time(configs, data, device, "fused" if h <= 1024 else "single")
         accs = {lr: r.test_accuracy for lr, r in zip(TRANSFER_LRS, results)}
         best = max((a, lr) for lr, a in accs.items() if a is not None)
         out["rows"][h] = {"s": round(seconds, 1), "acc": accs, "best_lr": best[1]}
-        say(f"transfer mup {h:>5}: best lr {best[1]:g} ({best[0]:.4f}) in {seconds:.1f} s; "
-            + " ".join(f"{lr:g}:{a:.3f}" for lr, a in accs.items() if a is not None))
+        say(
+            f"transfer mup {h:>5}: best lr {best[1]:g} ({best[0]:.4f}) in {seconds:.1f} s; "
+            + " ".join(f"{lr:g}:{a:.3f}" for lr, a in accs.items() if a is not None)
+        )
         rec.put("transfer", out)
     return out
 
@@ -353,11 +398,12 @@ def main() -> None:
     ap.add_argument("--hidden", default=",".join(map(str, HW2_HIDDEN)))
     ap.add_argument("--steps", type=int, default=999)
     ap.add_argument("--precisions", default="fp32,tf32,bf16")
-    ap.add_argument("--grids", default="",
-                    help="grids to run, in order: precision[:w/w/...] (default: --precisions, "
-                         "all of --hidden)")
-    ap.add_argument("--sections",
-                    default="env,graphs,steps,checkpoint,coord,cells,grid,transfer")
+    ap.add_argument(
+        "--grids",
+        default="",
+        help="grids to run, in order: precision[:w/w/...] (default: --precisions, all of --hidden)",
+    )
+    ap.add_argument("--sections", default="env,graphs,steps,checkpoint,coord,cells,grid,transfer")
     ap.add_argument("--budget", type=float, default=480.0, help="seconds for the whole script")
     ap.add_argument("--small", action="store_true", help="tiny sizes (a dry run on a CPU)")
     ap.add_argument("--out", default=os.environ.get("OUT", "gpu-out"))
@@ -374,29 +420,58 @@ def main() -> None:
     # (name, minimum seconds it needs, the call)
     plan = [
         ("env", 5, lambda: section_env(rec, device, small)),
-        ("graphs", 10, lambda: section_graphs(rec, device, (16, 64) if small else (64, 1024),
-                                              5 if small else 20)),
-        ("steps", 15, lambda: section_steps(rec, device, (16, 64) if small else
-                                            (64, 256, 1024, 2048, 4096),
-                                            precisions)),
-        ("checkpoint", 15, lambda: section_checkpoint(rec, device, data, widest,
-                                                      20 if small else 100)),
-        ("coord", 15, lambda: section_coord(rec, device, data, (16, 64) if small else
-                                            (256, 1024, 4096))),
-        ("cells", 20, lambda: section_cells(rec, device, data, (16, 64) if small else
-                                            (64, 1024), 20 if small else 50)),
+        (
+            "graphs",
+            10,
+            lambda: section_graphs(rec, device, (16, 64) if small else (64, 1024), 5 if small else 20),
+        ),
+        (
+            "steps",
+            15,
+            lambda: section_steps(
+                rec, device, (16, 64) if small else (64, 256, 1024, 2048, 4096), precisions
+            ),
+        ),
+        ("checkpoint", 15, lambda: section_checkpoint(rec, device, data, widest, 20 if small else 100)),
+        ("coord", 15, lambda: section_coord(rec, device, data, (16, 64) if small else (256, 1024, 4096))),
+        (
+            "cells",
+            20,
+            lambda: section_cells(rec, device, data, (16, 64) if small else (64, 1024), 20 if small else 50),
+        ),
     ]
     db = out / "gpu.db"
-    grids = [(g.split(":")[0], [int(w) for w in g.split(":")[1].split("/")] if ":" in g
-              else hidden) for g in args.grids.split(",") if g] or [(p, hidden) for p in precisions]
+    grids = [
+        (g.split(":")[0], [int(w) for w in g.split(":")[1].split("/")] if ":" in g else hidden)
+        for g in args.grids.split(",")
+        if g
+    ] or [(p, hidden) for p in precisions]
     for prec, widths in grids:
         if prec not in precisions:
             continue
-        plan.append((f"grid-{prec}", 30, lambda prec=prec, widths=widths: section_grid(
-            rec, device, data, db, widths, args.steps, prec)))
-    plan.append(("transfer", 30, lambda: section_transfer(
-        rec, device, data, (16, 64) if small else (64, widest), 20 if small else 300,
-        "tf32" if "tf32" in precisions else "fp32")))
+        plan.append(
+            (
+                f"grid-{prec}",
+                30,
+                lambda prec=prec, widths=widths: section_grid(
+                    rec, device, data, db, widths, args.steps, prec
+                ),
+            )
+        )
+    plan.append(
+        (
+            "transfer",
+            30,
+            lambda: section_transfer(
+                rec,
+                device,
+                data,
+                (16, 64) if small else (64, widest),
+                20 if small else 300,
+                "tf32" if "tf32" in precisions else "fp32",
+            ),
+        )
+    )
     for name, need, call in plan:
         if name.split("-")[0] not in sections:
             continue
@@ -409,8 +484,7 @@ def main() -> None:
             rec.put(name, call())
         except Exception as e:  # noqa: BLE001 - record it, go on to the next section
             say(f"{name} FAILED: {type(e).__name__}: {e}")
-            rec.put(name, {"error": f"{type(e).__name__}: {e}",
-                           "traceback": traceback.format_exc()[-3000:]})
+            rec.put(name, {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-3000:]})
         if device.type == "cuda":
             torch.cuda.empty_cache()
     say("done")

@@ -48,22 +48,38 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    grid = ["--hidden", args.hidden, "--lr", "1e-2,1e-1", "--steps", "999", "--device", "cpu",
-            "--workers", "1", "--no-progress", "--checkpoint-every", f"{args.every}s"]
+    grid = [
+        "--hidden",
+        args.hidden,
+        "--lr",
+        "1e-2,1e-1",
+        "--steps",
+        "999",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--checkpoint-every",
+        f"{args.every}s",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     with tempfile.TemporaryDirectory() as tmp:
         ref, db = Path(tmp) / "ref.db", Path(tmp) / "k.db"
         t0 = time.perf_counter()
-        subprocess.run([LSTM_SWEEP, "run", *grid, "--db", str(ref)], env=env, check=True,
-                       capture_output=True)
+        subprocess.run([LSTM_SWEEP, "run", *grid, "--db", str(ref)], env=env, check=True, capture_output=True)
         print(f"uninterrupted: {time.perf_counter() - t0:.1f} s")
         folder = checkpoint_dir(db)
         lost: list[float] = []
         t0 = time.perf_counter()
         while len(lost) < args.kills:
-            proc = subprocess.Popen([LSTM_SWEEP, "run", *grid, "--db", str(db)], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                [LSTM_SWEEP, "run", *grid, "--db", str(db)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             before = newest(folder)
             while proc.poll() is None and newest(folder) in (None, before):
                 time.sleep(0.01)  # until it writes a checkpoint: it is training now
@@ -76,19 +92,22 @@ def main() -> None:
             last = newest(folder)
             if last is not None:
                 lost.append(killed_at - last)
-        final = subprocess.run([LSTM_SWEEP, "run", *grid, "--db", str(db)], env=env,
-                               capture_output=True, text=True)
+        final = subprocess.run(
+            [LSTM_SWEEP, "run", *grid, "--db", str(db)], env=env, capture_output=True, text=True
+        )
         total = time.perf_counter() - t0
         a = {r.key: r for r in load_results(ref, with_curves=True)}
         b = {r.key: r for r in load_results(db, with_curves=True)}
-        differ = [k for k in a if k in b and any(getattr(a[k], f) != getattr(b[k], f)
-                                                 for f in FIELDS)]
-        print(f"kills: {len(lost)} (run {'ok' if final.returncode == 0 else 'FAILED'}), "
-              f"{total:.1f} s in all")
-        print(f"work lost per kill (s since the newest checkpoint; interval {args.every:g} s): "
-              f"max {max(lost):.2f}, mean {sum(lost) / len(lost):.2f}")
-        print(f"trials: {len(a)} uninterrupted, {len(b)} after the kills; lost "
-              f"{len(a.keys() - b.keys())}, differ {len(differ)}")
+        differ = [k for k in a if k in b and any(getattr(a[k], f) != getattr(b[k], f) for f in FIELDS)]
+        print(f"kills: {len(lost)} (run {'ok' if final.returncode == 0 else 'FAILED'}), {total:.1f} s in all")
+        print(
+            f"work lost per kill (s since the newest checkpoint; interval {args.every:g} s): "
+            f"max {max(lost):.2f}, mean {sum(lost) / len(lost):.2f}"
+        )
+        print(
+            f"trials: {len(a)} uninterrupted, {len(b)} after the kills; lost "
+            f"{len(a.keys() - b.keys())}, differ {len(differ)}"
+        )
         print(f"checkpoints left: {len(list(folder.glob('*')))}")
 
 

@@ -52,28 +52,37 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None, help="[default: as run chooses]")
     args = ap.parse_args()
     quick = PRESETS["quick"]
-    grid = Grid(hidden=tuple(int(h) for h in args.hidden.split(",")) if args.hidden
-                else quick.hidden,
-                lr=tuple(float(x) for x in args.lr.split(",")) if args.lr else HW2_LRS,
-                steps=(args.steps,) if args.steps else quick.steps,
-                precision=(args.precision,))
+    grid = Grid(
+        hidden=tuple(int(h) for h in args.hidden.split(",")) if args.hidden else quick.hidden,
+        lr=tuple(float(x) for x in args.lr.split(",")) if args.lr else HW2_LRS,
+        steps=(args.steps,) if args.steps else quick.steps,
+        precision=(args.precision,),
+    )
     data = load_mnist()
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}; "
-          f"load average {os.getloadavg()[0]:.2f}")
-    print(f"grid: hidden {list(grid.hidden)} x lr {list(grid.lr)}, {grid.steps[0]} steps, "
-          f"{args.precision}, engine {args.engine}")
+    print(
+        f"machine: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"grid: hidden {list(grid.hidden)} x lr {list(grid.lr)}, {grid.steps[0]} steps, "
+        f"{args.precision}, engine {args.engine}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        request = sweep_request(grid, db, data=data, device="cpu", engine=args.engine,
-                                workers=args.workers, checkpoint_every=None)
+        request = sweep_request(
+            grid, db, data=data, device="cpu", engine=args.engine, workers=args.workers, checkpoint_every=None
+        )
         plan = plan_sweep(request, refresh=True).cost
         t0 = time.perf_counter()
-        run_sweep(grid, data, db, device="cpu", engine=args.engine, workers=args.workers,
-                  checkpoint_every=None)
+        run_sweep(
+            grid, data, db, device="cpu", engine=args.engine, workers=args.workers, checkpoint_every=None
+        )
         wall = time.perf_counter() - t0
         measured = {r.config: r for r in load_results(db)}
-    print(f"probe: {plan.calibration.overhead_s * 1e3:.2f} ms/step overhead + "
-          f"{plan.calibration.flops_per_s / 1e9:.0f} GFLOP/s")
+    print(
+        f"probe: {plan.calibration.overhead_s * 1e3:.2f} ms/step overhead + "
+        f"{plan.calibration.flops_per_s / 1e9:.0f} GFLOP/s"
+    )
     planned_w: dict[int, float] = defaultdict(float)
     measured_w: dict[int, float] = defaultdict(float)
     statuses: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -86,11 +95,15 @@ def main() -> None:
     print(f"{'hidden':>6}  {'planned':>9}  {'measured':>9}  {'ratio':>6}  trials")
     for h in sorted(planned_w):
         s = ", ".join(f"{n} {k}" for k, n in sorted(statuses[h].items()))
-        print(f"{h:>6}  {planned_w[h]:>8.1f}s  {measured_w[h]:>8.1f}s  "
-              f"{planned_w[h] / measured_w[h]:>6.2f}  {s}")
+        print(
+            f"{h:>6}  {planned_w[h]:>8.1f}s  {measured_w[h]:>8.1f}s  "
+            f"{planned_w[h] / measured_w[h]:>6.2f}  {s}"
+        )
     print("(per width: the sum of its units' seconds on one worker; planned / measured)")
-    print(f"whole grid: planned ETA {plan.seconds:.1f} s, measured wall {wall:.1f} s, "
-          f"ratio {plan.seconds / wall:.2f}")
+    print(
+        f"whole grid: planned ETA {plan.seconds:.1f} s, measured wall {wall:.1f} s, "
+        f"ratio {plan.seconds / wall:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from lstm_sweep.training.checkpoint import CheckpointDir, Checkpointing
 from lstm_sweep.training.train import train_group
 
 DECADE = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-TWOFOLD = tuple(2.0 ** -k for k in range(17, -1, -1))
+TWOFOLD = tuple(2.0**-k for k in range(17, -1, -1))
 
 
 def val_table(db: Path) -> dict:
@@ -107,14 +107,21 @@ def run_optuna(grid, data, tmp: Path, pruner_name: str, rungs):
 
         def objective(trial, hidden=hidden, policy=policy):
             lr = trial.suggest_categorical("lr", list(grid.lr))
-            configs = [TrialConfig(hidden=hidden, lr=lr, seed=s, steps=grid.steps[0])
-                       for s in grid.seeds]
+            configs = [TrialConfig(hidden=hidden, lr=lr, seed=s, steps=grid.steps[0]) for s in grid.seeds]
             reached = 0
             for rung in rungs:
                 final = rung == grid.steps[0]
-                results = [train_group([c], data, device="cpu", engine="single",
-                                       checkpointing=policy, until=None if final else rung)[0]
-                           for c in configs]
+                results = [
+                    train_group(
+                        [c],
+                        data,
+                        device="cpu",
+                        engine="single",
+                        checkpointing=policy,
+                        until=None if final else rung,
+                    )[0]
+                    for c in configs
+                ]
                 with lock:
                     flops[0] += sum(flops_between(c, reached, rung, final) for c in configs)
                 reached = rung
@@ -127,15 +134,16 @@ def run_optuna(grid, data, tmp: Path, pruner_name: str, rungs):
             return value
 
         if pruner_name == "sha":
-            pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=rungs[0],
-                                                           reduction_factor=3)
+            pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=rungs[0], reduction_factor=3)
         else:
-            pruner = optuna.pruners.HyperbandPruner(min_resource=rungs[0],
-                                                    max_resource=grid.steps[0],
-                                                    reduction_factor=3)
-        study = optuna.create_study(direction="maximize", pruner=pruner,
-                                    sampler=optuna.samplers.GridSampler({"lr": list(grid.lr)},
-                                                                        seed=0))
+            pruner = optuna.pruners.HyperbandPruner(
+                min_resource=rungs[0], max_resource=grid.steps[0], reduction_factor=3
+            )
+        study = optuna.create_study(
+            direction="maximize",
+            pruner=pruner,
+            sampler=optuna.samplers.GridSampler({"lr": list(grid.lr)}, seed=0),
+        )
         study.optimize(objective, n_trials=len(grid.lr), n_jobs=2)
         finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         chosen[hidden] = max(finished, key=lambda t: (t.value, -t.params["lr"])).params["lr"]
@@ -159,14 +167,17 @@ def main() -> None:
     lines = []
 
     def report(name, flops, wall, chosen, base_flops, base_wall):
-        verdicts = {h: judge(full, h, chosen[h], len(seeds)) if chosen.get(h) is not None
-                    else "miss" for h in hidden}
+        verdicts = {
+            h: judge(full, h, chosen[h], len(seeds)) if chosen.get(h) is not None else "miss" for h in hidden
+        }
         ok = sum(v != "miss" for v in verdicts.values())
         exact = sum(v == "best" for v in verdicts.values())
         rows = " ".join(f"{h}:{chosen.get(h)!s}({verdicts[h]})" for h in hidden)
-        lines.append(f"{name:<22} {flops / 1e12:9.1f} TFLOP ({flops / base_flops:5.1%})  "
-                     f"{wall:7.1f} s ({wall / base_wall:5.1%})  found {exact}/{len(hidden)} "
-                     f"exactly, {ok}/{len(hidden)} within noise  {rows}")
+        lines.append(
+            f"{name:<22} {flops / 1e12:9.1f} TFLOP ({flops / base_flops:5.1%})  "
+            f"{wall:7.1f} s ({wall / base_wall:5.1%})  found {exact}/{len(hidden)} "
+            f"exactly, {ok}/{len(hidden)} within noise  {rows}"
+        )
         print(lines[-1], flush=True)
 
     g_flops, g_wall = run_full(decade, data, tmp / "full.db")
@@ -181,9 +192,11 @@ def main() -> None:
     fine = grid_of(hidden, TWOFOLD, seeds, args.steps)
     f_flops, f_wall, f_chosen, _ = run_ours(fine, data, tmp / "fine.db")
     fine_vals = val_table(tmp / "fine.db")
-    lines.append("(d) lstm-sweep search, two-fold range 2^-17..1 (18 rates): "
-                 f"{f_flops / 1e12:.1f} TFLOP ({f_flops / g_flops:.1%} of the decade grid), "
-                 f"{f_wall:.1f} s ({f_wall / g_wall:.1%})")
+    lines.append(
+        "(d) lstm-sweep search, two-fold range 2^-17..1 (18 rates): "
+        f"{f_flops / 1e12:.1f} TFLOP ({f_flops / g_flops:.1%} of the decade grid), "
+        f"{f_wall:.1f} s ({f_wall / g_wall:.1%})"
+    )
     print(lines[-1], flush=True)
     for h in hidden:
         got = statistics.fmean(fine_vals[(h, f_chosen[h])]) if f_chosen.get(h) else float("nan")
@@ -191,8 +204,10 @@ def main() -> None:
         a = full[(h, want_lr)]
         se = statistics.stdev(a) / math.sqrt(len(a)) if len(a) > 1 else 0.0
         verdict = "better" if got > want else ("within noise" if got >= want - se else "worse")
-        lines.append(f"    hidden {h}: two-fold best {f_chosen.get(h)} (validation {got:.4f}) vs "
-                     f"decade grid best {want_lr:g} ({want:.4f} ± {se:.4f} s.e.): {verdict}")
+        lines.append(
+            f"    hidden {h}: two-fold best {f_chosen.get(h)} (validation {got:.4f}) vs "
+            f"decade grid best {want_lr:g} ({want:.4f} ± {se:.4f} s.e.): {verdict}"
+        )
         print(lines[-1], flush=True)
     print("\n".join(["", "summary:", *lines]))
     if args.keep:

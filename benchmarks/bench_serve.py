@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from factory import trial  # noqa: E402
+from helpers import trial  # noqa: E402
 from lstm_sweep import Store  # noqa: E402
 from lstm_sweep.serve.server import serve_store  # noqa: E402
 
@@ -39,8 +39,7 @@ def main() -> None:
                     for lr in lrs:
                         for steps in (30, 60):
                             if n < args.trials:
-                                s.save(trial(h, lr, 0.5 + (n % 40) / 100, seed=seed, steps=steps,
-                                             curve=3))
+                                s.save(trial(h, lr, 0.5 + (n % 40) / 100, seed=seed, steps=steps, curve=3))
                                 n += 1
                 seed += 1
         print(f"store: {n} trials written in {time.perf_counter() - t0:.1f} s")
@@ -60,8 +59,10 @@ def main() -> None:
             update = urllib.request.urlopen(server.url + f"api/changes?since={v}").read()
             full = urllib.request.urlopen(server.url + "api/changes?since=0").read()
             c = json.loads(update)
-            print(f"update: {len(update) / 1e3:.1f} kB ({len(c['rows'])} rows, "
-                  f"{len(c['tables'])} tables) vs full state {len(full) / 1e6:.2f} MB")
+            print(
+                f"update: {len(update) / 1e3:.1f} kB ({len(c['rows'])} rows, "
+                f"{len(c['tables'])} tables) vs full state {len(full) / 1e6:.2f} MB"
+            )
         finally:
             server.close()
 

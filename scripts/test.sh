@@ -5,8 +5,8 @@
 #
 # Usage: bash scripts/test.sh [--fast] [PYTEST ARGS...]
 #   bash scripts/test.sh                   the full suite, as CI runs it (Hypothesis profile "ci")
-#   bash scripts/test.sh --fast            the fast tier (-m "not slow", Hypothesis profile "dev"):
-#                                          a couple of minutes, for every change
+#   bash scripts/test.sh --fast            the fast tier (-m "not slow" -n 2, Hypothesis profile
+#                                          "dev"): about 90 s on 2 cores, for every change
 #   bash scripts/test.sh -m "not slow"     the fast tier with CI's (derandomized) examples
 #   bash scripts/test.sh -x tests/test_store.py    any pytest arguments
 # The tiers and the Hypothesis profiles ($HYPOTHESIS_PROFILE: ci, dev, thorough) are described
@@ -15,7 +15,7 @@ args=()
 profile=ci
 for arg in "$@"; do
     if [ "$arg" = "--fast" ]; then
-        args+=(-m "not slow")
+        args+=(-m "not slow" -n 2)  # two pytest-xdist workers: the suite is mostly subprocesses
         profile=dev
     else
         args+=("$arg")
@@ -24,7 +24,7 @@ done
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-$profile}"
 EXTRAS=test
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
-.venv/bin/ruff check src tests
+.venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy  # the package's types (pyproject's [tool.mypy]: src/lstm_sweep)
 exec .venv/bin/python -m pytest -q "${args[@]}"

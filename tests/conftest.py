@@ -3,8 +3,9 @@ and the Hypothesis profiles.
 
 Tiers (the ``slow`` marker):
 
-- fast: ``pytest -m "not slow"`` (``bash scripts/test.sh --fast``), a couple of minutes on two
-  cores; every area keeps tests here, so that a broken feature fails it. Run it on every change.
+- fast: ``pytest -m "not slow"`` (``bash scripts/test.sh --fast`` adds ``-n 2``, two
+  pytest-xdist workers: about 90 s on two cores); every area keeps tests here, so that a broken
+  feature fails it. Run it on every change.
 - full: ``pytest`` (``bash scripts/test.sh``), what CI runs: adds the tests marked ``slow``, those
   that train for real or start drivers, Ray clusters or browsers for more than a few seconds.
 
@@ -40,10 +41,15 @@ from hypothesis import HealthCheck, settings
 from helpers import RAY, free_port
 from lstm_sweep.data import load_dir, resolve_data_dir
 
-_ANY_MACHINE = {"deadline": None,
-                "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
-                                          HealthCheck.large_base_example,
-                                          HealthCheck.function_scoped_fixture]}
+_ANY_MACHINE = {
+    "deadline": None,
+    "suppress_health_check": [
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+        HealthCheck.function_scoped_fixture,
+    ],
+}
 settings.register_profile("ci", derandomize=True, print_blob=True, **_ANY_MACHINE)
 settings.register_profile("dev", max_examples=10, **_ANY_MACHINE)
 settings.register_profile("thorough", max_examples=1000, **_ANY_MACHINE)
@@ -92,9 +98,22 @@ def head(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ray")
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     proc = subprocess.Popen(
-        [RAY, "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1",
-         "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={tmp}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        [
+            RAY,
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            "--node-ip-address=127.0.0.1",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            f"--temp-dir={tmp}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
     address = f"127.0.0.1:{port}"
     deadline = time.time() + 300  # a hang guard: the head listens (an event)
     while time.time() < deadline:

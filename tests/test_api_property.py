@@ -51,19 +51,75 @@ SOME = settings(max_examples=examples(150))
 
 # ------------------------------------------------------------------------------ hostile values
 
-HOSTILE_TEXT = ["", " ", "\x00", "a\nb", "\t", "\x1b[31m", "momentum=0.9", "16", "0.1", "-1",
-                "nan", "inf", "HW2", " hw2", "hw2 ", "adam", "lstm", "tf", "fp32", "auto",
-                "cuda", "hidden", "lr", "lrs", "😀", "x" * (MAX_NAME + 1), "[bold]"]
+HOSTILE_TEXT = [
+    "",
+    " ",
+    "\x00",
+    "a\nb",
+    "\t",
+    "\x1b[31m",
+    "momentum=0.9",
+    "16",
+    "0.1",
+    "-1",
+    "nan",
+    "inf",
+    "HW2",
+    " hw2",
+    "hw2 ",
+    "adam",
+    "lstm",
+    "tf",
+    "fp32",
+    "auto",
+    "cuda",
+    "hidden",
+    "lr",
+    "lrs",
+    "😀",
+    "x" * (MAX_NAME + 1),
+    "[bold]",
+]
 TEXT = st.sampled_from(HOSTILE_TEXT) | st.text(max_size=8)
 ATOMS = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(-(2**70), 2**70),
-    st.sampled_from([0, -1, 2**63, 2**64, 10**400, -0.0, 0.0, 1.5, -1.5, math.nan,
-                     math.inf, -math.inf, 1e-320, 1e308, ..., NotImplemented, 1j]),
-    st.floats(), TEXT, st.binary(max_size=4), st.builds(object),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from(
+        [
+            0,
+            -1,
+            2**63,
+            2**64,
+            10**400,
+            -0.0,
+            0.0,
+            1.5,
+            -1.5,
+            math.nan,
+            math.inf,
+            -math.inf,
+            1e-320,
+            1e308,
+            ...,
+            NotImplemented,
+            1j,
+        ]
+    ),
+    st.floats(),
+    TEXT,
+    st.binary(max_size=4),
+    st.builds(object),
 )
 JUNK = st.recursive(
-    ATOMS, lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
-    | st.dictionaries(TEXT, inner, max_size=2) | st.frozensets(st.integers(), max_size=3),
+    ATOMS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(TEXT, inner, max_size=2)
+        | st.frozensets(st.integers(), max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -89,15 +145,15 @@ def assert_sound_config(c: TrialConfig) -> None:
     """A TrialConfig holds only what a trial can be: exact kinds, finite numbers, known names."""
     for name in ("hidden", "seed", "data_seed", "steps", "batch_size", "display_step"):
         assert _is_int(getattr(c, name)), (name, c)
-    assert min(c.hidden, c.steps, c.batch_size, c.display_step) >= 1 and min(c.seed,
-                                                                              c.data_seed) >= 0
+    assert min(c.hidden, c.steps, c.batch_size, c.display_step) >= 1 and min(c.seed, c.data_seed) >= 0
     assert type(c.lr) is float and math.isfinite(c.lr) and c.lr > 0
     assert c.init in INITS and c.precision in PRECISIONS and c.cell in CELLS
     assert c.optimizer in OPTIMIZERS and isinstance(c.dataset, str)
     assert c.dataset.splitlines() == [c.dataset] and "\t" not in c.dataset  # one line, shown as is
     assert isinstance(c.opt, tuple) and all(
-        isinstance(k, str) and k in OPTIMIZERS[c.optimizer] and type(v) is float
-        and math.isfinite(v) for k, v in c.opt)
+        isinstance(k, str) and k in OPTIMIZERS[c.optimizer] and type(v) is float and math.isfinite(v)
+        for k, v in c.opt
+    )
     again = TrialConfig.from_dict(json.loads(json.dumps(c.to_dict())))
     assert again == c and again.key() == c.key()
 
@@ -140,9 +196,15 @@ _AXIS = {a.name: a for a in TRIAL_AXES}
 # Grid keyword -> words that its errors may name it by
 GRID_WORDS = {a.name: (a.name, a.value_noun) for a in GRID_AXES}
 GRID_WORDS.update({old: (old, *GRID_WORDS[new]) for old, new in GRID_ALIASES.items()})
-GRID_WORDS.update({"data_seed": ("data seed",), "display_step": ("display step",),
-                   "name": ("name",), "opt": ("setting", "opt"),
-                   "base_width": ("base width",)})
+GRID_WORDS.update(
+    {
+        "data_seed": ("data seed",),
+        "display_step": ("display step",),
+        "name": ("name",),
+        "opt": ("setting", "opt"),
+        "base_width": ("base width",),
+    }
+)
 BASE_GRID = {"hidden": (16,), "lr": (0.1,)}
 
 
@@ -158,27 +220,48 @@ def test_grid_refuses_any_hostile_field_by_name(keyword, value):
 
 
 @SOME
-@given(values=st.fixed_dictionaries({}, optional={k: JUNK for k in GRID_WORDS}),
-       positional=st.lists(JUNK, max_size=3))
+@given(
+    values=st.fixed_dictionaries({}, optional={k: JUNK for k in GRID_WORDS}),
+    positional=st.lists(JUNK, max_size=3),
+)
 def test_grid_refuses_junk_everywhere_at_once(values, positional):
-    with refused_or_sound(*{w for words in GRID_WORDS.values() for w in words}, "no field",
-                          "not both", "the grid needs", "trials"):
-        taken = [f.name for f in dataclasses.fields(Grid)][:len(positional)]
+    with refused_or_sound(
+        *{w for words in GRID_WORDS.values() for w in words},
+        "no field",
+        "not both",
+        "the grid needs",
+        "trials",
+    ):
+        taken = [f.name for f in dataclasses.fields(Grid)][: len(positional)]
         kwargs = {k: v for k, v in values.items() if k not in taken}
         assert_sound_grid(Grid(*positional, **kwargs))
 
 
 def test_grid_examples_from_the_issue():
-    for bad, word in [({"opt": "momentum=0.9"}, "opt"), ({"hidden": "16"}, "hidden size"),
-                      ({"lrs": None}, "lrs"), ({"seeds": [[1]]}, "seeds"), ({"cells": 5}, "cell"),
-                      ({"optimizers": {"adam": 1}}, "optimizers"), ({"name": None}, "name"),
-                      ({"name": 5}, "name"), ({"name": ""}, "name"), ({"name": "a\x1bb"}, "name"),
-                      ({"steps": True}, "steps"), ({"batch_size": 1.5}, "batch size"),
-                      ({"init": ["tf", 3]}, "init"), ({"precision": ...}, "precision"),
-                      ({"data_seed": -1}, "data seed"), ({"display_step": 0}, "display step"),
-                      ({"lr": -0.0}, "learning rate"), ({"lr": math.nan}, "learning rate"),
-                      ({"data_seed": True}, "data seed"), ({"hidden": 10**5000}, "hidden size"),
-                      ({"lr": 10**5000}, "learning rate"), ({"opt": {"beta1": 10**5000}}, "beta1")]:
+    for bad, word in [
+        ({"opt": "momentum=0.9"}, "opt"),
+        ({"hidden": "16"}, "hidden size"),
+        ({"lrs": None}, "lrs"),
+        ({"seeds": [[1]]}, "seeds"),
+        ({"cells": 5}, "cell"),
+        ({"optimizers": {"adam": 1}}, "optimizers"),
+        ({"name": None}, "name"),
+        ({"name": 5}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "a\x1bb"}, "name"),
+        ({"steps": True}, "steps"),
+        ({"batch_size": 1.5}, "batch size"),
+        ({"init": ["tf", 3]}, "init"),
+        ({"precision": ...}, "precision"),
+        ({"data_seed": -1}, "data seed"),
+        ({"display_step": 0}, "display step"),
+        ({"lr": -0.0}, "learning rate"),
+        ({"lr": math.nan}, "learning rate"),
+        ({"data_seed": True}, "data seed"),
+        ({"hidden": 10**5000}, "hidden size"),
+        ({"lr": 10**5000}, "learning rate"),
+        ({"opt": {"beta1": 10**5000}}, "beta1"),
+    ]:
         kwargs = {**BASE_GRID, **bad}
         if "lrs" in bad:
             del kwargs["lr"]
@@ -198,13 +281,16 @@ def test_grid_examples_from_the_issue():
 # ---------------------------------------------------------------------- settings given twice
 
 
-SETTING = st.sampled_from(sorted({(o, s) for o, settings_ in OPTIMIZERS.items()
-                                  for s in settings_}))
+SETTING = st.sampled_from(sorted({(o, s) for o, settings_ in OPTIMIZERS.items() for s in settings_}))
 
 
 @SOME
-@given(setting=SETTING, first=st.floats(0.0, 0.5), second=st.floats(0.5, 0.9),
-       form=st.sampled_from([list, tuple]))
+@given(
+    setting=SETTING,
+    first=st.floats(0.0, 0.5),
+    second=st.floats(0.5, 0.9),
+    form=st.sampled_from([list, tuple]),
+)
 def test_a_setting_given_twice_is_refused_by_name(setting, first, second, form):
     optimizer, name = setting
     pairs = form([form((name, first)), form((name, second))])
@@ -215,24 +301,38 @@ def test_a_setting_given_twice_is_refused_by_name(setting, first, second, form):
 
 
 def test_the_cli_refuses_an_opt_given_twice(tmp_path):
-    o = cli("plan", "--optimizer", "momentum", "--opt", "momentum=0.99", "--opt", "momentum=0.5",
-            "--device", "cpu", "--db", tmp_path / "x.db")
+    o = cli(
+        "plan",
+        "--optimizer",
+        "momentum",
+        "--opt",
+        "momentum=0.99",
+        "--opt",
+        "momentum=0.5",
+        "--device",
+        "cpu",
+        "--db",
+        tmp_path / "x.db",
+    )
     line = o.error_line()  # refused when the options are read, or by the grid
     assert "momentum" in line and "given" in line and "(0.99 and 0.5)" in line
     assert not (tmp_path / "x.db").exists()
 
 
 @SOME
-@given(optimizer=st.sampled_from(list(OPTIMIZERS)) | JUNK,
-       opt=JUNK | st.dictionaries(st.sampled_from(["momentum", "beta1", "nesterov", "epsilon"])
-                                  | TEXT, JUNK, max_size=3)
-       | st.lists(st.tuples(st.sampled_from(["momentum", "decay"]), JUNK), max_size=3))
+@given(
+    optimizer=st.sampled_from(list(OPTIMIZERS)) | JUNK,
+    opt=JUNK
+    | st.dictionaries(st.sampled_from(["momentum", "beta1", "nesterov", "epsilon"]) | TEXT, JUNK, max_size=3)
+    | st.lists(st.tuples(st.sampled_from(["momentum", "decay"]), JUNK), max_size=3),
+)
 def test_optimizer_settings_refuses_junk(optimizer, opt):
     with refused_or_sound("optimizer", "setting"):
         out = optimizer_settings(optimizer, opt)
         assert isinstance(out, tuple) and list(out) == sorted(out)
-        assert all(k in OPTIMIZERS[optimizer] and type(v) is float and v != OPTIMIZERS[optimizer][k]
-                   for k, v in out)
+        assert all(
+            k in OPTIMIZERS[optimizer] and type(v) is float and v != OPTIMIZERS[optimizer][k] for k, v in out
+        )
 
 
 def test_optimizer_setting_values_must_be_numbers_in_range():
@@ -245,13 +345,24 @@ def test_optimizer_setting_values_must_be_numbers_in_range():
 
 # ----------------------------------------------------------------------------- TrialConfig
 
-TRIAL_WORDS = {"hidden": ("hidden",), "lr": ("learning rate",), "seed": ("seed",),
-               "data_seed": ("data seed",), "steps": ("steps",), "batch_size": ("batch size",),
-               "display_step": ("display step",), "init": ("init",),
-               "precision": ("precision",), "dataset": ("dataset",), "cell": ("cell",),
-               "optimizer": ("optimizer",), "opt": ("setting",),
-               "param": ("parametrization",), "base_width": ("base width",),
-               "readout": ("readout init",)}
+TRIAL_WORDS = {
+    "hidden": ("hidden",),
+    "lr": ("learning rate",),
+    "seed": ("seed",),
+    "data_seed": ("data seed",),
+    "steps": ("steps",),
+    "batch_size": ("batch size",),
+    "display_step": ("display step",),
+    "init": ("init",),
+    "precision": ("precision",),
+    "dataset": ("dataset",),
+    "cell": ("cell",),
+    "optimizer": ("optimizer",),
+    "opt": ("setting",),
+    "param": ("parametrization",),
+    "base_width": ("base width",),
+    "readout": ("readout init",),
+}
 
 
 def test_every_field_has_its_words():
@@ -266,18 +377,28 @@ def test_trial_config_refuses_any_hostile_field_by_name(field, value):
 
 
 VALID = st.builds(
-    TrialConfig, hidden=st.integers(1, 2**20), lr=st.floats(1e-9, 1e3),
-    seed=st.integers(0, 2**63 - 1), data_seed=st.none() | st.integers(0, 2**63 - 1),
-    steps=st.integers(1, 10**9), batch_size=st.integers(1, 2**31 - 1),
-    display_step=st.integers(1, 10**9), init=st.sampled_from(INITS),
-    precision=st.sampled_from(PRECISIONS), dataset=st.sampled_from(["mnist", "fashion-mnist",
-                                                                   "my data 7f3a"]),
-    cell=st.sampled_from(CELLS), optimizer=st.just("momentum"),
-    opt=st.dictionaries(st.sampled_from(["momentum", "nesterov"]), st.sampled_from([0.0, 1.0, 0.5,
-                                                                                    0.9, 0.99]))
-    .filter(lambda d: d.get("momentum", 0) < 1 and d.get("nesterov", 0) in (0, 1)),
-) | st.builds(TrialConfig, hidden=st.integers(1, 4096), lr=st.floats(1e-6, 10),
-              optimizer=st.sampled_from(list(OPTIMIZERS)))
+    TrialConfig,
+    hidden=st.integers(1, 2**20),
+    lr=st.floats(1e-9, 1e3),
+    seed=st.integers(0, 2**63 - 1),
+    data_seed=st.none() | st.integers(0, 2**63 - 1),
+    steps=st.integers(1, 10**9),
+    batch_size=st.integers(1, 2**31 - 1),
+    display_step=st.integers(1, 10**9),
+    init=st.sampled_from(INITS),
+    precision=st.sampled_from(PRECISIONS),
+    dataset=st.sampled_from(["mnist", "fashion-mnist", "my data 7f3a"]),
+    cell=st.sampled_from(CELLS),
+    optimizer=st.just("momentum"),
+    opt=st.dictionaries(
+        st.sampled_from(["momentum", "nesterov"]), st.sampled_from([0.0, 1.0, 0.5, 0.9, 0.99])
+    ).filter(lambda d: d.get("momentum", 0) < 1 and d.get("nesterov", 0) in (0, 1)),
+) | st.builds(
+    TrialConfig,
+    hidden=st.integers(1, 4096),
+    lr=st.floats(1e-6, 10),
+    optimizer=st.sampled_from(list(OPTIMIZERS)),
+)
 
 
 @SOME
@@ -289,8 +410,13 @@ def test_valid_configs_round_trip_with_their_keys(config):
 
 
 @SOME
-@given(config=VALID, change=st.sampled_from(["drop", "replace", "add"]),
-       field=st.sampled_from(list(TRIAL_WORDS)), extra=TEXT, value=JUNK)
+@given(
+    config=VALID,
+    change=st.sampled_from(["drop", "replace", "add"]),
+    field=st.sampled_from(list(TRIAL_WORDS)),
+    extra=TEXT,
+    value=JUNK,
+)
 def test_from_dict_refuses_junk(config, change, field, extra, value):
     d = config.to_dict()
     words = TRIAL_WORDS[field]
@@ -314,10 +440,14 @@ def test_from_dict_refuses_anything_but_a_mapping_of_fields(d):
 
 
 def test_from_dict_examples():
-    for d, message in [({}, "needs hidden and lr"), ({"hidden": 16}, "needs lr"),
-                       ({"lr": 0.1}, "needs hidden"), ([("hidden", 16)], "must be a mapping"),
-                       ({"hidden": 16, "lr": 0.1, "width": 3}, "no field 'width'"),
-                       ({"hidden": _deep(5000), "lr": 0.1}, "hidden size must be")]:
+    for d, message in [
+        ({}, "needs hidden and lr"),
+        ({"hidden": 16}, "needs lr"),
+        ({"lr": 0.1}, "needs hidden"),
+        ([("hidden", 16)], "must be a mapping"),
+        ({"hidden": 16, "lr": 0.1, "width": 3}, "no field 'width'"),
+        ({"hidden": _deep(5000), "lr": 0.1}, "hidden size must be"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             TrialConfig.from_dict(d)
 
@@ -330,24 +460,41 @@ def test_the_axes_are_declared_once_and_name_trial_fields():
     grid_fields = [f.name for f in dataclasses.fields(Grid)]
     assert {a.name for a in TRIAL_AXES} <= trial_fields
     assert {a.name for a in GRID_AXES} == {n for n in grid_fields if n in _AXIS}
-    assert GRID_ALIASES == {"lrs": "lr", "seeds": "seed", "cells": "cell",
-                            "optimizers": "optimizer"}
+    assert GRID_ALIASES == {"lrs": "lr", "seeds": "seed", "cells": "cell", "optimizers": "optimizer"}
     assert [a.name for a in TRIAL_AXES if a.in_grid and not a.replicates] == [
-        "hidden", "lr", "cell", "optimizer", "batch_size", "steps", "init", "param", "readout",
-        "precision"]
+        "hidden",
+        "lr",
+        "cell",
+        "optimizer",
+        "batch_size",
+        "steps",
+        "init",
+        "param",
+        "readout",
+        "precision",
+    ]
 
 
-AXIS_VALUES = {"hidden": st.sampled_from([8, 16, 32]), "lr": st.sampled_from([1e-3, 0.1, 1]),
-               "seed": st.sampled_from([0, 1, 7]), "cell": st.sampled_from(CELLS),
-               "optimizer": st.sampled_from(list(OPTIMIZERS)), "init": st.sampled_from(INITS),
-               "precision": st.sampled_from(PRECISIONS), "batch_size": st.sampled_from([50, 100]),
-               "steps": st.sampled_from([5, 999])}
+AXIS_VALUES = {
+    "hidden": st.sampled_from([8, 16, 32]),
+    "lr": st.sampled_from([1e-3, 0.1, 1]),
+    "seed": st.sampled_from([0, 1, 7]),
+    "cell": st.sampled_from(CELLS),
+    "optimizer": st.sampled_from(list(OPTIMIZERS)),
+    "init": st.sampled_from(INITS),
+    "precision": st.sampled_from(PRECISIONS),
+    "batch_size": st.sampled_from([50, 100]),
+    "steps": st.sampled_from([5, 999]),
+}
 
 
 @SOME
-@given(values=st.fixed_dictionaries({a: st.lists(s, min_size=1, max_size=2, unique=True)
-                                     for a, s in AXIS_VALUES.items()}),
-       old=st.sets(st.sampled_from(sorted(GRID_ALIASES))))
+@given(
+    values=st.fixed_dictionaries(
+        {a: st.lists(s, min_size=1, max_size=2, unique=True) for a, s in AXIS_VALUES.items()}
+    ),
+    old=st.sets(st.sampled_from(sorted(GRID_ALIASES))),
+)
 def test_old_names_make_the_same_grid_with_the_same_keys(values, old):
     old_of = {name: alias for alias, name in GRID_ALIASES.items()}
     new = Grid(**values)
@@ -368,8 +515,12 @@ def test_keys_and_order_of_a_grid_are_unchanged():
     assert grid.trials()[0].key() == "445f36ee6d6f1d077a4dbc1e65a7d836"  # as stored by 0.1.0
     two = Grid((16, 32), (1e-3, 1e-2), (0, 1), cells=("lstm", "gru"))  # positionally, as before
     assert [(t.cell, t.hidden, t.lr, t.seed) for t in two.trials()][:5] == [
-        ("lstm", 16, 1e-3, 0), ("lstm", 16, 1e-3, 1), ("lstm", 16, 1e-2, 0),
-        ("lstm", 16, 1e-2, 1), ("lstm", 32, 1e-3, 0)]
+        ("lstm", 16, 1e-3, 0),
+        ("lstm", 16, 1e-3, 1),
+        ("lstm", 16, 1e-2, 0),
+        ("lstm", 16, 1e-2, 1),
+        ("lstm", 32, 1e-3, 0),
+    ]
     assert PRESETS["hw2"].lrs == PRESETS["hw2"].lr and len(PRESETS["hw2"]) == 54
 
 
@@ -425,17 +576,22 @@ CONFIG = TrialConfig(hidden=8, lr=0.1)
 
 
 @SOME
-@given(config=JUNK | st.just(CONFIG) | st.just(TrialConfig(hidden=8, lr=0.1, init="pytorch")),
-       engine=JUNK | st.sampled_from(ENGINE_CHOICES),
-       device_type=JUNK | st.sampled_from(["cpu", "cuda", "mps"]))
+@given(
+    config=JUNK | st.just(CONFIG) | st.just(TrialConfig(hidden=8, lr=0.1, init="pytorch")),
+    engine=JUNK | st.sampled_from(ENGINE_CHOICES),
+    device_type=JUNK | st.sampled_from(["cpu", "cuda", "mps"]),
+)
 def test_choose_engine_refuses_junk(config, engine, device_type):
     with refused_or_sound("engine", "TrialConfig", "device type", "init=tf"):
         assert choose_engine(config, engine, device_type) in ENGINES
 
 
 @SOME
-@given(name=JUNK | st.sampled_from(list(ENGINES)),
-       configs=JUNK | st.lists(st.just(CONFIG) | JUNK, max_size=3), device=JUNK)
+@given(
+    name=JUNK | st.sampled_from(list(ENGINES)),
+    configs=JUNK | st.lists(st.just(CONFIG) | JUNK, max_size=3),
+    device=JUNK,
+)
 def test_make_engine_refuses_junk(name, configs, device):
     # never a torch.device: nothing is built, and every call must be refused
     with pytest.raises(ConfigError) as e:
@@ -444,9 +600,14 @@ def test_make_engine_refuses_junk(name, configs, device):
 
 
 @SOME
-@given(name=JUNK | st.sampled_from(list(EXECUTORS)),
-       options=st.dictionaries(st.sampled_from([*OPTIONS, "threads", "address"]) | TEXT,
-                               JUNK | st.none() | st.integers(1, 8), max_size=3))
+@given(
+    name=JUNK | st.sampled_from(list(EXECUTORS)),
+    options=st.dictionaries(
+        st.sampled_from([*OPTIONS, "threads", "address"]) | TEXT,
+        JUNK | st.none() | st.integers(1, 8),
+        max_size=3,
+    ),
+)
 def test_make_executor_refuses_junk(name, options):
     with refused_or_sound("executor", "option", "workers", "ray address", "Ray"):
         assert callable(make_executor(name, **options).run)
@@ -455,9 +616,23 @@ def test_make_executor_refuses_junk(name, options):
 # ------------------------------------ the broad net over lstm_sweep.__all__ and its moved names
 
 # Those that train, read or write files or folders, or start a sweep are left out.
-NOT_CALLED = {"check_folder", "check_store", "check_target", "load_dataset", "load_mnist",
-              "load_results", "output_folder", "run_sweep", "run_trial", "save_figure",
-              "write_output", "Store", "plot_figures", "execute", "sweep_request"}
+NOT_CALLED = {
+    "check_folder",
+    "check_store",
+    "check_target",
+    "load_dataset",
+    "load_mnist",
+    "load_results",
+    "output_folder",
+    "run_sweep",
+    "run_trial",
+    "save_figure",
+    "write_output",
+    "Store",
+    "plot_figures",
+    "execute",
+    "sweep_request",
+}
 # Functions of other layers that still let a raw exception out (see the report); each is
 # expected to fail this test until it is fixed there, not strictly, so that the suite stays green.
 KNOWN_RAW: dict[str, str] = {}  # name -> why it is expected to fail (none left)
@@ -477,11 +652,17 @@ def _net_targets() -> list:
     out = []
     for name in [*lstm_sweep.__all__, *sorted(lstm_sweep._MOVED)]:
         obj = _public(name)
-        if not callable(obj) or name in NOT_CALLED or (
-                isinstance(obj, type) and issubclass(obj, BaseException)):
+        if (
+            not callable(obj)
+            or name in NOT_CALLED
+            or (isinstance(obj, type) and issubclass(obj, BaseException))
+        ):
             continue
-        marks = [pytest.mark.xfail(strict=False, reason=f"{name}: {KNOWN_RAW[name]}")] \
-            if name in KNOWN_RAW else []
+        marks = (
+            [pytest.mark.xfail(strict=False, reason=f"{name}: {KNOWN_RAW[name]}")]
+            if name in KNOWN_RAW
+            else []
+        )
         out.append(pytest.param(name, marks=marks, id=name))
     return out
 
@@ -490,7 +671,7 @@ def _net_targets() -> list:
 def junk_call(draw, func):
     """Junk for every parameter ``func`` must have, and for some it may have."""
     if isinstance(func, type) and issubclass(func, enum.Enum):  # Status(value); not Enum's API
-        return [draw(JUNK)], {}                                  # for making new enums
+        return [draw(JUNK)], {}  # for making new enums
     args, kwargs = [], {}
     positional = True  # while every parameter so far was given by position
     for p in inspect.signature(func).parameters.values():
@@ -533,8 +714,9 @@ def test_every_public_callable_returns_or_raises_its_errors(name, tmp_path):
 # (rendered, judged, drawn) or raises an LstmSweepError; never a raw TypeError, ValueError,
 # AttributeError or OverflowError, and never after the work has started.
 
-EDGE_NUMBERS = st.sampled_from([10**400, -(10**400), 2**63, 1e308, 1e-320, math.inf, -math.inf,
-                                math.nan, 0, -1, 0.5, 1, 2, True, 1.5, 5])
+EDGE_NUMBERS = st.sampled_from(
+    [10**400, -(10**400), 2**63, 1e308, 1e-320, math.inf, -math.inf, math.nan, 0, -1, 0.5, 1, 2, True, 1.5, 5]
+)
 ONE_JUNK = JUNK | EDGE_NUMBERS
 
 
@@ -561,13 +743,21 @@ def _one_junk_each(func, valid: dict, use=lambda result: None, names=None):
 def _coord_points(widths=(16, 32), steps=2, params=("sp", "mup")):
     from lstm_sweep.study.coords import QUANTITY_NAMES, CoordPoint
 
-    return [CoordPoint(p, w, s, q, 1.0 + w / 100, s * 0.1) for p in params for w in widths
-            for s in range(steps + 1) for q in QUANTITY_NAMES]
+    return [
+        CoordPoint(p, w, s, q, 1.0 + w / 100, s * 0.1)
+        for p in params
+        for w in widths
+        for s in range(steps + 1)
+        for q in QUANTITY_NAMES
+    ]
 
 
 def test_lr_range_takes_junk_and_edges():
-    texts = st.builds("{}:{}:{}".format, EDGE_NUMBERS, EDGE_NUMBERS, EDGE_NUMBERS) | \
-        st.builds("{}:{}".format, EDGE_NUMBERS, EDGE_NUMBERS) | TEXT
+    texts = (
+        st.builds("{}:{}:{}".format, EDGE_NUMBERS, EDGE_NUMBERS, EDGE_NUMBERS)
+        | st.builds("{}:{}".format, EDGE_NUMBERS, EDGE_NUMBERS)
+        | TEXT
+    )
 
     def use(values):
         assert isinstance(values, tuple) and 1 <= len(values) <= 1000
@@ -587,8 +777,7 @@ def test_lr_range_takes_junk_and_edges():
 def test_coord_point_and_verdict_records_check_their_fields():
     from lstm_sweep.study.coords import CoordPoint
 
-    valid = {"param": "mup", "width": 16, "step": 1, "quantity": "h", "value": 1.0,
-             "change": 0.1}
+    valid = {"param": "mup", "width": 16, "step": 1, "quantity": "h", "value": 1.0, "change": 0.1}
 
     def use_point(p):
         assert isinstance(p.width, int) and isinstance(p.value, float) and p.quantity
@@ -607,8 +796,9 @@ def test_verdicts_and_renderers_take_one_junk_argument():
             assert isinstance(v.flat, bool) and "nan" not in v.text
             assert f"steps 1-{v.steps}" not in v.text or v.steps <= 2
 
-    _one_junk_each(lstm_sweep.verdicts, {"points": points, "tolerance": 1.2, "span": 8,
-                                         "steps": None}, use_verdicts)()
+    _one_junk_each(
+        lstm_sweep.verdicts, {"points": points, "tolerance": 1.2, "span": 8, "steps": None}, use_verdicts
+    )()
     _one_junk_each(lstm_sweep.render_coord_table, {"points": points}, str)()
     _one_junk_each(lstm_sweep.reporting.render_coord_csv, {"points": points}, str)()
 
@@ -616,8 +806,9 @@ def test_verdicts_and_renderers_take_one_junk_argument():
 def test_plot_coord_check_takes_one_junk_argument():
     import matplotlib.pyplot as plt
 
-    _one_junk_each(lstm_sweep.plot_coord_check, {"points": _coord_points(), "param": "mup",
-                                                 "title": "t"}, plt.close)()
+    _one_junk_each(
+        lstm_sweep.plot_coord_check, {"points": _coord_points(), "param": "mup", "title": "t"}, plt.close
+    )()
 
 
 def test_coord_check_checks_every_argument_before_any_work(mnist, monkeypatch):
@@ -631,9 +822,21 @@ def test_coord_check_checks_every_argument_before_any_work(mnist, monkeypatch):
         return real(configs, x, y, steps)
 
     monkeypatch.setattr(coordcheck, "_measure", measure)
-    valid = {"data": mnist, "widths": (8, 16), "params": ("mup",), "seeds": (0,), "steps": 1,
-             "batch_size": 4, "device": "cpu", "on_done": None, "cell": "lstm",
-             "optimizer": "adam", "lr": None, "base_width": 8, "readout": "normal"}
+    valid = {
+        "data": mnist,
+        "widths": (8, 16),
+        "params": ("mup",),
+        "seeds": (0,),
+        "steps": 1,
+        "batch_size": 4,
+        "device": "cpu",
+        "on_done": None,
+        "cell": "lstm",
+        "optimizer": "adam",
+        "lr": None,
+        "base_width": 8,
+        "readout": "normal",
+    }
 
     def check(name, value):
         measured.clear()
@@ -658,14 +861,14 @@ def search_request(tmp_path_factory):
     from lstm_sweep import sweep_request
 
     path = tmp_path_factory.mktemp("search") / "s.db"
-    return sweep_request(Grid(hidden=(8, 16), lr=(1e-3, 1e-2, 1e-1), steps=(30,)), path,
-                         device="cpu", workers=1)
+    return sweep_request(
+        Grid(hidden=(8, 16), lr=(1e-3, 1e-2, 1e-1), steps=(30,)), path, device="cpu", workers=1
+    )
 
 
 @pytest.mark.slow
 def test_plan_search_takes_one_junk_argument(search_request):
-    valid = {"request": search_request, "eta": 3, "rungs": None, "window": 10.0,
-             "refresh": False}
+    valid = {"request": search_request, "eta": 3, "rungs": None, "window": 10.0, "refresh": False}
 
     def use(plan):
         plan.render()
@@ -683,13 +886,12 @@ def test_search_records_and_callbacks_check_their_fields(search_request):
     plan = lstm_sweep.plan_search(search_request)
     summary = SearchSummary([], 0.0, 1.0, 1.0, 1.0, 0, {})
     fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(SearchPlan)}
-    _one_junk_each(SearchPlan, fields, lambda p: (p.render(),
-                                                  lstm_sweep.running.render_search_summary(p, summary)))()
+    _one_junk_each(
+        SearchPlan, fields, lambda p: (p.render(), lstm_sweep.running.render_search_summary(p, summary))
+    )()
     fields = {f.name: getattr(summary, f.name) for f in dataclasses.fields(SearchSummary)}
-    _one_junk_each(SearchSummary, fields,
-                   lambda s: lstm_sweep.running.render_search_summary(plan, s))()
-    _one_junk_each(SearchCallbacks, {"sweep": SweepCallbacks(), "on_rung": None,
-                                     "on_row": None})()
+    _one_junk_each(SearchSummary, fields, lambda s: lstm_sweep.running.render_search_summary(plan, s))()
+    _one_junk_each(SearchCallbacks, {"sweep": SweepCallbacks(), "on_rung": None, "on_row": None})()
     _one_junk_each(lstm_sweep.running.render_search_summary, {"plan": plan, "summary": summary}, str)()
     # run_search: a plan without data is refused after its arguments are checked (no training)
     _one_junk_each(lstm_sweep.run_search, {"plan": plan, "callbacks": None})()
@@ -710,5 +912,8 @@ def test_the_search_modules_helpers_take_one_junk_argument():
         assert isinstance(rungs, tuple) and rungs and all(_is_int(r) and r >= 1 for r in rungs)
 
     _one_junk_each(default_rungs, {"steps": 999, "eta": 3, "n": 3}, use_rungs)()
-    _one_junk_each(search_rows, {"trials": Grid(hidden=(8,), lr=(0.1, 0.01)).trials()},
-                   lambda rows: [r.label() for r in rows])()
+    _one_junk_each(
+        search_rows,
+        {"trials": Grid(hidden=(8,), lr=(0.1, 0.01)).trials()},
+        lambda rows: [r.label() for r in rows],
+    )()

@@ -34,8 +34,9 @@ def _exported(path: Path | None) -> set[str]:
     if path is None:
         return set()
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
-                                                for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
             return set(ast.literal_eval(node.value))
     return set()
 
@@ -62,8 +63,11 @@ def _imports(name: str, path: Path, modules: dict[str, Path]):
             if target.split(".")[0] != "lstm_sweep":
                 continue
             names = [a.name for a in node.names]
-            subs = [f"{target}.{n}" for n in names if f"{target}.{n}" in modules
-                    and n not in _exported(modules.get(target))]
+            subs = [
+                f"{target}.{n}"
+                for n in names
+                if f"{target}.{n}" in modules and n not in _exported(modules.get(target))
+            ]
             if subs:  # `from . import x` where x is a module (not a name its package exports)
                 for sub in subs:
                     yield sub, [], node.lineno
@@ -73,8 +77,10 @@ def _imports(name: str, path: Path, modules: dict[str, Path]):
 
 def _graph() -> dict[str, list[str]]:
     modules = _modules()
-    return {m: sorted({t for t, _, _ in _imports(m, p, modules) if t in modules and t != m})
-            for m, p in modules.items()}
+    return {
+        m: sorted({t for t, _, _ in _imports(m, p, modules) if t in modules and t != m})
+        for m, p in modules.items()
+    }
 
 
 def import_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
@@ -95,8 +101,8 @@ def import_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
             elif t in stack:
                 low[m] = min(low[m], index[t])
         if low[m] == index[m]:
-            knot = stack[stack.index(m):]
-            del stack[stack.index(m):]
+            knot = stack[stack.index(m) :]
+            del stack[stack.index(m) :]
             if len(knot) > 1:
                 knots.append(set(knot))
 
@@ -138,9 +144,11 @@ def _faces() -> dict[str, set[str]]:
     """Each package the CLI may import -> the names it offers: the public API (``lstm_sweep``)
     and each layer's package (``lstm_sweep.store``...), by their ``__all__``."""
     modules = _modules()
-    return {m: _exported(p) for m, p in modules.items()
-            if m == "lstm_sweep" or (m.count(".") == 1 and p.name == "__init__.py"
-                                     and _layer(m) not in ("cli",))}
+    return {
+        m: _exported(p)
+        for m, p in modules.items()
+        if m == "lstm_sweep" or (m.count(".") == 1 and p.name == "__init__.py" and _layer(m) not in ("cli",))
+    }
 
 
 def test_the_cli_imports_only_layer_faces():
@@ -149,8 +157,7 @@ def test_the_cli_imports_only_layer_faces():
     names it exports: never a module inside a layer, never a private name."""
     modules = _modules()
     faces = _faces()
-    assert {"lstm_sweep", "lstm_sweep.store", "lstm_sweep.running", "lstm_sweep.reporting"} \
-        <= set(faces)
+    assert {"lstm_sweep", "lstm_sweep.store", "lstm_sweep.running", "lstm_sweep.reporting"} <= set(faces)
     cli = {m: p for m, p in modules.items() if _layer(m) == "cli"}
     assert "lstm_sweep.cli" in cli
     used = [(m, *u) for m, p in cli.items() for u in _imports(m, p, modules)]
@@ -162,10 +169,14 @@ def test_the_cli_imports_only_layer_faces():
             assert set(names) <= faces[target], f"{where}: {set(names) - faces[target]}"
     for path in cli.values():
         for node in ast.walk(ast.parse(path.read_text())):  # api.<name> uses
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                    and node.value.id == "api":
-                assert node.attr in lstm_sweep.__all__, \
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "api"
+            ):
+                assert node.attr in lstm_sweep.__all__, (
                     f"{path.relative_to(SRC)}:{node.lineno}: api.{node.attr}"
+                )
 
 
 def test_the_public_api_is_curated_and_its_old_names_still_work():
@@ -183,8 +194,7 @@ def test_the_public_api_is_curated_and_its_old_names_still_work():
     for name, home in moved.items():
         layer = importlib.import_module(home)
         assert name in layer.__all__, f"{home} does not export {name}"
-        with pytest.warns(DeprecationWarning, match=f"lstm_sweep.{name} has moved: import it "
-                                                    f"from {home}"):
+        with pytest.warns(DeprecationWarning, match=f"lstm_sweep.{name} has moved: import it from {home}"):
             assert getattr(lstm_sweep, name) is getattr(layer, name)
     docs = (SRC.parents[1] / "docs" / "api.md").read_text()
     for name in api:
@@ -218,11 +228,11 @@ def test_trial_keys_are_stable():
     assert TrialConfig(hidden=16, lr=1e-3, steps=30).key() == "445f36ee6d6f1d077a4dbc1e65a7d836"
     assert TrialConfig(hidden=128, lr=0.1).key() == "4212191b83911f4328cf9c28aba3cae3"
     # a field added later with its default value keeps every key; another value makes a new one
-    later = dataclasses.make_dataclass("Later", [("cell", str, dataclasses.field(default="lstm"))],
-                                       bases=(TrialConfig,), frozen=True)
+    later = dataclasses.make_dataclass(
+        "Later", [("cell", str, dataclasses.field(default="lstm"))], bases=(TrialConfig,), frozen=True
+    )
     assert later(hidden=16, lr=1e-3, steps=30).key() == "445f36ee6d6f1d077a4dbc1e65a7d836"
-    assert later(hidden=16, lr=1e-3, steps=30, cell="gru").key() != \
-        "445f36ee6d6f1d077a4dbc1e65a7d836"
+    assert later(hidden=16, lr=1e-3, steps=30, cell="gru").key() != "445f36ee6d6f1d077a4dbc1e65a7d836"
 
 
 @pytest.mark.slow
@@ -233,8 +243,24 @@ def test_one_run_builds_its_work_units_once(monkeypatch, mnist_dir, tmp_path):
     calls = []
     real = sweep.make_units
     monkeypatch.setattr(sweep, "make_units", lambda *a, **k: calls.append(1) or real(*a, **k))
-    o = cli("run", "--hidden", "8,16", "--lr", "0.01,0.1", "--steps", "5", "--device", "cpu",
-            "--workers", "1", "--no-progress", "--data-dir", mnist_dir, "--db", tmp_path / "s.db")
+    o = cli(
+        "run",
+        "--hidden",
+        "8,16",
+        "--lr",
+        "0.01,0.1",
+        "--steps",
+        "5",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--data-dir",
+        mnist_dir,
+        "--db",
+        tmp_path / "s.db",
+    )
     assert o.code == 0, o.text
     assert len(calls) == 1
 
@@ -252,9 +278,13 @@ LAYERS = {
     "serve": {"errors", "study", "store", "reporting"},
 }
 # Third-party packages a layer must never load: a report starts without torch, anywhere.
-FORBIDDEN = {"study": {"torch", "numpy", "matplotlib", "ray"}, "data": {"torch", "ray"},
-             "store": {"torch", "numpy", "matplotlib", "ray"},
-             "reporting": {"torch", "ray"}, "serve": {"torch", "ray", "numpy", "matplotlib"}}
+FORBIDDEN = {
+    "study": {"torch", "numpy", "matplotlib", "ray"},
+    "data": {"torch", "ray"},
+    "store": {"torch", "numpy", "matplotlib", "ray"},
+    "reporting": {"torch", "ray"},
+    "serve": {"torch", "ray", "numpy", "matplotlib"},
+}
 
 
 def _layer(module: str) -> str:
@@ -263,14 +293,19 @@ def _layer(module: str) -> str:
 
 
 def test_every_module_sits_in_a_layer_folder():
-    loose = [m for m in _modules() if m.count(".") == 1 and _layer(m) not in
-             ("errors", "cli", "study", "data", "store", "training", "running", "reporting",
-                                   "serve")]
+    loose = [
+        m
+        for m in _modules()
+        if m.count(".") == 1
+        and _layer(m)
+        not in ("errors", "cli", "study", "data", "store", "training", "running", "reporting", "serve")
+    ]
     assert loose == [], f"modules outside the layer folders: {loose}"
     for layer in ("study", "data", "store", "training", "running", "reporting", "serve"):
         assert (SRC / layer / "__init__.py").exists()
-        assert ast.get_docstring(ast.parse((SRC / layer / "__init__.py").read_text())), \
+        assert ast.get_docstring(ast.parse((SRC / layer / "__init__.py").read_text())), (
             f"{layer}/__init__.py says what the layer is for"
+        )
 
 
 def test_layers_import_only_downwards():
@@ -282,9 +317,9 @@ def test_layers_import_only_downwards():
         for target, _, line in _imports(name, path, modules):
             other = _layer(target)
             if other != layer:
-                assert other in LAYERS[layer], \
-                    f"{path.relative_to(SRC)}:{line}: {layer} imports {target} ({other} is not " \
-                    f"below {layer})"
+                assert other in LAYERS[layer], (
+                    f"{path.relative_to(SRC)}:{line}: {layer} imports {target} ({other} is not below {layer})"
+                )
 
 
 # Imports that still reach past a layer's package, allowed for now, each with its reason: by
@@ -313,13 +348,16 @@ def test_each_layer_is_reached_through_its_package():
     """A module imports another layer through its package: what a layer offers the others is
     its ``__init__``'s names, and its modules may move within it."""
     past = _past_the_face()
-    allowed = [p for p in past if _layer(p[1]) in FACE_ALLOWED_LAYERS
-               or p[0] in FACE_ALLOWED_IMPORTERS]
-    unlisted = [f"{where}:{line} imports {target}" for name, target, line, where in past
-                if (name, target, line, where) not in allowed]
+    allowed = [p for p in past if _layer(p[1]) in FACE_ALLOWED_LAYERS or p[0] in FACE_ALLOWED_IMPORTERS]
+    unlisted = [
+        f"{where}:{line} imports {target}"
+        for name, target, line, where in past
+        if (name, target, line, where) not in allowed
+    ]
     assert unlisted == [], "import the layer's package instead: " + "; ".join(unlisted)
-    stale = [k for k in FACE_ALLOWED_LAYERS if not any(_layer(p[1]) == k for p in allowed)] \
-        + [k for k in FACE_ALLOWED_IMPORTERS if not any(p[0] == k for p in allowed)]
+    stale = [k for k in FACE_ALLOWED_LAYERS if not any(_layer(p[1]) == k for p in allowed)] + [
+        k for k in FACE_ALLOWED_IMPORTERS if not any(p[0] == k for p in allowed)
+    ]
     assert stale == [], f"allowances that allow nothing any more (remove them): {stale}"
 
 
@@ -334,19 +372,31 @@ def test_lower_layers_never_load_heavy_packages():
                 roots = {(node.module or "").split(".")[0]}
             else:
                 continue
-            assert not roots & banned, f"{path.relative_to(SRC)}:{node.lineno} imports " \
-                                       f"{roots & banned}"
+            assert not roots & banned, f"{path.relative_to(SRC)}:{node.lineno} imports {roots & banned}"
 
 
 def test_a_report_loads_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys, lstm_sweep; from lstm_sweep import build_tables, render_html, "
-            "load_results, check_store, export_rows, findings; "
-            "import lstm_sweep.reporting.plots; "
-            "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
+    code = (
+        "import sys, lstm_sweep; from lstm_sweep import build_tables, render_html, "
+        "load_results, check_store, export_rows, findings; "
+        "import lstm_sweep.reporting.plots; "
+        "print(sorted(m for m in ('torch', 'ray') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_cli_starts_without_torch():
+    """Every command's module is imported when ``lstm-sweep`` starts; torch (a second of start-up)
+    loads only in the commands that train or plan, when they run."""
+    import subprocess
+    import sys
+
+    code = "import sys, lstm_sweep.cli; print(sorted(m for m in ('torch', 'ray') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -12,22 +12,31 @@ from helpers import trial
 from lstm_sweep.study.results import Status
 
 _spec = importlib.util.spec_from_file_location(
-    "bench_engine", Path(__file__).parents[1] / "benchmarks" / "bench_engine.py")
+    "bench_engine", Path(__file__).parents[1] / "benchmarks" / "bench_engine.py"
+)
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
 
 def _r(status, lr=1e-3):
-    return trial(16, lr, steps=5, status=status,
-                 error="RuntimeError: could not create a primitive descriptor"
-                 if status is Status.FAILED else None)
+    return trial(
+        16,
+        lr,
+        steps=5,
+        status=status,
+        error="RuntimeError: could not create a primitive descriptor" if status is Status.FAILED else None,
+    )
 
 
 def test_failed_trials_invalidate_the_benchmark():
-    with pytest.raises(SystemExit, match=r"benchmark invalid: 1 of 3 trials of strategy auto "
-                                         r"ended \['failed'\].*primitive descriptor.*no ratio"):
-        bench.check_finished([_r(Status.DONE), _r(Status.FAILED, 1e-2), _r(Status.DONE, 0.1)],
-                             "strategy auto")
+    with pytest.raises(
+        SystemExit,
+        match=r"benchmark invalid: 1 of 3 trials of strategy auto "
+        r"ended \['failed'\].*primitive descriptor.*no ratio",
+    ):
+        bench.check_finished(
+            [_r(Status.DONE), _r(Status.FAILED, 1e-2), _r(Status.DONE, 0.1)], "strategy auto"
+        )
     with pytest.raises(SystemExit, match=r"\['oom'\]"):
         bench.check_finished([_r(Status.OOM)], "strategy fused")
 

@@ -18,18 +18,18 @@ from lstm_sweep.study.config import TrialConfig
 from lstm_sweep.training.device import device_name
 
 CPU = torch.device("cpu")
-KEY = "|".join([device_name(CPU), str(torch.get_num_threads()), torch.__version__, "fp32",
-                "single"])
-junk = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
-                    lambda inner: st.lists(inner, max_size=3)
-                    | st.dictionaries(st.text(max_size=12), inner, max_size=3), max_leaves=8)
+KEY = "|".join([device_name(CPU), str(torch.get_num_threads()), torch.__version__, "fp32", "single"])
+junk = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=examples(10))
 # each example probes this machine (a second or two): a few, of every shape
 @pytest.mark.slow
-@given(entry=junk | st.fixed_dictionaries({"overhead_s": junk, "flops_per_s": junk,
-                                           "device": junk}))
+@given(entry=junk | st.fixed_dictionaries({"overhead_s": junk, "flops_per_s": junk, "device": junk}))
 def test_a_damaged_cache_entry_is_probed_again(entry, tmp_path, monkeypatch):
     path = tmp_path / "calibration.json"
     monkeypatch.setenv("LSTM_SWEEP_CALIBRATION", str(path))
@@ -41,8 +41,7 @@ def test_a_damaged_cache_entry_is_probed_again(entry, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "not json", "[1, 2]", "",
-                                  "\0\0\0"])
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, "not json", "[1, 2]", "", "\0\0\0"])
 def test_a_damaged_cache_file_is_probed_again(text, tmp_path, monkeypatch):
     path = tmp_path / "calibration.json"
     monkeypatch.setenv("LSTM_SWEEP_CALIBRATION", str(path))
@@ -82,8 +81,12 @@ def test_calibrations_cover_every_engine_precision_and_cell_of_the_units(tmp_pat
     # units run by two one-thread workers get the probe of one such worker too, cached apart
     both = calibrations_for(units, CPU, workers=2)
     one = max(1, cpu_cores() // 2)  # a worker's threads
-    assert sorted(both) == [("single", "fp32", "lstm"), ("single", "fp32", "lstm", one),
-                            ("single", "fp32", "rnn"), ("single", "fp32", "rnn", one)]
+    assert sorted(both) == [
+        ("single", "fp32", "lstm"),
+        ("single", "fp32", "lstm", one),
+        ("single", "fp32", "rnn"),
+        ("single", "fp32", "rnn", one),
+    ]
     assert torch.get_num_threads() == threads  # the process's threads restored
     keys = json.loads((tmp_path / "cal.json").read_text())
     assert sum(k.split("|")[1] == str(one) for k in keys) >= 2
@@ -113,8 +116,11 @@ def test_a_probe_that_cannot_see_the_arithmetic_is_never_absurdly_fast():
     good = fit((0.002, 1e8), (0.010, 1e9), "cpu")
     assert good.overhead_s == pytest.approx(0.002 - 1e8 / good.flops_per_s)
     assert good.flops_per_s == pytest.approx(9e8 / 0.008)
-    for narrow, wide in [((0.0100, 5e7), (0.0100001, 1.3e9)), ((0.010, 5e7), (0.009, 1.3e9)),
-                         ((0.010, 5e7), (0.010, 1.3e9))]:
+    for narrow, wide in [
+        ((0.0100, 5e7), (0.0100001, 1.3e9)),
+        ((0.010, 5e7), (0.009, 1.3e9)),
+        ((0.010, 5e7), (0.010, 1.3e9)),
+    ]:
         cal = fit(narrow, wide, "cpu")
         assert cal.flops_per_s == pytest.approx(wide[1] / wide[0])
         assert cal.overhead_s == pytest.approx(narrow[0])

@@ -62,8 +62,7 @@ def _np_gru(x, p):
     for t in range(x.shape[1]):
         value = _sigmoid(np.concatenate([x[:, t], h], 1) @ p["gate_kernel"] + p["gate_bias"])
         r, u = np.split(value, 2, axis=1)
-        c = np.tanh(np.concatenate([x[:, t], r * h], 1) @ p["candidate_kernel"]
-                    + p["candidate_bias"])
+        c = np.tanh(np.concatenate([x[:, t], r * h], 1) @ p["candidate_kernel"] + p["candidate_bias"])
         h = u * h + (1 - u) * c
     return h @ p["W_out"] + p["b_out"]
 
@@ -78,12 +77,16 @@ def _np_rnn(x, p):
 def _tf_params_of(model):
     """The model's parameters in TF form, float64 NumPy."""
     if model.cell == "gru":
-        p = {n: getattr(model.rnn, n).detach().double().numpy()
-             for n in ("gate_kernel", "gate_bias", "candidate_kernel", "candidate_bias")}
+        p = {
+            n: getattr(model.rnn, n).detach().double().numpy()
+            for n in ("gate_kernel", "gate_bias", "candidate_kernel", "candidate_bias")
+        }
     else:
         rnn = model.rnn
-        p = {"K": torch.cat([rnn.weight_ih_l0.T, rnn.weight_hh_l0.T]).detach().double().numpy(),
-             "b": (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().double().numpy()}
+        p = {
+            "K": torch.cat([rnn.weight_ih_l0.T, rnn.weight_hh_l0.T]).detach().double().numpy(),
+            "b": (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().double().numpy(),
+        }
     p["W_out"] = model.out.weight.T.detach().double().numpy()
     p["b_out"] = model.out.bias.detach().double().numpy()
     return p
@@ -101,8 +104,7 @@ def test_cells_compute_tfs_formulas(cell, reference):
         model.rnn.bias_hh_l0.zero_()
     x = torch.rand(5, 28, N_INPUT, dtype=torch.float64)
     ours = model(x).detach().numpy()
-    np.testing.assert_allclose(ours, reference(x.numpy(), _tf_params_of(model)), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(ours, reference(x.numpy(), _tf_params_of(model)), rtol=1e-10, atol=1e-12)
 
 
 def test_tf_initialisation_of_gru_and_rnn():
@@ -131,8 +133,9 @@ def test_gru_gradients_match_finite_differences():
     params = tuple(gru.parameters())
 
     def f(*ps):
-        return torch.func.functional_call(gru, dict(zip(
-            ["gate_kernel", "gate_bias", "candidate_kernel", "candidate_bias"], ps)), (x,))
+        return torch.func.functional_call(
+            gru, dict(zip(["gate_kernel", "gate_bias", "candidate_kernel", "candidate_bias"], ps)), (x,)
+        )
 
     assert torch.autograd.gradcheck(f, params, eps=1e-6, atol=1e-8)
 
@@ -154,8 +157,11 @@ def _np_optimizer(name, settings, lr, theta, grads):
             a = a * mu + g
             theta -= lr * g + lr * mu * a if settings.get("nesterov") else lr * a
         elif name == "rmsprop":
-            rho, mu, eps = settings.get("decay", 0.9), settings.get("momentum", 0.0), \
-                settings.get("epsilon", 1e-10)
+            rho, mu, eps = (
+                settings.get("decay", 0.9),
+                settings.get("momentum", 0.0),
+                settings.get("epsilon", 1e-10),
+            )
             ms = ms + (g * g - ms) * (1 - rho)
             mom = mom * mu + lr * g / np.sqrt(ms + eps)
             theta -= mom
@@ -169,10 +175,17 @@ def _np_optimizer(name, settings, lr, theta, grads):
     return theta
 
 
-OPTIMIZER_CASES = [("sgd", {}), ("momentum", {}), ("momentum", {"momentum": 0.5}),
-                   ("momentum", {"nesterov": 1.0}), ("rmsprop", {}),
-                   ("rmsprop", {"momentum": 0.9, "decay": 0.5}), ("adagrad", {}),
-                   ("adagrad", {"initial_accumulator_value": 1.0}), ("adam", {})]
+OPTIMIZER_CASES = [
+    ("sgd", {}),
+    ("momentum", {}),
+    ("momentum", {"momentum": 0.5}),
+    ("momentum", {"nesterov": 1.0}),
+    ("rmsprop", {}),
+    ("rmsprop", {"momentum": 0.9, "decay": 0.5}),
+    ("adagrad", {}),
+    ("adagrad", {"initial_accumulator_value": 1.0}),
+    ("adam", {}),
+]
 
 
 @pytest.mark.parametrize("name, settings", OPTIMIZER_CASES)
@@ -181,8 +194,9 @@ def test_optimizers_follow_tfs_kernels_over_many_steps(name, settings):
     theta0 = rng.normal(size=(3, 7))
     grads = [rng.normal(size=(3, 7)) * (1 + t % 3) for t in range(60)]
     lrs = np.array([[0.1], [0.01], [0.003]])  # the fused engine: one rate per model (row)
-    expected = np.stack([_np_optimizer(name, settings, lrs[k, 0], theta0[k], [g[k] for g in grads])
-                         for k in range(3)])
+    expected = np.stack(
+        [_np_optimizer(name, settings, lrs[k, 0], theta0[k], [g[k] for g in grads]) for k in range(3)]
+    )
     theta = torch.tensor(theta0)
     opt = TFOptimizer(name, [theta], torch.tensor(lrs), tuple(settings.items()))
     for g in grads:
@@ -201,44 +215,71 @@ def test_fused_engine_trains_other_optimizers_as_the_single_engine_does(mnist):
     fused = train_group(configs, mnist, engine="fused")
     for c, f in zip(configs, fused):
         (single,) = train_group([c], mnist, engine="single")
-        np.testing.assert_allclose([p.loss for p in f.curve], [p.loss for p in single.curve],
-                                   rtol=2e-4)
+        np.testing.assert_allclose([p.loss for p in f.curve], [p.loss for p in single.curve], rtol=2e-4)
 
 
 def test_settings_keys_and_costs():
     base = TrialConfig(hidden=16, lr=1e-3, steps=30)
     assert base.key() == "445f36ee6d6f1d077a4dbc1e65a7d836"  # as stored by 0.1.0
-    assert TrialConfig(hidden=16, lr=1e-3, steps=30, cell="lstm", optimizer="adam",
-                       opt={"beta1": 0.9}).key() == base.key()  # a default setting: same trial
-    keys = {TrialConfig(hidden=16, lr=1e-3, steps=30, cell=c, optimizer=o).key()
-            for c in ("lstm", "gru", "rnn") for o in ("adam", "sgd")}
+    assert (
+        TrialConfig(hidden=16, lr=1e-3, steps=30, cell="lstm", optimizer="adam", opt={"beta1": 0.9}).key()
+        == base.key()
+    )  # a default setting: same trial
+    keys = {
+        TrialConfig(hidden=16, lr=1e-3, steps=30, cell=c, optimizer=o).key()
+        for c in ("lstm", "gru", "rnn")
+        for o in ("adam", "sgd")
+    }
     assert len(keys) == 6
-    assert TrialConfig(hidden=16, lr=1e-3, optimizer="momentum", opt={"momentum": 0.99}).opt == \
-        (("momentum", 0.99),)
-    for bad, message in [({"optimizer": "adam", "opt": {"momentum": 0.9}}, "no setting"),
-                         ({"optimizer": "momentum", "opt": {"momentum": 1.5}}, "out of range"),
-                         ({"optimizer": "momentum", "opt": {"nesterov": 0.5}}, "out of range"),
-                         ({"cell": "transformer"}, "cell must be one of"),
-                         ({"optimizer": "lion"}, "optimizer must be one of")]:
+    assert TrialConfig(hidden=16, lr=1e-3, optimizer="momentum", opt={"momentum": 0.99}).opt == (
+        ("momentum", 0.99),
+    )
+    for bad, message in [
+        ({"optimizer": "adam", "opt": {"momentum": 0.9}}, "no setting"),
+        ({"optimizer": "momentum", "opt": {"momentum": 1.5}}, "out of range"),
+        ({"optimizer": "momentum", "opt": {"nesterov": 0.5}}, "out of range"),
+        ({"cell": "transformer"}, "cell must be one of"),
+        ({"optimizer": "lion"}, "optimizer must be one of"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             TrialConfig(hidden=16, lr=1e-3, **bad)
-    flops = {c: trial_flops(TrialConfig(hidden=256, lr=1e-3, cell=c)) for c in ("lstm", "gru",
-                                                                               "rnn")}
+    flops = {c: trial_flops(TrialConfig(hidden=256, lr=1e-3, cell=c)) for c in ("lstm", "gru", "rnn")}
     assert flops["gru"] / flops["lstm"] == pytest.approx(0.75)
     assert flops["rnn"] / flops["lstm"] == pytest.approx(0.25)
-    grid = Grid(hidden=(16,), lrs=(0.1,), cells=("lstm", "gru"), optimizers=("sgd", "momentum"),
-                opt={"momentum": 0.5})
+    grid = Grid(
+        hidden=(16,), lrs=(0.1,), cells=("lstm", "gru"), optimizers=("sgd", "momentum"), opt={"momentum": 0.5}
+    )
     assert len(grid) == 4
-    assert {(t.optimizer, t.opt) for t in grid.trials()} == {("sgd", ()),
-                                                            ("momentum", (("momentum", 0.5),))}
+    assert {(t.optimizer, t.opt) for t in grid.trials()} == {("sgd", ()), ("momentum", (("momentum", 0.5),))}
 
 
 @pytest.mark.slow
 def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     db = tmp_path / "s.db"
-    o = cli("run", "--hidden", "16", "--lr", "0.01,0.1", "--cell", "lstm,gru", "--optimizer",
-            "adam,momentum", "--opt", "momentum=0.5", "--steps", "30", "--device", "cpu",
-            "--workers", "1", "--no-progress", "--data-dir", mnist_dir, "--db", db)
+    o = cli(
+        "run",
+        "--hidden",
+        "16",
+        "--lr",
+        "0.01,0.1",
+        "--cell",
+        "lstm,gru",
+        "--optimizer",
+        "adam,momentum",
+        "--opt",
+        "momentum=0.5",
+        "--steps",
+        "30",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--data-dir",
+        mnist_dir,
+        "--db",
+        db,
+    )
     assert o.code == 0, o.text
     titles = [line for line in o.out.splitlines() if line.startswith("Test accuracy")]
     assert titles == [
@@ -253,58 +294,95 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     results = load_results(db)
     assert len(results) == 8 and {str(r.status) for r in results} == {"done"}
     assert {(r.config.cell, r.config.optimizer) for r in results} == {
-        ("lstm", "adam"), ("lstm", "momentum"), ("gru", "adam"), ("gru", "momentum")}
+        ("lstm", "adam"),
+        ("lstm", "momentum"),
+        ("gru", "adam"),
+        ("gru", "momentum"),
+    }
     assert "gru momentum hidden 16 lr 0.1 seed 0: done" in o.err
     o = cli("compare", "--db", db)
     assert o.code == 0 and "steps 999 there, 30 here" in o.out
-    o = cli("plan", "--hidden", "16", "--lr", "0.01,0.1", "--cell", "lstm,gru", "--optimizer",
-            "adam,momentum", "--opt", "momentum=0.5", "--steps", "30", "--device", "cpu",
-            "--dataset", "mnist,fashion-mnist", "--db", db)  # one plan per dataset
+    o = cli(
+        "plan",
+        "--hidden",
+        "16",
+        "--lr",
+        "0.01,0.1",
+        "--cell",
+        "lstm,gru",
+        "--optimizer",
+        "adam,momentum",
+        "--opt",
+        "momentum=0.5",
+        "--steps",
+        "30",
+        "--device",
+        "cpu",
+        "--dataset",
+        "mnist,fashion-mnist",
+        "--db",
+        db,
+    )  # one plan per dataset
     assert o.code == 0, o.text
     mnist_plan, fashion_plan = o.out.split("dataset fashion-mnist:")
-    assert mnist_plan.startswith("dataset mnist:\n") and \
-        "nothing to run (every trial is stored already)" in mnist_plan
+    assert (
+        mnist_plan.startswith("dataset mnist:\n")
+        and "nothing to run (every trial is stored already)" in mnist_plan
+    )
     assert "total: 8 trials" in fashion_plan
     o = cli("findings", "--db", db)  # per table (facet), each headed by what it is about
     headings = [line for line in o.out.splitlines() if not line.startswith("- ")]
-    names = ["LSTM · adam", "LSTM · momentum (momentum=0.5)", "GRU · adam",
-             "GRU · momentum (momentum=0.5)"]
+    names = ["LSTM · adam", "LSTM · momentum (momentum=0.5)", "GRU · adam", "GRU · momentum (momentum=0.5)"]
     assert headings == [f"{n}:" for n in names] + [f"Across the tables ({', '.join(names)}):"]
     assert o.out.count("- Best learning rate per width: 16 → ") == 4
     across = o.out.split("Across the tables")[1].splitlines()[1:]
     moves = [line for line in across if "the best rate per width" in line.lower()]
     for name in names[1:]:  # how the best rate moves from the first table to each other one
         assert sum(name in line for line in moves) == 1, (name, moves)
-    assert sum(line.startswith("- Best table per width (each at its best rate): 16 → ")
-               for line in across) == 1
-    assert any("frontier" in line or "made training fail in any table" in line
-               for line in across)
+    assert (
+        sum(line.startswith("- Best table per width (each at its best rate): 16 → ") for line in across) == 1
+    )
+    assert any("frontier" in line or "made training fail in any table" in line for line in across)
     # any two axes: cell x optimizer, one table per learning rate (the facet)
     o = cli("table", "--db", db, "--rows", "cell", "--cols", "optimizer")
     assert o.code == 0, o.text
     assert [line for line in o.out.splitlines() if line.startswith("Test accuracy")] == [
-        f"Test accuracy: mnist · 16 units · lr {lr} · 30 steps · batch 100 · init tf · fp32 · "
-        "1 seed" for lr in ("0.01", "0.1")]
+        f"Test accuracy: mnist · 16 units · lr {lr} · 30 steps · batch 100 · init tf · fp32 · 1 seed"
+        for lr in ("0.01", "0.1")
+    ]
     squeezed = [" ".join(line.split()) for line in o.out.splitlines()]
     assert squeezed.count("cell \\ optimizer adam momentum (momentum=0.5)") == 2
-    assert len([line for line in o.out.splitlines() if line.lstrip().startswith(("LSTM", "GRU"))]) \
-        == 4
+    assert len([line for line in o.out.splitlines() if line.lstrip().startswith(("LSTM", "GRU"))]) == 4
     o = cli("table", "--db", db, "--rows", "cell", "--cols", "optimizer", "--format", "csv")
     assert o.out.splitlines()[0] == "cell,optimizer_adam,optimizer_momentum (momentum=0.5)"
     o = cli("table", "--db", db, "--where", "cell=gru", "--where", "optimizer=momentum")
     assert [line for line in o.out.splitlines() if line.startswith("Test accuracy")] == [
         "Test accuracy: GRU · momentum (momentum=0.5) · mnist · 30 steps · batch 100 · init tf "
-        "· fp32 · 1 seed"]
+        "· fp32 · 1 seed"
+    ]
     o = cli("findings", "--db", db, "--where", "cell=cnn")
-    assert o.error_line() == ("Error: no trial has cell='cnn'; its values in the store: LSTM, "
-                              "GRU")
+    assert o.error_line() == ("Error: no trial has cell='cnn'; its values in the store: LSTM, GRU")
     o = cli("export", "--db", db, "--format", "jsonl")
     assert len(o.out.splitlines()) == len(results) == 8  # a row per trial
-    o = cli("plot", "--db", db, "--rows", "cell", "--cols", "optimizer", "--kind", "heatmap",
-            "--kind", "time", "--out", tmp_path / "p")
+    o = cli(
+        "plot",
+        "--db",
+        db,
+        "--rows",
+        "cell",
+        "--cols",
+        "optimizer",
+        "--kind",
+        "heatmap",
+        "--kind",
+        "time",
+        "--out",
+        tmp_path / "p",
+    )
     assert o.code == 0, o.text
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
-        f"{kind}-lr-{lr}.png" for kind in ("heatmap", "time") for lr in ("0.01", "0.1")]
+        f"{kind}-lr-{lr}.png" for kind in ("heatmap", "time") for lr in ("0.01", "0.1")
+    ]
     o = cli("report", "--db", db, "--out", tmp_path / "r.html")
     page = (tmp_path / "r.html").read_text()
     assert page.count("<figure") == 4 * 4  # heatmap, time, curves, best rate: per table
@@ -312,13 +390,28 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     assert page.count("<h3>") == 4
     # findings nested under their table's name, then those across the tables
     assert page.count("<li><strong>") == 5 and "<li><strong>GRU · adam</strong><ul><li>" in page
-    for args, message in [(["--opt", "momentum=0.5"], "no optimizer of the grid (adam) has"),
-                          (["--opt", "momentum"], "is not NAME=NUMBER"),
-                          (["--cell", "lstm,cnn"], "'cnn' is not one of lstm, gru, rnn"),
-                          (["--engine", "fused", "--init", "pytorch"], "supports --init tf only"),
-                          (["--optimizer", "adam,adam"], "repeated values")]:
-        o = cli("run", "--hidden", "16", "--steps", "5", "--device", "cpu", "--no-progress",
-                "--data-dir", mnist_dir, "--db", tmp_path / "x.db", *args)
+    for args, message in [
+        (["--opt", "momentum=0.5"], "no optimizer of the grid (adam) has"),
+        (["--opt", "momentum"], "is not NAME=NUMBER"),
+        (["--cell", "lstm,cnn"], "'cnn' is not one of lstm, gru, rnn"),
+        (["--engine", "fused", "--init", "pytorch"], "supports --init tf only"),
+        (["--optimizer", "adam,adam"], "repeated values"),
+    ]:
+        o = cli(
+            "run",
+            "--hidden",
+            "16",
+            "--steps",
+            "5",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--data-dir",
+            mnist_dir,
+            "--db",
+            tmp_path / "x.db",
+            *args,
+        )
         assert message in o.error_line()
     assert not (tmp_path / "x.db").exists()
 

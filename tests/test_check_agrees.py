@@ -52,28 +52,62 @@ def sound(tmp_path_factory):
 
 # what a column may be set to: anything SQLite stores (NaN is stored as NULL)
 SQL_VALUES = st.one_of(
-    st.none(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False),
-    st.sampled_from([5.0, -1, 0, 1, 1.5, -0.0, 1e308, math.inf, -math.inf, 2**63 - 1, 10**9,
-                     "x", "", "5.0", "-1", "nan", "Infinity", "pruned", "done", "[]", "{}",
-                     "null", DONE.key, PRUNED.key, CLAIMED.key, b"\x00\x01"]),
-    st.text(max_size=6), st.binary(max_size=4),
+    st.none(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False),
+    st.sampled_from(
+        [
+            5.0,
+            -1,
+            0,
+            1,
+            1.5,
+            -0.0,
+            1e308,
+            math.inf,
+            -math.inf,
+            2**63 - 1,
+            10**9,
+            "x",
+            "",
+            "5.0",
+            "-1",
+            "nan",
+            "Infinity",
+            "pruned",
+            "done",
+            "[]",
+            "{}",
+            "null",
+            DONE.key,
+            PRUNED.key,
+            CLAIMED.key,
+            b"\x00\x01",
+        ]
+    ),
+    st.text(max_size=6),
+    st.binary(max_size=4),
 )
 # (table, column, which row) for every column a reader reads
 TARGETS = (
     [("trials", c, f"key = '{DONE.key}'") for c in TRIAL_COLUMNS]
     + [("trials", c, f"key = '{PRUNED.key}'") for c in TRIAL_COLUMNS]
-    + [("curves", c, f"key = '{DONE.key}' AND step = 10") for c in ("key", "step", "loss",
-                                                                      "accuracy")]
+    + [("curves", c, f"key = '{DONE.key}' AND step = 10") for c in ("key", "step", "loss", "accuracy")]
     + [("rungs", c, "1") for c in ("key", "step", "val_accuracy")]
     + [("meta", c, "name LIKE 'plan:%'") for c in ("name", "value")]
     + [("meta", "value", "name LIKE 'dataset:%'")]
     + [("claims", c, "1") for c in CLAIM_COLUMNS]
 )
 JSON_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(),
-    st.sampled_from([math.nan, math.inf, -math.inf, -1, 0, 1e308, 10**400, "x", [], {}, [1],
-                     ["ok", 5], [None], {"a": 1}]),
-    st.text(max_size=4), st.lists(st.integers() | st.text(max_size=3), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(),
+    st.sampled_from(
+        [math.nan, math.inf, -math.inf, -1, 0, 1e308, 10**400, "x", [], {}, [1], ["ok", 5], [None], {"a": 1}]
+    ),
+    st.text(max_size=4),
+    st.lists(st.integers() | st.text(max_size=3), max_size=3),
 )
 
 
@@ -123,10 +157,8 @@ def _refusals(path) -> list[str]:
             why = c.stale_because(time.time(), 3600)
             if why is not None and not why.startswith(("no heartbeat", "process ", "pid ")):
                 refused.append(f"claim: {why}")
-        read("live page", lambda: json.dumps(build_snapshot(store).__dict__, default=str,
-                                             allow_nan=False))
-        read("live page's running trials", lambda: json.dumps(running_trials(store),
-                                                              allow_nan=False))
+        read("live page", lambda: json.dumps(build_snapshot(store).__dict__, default=str, allow_nan=False))
+        read("live page's running trials", lambda: json.dumps(running_trials(store), allow_nan=False))
         if results is not None:
             read("table", lambda: render_tables(build_tables(results)))
     return refused
@@ -149,8 +181,7 @@ def test_check_reports_whatever_a_reader_refuses(sound, tmp_path, target, value)
 
 
 @SOME
-@given(field=st.sampled_from([*PLAN_FIELDS, "drop:keys", "drop:started_at", "extra"]),
-       value=JSON_VALUES)
+@given(field=st.sampled_from([*PLAN_FIELDS, "drop:keys", "drop:started_at", "extra"]), value=JSON_VALUES)
 def test_check_reports_any_plan_row_the_live_page_leaves_out(sound, tmp_path, field, value):
     with Store(sound, readonly=True) as store:
         ((name, text),) = store.query("SELECT name, value FROM meta WHERE name LIKE 'plan:%'")
@@ -166,24 +197,33 @@ def test_check_reports_any_plan_row_the_live_page_leaves_out(sound, tmp_path, fi
     _agree(_damaged(sound, tmp_path, "UPDATE meta SET value = ? WHERE name = ?", (text, name)))
 
 
-@pytest.mark.parametrize("statement,words", [
-    ("UPDATE rungs SET val_accuracy = 5.0", "not a fraction"),
-    ("UPDATE rungs SET step = -1", "rung step -1"),
-    ("UPDATE rungs SET step = 'x'", "rung step 'x'"),
-    ("UPDATE rungs SET val_accuracy = NULL", "not a fraction"),
-    (f"UPDATE trials SET test_accuracy = 0.5 WHERE key = '{PRUNED.key}'", "test accuracy"),
-    (f"UPDATE trials SET val_accuracy = NULL WHERE key = '{PRUNED.key}'", "no validation"),
-    (f"UPDATE trials SET steps_done = 30 WHERE key = '{PRUNED.key}'", "stopped after 30 of"),
-    ("UPDATE meta SET value = replace(value, '\"eta_s\": 60.0', '\"eta_s\": NaN') "
-     "WHERE name LIKE 'plan:%'", "eta_s holds 'nan'"),
-    ("UPDATE meta SET value = replace(value, '\"pending\": 1', '\"pending\": 1e999') "
-     "WHERE name LIKE 'plan:%'", "pending holds 'inf'"),
-    ("UPDATE meta SET value = '{}' WHERE name LIKE 'plan:%'", "lacks host"),
-    ("UPDATE meta SET value = 'zz' WHERE name LIKE 'dataset:%'", "fingerprint"),
-    ("UPDATE claims SET claimed_at = 'soon'", "claimed_at 'soon' is not a time"),
-    ("UPDATE claims SET pid = 'p'", "pid 'p' is not a number"),
-    ("UPDATE claims SET driver = x'00'", "driver b'\\x00' is not text"),
-])
+@pytest.mark.parametrize(
+    "statement,words",
+    [
+        ("UPDATE rungs SET val_accuracy = 5.0", "not a fraction"),
+        ("UPDATE rungs SET step = -1", "rung step -1"),
+        ("UPDATE rungs SET step = 'x'", "rung step 'x'"),
+        ("UPDATE rungs SET val_accuracy = NULL", "not a fraction"),
+        (f"UPDATE trials SET test_accuracy = 0.5 WHERE key = '{PRUNED.key}'", "test accuracy"),
+        (f"UPDATE trials SET val_accuracy = NULL WHERE key = '{PRUNED.key}'", "no validation"),
+        (f"UPDATE trials SET steps_done = 30 WHERE key = '{PRUNED.key}'", "stopped after 30 of"),
+        (
+            "UPDATE meta SET value = replace(value, '\"eta_s\": 60.0', '\"eta_s\": NaN') "
+            "WHERE name LIKE 'plan:%'",
+            "eta_s holds 'nan'",
+        ),
+        (
+            "UPDATE meta SET value = replace(value, '\"pending\": 1', '\"pending\": 1e999') "
+            "WHERE name LIKE 'plan:%'",
+            "pending holds 'inf'",
+        ),
+        ("UPDATE meta SET value = '{}' WHERE name LIKE 'plan:%'", "lacks host"),
+        ("UPDATE meta SET value = 'zz' WHERE name LIKE 'dataset:%'", "fingerprint"),
+        ("UPDATE claims SET claimed_at = 'soon'", "claimed_at 'soon' is not a time"),
+        ("UPDATE claims SET pid = 'p'", "pid 'p' is not a number"),
+        ("UPDATE claims SET driver = x'00'", "driver b'\\x00' is not text"),
+    ],
+)
 def test_the_issues_examples_are_reported(sound, tmp_path, statement, words):
     path = _damaged(sound, tmp_path, statement)
     with Store(path, readonly=True) as store:

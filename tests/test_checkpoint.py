@@ -40,20 +40,23 @@ def same(a, b) -> bool:
 
 def _group(engine, cell="lstm", optimizer="adam", steps=40):
     lrs = (1e-2, 0.5) if engine == "fused" else (1e-2,)
-    return [TrialConfig(hidden=16, lr=lr, seed=s, data_seed=0, steps=steps, batch_size=50,
-                        cell=cell, optimizer=optimizer) for lr in lrs for s in (0, 1)][
-        : 4 if engine == "fused" else 1]
+    return [
+        TrialConfig(
+            hidden=16, lr=lr, seed=s, data_seed=0, steps=steps, batch_size=50, cell=cell, optimizer=optimizer
+        )
+        for lr in lrs
+        for s in (0, 1)
+    ][: 4 if engine == "fused" else 1]
 
 
-CASES = [(e, "lstm", o) for e in ("single", "fused")
-         for o in ("adam", "sgd", "momentum", "rmsprop", "adagrad")] + \
-        [(e, c, "adam") for e in ("single", "fused") for c in ("gru", "rnn")]
+CASES = [
+    (e, "lstm", o) for e in ("single", "fused") for o in ("adam", "sgd", "momentum", "rmsprop", "adagrad")
+] + [(e, c, "adam") for e in ("single", "fused") for c in ("gru", "rnn")]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("engine,cell,optimizer", CASES)
-def test_a_trial_stopped_at_a_random_step_resumes_bit_for_bit(mnist, tmp_path, engine, cell,
-                                                              optimizer):
+def test_a_trial_stopped_at_a_random_step_resumes_bit_for_bit(mnist, tmp_path, engine, cell, optimizer):
     torch.set_num_threads(1)
     configs = _group(engine, cell, optimizer)
     reference = train_group(configs, mnist, engine=engine)
@@ -63,8 +66,7 @@ def test_a_trial_stopped_at_a_random_step_resumes_bit_for_bit(mnist, tmp_path, e
     # time it resumes from the one before
     for stop in sorted(rng.sample([10, 20, 30], 2)):
         with pytest.raises(Stop):
-            train_group(configs, mnist, engine=engine, checkpointing=policy,
-                        on_step=_stop_at(stop))
+            train_group(configs, mnist, engine=engine, checkpointing=policy, on_step=_stop_at(stop))
     before = time.time()
     resumed = train_group(configs, mnist, engine=engine, checkpointing=policy)
     assert all(same(a, b) for a, b in zip(reference, resumed))
@@ -75,6 +77,7 @@ def _stop_at(n):
     def on_step(done, total):
         if done == n:
             raise Stop
+
     return on_step
 
 
@@ -85,8 +88,7 @@ def test_a_rung_stops_pruned_and_continues_from_its_checkpoint(mnist, tmp_path):
     policy = Checkpointing(CheckpointDir(tmp_path), 3600)  # only the rung's checkpoint
     at_rung = train_group(configs, mnist, engine="fused", checkpointing=policy, until=17)
     assert {r.status for r in at_rung} == {Status.PRUNED}
-    assert all(r.steps_done == 17 and r.val_accuracy is not None and r.test_accuracy is None
-               for r in at_rung)
+    assert all(r.steps_done == 17 and r.val_accuracy is not None and r.test_accuracy is None for r in at_rung)
     assert sorted(CheckpointDir(tmp_path).keys()) == sorted(c.key() for c in configs)
     # the survivors only (a search keeps some rates): the same numbers as the whole group's
     survivors = train_group(configs[:2], mnist, engine="fused", checkpointing=policy)
@@ -104,8 +106,7 @@ def test_damaged_checkpoints_fall_back_to_the_previous_one_or_the_start(mnist, t
         for p in tmp_path.iterdir():
             p.unlink()
         with pytest.raises(Stop):
-            train_group([config], mnist, engine="single", checkpointing=policy,
-                        on_step=_stop_at(30))
+            train_group([config], mnist, engine="single", checkpointing=policy, on_step=_stop_at(30))
         path = folder.path(config.key())
         blob = bytearray(path.read_bytes())
         if damage == "flip":
@@ -127,8 +128,9 @@ def test_a_checkpoint_of_another_trial_or_engine_is_not_used(mnist, tmp_path, ca
     (config,) = _group("single")
     folder = CheckpointDir(tmp_path)
     with pytest.raises(Stop):
-        train_group([config], mnist, engine="single", checkpointing=Checkpointing(folder, 0),
-                    on_step=_stop_at(30))
+        train_group(
+            [config], mnist, engine="single", checkpointing=Checkpointing(folder, 0), on_step=_stop_at(30)
+        )
     state = ckpt.decode(folder.load(config.key())[0])
     assert state["step"] == 20 and state["key"] == config.key()  # the one before the stop
     reference = train_group([config], mnist, engine="fused")
@@ -144,8 +146,21 @@ def test_a_checkpoint_of_another_trial_or_engine_is_not_used(mnist, tmp_path, ca
 
 # --------------------------------------------------------------------------- through the CLI
 
-GRID = ["--hidden", "16", "--lr", "1e-2,2e-2", "--steps", "400", "--batch-size", "50",
-        "--device", "cpu", "--workers", "1", "--no-progress"]
+GRID = [
+    "--hidden",
+    "16",
+    "--lr",
+    "1e-2,2e-2",
+    "--steps",
+    "400",
+    "--batch-size",
+    "50",
+    "--device",
+    "cpu",
+    "--workers",
+    "1",
+    "--no-progress",
+]
 
 
 def _store(db: Path) -> dict:
@@ -176,15 +191,19 @@ def test_kill_9_at_random_moments_loses_nothing_and_changes_nothing(mnist_dir, t
     env = {**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir), "OMP_NUM_THREADS": "1"}
     ref_db, db = tmp_path / "ref.db", tmp_path / "k.db"
     args = [LSTM_SWEEP, "run", *GRID, "--checkpoint-every", "0"]
-    done = subprocess.run([*args, "--db", str(ref_db)], env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run([*args, "--db", str(ref_db)], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     folder = checkpoint_dir(db)
     rng = random.Random(7)
     kills = 0
     for _ in range(40):
-        proc = subprocess.Popen([*args, "--db", str(db)], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [*args, "--db", str(db)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         seen: dict = {}
         for _ in range(rng.randint(1, 4)):  # a random number of checkpoints, then kill
             if not _wait_for_checkpoint_change(folder, seen, proc, time.time() + 120):
@@ -198,8 +217,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_changes_nothing(mnist_dir, t
             break
         if kills >= 8:
             break
-    final = subprocess.run([*args, "--db", str(db)], env=env, capture_output=True, text=True,
-                           timeout=600)
+    final = subprocess.run([*args, "--db", str(db)], env=env, capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr
     assert kills >= 3
     ref, got = _store(ref_db), _store(db)
@@ -211,32 +229,80 @@ def test_kill_9_at_random_moments_loses_nothing_and_changes_nothing(mnist_dir, t
 @pytest.mark.slow
 def test_keep_checkpoints_keeps_them_and_the_plan_shows_their_disk(mnist_dir, tmp_path):
     db = tmp_path / "s.db"
-    o = cli("run", "--hidden", "8", "--lr", "1e-2", "--steps", "20", "--device", "cpu",
-            "--no-progress", "--data-dir", mnist_dir, "--db", db, "--checkpoint-every", "0",
-            "--keep-checkpoints")
+    o = cli(
+        "run",
+        "--hidden",
+        "8",
+        "--lr",
+        "1e-2",
+        "--steps",
+        "20",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--data-dir",
+        mnist_dir,
+        "--db",
+        db,
+        "--checkpoint-every",
+        "0",
+        "--keep-checkpoints",
+    )
     assert o.code == 0, o.err
     assert "checkpoints: at every curve point, up to" in o.err and "s.db.checkpoints" in o.err
     assert len(CheckpointDir(checkpoint_dir(db)).keys()) == 1
-    o = cli("plan", "--hidden", "8", "--lr", "1e-2", "--db", tmp_path / "p.db",
-            "--checkpoint-every", "off")
+    o = cli("plan", "--hidden", "8", "--lr", "1e-2", "--db", tmp_path / "p.db", "--checkpoint-every", "off")
     assert o.code == 0 and "checkpoints: off" in o.out
 
 
-@pytest.mark.parametrize("value", ["5x", "-1", "nan", "inf", "1e9", "m", "", "5 m m", "0x10",
-                                   "1e-400", "1e-400s", "0.5", "0.001m", "-0.5", "1e999999999999",
-                                   "1e400", "1" + "0" * 400, "8d", "169h"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "5x",
+        "-1",
+        "nan",
+        "inf",
+        "1e9",
+        "m",
+        "",
+        "5 m m",
+        "0x10",
+        "1e-400",
+        "1e-400s",
+        "0.5",
+        "0.001m",
+        "-0.5",
+        "1e999999999999",
+        "1e400",
+        "1" + "0" * 400,
+        "8d",
+        "169h",
+    ],
+)
 def test_bad_checkpoint_intervals_are_refused(tmp_path, value):
-    o = cli("plan", "--hidden", "8", "--lr", "1e-2", "--db", tmp_path / "p.db",
-            "--checkpoint-every", value)
-    assert "--checkpoint-every takes 0 (at every curve point), off (never), or seconds" in \
-        o.error_line()
+    o = cli("plan", "--hidden", "8", "--lr", "1e-2", "--db", tmp_path / "p.db", "--checkpoint-every", value)
+    assert "--checkpoint-every takes 0 (at every curve point), off (never), or seconds" in o.error_line()
     assert o.code == 2 and not (tmp_path / "p.db").exists()
 
 
-@pytest.mark.parametrize("value, seconds", [("0", 0.0), ("0s", 0.0), ("0.0m", 0.0), (" 1 ", 1.0),
-                                            ("1s", 1.0), ("0.5m", 30.0), ("1.5h", 5400.0),
-                                            ("168h", 604800.0), ("off", None), (90, 90.0),
-                                            (0, 0.0), (2.5, 2.5), (None, None)])
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        ("0", 0.0),
+        ("0s", 0.0),
+        ("0.0m", 0.0),
+        (" 1 ", 1.0),
+        ("1s", 1.0),
+        ("0.5m", 30.0),
+        ("1.5h", 5400.0),
+        ("168h", 604800.0),
+        ("off", None),
+        (90, 90.0),
+        (0, 0.0),
+        (2.5, 2.5),
+        (None, None),
+    ],
+)
 def test_checkpoint_intervals_parse_to_their_seconds(value, seconds):
     assert parse_every(value) == seconds
 
@@ -276,8 +342,7 @@ ls -A {disk}; echo end
 
 @pytest.mark.slow
 @needs_unshare
-def test_a_full_disk_while_checkpointing_is_a_warning_and_the_trial_finishes(mnist_dir,
-                                                                            tmp_path):
+def test_a_full_disk_while_checkpointing_is_a_warning_and_the_trial_finishes(mnist_dir, tmp_path):
     disk = tmp_path / "disk"
     disk.mkdir()
     # room for the store, not for a second generation of a 128-unit trial's checkpoints

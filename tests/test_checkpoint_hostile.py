@@ -38,6 +38,7 @@ def _stop_at(n):
     def on_step(done, total):
         if done == n:
             raise Stop
+
     return on_step
 
 
@@ -48,8 +49,7 @@ def same(a, b) -> bool:
 
 
 def _configs(lrs=(1e-2,)):
-    return [TrialConfig(hidden=16, lr=lr, seed=0, data_seed=0, steps=40, batch_size=50)
-            for lr in lrs]
+    return [TrialConfig(hidden=16, lr=lr, seed=0, data_seed=0, steps=40, batch_size=50) for lr in lrs]
 
 
 def _settled(fn, *args, timeout=120.0):
@@ -73,11 +73,16 @@ def saved(mnist, tmp_path_factory):
         folder = CheckpointDir(tmp_path_factory.mktemp(name))
         configs = _configs(lrs)
         with pytest.raises(Stop):
-            train_group(configs, mnist, engine=engine, checkpointing=Checkpointing(folder, 0),
-                        on_step=_stop_at(30))
-        out[name] = {"engine": engine, "configs": configs, "folder": folder,
-                     "reference": train_group(configs, mnist, engine=engine),
-                     "blobs": {c.key(): folder.load(c.key()) for c in configs}}
+            train_group(
+                configs, mnist, engine=engine, checkpointing=Checkpointing(folder, 0), on_step=_stop_at(30)
+            )
+        out[name] = {
+            "engine": engine,
+            "configs": configs,
+            "folder": folder,
+            "reference": train_group(configs, mnist, engine=engine),
+            "blobs": {c.key(): folder.load(c.key()) for c in configs},
+        }
     statuses = [ckpt.decode(b[0])["status"] for b in out["fused"]["blobs"].values()]
     assert statuses == ["done", "diverged"], statuses  # the states cover both kinds
     return out
@@ -92,8 +97,9 @@ def _resume(mnist, case, tmp_path, blobs):
         folder.path(key).write_bytes(newest)
         if prev:
             Path(str(folder.path(key)) + ".prev").write_bytes(prev[0])
-    return train_group(case["configs"], mnist, engine=case["engine"],
-                       checkpointing=Checkpointing(folder, 3600))
+    return train_group(
+        case["configs"], mnist, engine=case["engine"], checkpointing=Checkpointing(folder, 3600)
+    )
 
 
 # --------------------------------------------------------------------------- file kinds
@@ -134,8 +140,17 @@ def _plant(kind: str, path: Path, tmp_path: Path, valid: bytes) -> None:
         raise AssertionError(kind)
 
 
-KINDS = ["fifo", "/dev/zero", "/dev/urandom", "link to a checkpoint", "dangling link", "folder",
-         "socket", "sparse 2 GB with the magic", "sqlite store"]
+KINDS = [
+    "fifo",
+    "/dev/zero",
+    "/dev/urandom",
+    "link to a checkpoint",
+    "dangling link",
+    "folder",
+    "socket",
+    "sparse 2 GB with the magic",
+    "sqlite store",
+]
 
 
 def _fingerprint(path: Path):
@@ -154,7 +169,8 @@ def _fingerprint(path: Path):
 @pytest.mark.parametrize("which", ["newest", "prev", "both"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_what_is_not_a_checkpoint_is_skipped_without_blocking_and_left_alone(
-        mnist, saved, tmp_path, caplog, kind, which):
+    mnist, saved, tmp_path, caplog, kind, which
+):
     torch.set_num_threads(1)
     case = saved["single"]
     (config,) = case["configs"]
@@ -180,8 +196,7 @@ def test_what_is_not_a_checkpoint_is_skipped_without_blocking_and_left_alone(
     # the trial trains to the end as if it had never stopped, and keeps nothing it did not write
     caplog.clear()
     policy = Checkpointing(folder, 0)
-    result = _settled(lambda: train_group([config], mnist, engine="single",
-                                          checkpointing=policy))
+    result = _settled(lambda: train_group([config], mnist, engine="single", checkpointing=policy))
     assert same(result[0], case["reference"][0])
     folder.delete([key])  # as the driver does once its result is stored
     if kind.endswith("with the magic"):  # it carries our header: a damaged one of ours, gone
@@ -208,10 +223,15 @@ def test_a_huge_file_is_not_read_past_the_trials_limit(mnist, saved, tmp_path, c
 # --------------------------------------------------------------------------- forged states
 
 JUNK = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-10**30, max_value=10**30),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
-    st.lists(st.integers(-3, 3), max_size=4), st.just(torch.tensor([1.0, 2.0])),
-    st.just(10**400), st.just({}),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.integers(-3, 3), max_size=4),
+    st.just(torch.tensor([1.0, 2.0])),
+    st.just(10**400),
+    st.just({}),
 )
 
 
@@ -219,14 +239,30 @@ def _edit(state: dict, data) -> tuple[dict, str | tuple]:
     """``state`` with one part changed by ``data`` (a Hypothesis draw), and what changed (for
     a curve's value: its name and the value)."""
     s = copy.deepcopy(state)
-    where = data.draw(st.sampled_from([
-        "scalar", "stream", "curve", "tensor", "order", "rng", "missing", "frozen"]))
+    where = data.draw(
+        st.sampled_from(["scalar", "stream", "curve", "tensor", "order", "rng", "missing", "frozen"])
+    )
     if where == "scalar":
-        field = data.draw(st.sampled_from(["step", "opt_t", "status", "steps_done", "last_loss",
-                                           "started_at", "wall_s", "cpu_s", "layout", "key",
-                                           "format"]))
-        s[field] = data.draw(st.one_of(JUNK, st.integers(-5, 60), st.sampled_from(
-            ["done", "diverged", "pruned", "failed"])))
+        field = data.draw(
+            st.sampled_from(
+                [
+                    "step",
+                    "opt_t",
+                    "status",
+                    "steps_done",
+                    "last_loss",
+                    "started_at",
+                    "wall_s",
+                    "cpu_s",
+                    "layout",
+                    "key",
+                    "format",
+                ]
+            )
+        )
+        s[field] = data.draw(
+            st.one_of(JUNK, st.integers(-5, 60), st.sampled_from(["done", "diverged", "pruned", "failed"]))
+        )
         return s, f"{field}={s[field]!r:.40}"
     if where == "stream":
         field = data.draw(st.sampled_from(["index", "epochs"]))
@@ -267,8 +303,7 @@ def _edit(state: dict, data) -> tuple[dict, str | tuple]:
         how = data.draw(st.sampled_from(["nan", "inf", "shape", "dtype", "junk"]))
         t = s["tensors"][i]
         if how in ("nan", "inf"):
-            t.view(-1)[data.draw(st.integers(0, t.numel() - 1))] = math.nan if how == "nan" \
-                else math.inf
+            t.view(-1)[data.draw(st.integers(0, t.numel() - 1))] = math.nan if how == "nan" else math.inf
             if s["status"] == "diverged":  # a diverged model may hold anything: not a forgery
                 return state, "nothing"
         elif how == "shape":
@@ -288,9 +323,13 @@ def _edit(state: dict, data) -> tuple[dict, str | tuple]:
 
 def _equal(a, b) -> bool:
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and \
-            a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.nan_to_num(7.0),
-                                                                      b.nan_to_num(7.0))
+        return (
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and torch.equal(a.nan_to_num(7.0), b.nan_to_num(7.0))
+        )
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -317,10 +356,14 @@ def test_every_forged_state_is_refused_and_never_raises(mnist, saved, data):
     if _equal(forged, state):
         return
     try:
-        why = ckpt.state_problem(forged, config, config.steps, n) if isinstance(
-            forged.get("key"), str) and forged["key"] == config.key() \
-            and type(forged.get("format")) is int and forged["format"] == 1 \
-            else "another trial's or format's"  # (as decode and best_checkpoint see them)
+        why = (
+            ckpt.state_problem(forged, config, config.steps, n)
+            if isinstance(forged.get("key"), str)
+            and forged["key"] == config.key()
+            and type(forged.get("format")) is int
+            and forged["format"] == 1
+            else "another trial's or format's"
+        )  # (as decode and best_checkpoint see them)
     except KeyError:
         why = None
     if why is None and "key" in forged:
@@ -331,20 +374,35 @@ def test_every_forged_state_is_refused_and_never_raises(mnist, saved, data):
         value = forged.get(field, value)
         # a value no stored row could tell from the truth: a loss of the curve (a batch's
         # accuracy may be only a multiple of 1/batch), a time, a loss training overwrites
-        harmless = field in ("wall_s", "cpu_s", "started_at", "curve loss") or (
-            field == "last_loss" and forged["status"] == "done") or (
-            # where a diverged model stopped: any step before the state's, with its curve
-            field == "steps_done" and forged["status"] == "diverged"
-            and isinstance(value, int) and 0 < value <= forged["step"]) or (
-            field == "curve accuracy" and isinstance(value, float) and 0 <= value <= 1
-            and (value * config.batch_size) % 1 < 1e-3)
-        assert harmless and isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and 0 <= value < 1e300, f"accepted a forged state: {what}"
+        harmless = (
+            field in ("wall_s", "cpu_s", "started_at", "curve loss")
+            or (field == "last_loss" and forged["status"] == "done")
+            or (
+                # where a diverged model stopped: any step before the state's, with its curve
+                field == "steps_done"
+                and forged["status"] == "diverged"
+                and isinstance(value, int)
+                and 0 < value <= forged["step"]
+            )
+            or (
+                field == "curve accuracy"
+                and isinstance(value, float)
+                and 0 <= value <= 1
+                and (value * config.batch_size) % 1 < 1e-3
+            )
+        )
+        assert (
+            harmless
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and 0 <= value < 1e300
+        ), f"accepted a forged state: {what}"
         return
     # and through the file: decoded, checked, refused with a warning (never an exception)
     blob = ckpt.encode(forged)
-    used = ckpt.best_checkpoint(_Blobs([blob]), config.key(),
-                                lambda s: ckpt.state_problem(s, config, config.steps, n))
+    used = ckpt.best_checkpoint(
+        _Blobs([blob]), config.key(), lambda s: ckpt.state_problem(s, config, config.steps, n)
+    )
     assert used is None or ckpt.tensor_problem(_engine(case, config), j, forged), what
 
 
@@ -361,6 +419,7 @@ _ENGINES: dict = {}
 
 def _engine(case, config):
     from lstm_sweep.training.engines import make_engine
+
     name = case["engine"]
     if name not in _ENGINES:
         _ENGINES[name] = make_engine(name, case["configs"], torch.device("cpu"))
@@ -392,7 +451,8 @@ FORGERIES = {
 @pytest.mark.parametrize("forgery", sorted(FORGERIES))
 @pytest.mark.parametrize("which", ["newest", "both"])
 def test_a_forged_checkpoint_falls_back_and_the_trial_ends_as_if_never_stopped(
-        mnist, saved, tmp_path, caplog, forgery, which):
+    mnist, saved, tmp_path, caplog, forgery, which
+):
     """Re-signed after editing, the newest checkpoint (or both) is refused with a warning; the
     trials resume from the previous one (or their beginning) and end bit for bit as the
     uninterrupted ones, every member of a fused group with a diverged one among them."""
@@ -414,20 +474,33 @@ def test_a_forged_checkpoint_falls_back_and_the_trial_ends_as_if_never_stopped(
 
 # --------------------------------------------------------------------------- through the CLI
 
-GRID = ["--hidden", "16", "--lr", "1e-2,1e38", "--steps", "40", "--batch-size", "50",
-        "--device", "cpu", "--workers", "1", "--no-progress", "--engine", "fused"]
+GRID = [
+    "--hidden",
+    "16",
+    "--lr",
+    "1e-2,1e38",
+    "--steps",
+    "40",
+    "--batch-size",
+    "50",
+    "--device",
+    "cpu",
+    "--workers",
+    "1",
+    "--no-progress",
+    "--engine",
+    "fused",
+]
 
 
-def test_a_forged_checkpoint_in_a_sweep_stores_what_check_accepts(mnist_dir, saved, tmp_path,
-                                                                  caplog):
+def test_a_forged_checkpoint_in_a_sweep_stores_what_check_accepts(mnist_dir, saved, tmp_path, caplog):
     """Forged checkpoints of every trial, each a different lie, in front of a real ``run``: it
     stores every trial with the numbers of a run that never stopped, and ``check`` says ok."""
     db = tmp_path / "s.db"
     case = saved["fused"]
     folder = CheckpointDir(checkpoint_dir(db))
     folder.folder.mkdir()
-    for (key, (newest, _)), forgery in zip(case["blobs"].items(), ["accuracy 2.0",
-                                                                   "curve step 9999"]):
+    for (key, (newest, _)), forgery in zip(case["blobs"].items(), ["accuracy 2.0", "curve step 9999"]):
         state = ckpt.decode(newest)
         FORGERIES[forgery](state)
         folder.path(key).write_bytes(ckpt.encode(state))
@@ -466,21 +539,43 @@ def test_foreign_files_at_checkpoint_paths_survive_a_sweep(mnist_dir, saved, tmp
 
 
 @pytest.mark.slow
-def test_retry_with_checkpoints_off_removes_the_stale_ones_and_plans_stay_bounded(
-        mnist_dir, tmp_path):
+def test_retry_with_checkpoints_off_removes_the_stale_ones_and_plans_stay_bounded(mnist_dir, tmp_path):
     """``run --retry pruned --checkpoint-every off`` finishes a search's pruned trials from
     their beginning and removes their (now stale) checkpoints; running a grid again and again
     keeps one plan row, not one per run."""
     db = tmp_path / "s.db"
-    grid = ["--hidden", "16", "--lr", "1e-3:1e-1:3", "--steps", "60", "--batch-size", "50",
-            "--device", "cpu", "--workers", "1"]
+    grid = [
+        "--hidden",
+        "16",
+        "--lr",
+        "1e-3:1e-1:3",
+        "--steps",
+        "60",
+        "--batch-size",
+        "50",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+    ]
     out = cli("search", "--db", db, "--data-dir", mnist_dir, *grid)
     assert out.code == 0, out.text
     pruned = [r.key for r in load_results(db) if str(r.status) == "pruned"]
     assert pruned and set(pruned) <= set(CheckpointDir(checkpoint_dir(db)).keys())
     for _ in range(3):
-        out = cli("run", "--db", db, "--data-dir", mnist_dir, *grid, "--retry", "pruned",
-                  "--checkpoint-every", "off", "--no-progress")
+        out = cli(
+            "run",
+            "--db",
+            db,
+            "--data-dir",
+            mnist_dir,
+            *grid,
+            "--retry",
+            "pruned",
+            "--checkpoint-every",
+            "off",
+            "--no-progress",
+        )
         assert out.code == 0, out.text
     assert not any(str(r.status) == "pruned" for r in load_results(db))
     assert CheckpointDir(checkpoint_dir(db)).keys() == []
@@ -491,8 +586,9 @@ def test_retry_with_checkpoints_off_removes_the_stale_ones_and_plans_stay_bounde
     shutil.rmtree(checkpoint_dir(db), ignore_errors=True)
 
 
-@pytest.mark.parametrize("lie", ["curve step 9999", "accuracy 2.0", "repeated step",
-                                 "pruned with a test accuracy"])
+@pytest.mark.parametrize(
+    "lie", ["curve step 9999", "accuracy 2.0", "repeated step", "pruned with a test accuracy"]
+)
 def test_a_result_the_store_would_refuse_is_stored_as_failed_with_its_reason(saved, tmp_path, lie):
     """The driver's last guard: a result that a reader would refuse (whatever made it) is
     committed as ``failed`` naming why, and the store stays one that ``check`` accepts."""
@@ -503,7 +599,7 @@ def test_a_result_the_store_would_refuse_is_stored_as_failed_with_its_reason(sav
     good = saved["single"]["reference"][0]
     assert _storable(good) == (good, False)
     bad = {
-        "curve step 9999": dataclasses.replace(good, curve=(*good.curve, CurvePoint(9999, .5, .5))),
+        "curve step 9999": dataclasses.replace(good, curve=(*good.curve, CurvePoint(9999, 0.5, 0.5))),
         "accuracy 2.0": dataclasses.replace(good, test_accuracy=2.0),
         "repeated step": dataclasses.replace(good, curve=(*good.curve, good.curve[-1])),
         "pruned with a test accuracy": dataclasses.replace(good, status=Status.PRUNED),

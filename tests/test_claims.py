@@ -20,8 +20,20 @@ from lstm_sweep.store import Claim, StaleKind, Store, claim_timeout, load_result
 from lstm_sweep.study.config import TrialConfig
 
 TRIAL = TrialConfig(hidden=8, lr=0.01, steps=5)
-RUN = ("run", "--hidden", "8", "--lr", "0.01", "--steps", "5", "--device", "cpu", "--workers",
-       "1", "--no-progress")
+RUN = (
+    "run",
+    "--hidden",
+    "8",
+    "--lr",
+    "0.01",
+    "--steps",
+    "5",
+    "--device",
+    "cpu",
+    "--workers",
+    "1",
+    "--no-progress",
+)
 
 
 def _valid_timeout(text: str) -> bool:
@@ -32,17 +44,42 @@ def _valid_timeout(text: str) -> bool:
     return math.isfinite(value) and 5 <= value <= 86_400
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.one_of(
-    st.sampled_from(["abc", "-1", "nan", "inf", "-inf", "1e-9", "0", "4.9", "86401", "1e9",
-                     "1e400", "0x10", "60s", "5 min", "½"]),
-    st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
-            min_size=1, max_size=12),
-).filter(lambda t: t.strip() and not _valid_timeout(t)))
-def test_a_bad_claim_timeout_is_one_error_line_and_changes_nothing(text, monkeypatch, tmp_path,
-                                                                    mnist_dir):
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    text=st.one_of(
+        st.sampled_from(
+            [
+                "abc",
+                "-1",
+                "nan",
+                "inf",
+                "-inf",
+                "1e-9",
+                "0",
+                "4.9",
+                "86401",
+                "1e9",
+                "1e400",
+                "0x10",
+                "60s",
+                "5 min",
+                "½",
+            ]
+        ),
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
+            min_size=1,
+            max_size=12,
+        ),
+    ).filter(lambda t: t.strip() and not _valid_timeout(t))
+)
+def test_a_bad_claim_timeout_is_one_error_line_and_changes_nothing(text, monkeypatch, tmp_path, mnist_dir):
     monkeypatch.setenv("LSTM_SWEEP_CLAIM_TIMEOUT", text)
     with pytest.raises(ConfigError, match="LSTM_SWEEP_CLAIM_TIMEOUT"):
         claim_timeout()
@@ -50,15 +87,18 @@ def test_a_bad_claim_timeout_is_one_error_line_and_changes_nothing(text, monkeyp
     if not db.exists():
         Store(db).close()
     before = snapshot(tmp_path)
-    for command in ((*RUN, "--data-dir", mnist_dir),
-                    ("plan", "--hidden", "8", "--lr", "0.01", "--device", "cpu")):
+    for command in (
+        (*RUN, "--data-dir", mnist_dir),
+        ("plan", "--hidden", "8", "--lr", "0.01", "--device", "cpu"),
+    ):
         o = cli(*command, "--db", db)
         assert "$LSTM_SWEEP_CLAIM_TIMEOUT=" in o.error_line() and "from 5 to 86,400" in o.err
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("text, value", [("", 60.0), ("  ", 60.0), ("5", 5.0), ("90.5", 90.5),
-                                         ("86400", 86400.0)])
+@pytest.mark.parametrize(
+    "text, value", [("", 60.0), ("  ", 60.0), ("5", 5.0), ("90.5", 90.5), ("86400", 86400.0)]
+)
 def test_sane_claim_timeouts_are_taken(text, value, monkeypatch):
     monkeypatch.setenv("LSTM_SWEEP_CLAIM_TIMEOUT", text)
     assert claim_timeout() == value
@@ -69,17 +109,22 @@ def _claim(db, *, pid, heartbeat, host=None, start=None):
         pass
     conn = sqlite3.connect(db)
     with conn:
-        conn.execute("INSERT INTO claims VALUES (?, 'someone', ?, ?, ?, ?, ?)",
-                     (TRIAL.key(), host or socket.gethostname(), pid, start, time.time(),
-                      heartbeat))
+        conn.execute(
+            "INSERT INTO claims VALUES (?, 'someone', ?, ?, ?, ?, ?)",
+            (TRIAL.key(), host or socket.gethostname(), pid, start, time.time(), heartbeat),
+        )
     conn.close()
 
 
 def _driver(db, mnist_dir, timeout="5") -> subprocess.Popen:
-    env = {**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir),
-           "LSTM_SWEEP_CLAIM_TIMEOUT": timeout}
-    return subprocess.Popen([LSTM_SWEEP, *RUN, "--db", str(db)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir), "LSTM_SWEEP_CLAIM_TIMEOUT": timeout}
+    return subprocess.Popen(
+        [LSTM_SWEEP, *RUN, "--db", str(db)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -100,7 +145,8 @@ def test_a_heartbeat_far_in_the_future_is_stale_at_once(tmp_path, mnist_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("ahead, host", [(3.0, "another-host"), (0.0, None)])
 def test_a_claim_nobody_beats_holds_its_trial_one_timeout_after_its_last_beat(
-        ahead, host, tmp_path, mnist_dir):
+    ahead, host, tmp_path, mnist_dir
+):
     """A heartbeat a little in the future (within the timeout), on another host; or a live
     process on this host that is no driver (this test's own): live while beaten (the test
     beats it until the driver says it waits, however slow its start), then taken over once
@@ -122,8 +168,7 @@ def test_a_claim_says_why_it_is_stale():
     now = 1_000_000.0
     alive = Claim("k", "d", "elsewhere", 1, None, now, now - 1)
     assert alive.live(now, 60)
-    assert "no heartbeat for 61 s" in Claim("k", "d", "h", 1, None, 0, now - 61).stale_because(
-        now, 60)
+    assert "no heartbeat for 61 s" in Claim("k", "d", "h", 1, None, 0, now - 61).stale_because(now, 60)
     assert "in the future" in Claim("k", "d", "h", 1, None, 0, now + 61).stale_because(now, 60)
     assert "not a time" in Claim("k", "d", "h", 1, None, 0, "soon").stale_because(now, 60)
     assert "not a time" in Claim("k", "d", "h", 1, None, 0, math.nan).stale_because(now, 60)
@@ -135,10 +180,13 @@ def test_a_claim_says_why_it_is_stale():
     assert "another process" in reused.stale_because(now, 60)
     # the kind, for code (check reports a claim from the future, not one merely silent)
     assert alive.staleness(now, 60) is None
-    kinds = [(Claim("k", "d", "h", 1, None, 0, now - 61), StaleKind.SILENT),
-             (Claim("k", "d", "h", 1, None, 0, now + 61), StaleKind.FUTURE),
-             (Claim("k", "d", "h", 1, None, 0, "soon"), StaleKind.BAD_ROW),
-             (gone, StaleKind.GONE), (reused, StaleKind.REUSED)]
+    kinds = [
+        (Claim("k", "d", "h", 1, None, 0, now - 61), StaleKind.SILENT),
+        (Claim("k", "d", "h", 1, None, 0, now + 61), StaleKind.FUTURE),
+        (Claim("k", "d", "h", 1, None, 0, "soon"), StaleKind.BAD_ROW),
+        (gone, StaleKind.GONE),
+        (reused, StaleKind.REUSED),
+    ]
     for claim, kind in kinds:
         why = claim.staleness(now, 60)
         assert why is not None and why.kind is kind and why.text == claim.stale_because(now, 60)

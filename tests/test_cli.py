@@ -23,10 +23,25 @@ def swept(mnist_dir, tmp_path_factory):
     """A 2 x 2 grid, 300 steps, run once through the CLI; returns (db, stdout, stderr)."""
     db = tmp_path_factory.mktemp("cli") / "sweep.db"
     proc = subprocess.run(
-        [LSTM_SWEEP, "run", "--hidden", "16,32", "--lr", "1e-3,1e-2", "--steps", "300",
-         "--device", "cpu", "--db", str(db), "--no-progress"],
+        [
+            LSTM_SWEEP,
+            "run",
+            "--hidden",
+            "16,32",
+            "--lr",
+            "1e-3,1e-2",
+            "--steps",
+            "300",
+            "--device",
+            "cpu",
+            "--db",
+            str(db),
+            "--no-progress",
+        ],
         env={**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)},
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     return db, proc.stdout, proc.stderr
@@ -63,8 +78,25 @@ def test_rerun_resumes_with_nothing_to_do(swept, mnist_dir, monkeypatch, capsys)
     db, _, _ = swept
     before = load_results(db)
     monkeypatch.setenv("LSTM_SWEEP_DATA_DIR", str(mnist_dir))
-    assert main(["run", "--hidden", "16,32", "--lr", "1e-3,1e-2", "--steps", "300",
-                 "--device", "cpu", "--db", str(db), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--hidden",
+                "16,32",
+                "--lr",
+                "1e-3,1e-2",
+                "--steps",
+                "300",
+                "--device",
+                "cpu",
+                "--db",
+                str(db),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "4 already stored, 0 to run" in err
     assert load_results(db) == before
@@ -138,8 +170,20 @@ def test_corrupt_data_file_is_an_error_naming_it(corrupt_dir, tmp_path, capsys):
 def test_db_that_is_not_a_store_is_refused_untouched(tmp_path, capsys, mnist_dir):
     db = tmp_path / "thesis.tex"
     db.write_text("\\documentclass{article}\n")
-    code = main(["run", "--hidden", "8", "--steps", "5", "--data-dir", str(mnist_dir),
-                 "--db", str(db), "--no-progress"])
+    code = main(
+        [
+            "run",
+            "--hidden",
+            "8",
+            "--steps",
+            "5",
+            "--data-dir",
+            str(mnist_dir),
+            "--db",
+            str(db),
+            "--no-progress",
+        ]
+    )
     _assert_one_error_line(code, capsys.readouterr().err, "is not an SQLite database")
     assert db.read_text() == "\\documentclass{article}\n"
 
@@ -163,8 +207,9 @@ def test_debug_shows_the_traceback(capsys):
 def test_installed_script_reports_version_and_help():
     out = subprocess.run([LSTM_SWEEP, "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and "0.1.0" in out.stdout
-    out = subprocess.run([sys.executable, "-m", "lstm_sweep.cli", "run", "--help"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "lstm_sweep.cli", "run", "--help"], capture_output=True, text=True
+    )
     assert out.returncode == 0 and "--preset" in out.stdout and "--data-dir" in out.stdout
 
 
@@ -172,8 +217,27 @@ def test_installed_script_reports_version_and_help():
 def test_fused_engine_through_the_cli(mnist_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LSTM_SWEEP_DATA_DIR", str(mnist_dir))
     db = tmp_path / "f.db"
-    assert main(["run", "--hidden", "16", "--lr", "1e-2,1e-1", "--steps", "30", "--engine",
-                 "fused", "--device", "cpu", "--db", str(db), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--hidden",
+                "16",
+                "--lr",
+                "1e-2,1e-1",
+                "--steps",
+                "30",
+                "--engine",
+                "fused",
+                "--device",
+                "cpu",
+                "--db",
+                str(db),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "1 work units, engine fused" in err and "fused x2" in err
     assert {(r.engine, r.group_size) for r in load_results(db)} == {("fused", 2)}
@@ -190,24 +254,72 @@ def test_plan_command_prints_a_plan_without_touching_anything(tmp_path, capsys):
 
 
 def test_repeats_means_seeds_0_to_n_minus_1(tmp_path, capsys):
-    assert main(["plan", "--hidden", "16", "--lr", "0.1", "--repeats", "3", "--device", "cpu",
-                 "--db", str(tmp_path / "x.db")]) == 0
+    assert (
+        main(
+            [
+                "plan",
+                "--hidden",
+                "16",
+                "--lr",
+                "0.1",
+                "--repeats",
+                "3",
+                "--device",
+                "cpu",
+                "--db",
+                str(tmp_path / "x.db"),
+            ]
+        )
+        == 0
+    )
     assert "total: 3 trials" in capsys.readouterr().out
 
 
 @pytest.mark.slow
 def test_plan_leaves_out_finished_trials(swept, capsys):
     db = swept[0]
-    assert main(["plan", "--hidden", "16,32", "--lr", "1e-3,1e-2,1e-1", "--steps", "300",
-                 "--device", "cpu", "--db", str(db)]) == 0
+    assert (
+        main(
+            [
+                "plan",
+                "--hidden",
+                "16,32",
+                "--lr",
+                "1e-3,1e-2,1e-1",
+                "--steps",
+                "300",
+                "--device",
+                "cpu",
+                "--db",
+                str(db),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "2 work units to run" in out  # the 4 stored trials are done already
 
 
 def test_run_refuses_what_cannot_fit_in_memory(tmp_path, capsys, mnist_dir):
     db = tmp_path / "x.db"
-    code = main(["run", "--hidden", "100000", "--lr", "0.1", "--steps", "1", "--device", "cpu",
-                 "--data-dir", str(mnist_dir), "--db", str(db), "--no-progress"])
+    code = main(
+        [
+            "run",
+            "--hidden",
+            "100000",
+            "--lr",
+            "0.1",
+            "--steps",
+            "1",
+            "--device",
+            "cpu",
+            "--data-dir",
+            str(mnist_dir),
+            "--db",
+            str(db),
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].startswith("Error: 1 work units need more memory than cpu")
     needs = float(re.search(r"needs ([0-9.]+) GB", err[-1]).group(1))
@@ -237,8 +349,7 @@ def test_plot_and_report_commands(swept, tmp_path, capsys):
     assert main(["plot", "--db", db, "--out", str(tmp_path / "p"), "--format", "svg"]) == 0
     written = sorted(p.name for p in (tmp_path / "p").iterdir())
     assert written == ["best-lr.svg", "curves.svg", "heatmap.svg", "time.svg", "transfer.svg"]
-    assert main(["plot", "--db", db, "--kind", "curves", "--lr", "0.01", "--out",
-                 str(tmp_path / "q")]) == 0
+    assert main(["plot", "--db", db, "--kind", "curves", "--lr", "0.01", "--out", str(tmp_path / "q")]) == 0
     assert [p.name for p in (tmp_path / "q").iterdir()] == ["curves.png"]
     capsys.readouterr()
     out = tmp_path / "r.html"

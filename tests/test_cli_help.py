@@ -77,10 +77,8 @@ def test_a_flag_has_one_help_text_across_commands():
             if isinstance(param, click.Option):
                 assert param.help, f"{name} {param.opts[0]} has no help"
                 for flag in param.opts:
-                    helps.setdefault(flag, {}).setdefault(_declared_help(param.help), set()) \
-                        .add(name)
-    drift = {flag: texts for flag, texts in helps.items()
-             if len(texts) > 1 and flag not in VARIANTS}
+                    helps.setdefault(flag, {}).setdefault(_declared_help(param.help), set()).add(name)
+    drift = {flag: texts for flag, texts in helps.items() if len(texts) > 1 and flag not in VARIANTS}
     assert drift == {}, f"options declared with different help texts: {drift}"
     stale = [flag for flag in VARIANTS if len(helps.get(flag, {})) < 2]
     assert stale == [], f"VARIANTS names flags that no longer vary: {stale}"
@@ -109,9 +107,12 @@ def test_the_reference_does_not_depend_on_the_terminal(monkeypatch):
 def test_ctrl_c_says_how_to_resume_where_a_command_resumes():
     assert interrupted_message(["search", "--preset", "hw2"]).startswith(
         "Interrupted: finished trials and the rungs' results are saved; run the same "
-        "`lstm-sweep search` command to resume")
-    assert interrupted_message(["--debug", "run"]) == \
-        "Interrupted: finished trials are saved; run the same command to resume."
+        "`lstm-sweep search` command to resume"
+    )
+    assert (
+        interrupted_message(["--debug", "run"])
+        == "Interrupted: finished trials are saved; run the same command to resume."
+    )
     assert interrupted_message(["table"]) == "Interrupted."
     assert interrupted_message(["coord-check"]) == "Interrupted."
 
@@ -120,13 +121,11 @@ def _lstm_sweep_imports(path: Path):
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module != "__future__":
-            yield ("." * node.level + (node.module or "")), [a.name for a in node.names], \
-                node.lineno
+            yield ("." * node.level + (node.module or "")), [a.name for a in node.names], node.lineno
         elif isinstance(node, ast.Import):
             for a in node.names:
                 yield a.name, [], node.lineno
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id == "api":
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "api":
             yield "lstm_sweep", [node.attr], node.lineno
 
 
@@ -142,8 +141,8 @@ def test_every_cli_module_uses_only_the_layers_faces():
     files = sorted(CLI_DIR.glob("*.py"))
     assert len(files) > 8
     faces = {"lstm_sweep": set(lstm_sweep.__all__)} | {
-        f"lstm_sweep.{layer}": set(importlib.import_module(f"lstm_sweep.{layer}").__all__)
-        for layer in LAYERS}
+        f"lstm_sweep.{layer}": set(importlib.import_module(f"lstm_sweep.{layer}").__all__) for layer in LAYERS
+    }
     for path in files:
         for module, names, line in _lstm_sweep_imports(path):
             where = f"cli/{path.name}:{line}"
@@ -152,8 +151,7 @@ def test_every_cli_module_uses_only_the_layers_faces():
                 continue
             if module.split(".")[0] != "lstm_sweep":
                 continue
-            assert module in faces or module.startswith("lstm_sweep.cli"), \
-                f"{where} imports {module}"
+            assert module in faces or module.startswith("lstm_sweep.cli"), f"{where} imports {module}"
             assert not [n for n in names if n.startswith("_")], f"{where}: {names}"
             if module in faces:
                 assert set(names) <= faces[module], f"{where}: {set(names) - faces[module]}"

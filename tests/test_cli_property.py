@@ -23,12 +23,44 @@ from lstm_sweep.study.results import Status
 EXAMPLES = int(os.environ.get("LSTM_SWEEP_FUZZ_EXAMPLES", "150"))
 COUNT = {"commands": 0, "exit": {}}
 
-HOSTILE_TEXT = ["", " ", "0", "-1", "1e400", "nan", "inf", "-inf", "abc", "[/]", "[bold]x",
-                "1,,2", ",", "１６", "9" * 400, str(2**63), str(2**64), "0x10", "1_000", "16 ",
-                "\x00", "😀", "--", "-h"]
+HOSTILE_TEXT = [
+    "",
+    " ",
+    "0",
+    "-1",
+    "1e400",
+    "nan",
+    "inf",
+    "-inf",
+    "abc",
+    "[/]",
+    "[bold]x",
+    "1,,2",
+    ",",
+    "１６",
+    "9" * 400,
+    str(2**63),
+    str(2**64),
+    "0x10",
+    "1_000",
+    "16 ",
+    "\x00",
+    "😀",
+    "--",
+    "-h",
+]
 INTS = st.sampled_from(["1", "2", "3", "7"])
-PATH_KINDS = ["fresh", "store", "folder", "fifo", "devnull", "missing-folder", "text-file",
-              "markup", "dnf-store"]
+PATH_KINDS = [
+    "fresh",
+    "store",
+    "folder",
+    "fifo",
+    "devnull",
+    "missing-folder",
+    "text-file",
+    "markup",
+    "dnf-store",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +68,24 @@ def world(tmp_path_factory, mnist_dir):
     """A folder with a real store (trained trials), an all-DNF store, a text file, a FIFO."""
     root = tmp_path_factory.mktemp("fuzz")
     store = root / "store.db"
-    code = cli("run", "--hidden", "8", "--lr", "0.01,0.5", "--steps", "10", "--device", "cpu",
-               "--workers", "1", "--no-progress", "--data-dir", mnist_dir, "--db", store).code
+    code = cli(
+        "run",
+        "--hidden",
+        "8",
+        "--lr",
+        "0.01,0.5",
+        "--steps",
+        "10",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--data-dir",
+        mnist_dir,
+        "--db",
+        store,
+    ).code
     assert code == 0
     with Store(root / "dnf.db") as s:
         s.save(trial(4096, 0.01, None, status=Status.OOM, steps=10, curve=0))
@@ -72,8 +120,9 @@ def _value(draw, good):
 @st.composite
 def commands(draw):
     """(argv with path placeholders, db kind)."""
-    command = draw(st.sampled_from(["run", "plan", "table", "report", "plot", "findings",
-                                    "compare", "check", "export"]))
+    command = draw(
+        st.sampled_from(["run", "plan", "table", "report", "plot", "findings", "compare", "check", "export"])
+    )
     argv = [command]
     opts: list[list] = []
     if command in ("run", "plan"):
@@ -83,22 +132,19 @@ def commands(draw):
             "--seeds": lambda: _value(draw, st.sampled_from(["0", "0,1", str(2**63 - 1)])),
             "--repeats": lambda: _value(draw, st.sampled_from(["1", "2", "100001"])),
             "--data-seed": lambda: _value(draw, INTS),
-            "--steps": lambda: _value(draw, st.sampled_from(["1", "5", "12", "1000000000", "3,5",
-                                                              "5,5"])),
-            "--batch-size": lambda: _value(draw, st.sampled_from(["1", "50", "60000", "50,100",
-                                                                   "50,60001"])),
+            "--steps": lambda: _value(draw, st.sampled_from(["1", "5", "12", "1000000000", "3,5", "5,5"])),
+            "--batch-size": lambda: _value(draw, st.sampled_from(["1", "50", "60000", "50,100", "50,60001"])),
             "--init": lambda: _value(draw, st.sampled_from(["tf", "pytorch", "tf,pytorch"])),
-            "--precision": lambda: _value(draw, st.sampled_from(["fp32", "tf32", "bf16",
-                                                                  "fp32,tf32"])),
+            "--precision": lambda: _value(draw, st.sampled_from(["fp32", "tf32", "bf16", "fp32,tf32"])),
             "--engine": lambda: _value(draw, st.sampled_from(["auto", "single", "fused"])),
             "--device": lambda: _value(draw, st.sampled_from(["cpu", "cuda", "cuda:7", "auto"])),
             "--retry": lambda: _value(draw, st.sampled_from(["failed", "oom,diverged", "done"])),
             "--preset": lambda: _value(draw, st.sampled_from(["quick", "hw2", "cells"])),
             "--cell": lambda: _value(draw, st.sampled_from(["lstm", "gru,rnn", "lstm,lstm"])),
-            "--optimizer": lambda: _value(draw, st.sampled_from(["adam", "sgd,momentum",
-                                                                  "rmsprop"])),
-            "--opt": lambda: _value(draw, st.sampled_from(["momentum=0.5", "epsilon=0",
-                                                            "nesterov=1", "decay=2"])),
+            "--optimizer": lambda: _value(draw, st.sampled_from(["adam", "sgd,momentum", "rmsprop"])),
+            "--opt": lambda: _value(
+                draw, st.sampled_from(["momentum=0.5", "epsilon=0", "nesterov=1", "decay=2"])
+            ),
             "--dataset": lambda: _value(draw, st.just("mnist")),
         }
         if command == "run":
@@ -115,8 +161,16 @@ def commands(draw):
             if "--lr" not in chosen:
                 opts.append(["--lr", "0.05"])
             if draw(st.booleans()):
-                opts.append(["--data-dir", draw(st.sampled_from(
-                    ["@mnist", "@folder", "@fifo", "@missing-folder", "@markup", "/dev/null"]))])
+                opts.append(
+                    [
+                        "--data-dir",
+                        draw(
+                            st.sampled_from(
+                                ["@mnist", "@folder", "@fifo", "@missing-folder", "@markup", "/dev/null"]
+                            )
+                        ),
+                    ]
+                )
             opts.append(["--no-progress"])
             steps = next((o[1] for o in opts if o[0] == "--steps"), "3")
             # --force runs what the plan refuses: only with few steps (10^9 steps would be days)
@@ -127,14 +181,34 @@ def commands(draw):
             if draw(st.booleans()):
                 opts.append([name, _value(draw, st.sampled_from(list(AXES)))])
         for _ in range(draw(st.integers(0, 2))):
-            opts.append(["--where", _value(draw, st.sampled_from(
-                ["cell=lstm", "lr=0.05", "hidden=8", "optimizer=adam", "cell=gru", "seed=0",
-                 "hidden", "=8", "lr=1e999"]))])
+            opts.append(
+                [
+                    "--where",
+                    _value(
+                        draw,
+                        st.sampled_from(
+                            [
+                                "cell=lstm",
+                                "lr=0.05",
+                                "hidden=8",
+                                "optimizer=adam",
+                                "cell=gru",
+                                "seed=0",
+                                "hidden",
+                                "=8",
+                                "lr=1e999",
+                            ]
+                        ),
+                    ),
+                ]
+            )
     if command in ("table",):
-        for name, good in (("--format", ["text", "markdown", "csv", "latex"]),
-                           ("--metric", ["accuracy", "time"]),
-                           ("--stat", ["mean", "median", "best", "all"]),
-                           ("--best-over", ["lr", "hidden", "cell", "steps"])):
+        for name, good in (
+            ("--format", ["text", "markdown", "csv", "latex"]),
+            ("--metric", ["accuracy", "time"]),
+            ("--stat", ["mean", "median", "best", "all"]),
+            ("--best-over", ["lr", "hidden", "cell", "steps"]),
+        ):
             if draw(st.booleans()):
                 opts.append([name, _value(draw, st.sampled_from(good))])
     elif command == "report":
@@ -145,9 +219,12 @@ def commands(draw):
             opts.append(["--overwrite"])
     elif command == "plot":
         opts.append(["--out", "@" + draw(st.sampled_from(["fresh", "fresh", *PATH_KINDS]))])
-        for name, good in (("--kind", ["all", "heatmap", "time", "curves", "best-lr"]),
-                           ("--format", ["png", "svg"]), ("--hidden", ["8", "16", "4096"]),
-                           ("--lr", ["0.01", "0.5"])):
+        for name, good in (
+            ("--kind", ["all", "heatmap", "time", "curves", "best-lr"]),
+            ("--format", ["png", "svg"]),
+            ("--hidden", ["8", "16", "4096"]),
+            ("--lr", ["0.01", "0.5"]),
+        ):
             if draw(st.booleans()):
                 opts.append([name, _value(draw, st.sampled_from(good))])
     elif command == "export":
@@ -179,13 +256,19 @@ def _resolve(argv, world, mnist_dir, name):
     return out
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 @pytest.mark.slow
 @given(case=commands())
-def test_any_command_exits_0_or_2_without_traceback_and_refusals_change_nothing(
-        case, world, mnist_dir):
+def test_any_command_exits_0_or_2_without_traceback_and_refusals_change_nothing(case, world, mnist_dir):
     argv, db_kind = case
     work = world / "work"
     shutil.rmtree(work, ignore_errors=True)
@@ -205,8 +288,9 @@ def test_any_command_exits_0_or_2_without_traceback_and_refusals_change_nothing(
     if "--overwrite" not in argv:  # a file that is not a report or an image is never replaced
         assert after["notes.txt"] == before["notes.txt"], (args, o.text)
     for db in ("store.db", "dnf.db"):  # only `run` writes a store: its own --db
-        if not (argv[0] == "run" and o.code == 0 and db_kind == db.replace(".db", "")
-                .replace("dnf", "dnf-store")):
+        if not (
+            argv[0] == "run" and o.code == 0 and db_kind == db.replace(".db", "").replace("dnf", "dnf-store")
+        ):
             assert after[db] == before[db], (args, o.text)
     if o.code == 2:
         o.error_line()
@@ -224,18 +308,25 @@ def test_report_the_count():
 
 # numbers at float's edges, as a user types them: subnormal, huge, exponents beyond float's range
 EDGE = st.one_of(
-    st.builds("{}e{}".format, st.sampled_from(["1", "4.9", "1.7976931348623157", "2.2250738585"]),
-              st.integers(-400, 400)),
+    st.builds(
+        "{}e{}".format,
+        st.sampled_from(["1", "4.9", "1.7976931348623157", "2.2250738585"]),
+        st.integers(-400, 400),
+    ),
     st.builds("2^{}".format, st.integers(-1200, 1200)),
-    st.sampled_from(["5e-324", "1.7976931348623157e308", "2^-1074", "2^1023", "1e-320", "0",
-                     "1e-400", "1e400"]),
+    st.sampled_from(
+        ["5e-324", "1.7976931348623157e308", "2^-1074", "2^1023", "1e-320", "0", "1e-400", "1e400"]
+    ),
 )
 
 
-@settings(max_examples=max(10, EXAMPLES // 4), deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(start=EDGE, stop=EDGE, n=st.none() | st.integers(-2, 12) | st.sampled_from([999, 1000,
-                                                                                   1001, 10**30]))
+@settings(
+    max_examples=max(10, EXAMPLES // 4),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(start=EDGE, stop=EDGE, n=st.none() | st.integers(-2, 12) | st.sampled_from([999, 1000, 1001, 10**30]))
 @example(start="1e-300", stop="1e300", n=1000)  # the issue's: an OverflowError traceback
 @example(start="2^25", stop="1.7976931348623157e308", n=None)  # a doubling past float's top
 @example(start="1", stop="1.0000000000001", n=5)  # too close for 5 distinct values
@@ -256,12 +347,14 @@ def test_learning_rate_ranges_at_floats_edges(tmp_path, mnist_dir, start, stop, 
     sweep = ["--hidden", "8", "--steps", "30", "--db", db, *common]
     commands = [["plan", *sweep], ["search", "--dry-run", *sweep]]
     if values is None:
-        commands += [["run", "--data-dir", mnist_dir, "--no-progress", *sweep],
-                     ["coord-check", "--hidden", "8,16", "--data-dir", mnist_dir, "--out",
-                      tmp_path / "figs", *common]]
+        commands += [
+            ["run", "--data-dir", mnist_dir, "--no-progress", *sweep],
+            ["coord-check", "--hidden", "8,16", "--data-dir", mnist_dir, "--out", tmp_path / "figs", *common],
+        ]
     elif len(values) > 1:
-        commands.append(["coord-check", "--hidden", "8,16", "--data-dir", mnist_dir, "--out",
-                         tmp_path / "figs", *common])
+        commands.append(
+            ["coord-check", "--hidden", "8,16", "--data-dir", mnist_dir, "--out", tmp_path / "figs", *common]
+        )
     for argv in commands:
         o = cli(*argv)
         assert "Traceback" not in o.text, (argv, o.text)

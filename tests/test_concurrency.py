@@ -20,8 +20,24 @@ TRIAL_LINE = re.compile(r"^\[\d+/\d+\] (hidden \d+ lr \S+ seed \d+): ", re.M)
 
 
 def _cmd(db, lrs, steps=150, *extra):
-    return [LSTM_SWEEP, "run", "--hidden", "16", "--lr", lrs, "--steps", str(steps),
-            "--device", "cpu", "--workers", "1", "--db", str(db), "--no-progress", *extra]
+    return [
+        LSTM_SWEEP,
+        "run",
+        "--hidden",
+        "16",
+        "--lr",
+        lrs,
+        "--steps",
+        str(steps),
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--db",
+        str(db),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def _env(mnist_dir, **more):
@@ -68,8 +84,9 @@ def test_kill_9_at_random_moments_loses_nothing_and_reruns_nothing(mnist_dir, tm
     stored_at: dict[str, float] = {}
     rounds = int(os.environ.get("LSTM_SWEEP_KILLS", "5"))
     for _ in range(rounds):
-        proc = subprocess.Popen(_cmd(db, LRS, 600), env=_env(mnist_dir), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            _cmd(db, LRS, 600), env=_env(mnist_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         time.sleep(rng.uniform(0.5, 4.0))  # start-up, planning, mid-trial (~1.5 s a trial)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
@@ -80,13 +97,16 @@ def test_kill_9_at_random_moments_loses_nothing_and_reruns_nothing(mnist_dir, tm
             # a finished trial is never written again: its row stays as it was
             assert stored_at.setdefault(r.key, r.started_at) == r.started_at
     rows_before_final = load_results(db) if db.exists() and _rows(db) else []
-    final = subprocess.run(_cmd(db, LRS, 600), env=_env(mnist_dir), capture_output=True,
-                           text=True, timeout=300)
+    final = subprocess.run(
+        _cmd(db, LRS, 600), env=_env(mnist_dir), capture_output=True, text=True, timeout=300
+    )
     assert final.returncode == 0, final.stderr
     trained += _trained(final.stderr)
     assert kills >= min(3, rounds)
-    print(f"\nkill loop: {kills} kills survived, {len(rows_before_final)} rows before the final "
-          f"run, {len(trained)} trials trained")
+    print(
+        f"\nkill loop: {kills} kills survived, {len(rows_before_final)} rows before the final "
+        f"run, {len(trained)} trials trained"
+    )
     rows = load_results(db, with_curves=True)
     assert len(rows) == 12 and all(len(r.curve) == 60 for r in rows)  # 0 lost, each whole
     assert len(trained) == len(set(trained)) == 12  # 0 trained twice
@@ -109,8 +129,9 @@ def _wait_until(condition, what: str, limit: float = 600, proc=None):
 
 def _driver_stopped_at_its_first_claim(db, lrs, steps, env) -> subprocess.Popen:
     """Driver A, started and stopped (SIGSTOP) as soon as it holds a claim (an event)."""
-    a = subprocess.Popen(_cmd(db, lrs, steps), env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    a = subprocess.Popen(
+        _cmd(db, lrs, steps), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         _wait_until(lambda: db.exists() and _claims(db), "claim by driver A", proc=a)
     except BaseException:
@@ -131,10 +152,10 @@ def test_two_drivers_split_one_grid_and_each_trial_is_trained_once(mnist_dir, tm
     env = _env(mnist_dir, OMP_NUM_THREADS="1", LSTM_SWEEP_CLAIM_TIMEOUT="3600")
     a, b = _driver_stopped_at_its_first_claim(db, LRS, 600, env), None
     try:
-        b = subprocess.Popen(_cmd(db, LRS, 600), env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        _wait_until(lambda: any(pid == b.pid for _, pid in _claims(db)), "claim by driver B",
-                    proc=b)
+        b = subprocess.Popen(
+            _cmd(db, LRS, 600), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        _wait_until(lambda: any(pid == b.pid for _, pid in _claims(db)), "claim by driver B", proc=b)
         a.send_signal(signal.SIGCONT)
         outs = [p.communicate(timeout=600) for p in (a, b)]
     finally:
@@ -169,10 +190,11 @@ def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_p
     env = _env(mnist_dir, LSTM_SWEEP_CLAIM_TIMEOUT=str(timeout))  # beats every 5 s
     a, b = _driver_stopped_at_its_first_claim(db, lrs, 300, env), None
     try:
-        (key, pid), = _claims(db)
+        ((key, pid),) = _claims(db)
         assert pid == a.pid
-        b = subprocess.Popen(_cmd(db, lrs, 300), env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+        b = subprocess.Popen(
+            _cmd(db, lrs, 300), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         lines = Lines(b)
         with ClaimBeater(db, a.pid) as beater:  # beats for A until B says it waits
             line = lines.wait_for("waiting for")
@@ -192,8 +214,13 @@ def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_p
 
 def test_ctrl_c_and_errors_end_the_drivers_claims(mnist_dir, tmp_path):
     db = tmp_path / "int.db"
-    proc = subprocess.Popen(_cmd(db, "1e-3,2e-3", 3000), env=_env(mnist_dir),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _cmd(db, "1e-3,2e-3", 3000),
+        env=_env(mnist_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while not (db.exists() and _claims(db)) and time.time() < deadline:
         time.sleep(0.05)
@@ -206,8 +233,13 @@ def test_ctrl_c_and_errors_end_the_drivers_claims(mnist_dir, tmp_path):
 
 @pytest.mark.parametrize("extra", [["--ray-address", "127.0.0.1:1", "--executor", "local"]])
 def test_claims_need_no_ray_for_refusals(extra, tmp_path, mnist_dir):
-    proc = subprocess.run(_cmd(tmp_path / "x.db", "1e-3", 5, *extra), env=_env(mnist_dir),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        _cmd(tmp_path / "x.db", "1e-3", 5, *extra),
+        env=_env(mnist_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and not (tmp_path / "x.db").exists()
 
 
@@ -232,8 +264,9 @@ def test_drivers_creating_one_new_store_at_the_same_moment_all_succeed(tmp_path)
     outcomes = []
     for i in range(10):
         barrier, results = ctx.Barrier(4), ctx.Queue()
-        procs = [ctx.Process(target=_open_store, args=(tmp_path / f"s{i}.db", barrier, results))
-                 for _ in range(4)]
+        procs = [
+            ctx.Process(target=_open_store, args=(tmp_path / f"s{i}.db", barrier, results)) for _ in range(4)
+        ]
         for p in procs:
             p.start()
         outcomes += [results.get(timeout=120) for _ in procs]

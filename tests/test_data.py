@@ -95,9 +95,7 @@ def test_broken_gzip_is_an_error_naming_the_file(tmp_path):
 
 def test_image_and_label_counts_must_match(tmp_path):
     write_tiny_dataset(tmp_path)
-    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(
-        gzip.compress(idx_bytes(np.array([1, 2, 3])))
-    )
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.array([1, 2, 3]))))
     with pytest.raises(DataError, match="test has 7 images but 3 labels"):
         load_dir(tmp_path)
 
@@ -134,9 +132,7 @@ def test_real_mnist_split_and_pixels(mnist, mnist_dir):
         assert split.images.min() == 0.0 and split.images.max() == 1.0
         assert set(np.unique(split.labels)) == set(range(10))
     # validation = the FIRST 5,000 training images, in file order (TF read_data_sets)
-    raw = parse_idx(
-        gzip.decompress((mnist_dir / "train-labels-idx1-ubyte.gz").read_bytes()), kind="labels"
-    )
+    raw = parse_idx(gzip.decompress((mnist_dir / "train-labels-idx1-ubyte.gz").read_bytes()), kind="labels")
     np.testing.assert_array_equal(mnist.validation.labels, raw[:5000])
     np.testing.assert_array_equal(mnist.train.labels, raw[5000:])
     assert mnist.train.labels[:5].tolist() == raw[5000:5005].tolist()

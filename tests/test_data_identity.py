@@ -51,15 +51,29 @@ from lstm_sweep.study.config import TrialConfig
 from lstm_sweep.training.train import run_trial, train_group
 from test_data import idx_bytes, write_tiny_dataset
 
-RUN = ("run", "--steps", "5", "--hidden", "8", "--lr", "0.01", "--device", "cpu", "--workers",
-       "1", "--no-progress")
+RUN = (
+    "run",
+    "--steps",
+    "5",
+    "--hidden",
+    "8",
+    "--lr",
+    "0.01",
+    "--device",
+    "cpu",
+    "--workers",
+    "1",
+    "--no-progress",
+)
 FAST = settings(max_examples=examples(150))
 
 
 def _raw(folder: Path) -> dict[str, np.ndarray]:
     """The four uint8 arrays of a folder of IDX .gz files."""
-    return {key: parse_idx(gzip.decompress((folder / f"{name}.gz").read_bytes()),
-                           kind=key.split("_")[1]) for key, name in FILES.items()}
+    return {
+        key: parse_idx(gzip.decompress((folder / f"{name}.gz").read_bytes()), kind=key.split("_")[1])
+        for key, name in FILES.items()
+    }
 
 
 def _write(folder: Path, arrays: dict[str, np.ndarray]) -> Path:
@@ -82,12 +96,18 @@ def folders(tmp_path_factory, mnist_raw):
     r = mnist_raw
 
     def part(train: slice, test: slice) -> dict[str, np.ndarray]:
-        return {"train_images": r["train_images"][train], "train_labels": r["train_labels"][train],
-                "test_images": r["test_images"][test], "test_labels": r["test_labels"][test]}
+        return {
+            "train_images": r["train_images"][train],
+            "train_labels": r["train_labels"][train],
+            "test_images": r["test_images"][test],
+            "test_labels": r["test_labels"][test],
+        }
 
-    out = {"subset": _write(root / "subset", part(slice(0, 6000), slice(0, 1000))),
-           "a": _write(root / "a", part(slice(0, 5100), slice(0, 200))),
-           "b": _write(root / "b", part(slice(10_000, 15_100), slice(200, 400)))}
+    out = {
+        "subset": _write(root / "subset", part(slice(0, 6000), slice(0, 1000))),
+        "a": _write(root / "a", part(slice(0, 5100), slice(0, 200))),
+        "b": _write(root / "b", part(slice(10_000, 15_100), slice(200, 400))),
+    }
     shutil.copytree(out["a"], root / "copy-of-a")
     out["copy-of-a"] = root / "copy-of-a"
     return out
@@ -111,24 +131,20 @@ def test_the_fingerprint_is_the_sha256_of_the_four_digests(mnist, folders):
     assert a.name.endswith("-" + a.fingerprint[:8])  # the name of other data, as before
 
 
-def test_a_subset_of_mnist_named_mnist_is_refused_and_the_store_is_untouched(
-        mnist_dir, folders, tmp_path):
+def test_a_subset_of_mnist_named_mnist_is_refused_and_the_store_is_untouched(mnist_dir, folders, tmp_path):
     db = tmp_path / "m.db"
     o = cli(*RUN, "--data-dir", mnist_dir, "--db", db)  # training 1 of 2: the real MNIST
     assert o.code == 0, o.text
     before = snapshot(tmp_path)
     for name in ("mnist", "MNIST", "Mnist", "ｍｎｉｓｔ"):  # as written, or only looking like it
-        line = cli(*RUN, "--data-dir", folders["subset"], "--dataset-name", name,
-                   "--db", db).error_line()
+        line = cli(*RUN, "--data-dir", folders["subset"], "--dataset-name", name, "--db", db).error_line()
         assert "is not mnist: its files' checksums are not mnist's" in line, line
         assert "--dataset-name with a name of its own" in line
         assert snapshot(tmp_path) == before
     # another known name on it, and a known name on another known dataset's files
-    line = cli(*RUN, "--data-dir", folders["subset"], "--dataset-name", "kmnist",
-               "--db", db).error_line()
+    line = cli(*RUN, "--data-dir", folders["subset"], "--dataset-name", "kmnist", "--db", db).error_line()
     assert "is not kmnist" in line and "does not match any known dataset" in line
-    line = cli(*RUN, "--data-dir", mnist_dir, "--dataset-name", "fashion-mnist",
-               "--db", db).error_line()
+    line = cli(*RUN, "--data-dir", mnist_dir, "--dataset-name", "fashion-mnist", "--db", db).error_line()
     assert "is not fashion-mnist" in line and "(it holds mnist)" in line
     assert snapshot(tmp_path) == before
     # MNIST's own folder with its own name is fine: the trial is the one already stored
@@ -143,17 +159,20 @@ def test_a_subset_of_mnist_named_mnist_is_refused_and_the_store_is_untouched(
 
 def test_a_folder_asked_for_as_another_dataset_is_refused(mnist_dir, folders, tmp_path):
     db = tmp_path / "k.db"
-    cases = [(mnist_dir, "kmnist", "holds mnist, not kmnist"),
-             (mnist_dir, "fashion-mnist", "holds mnist, not fashion-mnist"),
-             (folders["subset"], "kmnist", "holds data of no known dataset, not kmnist")]
+    cases = [
+        (mnist_dir, "kmnist", "holds mnist, not kmnist"),
+        (mnist_dir, "fashion-mnist", "holds mnist, not fashion-mnist"),
+        (folders["subset"], "kmnist", "holds data of no known dataset, not kmnist"),
+    ]
     for folder, dataset, message in cases:
         line = cli(*RUN, "--data-dir", folder, "--dataset", dataset, "--db", db).error_line()
         assert message in line and f"--data-dir with {dataset}'s folder" in line, line
         with pytest.raises(DataError, match=message):
             load_dataset(folder, dataset=dataset)
     # a name of its own does not make other data kmnist either
-    line = cli(*RUN, "--data-dir", folders["subset"], "--dataset", "kmnist", "--dataset-name",
-               "letters", "--db", db).error_line()
+    line = cli(
+        *RUN, "--data-dir", folders["subset"], "--dataset", "kmnist", "--dataset-name", "letters", "--db", db
+    ).error_line()
     assert "not kmnist" in line
     assert not db.exists()
     assert load_mnist(mnist_dir, dataset="mnist").name == "mnist"
@@ -207,9 +226,24 @@ def test_the_library_refuses_a_store_that_knows_the_name_as_other_data(tmp_path,
 # --------------------------------------------------------------------------- names
 
 
-HOSTILE_PIECES = st.sampled_from(["\x1b[31m", "\x1b[2J", "\x1b]0;title\x07", "\n", "\r", "\t",
-                                  "\x00", "\x7f", "\u200b", "\u202e", "\u2028", "\ufeff",
-                                  "\u00a0", "\x85"])
+HOSTILE_PIECES = st.sampled_from(
+    [
+        "\x1b[31m",
+        "\x1b[2J",
+        "\x1b]0;title\x07",
+        "\n",
+        "\r",
+        "\t",
+        "\x00",
+        "\x7f",
+        "\u200b",
+        "\u202e",
+        "\u2028",
+        "\ufeff",
+        "\u00a0",
+        "\x85",
+    ]
+)
 GOOD_TEXT = st.text(st.characters(categories=["L", "N", "P", "S"]), min_size=1, max_size=30)
 
 
@@ -229,8 +263,9 @@ def hostile_names(draw):
     if kind == "padded":
         text = draw(GOOD_TEXT)
         return draw(st.sampled_from([f" {text}", f"{text} ", f"  {text}  "])), "space"
-    return draw(st.one_of(st.integers(), st.binary(), st.lists(st.text()), st.booleans(),
-                          st.floats())), "must be a string"
+    return draw(
+        st.one_of(st.integers(), st.binary(), st.lists(st.text()), st.booleans(), st.floats())
+    ), "must be a string"
 
 
 def _expected_refusal(name: str) -> str | None:
@@ -257,8 +292,7 @@ def test_hostile_names_are_refused_naming_the_rule(case, tiny):
     with pytest.raises(ConfigError, match=rule):
         load_dataset(tiny, dataset_name=name)
     with pytest.raises(ConfigError, match=rule):  # the name trials are planned under
-        sweep_request(Grid(hidden=(8,), lrs=(0.01,)), "/nonexistent-folder/x.db", dataset=name,
-                      device="cpu")
+        sweep_request(Grid(hidden=(8,), lrs=(0.01,)), "/nonexistent-folder/x.db", dataset=name, device="cpu")
 
 
 @FAST
@@ -273,11 +307,14 @@ def test_any_text_is_a_name_exactly_when_the_rules_say(name):
 
 
 @FAST
-@given(known=st.sampled_from(sorted(DATASETS)), form=st.sampled_from(["same", "upper", "title",
-                                                                      "fullwidth"]))
+@given(known=st.sampled_from(sorted(DATASETS)), form=st.sampled_from(["same", "upper", "title", "fullwidth"]))
 def test_names_written_as_a_known_dataset_are_refused_for_other_data(known, form, tiny):
-    name = {"same": known, "upper": known.upper(), "title": known.title(),
-            "fullwidth": "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in known)}[form]
+    name = {
+        "same": known,
+        "upper": known.upper(),
+        "title": known.title(),
+        "fullwidth": "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in known),
+    }[form]
     with pytest.raises(DataError, match=f"is not {known}: its files' checksums are not"):
         load_dir(tiny, name=name)
 
@@ -304,17 +341,22 @@ def test_hostile_names_on_the_command_line_are_one_error_line(case, mnist_dir, t
 
 @settings(max_examples=examples(25))
 @given(n_train=st.sampled_from([0, 1, 100, 4999, 5000, 5001, 5010]), n_test=st.integers(0, 3))
-def test_folders_too_small_to_split_or_test_are_refused_when_loaded(n_train, n_test,
-                                                                    tmp_path_factory):
+def test_folders_too_small_to_split_or_test_are_refused_when_loaded(n_train, n_test, tmp_path_factory):
     folder = tmp_path_factory.mktemp("sizes")
     write_tiny_dataset(folder, n_train=n_train, n_test=n_test)
     if n_test == 0:
-        with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte: 0 test images .*"
-                                            r"t10k-labels-idx1-ubyte: 0 labels"):
+        with pytest.raises(
+            DataError,
+            match=r"t10k-images-idx3-ubyte: 0 test images .*"
+            r"t10k-labels-idx1-ubyte: 0 labels",
+        ):
             load_dir(folder)
     elif n_train <= 5000:
-        with pytest.raises(DataError, match=rf"train-images-idx3-ubyte: {n_train:,} training "
-                                            r"images, need more than 5,000"):
+        with pytest.raises(
+            DataError,
+            match=rf"train-images-idx3-ubyte: {n_train:,} training "
+            r"images, need more than 5,000",
+        ):
             load_dir(folder)
     else:
         data = load_dir(folder)
@@ -323,8 +365,10 @@ def test_folders_too_small_to_split_or_test_are_refused_when_loaded(n_train, n_t
 
 def test_an_empty_test_set_is_one_error_line_not_a_failed_trial(tmp_path):
     write_tiny_dataset(tmp_path / "d", n_test=0)
-    for args in (("data", "--data-dir", tmp_path / "d"),
-                 (*RUN, "--data-dir", tmp_path / "d", "--db", tmp_path / "s.db")):
+    for args in (
+        ("data", "--data-dir", tmp_path / "d"),
+        (*RUN, "--data-dir", tmp_path / "d", "--db", tmp_path / "s.db"),
+    ):
         line = cli(*args).error_line()
         assert "0 test images" in line and "t10k-images-idx3-ubyte" in line
     assert not (tmp_path / "s.db").exists()
@@ -366,26 +410,45 @@ def test_another_validation_split_is_not_the_known_dataset(mnist_dir, mnist):
 # --------------------------------------------------------------------------- API arguments
 
 
-JUNK = st.one_of(st.none(), st.integers(), st.floats(allow_nan=True), st.booleans(),
-                 st.binary(max_size=8), st.lists(st.integers(), max_size=2),
-                 st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
-                 st.builds(object))
+JUNK = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.binary(max_size=8),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+    st.builds(object),
+)
 NOT_NONE_JUNK = JUNK.filter(lambda v: v is not None)
 
 
 @FAST
-@given(data_dir=st.one_of(NOT_NONE_JUNK.filter(lambda v: not isinstance(v, (str, bytes))),
-                          st.sampled_from(["", "  ", "a\x00b", b"/tmp"])))
+@given(
+    data_dir=st.one_of(
+        NOT_NONE_JUNK.filter(lambda v: not isinstance(v, (str, bytes))),
+        st.sampled_from(["", "  ", "a\x00b", b"/tmp"]),
+    )
+)
 def test_a_data_dir_that_is_not_a_folder_path_is_refused(data_dir):
-    for call in (lambda: resolve_data_dir(data_dir), lambda: load_dataset(data_dir),
-                 lambda: load_dir(data_dir)):
+    for call in (
+        lambda: resolve_data_dir(data_dir),
+        lambda: load_dataset(data_dir),
+        lambda: load_dir(data_dir),
+    ):
         with pytest.raises(ConfigError, match="data_dir|directory"):
             call()
 
 
 @FAST
-@given(dataset=st.one_of(NOT_NONE_JUNK, st.none(), st.text(max_size=12).filter(
-    lambda t: t not in DATASETS), st.sampled_from(["MNIST", "mnist ", " kmnist", "Fashion-MNIST"])))
+@given(
+    dataset=st.one_of(
+        NOT_NONE_JUNK,
+        st.none(),
+        st.text(max_size=12).filter(lambda t: t not in DATASETS),
+        st.sampled_from(["MNIST", "mnist ", " kmnist", "Fashion-MNIST"]),
+    )
+)
 def test_an_unknown_dataset_is_refused_naming_the_known_ones(dataset, isolated_env):
     with pytest.raises((ConfigError, DataError), match="mnist, fashion-mnist, kmnist"):
         resolve_data_dir(dataset=dataset)
@@ -394,16 +457,19 @@ def test_an_unknown_dataset_is_refused_naming_the_known_ones(dataset, isolated_e
 
 
 @FAST
-@given(size=st.one_of(st.integers(max_value=0), st.booleans(), st.floats(), st.text(max_size=3),
-                      st.none()))
+@given(size=st.one_of(st.integers(max_value=0), st.booleans(), st.floats(), st.text(max_size=3), st.none()))
 def test_validation_size_must_be_a_positive_integer(size, tiny):
     with pytest.raises(ConfigError, match="validation_size"):
         load_dir(tiny, validation_size=size)
 
 
 @FAST
-@given(mirrors=st.one_of(st.text(max_size=5), st.integers(), st.lists(st.integers(), min_size=1),
-                         st.just([""]), st.just([" "])), progress=NOT_NONE_JUNK)
+@given(
+    mirrors=st.one_of(
+        st.text(max_size=5), st.integers(), st.lists(st.integers(), min_size=1), st.just([""]), st.just([" "])
+    ),
+    progress=NOT_NONE_JUNK,
+)
 def test_mirrors_and_progress_of_the_wrong_kind_are_refused(mirrors, progress, isolated_env):
     """Refused before any download is tried (the cache is empty)."""
     with pytest.raises(ConfigError, match="mirrors must be a list of base URLs"):
@@ -422,12 +488,21 @@ SWEEP_ARGS = {
     "device": (st.one_of(NOT_NONE_JUNK, st.sampled_from(["", "gpu", "cuda:x", "CPU"])), "device"),
     "engine": (st.one_of(JUNK, st.sampled_from(["", "fast"])), "engine"),
     "executor": (st.one_of(NOT_NONE_JUNK, st.sampled_from(["", "pool"])), "executor"),
-    "workers": (st.one_of(st.integers(max_value=0), st.booleans(), st.floats(), st.text(max_size=2),
-                          st.integers(min_value=10**6)), "workers"),
-    "ray_address": (st.one_of(st.integers(), st.binary(), st.lists(st.text(), max_size=1)),
-                    "ray_address"),
-    "retry": (st.one_of(st.integers(), st.sampled_from(["done", "x", ["done"], [1], {"a": 1}, b"x"])),
-              "retry|--retry"),
+    "workers": (
+        st.one_of(
+            st.integers(max_value=0),
+            st.booleans(),
+            st.floats(),
+            st.text(max_size=2),
+            st.integers(min_value=10**6),
+        ),
+        "workers",
+    ),
+    "ray_address": (st.one_of(st.integers(), st.binary(), st.lists(st.text(), max_size=1)), "ray_address"),
+    "retry": (
+        st.one_of(st.integers(), st.sampled_from(["done", "x", ["done"], [1], {"a": 1}, b"x"])),
+        "retry|--retry",
+    ),
     "fallback_fp32": (st.one_of(st.integers(), st.text(max_size=2), st.none()), "fallback_fp32"),
 }
 
@@ -470,8 +545,10 @@ def test_plan_execute_and_run_sweep_refuse_what_is_not_theirs(value, tmp_path_fa
 
 def test_execute_refuses_callbacks_of_the_wrong_kind(folders, tmp_path):
     plan = _plan(tmp_path / "s.db", load_dir(folders["a"], name="a"))
-    for callbacks, message in [(5, "callbacks must be a SweepCallbacks"),
-                               ({"on_start": print}, "callbacks must be a SweepCallbacks")]:
+    for callbacks, message in [
+        (5, "callbacks must be a SweepCallbacks"),
+        ({"on_start": print}, "callbacks must be a SweepCallbacks"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             execute(plan, callbacks)
     # a hook that is not a function is refused where the callbacks are made, before any work
@@ -482,8 +559,10 @@ def test_execute_refuses_callbacks_of_the_wrong_kind(folders, tmp_path):
 
 
 @FAST
-@given(value=JUNK, which=st.sampled_from(["config", "data", "eval_chunk", "device", "on_step",
-                                          "configs", "engine"]))
+@given(
+    value=JUNK,
+    which=st.sampled_from(["config", "data", "eval_chunk", "device", "on_step", "configs", "engine"]),
+)
 def test_run_trial_and_train_group_refuse_bad_arguments_before_training(value, which, tiny_data):
     config = TrialConfig(hidden=8, lr=0.01, steps=5, dataset="tiny")
     if which == "config":
@@ -503,8 +582,7 @@ def test_run_trial_and_train_group_refuse_bad_arguments_before_training(value, w
             with pytest.raises(ConfigError, match="on_step"):
                 run_trial(config, tiny_data, on_step=value)
     else:
-        if which == "eval_chunk" and isinstance(value, int) and not isinstance(value, bool) \
-                and value >= 1:
+        if which == "eval_chunk" and isinstance(value, int) and not isinstance(value, bool) and value >= 1:
             return
         with pytest.raises(ConfigError, match=which):
             run_trial(config, tiny_data, **{which: value})
@@ -534,8 +612,7 @@ def test_worker_processes_refuse_files_changed_after_the_driver_loaded_them(tmp_
         write_tiny_dataset(folder, n_test=9)  # other data, same folder
 
     grid = Grid(hidden=(8,), lrs=(0.01, 0.1), steps=5, batch_size=10)
-    request = sweep_request(grid, db, data=data,
-                            device="cpu", workers=2)
+    request = sweep_request(grid, db, data=data, device="cpu", workers=2)
     with pytest.raises(DataError, match="changed after this sweep loaded them"):
         execute(plan_sweep(request), SweepCallbacks(on_start=change_the_files))
     with Store(db, readonly=True) as s:

@@ -30,8 +30,7 @@ from lstm_sweep.store import load_results
 
 def _debian_fashion() -> Path | None:
     try:
-        out = subprocess.run(["dpkg", "-L", "dataset-fashion-mnist"], capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(["dpkg", "-L", "dataset-fashion-mnist"], capture_output=True, text=True).stdout
     except FileNotFoundError:
         return None
     found = [Path(p).parent for p in out.splitlines() if p.endswith("t10k-labels-idx1-ubyte.gz")]
@@ -41,8 +40,10 @@ def _debian_fashion() -> Path | None:
 FASHION = _debian_fashion()
 if FASHION is None and os.environ.get("CI"):
     pytest.fail("CI installs dataset-fashion-mnist; it is missing", pytrace=False)
-pytestmark = pytest.mark.skipif(FASHION is None, reason="Debian's dataset-fashion-mnist is not "
-                                "installed (apt-get install dataset-fashion-mnist)")
+pytestmark = pytest.mark.skipif(
+    FASHION is None,
+    reason="Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,7 @@ def server():
         blob = bytearray(f.read_bytes())
         blob[len(blob) // 2] ^= 0xFF
         (root / "bad" / f.name).write_bytes(bytes(blob))
+
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -90,31 +92,40 @@ def test_a_known_dataset_answers_to_its_own_name_only():
 
 
 def test_download_from_its_own_mirrors_into_its_own_cache(server, tmp_path):
-    env = {**os.environ, "LSTM_SWEEP_CACHE_DIR": str(tmp_path / "cache" / "mnist"),
-           "LSTM_SWEEP_FASHION_MNIST_MIRRORS": f"{server}/bad/,{server}/good/"}
+    env = {
+        **os.environ,
+        "LSTM_SWEEP_CACHE_DIR": str(tmp_path / "cache" / "mnist"),
+        "LSTM_SWEEP_FASHION_MNIST_MIRRORS": f"{server}/bad/,{server}/good/",
+    }
     env.pop("LSTM_SWEEP_DATA_DIR", None)
-    proc = subprocess.run([LSTM_SWEEP, "data", "--dataset", "fashion-mnist"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [LSTM_SWEEP, "data", "--dataset", "fashion-mnist"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"fashion-mnist: {tmp_path / 'cache' / 'fashion-mnist'}")
     assert sorted(p.name for p in (tmp_path / "cache" / "fashion-mnist").iterdir()) == sorted(
-        p.name for p in FASHION.glob("*.gz"))
+        p.name for p in FASHION.glob("*.gz")
+    )
     assert not (tmp_path / "cache" / "mnist").exists()  # MNIST's cache untouched
 
 
 def test_published_md5_sums_of_gz_files_are_checked(server, tmp_path):
     """KMNIST's publishers list MD5 sums of the .gz files; the same check, on files we have."""
-    sums = {f.name[:-3]: ("md5-gz", hashlib.md5(f.read_bytes()).hexdigest())
-            for f in FASHION.glob("*.gz")}
+    sums = {f.name[:-3]: ("md5-gz", hashlib.md5(f.read_bytes()).hexdigest()) for f in FASHION.glob("*.gz")}
     spec = DatasetSpec("md5-test", (f"{server}/good/",), sums, MNIST_SIZES)
     dest = download_dataset(spec, tmp_path / "ok")
     assert len(list(dest.glob("*.gz"))) == 4
     with pytest.raises(DataError, match=r"/bad/\S+-ubyte.gz: checksum mismatch"):
-        download_dataset(DatasetSpec("md5-test", (f"{server}/bad/",), sums, MNIST_SIZES),
-                         tmp_path / "bad")
+        download_dataset(DatasetSpec("md5-test", (f"{server}/bad/",), sums, MNIST_SIZES), tmp_path / "bad")
     assert list((tmp_path / "bad").iterdir()) == []
     assert DATASETS["kmnist"].checksums["train-images-idx3-ubyte"] == (
-        "md5-gz", "bdb82020997e1d708af4cf47b453dcf7")  # as ROIS-CODH and torchvision list it
+        "md5-gz",
+        "bdb82020997e1d708af4cf47b453dcf7",
+    )  # as ROIS-CODH and torchvision list it
 
 
 @pytest.mark.slow
@@ -126,19 +137,48 @@ def test_two_datasets_in_one_run(mnist_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("LSTM_SWEEP_CACHE_DIR", str(cache / "mnist"))
     monkeypatch.setenv("LSTM_SWEEP_DATA_DIR", str(mnist_dir))
     db = tmp_path / "s.db"
-    o = cli("run", "--dataset", "mnist,fashion-mnist", "--hidden", "16", "--lr", "0.01,0.1",
-            "--steps", "40", "--device", "cpu", "--workers", "1", "--no-progress", "--db", db)
+    o = cli(
+        "run",
+        "--dataset",
+        "mnist,fashion-mnist",
+        "--hidden",
+        "16",
+        "--lr",
+        "0.01,0.1",
+        "--steps",
+        "40",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--db",
+        db,
+    )
     assert o.code == 0, o.text
     titles = [line for line in o.out.splitlines() if line.startswith("Test accuracy")]
-    assert titles == ["Test accuracy: mnist · 40 steps · batch 100 · init tf · fp32 · 1 seed",
-                      "Test accuracy: fashion-mnist · 40 steps · batch 100 · init tf · fp32 · "
-                      "1 seed"]
+    assert titles == [
+        "Test accuracy: mnist · 40 steps · batch 100 · init tf · fp32 · 1 seed",
+        "Test accuracy: fashion-mnist · 40 steps · batch 100 · init tf · fp32 · 1 seed",
+    ]
     assert sorted({r.config.dataset for r in load_results(db)}) == ["fashion-mnist", "mnist"]
     for args, message in [
-            (["--dataset", "mnist,fashion-mnist", "--data-dir", mnist_dir], "give one --dataset"),
-            (["--dataset-name", "x"], "--dataset-name names the data of a --data-dir"),
-            (["--dataset", "cifar10"], "'cifar10' is not one of mnist, fashion-mnist, kmnist")]:
-        o = cli("run", "--hidden", "16", "--steps", "5", "--device", "cpu", "--no-progress",
-                "--db", tmp_path / "x.db", *args)
+        (["--dataset", "mnist,fashion-mnist", "--data-dir", mnist_dir], "give one --dataset"),
+        (["--dataset-name", "x"], "--dataset-name names the data of a --data-dir"),
+        (["--dataset", "cifar10"], "'cifar10' is not one of mnist, fashion-mnist, kmnist"),
+    ]:
+        o = cli(
+            "run",
+            "--hidden",
+            "16",
+            "--steps",
+            "5",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--db",
+            tmp_path / "x.db",
+            *args,
+        )
         assert message in o.error_line()
     assert not (tmp_path / "x.db").exists()

@@ -25,8 +25,20 @@ from lstm_sweep.training.checkpoint import CheckpointDir, Checkpointing, checkpo
 from lstm_sweep.training.train import train_group
 
 TINY = torch.finfo(torch.float32).tiny
-SATURATES = ["--hidden", "16", "--lr", "1", "--steps", "40",
-             "--device", "cpu", "--no-progress", "--checkpoint-every", "0", "--keep-checkpoints"]
+SATURATES = [
+    "--hidden",
+    "16",
+    "--lr",
+    "1",
+    "--steps",
+    "40",
+    "--device",
+    "cpu",
+    "--no-progress",
+    "--checkpoint-every",
+    "0",
+    "--keep-checkpoints",
+]
 
 
 def _subnormals(folder: CheckpointDir) -> int:
@@ -84,18 +96,15 @@ def test_a_program_that_flushes_keeps_its_mode(two_threads):
     assert not denormals.denormals_flushed()
 
 
-def test_a_trial_trained_in_process_holds_no_subnormal_and_the_control_does(mnist, tmp_path,
-                                                                            monkeypatch):
+def test_a_trial_trained_in_process_holds_no_subnormal_and_the_control_does(mnist, tmp_path, monkeypatch):
     config = TrialConfig(hidden=16, lr=1.0, steps=40, display_step=10)
     kept = CheckpointDir(tmp_path / "flushed")
-    [r] = train_group([config], mnist, engine="single", until=39,
-                      checkpointing=Checkpointing(kept, 0.0))
+    [r] = train_group([config], mnist, engine="single", until=39, checkpointing=Checkpointing(kept, 0.0))
     assert r.status == "pruned" and _subnormals(kept) == 0
     assert not _flushed_here()  # the caller's mode is back
     monkeypatch.setattr(train_module, "flushed", lambda device: contextlib.nullcontext(False))
     control = CheckpointDir(tmp_path / "kept")
-    train_group([config], mnist, engine="single", until=39,
-                checkpointing=Checkpointing(control, 0.0))
+    train_group([config], mnist, engine="single", until=39, checkpointing=Checkpointing(control, 0.0))
     assert _subnormals(control) > 0  # the search finds them where they are
 
 
@@ -115,9 +124,25 @@ def test_every_local_executor_flushes_and_records_it(mnist_dir, tmp_path, execut
 def test_the_ray_executor_flushes(head, mnist_dir, tmp_path):
     address, env = head
     db = tmp_path / "ray.db"
-    o = subprocess.run([LSTM_SWEEP, "run", *SATURATES, "--data-dir", str(mnist_dir), "--db",
-                        str(db), "--executor", "ray", "--ray-address", address], env=env,
-                       capture_output=True, text=True, timeout=300)
+    o = subprocess.run(
+        [
+            LSTM_SWEEP,
+            "run",
+            *SATURATES,
+            "--data-dir",
+            str(mnist_dir),
+            "--db",
+            str(db),
+            "--executor",
+            "ray",
+            "--ray-address",
+            address,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert o.returncode == 0, o.stderr
     assert _subnormals(CheckpointDir(checkpoint_dir(db))) == 0
 
@@ -137,7 +162,6 @@ def test_the_probe_and_the_coordinate_check_measure_flushed(mnist, monkeypatch):
     monkeypatch.setattr(engines, "make_engine", spy)
     monkeypatch.setattr(coordcheck, "make_engine", spy)
     calibration.probe(torch.device("cpu"), steps=1, widths=(8, 16))
-    coordcheck.coord_check(mnist, widths=(8, 16), params=("sp",), seeds=(0,), steps=1,
-                           batch_size=8)
+    coordcheck.coord_check(mnist, widths=(8, 16), params=("sp",), seeds=(0,), steps=1, batch_size=8)
     assert seen and all(seen) and len(seen) == 4
     assert not _flushed_here()

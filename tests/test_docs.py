@@ -48,10 +48,12 @@ BIN = Path(sys.executable).parent
 
 # The quick run's table (README, "What it prints"): hidden -> accuracy at each rate.
 QUICK_RATES = (1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0)
-QUICK = {16: (0.0895, 0.3370, 0.8741, 0.9462, 0.8573, 0.1032),
-         32: (0.1030, 0.6822, 0.9375, 0.9638, 0.8483, 0.2600),
-         64: (0.1935, 0.8247, 0.9586, 0.9785, 0.8748, 0.1032),
-         128: (0.4672, 0.8971, 0.9623, 0.9792, 0.0892, 0.1008)}
+QUICK = {
+    16: (0.0895, 0.3370, 0.8741, 0.9462, 0.8573, 0.1032),
+    32: (0.1030, 0.6822, 0.9375, 0.9638, 0.8483, 0.2600),
+    64: (0.1935, 0.8247, 0.9586, 0.9785, 0.8748, 0.1032),
+    128: (0.4672, 0.8971, 0.9623, 0.9792, 0.0892, 0.1008),
+}
 DAMAGED_KEY = "ba2752149a7d7281a0359fbc505aa4a7"  # hidden 32, lr 0.1, 200 steps
 
 FENCE = re.compile(r"^```(\w*)\s*$")
@@ -62,10 +64,20 @@ def trial(hidden: int, lr: float, acc: float, steps: int, points: int) -> TrialR
     """A finished trial (not trained): ``acc`` as its test and validation accuracy, ``points``
     curve points at steps 10, 20, ... (placeholders, as its times are)."""
     curve = tuple(CurvePoint(10 * (i + 1), 1.0 / (i + 1), 0.5) for i in range(points))
-    return TrialResult(config=TrialConfig(hidden=hidden, lr=lr, steps=steps), status=Status.DONE,
-                       test_accuracy=acc, val_accuracy=acc, train_loss=0.3, steps_done=steps,
-                       wall_s=1.0, cpu_s=1.0, peak_mem_bytes=10**8, device="cpu:test",
-                       curve=curve, started_at=1000.0)
+    return TrialResult(
+        config=TrialConfig(hidden=hidden, lr=lr, steps=steps),
+        status=Status.DONE,
+        test_accuracy=acc,
+        val_accuracy=acc,
+        train_loss=0.3,
+        steps_done=steps,
+        wall_s=1.0,
+        cpu_s=1.0,
+        peak_mem_bytes=10**8,
+        device="cpu:test",
+        curve=curve,
+        started_at=1000.0,
+    )
 
 
 def _rel(page: Path) -> str:
@@ -83,8 +95,15 @@ def blocks(page: Path) -> list[dict]:
             while j < len(lines) and not lines[j].startswith("```"):
                 j += 1
             assert j < len(lines), f"{_rel(page)}:{i + 1}: a fence that is never closed"
-            found.append({"lang": m.group(1), "body": lines[i + 1:j],
-                          "before": lines[i - 1] if i else "", "line": i + 1, "end": j + 1})
+            found.append(
+                {
+                    "lang": m.group(1),
+                    "body": lines[i + 1 : j],
+                    "before": lines[i - 1] if i else "",
+                    "line": i + 1,
+                    "end": j + 1,
+                }
+            )
             i = j + 1
         else:
             i += 1
@@ -152,11 +171,22 @@ def _matches(expected: list[str], actual: list[str]) -> bool:
 
 
 def _shell(command: str, folder: Path, data: Path) -> str:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-               LSTM_SWEEP_DATA_DIR=str(data), PYTHONUNBUFFERED="1")  # lines in a terminal's order
-    done = subprocess.run(["bash", "-c", command], cwd=folder, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        LSTM_SWEEP_DATA_DIR=str(data),
+        PYTHONUNBUFFERED="1",
+    )  # lines in a terminal's order
+    done = subprocess.run(
+        ["bash", "-c", command],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     return done.stdout
 
 
@@ -187,8 +217,10 @@ def test_every_console_block_says_whether_it_runs(page):
     for b in blocks(page):
         if b["lang"] == "console":
             m = MARK.match(b["before"])
-            assert m, (f"{_rel(page)}:{b['line']}: a console block needs <!-- example: run --> "
-                       "or <!-- example: not run (why) --> on the line before it")
+            assert m, (
+                f"{_rel(page)}:{b['line']}: a console block needs <!-- example: run --> "
+                "or <!-- example: not run (why) --> on the line before it"
+            )
         if b["before"] == "<!-- example: run -->":
             assert b["lang"] in ("console", "python"), f"{_rel(page)}:{b['line']}: run what?"
 
@@ -197,8 +229,16 @@ def test_the_readme_is_a_front_door():
     lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
     assert lines <= 250, f"README.md has {lines} lines: move the detail into docs/"
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    for page in ("docs/guide.md", "docs/results.md", "docs/guarantees.md", "docs/cli.md",
-                 "docs/api.md", "docs/store-format.md", "docs/DESIGN.md", "docs/serve.png"):
+    for page in (
+        "docs/guide.md",
+        "docs/results.md",
+        "docs/guarantees.md",
+        "docs/cli.md",
+        "docs/api.md",
+        "docs/store-format.md",
+        "docs/DESIGN.md",
+        "docs/serve.png",
+    ):
         assert f"]({page}" in text, f"README.md does not link {page}"
 
 
@@ -208,11 +248,17 @@ def test_example_output_is_what_the_command_prints(page, block, scratch, mnist_d
     if block["lang"] == "python":
         after = [b for b in blocks(page) if b["line"] > block["end"]]
         assert after, f"{where}: a run python block needs its output in a text block after it"
-        between = page.read_text(encoding="utf-8").split("\n")[block["end"]:after[0]["line"] - 1]
-        assert after[0]["lang"] == "text" and not any(s.strip() for s in between), \
+        between = page.read_text(encoding="utf-8").split("\n")[block["end"] : after[0]["line"] - 1]
+        assert after[0]["lang"] == "text" and not any(s.strip() for s in between), (
             f"{where}: a run python block needs its output in a text block right after it"
-        done = subprocess.run([sys.executable, "-c", "\n".join(block["body"])], cwd=scratch,
-                              capture_output=True, text=True, timeout=120)
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", "\n".join(block["body"])],
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, f"{where}: {done.stderr}"
         assert _normalise(done.stdout, scratch) == after[0]["body"], f"{where}: output differs"
         return
@@ -229,8 +275,8 @@ def test_example_output_is_what_the_command_prints(page, block, scratch, mnist_d
         assert command.startswith("lstm-sweep "), f"{where}: runs only lstm-sweep, not {command!r}"
         actual = _normalise(_shell(command, scratch, mnist_dir), scratch)
         assert _matches(expected, actual), (
-            f"{where}: `{command}` printed\n" + "\n".join(actual) + "\nthe page says\n"
-            + "\n".join(expected))
+            f"{where}: `{command}` printed\n" + "\n".join(actual) + "\nthe page says\n" + "\n".join(expected)
+        )
 
 
 def test_matching_allows_elided_lines_only_where_marked():
@@ -242,6 +288,8 @@ def test_matching_allows_elided_lines_only_where_marked():
 
 def test_slugs_are_githubs():
     assert slug("On a GPU: the whole grid, 4096 included") == "on-a-gpu-the-whole-grid-4096-included"
-    assert slug("Why the zone moves, and how to make it stand still (μP)") == \
-        "why-the-zone-moves-and-how-to-make-it-stand-still-μp"
+    assert (
+        slug("Why the zone moves, and how to make it stand still (μP)")
+        == "why-the-zone-moves-and-how-to-make-it-stand-still-μp"
+    )
     assert slug('Fidelity: what "seed-faithful" means') == "fidelity-what-seed-faithful-means"

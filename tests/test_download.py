@@ -53,7 +53,7 @@ def server(mnist_dir):
                 try:
                     for i in range(10**9):
                         if mode == "trickle":
-                            self.wfile.write(body[i:i + 1])
+                            self.wfile.write(body[i : i + 1])
                             self.wfile.flush()
                             time.sleep(0.25)
                         else:
@@ -91,12 +91,14 @@ def _leftovers(folder):
 def test_good_download_verifies_every_file(server, tmp_path):
     base, _ = server
     seen = {}
-    dest = download_mnist(tmp_path / "cache", mirrors=[f"{base}/good/"],
-                          progress=lambda name, done, total: seen.__setitem__(name, (done, total)))
+    dest = download_mnist(
+        tmp_path / "cache",
+        mirrors=[f"{base}/good/"],
+        progress=lambda name, done, total: seen.__setitem__(name, (done, total)),
+    )
     assert _leftovers(dest) == sorted(f"{n}.gz" for n in MNIST_SHA256)
     for name, digest in MNIST_SHA256.items():
-        assert hashlib.sha256(gzip.decompress((dest / f"{name}.gz").read_bytes())).hexdigest() \
-            == digest
+        assert hashlib.sha256(gzip.decompress((dest / f"{name}.gz").read_bytes())).hexdigest() == digest
         done, total = seen[f"{name}.gz"]
         assert done == total and total > 0
     assert load_dir(dest).name == "mnist"
@@ -155,8 +157,13 @@ def test_cli_downloads_into_the_cache_from_mirrors_in_the_environment(
 def test_cli_download_failure_is_one_error_line(server, isolated_env):
     base, _ = server
     env = {**os.environ, "LSTM_SWEEP_MNIST_MIRRORS": f"{base}/corrupt/,{base}/partial/"}
-    proc = subprocess.run([LSTM_SWEEP, "run", "--db", str(isolated_env / "x.db")], env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [LSTM_SWEEP, "run", "--db", str(isolated_env / "x.db")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("Error: could not download"), proc.stderr
@@ -176,11 +183,14 @@ def test_a_trickling_server_is_given_up_within_the_deadline(server, tmp_path):
     assert _leftovers(tmp_path / "c") == []
 
 
-@pytest.mark.parametrize("mode, message", [
-    ("huge", "the server offers 1,000,000,000,000 bytes, more than this file can be"),
-    ("endless", "more than 47,088,080 bytes, more than this file can be"),
-    ("cutgz", r"cutgz/train-images-idx3-ubyte.gz \(downloaded\): cannot read"),
-])
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("huge", "the server offers 1,000,000,000,000 bytes, more than this file can be"),
+        ("endless", "more than 47,088,080 bytes, more than this file can be"),
+        ("cutgz", r"cutgz/train-images-idx3-ubyte.gz \(downloaded\): cannot read"),
+    ],
+)
 def test_oversized_and_cut_downloads_are_refused_naming_the_url(server, tmp_path, mode, message):
     base, _ = server
     with pytest.raises(DataError, match=message) as e:
@@ -192,11 +202,11 @@ def test_oversized_and_cut_downloads_are_refused_naming_the_url(server, tmp_path
 def test_a_killed_download_leaves_a_part_file_that_the_next_one_removes(server, isolated_env):
     base, _ = server
     cache = isolated_env / "cache"
-    env = {**os.environ, "LSTM_SWEEP_MNIST_MIRRORS": f"{base}/trickle/",
-           "LSTM_SWEEP_CACHE_DIR": str(cache)}
+    env = {**os.environ, "LSTM_SWEEP_MNIST_MIRRORS": f"{base}/trickle/", "LSTM_SWEEP_CACHE_DIR": str(cache)}
     env.pop("LSTM_SWEEP_DATA_DIR", None)
-    proc = subprocess.Popen([LSTM_SWEEP, "data"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [LSTM_SWEEP, "data"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while not list(cache.glob(".*.part")) and time.monotonic() < deadline:

@@ -30,10 +30,14 @@ ALLOWED = {
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
-    return {id(n.body[0].value) for n in ast.walk(tree)
-            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-            and n.body and isinstance(n.body[0], ast.Expr)
-            and isinstance(n.body[0].value, ast.Constant)}
+    return {
+        id(n.body[0].value)
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and n.body
+        and isinstance(n.body[0], ast.Expr)
+        and isinstance(n.body[0].value, ast.Constant)
+    }
 
 
 def test_no_library_text_names_a_cli_flag():
@@ -47,8 +51,7 @@ def test_no_library_text_names_a_cli_flag():
         tree = ast.parse(path.read_text())
         docs = _docstrings(tree)
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and id(node) not in docs:
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
                 for flag in FLAG.findall(node.value):
                     if (where, flag) in ALLOWED:
                         used.add((where, flag))
@@ -61,18 +64,31 @@ def test_no_library_text_names_a_cli_flag():
 GRID = Grid(hidden=(8,), lr=(0.1,), steps=5)
 
 
-@pytest.mark.parametrize("call", [
-    lambda tmp: Store(tmp),                                    # a folder
-    lambda tmp: load_results(tmp / "missing.db"),              # no store there
-    lambda tmp: check_target("", "html"),                      # no output path
-    lambda tmp: check_folder(tmp / "f.txt") if (tmp / "f.txt").write_text("x") else None,
-    lambda tmp: lstm_sweep.sweep_request(GRID, tmp / "s.db", checkpoint_every="soon"),
-    lambda tmp: lstm_sweep.sweep_request(GRID, tmp / "s.db", retry=["done"]),
-    lambda tmp: lstm_sweep.sweep_request(GRID, tmp / "s.db", executor="local", ray_address="x"),
-    lambda tmp: lstm_sweep.serve_store(tmp / "s.db", port=70000),
-    lambda tmp: lstm_sweep.load_dataset(tmp / "nothing"),
-], ids=["store-folder", "store-missing", "out-empty", "out-file", "checkpoint-every", "retry",
-        "executor-option", "port", "data-dir"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda tmp: Store(tmp),  # a folder
+        lambda tmp: load_results(tmp / "missing.db"),  # no store there
+        lambda tmp: check_target("", "html"),  # no output path
+        lambda tmp: check_folder(tmp / "f.txt") if (tmp / "f.txt").write_text("x") else None,
+        lambda tmp: lstm_sweep.sweep_request(GRID, tmp / "s.db", checkpoint_every="soon"),
+        lambda tmp: lstm_sweep.sweep_request(GRID, tmp / "s.db", retry=["done"]),
+        lambda tmp: lstm_sweep.sweep_request(GRID, tmp / "s.db", executor="local", ray_address="x"),
+        lambda tmp: lstm_sweep.serve_store(tmp / "s.db", port=70000),
+        lambda tmp: lstm_sweep.load_dataset(tmp / "nothing"),
+    ],
+    ids=[
+        "store-folder",
+        "store-missing",
+        "out-empty",
+        "out-file",
+        "checkpoint-every",
+        "retry",
+        "executor-option",
+        "port",
+        "data-dir",
+    ],
+)
 def test_a_refusal_through_the_api_names_the_argument(call, tmp_path):
     with pytest.raises(LstmSweepError) as e:
         call(tmp_path)
@@ -81,24 +97,37 @@ def test_a_refusal_through_the_api_names_the_argument(call, tmp_path):
     assert "=" in message, f"names no argument: {message}"
 
 
-@pytest.mark.parametrize(("library", "shown"), [
-    ("x.db is a folder; store= needs a file path", "x.db is a folder; --db needs a file path"),
-    ("dataset_name='f': d is not mnist", "--dataset-name 'f': d is not mnist"),
-    ("workers=, ray_address= is not an option of executor=local",
-     "--workers, --ray-address is not an option of --executor local"),
-    ("check Grid(steps=...), Grid(hidden=...) and the grid, or pass force=True to run it",
-     "check --steps, --hidden and the grid, or pass --force to run it"),
-    ("give smaller widths=, fewer seeds= or a smaller batch_size=",
-     "give smaller --hidden widths, fewer --seeds or a smaller --batch-size"),
-    ("precision=bf16 cannot run on cpu; use precision=fp32 (or add fallback_fp32=True)",
-     "--precision bf16 cannot run on cpu; use --precision fp32 (or add --fallback-fp32)"),
-    ("a.db: damaged; `check_store(a.db)` lists every problem",
-     "a.db: damaged; `lstm-sweep check --db a.db` lists every problem"),
-    ("pass checkpoint_every=off", "pass --checkpoint-every off"),
-    # a trial's values, paths and quoted text are not arguments
-    ("hidden=16 lr=0.1 seed=0: failed", "hidden=16 lr=0.1 seed=0: failed"),
-    ("/tmp/store=1/a.db and 'force=True'", "/tmp/store=1/a.db and 'force=True'"),
-])
+@pytest.mark.parametrize(
+    ("library", "shown"),
+    [
+        ("x.db is a folder; store= needs a file path", "x.db is a folder; --db needs a file path"),
+        ("dataset_name='f': d is not mnist", "--dataset-name 'f': d is not mnist"),
+        (
+            "workers=, ray_address= is not an option of executor=local",
+            "--workers, --ray-address is not an option of --executor local",
+        ),
+        (
+            "check Grid(steps=...), Grid(hidden=...) and the grid, or pass force=True to run it",
+            "check --steps, --hidden and the grid, or pass --force to run it",
+        ),
+        (
+            "give smaller widths=, fewer seeds= or a smaller batch_size=",
+            "give smaller --hidden widths, fewer --seeds or a smaller --batch-size",
+        ),
+        (
+            "precision=bf16 cannot run on cpu; use precision=fp32 (or add fallback_fp32=True)",
+            "--precision bf16 cannot run on cpu; use --precision fp32 (or add --fallback-fp32)",
+        ),
+        (
+            "a.db: damaged; `check_store(a.db)` lists every problem",
+            "a.db: damaged; `lstm-sweep check --db a.db` lists every problem",
+        ),
+        ("pass checkpoint_every=off", "pass --checkpoint-every off"),
+        # a trial's values, paths and quoted text are not arguments
+        ("hidden=16 lr=0.1 seed=0: failed", "hidden=16 lr=0.1 seed=0: failed"),
+        ("/tmp/store=1/a.db and 'force=True'", "/tmp/store=1/a.db and 'force=True'"),
+    ],
+)
 def test_the_cli_shows_the_flag_of_each_argument(library, shown):
     assert for_cli(library) == shown
 

@@ -16,8 +16,18 @@ from lstm_sweep.store import load_results
 pytestmark = pytest.mark.slow
 
 # hidden 2^20 cannot be allocated: recorded as oom (DNF), the sweep goes on
-GRID = ["--hidden", "8,1048576", "--lr", "1e-3,1e-2", "--steps", "30", "--device", "cpu",
-        "--no-progress", "--force"]
+GRID = [
+    "--hidden",
+    "8,1048576",
+    "--lr",
+    "1e-3,1e-2",
+    "--steps",
+    "30",
+    "--device",
+    "cpu",
+    "--no-progress",
+    "--force",
+]
 
 
 def _sweep(name, db, env, address=None):
@@ -30,8 +40,7 @@ def _sweep(name, db, env, address=None):
 
 
 @pytest.mark.parametrize("name", sorted(EXECUTORS))
-def test_every_executor_stores_the_same_results_and_records_failures(name, request, tmp_path,
-                                                                     mnist_dir):
+def test_every_executor_stores_the_same_results_and_records_failures(name, request, tmp_path, mnist_dir):
     # one thread everywhere: the same float summation order in every executor
     env = {**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir), "OMP_NUM_THREADS": "1"}
     address = None

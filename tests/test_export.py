@@ -20,14 +20,28 @@ from lstm_sweep.study.results import CurvePoint, Status
 def db(tmp_path_factory):
     path = tmp_path_factory.mktemp("export") / "s.db"
     with Store(path) as s:
-        for i, (cell, opt, status, acc) in enumerate([
-                ("lstm", "adam", Status.DONE, 0.9), ("gru", "momentum", Status.DIVERGED, 0.1),
-                ("rnn", "sgd", Status.OOM, None)]):
+        for i, (cell, opt, status, acc) in enumerate(
+            [
+                ("lstm", "adam", Status.DONE, 0.9),
+                ("gru", "momentum", Status.DIVERGED, 0.1),
+                ("rnn", "sgd", Status.OOM, None),
+            ]
+        ):
             # every trial has a curve (the oom one's stopped early): i + 1 points
             curve = tuple(CurvePoint(10 * (k + 1), 1.0, 0.5) for k in range(i + 1))
-            s.save(trial(16 * (i + 1), 0.01, acc, status=status, wall=1.0, curve=curve,
-                         cell=cell, optimizer=opt,
-                         opt={"momentum": 0.5} if opt == "momentum" else ()))
+            s.save(
+                trial(
+                    16 * (i + 1),
+                    0.01,
+                    acc,
+                    status=status,
+                    wall=1.0,
+                    curve=curve,
+                    cell=cell,
+                    optimizer=opt,
+                    opt={"momentum": 0.5} if opt == "momentum" else (),
+                )
+            )
     return path
 
 
@@ -79,6 +93,5 @@ def test_export_files_never_replace_a_store_or_a_foreign_file(db, tmp_path):
     assert "results store being read" in cli("export", "--db", db, "--out", db).error_line()
     notes = tmp_path / "notes.csv"
     notes.write_text("mine\n")
-    assert "is not an lstm-sweep CSV export" in cli("export", "--db", db, "--out",
-                                                     notes).error_line()
+    assert "is not an lstm-sweep CSV export" in cli("export", "--db", db, "--out", notes).error_line()
     assert notes.read_text() == "mine\n"

@@ -79,12 +79,16 @@ def test_outputs_replace_only_their_own_kind_unless_asked(stores, tmp_path):
     assert sorted(p.name for p in plots.iterdir()) == ["heatmap.png"]  # refused before drawing
     assert cli("plot", "--db", db, "--out", plots, "--overwrite").code == 0
     assert sorted(p.name for p in plots.iterdir()) == [
-        "best-lr.png", "curves.png", "heatmap.png", "time.png", "transfer.png"]
+        "best-lr.png",
+        "curves.png",
+        "heatmap.png",
+        "time.png",
+        "transfer.png",
+    ]
     assert cli("plot", "--db", db, "--out", plots).code == 0  # images: replaced
 
 
-@pytest.mark.parametrize("case", ["missing folder", "a folder", "plot into a file",
-                                  "fifo", "device"])
+@pytest.mark.parametrize("case", ["missing folder", "a folder", "plot into a file", "fifo", "device"])
 def test_bad_output_paths_are_one_error_line(stores, tmp_path, case):
     db = stores[0]
     fifo = tmp_path / "fifo"
@@ -103,8 +107,9 @@ def test_bad_output_paths_are_one_error_line(stores, tmp_path, case):
     assert snapshot(tmp_path) == before
 
 
-needs_unshare = pytest.mark.skipif(not can_unshare() and not os.environ.get("CI"),
-                                   reason="no private mount namespaces (unshare) here")
+needs_unshare = pytest.mark.skipif(
+    not can_unshare() and not os.environ.get("CI"), reason="no private mount namespaces (unshare) here"
+)
 
 
 @pytest.mark.slow
@@ -199,8 +204,7 @@ def test_an_all_dnf_store_renders_tables_and_says_which_plots_are_empty(stores, 
     assert o.code == 0
     page = (tmp_path / "r.html").read_text()
     assert "DNF" in page and "time: nothing to show" in page and page.count("<figure") == 1
-    o = cli("plot", "--db", stores[0], "--kind", "curves", "--hidden", "999", "--out",
-            tmp_path / "q")
+    o = cli("plot", "--db", stores[0], "--kind", "curves", "--hidden", "999", "--out", tmp_path / "q")
     assert o.code == 0 and "curves: nothing to show (no trial of 999 units is stored)" in o.err
 
 
@@ -213,8 +217,24 @@ def test_markup_in_paths_is_printed_as_written(name, mnist_dir, tmp_path):
     folder.mkdir(parents=True)
     for f in mnist_dir.glob("*.gz"):
         os.symlink(f, folder / f.name)
-    o = cli("run", "--hidden", "8", "--lr", "0.01", "--steps", "10", "--device", "cpu",
-            "--workers", "1", "--no-progress", "--data-dir", folder, "--db", tmp_path / "s.db")
+    o = cli(
+        "run",
+        "--hidden",
+        "8",
+        "--lr",
+        "0.01",
+        "--steps",
+        "10",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--data-dir",
+        folder,
+        "--db",
+        tmp_path / "s.db",
+    )
     assert o.code == 0, o.text
     assert f"on mnist ({folder})" in o.err.replace("\n", "")
     o = cli("table", "--db", tmp_path / name / "none.db")
@@ -224,57 +244,94 @@ def test_markup_in_paths_is_printed_as_written(name, mnist_dir, tmp_path):
 # --------------------------------------------------------------------------- 2: numbers
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--seeds", str(2**63)], "at most 9,223,372,036,854,775,807"),
-    (["--seeds", "9" * 5000], "is not a non-negative integer"),
-    (["--data-seed", str(2**63)], "--data-seed"),
-    (["--hidden", str(2**21)], "at most 1,048,576"),
-    (["--steps", str(10**10)], "--steps"),
-    (["--batch-size", str(2**40)], "--batch-size"),
-    (["--batch-size", "55001"], "larger than the training set of mnist (55,000 images)"),
-    (["--lr", "1e400"], "'1e400' is not a positive number"),
-    (["--lr", "1e-400"], "'1e-400' is not a positive number"),
-    (["--repeats", "100000"], "--repeats"),
-    (["--workers", "100000"], "--workers"),
-    (["--hidden", ",".join(map(str, range(1, 400))), "--seeds", ",".join(map(str, range(300)))],
-     "at most 100,000 are allowed in one sweep"),
-    (["--steps", "1000000000", "--hidden", "4096"], "ETA is"),
-    (["--retry", ""], "is not a comma-separated list of statuses"),
-    (["--retry", "done"], "--retry takes failed, oom, diverged or pruned"),
-    (["--ray-address", "127.0.0.1:1", "--executor", "local"], "--ray-address is for --executor"),
-    (["--precision", "tf32", "--device", "cpu"], "TF32 is a precision of NVIDIA GPUs"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--seeds", str(2**63)], "at most 9,223,372,036,854,775,807"),
+        (["--seeds", "9" * 5000], "is not a non-negative integer"),
+        (["--data-seed", str(2**63)], "--data-seed"),
+        (["--hidden", str(2**21)], "at most 1,048,576"),
+        (["--steps", str(10**10)], "--steps"),
+        (["--batch-size", str(2**40)], "--batch-size"),
+        (["--batch-size", "55001"], "larger than the training set of mnist (55,000 images)"),
+        (["--lr", "1e400"], "'1e400' is not a positive number"),
+        (["--lr", "1e-400"], "'1e-400' is not a positive number"),
+        (["--repeats", "100000"], "--repeats"),
+        (["--workers", "100000"], "--workers"),
+        (
+            ["--hidden", ",".join(map(str, range(1, 400))), "--seeds", ",".join(map(str, range(300)))],
+            "at most 100,000 are allowed in one sweep",
+        ),
+        (["--steps", "1000000000", "--hidden", "4096"], "ETA is"),
+        (["--retry", ""], "is not a comma-separated list of statuses"),
+        (["--retry", "done"], "--retry takes failed, oom, diverged or pruned"),
+        (["--ray-address", "127.0.0.1:1", "--executor", "local"], "--ray-address is for --executor"),
+        (["--precision", "tf32", "--device", "cpu"], "TF32 is a precision of NVIDIA GPUs"),
+    ],
+)
 def test_numbers_are_checked_when_parsed(args, expected, mnist_dir, tmp_path, stores):
     db = tmp_path / "s.db"
     shutil.copy(stores[0], db)
     before = snapshot(tmp_path)
-    o = cli("run", "--hidden", "8", "--lr", "0.01", "--steps", "5", "--device", "cpu",
-            "--workers", "1", "--no-progress", "--data-dir", mnist_dir, "--db", db, *args)
+    o = cli(
+        "run",
+        "--hidden",
+        "8",
+        "--lr",
+        "0.01",
+        "--steps",
+        "5",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--data-dir",
+        mnist_dir,
+        "--db",
+        db,
+        *args,
+    )
     assert expected in o.error_line()
     assert snapshot(tmp_path) == before
 
 
 def test_huge_seed_is_stored_not_lost(mnist_dir, tmp_path):
     db = tmp_path / "s.db"
-    o = cli("run", "--hidden", "8", "--lr", "0.01", "--steps", "5", "--seeds", str(2**63 - 1),
-            "--device", "cpu", "--workers", "1", "--no-progress", "--data-dir", mnist_dir,
-            "--db", db)
+    o = cli(
+        "run",
+        "--hidden",
+        "8",
+        "--lr",
+        "0.01",
+        "--steps",
+        "5",
+        "--seeds",
+        str(2**63 - 1),
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--data-dir",
+        mnist_dir,
+        "--db",
+        db,
+    )
     assert o.code == 0, o.text
     (r,) = load_results(db)
     assert r.config.seed == 2**63 - 1 and r.status is Status.DONE
 
 
 def test_absurd_eta_runs_with_force_only_as_far_as_asked(tmp_path, stores):
-    o = cli("plan", "--hidden", "4096", "--steps", "1000000000", "--device", "cpu",
-            "--db", tmp_path / "x.db")
+    o = cli("plan", "--hidden", "4096", "--steps", "1000000000", "--device", "cpu", "--db", tmp_path / "x.db")
     assert o.code == 0 and " h " in o.out  # plan shows it; run refuses it (above)
 
 
 def test_compare_says_when_the_protocol_is_not_the_seeds(stores):
     o = cli("compare", "--db", stores[0])
     assert o.code == 0
-    assert "Note: the reference was measured with another protocol (steps 999 there, 30 here)" \
-        in o.out
+    assert "Note: the reference was measured with another protocol (steps 999 there, 30 here)" in o.out
 
 
 def test_a_store_being_written_is_read_through_its_wal(stores, tmp_path):
@@ -291,11 +348,13 @@ def test_a_store_being_written_is_read_through_its_wal(stores, tmp_path):
 
 
 def test_check_command_through_the_installed_script(stores):
-    proc = subprocess.run([LSTM_SWEEP, "check", "--db", str(stores[0])], capture_output=True,
-                          text=True)
+    proc = subprocess.run([LSTM_SWEEP, "check", "--db", str(stores[0])], capture_output=True, text=True)
     assert proc.returncode == 0 and ": ok — 4 trials" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "lstm_sweep.cli", "table", "--db",
-                           str(stores[0])], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lstm_sweep.cli", "table", "--db", str(stores[0])],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0
 
 
@@ -305,8 +364,20 @@ def test_data_folders_of_special_files_are_refused(tmp_path, mnist_dir):
     for f in mnist_dir.glob("*.gz"):
         os.mkfifo(fifo_dir / f.name)
     db = tmp_path / "s.db"
-    args = ("run", "--hidden", "8", "--steps", "5", "--workers", "1", "--no-progress",
-            "--device", "cpu", "--db", db)
+    args = (
+        "run",
+        "--hidden",
+        "8",
+        "--steps",
+        "5",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--db",
+        db,
+    )
     assert "not a regular file" in cli(*args, "--data-dir", fifo_dir).error_line()
     assert "is not a folder" in cli(*args, "--data-dir", "/dev/null").error_line()
     assert "is a file" in cli(*args, "--data-dir", mnist_dir / "SHA256SUMS").error_line()

@@ -25,20 +25,28 @@ def by_kind(items):
 
 
 GRID = [  # a small Table-1-like world: best rate moves down as width grows; wide nets fail early
-    r(16, 1e-3, 0.85, wall=1), r(16, 1e-2, 0.95, wall=1), r(16, 1e-1, 0.84, wall=1),
-    r(32, 1e-3, 0.94, wall=2), r(32, 1e-2, 0.97, wall=2), r(32, 1e-1, 0.10, wall=2),
-    r(64, 1e-3, 0.972, wall=5), r(64, 1e-2, 0.968, wall=5),
+    r(16, 1e-3, 0.85, wall=1),
+    r(16, 1e-2, 0.95, wall=1),
+    r(16, 1e-1, 0.84, wall=1),
+    r(32, 1e-3, 0.94, wall=2),
+    r(32, 1e-2, 0.97, wall=2),
+    r(32, 1e-1, 0.10, wall=2),
+    r(64, 1e-3, 0.972, wall=5),
+    r(64, 1e-2, 0.968, wall=5),
     r(64, 1e-1, 0.098, status=Status.DIVERGED, wall=5),
 ]
 
 
 def test_findings_state_what_the_data_shows():
     f = by_kind(findings(GRID))
-    assert f["best_lr"].data["best"] == {16: {"lr": 0.01, "accuracy": 0.95},
-                                         32: {"lr": 0.01, "accuracy": 0.97},
-                                         64: {"lr": 0.001, "accuracy": 0.972}}
-    assert f["best_lr_trend"].text == ("As width grows from 16 to 64, the best rate moves down, "
-                                       "from 0.01 to 0.001.")
+    assert f["best_lr"].data["best"] == {
+        16: {"lr": 0.01, "accuracy": 0.95},
+        32: {"lr": 0.01, "accuracy": 0.97},
+        64: {"lr": 0.001, "accuracy": 0.972},
+    }
+    assert f["best_lr_trend"].text == (
+        "As width grows from 16 to 64, the best rate moves down, from 0.01 to 0.001."
+    )
     assert f["band"].data["band"] == {16: [0.01], 32: [0.01], 64: [0.001, 0.01]}
     assert f["frontier"].data["frontier"] == {32: 0.1, 64: 0.1}  # 16 units still learn at 0.1
     assert "frontier moves" not in f["frontier"].text  # 32 and 64 fail at the same rate
@@ -55,20 +63,25 @@ def test_no_unsupported_sentences():
     f = by_kind(findings(flat))
     assert f["frontier"].text == "No tested rate made training fail at any width."
     assert "enough_width" not in f  # the narrowest net is the best one already
-    zigzag = [r(16, 1e-2, 0.9), r(16, 1e-3, 0.8), r(32, 1e-3, 0.9), r(32, 1e-2, 0.8),
-              r(64, 1e-2, 0.9), r(64, 1e-3, 0.8)]
-    assert by_kind(findings(zigzag))["best_lr_trend"].text.startswith(
-        "The best rate does not move steadily")
+    zigzag = [
+        r(16, 1e-2, 0.9),
+        r(16, 1e-3, 0.8),
+        r(32, 1e-3, 0.9),
+        r(32, 1e-2, 0.8),
+        r(64, 1e-2, 0.9),
+        r(64, 1e-3, 0.8),
+    ]
+    assert by_kind(findings(zigzag))["best_lr_trend"].text.startswith("The best rate does not move steadily")
     only_oom = [r(4096, 1e-3, None, status=Status.OOM)]
     assert [x.kind for x in findings(only_oom)] == ["empty"]
 
 
 def test_seed_spread_is_measured_when_there_are_seeds():
-    results = [r(16, 0.1, a, seed=s) for s, a in enumerate((0.84, 0.42, 0.80))] + \
-              [r(16, 0.01, a, seed=s) for s, a in enumerate((0.95, 0.951, 0.949))]
+    results = [r(16, 0.1, a, seed=s) for s, a in enumerate((0.84, 0.42, 0.80))] + [
+        r(16, 0.01, a, seed=s) for s, a in enumerate((0.95, 0.951, 0.949))
+    ]
     spread = by_kind(findings(results))["spread"]
-    assert spread.text == ("Seeds disagree by more than 5 points in 1 cells: "
-                           "16/0.1 (0.4200–0.8400).")
+    assert spread.text == ("Seeds disagree by more than 5 points in 1 cells: 16/0.1 (0.4200–0.8400).")
 
 
 def test_failing_from_is_the_high_side_frontier():
@@ -79,9 +92,11 @@ def test_failing_from_is_the_high_side_frontier():
 def test_reference_table_and_comparison():
     ref = load_reference("hw2")
     assert ref[(256, 0.01)] == 0.9786 and ref[(4096, 1.0)] is None and len(ref) == 54
-    ours = [r(256, 0.01, a, seed=s) for s, a in enumerate((0.975, 0.980, 0.981))] + \
-           [r(256, 0.1, a, seed=s) for s, a in enumerate((0.30, 0.31, 0.29))] + \
-           [r(4096, 1e-3, 0.97), r(4096, 1e-2, None, status=Status.OOM)]
+    ours = (
+        [r(256, 0.01, a, seed=s) for s, a in enumerate((0.975, 0.980, 0.981))]
+        + [r(256, 0.1, a, seed=s) for s, a in enumerate((0.30, 0.31, 0.29))]
+        + [r(4096, 1e-3, 0.97), r(4096, 1e-2, None, status=Status.OOM)]
+    )
     comp = compare(ours)
     cell = next(c for c in comp.cells if (c.hidden, c.lr) == (256, 0.01))
     assert cell.reference == 0.9786 and cell.within_spread is True
@@ -109,8 +124,9 @@ def test_within_noise_is_a_95_percent_prediction_interval_for_one_more_run():
     assert near.cells[0].within_spread is False and near.cells[0].within_noise is True
     one = compare([r(256, 0.01, 0.97)]).cells[0]
     assert one.noise_interval is None and one.within_noise is None
-    summary = by_kind(compare(ours + [r(256, 0.1, a, seed=s) for s, a in
-                                      enumerate((0.30, 0.31, 0.29))]).summary)["within_noise"]
+    summary = by_kind(
+        compare(ours + [r(256, 0.1, a, seed=s) for s, a in enumerate((0.30, 0.31, 0.29))]).summary
+    )["within_noise"]
     assert summary.data == {"within": 1, "cells": 2, "outside": [[256, 0.1]]}
     assert summary.text.endswith("in 1 of 2 cells: outside at 256/0.1.")
 

@@ -65,8 +65,11 @@ def test_written_out_backward_matches_autograd():
     ours = backward(p, cache, dlogits)
     leaf = theta.clone().requires_grad_()
     ref_logits = forward(views(leaf, hidden), x)
-    ref_losses = torch.nn.functional.cross_entropy(
-        ref_logits.reshape(-1, 10), y.repeat(3), reduction="none").view(3, 8).mean(1)
+    ref_losses = (
+        torch.nn.functional.cross_entropy(ref_logits.reshape(-1, 10), y.repeat(3), reduction="none")
+        .view(3, 8)
+        .mean(1)
+    )
     torch.testing.assert_close(losses, ref_losses.detach(), rtol=1e-12, atol=1e-12)
     (grad,) = torch.autograd.grad(ref_losses.sum(), leaf)  # models are independent
     expected = views(grad, hidden)
@@ -87,15 +90,17 @@ def test_fused_initial_weights_are_each_trials_own():
 
 
 def test_fused_group_equals_unfused_trials(mnist):
-    configs = [TrialConfig(hidden=16, lr=lr, seed=s, data_seed=0, steps=40)
-               for lr in (1e-3, 1e-2, 1e-1) for s in (0, 1)]
+    configs = [
+        TrialConfig(hidden=16, lr=lr, seed=s, data_seed=0, steps=40)
+        for lr in (1e-3, 1e-2, 1e-1)
+        for s in (0, 1)
+    ]
     fused = train_group(configs, mnist, engine="fused")
     for c, f in zip(configs, fused):
         single = run_trial(c, mnist)
         assert f.status is single.status is Status.DONE
         assert (f.engine, f.group_size, single.engine, single.group_size) == ("fused", 6, "single", 1)
-        np.testing.assert_allclose([p.loss for p in f.curve], [p.loss for p in single.curve],
-                                   rtol=2e-4)
+        np.testing.assert_allclose([p.loss for p in f.curve], [p.loss for p in single.curve], rtol=2e-4)
         assert [p.step for p in f.curve] == [p.step for p in single.curve]
         assert abs(f.test_accuracy - single.test_accuracy) <= 0.002  # a few of 10,000 images
         assert abs(f.val_accuracy - single.val_accuracy) <= 0.002
@@ -111,8 +116,7 @@ def test_a_diverging_model_does_not_touch_the_others(mnist):
     solo_bad = run_trial(configs[0], mnist)
     assert (solo_bad.status, solo_bad.steps_done) == (bad.status, bad.steps_done)
     assert good.status is Status.DONE and good.steps_done == 30
-    np.testing.assert_allclose([p.loss for p in good.curve], [p.loss for p in alone.curve],
-                               rtol=2e-4)
+    np.testing.assert_allclose([p.loss for p in good.curve], [p.loss for p in alone.curve], rtol=2e-4)
     assert abs(good.test_accuracy - alone.test_accuracy) <= 0.002
 
 
@@ -129,8 +133,10 @@ def test_fused_cell_forward_equals_each_models_own_forward(cell):
     from lstm_sweep.training.engines.fused_cells import cell_forward, cell_views, pack_cell_params
     from lstm_sweep.training.model import CellClassifier, load_cell_params, tf_cell_params
 
-    params = [{k: v.double() for k, v in tf_cell_params(cell, 8, torch.Generator().manual_seed(s))
-               .items()} for s in (3, 4, 5)]
+    params = [
+        {k: v.double() for k, v in tf_cell_params(cell, 8, torch.Generator().manual_seed(s)).items()}
+        for s in (3, 4, 5)
+    ]
     x = torch.rand(6, 28, 28, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     theta = pack_cell_params(params, cell, 8)
     fused = cell_forward(cell_views(theta, cell, 8), x, cell)
@@ -145,8 +151,11 @@ def test_fused_gru_and_rnn_groups_equal_their_unfused_trials(mnist, cell, optimi
     from lstm_sweep.training.engines.fused_cells import FusedCellEngine
     from lstm_sweep.training.model import tf_cell_params
 
-    configs = [TrialConfig(hidden=16, lr=lr, seed=s, data_seed=0, steps=30, cell=cell,
-                           optimizer=optimizer) for lr in (1e-3, 1e-2) for s in (0, 1)]
+    configs = [
+        TrialConfig(hidden=16, lr=lr, seed=s, data_seed=0, steps=30, cell=cell, optimizer=optimizer)
+        for lr in (1e-3, 1e-2)
+        for s in (0, 1)
+    ]
     engine = FusedCellEngine(configs, torch.device("cpu"))
     for k, c in enumerate(configs):  # each model starts from its own trial's weights
         own = tf_cell_params(cell, 16, torch.Generator().manual_seed(c.seed))
@@ -157,8 +166,7 @@ def test_fused_gru_and_rnn_groups_equal_their_unfused_trials(mnist, cell, optimi
         (single,) = train_group([c], mnist, engine="single")
         assert f.status is single.status is Status.DONE
         assert (f.engine, f.group_size) == ("fused", 4)
-        np.testing.assert_allclose([p.loss for p in f.curve], [p.loss for p in single.curve],
-                                   rtol=2e-4)
+        np.testing.assert_allclose([p.loss for p in f.curve], [p.loss for p in single.curve], rtol=2e-4)
         assert abs(f.test_accuracy - single.test_accuracy) <= 0.002
 
 
@@ -168,23 +176,20 @@ def test_a_diverging_gru_does_not_touch_the_others(mnist):
     (alone,) = train_group([configs[1]], mnist, engine="single")
     assert bad.status is Status.DIVERGED and bad.test_accuracy is not None
     assert good.status is Status.DONE and good.steps_done == 30
-    np.testing.assert_allclose([p.loss for p in good.curve], [p.loss for p in alone.curve],
-                               rtol=2e-4)
+    np.testing.assert_allclose([p.loss for p in good.curve], [p.loss for p in alone.curve], rtol=2e-4)
 
 
-
-@pytest.mark.skipif(unsupported(torch.device("cpu"), "bf16") is not None,
-                    reason="this CPU has no native bf16")
+@pytest.mark.skipif(
+    unsupported(torch.device("cpu"), "bf16") is not None, reason="this CPU has no native bf16"
+)
 def test_bf16_steps_cast_the_recurrent_kernel_once_with_the_same_numbers():
     """Autocast would cast Wh at each of a step's 56 matmuls; the engine casts it once. The
     losses and gradients must be the very ones of the step with every cast left to autocast."""
-    configs = [TrialConfig(hidden=32, lr=lr, seed=s, precision="bf16")
-               for lr, s in ((0.01, 0), (0.1, 1))]
+    configs = [TrialConfig(hidden=32, lr=lr, seed=s, precision="bf16") for lr, s in ((0.01, 0), (0.1, 1))]
     engine = FusedEngine(configs, torch.device("cpu"))
     seen = []
     real_step = engine.optimizer.step
-    engine.optimizer.step = lambda grads: (seen.append([g.clone() for g in grads]),
-                                           real_step(grads))
+    engine.optimizer.step = lambda grads: (seen.append([g.clone() for g in grads]), real_step(grads))
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(20, 28, 28, generator=g), torch.randint(0, 10, (20,), generator=g)
     for step in range(3):

@@ -18,18 +18,34 @@ CPU = torch.device("cpu")
 
 def batches(n: int, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
-    return [(torch.rand(20, 28, 28, generator=g), torch.randint(0, 10, (20,), generator=g))
-            for _ in range(n)]
+    return [(torch.rand(20, 28, 28, generator=g), torch.randint(0, 10, (20,), generator=g)) for _ in range(n)]
 
 
-@pytest.mark.parametrize("cell,optimizer,param", [
-    ("lstm", "adam", "sp"), ("lstm", "adam", "mup"), ("gru", "adam", "sp"),
-    ("rnn", "adam", "mup"), ("lstm", "momentum", "sp"), ("gru", "rmsprop", "sp"),
-])
+@pytest.mark.parametrize(
+    "cell,optimizer,param",
+    [
+        ("lstm", "adam", "sp"),
+        ("lstm", "adam", "mup"),
+        ("gru", "adam", "sp"),
+        ("rnn", "adam", "mup"),
+        ("lstm", "momentum", "sp"),
+        ("gru", "rmsprop", "sp"),
+    ],
+)
 def test_a_held_optimizer_steps_bit_for_bit_as_a_plain_one(cell, optimizer, param):
-    configs = [TrialConfig(hidden=8, lr=lr, seed=s, data_seed=0, cell=cell, optimizer=optimizer, param=param,
-                           base_width=4 if param == "mup" else 64)
-               for s, lr in enumerate((3e-3, 1e-2, 3e-1))]
+    configs = [
+        TrialConfig(
+            hidden=8,
+            lr=lr,
+            seed=s,
+            data_seed=0,
+            cell=cell,
+            optimizer=optimizer,
+            param=param,
+            base_width=4 if param == "mup" else 64,
+        )
+        for s, lr in enumerate((3e-3, 1e-2, 3e-1))
+    ]
     plain, held = make_engine("fused", configs, CPU), make_engine("fused", configs, CPU)
     held.optimizer.hold()
     assert held.optimizer.held and not plain.optimizer.held
@@ -51,7 +67,7 @@ def test_a_held_step_uses_the_correction_written_before_it():
     opt = TFOptimizer("adam", [theta], torch.tensor([[0.1], [0.1]]))
     opt.hold()
     opt.advance()
-    assert opt._neg_correction.item() == pytest.approx(-(1 - 0.999) ** 0.5 / (1 - 0.9))
+    assert opt._neg_correction.item() == pytest.approx(-((1 - 0.999) ** 0.5) / (1 - 0.9))
     opt.step([torch.ones(2, 3)])
     assert opt.t == 1
     assert torch.allclose(theta, torch.full((2, 3), -0.1))  # m / sqrt(v) = 1, lr_t = lr at t=1
@@ -76,7 +92,5 @@ def test_graphs_only_where_they_can_run(monkeypatch):
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_on_a_gpu_auto_fuses_up_to_1024_units(cell):
     for hidden, engine in ((16, "fused"), (1024, "fused"), (2048, "single"), (4096, "single")):
-        assert choose_engine(TrialConfig(hidden=hidden, lr=0.1, cell=cell), "auto", "cuda") == \
-            engine
-        assert choose_engine(TrialConfig(hidden=hidden, lr=0.1, cell=cell), "auto", "cpu") == \
-            "single"
+        assert choose_engine(TrialConfig(hidden=hidden, lr=0.1, cell=cell), "auto", "cuda") == engine
+        assert choose_engine(TrialConfig(hidden=hidden, lr=0.1, cell=cell), "auto", "cpu") == "single"

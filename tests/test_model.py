@@ -50,8 +50,7 @@ def test_cell_matches_numpy_tf_reference(hidden):
     load_tf_params(model, {k: v.double() for k, v in params.items()})
     x = torch.rand(5, 28, 28, generator=g, dtype=torch.float64)
     ours = model(x).detach().numpy()
-    ref = tf_reference_logits(x.numpy(), *(params[k].double().numpy() for k in
-                                           ("K", "b", "W_out", "b_out")))
+    ref = tf_reference_logits(x.numpy(), *(params[k].double().numpy() for k in ("K", "b", "W_out", "b_out")))
     np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-10)
     # and the mapping is invertible
     back = tf_params(model)

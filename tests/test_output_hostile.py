@@ -47,15 +47,33 @@ SLOW = settings(FAST, max_examples=examples(int(os.environ.get("HOSTILE_DRAW_EXA
 # what a terminal acts on: C0 controls (ESC, CR, LF, BEL, ...), DEL, C1 controls (CSI 0x9b),
 # zero-width characters, bidi overrides and isolates, line and paragraph separators
 CONTROLS = [chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))] + [
-    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202a", "\u202b", "\u202c", "\u202d",
-    "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u2028", "\u2029", "\u061c"]
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u2028",
+    "\u2029",
+    "\u061c",
+]
 ANSI = ["\x1b[31m", "\x1b[2J", "\x1b]0;title\x07", "\x9b31m", "\x1b[1;1H", "\r\n", "\x1bc"]
-hostile_text = st.lists(st.one_of(st.sampled_from(CONTROLS), st.sampled_from(ANSI),
-                                  st.text(max_size=8)), min_size=1, max_size=8).map("".join)
-formula_text = st.tuples(st.sampled_from(list("=+-@") + ["\t", "\r", "\n"]),
-                         st.sampled_from(['HYPERLINK("http://x","y")', "1+1", "cmd|' /C calc'!A0",
-                                          "SUM(A1:A9)", "", "0.5", "x"]),
-                         st.text(max_size=5)).map("".join)
+hostile_text = st.lists(
+    st.one_of(st.sampled_from(CONTROLS), st.sampled_from(ANSI), st.text(max_size=8)), min_size=1, max_size=8
+).map("".join)
+formula_text = st.tuples(
+    st.sampled_from(list("=+-@") + ["\t", "\r", "\n"]),
+    st.sampled_from(['HYPERLINK("http://x","y")', "1+1", "cmd|' /C calc'!A0", "SUM(A1:A9)", "", "0.5", "x"]),
+    st.text(max_size=5),
+).map("".join)
 
 
 def _with(config: TrialConfig, **fields) -> TrialConfig:
@@ -66,18 +84,43 @@ def _with(config: TrialConfig, **fields) -> TrialConfig:
     return config
 
 
-def _result(dataset="mnist", hidden=16, lr=0.01, seed=0, status=Status.DONE, acc=0.9,
-            error=None, device="cpu", train_loss=1.0, curve=()) -> TrialResult:
+def _result(
+    dataset="mnist",
+    hidden=16,
+    lr=0.01,
+    seed=0,
+    status=Status.DONE,
+    acc=0.9,
+    error=None,
+    device="cpu",
+    train_loss=1.0,
+    curve=(),
+) -> TrialResult:
     config = _with(TrialConfig(hidden=hidden, lr=lr, seed=seed, steps=30), dataset=dataset)
-    return TrialResult(config=config, status=status, test_accuracy=acc, val_accuracy=acc,
-                       train_loss=train_loss, steps_done=30, wall_s=1.0, cpu_s=1.0,
-                       device=device, error=error, curve=curve, started_at=1.0)
+    return TrialResult(
+        config=config,
+        status=status,
+        test_accuracy=acc,
+        val_accuracy=acc,
+        train_loss=train_loss,
+        steps_done=30,
+        wall_s=1.0,
+        cpu_s=1.0,
+        device=device,
+        error=error,
+        curve=curve,
+        started_at=1.0,
+    )
 
 
 def _named(names) -> list[TrialResult]:
     """A small grid per dataset name (two widths x two rates), so that every name is a table."""
-    return [_result(name, h, lr, acc=0.5 + 0.1 * i) for i, name in enumerate(names)
-            for h in (16, 32) for lr in (0.01, 0.1)]
+    return [
+        _result(name, h, lr, acc=0.5 + 0.1 * i)
+        for i, name in enumerate(names)
+        for h in (16, 32)
+        for lr in (0.01, 0.1)
+    ]
 
 
 def _only_printable(text: str) -> bool:
@@ -130,16 +173,16 @@ def test_printable_escapes_exactly_what_repr_escapes(text):
 
 
 @FAST
-@given(words=st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=60),
-       width=st.integers(10, 200))
+@given(words=st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=60), width=st.integers(10, 200))
 def test_a_log_line_is_one_line_whatever_its_length_and_the_width(words, width, monkeypatch):
     """What the sweep's console prints (start line, a failed trial's reason, "waiting for") is
     one line on a stderr that is not a terminal, at any COLUMNS."""
     import contextlib
 
     monkeypatch.setenv("COLUMNS", str(width))
-    line = reporting.printable("[1/1] hidden 8 lr 0.5 seed 0: failed acc - in 0.1 s (" + " ".join(words)
-                      + ")")
+    line = reporting.printable(
+        "[1/1] hidden 8 lr 0.5 seed 0: failed acc - in 0.1 s (" + " ".join(words) + ")"
+    )
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         _stderr_console().print(line)
@@ -156,9 +199,30 @@ def test_a_run_prints_its_long_data_path_on_one_line(mnist_dir, tmp_path):
         (folder / f.name).symlink_to(f)
     db = tmp_path / "run.db"
     proc = subprocess.run(
-        [LSTM_SWEEP, "run", "--hidden", "8", "--lr", "0.5", "--steps", "5", "--device", "cpu",
-         "--workers", "1", "--no-progress", "--data-dir", str(folder), "--db", str(db)],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "40"})
+        [
+            LSTM_SWEEP,
+            "run",
+            "--hidden",
+            "8",
+            "--lr",
+            "0.5",
+            "--steps",
+            "5",
+            "--device",
+            "cpu",
+            "--workers",
+            "1",
+            "--no-progress",
+            "--data-dir",
+            str(folder),
+            "--db",
+            str(db),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "40"},
+    )
     assert proc.returncode == 0, proc.stderr
     start = [line for line in proc.stderr.splitlines() if " already stored, " in line]
     assert len(start) == 1 and str(folder) in start[0], proc.stderr
@@ -173,16 +237,13 @@ NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 def _no_formula(cells) -> None:
     for cell in cells:
-        assert not cell.startswith(FORMULA_STARTS) or NUMBER.fullmatch(cell) \
-            or cell in ("-inf",), cell
+        assert not cell.startswith(FORMULA_STARTS) or NUMBER.fullmatch(cell) or cell in ("-inf",), cell
 
 
 @FAST
-@given(name=formula_text, device=formula_text, error=formula_text,
-       loss=st.floats(-10, -1e-9))
+@given(name=formula_text, device=formula_text, error=formula_text, loss=st.floats(-10, -1e-9))
 def test_no_csv_cell_is_a_formula_and_negative_numbers_stay_numbers(name, device, error, loss):
-    results = [_result(name, device=device, error=error, train_loss=loss),
-               _result("mnist", hidden=32)]
+    results = [_result(name, device=device, error=error, train_loss=loss), _result("mnist", hidden=32)]
     rows = list(csv.reader(io.StringIO(api.render_export(results, "csv"))))
     for row in rows:
         _no_formula(row)
@@ -205,14 +266,21 @@ def test_export_and_table_csv_through_the_cli(tmp_path):
     db = tmp_path / "f.db"
     name = '=HYPERLINK("http://x","y")'
     with Store(db) as s:
-        s.save(TrialResult(config=TrialConfig(hidden=8, lr=0.01, dataset=name),
-                           status=Status.DONE, test_accuracy=0.5, train_loss=-0.5,
-                           started_at=1.0))
+        s.save(
+            TrialResult(
+                config=TrialConfig(hidden=8, lr=0.01, dataset=name),
+                status=Status.DONE,
+                test_accuracy=0.5,
+                train_loss=-0.5,
+                started_at=1.0,
+            )
+        )
     out = cli("export", "--db", db).out
     (row,) = list(csv.DictReader(io.StringIO(out)))
     assert row["dataset"] == "'" + name and row["train_loss"] == "-0.5"
-    table = list(csv.reader(io.StringIO(cli("table", "--db", db, "--format", "csv", "--rows",
-                                            "dataset").out)))
+    table = list(
+        csv.reader(io.StringIO(cli("table", "--db", db, "--format", "csv", "--rows", "dataset").out))
+    )
     assert table[1][0] == "'" + name
 
 
@@ -226,8 +294,11 @@ def _refuse(constant):
 
 
 @FAST
-@given(loss=finite_or_not, points=st.lists(st.tuples(finite_or_not, finite_or_not), max_size=4),
-       status=st.sampled_from(list(Status)))
+@given(
+    loss=finite_or_not,
+    points=st.lists(st.tuples(finite_or_not, finite_or_not), max_size=4),
+    status=st.sampled_from(list(Status)),
+)
 def test_json_lines_are_strict_json_with_null_for_non_finite_numbers(loss, points, status):
     curve = tuple(CurvePoint(10 * (i + 1), a, b) for i, (a, b) in enumerate(points))
     results = [_result(status=status, train_loss=loss, curve=curve)]
@@ -236,8 +307,7 @@ def test_json_lines_are_strict_json_with_null_for_non_finite_numbers(loss, point
             row = json.loads(line, parse_constant=_refuse)
             assert row["train_loss"] == (loss if math.isfinite(loss) else None)
             if curves:
-                assert all(v is None or math.isfinite(v)
-                           for v in (row["batch_loss"], row["batch_accuracy"]))
+                assert all(v is None or math.isfinite(v) for v in (row["batch_loss"], row["batch_accuracy"]))
 
 
 # --------------------------------------------------------------------------- 5. Ctrl-C
@@ -245,9 +315,16 @@ def test_json_lines_are_strict_json_with_null_for_non_finite_numbers(loss, point
 READ_ONLY = ("table", "findings", "compare", "plot", "report", "export", "check", "plan", "data")
 
 
-@pytest.mark.parametrize("argv", [["run"], ["--debug", "run", "--hidden", "8"],
-                                  *([c, "--db", "x.db"] for c in READ_ONLY),
-                                  ["--debug", "table"], []])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run"],
+        ["--debug", "run", "--hidden", "8"],
+        *([c, "--db", "x.db"] for c in READ_ONLY),
+        ["--debug", "table"],
+        [],
+    ],
+)
 def test_only_run_says_its_trials_are_saved(argv):
     said = interrupted_message(argv)
     if "run" in argv:
@@ -264,11 +341,14 @@ def test_ctrl_c_in_a_read_only_command_says_interrupted(tmp_path):
     db = tmp_path / "big.db"
     with Store(db) as s:
         for seed in range(30):
-            s.save(_result(seed=seed, curve=tuple(CurvePoint(10 * k, 0.5, 0.5)
-                                                  for k in range(1, 1001))))
+            s.save(_result(seed=seed, curve=tuple(CurvePoint(10 * k, 0.5, 0.5) for k in range(1, 1001))))
     before = snapshot(tmp_path)
-    proc = subprocess.Popen([LSTM_SWEEP, "export", "--curves", "--db", str(db)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **CTRL_C_ABLE)
+    proc = subprocess.Popen(
+        [LSTM_SWEEP, "export", "--curves", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **CTRL_C_ABLE,
+    )
     try:
         assert proc.stdout.read(1) == b"k"  # "key,hidden,...": it is writing
         proc.send_signal(signal.SIGINT)
@@ -288,16 +368,14 @@ settings_of = {name: [s for s in known if s != "nesterov"] for name, known in OP
 
 
 @settings(FAST, max_examples=examples(25))
-@given(optimizer=st.sampled_from([o for o, known in settings_of.items() if known]),
-       data=st.data())
+@given(optimizer=st.sampled_from([o for o, known in settings_of.items() if known]), data=st.data())
 def test_a_setting_given_twice_is_refused(optimizer, data, tmp_path):
     name = data.draw(st.sampled_from(settings_of[optimizer]))
     values = data.draw(st.lists(st.sampled_from(["0.1", "0.5", "0.9"]), min_size=2, max_size=3))
     spaced = data.draw(st.sampled_from(["{}={}", " {}={}", "{} ={}"]))
     args = [a for v in values for a in ("--opt", spaced.format(name, v))]
     db = tmp_path / "never.db"
-    o = cli("plan", "--optimizer", optimizer, *args, "--hidden", "8", "--device", "cpu",
-            "--db", db)
+    o = cli("plan", "--optimizer", optimizer, *args, "--hidden", "8", "--device", "cpu", "--db", db)
     line = o.error_line()
     assert f"{name} is given {len(values)} times" in line and "'--opt'" in line
     assert not db.exists()
@@ -307,13 +385,38 @@ def test_a_setting_given_twice_is_refused(optimizer, data, tmp_path):
 
 # anything a caller may pass by mistake (texts never hold "/": no path outside the tmp folder)
 junk = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(),
-    st.text(st.characters(blacklist_characters="/"), max_size=12), st.binary(max_size=4),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(),
-                                                         max_size=2),
-    st.tuples(st.text(max_size=4), st.text(max_size=4)), st.just(object()),
-    st.sampled_from([*AXES, "accuracy", "time", "csv", "jsonl", "text", "latex", "mean",
-                     "hw2", "png", "svg", "html", "heatmap", "curves", "", ".", "-1", "nan"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(),
+    st.text(st.characters(blacklist_characters="/"), max_size=12),
+    st.binary(max_size=4),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.tuples(st.text(max_size=4), st.text(max_size=4)),
+    st.just(object()),
+    st.sampled_from(
+        [
+            *AXES,
+            "accuracy",
+            "time",
+            "csv",
+            "jsonl",
+            "text",
+            "latex",
+            "mean",
+            "hw2",
+            "png",
+            "svg",
+            "html",
+            "heatmap",
+            "curves",
+            "",
+            ".",
+            "-1",
+            "nan",
+        ]
+    ),
 )
 
 
@@ -321,30 +424,41 @@ junk = st.one_of(
 def trial_results(draw):
     """A TrialResult of any status with numbers from sane to absurd (TrialResult takes them;
     a store would refuse the absurd ones)."""
-    config = TrialConfig(hidden=draw(st.sampled_from([1, 16, 32, 2**20])),
-                         lr=draw(st.sampled_from([1e-5, 0.01, 1.0])),
-                         seed=draw(st.integers(0, 2)), steps=draw(st.sampled_from([10, 999])),
-                         cell=draw(st.sampled_from(CELLS)),
-                         dataset=draw(st.sampled_from(["mnist", "kmnist"])))
+    config = TrialConfig(
+        hidden=draw(st.sampled_from([1, 16, 32, 2**20])),
+        lr=draw(st.sampled_from([1e-5, 0.01, 1.0])),
+        seed=draw(st.integers(0, 2)),
+        steps=draw(st.sampled_from([10, 999])),
+        cell=draw(st.sampled_from(CELLS)),
+        dataset=draw(st.sampled_from(["mnist", "kmnist"])),
+    )
     sane = draw(st.integers(0, 7)) > 0  # mostly numbers a store holds, so the work is reached
     fraction = st.one_of(st.none(), st.floats(0, 1), st.sampled_from([0.0, 1.0]))
-    number = fraction if sane else st.one_of(fraction, st.floats(),
-                                             st.sampled_from([1e308, -1.0, math.nan]))
+    number = fraction if sane else st.one_of(fraction, st.floats(), st.sampled_from([1e308, -1.0, math.nan]))
     seconds = st.one_of(st.floats(0, 1e308), st.sampled_from([0.0, 5e-324, 1.7e308]))
     return TrialResult(
-        config=config, status=draw(st.sampled_from(list(Status))),
-        test_accuracy=draw(number), val_accuracy=draw(number),
-        train_loss=draw(st.one_of(st.none(), st.floats())), steps_done=draw(st.integers(0, 10)),
+        config=config,
+        status=draw(st.sampled_from(list(Status))),
+        test_accuracy=draw(number),
+        val_accuracy=draw(number),
+        train_loss=draw(st.one_of(st.none(), st.floats())),
+        steps_done=draw(st.integers(0, 10)),
         wall_s=draw(seconds if sane else st.floats()),
-        cpu_s=draw(st.floats(0, 10)), started_at=draw(st.floats(0, 10)),
-        curve=tuple(CurvePoint(10 * (i + 1), a, b) for i, (a, b) in enumerate(
-            draw(st.lists(st.tuples(st.floats(), st.floats()), max_size=3)))))
+        cpu_s=draw(st.floats(0, 10)),
+        started_at=draw(st.floats(0, 10)),
+        curve=tuple(
+            CurvePoint(10 * (i + 1), a, b)
+            for i, (a, b) in enumerate(draw(st.lists(st.tuples(st.floats(), st.floats()), max_size=3)))
+        ),
+    )
 
 
 results_arg = st.one_of(
-    st.lists(trial_results(), max_size=6), st.lists(trial_results(), max_size=6),
+    st.lists(trial_results(), max_size=6),
+    st.lists(trial_results(), max_size=6),
     st.lists(st.one_of(trial_results(), junk), min_size=1, max_size=4),  # an odd item among them
-    junk)
+    junk,
+)
 
 
 def _either(good):
@@ -362,29 +476,42 @@ def _returns_or_refuses(fn, *args, **kwargs) -> None:
 
 
 axis = _either(st.sampled_from(list(AXES)))
-where = _either(st.lists(st.tuples(st.sampled_from([*AXES, "seed"]),
-                                   st.sampled_from(["lstm", "0.01", "16", "mnist", "x", ""])),
-                         max_size=2))
+where = _either(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*AXES, "seed"]), st.sampled_from(["lstm", "0.01", "16", "mnist", "x", ""])
+        ),
+        max_size=2,
+    )
+)
 
 
 @FAST
 @given(results=results_arg, where=where, rows=axis, cols=axis, data=st.data())
-def test_tables_findings_and_exports_refuse_bad_arguments_by_name(results, where, rows, cols,
-                                                                  data):
+def test_tables_findings_and_exports_refuse_bad_arguments_by_name(results, where, rows, cols, data):
     d = data.draw
     _returns_or_refuses(api.select, results, where)
     _returns_or_refuses(reporting.check_axes, rows, cols)
-    _returns_or_refuses(api.build_tables, results, d(_either(st.sampled_from(["accuracy",
-                                                                              "time"]))),
-                        rows, cols, d(st.one_of(st.none(), axis)))
+    _returns_or_refuses(
+        api.build_tables,
+        results,
+        d(_either(st.sampled_from(["accuracy", "time"]))),
+        rows,
+        cols,
+        d(st.one_of(st.none(), axis)),
+    )
     tables = d(st.one_of(junk, st.just("good")))
     if tables == "good":
         try:
             tables = api.build_tables(results, "accuracy", rows, cols)
         except LstmSweepError:
             tables = []
-    _returns_or_refuses(api.render_tables, tables, d(_either(st.sampled_from(reporting.FORMATS))),
-                        d(_either(st.sampled_from(reporting.STATS))))
+    _returns_or_refuses(
+        api.render_tables,
+        tables,
+        d(_either(st.sampled_from(reporting.FORMATS))),
+        d(_either(st.sampled_from(reporting.STATS))),
+    )
     _returns_or_refuses(api.findings, results, rows, cols)
     items = d(st.one_of(junk, st.just("good")))
     if items == "good":
@@ -404,8 +531,9 @@ def test_tables_findings_and_exports_refuse_bad_arguments_by_name(results, where
     _returns_or_refuses(api.render_comparison, comp)
     curves = d(_either(st.booleans()))
     _returns_or_refuses(api.export_rows, results, curves)
-    _returns_or_refuses(api.render_export, results, d(_either(st.sampled_from(
-        reporting.EXPORT_FORMATS))), curves)
+    _returns_or_refuses(
+        api.render_export, results, d(_either(st.sampled_from(reporting.EXPORT_FORMATS))), curves
+    )
     _returns_or_refuses(api.results_dataframe, results, curves)
 
 
@@ -438,8 +566,13 @@ def test_drawing_figures_and_the_report_refuse_bad_arguments_by_name(results, da
         kinds = d(_either(st.lists(st.sampled_from(["heatmap", "time"]), max_size=2)))
         _returns_or_refuses(api.plot_figures, results, kinds)
         environments = d(_either(st.just({"e": {"torch": "2", "\x1b[31m": "\u202e"}})))
-        _returns_or_refuses(api.render_html, results, environments, d(_either(st.just("hw2"))),
-                            d(_either(st.text(max_size=10))))
+        _returns_or_refuses(
+            api.render_html,
+            results,
+            environments,
+            d(_either(st.just("hw2"))),
+            d(_either(st.text(max_size=10))),
+        )
         fig = d(st.one_of(junk, st.just("figure")))
         if fig == "figure":
             fig = plt.figure()
@@ -454,16 +587,14 @@ def test_drawing_figures_and_the_report_refuse_bad_arguments_by_name(results, da
 def test_output_files_refuse_bad_arguments_by_name(data, in_tmp):
     d = data.draw
     (in_tmp / "store.db").write_bytes(b"SQLite format 3\x00" + bytes(100))
-    path = d(_either(st.sampled_from(["out.html", "out.csv", "store.db", "sub", "a\x00b",
-                                      Path("p.svg")])))
+    path = d(_either(st.sampled_from(["out.html", "out.csv", "store.db", "sub", "a\x00b", Path("p.svg")])))
     kind = d(_either(st.sampled_from(["html", "png", "svg", "csv", "jsonl"])))
     overwrite = d(_either(st.booleans()))
     protect = d(_either(st.lists(st.sampled_from(["store.db", Path("x")]), max_size=2)))
     content = d(_either(st.one_of(st.text(max_size=20), st.binary(max_size=20))))
     before = (in_tmp / "store.db").read_bytes()
     _returns_or_refuses(reporting.check_target, path, kind, overwrite=overwrite, protect=protect)
-    _returns_or_refuses(reporting.write_output, path, content, kind, overwrite=overwrite,
-                        protect=protect)
+    _returns_or_refuses(reporting.write_output, path, content, kind, overwrite=overwrite, protect=protect)
     _returns_or_refuses(reporting.check_folder, path)
     _returns_or_refuses(reporting.output_folder, path)
     assert (in_tmp / "store.db").read_bytes() == before  # never written over
@@ -472,20 +603,23 @@ def test_output_files_refuse_bad_arguments_by_name(data, in_tmp):
             shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
-@pytest.mark.parametrize("call, names", [
-    (lambda: api.select([_result()], [("cell", 5)]), "where[0]"),
-    (lambda: api.build_tables([_result()], rows=["lr"]), "unknown axis ['lr']"),
-    (lambda: api.build_tables([_result(), "x"]), "results[1] is str 'x', not a TrialResult"),
-    (lambda: api.render_tables("text"), "tables must be a list"),
-    (lambda: reporting.plan_figures([_result()], "heatmap"), "kinds must be a list"),
-    (lambda: reporting.plan_figures([_result()], hidden=-1), "hidden must be a positive"),
-    (lambda: api.render_export([_result()], curves="no"), "curves must be True or False"),
-    (lambda: reporting.write_output("x.html", 5, "html"), "content must be text or bytes"),
-    (lambda: reporting.check_target(5, "html"), "path must be a file path"),
-    (lambda: reporting.check_target("x.html", "doc"), "unknown output kind 'doc'"),
-    (lambda: api.render_html([_result()], [], "hw2"), "environments must be a dict"),
-    (lambda: api.build_tables([_result(acc=1.5)]), "results[0] has test_accuracy float 1.5"),
-])
+@pytest.mark.parametrize(
+    "call, names",
+    [
+        (lambda: api.select([_result()], [("cell", 5)]), "where[0]"),
+        (lambda: api.build_tables([_result()], rows=["lr"]), "unknown axis ['lr']"),
+        (lambda: api.build_tables([_result(), "x"]), "results[1] is str 'x', not a TrialResult"),
+        (lambda: api.render_tables("text"), "tables must be a list"),
+        (lambda: reporting.plan_figures([_result()], "heatmap"), "kinds must be a list"),
+        (lambda: reporting.plan_figures([_result()], hidden=-1), "hidden must be a positive"),
+        (lambda: api.render_export([_result()], curves="no"), "curves must be True or False"),
+        (lambda: reporting.write_output("x.html", 5, "html"), "content must be text or bytes"),
+        (lambda: reporting.check_target(5, "html"), "path must be a file path"),
+        (lambda: reporting.check_target("x.html", "doc"), "unknown output kind 'doc'"),
+        (lambda: api.render_html([_result()], [], "hw2"), "environments must be a dict"),
+        (lambda: api.build_tables([_result(acc=1.5)]), "results[0] has test_accuracy float 1.5"),
+    ],
+)
 def test_a_bad_argument_is_a_config_error_naming_it(call, names):
     with pytest.raises(api.ConfigError) as e:
         call()

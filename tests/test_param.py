@@ -38,8 +38,9 @@ def test_mup_is_sp_at_the_base_width(mnist, cell, engine):
     """At hidden == base_width every factor is 1: the same trial under both has equal curves."""
     for optimizer in OPTIMIZERS:
         sp = TrialConfig(hidden=BASE, lr=0.05, cell=cell, optimizer=optimizer, **SMALL)
-        mu = TrialConfig(hidden=BASE, lr=0.05, cell=cell, optimizer=optimizer, param="mup",
-                         base_width=BASE, **SMALL)
+        mu = TrialConfig(
+            hidden=BASE, lr=0.05, cell=cell, optimizer=optimizer, param="mup", base_width=BASE, **SMALL
+        )
         assert sp.key() != mu.key()
         (a,), (b,) = (train_group([c], mnist, engine=engine) for c in (sp, mu))
         assert a.status is b.status
@@ -51,11 +52,18 @@ def test_mup_is_sp_at_the_base_width(mnist, cell, engine):
 @pytest.mark.parametrize("cell", CELLS)
 def test_mup_off_the_base_width_trains_alike_in_both_engines(mnist, cell):
     for optimizer in ("adam", "sgd", "rmsprop"):
-        configs = [TrialConfig(hidden=4 * BASE, lr=lr, cell=cell, optimizer=optimizer,
-                               param="mup", base_width=BASE, **SMALL) for lr in (0.01, 0.05)]
+        configs = [
+            TrialConfig(
+                hidden=4 * BASE, lr=lr, cell=cell, optimizer=optimizer, param="mup", base_width=BASE, **SMALL
+            )
+            for lr in (0.01, 0.05)
+        ]
         fused = train_group(configs, mnist, engine="fused")
-        sp = train_group([TrialConfig(hidden=4 * BASE, lr=0.01, cell=cell, optimizer=optimizer,
-                                      **SMALL)], mnist, engine="fused")[0]
+        sp = train_group(
+            [TrialConfig(hidden=4 * BASE, lr=0.01, cell=cell, optimizer=optimizer, **SMALL)],
+            mnist,
+            engine="fused",
+        )[0]
         assert not np.allclose(_losses(sp), _losses(fused[0]), rtol=1e-3)  # mup is another model
         for c, f in zip(configs, fused):
             (single,) = train_group([c], mnist, engine="single")
@@ -83,9 +91,14 @@ def _mups_rates(hidden: int, base: int, gates: int, optimizer: str, lr: float) -
     maker = mup.MuAdam if optimizer in ADAM_LIKE else mup.MuSGD
     opt = maker(model.parameters(), lr=lr)
     rate = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
-    return {"input": rate[id(model.w_x)], "hidden": rate[id(model.w_h)],
-            "vector": rate[id(model.bias)], "readout": rate[id(model.readout.weight)],
-            "scalar": rate[id(model.readout.bias)], "mult": 1 / model.readout.width_mult()}
+    return {
+        "input": rate[id(model.w_x)],
+        "hidden": rate[id(model.w_h)],
+        "vector": rate[id(model.bias)],
+        "readout": rate[id(model.readout.weight)],
+        "scalar": rate[id(model.readout.bias)],
+        "mult": 1 / model.readout.width_mult(),
+    }
 
 
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
@@ -102,12 +115,28 @@ def test_per_tensor_rates_equal_microsoft_mups(optimizer, hidden, base):
 
 
 EXPECTED_SCALES = {  # Adam under mup, hidden 32, base 8: W_h's rate / 4, every other tensor's as is
-    "lstm": {"lstm.weight_ih_l0": 1.0, "lstm.weight_hh_l0": 0.25, "lstm.bias_ih_l0": 1.0,
-             "out.weight": 1.0, "out.bias": 1.0},
-    "rnn": {"rnn.weight_ih_l0": 1.0, "rnn.weight_hh_l0": 0.25, "rnn.bias_ih_l0": 1.0,
-            "out.weight": 1.0, "out.bias": 1.0},
-    "gru": {"rnn.gate_kernel": "rows", "rnn.gate_bias": 1.0, "rnn.candidate_kernel": "rows",
-            "rnn.candidate_bias": 1.0, "out.weight": 1.0, "out.bias": 1.0},
+    "lstm": {
+        "lstm.weight_ih_l0": 1.0,
+        "lstm.weight_hh_l0": 0.25,
+        "lstm.bias_ih_l0": 1.0,
+        "out.weight": 1.0,
+        "out.bias": 1.0,
+    },
+    "rnn": {
+        "rnn.weight_ih_l0": 1.0,
+        "rnn.weight_hh_l0": 0.25,
+        "rnn.bias_ih_l0": 1.0,
+        "out.weight": 1.0,
+        "out.bias": 1.0,
+    },
+    "gru": {
+        "rnn.gate_kernel": "rows",
+        "rnn.gate_bias": 1.0,
+        "rnn.candidate_kernel": "rows",
+        "rnn.candidate_bias": 1.0,
+        "out.weight": 1.0,
+        "out.bias": 1.0,
+    },
 }
 
 
@@ -153,30 +182,49 @@ def test_sp_trials_keep_their_keys_and_base_width_is_mups_alone():
     assert seed.key() == TrialConfig(hidden=256, lr=0.01, param="sp", base_width=512).key()
     assert TrialConfig(hidden=256, lr=0.01, base_width=512).base_width == 64
     mu = TrialConfig(hidden=256, lr=0.01, param="mup")
-    assert len({seed.key(), mu.key(), TrialConfig(hidden=256, lr=0.01, param="mup",
-                                                  base_width=128).key(),
-                TrialConfig(hidden=256, lr=0.01, readout="zero").key()}) == 4
-    assert TrialConfig.from_dict({k: v for k, v in seed.to_dict().items()
-                                  if k not in ("param", "base_width", "readout")}) == seed
+    assert (
+        len(
+            {
+                seed.key(),
+                mu.key(),
+                TrialConfig(hidden=256, lr=0.01, param="mup", base_width=128).key(),
+                TrialConfig(hidden=256, lr=0.01, readout="zero").key(),
+            }
+        )
+        == 4
+    )
+    assert (
+        TrialConfig.from_dict(
+            {k: v for k, v in seed.to_dict().items() if k not in ("param", "base_width", "readout")}
+        )
+        == seed
+    )
     assert mu.describe() == "mup/64 hidden 256 lr 0.01 seed 0"
     grid = Grid(hidden=(64, 128), lr=(0.01,), param=("sp", "mup"), base_width=32)
     assert [(t.param, t.base_width) for t in grid.trials()] == [
-        ("sp", 64), ("sp", 64), ("mup", 32), ("mup", 32)]
+        ("sp", 64),
+        ("sp", 64),
+        ("mup", 32),
+        ("mup", 32),
+    ]
     assert grid.varied_axes == ("param", "hidden") or set(grid.varied_axes) == {"hidden", "param"}
 
 
-@pytest.mark.parametrize("fields,match", [
-    ({"param": "ntk2"}, "parametrization must be one of sp, mup"),
-    ({"param": "MUP"}, "parametrization"),
-    ({"param": 1}, "parametrization"),
-    ({"param": "mup", "base_width": 0}, "base width must be a positive integer"),
-    ({"param": "mup", "base_width": 2.5}, "base width"),
-    ({"param": "mup", "base_width": True}, "base width"),
-    ({"param": "mup", "base_width": 2**40}, "base width must be at most"),
-    ({"readout": "ones"}, "readout init must be one of normal, zero"),
-    ({"param": "mup", "init": "pytorch"}, "needs init tf"),
-    ({"readout": "zero", "init": "pytorch"}, "needs init tf"),
-])
+@pytest.mark.parametrize(
+    "fields,match",
+    [
+        ({"param": "ntk2"}, "parametrization must be one of sp, mup"),
+        ({"param": "MUP"}, "parametrization"),
+        ({"param": 1}, "parametrization"),
+        ({"param": "mup", "base_width": 0}, "base width must be a positive integer"),
+        ({"param": "mup", "base_width": 2.5}, "base width"),
+        ({"param": "mup", "base_width": True}, "base width"),
+        ({"param": "mup", "base_width": 2**40}, "base width must be at most"),
+        ({"readout": "ones"}, "readout init must be one of normal, zero"),
+        ({"param": "mup", "init": "pytorch"}, "needs init tf"),
+        ({"readout": "zero", "init": "pytorch"}, "needs init tf"),
+    ],
+)
 def test_bad_parametrizations_are_refused_by_name(fields, match):
     with pytest.raises(ConfigError, match=match):
         TrialConfig(hidden=64, lr=0.01, **fields)

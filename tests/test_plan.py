@@ -43,7 +43,10 @@ def test_auto_engine_per_device():
     assert {u.engine for u in make_units(trials, "auto", CPU)} == {"single"}
     on_gpu = make_units(trials, "auto", GPU)
     assert [(u.hidden, u.engine, len(u.configs)) for u in on_gpu] == [
-        (64, "fused", 2), (2048, "single", 1), (2048, "single", 1)]
+        (64, "fused", 2),
+        (2048, "single", 1),
+        (2048, "single", 1),
+    ]
     pytorch_init = Grid(hidden=(64,), lrs=(1e-3,), init="pytorch").trials()
     assert make_units(pytorch_init, "auto", GPU)[0].engine == "single"
     with pytest.raises(ConfigError, match="init=tf only"):
@@ -54,8 +57,7 @@ def test_auto_engine_per_device():
 
 def test_workers_per_width(monkeypatch):
     monkeypatch.setattr("lstm_sweep.running.units.cpu_cores", lambda: 2)
-    small, wide = (make_units(Grid(hidden=(h,), lrs=(0.1,)).trials(), "single", CPU)[0]
-                   for h in (128, 512))
+    small, wide = (make_units(Grid(hidden=(h,), lrs=(0.1,)).trials(), "single", CPU)[0] for h in (128, 512))
     assert (workers_for(small, CPU, None), workers_for(wide, CPU, None)) == (2, 1)
     assert workers_for(small, GPU, None) == 1
     assert workers_for(wide, CPU, 3) == 3
@@ -105,8 +107,10 @@ def _worker_pids() -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.path.exists(f"/proc/self/task/{os.getpid()}/children"),
-                    reason="needs Linux /proc/<pid>/task/<tid>/children")
+@pytest.mark.skipif(
+    not os.path.exists(f"/proc/self/task/{os.getpid()}/children"),
+    reason="needs Linux /proc/<pid>/task/<tid>/children",
+)
 def test_a_killed_worker_loses_no_trial(mnist, tmp_path):
     killed = []
 
@@ -118,16 +122,21 @@ def test_a_killed_worker_loses_no_trial(mnist, tmp_path):
                 killed.append(pids[0])
 
     grid = Grid(hidden=(8,), lrs=(1e-3, 1e-2, 1e-1, 1.0), steps=60)
-    summary = run_sweep(grid, mnist, tmp_path / "k.db", device="cpu", workers=2,
-                        callbacks=SweepCallbacks(on_unit_start=kill_one_worker))
+    summary = run_sweep(
+        grid,
+        mnist,
+        tmp_path / "k.db",
+        device="cpu",
+        workers=2,
+        callbacks=SweepCallbacks(on_unit_start=kill_one_worker),
+    )
     assert killed, "no worker was found to kill"
     results = load_results(tmp_path / "k.db")
     assert summary.ran == 4 and len(results) == 4
     assert {str(r.status) for r in results} <= {"done", "diverged"}  # rerun, not failed
 
 
-def test_plan_predicts_memory_of_real_trials_and_time_from_its_probe(mnist, tmp_path,
-                                                                  calibration_file):
+def test_plan_predicts_memory_of_real_trials_and_time_from_its_probe(mnist, tmp_path, calibration_file):
     """Memory: the plan against the trials' measured peaks (no clock involved). Time: the plan
     is its probe's model (overhead per step + FLOPs at the probed rate); how close that model
     comes to a real trial's seconds is a speed, measured by ``benchmarks/bench_plan.py``."""
@@ -137,12 +146,12 @@ def test_plan_predicts_memory_of_real_trials_and_time_from_its_probe(mnist, tmp_
     from lstm_sweep.running.sweep import plan_sweep, sweep_request
 
     grid = Grid(hidden=(16, 64), lrs=(1e-2,), steps=200)
-    plan = plan_sweep(sweep_request(grid, tmp_path / "p.db", data=mnist, device="cpu",
-                                    engine="single", workers=1)).cost
+    plan = plan_sweep(
+        sweep_request(grid, tmp_path / "p.db", data=mnist, device="cpu", engine="single", workers=1)
+    ).cost
     from lstm_sweep.training.device import device_name
 
-    key = "|".join([device_name(CPU), str(torch.get_num_threads()), torch.__version__, "fp32",
-                    "single"])
+    key = "|".join([device_name(CPU), str(torch.get_num_threads()), torch.__version__, "fp32", "single"])
     probe = json.loads(calibration_file.read_text())[key]  # what the plan probed (or reused)
     for u in plan.units:
         c = u.unit.configs[0]
@@ -175,8 +184,7 @@ def test_hw2_plan_counts_flops_and_memory(calibration_file):
     assert {u.unit.hidden for u in tiny.too_big} == {2048, 4096}
 
 
-def test_the_plan_names_the_eta_in_each_other_precision_the_device_runs(tmp_path,
-                                                                          calibration_file):
+def test_the_plan_names_the_eta_in_each_other_precision_the_device_runs(tmp_path, calibration_file):
     from lstm_sweep.running.calibration import calibrations_for
     from lstm_sweep.running.cost import plan_units
     from lstm_sweep.running.sweep import plan_sweep, sweep_request
@@ -200,8 +208,7 @@ def test_the_plan_names_the_eta_in_each_other_precision_the_device_runs(tmp_path
     assert "(--precision bf16)" in text and "never switched" in text
     assert plan.units == plain.units and {c.precision for c in plan.pending} == {"fp32"}
     # a bf16 grid is offered fp32, the faithful one
-    bf16 = sweep_request(replace(grid, precision=("bf16",)), tmp_path / "b.db", device="cpu",
-                         workers=1)
+    bf16 = sweep_request(replace(grid, precision=("bf16",)), tmp_path / "b.db", device="cpu", workers=1)
     assert set(plan_sweep(bf16, alternatives=True).alternatives) == {"fp32"}
 
 
@@ -210,9 +217,20 @@ def test_the_plan_command_offers_bf16_only_where_the_cpu_runs_it(tmp_path, calib
 
     from helpers import LSTM_SWEEP
 
-    args = [LSTM_SWEEP, "plan", "--hidden", "16", "--lr", "1e-2", "--steps", "50",
-            "--db", str(tmp_path / "p.db")]
-    avx2 = subprocess.run(args, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"})
+    args = [
+        LSTM_SWEEP,
+        "plan",
+        "--hidden",
+        "16",
+        "--lr",
+        "1e-2",
+        "--steps",
+        "50",
+        "--db",
+        str(tmp_path / "p.db"),
+    ]
+    avx2 = subprocess.run(
+        args, capture_output=True, text=True, timeout=300, env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    )
     assert avx2.returncode == 0, avx2.stderr
     assert "bf16" not in avx2.stdout and "ETA by precision" not in avx2.stdout

@@ -26,13 +26,17 @@ from lstm_sweep.reporting.tables import build_tables
 from lstm_sweep.study.results import CurvePoint, Status
 
 # each trial learns along one curve: loss 2 / step, batch accuracy step / 30
-r = functools.partial(trial, curve=tuple(CurvePoint(s, 2.0 / s, min(1.0, s / 30))
-                                         for s in (10, 20, 30)))
+r = functools.partial(trial, curve=tuple(CurvePoint(s, 2.0 / s, min(1.0, s / 30)) for s in (10, 20, 30)))
 
 
-RESULTS = [r(16, 1e-2, 0.95, wall=1), r(16, 1e-1, 0.098, status=Status.DIVERGED, wall=1),
-           r(32, 1e-2, 0.97, wall=2), r(32, 1e-1, 0.30, wall=2.5),
-           r(64, 1e-2, 0.96, wall=5), r(64, 1e-1, None, status=Status.OOM, wall=0.1)]
+RESULTS = [
+    r(16, 1e-2, 0.95, wall=1),
+    r(16, 1e-1, 0.098, status=Status.DIVERGED, wall=1),
+    r(32, 1e-2, 0.97, wall=2),
+    r(32, 1e-1, 0.30, wall=2.5),
+    r(64, 1e-2, 0.96, wall=5),
+    r(64, 1e-1, None, status=Status.OOM, wall=0.1),
+]
 
 
 def test_heatmap_data_marks_dnf_and_divergence():
@@ -78,29 +82,39 @@ def browser(chromium):
     return chromium
 
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.mark.slow
 def test_html_report_renders_in_chromium(browser, tmp_path):
     page = tmp_path / "report.html"
-    page.write_text(render_html(RESULTS, {"e1": {"torch": "2.x", "device": "cpu:test"}}),
-                    encoding="utf-8")
+    page.write_text(render_html(RESULTS, {"e1": {"torch": "2.x", "device": "cpu:test"}}), encoding="utf-8")
     text = page.read_text()
     # nothing to fetch: no external scripts, styles, images or links (XML namespaces are names)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
     assert "<script" not in text and "<link" not in text
     common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True,
-                         timeout=120).stdout
+    dom = subprocess.run(
+        [*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
     assert dom.count("<figure") == 5 and dom.count("<svg") >= 5  # transfer too
     assert '<table class="results">' in dom and "0.0980*" in dom and ">DNF<" in dom
     assert "Comparison with the published table" in dom and "cpu:test" in dom
     shot = tmp_path / "shot.png"
-    subprocess.run([*common, "--window-size=1000,2400", f"--screenshot={shot}", page.as_uri()],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [*common, "--window-size=1000,2400", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
     import matplotlib.image
 
     pixels = matplotlib.image.imread(shot)

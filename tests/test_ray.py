@@ -22,14 +22,14 @@ ray = pytest.importorskip("ray")
 # every test starts a Ray cluster and drivers: the full suite only
 pytestmark = pytest.mark.slow
 
-GRID = ["--hidden", "8,16", "--lr", "1e-3,1e-2,1e-1", "--steps", "40", "--device", "cpu",
-        "--no-progress"]
+GRID = ["--hidden", "8,16", "--lr", "1e-3,1e-2,1e-1", "--steps", "40", "--device", "cpu", "--no-progress"]
 RAY = str(Path(sys.executable).with_name("ray"))
 
 
 def _run(args, env, timeout=240):
-    return subprocess.run([LSTM_SWEEP, "run", *GRID, *args], env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [LSTM_SWEEP, "run", *GRID, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_ray_results_equal_the_local_executor(head, mnist_dir, tmp_path):
@@ -39,8 +39,7 @@ def test_ray_results_equal_the_local_executor(head, mnist_dir, tmp_path):
     local = _run(["--db", str(tmp_path / "local.db"), "--workers", "2"], env)
     t_local = time.perf_counter() - t0
     t0 = time.perf_counter()
-    on_ray = _run(["--db", str(tmp_path / "ray.db"), "--executor", "ray", "--ray-address",
-                   address], env)
+    on_ray = _run(["--db", str(tmp_path / "ray.db"), "--executor", "ray", "--ray-address", address], env)
     t_ray = time.perf_counter() - t0
     assert local.returncode == 0, local.stderr
     assert on_ray.returncode == 0, on_ray.stderr
@@ -82,9 +81,26 @@ def test_killed_worker_is_retried_and_nothing_is_lost(head, mnist_dir, tmp_path)
     address, env = head
     env = {**env, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
     db = tmp_path / "k.db"
-    proc = subprocess.Popen([LSTM_SWEEP, "run", *GRID[:4], "--steps", "400", *GRID[6:],
-                             "--db", str(db), "--executor", "ray", "--ray-address", address],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            LSTM_SWEEP,
+            "run",
+            *GRID[:4],
+            "--steps",
+            "400",
+            *GRID[6:],
+            "--db",
+            str(db),
+            "--executor",
+            "ray",
+            "--ray-address",
+            address,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     killed = []
     deadline = time.time() + 120
     while not killed and time.time() < deadline and proc.poll() is None:
@@ -108,10 +124,23 @@ def _driver_with_one_trial_stored(head, mnist_dir, db):
     """A Ray sweep of 6 trials through the CLI, returned once its first trial is committed."""
     address, env = head
     env = {**env, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
-    args = [LSTM_SWEEP, "run", *GRID[:4], "--steps", "300", *GRID[6:], "--db", str(db),
-            "--executor", "ray", "--ray-address", address]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    args = [
+        LSTM_SWEEP,
+        "run",
+        *GRID[:4],
+        "--steps",
+        "300",
+        *GRID[6:],
+        "--db",
+        str(db),
+        "--executor",
+        "ray",
+        "--ray-address",
+        address,
+    ]
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     deadline = time.time() + 180
     while _rows(db) < 1 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.1)
@@ -134,8 +163,7 @@ def test_killed_driver_reruns_only_the_missing_trials(head, mnist_dir, tmp_path)
     assert len(after) == 6 and all(after[k] == r for k, r in before.items())
 
 
-def test_ctrl_c_cancels_outstanding_tasks_and_keeps_the_store_consistent(head, mnist_dir,
-                                                                          tmp_path):
+def test_ctrl_c_cancels_outstanding_tasks_and_keeps_the_store_consistent(head, mnist_dir, tmp_path):
     db = tmp_path / "c.db"
     proc, args, env = _driver_with_one_trial_stored(head, mnist_dir, db)
     proc.send_signal(signal.SIGINT)
@@ -160,15 +188,33 @@ def test_a_worker_killed_mid_trial_resumes_from_its_checkpoint(head, mnist_dir, 
 
     address, env = head
     env = {**env, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
-    args = [LSTM_SWEEP, "run", "--hidden", "16", "--lr", "1e-2", "--steps", "800", "--device",
-            "cpu", "--no-progress", "--checkpoint-every", "0", "--executor", "ray",
-            "--ray-address", address]
-    ref = subprocess.run([*args, "--db", str(tmp_path / "ref.db")], env=env,
-                         capture_output=True, text=True, timeout=300)
+    args = [
+        LSTM_SWEEP,
+        "run",
+        "--hidden",
+        "16",
+        "--lr",
+        "1e-2",
+        "--steps",
+        "800",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--checkpoint-every",
+        "0",
+        "--executor",
+        "ray",
+        "--ray-address",
+        address,
+    ]
+    ref = subprocess.run(
+        [*args, "--db", str(tmp_path / "ref.db")], env=env, capture_output=True, text=True, timeout=300
+    )
     assert ref.returncode == 0, ref.stderr
     db = tmp_path / "c.db"
-    proc = subprocess.Popen([*args, "--db", str(db)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*args, "--db", str(db)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     folder = CheckpointDir(checkpoint_dir(db))
     state = None
     deadline = time.time() + 180
@@ -192,6 +238,9 @@ def test_a_worker_killed_mid_trial_resumes_from_its_checkpoint(head, mnist_dir, 
     (got,) = load_results(db, with_curves=True)
     (want,) = load_results(tmp_path / "ref.db", with_curves=True)
     assert got.started_at == state["started_at"]  # resumed, not started again
-    assert (got.test_accuracy, got.val_accuracy, got.curve) == (want.test_accuracy,
-                                                                want.val_accuracy, want.curve)
+    assert (got.test_accuracy, got.val_accuracy, got.curve) == (
+        want.test_accuracy,
+        want.val_accuracy,
+        want.curve,
+    )
     assert folder.keys() == []

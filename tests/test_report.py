@@ -22,11 +22,14 @@ r = functools.partial(trial, steps=999, wall=2.0)
 
 
 def test_single_seed_cells_and_markers():
-    (t,) = build_tables([
-        r(16, 0.01, 0.9487), r(16, 1.0, 0.3734),
-        r(32, 0.01, 0.098, status=Status.DIVERGED),
-        r(32, 1.0, None, status=Status.OOM),
-    ])
+    (t,) = build_tables(
+        [
+            r(16, 0.01, 0.9487),
+            r(16, 1.0, 0.3734),
+            r(32, 0.01, 0.098, status=Status.DIVERGED),
+            r(32, 1.0, None, status=Status.OOM),
+        ]
+    )
     assert t.rows == (16, 32) and t.cols == (0.01, 1.0) and t.seeds == 1
     assert t.cell(16, 0.01).mean == 0.9487 and t.cell(16, 0.01).std is None
     assert t.cell(32, 0.01).diverged and t.cell(32, 0.01).mean == 0.098
@@ -37,9 +40,10 @@ def test_single_seed_cells_and_markers():
 
 
 def test_several_seeds_give_mean_and_sample_std():
-    (t,) = build_tables([r(64, 0.1, a, seed=s) for s, a in enumerate((0.4, 0.5, 0.6))]
-                        + [r(64, 1.0, 0.1, seed=0), r(64, 1.0, None, seed=1, status=Status.FAILED),
-                           r(64, 1.0, 0.3, seed=2)])
+    (t,) = build_tables(
+        [r(64, 0.1, a, seed=s) for s, a in enumerate((0.4, 0.5, 0.6))]
+        + [r(64, 1.0, 0.1, seed=0), r(64, 1.0, None, seed=1, status=Status.FAILED), r(64, 1.0, 0.3, seed=2)]
+    )
     c = t.cell(64, 0.1)
     assert c.n == 3 and c.mean == pytest.approx(0.5) and c.std == pytest.approx(0.1)
     assert t.seeds == 3
@@ -64,8 +68,9 @@ def test_time_metric_and_missing_cells():
 def test_csv_has_the_reference_layout():
     rows = list(csv.reader(io.StringIO(REFERENCE.read_text())))
     lrs = (1e-05, 0.0001, 0.001, 0.01, 0.1, 1.0)
-    ours = [r(16, lr, float(v)) for lr, v in zip(lrs, rows[1][1:])] + \
-           [r(4096, lr, None, status=Status.OOM) for lr in lrs]
+    ours = [r(16, lr, float(v)) for lr, v in zip(lrs, rows[1][1:])] + [
+        r(4096, lr, None, status=Status.OOM) for lr in lrs
+    ]
     out = list(csv.reader(io.StringIO(render_tables(build_tables(ours), "csv"))))
     assert out[0] == rows[0]
     assert [float(v) for v in out[1][1:]] == [float(v) for v in rows[1][1:]]
@@ -91,8 +96,7 @@ def test_stat_choices():
     assert "| 64 | 0.5000 |" in render_tables([t], "markdown", "median")
     assert "| 64 | 0.9000 |" in render_tables([t], "markdown", "best")
     assert "| 64 | 0.4000 / 0.9000 / 0.5000 |" in render_tables([t], "markdown", "all")
-    (times,) = build_tables([r(64, 0.1, 0.5, seed=s, wall=w) for s, w in enumerate((3.0, 2.0))],
-                            "time")
+    (times,) = build_tables([r(64, 0.1, 0.5, seed=s, wall=w) for s, w in enumerate((3.0, 2.0))], "time")
     assert "| 64 | 2.0 |" in render_tables([times], "markdown", "best")  # best time = shortest
     with pytest.raises(ConfigError, match="unknown statistic"):
         render_tables([t], "text", "mode")

@@ -26,8 +26,22 @@ from lstm_sweep.store import load_results
 from lstm_sweep.study.results import Status
 from lstm_sweep.training.checkpoint import CheckpointDir, checkpoint_dir
 
-GRID = ["--hidden", "8,16", "--lr", "1e-3,1e-2,1e-1,1", "--seeds", "0,1", "--steps", "60",
-        "--batch-size", "50", "--device", "cpu", "--workers", "1"]
+GRID = [
+    "--hidden",
+    "8,16",
+    "--lr",
+    "1e-3,1e-2,1e-1,1",
+    "--seeds",
+    "0,1",
+    "--steps",
+    "60",
+    "--batch-size",
+    "50",
+    "--device",
+    "cpu",
+    "--workers",
+    "1",
+]
 
 
 def same(a, b) -> bool:
@@ -40,8 +54,9 @@ def _env(mnist_dir):
 
 
 def _cmd(*args, env, timeout=600):
-    return subprocess.run([LSTM_SWEEP, *map(str, args)], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [LSTM_SWEEP, *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _by_key(db):
@@ -93,8 +108,9 @@ def test_the_winners_are_the_trials_run_stores_and_run_does_not_train_them_again
     copy.write_bytes((tmp / "s.db").read_bytes())
     again = _cmd("run", *GRID, "--no-progress", "--db", copy, env=env)
     assert again.returncode == 0, again.stderr
-    assert f"{16 - len(got)} trials run" in again.stderr and f"{len(got)} already in" in \
-        again.stderr, again.stderr
+    assert f"{16 - len(got)} trials run" in again.stderr and f"{len(got)} already in" in again.stderr, (
+        again.stderr
+    )
     after = _by_key(copy)
     assert all(same(after[k], got[k]) for k in got)
 
@@ -112,11 +128,9 @@ def test_the_search_picks_each_width_best_rate_by_validation(searched):
                 by_rate.setdefault(r.config.lr, []).append(r.val_accuracy or 0.0)
         means = sorted(((sum(v) / len(v), lr) for lr, v in by_rate.items()), reverse=True)
         best = means[0][1]
-        line = next(x for x in search.stderr.splitlines()
-                    if x.startswith(f"hidden {hidden}: best rate"))
+        line = next(x for x in search.stderr.splitlines() if x.startswith(f"hidden {hidden}: best rate"))
         found = float(line.split("best rate ")[1].split()[0])
-        assert found == best or means[0][0] - dict((lr, m) for m, lr in means)[found] < 0.02, (
-            line, means)
+        assert found == best or means[0][0] - dict((lr, m) for m, lr in means)[found] < 0.02, (line, means)
 
 
 @pytest.mark.slow
@@ -155,8 +169,9 @@ def test_a_search_killed_with_kill_9_resumes_to_the_same_store(searched, tmp_pat
     args = [LSTM_SWEEP, "search", *GRID, "--db", str(db)]
     kills = 0
     for want in (1, 6, 9):  # after the first, the sixth, the ninth stored trial
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.time() + 300
         while len(_rows(db)) < want and proc.poll() is None and time.time() < deadline:
             time.sleep(0.02)
@@ -172,8 +187,13 @@ def test_a_search_killed_with_kill_9_resumes_to_the_same_store(searched, tmp_pat
     for key, r in got.items():  # every finished trial is the full grid's; pruned ones agree
         if r.status is not Status.PRUNED:
             assert same(r, ref[key])
-    searched_once = subprocess.run([LSTM_SWEEP, "search", *GRID, "--db", str(tmp_path / "o.db")],
-                                   env=env, capture_output=True, text=True, timeout=600)
+    searched_once = subprocess.run(
+        [LSTM_SWEEP, "search", *GRID, "--db", str(tmp_path / "o.db")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert searched_once.returncode == 0
     once = _by_key(tmp_path / "o.db")
     assert once.keys() == got.keys()
@@ -183,20 +203,35 @@ def test_a_search_killed_with_kill_9_resumes_to_the_same_store(searched, tmp_pat
 # --------------------------------------------------------------------------- refusals
 
 
-@pytest.mark.parametrize("args,words", [
-    (["--eta", "1"], "--eta"),
-    (["--rungs", "0"], "--rungs"),
-    (["--rungs", "61"], "--rungs are steps from 1"),
-    (["--window", "1"], "not a factor above 1"),
-    (["--window", "x<b>"], "not a factor above 1"),
-    (["--lr", "1e-2"], "at least two learning rates"),
-    (["--checkpoint-every", "off"], "continues its trials from their checkpoints"),
-    (["--steps", "60,90"], "one --steps value"),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--eta", "1"], "--eta"),
+        (["--rungs", "0"], "--rungs"),
+        (["--rungs", "61"], "--rungs are steps from 1"),
+        (["--window", "1"], "not a factor above 1"),
+        (["--window", "x<b>"], "not a factor above 1"),
+        (["--lr", "1e-2"], "at least two learning rates"),
+        (["--checkpoint-every", "off"], "continues its trials from their checkpoints"),
+        (["--steps", "60,90"], "one --steps value"),
+    ],
+)
 def test_bad_search_input_is_refused_and_the_store_untouched(tmp_path, mnist_dir, args, words):
     db = tmp_path / "s.db"
-    base = ["--hidden", "8", "--lr", "1e-3,1e-2", "--steps", "60", "--device", "cpu",
-            "--data-dir", mnist_dir, "--db", db]
+    base = [
+        "--hidden",
+        "8",
+        "--lr",
+        "1e-3,1e-2",
+        "--steps",
+        "60",
+        "--device",
+        "cpu",
+        "--data-dir",
+        mnist_dir,
+        "--db",
+        db,
+    ]
     o = cli("search", *base, *args)
     assert words in o.error_line()
     assert not db.exists() and not checkpoint_dir(db).exists()
@@ -217,19 +252,21 @@ def test_rungs_windows_and_counts():
     assert in_window(rates, 1e-2, None) == list(rates)
     grid = Grid(hidden=(32, 16), lr=(1e-2, 1e-3), seeds=(0, 1), cell=("lstm", "gru"))
     rows = search_rows(grid.trials())
-    assert [(r.proto.cell, r.hidden) for r in rows] == [("lstm", 16), ("lstm", 32),
-                                                        ("gru", 16), ("gru", 32)]
+    assert [(r.proto.cell, r.hidden) for r in rows] == [("lstm", 16), ("lstm", 32), ("gru", 16), ("gru", 32)]
     assert all(r.rates == (1e-3, 1e-2) and len(r.trials[1e-3]) == 2 for r in rows)
 
 
 def test_pruned_trials_in_tables_export_and_findings():
     from helpers import trial
 
-    stored = [trial(16, lr, 0.9 if lr == 1e-2 else None, status=Status.DONE if lr == 1e-2
-                    else Status.PRUNED) for lr in (1e-3, 1e-2, 1e-1)]
-    stored = [r if r.status is Status.DONE else
-              r.__class__(**{**r.__dict__, "steps_done": 6, "val_accuracy": 0.5})
-              for r in stored]
+    stored = [
+        trial(16, lr, 0.9 if lr == 1e-2 else None, status=Status.DONE if lr == 1e-2 else Status.PRUNED)
+        for lr in (1e-3, 1e-2, 1e-1)
+    ]
+    stored = [
+        r if r.status is Status.DONE else r.__class__(**{**r.__dict__, "steps_done": 6, "val_accuracy": 0.5})
+        for r in stored
+    ]
     text = render_tables(build_tables(stored))
     assert text.count("pruned@6") == 2 and "failed" not in text
     csv = render_export(stored, "csv")

@@ -38,9 +38,13 @@ class Served:
     """``lstm-sweep serve --port 0`` in its own process: its URL read from its stdout."""
 
     def __init__(self, db: Path, *args: str):
-        self.proc = subprocess.Popen([LSTM_SWEEP, "serve", "--db", str(db), "--port", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [LSTM_SWEEP, "serve", "--db", str(db), "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         self.url = self.proc.stdout.readline().strip()  # blocks until it listens (or dies)
         assert self.url.startswith("http://127.0.0.1:"), self.proc.stderr.read()
         self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
@@ -94,11 +98,15 @@ def served(tmp_path):
 
 
 def _save_from_another_process(db: Path, hidden: int, lr: float, acc: float) -> None:
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from helpers import trial; "
-            "from lstm_sweep import Store; s = Store(sys.argv[2]); "
-            "s.save(trial(int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))); s.close()")
-    subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(db), str(hidden),
-                    str(lr), str(acc)], check=True)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from helpers import trial; "
+        "from lstm_sweep import Store; s = Store(sys.argv[2]); "
+        "s.save(trial(int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))); s.close()"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), str(db), str(hidden), str(lr), str(acc)],
+        check=True,
+    )
 
 
 # ----------------------------------------------------------------------------- state, updates
@@ -123,7 +131,6 @@ def test_the_watcher_sends_only_what_changed(tmp_path):
     w.stop()
 
 
-
 def test_training_publishes_its_curve_and_the_page_shows_running_trials(tmp_path, mnist):
     """A trial in training writes its curve so far beside its checkpoints; the watcher shows it
     with the trial's claim (no commit needed), and a trial's stored result takes its place."""
@@ -135,8 +142,9 @@ def test_training_publishes_its_curve_and_the_page_shows_running_trials(tmp_path
 
     db = _store(tmp_path / "s.db")
     folder = checkpoint_dir(db)
-    configs = [TrialConfig(hidden=8, lr=lr, steps=30, display_step=10, dataset=mnist.name)
-               for lr in (1e-2, 1e-1)]
+    configs = [
+        TrialConfig(hidden=8, lr=lr, steps=30, display_step=10, dataset=mnist.name) for lr in (1e-2, 1e-1)
+    ]
     published = []
 
     class Keeper(CheckpointDir):  # the folder's keeper, recording what it was given
@@ -149,8 +157,12 @@ def test_training_publishes_its_curve_and_the_page_shows_running_trials(tmp_path
     assert w.snapshot.summary["claims"] == []
     with Store(db) as s:  # claimed before it trains, as a driver does
         s.claim([keys[0]], Driver())
-    results = train_group(configs, mnist, engine="fused",
-                          checkpointing=Checkpointing(Keeper(folder), every_s=1e9, live_every_s=0))
+    results = train_group(
+        configs,
+        mnist,
+        engine="fused",
+        checkpointing=Checkpointing(Keeper(folder), every_s=1e9, live_every_s=0),
+    )
     assert published == [(k, s) for s in (10, 20, 30) for k in keys]  # every curve point
     for c, r in zip(configs, results):
         got = read_live(folder, c.key())
@@ -163,7 +175,8 @@ def test_training_publishes_its_curve_and_the_page_shows_running_trials(tmp_path
     assert len(running["curve"]) == 3 and running["_r"] == "8" and running["_c"] == "0.01"
     # more of the curve, no commit: the page hears of it
     live_path(folder, keys[0]).write_bytes(
-        live_path(folder, keys[0]).read_bytes().replace(b'"step":30', b'"step":29'))
+        live_path(folder, keys[0]).read_bytes().replace(b'"step":30', b'"step":29')
+    )
     v = w.version
     assert w.refresh() and w.version == v + 1
     assert w.snapshot.summary["claims"][0]["step"] == 29
@@ -186,8 +199,7 @@ def test_the_watcher_reads_only_the_trials_stored_since_its_last_look(tmp_path, 
 
     read = []
     real = store_module.result_from_row
-    monkeypatch.setattr(store_module, "result_from_row",
-                        lambda d, *a: read.append(d["key"]) or real(d, *a))
+    monkeypatch.setattr(store_module, "result_from_row", lambda d, *a: read.append(d["key"]) or real(d, *a))
     db = _store(tmp_path / "s.db", seeds=(0, 1, 2))
     read.clear()  # (saving checks each row as its readers will: not the watcher's reads)
     w = Watcher(db)
@@ -215,6 +227,7 @@ def test_the_watcher_reads_only_the_trials_stored_since_its_last_look(tmp_path, 
     assert len(read) == 1 and list(w.snapshot.rows) == read
     w.stop()
 
+
 def test_serving_writes_nothing_beside_the_store(tmp_path, served):
     db = _store(tmp_path / "s.db")
     with Store(db) as s:  # checkpointed and closed: no -wal left
@@ -231,8 +244,24 @@ def test_serving_writes_nothing_beside_the_store(tmp_path, served):
 @pytest.mark.slow
 def test_a_driver_records_its_plan_and_the_page_shows_progress(tmp_path, mnist_dir, served):
     db = tmp_path / "s.db"
-    o = cli("run", "--hidden", "8", "--lr", "0.01,0.1", "--steps", "5", "--device", "cpu",
-            "--executor", "inprocess", "--no-progress", "--data-dir", mnist_dir, "--db", db)
+    o = cli(
+        "run",
+        "--hidden",
+        "8",
+        "--lr",
+        "0.01,0.1",
+        "--steps",
+        "5",
+        "--device",
+        "cpu",
+        "--executor",
+        "inprocess",
+        "--no-progress",
+        "--data-dir",
+        mnist_dir,
+        "--db",
+        db,
+    )
     assert o.code == 0, o.text
     s = served(db)
     progress = s.changes()["summary"]["progress"]
@@ -253,14 +282,23 @@ def test_security_rules_over_real_http(tmp_path, served):
     assert headers["X-Frame-Options"] == "DENY"
     assert not any(h.lower().startswith("access-control") for h in headers)
     # DNS rebinding: a page of another name must not read this one
-    for host in ("evil.example:80", f"evil.example:{s.port}", "", "127.0.0.1",
-                 f"127.0.0.1:{s.port + 1}"):
+    for host in ("evil.example:80", f"evil.example:{s.port}", "", "127.0.0.1", f"127.0.0.1:{s.port + 1}"):
         assert s.request("GET", "/", host=host)[0] == 421, host
     assert s.request("GET", "/", host=f"localhost:{s.port}")[0] == 200
     # a fixed map of assets: no path reaches the file system, the store is never served
-    for path in ("/static/../s.db", "/static/..%2fs.db", "/static/%2e%2e/s.db", f"/{db.name}",
-                 str(db), "/static/", "/static/app.js/", "/static/APP.JS", "/s.db-wal",
-                 "/../../etc/passwd", "/api/curves/../../s.db"):
+    for path in (
+        "/static/../s.db",
+        "/static/..%2fs.db",
+        "/static/%2e%2e/s.db",
+        f"/{db.name}",
+        str(db),
+        "/static/",
+        "/static/app.js/",
+        "/static/APP.JS",
+        "/s.db-wal",
+        "/../../etc/passwd",
+        "/api/curves/../../s.db",
+    ):
         status, _, body = s.request("GET", path)
         assert status == 404, path
         assert b"SQLite" not in body
@@ -425,8 +463,7 @@ def test_the_page_updates_live_in_chromium(tmp_path, served, browser):
     _save_from_another_process(db, 128, 0.01, 0.98)
     page.wait_for_selector("table.heat th:text-is('128')", timeout=5000)
     page.wait_for_selector("#trial-table tr[data-key] >> text='128'", timeout=5000)
-    page.wait_for_function(
-        "document.querySelectorAll('#chart-time circle.mark').length === 7", timeout=5000)
+    page.wait_for_function("document.querySelectorAll('#chart-time circle.mark').length === 7", timeout=5000)
     assert page.locator("#chart-time circle.mark").count() == 7
     assert page.evaluate("window.__marker") == "same page"  # not reloaded
     assert page.input_value("#filter") == "0.01"
@@ -479,14 +516,37 @@ def test_run_serve_shows_the_sweep_while_it_runs(tmp_path, mnist_dir):
         pass
     conn = sqlite3.connect(db)
     with conn:
-        conn.execute("INSERT INTO claims VALUES (?, 'elsewhere', ?, ?, NULL, ?, ?)",
-                     (held.key(), socket.gethostname(), os.getpid(), time.time(), time.time()))
+        conn.execute(
+            "INSERT INTO claims VALUES (?, 'elsewhere', ?, ?, NULL, ?, ?)",
+            (held.key(), socket.gethostname(), os.getpid(), time.time(), time.time()),
+        )
     conn.close()
     env = {**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
-    proc = subprocess.Popen([LSTM_SWEEP, "run", "--hidden", "8", "--lr", "0.01,0.1", "--steps",
-                             "20", "--device", "cpu", "--workers", "1", "--db", str(db),
-                             "--serve", "0"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            LSTM_SWEEP,
+            "run",
+            "--hidden",
+            "8",
+            "--lr",
+            "0.01,0.1",
+            "--steps",
+            "20",
+            "--device",
+            "cpu",
+            "--workers",
+            "1",
+            "--db",
+            str(db),
+            "--serve",
+            "0",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), proc.stderr.read()
@@ -530,10 +590,18 @@ def test_a_curve_file_is_never_trusted(tmp_path):
     c, other = TrialConfig(hidden=8, lr=0.1, steps=30), TrialConfig(hidden=8, lr=0.2, steps=30)
     good = encode_live(c, 10, [(10, 1.0, 0.5)])
     assert read_live(folder, c.key()) is None  # none yet
-    bad = [b"", b"null", b"{", b"[" * 50_000, good.replace(b"0.5]", b"1" + b"0" * 400 + b"]"),
-           good.replace(b'"step":10', b'"step":31'), good.replace(b'"step":10', b'"step":true'),
-           good.replace(b"0.5]", b'"<img src=x>"]'), encode_live(other, 10, [(10, 1.0, 0.5)]),
-           good + b" " * (1 << 20)]
+    bad = [
+        b"",
+        b"null",
+        b"{",
+        b"[" * 50_000,
+        good.replace(b"0.5]", b"1" + b"0" * 400 + b"]"),
+        good.replace(b'"step":10', b'"step":31'),
+        good.replace(b'"step":10', b'"step":true'),
+        good.replace(b"0.5]", b'"<img src=x>"]'),
+        encode_live(other, 10, [(10, 1.0, 0.5)]),
+        good + b" " * (1 << 20),
+    ]
     path = live_path(folder, c.key())
     for blob in bad:
         path.write_bytes(blob)

@@ -35,8 +35,13 @@ from lstm_sweep.study.config import TrialConfig
 from lstm_sweep.study.live import checkpoint_dir, encode_live, live_path, read_live
 
 DEADLINE_S = 60.0  # a hang guard: nothing here waits this long unless it is broken
-SECURITY = ("content-security-policy", "x-content-type-options", "x-frame-options",
-            "referrer-policy", "cache-control")
+SECURITY = (
+    "content-security-policy",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "cache-control",
+)
 
 
 def _store(path: Path, widths=(16, 32), lrs=(1e-3, 1e-2)) -> Path:
@@ -48,16 +53,22 @@ def _store(path: Path, widths=(16, 32), lrs=(1e-3, 1e-2)) -> Path:
 
 
 def _save_from_another_process(db: Path, hidden: int) -> None:
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from helpers import trial; "
-            "from lstm_sweep import Store; s = Store(sys.argv[2]); "
-            "s.save(trial(int(sys.argv[3]), 0.01, 0.9)); s.close()")
-    subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(db),
-                    str(hidden)], check=True, timeout=DEADLINE_S)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from helpers import trial; "
+        "from lstm_sweep import Store; s = Store(sys.argv[2]); "
+        "s.save(trial(int(sys.argv[3]), 0.01, 0.9)); s.close()"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), str(db), str(hidden)],
+        check=True,
+        timeout=DEADLINE_S,
+    )
 
 
 def _strict_json(body: bytes):
     def refuse(name):
         raise AssertionError(f"{name} in the JSON")
+
     return json.loads(body, parse_constant=refuse)
 
 
@@ -107,16 +118,16 @@ def _assert_guarded(answer: bytes) -> int:
 
 def _handler_threads(port: int) -> list[threading.Thread]:
     """The threads of the in-process server on ``port``, one per open connection."""
-    return [t for t in threading.enumerate()
-            if t.name == f"lstm-sweep-connection-{port}" or _of_port(t, port)]
+    return [
+        t for t in threading.enumerate() if t.name == f"lstm-sweep-connection-{port}" or _of_port(t, port)
+    ]
 
 
 def _of_port(t: threading.Thread, port: int) -> bool:
     """A connection's thread that has not named itself yet (its arguments: the socket)."""
     args = getattr(t, "_args", ())
     try:
-        return bool(args) and isinstance(args[0], socket.socket) and \
-            args[0].getsockname()[1] == port
+        return bool(args) and isinstance(args[0], socket.socket) and args[0].getsockname()[1] == port
     except OSError:
         return False
 
@@ -145,8 +156,9 @@ def server(tmp_path):
 
 def _get(port: int, path: str, host: str | None = None, extra: str = "") -> bytes:
     host = f"127.0.0.1:{port}" if host is None else host
-    return _exchange(port, f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close"
-                           "\r\n\r\n".encode())
+    return _exchange(
+        port, f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n".encode()
+    )
 
 
 def test_every_error_answer_carries_the_security_headers(server):
@@ -190,17 +202,26 @@ def test_too_many_query_fields_is_a_400_not_a_traceback(server, caplog):
 
 
 @settings(max_examples=examples(60))
-@given(method=st.sampled_from(["GET", "HEAD", "POST", "get", "G\x00T", "", "PRI"]),
-       path=st.one_of(st.sampled_from(["/", "/api/changes", "/api/curves", "/static/app.js",
-                                       "/events", "//x", "*", "http://evil/"]),
-                      st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=40)),
-       query=st.lists(st.sampled_from(["since=1", "since=-1", "keys=abcdef12", "keys=", "a",
-                                       "=", "since=1e999", "since=nan", "%zz"]), max_size=12),
-       version=st.sampled_from(["HTTP/1.1", "HTTP/1.0", "", "HTTP/0.9", "HTTP/2.0", "HTTP/1",
-                                "http/1.1", "HTTP/1.1 x", "HTTP/01.01"]),
-       hosts=st.lists(st.sampled_from(["ok", "evil.example", "", "ok:1"]), max_size=3))
-def test_any_request_gets_a_guarded_answer_or_none(tmp_path_factory, method, path, query,
-                                                   version, hosts):
+@given(
+    method=st.sampled_from(["GET", "HEAD", "POST", "get", "G\x00T", "", "PRI"]),
+    path=st.one_of(
+        st.sampled_from(
+            ["/", "/api/changes", "/api/curves", "/static/app.js", "/events", "//x", "*", "http://evil/"]
+        ),
+        st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=40),
+    ),
+    query=st.lists(
+        st.sampled_from(
+            ["since=1", "since=-1", "keys=abcdef12", "keys=", "a", "=", "since=1e999", "since=nan", "%zz"]
+        ),
+        max_size=12,
+    ),
+    version=st.sampled_from(
+        ["HTTP/1.1", "HTTP/1.0", "", "HTTP/0.9", "HTTP/2.0", "HTTP/1", "http/1.1", "HTTP/1.1 x", "HTTP/01.01"]
+    ),
+    hosts=st.lists(st.sampled_from(["ok", "evil.example", "", "ok:1"]), max_size=3),
+)
+def test_any_request_gets_a_guarded_answer_or_none(tmp_path_factory, method, path, query, version, hosts):
     """Whatever the request line and Host headers: either no answer (a connection the server
     could not read a request from) or one with a status line and the security headers, and
     never a 500."""
@@ -208,8 +229,11 @@ def test_any_request_gets_a_guarded_answer_or_none(tmp_path_factory, method, pat
     target = path + ("?" + "&".join(query) if query else "")
     head = "".join(f"Host: {f'127.0.0.1:{s.port}' if h == 'ok' else h}\r\n" for h in hosts)
     line = " ".join(w for w in (method, target, version) if w)
-    answer = _exchange(s.port, f"{line}\r\n{head}Connection: close\r\n\r\n".encode("latin-1"),
-                       until_eof=not path.startswith("/events"))
+    answer = _exchange(
+        s.port,
+        f"{line}\r\n{head}Connection: close\r\n\r\n".encode("latin-1"),
+        until_eof=not path.startswith("/events"),
+    )
     if answer:
         assert _assert_guarded(answer) != 500
 
@@ -244,8 +268,12 @@ def _reset(sock: socket.socket) -> None:
 def test_clients_that_reset_their_connections_leave_no_traceback(server, capfd, caplog):
     s = server()
     request = f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n\r\n".encode()
-    for how in ("after an answer, kept alive", "mid-request", "before a word",
-                "while reading an event stream"):
+    for how in (
+        "after an answer, kept alive",
+        "mid-request",
+        "before a word",
+        "while reading an event stream",
+    ):
         sock = socket.create_connection(("127.0.0.1", s.port), timeout=DEADLINE_S)
         if how == "after an answer, kept alive":
             sock.sendall(request)
@@ -274,8 +302,7 @@ def test_connections_are_capped_and_idle_ones_closed(server):
     never more handler threads than the cap; a silent connection is closed, its slot free."""
     cap = 4
     s = server(max_connections=cap, request_timeout=3600)
-    idle = [socket.create_connection(("127.0.0.1", s.port), timeout=DEADLINE_S)
-            for _ in range(cap)]
+    idle = [socket.create_connection(("127.0.0.1", s.port), timeout=DEADLINE_S) for _ in range(cap)]
     try:
         for _ in range(30):  # accepted in order after the idle ones: each is refused
             answer = _exchange(s.port, b"")
@@ -290,9 +317,11 @@ def test_connections_are_capped_and_idle_ones_closed(server):
     _wait(lambda: not _handler_threads(s.port), "the handler threads end")
 
     quick = server(request_timeout=0.5)  # a connection silent longer than this is closed
-    for data in (b"", b"GET / HTTP/1.1\r\n",  # idle, half a request, kept alive after one
-                 f"GET /static/style.css HTTP/1.1\r\nHost: 127.0.0.1:{quick.port}\r\n\r\n"
-                 .encode()):
+    for data in (
+        b"",
+        b"GET / HTTP/1.1\r\n",  # idle, half a request, kept alive after one
+        f"GET /static/style.css HTTP/1.1\r\nHost: 127.0.0.1:{quick.port}\r\n\r\n".encode(),
+    ):
         with socket.create_connection(("127.0.0.1", quick.port), timeout=DEADLINE_S) as sock:
             sock.sendall(data)
             got = b""
@@ -346,11 +375,14 @@ def test_the_listen_address_is_resolved(server, tmp_path, capfd):
     for name in ("127.1", "localhost", "127.0.0.1", "2130706433"):
         s = server(db, host=name)
         assert s.host == "127.0.0.1" and s.loopback and s.url == f"http://127.0.0.1:{s.port}/"
-        for host in (f"127.0.0.1:{s.port}", f"localhost:{s.port}", f"{name}:{s.port}",
-                     f"LOCALHOST:{s.port}"):
+        for host in (f"127.0.0.1:{s.port}", f"localhost:{s.port}", f"{name}:{s.port}", f"LOCALHOST:{s.port}"):
             assert _assert_guarded(_get(s.port, "/", host)) == 200, (name, host)
-        for host in (f"evil.example:{s.port}", f"127.0.0.1:{s.port + 1}", "127.0.0.1",
-                     f"{socket.gethostname()}x:{s.port}"):
+        for host in (
+            f"evil.example:{s.port}",
+            f"127.0.0.1:{s.port + 1}",
+            "127.0.0.1",
+            f"{socket.gethostname()}x:{s.port}",
+        ):
             assert _assert_guarded(_get(s.port, "/", host)) == 421, (name, host)
     if socket.has_ipv6:
         try:
@@ -360,13 +392,15 @@ def test_the_listen_address_is_resolved(server, tmp_path, capfd):
         else:
             assert s.host == "::1" and s.loopback and s.url == f"http://[::1]:{s.port}/"
             with socket.create_connection(("::1", s.port), timeout=DEADLINE_S) as sock:
-                sock.sendall(f"GET / HTTP/1.1\r\nHost: [::1]:{s.port}\r\nConnection: close"
-                             "\r\n\r\n".encode())
+                sock.sendall(f"GET / HTTP/1.1\r\nHost: [::1]:{s.port}\r\nConnection: close\r\n\r\n".encode())
                 assert sock.recv(100).startswith(b"HTTP/1.1 200")
 
-    proc = subprocess.Popen([LSTM_SWEEP, "serve", "--db", str(db), "--port", "0",
-                             "--host", "127.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [LSTM_SWEEP, "serve", "--db", str(db), "--port", "0", "--host", "127.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         url = _line_within(proc, DEADLINE_S)
         assert url.startswith("http://127.0.0.1:"), url
@@ -459,9 +493,12 @@ def test_a_fifo_as_a_curve_file_never_freezes_serve(tmp_path):
     """``serve`` starts beside a FIFO in the checkpoint folder, the page still follows the
     store (a trial committed by another process appears), and SIGTERM stops it."""
     db, _ = _claimed_with_fifo(tmp_path)
-    proc = subprocess.Popen([LSTM_SWEEP, "serve", "--db", str(db), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [LSTM_SWEEP, "serve", "--db", str(db), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         url = _line_within(proc, DEADLINE_S)
         port = int(url.rsplit(":", 1)[1].strip("/"))
@@ -488,15 +525,34 @@ def test_a_fifo_as_a_curve_file_never_freezes_serve(tmp_path):
 
 
 _NUMBERS = st.one_of(
-    st.sampled_from([float("nan"), float("inf"), float("-inf"), 1e308, -1e308, 0, -1, True,
-                     10**400, -(10**400), 2**63, "1e999", "NaN", None, [], {}]),
-    st.floats(allow_nan=True, allow_infinity=True), st.integers())
+    st.sampled_from(
+        [
+            float("nan"),
+            float("inf"),
+            float("-inf"),
+            1e308,
+            -1e308,
+            0,
+            -1,
+            True,
+            10**400,
+            -(10**400),
+            2**63,
+            "1e999",
+            "NaN",
+            None,
+            [],
+            {},
+        ]
+    ),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(),
+)
 
 
 def _plan_json(**fields) -> str:
     """A plan row's JSON (NaN and Infinity written the way Python's json writes them)."""
-    plan = {"host": "h", "pid": 1, "started_at": 1000.0, "keys": [], "pending": 0,
-            "eta_s": 10.0, **fields}
+    plan = {"host": "h", "pid": 1, "started_at": 1000.0, "keys": [], "pending": 0, "eta_s": 10.0, **fields}
     return json.dumps(plan, allow_nan=True)
 
 
@@ -508,8 +564,11 @@ def _write_rows(db: Path, plan: str | None, claim: tuple | None) -> None:
         if plan is not None:
             conn.execute("INSERT INTO meta VALUES ('plan:hostile', ?)", (plan,))
         if claim is not None:
-            conn.execute("INSERT INTO claims (key, driver, host, pid, pid_start, claimed_at, "
-                         "heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?)", claim)
+            conn.execute(
+                "INSERT INTO claims (key, driver, host, pid, pid_start, claimed_at, "
+                "heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                claim,
+            )
         conn.commit()
 
 
@@ -524,20 +583,24 @@ def _sqlite_value(x):
 
 
 @settings(max_examples=examples(80))
-@given(started_at=_NUMBERS, eta_s=_NUMBERS, keys=st.one_of(
-           st.lists(st.one_of(st.text(max_size=5), _NUMBERS), max_size=3), _NUMBERS),
-       claimed_at=_NUMBERS, heartbeat=_NUMBERS, pid=_NUMBERS,
-       host=st.one_of(st.text(max_size=10), _NUMBERS), key=st.one_of(st.text(max_size=70),
-                                                                    st.binary(max_size=8)))
+@given(
+    started_at=_NUMBERS,
+    eta_s=_NUMBERS,
+    keys=st.one_of(st.lists(st.one_of(st.text(max_size=5), _NUMBERS), max_size=3), _NUMBERS),
+    claimed_at=_NUMBERS,
+    heartbeat=_NUMBERS,
+    pid=_NUMBERS,
+    host=st.one_of(st.text(max_size=10), _NUMBERS),
+    key=st.one_of(st.text(max_size=70), st.binary(max_size=8)),
+)
 def test_junk_numbers_in_plan_and_claim_rows_never_break_the_page(
-        tmp_path_factory, started_at, eta_s, keys, claimed_at, heartbeat, pid, host, key):
+    tmp_path_factory, started_at, eta_s, keys, claimed_at, heartbeat, pid, host, key
+):
     """Whatever a plan row's JSON or a claim row holds (NaN, infinities, numbers beyond a float,
     text), the page's state is strict JSON (a bad value reads as absent), never an error."""
-    db = _SHARED_DB.get("db") or _SHARED_DB.setdefault(
-        "db", _store(tmp_path_factory.mktemp("rows") / "s.db"))
+    db = _SHARED_DB.get("db") or _SHARED_DB.setdefault("db", _store(tmp_path_factory.mktemp("rows") / "s.db"))
     driver = Driver()
-    claim = tuple(_sqlite_value(v) for v in (
-        key, driver.id, host, pid, None, claimed_at, heartbeat))
+    claim = tuple(_sqlite_value(v) for v in (key, driver.id, host, pid, None, claimed_at, heartbeat))
     _write_rows(db, _plan_json(started_at=started_at, eta_s=eta_s, keys=keys), claim)
     w = Watcher(db)
     try:
@@ -567,21 +630,26 @@ def test_a_non_finite_plan_or_claim_row_never_makes_a_500(tmp_path):
         (_plan_json(eta_s=float("inf")), None),
         (_plan_json(started_at=1e308, eta_s=1e308), None),  # the time left overflows
         (_plan_json(started_at=10**400), None),
-        (None, (config.key(), driver.id, socket.gethostname(), os.getpid(), None,
-                float("inf"), time.time())),
+        (None, (config.key(), driver.id, socket.gethostname(), os.getpid(), None, float("inf"), time.time())),
         (None, (config.key(), driver.id, "h", 1, None, float("-inf"), float("inf"))),
-        (_plan_json(started_at="NaN", eta_s="x", keys="nope"),
-         (config.key(), driver.id, "h", 2**63 - 1, None, -1e308, 1e308)),
+        (
+            _plan_json(started_at="NaN", eta_s="x", keys="nope"),
+            (config.key(), driver.id, "h", 2**63 - 1, None, -1e308, 1e308),
+        ),
     ]
     _write_rows(db, *rows[0])
-    proc = subprocess.Popen([LSTM_SWEEP, "serve", "--db", str(db), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [LSTM_SWEEP, "serve", "--db", str(db), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         port = int(_line_within(proc, DEADLINE_S).rsplit(":", 1)[1].strip("/"))
         for i, (plan, claim) in enumerate(rows):
             _write_rows(db, plan, claim)
             _save_from_another_process(db, 100 + i)  # a commit the page must show
+
             def shown(hidden=100 + i):
                 c = _strict_json(_parse(_get(port, "/api/changes"))[2])
                 return c if hidden in {r["hidden"] for r in c["rows"]} else None

@@ -92,8 +92,9 @@ def test_resume_runs_only_the_missing_trials(mnist, tmp_path):
     before = load_results(db)
     ran = []
     grid = Grid(hidden=(8,), lrs=(1e-2, 1e-1), steps=20)
-    summary = run_sweep(grid, mnist, db, device="cpu",
-                        callbacks=SweepCallbacks(on_unit_start=lambda u: ran.extend(u.configs)))
+    summary = run_sweep(
+        grid, mnist, db, device="cpu", callbacks=SweepCallbacks(on_unit_start=lambda u: ran.extend(u.configs))
+    )
     assert (summary.total, summary.skipped, summary.ran) == (2, 1, 1)
     assert [c.lr for c in ran] == [1e-1]
     after = load_results(db)
@@ -102,8 +103,23 @@ def test_resume_runs_only_the_missing_trials(mnist, tmp_path):
 
 
 def _sweep_cmd(db, lrs):
-    return [sys.executable, "-m", "lstm_sweep.cli", "run", "--hidden", "16", "--lr", lrs,
-            "--steps", "150", "--device", "cpu", "--db", str(db), "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "lstm_sweep.cli",
+        "run",
+        "--hidden",
+        "16",
+        "--lr",
+        lrs,
+        "--steps",
+        "150",
+        "--device",
+        "cpu",
+        "--db",
+        str(db),
+        "--no-progress",
+    ]
 
 
 def _wait_for_rows(db, n, proc, timeout=120):
@@ -128,7 +144,8 @@ def _check_consistent(db):
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     rows = conn.execute(
         "SELECT t.key, t.steps_done, count(c.step) FROM trials t LEFT JOIN curves c "
-        "ON c.key = t.key GROUP BY t.key").fetchall()
+        "ON c.key = t.key GROUP BY t.key"
+    ).fetchall()
     conn.close()
     for key, steps_done, points in rows:
         assert points == steps_done // 10, f"trial {key} stored without its whole curve"
@@ -143,8 +160,9 @@ LRS = ",".join(f"{k}e-3" for k in range(1, 9))  # 8 trials
 def test_killed_sweep_loses_nothing_and_rerun_completes(mnist_dir, tmp_path, sig, code):
     db = tmp_path / "k.db"
     env = {**os.environ, "LSTM_SWEEP_DATA_DIR": str(mnist_dir)}
-    proc = subprocess.Popen(_sweep_cmd(db, LRS), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **CTRL_C_ABLE)
+    proc = subprocess.Popen(
+        _sweep_cmd(db, LRS), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **CTRL_C_ABLE
+    )
     try:
         _wait_for_rows(db, 2, proc)
         proc.send_signal(sig)
@@ -157,8 +175,7 @@ def test_killed_sweep_loses_nothing_and_rerun_completes(mnist_dir, tmp_path, sig
     kept = _check_consistent(db)
     assert 2 <= kept < 8
     before = {r.key: r for r in load_results(db)}
-    rerun = subprocess.run(_sweep_cmd(db, LRS), env=env, capture_output=True, text=True,
-                           timeout=300)
+    rerun = subprocess.run(_sweep_cmd(db, LRS), env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"{kept} already stored, {8 - kept} to run" in rerun.stderr
     assert _check_consistent(db) == 8
@@ -183,12 +200,20 @@ def test_a_driver_sees_other_processes_writes_while_it_opens_more_connections(tm
     seen = []
     for _ in range(4):
         main.results()  # reads (and checks that the file is whole) as a waiting driver does
-        subprocess.run([sys.executable, "-c", f"""
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"""
 import sqlite3, time
 c = sqlite3.connect({str(db)!r}, timeout=60)
 with c:
     c.execute("UPDATE claims SET heartbeat = heartbeat + 1")
-c.close()"""], check=True, timeout=120)
+c.close()""",
+            ],
+            check=True,
+            timeout=120,
+        )
         seen.append(main.claims()[0].heartbeat)
     assert [b - seen[0] for b in seen] == [0, 1, 2, 3]  # every commit seen, none frozen
     heartbeat.close()

@@ -23,8 +23,9 @@ def good_store(tmp_path_factory):
     with Store(path) as s:
         for h in (16, 32):
             for lr, acc in ((1e-3, 0.85), (1e-2, 0.95), (1.0, 0.1)):
-                s.save(trial(h, lr, acc, status=Status.DIVERGED if lr == 1.0 else Status.DONE),
-                       {"torch": "test"})
+                s.save(
+                    trial(h, lr, acc, status=Status.DIVERGED if lr == 1.0 else Status.DONE), {"torch": "test"}
+                )
     return path
 
 
@@ -36,16 +37,19 @@ def _sql(*statements):
             conn.execute(s)
         conn.commit()
         conn.close()
+
     return damage
 
 
 def _set_deep(table, column, text):
     def damage(path):
         conn = sqlite3.connect(path)
-        conn.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = (SELECT min(rowid) FROM "
-                     f"{table})", (text,))
+        conn.execute(
+            f"UPDATE {table} SET {column} = ? WHERE rowid = (SELECT min(rowid) FROM {table})", (text,)
+        )
         conn.commit()
         conn.close()
+
     return damage
 
 
@@ -54,6 +58,7 @@ def _truncate(at):
         size = path.stat().st_size
         with open(path, "r+b") as f:
             f.truncate(at if at >= 0 else size + at)
+
     return damage
 
 
@@ -71,12 +76,13 @@ DAMAGES = {
     "schema version newer": _sql("UPDATE meta SET value = '99' WHERE name = 'schema_version'"),
     "config not json": _sql(f"UPDATE trials SET config = '{{oops' WHERE key = {ONE_ROW}"),
     "config a list": _sql(f"UPDATE trials SET config = '[1, 2]' WHERE key = {ONE_ROW}"),
-    "config lacks hidden": _sql(f"UPDATE trials SET config = '{{\"lr\": 0.1}}' "
-                                f"WHERE key = {ONE_ROW}"),
-    "config bad value": _sql(f"UPDATE trials SET config = '{{\"hidden\": -4, \"lr\": 0.1}}' "
-                             f"WHERE key = {ONE_ROW}"),
-    "config edited": _sql(f"UPDATE trials SET config = replace(config, '\"seed\": 0', "
-                          f"'\"seed\": 7') WHERE key = {ONE_ROW}"),
+    "config lacks hidden": _sql(f"UPDATE trials SET config = '{{\"lr\": 0.1}}' WHERE key = {ONE_ROW}"),
+    "config bad value": _sql(
+        f'UPDATE trials SET config = \'{{"hidden": -4, "lr": 0.1}}\' WHERE key = {ONE_ROW}'
+    ),
+    "config edited": _sql(
+        f"UPDATE trials SET config = replace(config, '\"seed\": 0', '\"seed\": 7') WHERE key = {ONE_ROW}"
+    ),
     "text in accuracy": _sql(f"UPDATE trials SET test_accuracy = 'high' WHERE key = {ONE_ROW}"),
     "text in steps_done": _sql(f"UPDATE trials SET steps_done = 'x' WHERE key = {ONE_ROW}"),
     "text in hidden": _sql(f"UPDATE trials SET hidden = 'wide' WHERE key = {ONE_ROW}"),
@@ -106,30 +112,34 @@ DAMAGES = {
     "inf loss in a done trial": _sql(f"UPDATE trials SET train_loss = 9e999 WHERE key = {ONE_ROW}"),
     "inf in a curve": _sql(f"UPDATE curves SET loss = 9e999 WHERE key = {ONE_ROW} AND step = 10"),
     "curve accuracy 2": _sql(f"UPDATE curves SET accuracy = 2 WHERE key = {ONE_ROW}"),
-    "curve step out of range": _sql(f"UPDATE curves SET step = 100000 WHERE key = {ONE_ROW} "
-                                    "AND step = 30"),
-    "curve step off the display steps": _sql(f"UPDATE curves SET step = 7 WHERE key = {ONE_ROW} "
-                                             "AND step = 10"),
+    "curve step out of range": _sql(f"UPDATE curves SET step = 100000 WHERE key = {ONE_ROW} AND step = 30"),
+    "curve step off the display steps": _sql(
+        f"UPDATE curves SET step = 7 WHERE key = {ONE_ROW} AND step = 10"
+    ),
     # JSON nested past what any reader can walk (Python's recursion gives out near 1,000)
     "config nested 200,000 deep": _set_deep("trials", "config", "[" * 200_000 + "]" * 200_000),
     "environment nested 200,000 deep": _set_deep(
-        "environments", "info", '{"a":' * 200_000 + "1" + "}" * 200_000),
-    "config nested 40 deep": _set_deep("trials", "config",
-                                       '{"hidden": 16, "lr": 0.1, "x": ' + "[" * 40 + "]" * 40 + "}"),
+        "environments", "info", '{"a":' * 200_000 + "1" + "}" * 200_000
+    ),
+    "config nested 40 deep": _set_deep(
+        "trials", "config", '{"hidden": 16, "lr": 0.1, "x": ' + "[" * 40 + "]" * 40 + "}"
+    ),
     # claims no driver can have: a heartbeat far in the future, a driver with no pid
-    "claim from the future": _sql(
-        "INSERT INTO claims VALUES ('k1', 'd', 'elsewhere', 12, NULL, 0, 1e12)"),
+    "claim from the future": _sql("INSERT INTO claims VALUES ('k1', 'd', 'elsewhere', 12, NULL, 0, 1e12)"),
     "claim of a stored trial": _sql(
-        "INSERT INTO claims SELECT key, 'd', 'elsewhere', 12, NULL, 0, 0 FROM trials "
-        "LIMIT 1"),
+        "INSERT INTO claims SELECT key, 'd', 'elsewhere', 12, NULL, 0, 0 FROM trials LIMIT 1"
+    ),
     "no claims table": _sql("DROP TABLE claims"),
     "no claims column": _sql("ALTER TABLE claims DROP COLUMN heartbeat"),
 }
 # What a sound store gives, for damage that leaves the command's part intact: it must be shown.
 READERS = [
-    ("table",), ("table", "--metric", "time", "--format", "latex"), ("findings",), ("compare",),
-    ("check",), ("plan", "--hidden", "16", "--lr", "0.001,0.1", "--steps", "30", "--device",
-                 "cpu"),
+    ("table",),
+    ("table", "--metric", "time", "--format", "latex"),
+    ("findings",),
+    ("compare",),
+    ("check",),
+    ("plan", "--hidden", "16", "--lr", "0.001,0.1", "--steps", "30", "--device", "cpu"),
 ]
 
 
@@ -153,17 +163,32 @@ def test_every_reader_gives_a_clear_answer_and_changes_nothing(damage, good_stor
         assert snapshot(tmp_path) == before, f"{args[0]} changed files on {damage!r}"
 
 
-
-
-@pytest.mark.parametrize("damage", ["config not json", "unknown status", "truncated half",
-                                    "no schema version", "text in accuracy"])
+@pytest.mark.parametrize(
+    "damage", ["config not json", "unknown status", "truncated half", "no schema version", "text in accuracy"]
+)
 def test_run_refuses_a_damaged_store_before_training(damage, good_store, tmp_path, mnist_dir):
     db = tmp_path / "s.db"
     shutil.copy(good_store, db)
     DAMAGES[damage](db)
     before = db.read_bytes()
-    o = cli("run", "--hidden", "16", "--lr", "0.5", "--steps", "5", "--device", "cpu",
-            "--workers", "1", "--data-dir", mnist_dir, "--db", db, "--no-progress")
+    o = cli(
+        "run",
+        "--hidden",
+        "16",
+        "--lr",
+        "0.5",
+        "--steps",
+        "5",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--data-dir",
+        mnist_dir,
+        "--db",
+        db,
+        "--no-progress",
+    )
     assert "Traceback" not in o.text
     assert o.error_line().startswith(f"Error: {db}") and "trained" not in o.err
     assert db.read_bytes() == before
@@ -185,9 +210,15 @@ def test_check_says_ok_for_a_sound_store_and_reads_old_schemas(good_store, tmp_p
         assert s.schema_version == 3 and s.claims() == []
         assert s.results(with_curves=True) == rows  # the trials table rebuilt, curves kept
         # schema 3 lets a search's pruned trials in
-        pruned = replace(rows[0], config=replace(rows[0].config, seed=99), status=Status.PRUNED,
-                         test_accuracy=None, val_accuracy=0.5,
-                         steps_done=rows[0].config.steps // 2, curve=())
+        pruned = replace(
+            rows[0],
+            config=replace(rows[0].config, seed=99),
+            status=Status.PRUNED,
+            test_accuracy=None,
+            val_accuracy=0.5,
+            steps_done=rows[0].config.steps // 2,
+            curve=(),
+        )
         s.save(pruned)
         assert s.statuses()[pruned.key] is Status.PRUNED
     assert cli("check", "--db", v1).out.startswith(f"{v1}: ok — 6 trials")
@@ -196,8 +227,12 @@ def test_check_says_ok_for_a_sound_store_and_reads_old_schemas(good_store, tmp_p
 def test_special_files_are_refused_without_hanging(tmp_path):
     fifo = tmp_path / "fifo.db"
     os.mkfifo(fifo)
-    for args in (("table",), ("check",), ("report", "--out", tmp_path / "r.html"),
-                 ("plot", "--out", tmp_path / "p")):
+    for args in (
+        ("table",),
+        ("check",),
+        ("report", "--out", tmp_path / "r.html"),
+        ("plot", "--out", tmp_path / "p"),
+    ):
         o = cli(*args, "--db", fifo)  # a hang here would be a FIFO opened for reading
         assert "not a regular file" in o.error_line()
     assert "is a folder" in cli("table", "--db", tmp_path).error_line()

@@ -52,37 +52,88 @@ def test_every_axis_field_is_declared_once_and_found_everywhere():
         else:
             shown = AXES[axis.name]
             assert (shown.title, shown.noun, shown.numeric, shown.order) == (
-                axis.title, axis.noun, axis.numeric, axis.order)
+                axis.title,
+                axis.noun,
+                axis.numeric,
+                axis.order,
+            )
     assert set(NESTING) == {a.name for a in GRID_AXES} == {a.name for a in axis_options()}
     assert {a.name for a in axis_options(grid_only=False)} == set(AXIS)
 
 
 def test_what_the_declaration_makes_is_what_earlier_releases_had():
-    assert NESTING == ("cell", "optimizer", "param", "readout", "init", "precision",
-                       "batch_size", "steps", "hidden", "lr", "seed")
+    assert NESTING == (
+        "cell",
+        "optimizer",
+        "param",
+        "readout",
+        "init",
+        "precision",
+        "batch_size",
+        "steps",
+        "hidden",
+        "lr",
+        "seed",
+    )
     assert [f.name for f in dataclasses.fields(Grid)] == [
-        "hidden", "lr", "seed", "data_seed", "steps", "batch_size", "display_step", "init",
-        "precision", "name", "cell", "optimizer", "opt", "param", "readout", "base_width"]
-    assert GRID_ALIASES == {"lrs": "lr", "seeds": "seed", "cells": "cell",
-                            "optimizers": "optimizer"}
+        "hidden",
+        "lr",
+        "seed",
+        "data_seed",
+        "steps",
+        "batch_size",
+        "display_step",
+        "init",
+        "precision",
+        "name",
+        "cell",
+        "optimizer",
+        "opt",
+        "param",
+        "readout",
+        "base_width",
+    ]
+    assert GRID_ALIASES == {"lrs": "lr", "seeds": "seed", "cells": "cell", "optimizers": "optimizer"}
     assert list(inspect.signature(Grid).parameters)[:3] == ["hidden", "lr", "seed"]
     defaults = Grid(hidden=16, lr=0.1)
     assert (defaults.seed, defaults.steps, defaults.batch_size, defaults.cell, defaults.param) == (
-        (0,), (999,), (100,), ("lstm",), ("sp",))
+        (0,),
+        (999,),
+        (100,),
+        ("lstm",),
+        ("sp",),
+    )
     assert TrialConfig(hidden=16, lr=1e-3, steps=30).key() == "445f36ee6d6f1d077a4dbc1e65a7d836"
     assert [a.flag for a in axis_options()] == [
-        "--hidden", "--lr", "--seeds", "--cell", "--optimizer", "--batch-size", "--steps",
-        "--init", "--param", "--readout", "--precision"]
+        "--hidden",
+        "--lr",
+        "--seeds",
+        "--cell",
+        "--optimizer",
+        "--batch-size",
+        "--steps",
+        "--init",
+        "--param",
+        "--readout",
+        "--precision",
+    ]
     assert AXIS["steps"].help_text == "Updates per trial, e.g. 300,999  [default: 999]"
     assert AXIS["optimizer"].help_text.endswith("rmsprop,adagrad  [default: adam]")
     assert "[default" not in AXIS["hidden"].help_text
 
 
-@pytest.mark.parametrize("name, text, values", [
-    ("hidden", "16, 32", (16, 32)), ("lr", "1e-3,1e-4:1e-1:4", (1e-3, 1e-4, 1e-3, 1e-2, 1e-1)),
-    ("seed", "0,7", (0, 7)), ("cell", "gru,rnn", ("gru", "rnn")),
-    ("batch_size", "50", (50,)), ("precision", "bf16", ("bf16",)), ("dataset", "kmnist", ("kmnist",)),
-])
+@pytest.mark.parametrize(
+    "name, text, values",
+    [
+        ("hidden", "16, 32", (16, 32)),
+        ("lr", "1e-3,1e-4:1e-1:4", (1e-3, 1e-4, 1e-3, 1e-2, 1e-1)),
+        ("seed", "0,7", (0, 7)),
+        ("cell", "gru,rnn", ("gru", "rnn")),
+        ("batch_size", "50", (50,)),
+        ("precision", "bf16", ("bf16",)),
+        ("dataset", "kmnist", ("kmnist",)),
+    ],
+)
 def test_an_axis_reads_its_values_from_text(name, text, values):
     axis = AXIS[name]
     assert axis.parse(text) == values
@@ -90,19 +141,21 @@ def test_an_axis_reads_its_values_from_text(name, text, values):
         axis.check(v)  # what is read is what a trial takes
 
 
-@pytest.mark.parametrize("name, text, message", [
-    ("hidden", "x", "'x' is not a positive integer"),
-    ("hidden", "0", "'0' is not a positive integer"),
-    ("hidden", "2000000", "'2000000' is too large: at most 1,048,576"),
-    ("hidden", "16,,32", "'16,,32' is not a comma-separated list of positive integers"),
-    ("seed", "-1", "'-1' is not a non-negative integer"),
-    ("lr", "0", "'0' is not a positive number"),
-    ("lr", "1e-1:1e-4", "'1e-1:1e-4' is not a learning rate or range (range '1e-1:1e-4' runs "
-                        "downwards"),
-    ("optimizer", "adamw", "'adamw' is not one of adam, sgd, momentum, rmsprop, adagrad"),
-    ("readout", "", "'' is not a comma-separated list of readout inits"),
-    ("dataset", "d" * 101, "is too long: at most 100 characters"),
-])
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("hidden", "x", "'x' is not a positive integer"),
+        ("hidden", "0", "'0' is not a positive integer"),
+        ("hidden", "2000000", "'2000000' is too large: at most 1,048,576"),
+        ("hidden", "16,,32", "'16,,32' is not a comma-separated list of positive integers"),
+        ("seed", "-1", "'-1' is not a non-negative integer"),
+        ("lr", "0", "'0' is not a positive number"),
+        ("lr", "1e-1:1e-4", "'1e-1:1e-4' is not a learning rate or range (range '1e-1:1e-4' runs downwards"),
+        ("optimizer", "adamw", "'adamw' is not one of adam, sgd, momentum, rmsprop, adagrad"),
+        ("readout", "", "'' is not a comma-separated list of readout inits"),
+        ("dataset", "d" * 101, "is too long: at most 100 characters"),
+    ],
+)
 def test_an_axis_refuses_text_saying_why(name, text, message):
     with pytest.raises(ConfigError) as e:
         AXIS[name].parse(text)
@@ -124,12 +177,12 @@ def test_grid_errors_name_the_argument_not_a_flag():
 
 
 # A toy axis, added the way the next issues add theirs: one entry in the declaration, one field.
-_ENTRY = '''
+_ENTRY = """
     TrialAxis("task", choice(("digits", "parity")), "task", "task", "task", default="digits",
               nesting=5, alias="tasks", help="Tasks, e.g. digits,parity"),
-'''
+"""
 _FIELD = '    task: str = axis_field("task")\n'
-_CHECK = '''
+_CHECK = """
 import dataclasses, inspect
 import lstm_sweep
 from lstm_sweep import ConfigError
@@ -193,7 +246,7 @@ with contextlib.redirect_stderr(err):
 assert code == 2 and err.getvalue() == (
     "Error: Invalid value for '--task': 'chess' is not one of digits, parity\\n"), err.getvalue()
 print(lstm_sweep.__file__)
-'''
+"""
 
 
 def test_a_new_axis_is_one_entry_and_one_field(tmp_path):
@@ -205,8 +258,13 @@ def test_a_new_axis_is_one_entry_and_one_field(tmp_path):
     assert axes.read_text().count(end) == 1 and trial.read_text().count(last) == 1
     axes.write_text(axes.read_text().replace(end, _ENTRY.rstrip("\n") + end))
     trial.write_text(trial.read_text().replace(last, last + _FIELD))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_CHECK)], cwd=tmp_path,
-                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_CHECK)],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == str(copy / "__init__.py")  # the copy ran, not the package

@@ -42,8 +42,10 @@ def test_trial_learns_and_records_everything(mnist):
 
 def test_chunked_evaluation_gives_the_same_accuracy(mnist):
     cfg = TrialConfig(hidden=16, lr=1e-2, steps=20)
-    assert run_trial(cfg, mnist, eval_chunk=10_000).test_accuracy == \
-        run_trial(cfg, mnist, eval_chunk=333).test_accuracy
+    assert (
+        run_trial(cfg, mnist, eval_chunk=10_000).test_accuracy
+        == run_trial(cfg, mnist, eval_chunk=333).test_accuracy
+    )
 
 
 def test_nan_loss_ends_the_trial_as_diverged_with_accuracy(mnist):
@@ -70,8 +72,18 @@ def test_an_exception_is_a_failed_result_with_its_message():
     assert "batch size 100 exceeds the 50 training examples" in r.error
 
 
-@pytest.mark.parametrize("bad", [{"hidden": 0}, {"hidden": -3}, {"lr": 0}, {"lr": float("nan")},
-                                 {"steps": 0}, {"init": "keras"}, {"seed": -1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"hidden": 0},
+        {"hidden": -3},
+        {"lr": 0},
+        {"lr": float("nan")},
+        {"steps": 0},
+        {"init": "keras"},
+        {"seed": -1},
+    ],
+)
 def test_bad_trial_config_is_rejected(bad):
     from lstm_sweep.errors import ConfigError
 
@@ -99,10 +111,13 @@ def test_bf16_trains_close_to_fp32(mnist, engine, tmp_path):
         pytest.skip(f"bf16 training not checked: {why}")
 
     cells = [(32, 1e-2), (64, 1e-3)]
-    fp32 = [train_group([TrialConfig(hidden=h, lr=lr, steps=200)], mnist, engine=engine)[0]
-            for h, lr in cells]
-    bf16 = [train_group([TrialConfig(hidden=h, lr=lr, steps=200, precision="bf16")], mnist,
-                        engine=engine)[0] for h, lr in cells]
+    fp32 = [
+        train_group([TrialConfig(hidden=h, lr=lr, steps=200)], mnist, engine=engine)[0] for h, lr in cells
+    ]
+    bf16 = [
+        train_group([TrialConfig(hidden=h, lr=lr, steps=200, precision="bf16")], mnist, engine=engine)[0]
+        for h, lr in cells
+    ]
     for a, b in zip(fp32, bf16):
         assert a.status is b.status is Status.DONE
         assert a.config.key() != b.config.key()  # precision is part of the trial's identity

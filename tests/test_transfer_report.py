@@ -28,8 +28,7 @@ def grid(param: str, best: dict[int, float], lrs=LRS, **config) -> list:
     for h, b in best.items():
         for lr in lrs:
             d = abs(lrs.index(lr) - lrs.index(b))
-            out.append(trial(h, lr, 0.97 - 0.01 * d, param=param, train_loss=0.1 + 0.05 * d,
-                             **config))
+            out.append(trial(h, lr, 0.97 - 0.01 * d, param=param, train_loss=0.1 + 0.05 * d, **config))
     return out
 
 
@@ -48,7 +47,8 @@ def test_best_rate_spread_in_octaves_per_table():
     spread = [f for f in findings(SP + MUP) if f.kind == "best_lr_spread"]
     assert [f.text for f in spread] == [
         "The best rate spans 3 octaves (×8) from 64 to 512 units: 0.01 → 0.00125.",
-        "The best rate spans 1 octave (×2) from 64 to 512 units: 0.01 → 0.005."]
+        "The best rate spans 1 octave (×2) from 64 to 512 units: 0.01 → 0.005.",
+    ]
     assert spread[0].data["octaves"] == pytest.approx(3.0)
     assert spread[0].data["best_lrs"] == {64: 0.01, 128: 0.005, 256: 0.0025, 512: 0.00125}
 
@@ -56,14 +56,16 @@ def test_best_rate_spread_in_octaves_per_table():
 def test_spread_names_the_widths_of_its_extremes_and_rates_ten_fold_apart():
     zigzag = grid("sp", {64: 0.005, 128: 0.02, 256: 0.00125, 512: 0.005})
     assert of_kind(findings(zigzag), "best_lr_spread") == [
-        "The best rate spans 4 octaves (×16) from 64 to 512 units: 0.02 at 128 units, "
-        "0.00125 at 256 units."]
+        "The best rate spans 4 octaves (×16) from 64 to 512 units: 0.02 at 128 units, 0.00125 at 256 units."
+    ]
     decades = grid("sp", {16: 0.01, 32: 0.001}, lrs=(0.001, 0.01))
     assert of_kind(findings(decades), "best_lr_spread") == [
-        "The best rate spans 3.3 octaves (×10) from 16 to 32 units: 0.01 → 0.001."]
+        "The best rate spans 3.3 octaves (×10) from 16 to 32 units: 0.01 → 0.001."
+    ]
     flat = grid("sp", {64: 0.01, 128: 0.01})
     assert of_kind(findings(flat), "best_lr_spread") == [
-        "The best rate spans no octave from 64 to 128 units: it is 0.01 at every width."]
+        "The best rate spans no octave from 64 to 128 units: it is 0.01 at every width."
+    ]
 
 
 def test_spread_says_nothing_without_two_widths_with_a_best_rate():
@@ -76,10 +78,10 @@ def test_spread_says_nothing_without_two_widths_with_a_best_rate():
 
 
 def test_a_tie_takes_the_first_rate_as_the_best_per_row_rule_does():
-    tie = [trial(64, 0.01, 0.9), trial(64, 0.02, 0.9), trial(128, 0.01, 0.8),
-           trial(128, 0.02, 0.9)]
+    tie = [trial(64, 0.01, 0.9), trial(64, 0.02, 0.9), trial(128, 0.01, 0.8), trial(128, 0.02, 0.9)]
     assert of_kind(findings(tie), "best_lr_spread") == [
-        "The best rate spans 1 octave (×2) from 64 to 128 units: 0.01 → 0.02."]
+        "The best rate spans 1 octave (×2) from 64 to 128 units: 0.01 → 0.02."
+    ]
 
 
 # --------------------------------------------------------------------------- across tables
@@ -88,32 +90,39 @@ def test_a_tie_takes_the_first_rate_as_the_best_per_row_rule_does():
 def test_mup_transfers_where_sp_does_not():
     items = findings(SP + MUP)
     (f,) = [f for f in items if f.kind == "across_transfer"]
-    assert f.text == ("Under mup (base 64) the best rate of 64 units is the best rate of 512 "
-                      "units within ×2 (0.01 vs 0.005); under sp it moves ×8 (0.01 → 0.00125).")
+    assert f.text == (
+        "Under mup (base 64) the best rate of 64 units is the best rate of 512 "
+        "units within ×2 (0.01 vs 0.005); under sp it moves ×8 (0.01 → 0.00125)."
+    )
     assert f.data["transfers"] is True and f.data["widths"] == [64, 512]
     assert f.data["factor"] == pytest.approx(2) and f.data["sp_factor"] == pytest.approx(8)
     assert items.index(f) > [g.kind for g in items].index("across_frontier")  # the last rule
     still = grid("mup", {64: 0.01, 128: 0.01, 256: 0.01, 512: 0.01})
     assert of_kind(findings(SP + still), "across_transfer") == [
         "Under mup (base 64) the best rate of 64 units is also the best rate of 512 units "
-        "(0.01); under sp it moves ×8 (0.01 → 0.00125)."]
+        "(0.01); under sp it moves ×8 (0.01 → 0.00125)."
+    ]
 
 
 def test_mup_that_moves_as_far_or_further_does_not_transfer():
     same = grid("mup", {64: 0.01, 128: 0.005, 256: 0.0025, 512: 0.00125})
     (f,) = [f for f in findings(SP + same) if f.kind == "across_transfer"]
-    assert f.text == ("Under mup (base 64) the best rate moves ×8 from 64 to 512 units "
-                      "(0.01 → 0.00125), as far as under sp (×8, 0.01 → 0.00125): it does not "
-                      "transfer here.")
+    assert f.text == (
+        "Under mup (base 64) the best rate moves ×8 from 64 to 512 units "
+        "(0.01 → 0.00125), as far as under sp (×8, 0.01 → 0.00125): it does not "
+        "transfer here."
+    )
     assert f.data["transfers"] is False
     flat_sp = grid("sp", {64: 0.01, 128: 0.01, 256: 0.01, 512: 0.01})
     assert of_kind(findings(flat_sp + MUP), "across_transfer") == [
         "Under mup (base 64) the best rate moves ×2 from 64 to 512 units (0.01 → 0.005), "
-        "further than under sp (where it stays at 0.01): it does not transfer here."]
+        "further than under sp (where it stays at 0.01): it does not transfer here."
+    ]
     flat_mup = grid("mup", {64: 0.02, 128: 0.02, 256: 0.02, 512: 0.02})
     assert of_kind(findings(flat_sp + flat_mup), "across_transfer") == [
         "Width does not move the best rate from 64 to 512 units under either parametrization: "
-        "sp 0.01 at both, mup (base 64) 0.02 at both; these widths cannot show a transfer."]
+        "sp 0.01 at both, mup (base 64) 0.02 at both; these widths cannot show a transfer."
+    ]
 
 
 def test_only_tables_that_differ_in_their_parametrization_alone_are_compared():
@@ -125,7 +134,8 @@ def test_only_tables_that_differ_in_their_parametrization_alone_are_compared():
         "LSTM: Under mup (base 64) the best rate of 64 units is the best rate of 512 units "
         "within ×2 (0.01 vs 0.005); under sp it moves ×8 (0.01 → 0.00125).",
         "GRU: Under mup (base 64) the best rate of 64 units is also the best rate of 512 units "
-        "(0.01); under sp it moves ×8 (0.02 → 0.0025)."]
+        "(0.01); under sp it moves ×8 (0.02 → 0.0025).",
+    ]
 
 
 def test_mup_needs_two_widths_shared_with_sp():
@@ -137,8 +147,7 @@ def test_tables_name_their_parametrization():
     tables = build_tables(SP + MUP)
     assert [param_name(t.protocol) for t in tables] == ["sp", "mup (base 64)"]
     groups = param_groups(tables)
-    assert [(name, [t.protocol["param"] for t in ts]) for name, ts in groups] == [
-        ("", ["sp", "mup"])]
+    assert [(name, [t.protocol["param"] for t in ts]) for name, ts in groups] == [("", ["sp", "mup"])]
     with pytest.raises(ConfigError, match="protocol must be"):
         param_name("sp")
     with pytest.raises(ConfigError, match="tables"):
@@ -149,10 +158,11 @@ def test_tables_name_their_parametrization():
 
 
 def test_transfer_panels_hold_the_mean_loss_blown_rates_and_best_rates():
-    blown = [trial(512, 0.04, 0.098, param="sp", status=Status.DIVERGED,
-                   train_loss=math.nan),
-             trial(512, 0.04, None, param="sp", status=Status.FAILED, seed=1),
-             trial(64, 0.01, 0.97, param="sp", seed=1, train_loss=0.3)]
+    blown = [
+        trial(512, 0.04, 0.098, param="sp", status=Status.DIVERGED, train_loss=math.nan),
+        trial(512, 0.04, None, param="sp", status=Status.FAILED, seed=1),
+        trial(64, 0.01, 0.97, param="sp", seed=1, train_loss=0.3),
+    ]
     sp, mup = transfer_panels(SP + MUP + blown)
     assert (sp.title, mup.title) == ("sp", "mup (base 64)")
     assert list(sp.widths) == [64, 128, 256, 512]
@@ -185,8 +195,7 @@ def test_one_figure_per_model_and_one_column_with_one_parametrization():
     gru = grid("sp", {64: 0.02, 512: 0.0025}, cell="gru")
     gru_mup = grid("mup", {64: 0.01, 512: 0.01}, cell="gru")
     specs, _ = plan_figures(SP + MUP + gru + gru_mup, ["transfer"])
-    assert [(s.name, s.facet) for s in specs] == [("transfer-lstm", "LSTM"),
-                                                  ("transfer-gru", "GRU")]
+    assert [(s.name, s.facet) for s in specs] == [("transfer-lstm", "LSTM"), ("transfer-gru", "GRU")]
     (only_sp,) = plan_figures(SP, ["transfer"])[0]
     fig = only_sp.draw()
     assert len(fig.axes) == 2 and fig.axes[0].get_title() == "sp"
@@ -196,11 +205,11 @@ def test_one_figure_per_model_and_one_column_with_one_parametrization():
 def test_the_transfer_figure_says_why_it_has_nothing_to_show():
     one_rate = [trial(h, 0.01, 0.9) for h in (64, 128)]
     _, missing = plan_figures(one_rate, ["transfer"])
-    assert missing == {"transfer": "the transfer plot needs two widths and two learning rates "
-                                   "or more (here 2 and 1)"}
+    assert missing == {
+        "transfer": "the transfer plot needs two widths and two learning rates or more (here 2 and 1)"
+    }
     _, missing = plan_figures(SP, ["transfer"], rows="lr", cols="hidden")
-    assert missing == {"transfer": "the transfer plot needs widths as rows and learning rates "
-                                   "as columns"}
+    assert missing == {"transfer": "the transfer plot needs widths as rows and learning rates as columns"}
     oom = [trial(h, lr, None, status=Status.OOM) for h in (64, 128) for lr in (0.01, 0.02)]
     assert "no trial has an accuracy" in plan_figures(oom, ["transfer"])[1]["transfer"]
     assert report_kinds(one_rate)[-1] != "transfer" and report_kinds(SP)[-1] == "transfer"
@@ -235,8 +244,10 @@ def test_html_report_shows_the_transfer_figure_and_findings_escaped():
     assert "<h3>Learning rate transfer across widths — mnist</h3>" in page
     assert "<h3>Learning rate transfer across widths — &lt;b&gt;digits&lt;/b&gt;</h3>" in page
     assert "<b>digits" not in page and "&lt;b&gt;digits&lt;/b&gt;" in page
-    assert ("Under mup (base 64) the best rate of 64 units is the best rate of 512 units "
-            "within ×2 (0.01 vs 0.005); under sp it moves ×8 (0.01 → 0.00125).") in page
+    assert (
+        "Under mup (base 64) the best rate of 64 units is the best rate of 512 units "
+        "within ×2 (0.01 vs 0.005); under sp it moves ×8 (0.01 → 0.00125)."
+    ) in page
     assert "The best rate spans 3 octaves (×8) from 64 to 512 units" in page
     one_rate = render_html([trial(h, 0.01, 0.9) for h in (64, 128)], {})
     assert "transfer" not in one_rate  # no figure, and no note why it has none

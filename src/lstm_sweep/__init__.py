@@ -76,26 +76,77 @@ if TYPE_CHECKING:
 
 # Running and training load torch, serving an HTTP server: on first use, so that reading a store
 # and reporting start fast (and never load torch). Each name -> the layer package it comes from.
-_LAZY = {**{name: ".running" for name in (
-    "Plan", "SearchCallbacks", "SearchPlan", "SearchSummary", "SweepCallbacks", "SweepRequest",
-    "SweepSummary", "coord_check", "execute", "plan_search", "plan_sweep", "run_search",
-    "run_sweep", "sweep_request")}, "run_trial": ".training", "serve_store": ".serve"}
+_LAZY = {
+    **{
+        name: ".running"
+        for name in (
+            "Plan",
+            "SearchCallbacks",
+            "SearchPlan",
+            "SearchSummary",
+            "SweepCallbacks",
+            "SweepRequest",
+            "SweepSummary",
+            "coord_check",
+            "execute",
+            "plan_search",
+            "plan_sweep",
+            "run_search",
+            "run_sweep",
+            "sweep_request",
+        )
+    },
+    "run_trial": ".training",
+    "serve_store": ".serve",
+}
 
 # Names of lstm-sweep 0.x's public API that now live in a layer's package only: still found here,
 # with a DeprecationWarning naming their place (docs/api.md, "Moved").
 _MOVED = {
-    **{name: "lstm_sweep.study" for name in (
-        "CELLS", "COORD_WIDTHS", "INITS", "LIMITS", "OPTIMIZERS", "PARAMS", "PRECISIONS",
-        "QUANTITIES", "READOUTS", "axis_options")},
+    **{
+        name: "lstm_sweep.study"
+        for name in (
+            "CELLS",
+            "COORD_WIDTHS",
+            "INITS",
+            "LIMITS",
+            "OPTIMIZERS",
+            "PARAMS",
+            "PRECISIONS",
+            "QUANTITIES",
+            "READOUTS",
+            "axis_options",
+        )
+    },
     "load_mnist": "lstm_sweep.data",
     "claim_timeout": "lstm_sweep.store",
-    **{name: "lstm_sweep.running" for name in (
-        "EXECUTORS", "human_bytes", "human_seconds", "render_search_summary")},
+    **{
+        name: "lstm_sweep.running"
+        for name in ("EXECUTORS", "human_bytes", "human_seconds", "render_search_summary")
+    },
     **{name: "lstm_sweep.training" for name in ("ENGINE_CHOICES", "train_group")},
-    **{name: "lstm_sweep.reporting" for name in (
-        "AXES", "EXPORT_FORMATS", "FORMATS", "METRICS", "PLOT_KINDS", "STATS", "FigureSpec",
-        "check_axes", "check_folder", "check_target", "load_environments", "output_folder",
-        "plan_figures", "plot_gaps", "printable", "render_coord_csv", "write_output")},
+    **{
+        name: "lstm_sweep.reporting"
+        for name in (
+            "AXES",
+            "EXPORT_FORMATS",
+            "FORMATS",
+            "METRICS",
+            "PLOT_KINDS",
+            "STATS",
+            "FigureSpec",
+            "check_axes",
+            "check_folder",
+            "check_target",
+            "load_environments",
+            "output_folder",
+            "plan_figures",
+            "plot_gaps",
+            "printable",
+            "render_coord_csv",
+            "write_output",
+        )
+    },
 }
 
 
@@ -103,31 +154,74 @@ def __getattr__(name: str) -> object:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     if name in _MOVED:
-        warnings.warn(f"lstm_sweep.{name} has moved: import it from {_MOVED[name]}",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"lstm_sweep.{name} has moved: import it from {_MOVED[name]}", DeprecationWarning, stacklevel=2
+        )
         return getattr(importlib.import_module(_MOVED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
     # describe a sweep
-    "Grid", "PRESETS", "preset", "lr_range", "TrialConfig",
+    "Grid",
+    "PRESETS",
+    "preset",
+    "lr_range",
+    "TrialConfig",
     # data
-    "DATASETS", "Dataset", "load_dataset",
+    "DATASETS",
+    "Dataset",
+    "load_dataset",
     # run, search, check a parametrization
-    "run_sweep", "sweep_request", "SweepRequest", "plan_sweep", "Plan", "execute",
-    "SweepCallbacks", "SweepSummary", "run_trial", "plan_search", "run_search", "SearchPlan",
-    "SearchCallbacks", "SearchSummary", "coord_check",
+    "run_sweep",
+    "sweep_request",
+    "SweepRequest",
+    "plan_sweep",
+    "Plan",
+    "execute",
+    "SweepCallbacks",
+    "SweepSummary",
+    "run_trial",
+    "plan_search",
+    "run_search",
+    "SearchPlan",
+    "SearchCallbacks",
+    "SearchSummary",
+    "coord_check",
     # read results
-    "load_results", "TrialResult", "Status", "Store", "check_store", "summarize_store",
-    "StoreSummary", "select",
+    "load_results",
+    "TrialResult",
+    "Status",
+    "Store",
+    "check_store",
+    "summarize_store",
+    "StoreSummary",
+    "select",
     # report
-    "build_tables", "render_tables", "findings", "render_findings", "compare",
-    "render_comparison", "load_reference", "plot_figures", "save_figure", "render_html",
-    "export_rows", "render_export", "results_dataframe", "CoordPoint", "verdicts", "Verdict",
-    "render_coord_table", "plot_coord_check",
+    "build_tables",
+    "render_tables",
+    "findings",
+    "render_findings",
+    "compare",
+    "render_comparison",
+    "load_reference",
+    "plot_figures",
+    "save_figure",
+    "render_html",
+    "export_rows",
+    "render_export",
+    "results_dataframe",
+    "CoordPoint",
+    "verdicts",
+    "Verdict",
+    "render_coord_table",
+    "plot_coord_check",
     # serve
     "serve_store",
     # errors
-    "LstmSweepError", "ConfigError", "DataError", "StoreError", "OutputError",
+    "LstmSweepError",
+    "ConfigError",
+    "DataError",
+    "StoreError",
+    "OutputError",
 ]

@@ -17,5 +17,18 @@ from .factory import trial
 from .mounts import can_unshare, in_namespace
 from .processes import CTRL_C_ABLE, LSTM_SWEEP, RAY, free_port
 
-__all__ = ["CTRL_C_ABLE", "LSTM_SWEEP", "RAY", "ClaimBeater", "Lines", "Outcome", "can_unshare", "cli",
-           "examples", "free_port", "in_namespace", "snapshot", "trial"]
+__all__ = [
+    "CTRL_C_ABLE",
+    "LSTM_SWEEP",
+    "RAY",
+    "ClaimBeater",
+    "Lines",
+    "Outcome",
+    "can_unshare",
+    "cli",
+    "examples",
+    "free_port",
+    "in_namespace",
+    "snapshot",
+    "trial",
+]

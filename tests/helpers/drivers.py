@@ -37,8 +37,10 @@ class Lines:
             while True:
                 for line in self.lines:
                     if line is None:
-                        pytest.fail(f"the process ended without printing {text!r}: "
-                                    + "".join(x for x in self.lines if x)[-3000:])
+                        pytest.fail(
+                            f"the process ended without printing {text!r}: "
+                            + "".join(x for x in self.lines if x)[-3000:]
+                        )
                     if text in line:
                         return line
                 if not self._new.wait(timeout=max(0.0, give_up - time.monotonic())):

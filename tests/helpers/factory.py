@@ -10,10 +10,20 @@ from lstm_sweep.study.results import CurvePoint, Status, TrialResult
 ERRORS = {Status.OOM: "CUDA out of memory", Status.FAILED: "boom"}
 
 
-def trial(hidden: int = 16, lr: float = 1e-3, acc: float | None = 0.9, *, seed: int = 0,
-          status: Status = Status.DONE, steps: int = 30, wall: float = 1.0,
-          curve: int | tuple[CurvePoint, ...] = 3, error: str | None = None,
-          train_loss: float | None = 0.3, **config) -> TrialResult:
+def trial(
+    hidden: int = 16,
+    lr: float = 1e-3,
+    acc: float | None = 0.9,
+    *,
+    seed: int = 0,
+    status: Status = Status.DONE,
+    steps: int = 30,
+    wall: float = 1.0,
+    curve: int | tuple[CurvePoint, ...] = 3,
+    error: str | None = None,
+    train_loss: float | None = 0.3,
+    **config,
+) -> TrialResult:
     """A finished trial of ``TrialConfig(hidden, lr, seed, steps, **config)``.
 
     ``acc``: its test and validation accuracy (None: it has none, ran no step, has no curve).
@@ -26,15 +36,23 @@ def trial(hidden: int = 16, lr: float = 1e-3, acc: float | None = 0.9, *, seed: 
     ran = acc is not None
     if isinstance(curve, int):
         step = cfg.display_step
-        curve = tuple(CurvePoint(step * (i + 1), 1.0 / (i + 1), 0.5) for i in range(curve)) \
-            if ran else ()
+        curve = tuple(CurvePoint(step * (i + 1), 1.0 / (i + 1), 0.5) for i in range(curve)) if ran else ()
     done = steps if ran else 0
     if status is Status.PRUNED:  # a search stopped it at a rung: no test accuracy
         done = max(1, steps // 2)
         curve = tuple(p for p in curve if p.step <= done)
     return TrialResult(
-        config=cfg, status=status, test_accuracy=None if status is Status.PRUNED else acc,
-        val_accuracy=acc, train_loss=train_loss if ran else None, steps_done=done, wall_s=wall,
-        cpu_s=wall, peak_mem_bytes=10**8, device="cpu:test",
-        error=error if error is not None else ERRORS.get(status), curve=curve,
-        started_at=1000.0)
+        config=cfg,
+        status=status,
+        test_accuracy=None if status is Status.PRUNED else acc,
+        val_accuracy=acc,
+        train_loss=train_loss if ran else None,
+        steps_done=done,
+        wall_s=wall,
+        cpu_s=wall,
+        peak_mem_bytes=10**8,
+        device="cpu:test",
+        error=error if error is not None else ERRORS.get(status),
+        curve=curve,
+        started_at=1000.0,
+    )

@@ -17,5 +17,6 @@ def can_unshare() -> bool:
 
 def in_namespace(script: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run a shell ``script`` as root of a private mount namespace (mounts vanish with it)."""
-    return subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=timeout
+    )

@@ -18,15 +18,32 @@ from .search import search
 from .serve import serve_cmd
 from .sweeps import plan_cmd, run
 
-COMMANDS = (run, search, plan_cmd, table, findings_cmd, compare_cmd, plot_cmd, report_cmd,
-            export_cmd, serve_cmd, coord_check_cmd, check_cmd, data)
+COMMANDS = (
+    run,
+    search,
+    plan_cmd,
+    table,
+    findings_cmd,
+    compare_cmd,
+    plot_cmd,
+    report_cmd,
+    export_cmd,
+    serve_cmd,
+    coord_check_cmd,
+    check_cmd,
+    data,
+)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]},
-             epilog=o.examples("lstm-sweep run --preset quick    # train, store, print Table 1",
-                               "lstm-sweep table --format markdown",
-                               "lstm-sweep report --out report.html",
-                               "lstm-sweep COMMAND --help        # each command's options"))
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},  # and HELP_OPTIONS below
+    epilog=o.examples(
+        "lstm-sweep run --preset quick    # train, store, print Table 1",
+        "lstm-sweep table --format markdown",
+        "lstm-sweep report --out report.html",
+        "lstm-sweep COMMAND --help        # each command's options",
+    ),
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(package_name="lstm-sweep")
 @click.pass_context
@@ -49,12 +66,16 @@ class _FlagsFormatter(logging.Formatter):
         return for_cli(super().formatMessage(record))
 
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
 for command in COMMANDS:
+    # -h as well as --help on every command, also when one is invoked on its own (a test's
+    # CliRunner): click keeps the first help option it makes for a command
+    command.context_settings = {**HELP_OPTIONS, **command.context_settings}
     cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into ``Error: ...`` and exit code 2."""
     args = sys.argv[1:] if argv is None else list(argv)
-    return guarded(lambda: cli.main(args=argv, prog_name="lstm-sweep", standalone_mode=False),
-                   args)
+    return guarded(lambda: cli.main(args=argv, prog_name="lstm-sweep", standalone_mode=False), args)

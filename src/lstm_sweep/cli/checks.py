@@ -15,8 +15,12 @@ from .console import load_data, shown
 SHOWN_PROBLEMS = 50  # the rest are counted
 
 
-@click.command("check", epilog=o.examples(
-    "lstm-sweep check --db hw2.db                    # exit 0: sound; 1: problems; 2: no store"))
+@click.command(
+    "check",
+    epilog=o.examples(
+        "lstm-sweep check --db hw2.db                    # exit 0: sound; 1: problems; 2: no store"
+    ),
+)
 @o.db
 def check_cmd(db) -> None:
     """Check a store (SQLite integrity, schema, every row) without writing to it.
@@ -28,20 +32,26 @@ def check_cmd(db) -> None:
             click.echo(f"problem: {printable(p)}")
         if len(problems) > SHOWN_PROBLEMS:
             click.echo(f"... and {len(problems) - SHOWN_PROBLEMS} more")
-        click.echo(printable(f"{db}: {len(problems)} problem{'s' if len(problems) > 1 else ''}"),
-                   err=True)
+        click.echo(printable(f"{db}: {len(problems)} problem{'s' if len(problems) > 1 else ''}"), err=True)
         raise SystemExit(1)
     summary = api.summarize_store(db)
-    held = (f", {summary.live_claims} trials claimed by running drivers"
-            if summary.live_claims else "")
-    click.echo(printable(f"{db}: ok — {summary.trials} trials, {summary.curve_points} curve "
-                          f"points, schema {summary.schema_version}{held}"))
+    held = f", {summary.live_claims} trials claimed by running drivers" if summary.live_claims else ""
+    click.echo(
+        printable(
+            f"{db}: ok — {summary.trials} trials, {summary.curve_points} curve "
+            f"points, schema {summary.schema_version}{held}"
+        )
+    )
 
 
-@click.command("data", epilog=o.examples(
-    "lstm-sweep data                                 # MNIST: found, or downloaded into the cache",
-    "lstm-sweep data --dataset fashion-mnist",
-    "lstm-sweep data --data-dir ~/mnist              # check a folder of the four IDX files"))
+@click.command(
+    "data",
+    epilog=o.examples(
+        "lstm-sweep data                                 # MNIST: found, or downloaded into the cache",
+        "lstm-sweep data --dataset fashion-mnist",
+        "lstm-sweep data --data-dir ~/mnist              # check a folder of the four IDX files",
+    ),
+)
 @o.data_dir
 @o.dataset
 def data(data_dir, dataset) -> None:

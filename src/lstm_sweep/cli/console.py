@@ -40,8 +40,13 @@ def load_data(data_dir, show: bool, dataset: str = "mnist", dataset_name: str | 
     """Load the dataset, with a byte-progress bar per file if it has to be downloaded."""
     from rich.progress import DownloadColumn, Progress, TaskID, TransferSpeedColumn
 
-    progress = Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
-                        console=stderr_console(), disable=not show)
+    progress = Progress(
+        *Progress.get_default_columns(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=stderr_console(),
+        disable=not show,
+    )
     tasks: dict[str, TaskID] = {}
 
     def on_bytes(name: str, done: int, total: int | None) -> None:
@@ -50,8 +55,7 @@ def load_data(data_dir, show: bool, dataset: str = "mnist", dataset_name: str | 
         progress.update(tasks[name], completed=done)
 
     with progress:
-        return load_mnist(data_dir, dataset=dataset, dataset_name=dataset_name,
-                          progress=on_bytes)
+        return load_mnist(data_dir, dataset=dataset, dataset_name=dataset_name, progress=on_bytes)
 
 
 def _sweep_progress(console, show: bool):
@@ -65,8 +69,13 @@ def _sweep_progress(console, show: bool):
     )
 
     return Progress(
-        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show,
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show,
     )
 
 
@@ -80,14 +89,16 @@ def execute_with_progress(plan, show: bool):
     def on_start(pending, skipped, units):
         engines = ", ".join(sorted({u.engine for u in units})) or "-"
         grid, data = plan.request.grid, plan.request.data
-        console.print(printable(
-            f"{grid.name}: {len(grid)} trials, {skipped} already stored, {len(pending)} to run "
-            f"on {data.name} ({shown(data.source)}); {len(units)} work units, engine {engines}"))
+        console.print(
+            printable(
+                f"{grid.name}: {len(grid)} trials, {skipped} already stored, {len(pending)} to run "
+                f"on {data.name} ({shown(data.source)}); {len(units)} work units, engine {engines}"
+            )
+        )
         bars["overall"] = progress.add_task("sweep", total=len(pending))
 
     def on_unit_start(unit):
-        bars[unit] = progress.add_task(f"  {printable(unit.describe())}",
-                                       total=unit.configs[0].steps)
+        bars[unit] = progress.add_task(f"  {printable(unit.describe())}", total=unit.configs[0].steps)
 
     def on_step(unit, done, total):
         stop_if_terminated()
@@ -102,13 +113,21 @@ def execute_with_progress(plan, show: bool):
         acc = "-" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
         how = f", {result.engine} x{result.group_size}" if result.group_size > 1 else ""
         extra = f" ({result.error})" if result.error else ""
-        console.print(printable(f"[{i + 1}/{n}] {result.config.describe()}: {result.status} "
-                                 f"acc {acc} in {result.wall_s:.1f} s{how}{extra}"))
+        console.print(
+            printable(
+                f"[{i + 1}/{n}] {result.config.describe()}: {result.status} "
+                f"acc {acc} in {result.wall_s:.1f} s{how}{extra}"
+            )
+        )
 
     def on_wait(held):
         who = ", ".join(sorted(set(held.values())))
-        console.print(printable(f"waiting for {len(held)} trials being trained by another "
-                                 f"driver ({who}); its claims are taken over if it stops"))
+        console.print(
+            printable(
+                f"waiting for {len(held)} trials being trained by another "
+                f"driver ({who}); its claims are taken over if it stops"
+            )
+        )
 
     callbacks = api.SweepCallbacks(on_start, on_unit_start, on_step, on_trial_end, on_wait)
     with progress:

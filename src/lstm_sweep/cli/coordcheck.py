@@ -16,34 +16,85 @@ from .console import load_data
 from .params import LRS
 
 
-@click.command("coord-check", epilog=o.examples(
-    "lstm-sweep coord-check                          # sp and mup, widths 128..2048, on the CPU",
-    "lstm-sweep coord-check --param mup --optimizer sgd --hidden 128,512,2048 --format csv",
-    "lstm-sweep coord-check --cell gru --readout zero --out figures --overwrite"))
+@click.command(
+    "coord-check",
+    epilog=o.examples(
+        "lstm-sweep coord-check                          # sp and mup, widths 128..2048, on the CPU",
+        "lstm-sweep coord-check --param mup --optimizer sgd --hidden 128,512,2048 --format csv",
+        "lstm-sweep coord-check --cell gru --readout zero --out figures --overwrite",
+    ),
+)
 @o.hidden("128,256,512,1024,2048")
 @o.params("sp,mup")
-@click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True,
-              help="The cell measured.")
-@click.option("--optimizer", type=click.Choice(tuple(OPTIMIZERS)), default="adam",
-              show_default=True, help="The optimizer (in TF 1.x's form) that takes the steps.")
-@click.option("--lr", type=LRS, help=o.with_default(
-    "One deliberately large rate", "0.01 for adam, rmsprop, adagrad; 0.1 for sgd, momentum"))
+@click.option(
+    "--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="The cell measured."
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(tuple(OPTIMIZERS)),
+    default="adam",
+    show_default=True,
+    help="The optimizer (in TF 1.x's form) that takes the steps.",
+)
+@click.option(
+    "--lr",
+    type=LRS,
+    help=o.with_default(
+        "One deliberately large rate", "0.01 for adam, rmsprop, adagrad; 0.1 for sgd, momentum"
+    ),
+)
 @o.seeds("0,1,2")
-@click.option("--steps", type=click.IntRange(1, 1000), default=5, show_default=True,
-              help="Updates on the one fixed batch.")
-@click.option("--batch-size", type=click.IntRange(1, LIMITS["batch_size"]), default=32,
-              show_default=True, help="Images in the fixed batch (the first of the training set).")
+@click.option(
+    "--steps",
+    type=click.IntRange(1, 1000),
+    default=5,
+    show_default=True,
+    help="Updates on the one fixed batch.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, LIMITS["batch_size"]),
+    default=32,
+    show_default=True,
+    help="Images in the fixed batch (the first of the training set).",
+)
 @o.base_width(64)
-@click.option("--readout", type=click.Choice(READOUTS), default="normal", show_default=True,
-              help="The head's initial weights: normal = the seed's N(0,1); zero = zeros.")
+@click.option(
+    "--readout",
+    type=click.Choice(READOUTS),
+    default="normal",
+    show_default=True,
+    help="The head's initial weights: normal = the seed's N(0,1); zero = zeros.",
+)
 @o.device("cpu")
 @o.data_dir
 @o.out_folder
-@click.option("--format", "fmt", type=click.Choice(("text", "csv")), default="text",
-              show_default=True, help="text = the table and verdicts; csv = every measurement.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "csv")),
+    default="text",
+    show_default=True,
+    help="text = the table and verdicts; csv = every measurement.",
+)
 @o.overwrite
-def coord_check_cmd(hidden, params, cell, optimizer, lr, seeds, steps, batch_size, base_width,
-                    readout, device, data_dir, out_dir, fmt, overwrite) -> None:
+def coord_check_cmd(
+    hidden,
+    params,
+    cell,
+    optimizer,
+    lr,
+    seeds,
+    steps,
+    batch_size,
+    base_width,
+    readout,
+    device,
+    data_dir,
+    out_dir,
+    fmt,
+    overwrite,
+) -> None:
     """Does a parametrization keep every coordinate's size as the width grows? A few steps on
     one fixed batch at a large rate, per width: the mean |·| of the input and recurrent
     projections, gate pre-activations, c, h and logits, and of their change since init; one
@@ -67,13 +118,25 @@ def coord_check_cmd(hidden, params, cell, optimizer, lr, seeds, steps, batch_siz
         done.append((param, width))
         click.echo(f"[{len(done)}/{len(params) * len(widths)}] {param} {width}", err=True)
 
-    points = api.coord_check(data, widths=widths, params=params, cell=cell, optimizer=optimizer,
-                             lr=lr[0] if lr else None, seeds=seeds, steps=steps,
-                             base_width=base_width, readout=readout, batch_size=batch_size,
-                             device=device, on_done=on_done)
+    points = api.coord_check(
+        data,
+        widths=widths,
+        params=params,
+        cell=cell,
+        optimizer=optimizer,
+        lr=lr[0] if lr else None,
+        seeds=seeds,
+        steps=steps,
+        base_width=base_width,
+        readout=readout,
+        batch_size=batch_size,
+        device=device,
+        on_done=on_done,
+    )
     click.echo(render_coord_csv(points) if fmt == "csv" else api.render_coord_table(points))
     folder = output_folder(out_dir)
     for param, target in zip(params, targets):
-        fig = api.plot_coord_check(points, param, f"coordinate check: {param} ({cell}, "
-                                                  f"{optimizer}, base width {base_width})")
+        fig = api.plot_coord_check(
+            points, param, f"coordinate check: {param} ({cell}, {optimizer}, base width {base_width})"
+        )
         click.echo(printable(api.save_figure(fig, target, overwrite=overwrite)), err=True)

@@ -17,23 +17,45 @@ from lstm_sweep.study import axis_options
 # A library argument -> the flag that sets it (coord_check's ``widths`` are the CLI's
 # ``--hidden`` widths: "give smaller widths=" reads "give smaller --hidden widths").
 FLAGS = {
-    "batch_size": "--batch-size", "best_over": "--best-over",
-    "checkpoint_every": "--checkpoint-every", "data_dir": "--data-dir", "dataset": "--dataset",
-    "dataset_name": "--dataset-name", "device": "--device", "engine": "--engine", "eta": "--eta",
-    "executor": "--executor", "fallback_fp32": "--fallback-fp32", "force": "--force",
-    "host": "--host", "init": "--init", "overwrite": "--overwrite", "path": "--out",
-    "port": "--port", "precision": "--precision", "ray_address": "--ray-address",
-    "retry": "--retry", "rungs": "--rungs", "seeds": "--seeds", "store": "--db",
-    "where": "--where", "widths": "--hidden widths", "window": "--window", "workers": "--workers",
+    "batch_size": "--batch-size",
+    "best_over": "--best-over",
+    "checkpoint_every": "--checkpoint-every",
+    "data_dir": "--data-dir",
+    "dataset": "--dataset",
+    "dataset_name": "--dataset-name",
+    "device": "--device",
+    "engine": "--engine",
+    "eta": "--eta",
+    "executor": "--executor",
+    "fallback_fp32": "--fallback-fp32",
+    "force": "--force",
+    "host": "--host",
+    "init": "--init",
+    "overwrite": "--overwrite",
+    "path": "--out",
+    "port": "--port",
+    "precision": "--precision",
+    "ray_address": "--ray-address",
+    "retry": "--retry",
+    "rungs": "--rungs",
+    "seeds": "--seeds",
+    "store": "--db",
+    "where": "--where",
+    "widths": "--hidden widths",
+    "window": "--window",
+    "workers": "--workers",
 }
 # An axis of the grid (``Grid(hidden=...)``) -> its flag. Only in that form: ``hidden=16`` in a
 # message is a trial's value, not advice to pass an argument.
 AXES = {axis.name: axis.flag for axis in axis_options()}  # from the one declaration
 
 _ARGUMENT = re.compile(
-    r"(?<![\w.=(`'\"/-])(?:Grid\((?P<axis>" + "|".join(sorted(AXES, key=len, reverse=True))
-    + r")=\.\.\.\)|(?P<name>" + "|".join(sorted(FLAGS, key=len, reverse=True))
-    + r")=(?P<switch>True(?![\w.]))?(?P<value>(?=[^\s,;)]))?)")
+    r"(?<![\w.=(`'\"/-])(?:Grid\((?P<axis>"
+    + "|".join(sorted(AXES, key=len, reverse=True))
+    + r")=\.\.\.\)|(?P<name>"
+    + "|".join(sorted(FLAGS, key=len, reverse=True))
+    + r")=(?P<switch>True(?![\w.]))?(?P<value>(?=[^\s,;)]))?)"
+)
 _CHECK = re.compile(r"`check_store\((?P<path>[^`]*)\)`")
 
 

@@ -22,8 +22,8 @@ from .flags import for_cli
 RESUMABLE = {
     "run": "finished trials are saved; run the same command to resume.",
     "search": "finished trials and the rungs' results are saved; run the same `lstm-sweep "
-              "search` command to resume (it replays its decisions and continues from the "
-              "checkpoints).",
+    "search` command to resume (it replays its decisions and continues from the "
+    "checkpoints).",
 }
 
 TERMINATED: list[int] = []  # the SIGTERMs received

@@ -11,31 +11,30 @@ from __future__ import annotations
 
 import click
 
-from lstm_sweep import DATASETS, PRESETS
+from lstm_sweep import DATASETS
 from lstm_sweep.reporting import AXES, FORMATS
 from lstm_sweep.running import EXECUTORS
-from lstm_sweep.study import LIMITS, axis_options
-from lstm_sweep.training import ENGINE_CHOICES
+from lstm_sweep.study import LIMITS
 
-from .params import CONDITION, HIDDEN, PARAM_LIST, SEEDS, SETTING, STATUSES, AxisList
+from .params import CONDITION, HIDDEN, PARAM_LIST, SEEDS
 
 # Flags that two commands use with different meanings, and why they keep one name (renaming
 # would break the commands people type).
 VARIANTS = {
     "--hidden": "a sweep's and coord-check's widths (a list); plot's one width to draw curves of",
     "--lr": "a sweep's rates (a list or ranges); coord-check's one large rate; plot's one rate "
-            "to draw curves of",
+    "to draw curves of",
     "--steps": "a sweep's steps per trial (a list); coord-check's updates on its one batch",
     "--batch-size": "a sweep's batch sizes (a list); coord-check's one fixed batch",
     "--cell": "a sweep's cells (a list); coord-check measures one",
     "--optimizer": "a sweep's optimizers (a list); coord-check measures one",
     "--readout": "a sweep's readout inits (a list); coord-check measures one",
     "--dataset": "run takes known datasets, one after another; plan, names as stored (it reads "
-                 "the store only); search and data, one known dataset",
+    "the store only); search and data, one known dataset",
     "--format": "each command's own output: a table (run, search, table), images (plot), an "
-                "export (export), coord-check's table or measurements",
+    "export (export), coord-check's table or measurements",
     "--out": "a folder for the commands that write several images (plot, coord-check), a file "
-             "for those that write one (report, export)",
+    "for those that write one (report, export)",
 }
 
 
@@ -51,6 +50,7 @@ def with_default(text: str, default: str) -> str:
 
 def compose(*decorators):
     """Several option decorators as one, applied in the order listed (first = first in help)."""
+
     def apply(f):
         for decorator in reversed(decorators):
             f = decorator(f)
@@ -60,159 +60,157 @@ def compose(*decorators):
 
 
 # --------------------------------------------------------------------------- stores and files
-db = click.option("--db", default="lstm-sweep.db", show_default=True, type=click.Path(),
-                  help="SQLite results store.")
+db = click.option(
+    "--db", default="lstm-sweep.db", show_default=True, type=click.Path(), help="SQLite results store."
+)
 data_dir = click.option(
-    "--data-dir", type=click.Path(file_okay=False),
-    help=with_default("Folder with the four IDX files", "MNIST's $LSTM_SWEEP_DATA_DIR, else the "
-                      "dataset's cache (downloaded)"))
-dataset = click.option("--dataset", default="mnist", show_default=True,
-                       type=click.Choice(tuple(DATASETS)),
-                       help="The dataset: one known dataset, found or downloaded (a --data-dir "
-                            "folder's own name: --dataset-name).")
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help=with_default(
+        "Folder with the four IDX files",
+        "MNIST's $LSTM_SWEEP_DATA_DIR, else the dataset's cache (downloaded)",
+    ),
+)
+dataset = click.option(
+    "--dataset",
+    default="mnist",
+    show_default=True,
+    type=click.Choice(tuple(DATASETS)),
+    help="The dataset: one known dataset, found or downloaded (a --data-dir "
+    "folder's own name: --dataset-name).",
+)
 dataset_name = click.option(
     "--dataset-name",
-    help=with_default("The name of a --data-dir folder's data in tables and the store",
-                      "the known dataset its checksums match, else the folder's name"))
-overwrite = click.option("--overwrite", is_flag=True,
-                         help="Replace a file at --out that is not this command's kind of output "
-                              "(never a results store).")
-out_folder = click.option("--out", "out_dir", default="plots", show_default=True,
-                          type=click.Path(), help="Folder for the image files.")
-reference = click.option("--reference", default="hw2", show_default=True,
-                         help="Published table to compare with (hw2 = the seed's Table 1).")
+    help=with_default(
+        "The name of a --data-dir folder's data in tables and the store",
+        "the known dataset its checksums match, else the folder's name",
+    ),
+)
+overwrite = click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace a file at --out that is not this command's kind of output (never a results store).",
+)
+out_folder = click.option(
+    "--out",
+    "out_dir",
+    default="plots",
+    show_default=True,
+    type=click.Path(),
+    help="Folder for the image files.",
+)
+reference = click.option(
+    "--reference",
+    default="hw2",
+    show_default=True,
+    help="Published table to compare with (hw2 = the seed's Table 1).",
+)
 
 
 def out_file(default: str | None):
     """``--out``: the one file a command writes (``None``: standard output)."""
     if default is None:
-        return click.option("--out", type=click.Path(),
-                            help=with_default("The file to write", "standard output"))
-    return click.option("--out", default=default, show_default=True, type=click.Path(),
-                        help="The file to write")
+        return click.option(
+            "--out", type=click.Path(), help=with_default("The file to write", "standard output")
+        )
+    return click.option(
+        "--out", default=default, show_default=True, type=click.Path(), help="The file to write"
+    )
 
 
-table_format = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
-                            show_default=True, help="Format of the table printed.")
+table_format = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Format of the table printed.",
+)
+
 
 # --------------------------------------------------------------------------- where it runs
 def device(default: str):
-    return click.option("--device", default=default, show_default=True,
-                        help="auto, cpu or cuda.")
+    return click.option("--device", default=default, show_default=True, help="auto, cpu or cuda.")
 
 
-force = click.option("--force", is_flag=True,
-                     help="Run even where the plan refuses: work units that do not fit in memory, "
-                          "checkpoints that do not fit on the disk, an ETA beyond 30 days.")
+force = click.option(
+    "--force",
+    is_flag=True,
+    help="Run even where the plan refuses: work units that do not fit in memory, "
+    "checkpoints that do not fit on the disk, an ETA beyond 30 days.",
+)
 executor = click.option(
-    "--executor", type=click.Choice(tuple(EXECUTORS)), default=None,
-    help=with_default("local = this machine; inprocess = this process, one unit at a time; ray "
-                      "= a Ray cluster (pip install 'lstm-sweep[ray]')",
-                      "local; ray when --ray-address is given"))
+    "--executor",
+    type=click.Choice(tuple(EXECUTORS)),
+    default=None,
+    help=with_default(
+        "local = this machine; inprocess = this process, one unit at a time; ray "
+        "= a Ray cluster (pip install 'lstm-sweep[ray]')",
+        "local; ray when --ray-address is given",
+    ),
+)
 ray_address = click.option(
     "--ray-address",
-    help=with_default("HOST:PORT or auto (an existing cluster); implies --executor ray",
-                      "start a local Ray instance"))
+    help=with_default(
+        "HOST:PORT or auto (an existing cluster); implies --executor ray", "start a local Ray instance"
+    ),
+)
+
 
 # --------------------------------------------------------------------------- the model
 def hidden(default: str):
     """``--hidden``: widths; ``default`` says what is used without it (no value to show)."""
-    return click.option("--hidden", type=HIDDEN,
-                        help=with_default("Hidden sizes (widths), e.g. 16,32", default))
+    return click.option(
+        "--hidden", type=HIDDEN, help=with_default("Hidden sizes (widths), e.g. 16,32", default)
+    )
 
 
 def seeds(default: str):
     """``--seeds`` with a default of its own (a sweep's come from its axis)."""
-    return click.option("--seeds", type=SEEDS, default=default, show_default=True,
-                        help=SEEDS.axis.help)
+    return click.option("--seeds", type=SEEDS, default=default, show_default=True, help=SEEDS.axis.help)
 
 
 def params(default: str):
     """``--param`` with a default of its own (a sweep's comes from its axis)."""
-    return click.option("--param", "params", type=PARAM_LIST, default=default,
-                        show_default=True, help=PARAM_LIST.axis.help)
+    return click.option(
+        "--param", "params", type=PARAM_LIST, default=default, show_default=True, help=PARAM_LIST.axis.help
+    )
 
 
 def base_width(default: int | None):
     if default is None:  # the preset's (64 for every preset)
-        return click.option("--base-width", type=click.IntRange(1, LIMITS["hidden"]),
-                            help=with_default("The width at which mup equals sp", "64"))
-    return click.option("--base-width", type=click.IntRange(1, LIMITS["hidden"]), default=default,
-                        show_default=True, help="The width at which mup equals sp")
+        return click.option(
+            "--base-width",
+            type=click.IntRange(1, LIMITS["hidden"]),
+            help=with_default("The width at which mup equals sp", "64"),
+        )
+    return click.option(
+        "--base-width",
+        type=click.IntRange(1, LIMITS["hidden"]),
+        default=default,
+        show_default=True,
+        help="The width at which mup equals sp",
+    )
 
-
-# --------------------------------------------------------------------------- a sweep
-def axis_option(axis):
-    """A grid axis's option, made from its declaration: its flag, the Grid keyword it fills as
-    the parameter's name, its values read (and refused) as the axis reads them, its help."""
-    return click.option(axis.flag, axis.name, type=AxisList(axis), help=axis.help_text)
-
-
-# The options that say what a sweep trains, in --help's order (that of earlier releases): an
-# option per grid axis, with the sweep's own options among them. An axis declared since comes
-# after these; one no longer declared is left out.
-_TRAINS_ORDER = ("--hidden", "--lr", "--seeds", "--repeats", "--data-seed", "--steps",
-                 "--batch-size", "--cell", "--optimizer", "--opt", "--param", "--base-width",
-                 "--readout", "--init", "--precision")
-_OWN = {
-    "--repeats": click.option("--repeats", type=click.IntRange(1, LIMITS["repeats"]),
-                              help="Seeds 0..N-1 (instead of --seeds)."),
-    "--data-seed": click.option(
-        "--data-seed", type=click.IntRange(0, LIMITS["seed"]),
-        help=with_default("One batch order for every seed (then the seeds differ by initial "
-                          "weights only, and fuse into one group per width)",
-                          "each seed its own order")),
-    "--opt": click.option("--opt", "opt", type=SETTING, multiple=True,
-                          help="An optimizer setting that differs from TF's default, e.g. "
-                               "momentum=0.99 (repeatable; part of the trials' identity)."),
-    "--base-width": base_width(None),
-}
-
-
-def _trains_options() -> list:
-    made = {**{a.flag: axis_option(a) for a in axis_options()}, **_OWN}
-    flags = [f for f in _TRAINS_ORDER if f in made] + [f for f in made if f not in _TRAINS_ORDER]
-    return [made[f] for f in flags]
-
-
-sweep_options = compose(
-    click.option("--preset", "preset_name", default="quick", show_default=True,
-                 help=f"Grid to run: {', '.join(sorted(PRESETS))}."),
-    *_trains_options(),
-    click.option("--fallback-fp32", is_flag=True,
-                 help="Where the device cannot run --precision, run fp32 instead (stored as "
-                      "fp32) rather than stop."),
-    device("auto"),
-    click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="auto",
-                 show_default=True,
-                 help="single = one trial at a time (oneDNN/cuDNN); fused = the trials of a "
-                      "width as one batched model; auto = the faster per width and device."),
-    click.option("--workers", type=click.IntRange(1, LIMITS["workers"]),
-                 help=with_default("Work units side by side in worker processes", "one per "
-                                   "core for CPU widths <= 256, else 1")),
-    db,
-    click.option("--retry", type=STATUSES, default=(),
-                 help="Run stored trials with these statuses again, e.g. failed,oom; "
-                      "pruned finishes a search's pruned trials from their checkpoints."),
-    click.option("--checkpoint-every", default="5m", show_default=True,
-                 help="Save each running trial's whole state this often (30s, 5m, 1h; 0 = "
-                      "at every curve point; off = never) in <db>.checkpoints; a killed "
-                      "trial resumes there, bit for bit."),
-    click.option("--keep-checkpoints", is_flag=True,
-                 help="Keep a trial's checkpoints after its result is stored."),
-)
-"""The options that define a sweep and where it runs (run, search, plan)."""
 
 # --------------------------------------------------------------------------- the reports
 axes_options = compose(
-    click.option("--rows", type=click.Choice(tuple(AXES)), default="hidden", show_default=True,
-                 help="Axis of the rows; every other axis that varies gives one table "
-                      "(facet) per value."),
-    click.option("--cols", type=click.Choice(tuple(AXES)), default="lr", show_default=True,
-                 help="Axis of the columns."),
-    click.option("--where", type=CONDITION, multiple=True,
-                 help="Only trials with this value of an axis, e.g. cell=gru or lr=0.01 "
-                      "(repeatable: all must hold)."),
+    click.option(
+        "--rows",
+        type=click.Choice(tuple(AXES)),
+        default="hidden",
+        show_default=True,
+        help="Axis of the rows; every other axis that varies gives one table (facet) per value.",
+    ),
+    click.option(
+        "--cols", type=click.Choice(tuple(AXES)), default="lr", show_default=True, help="Axis of the columns."
+    ),
+    click.option(
+        "--where",
+        type=CONDITION,
+        multiple=True,
+        help="Only trials with this value of an axis, e.g. cell=gru or lr=0.01 (repeatable: all must hold).",
+    ),
 )
 """``--rows``, ``--cols`` and ``--where``: the two axes of tables, plots and findings, and
 which trials they show."""

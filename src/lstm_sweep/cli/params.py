@@ -49,8 +49,7 @@ class CommaList(click.ParamType):
             return value
         items = [v.strip() for v in str(value).split(",")]
         if not items or any(not v for v in items):
-            self.fail(f"{str(value)[:60]!r} is not a comma-separated list of {self.plural}",
-                      param, ctx)
+            self.fail(f"{str(value)[:60]!r} is not a comma-separated list of {self.plural}", param, ctx)
         out = []
         for v in items:
             try:
@@ -93,8 +92,11 @@ class WindowType(click.ParamType):
         try:
             return _window(str(value))
         except ValueError:
-            self.fail(f"{printable(str(value))[:40]!r} is not a factor above 1 (10 = a decade "
-                      "either side) or off", param, ctx)
+            self.fail(
+                f"{printable(str(value))[:40]!r} is not a factor above 1 (10 = a decade either side) or off",
+                param,
+                ctx,
+            )
 
 
 def _window(text: str) -> float | None:

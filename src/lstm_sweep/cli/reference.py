@@ -20,8 +20,9 @@ def help_text(args: list[str], group: click.Group = cli) -> str:
     """What ``lstm-sweep ARGS --help`` prints, laid out at :data:`WIDTH` columns."""
     from click.testing import CliRunner
 
-    out = CliRunner().invoke(group, [*args, "--help"], prog_name="lstm-sweep",
-                             terminal_width=WIDTH, max_content_width=WIDTH)
+    out = CliRunner().invoke(
+        group, [*args, "--help"], prog_name="lstm-sweep", terminal_width=WIDTH, max_content_width=WIDTH
+    )
     if out.exit_code != 0:
         raise RuntimeError(f"lstm-sweep {' '.join(args)} --help: exit {out.exit_code}")
     return out.output
@@ -34,13 +35,20 @@ def commands(group: click.Group = cli) -> list[str]:
 
 def render(group: click.Group = cli) -> str:
     """docs/cli.md: the group's help, then each command's."""
-    parts = ["# Command-line reference", "",
-             f"Generated from the commands' `--help` by `{REGENERATE}`; do not edit by hand "
-             "(a test fails when it is stale).", "",
-             "## lstm-sweep", "", "```", help_text([], group).rstrip("\n"), "```"]
+    parts = [
+        "# Command-line reference",
+        "",
+        f"Generated from the commands' `--help` by `{REGENERATE}`; do not edit by hand "
+        "(a test fails when it is stale).",
+        "",
+        "## lstm-sweep",
+        "",
+        "```",
+        help_text([], group).rstrip("\n"),
+        "```",
+    ]
     for name in commands(group):
-        parts += ["", f"## lstm-sweep {name}", "", "```", help_text([name], group).rstrip("\n"),
-                  "```"]
+        parts += ["", f"## lstm-sweep {name}", "", "```", help_text([name], group).rstrip("\n"), "```"]
     return "\n".join(parts) + "\n"
 
 

@@ -43,20 +43,37 @@ def selected(db, rows: str, cols: str, where, curves: bool = False):
     return api.select(stored(db, curves), where)
 
 
-@click.command("table", epilog=o.examples(
-    "lstm-sweep table                                # Table 1: hidden size x learning rate",
-    "lstm-sweep table --rows hidden --cols cell --best-over lr --format markdown",
-    "lstm-sweep table --metric time --stat median --where optimizer=adam"))
+@click.command(
+    "table",
+    epilog=o.examples(
+        "lstm-sweep table                                # Table 1: hidden size x learning rate",
+        "lstm-sweep table --rows hidden --cols cell --best-over lr --format markdown",
+        "lstm-sweep table --metric time --stat median --where optimizer=adam",
+    ),
+)
 @o.db
 @o.table_format
-@click.option("--metric", type=click.Choice(tuple(METRICS)), default="accuracy",
-              show_default=True, help="What each cell shows.")
-@click.option("--stat", type=click.Choice(STATS), default="mean", show_default=True,
-              help="Per cell over seeds: mean ± std, median, best seed, or all values.")
+@click.option(
+    "--metric",
+    type=click.Choice(tuple(METRICS)),
+    default="accuracy",
+    show_default=True,
+    help="What each cell shows.",
+)
+@click.option(
+    "--stat",
+    type=click.Choice(STATS),
+    default="mean",
+    show_default=True,
+    help="Per cell over seeds: mean ± std, median, best seed, or all values.",
+)
 @o.axes_options
-@click.option("--best-over", type=click.Choice(tuple(AXES)),
-              help="Each cell at its best value of this axis (by mean accuracy, shown after "
-                   "@), e.g. --rows hidden --cols cell --best-over lr.")
+@click.option(
+    "--best-over",
+    type=click.Choice(tuple(AXES)),
+    help="Each cell at its best value of this axis (by mean accuracy, shown after "
+    "@), e.g. --rows hidden --cols cell --best-over lr.",
+)
 def table(db, fmt, metric, stat, rows, cols, where, best_over) -> None:
     """Print Table 1 (rows = hidden size, columns = learning rate; or any two axes) from the
     store, one table per value of the other axes that vary."""
@@ -64,9 +81,12 @@ def table(db, fmt, metric, stat, rows, cols, where, best_over) -> None:
     click.echo(render_tables(build_tables(results, metric, rows, cols, best_over), fmt, stat))
 
 
-@click.command("findings", epilog=o.examples(
-    "lstm-sweep findings",
-    "lstm-sweep findings --db hw2.db --rows hidden --cols param --where cell=lstm"))
+@click.command(
+    "findings",
+    epilog=o.examples(
+        "lstm-sweep findings", "lstm-sweep findings --db hw2.db --rows hidden --cols param --where cell=lstm"
+    ),
+)
 @o.db
 @o.axes_options
 def findings_cmd(db, rows, cols, where) -> None:
@@ -84,18 +104,34 @@ def compare_cmd(db, reference) -> None:
     click.echo(api.render_comparison(api.compare(stored(db), reference)))
 
 
-@click.command("plot", epilog=o.examples(
-    "lstm-sweep plot                                 # every kind into plots/, as PNG",
-    "lstm-sweep plot --kind heatmap --kind curves --hidden 128 --format svg --out figures",
-    "lstm-sweep plot --kind transfer --cols lr --where cell=lstm"))
+@click.command(
+    "plot",
+    epilog=o.examples(
+        "lstm-sweep plot                                 # every kind into plots/, as PNG",
+        "lstm-sweep plot --kind heatmap --kind curves --hidden 128 --format svg --out figures",
+        "lstm-sweep plot --kind transfer --cols lr --where cell=lstm",
+    ),
+)
 @o.db
-@click.option("--kind", "kinds", type=click.Choice(("all", *PLOT_KINDS)),
-              multiple=True, default=("all",), show_default=True, help="Which plots (repeatable).")
+@click.option(
+    "--kind",
+    "kinds",
+    type=click.Choice(("all", *PLOT_KINDS)),
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    help="Which plots (repeatable).",
+)
 @o.out_folder
-@click.option("--format", "fmt", type=click.Choice(("png", "svg")), default="png",
-              show_default=True, help="Image format.")
-@click.option("--hidden", type=click.IntRange(1, LIMITS["hidden"]),
-              help="Curves of this width (a row).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("png", "svg")),
+    default="png",
+    show_default=True,
+    help="Image format.",
+)
+@click.option("--hidden", type=click.IntRange(1, LIMITS["hidden"]), help="Curves of this width (a row).")
 @click.option("--lr", type=LRS, help="Curves of this learning rate (a column).")
 @o.overwrite
 @o.axes_options
@@ -112,19 +148,23 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) 
     folder = check_folder(out_dir)
     if folder.exists():
         for spec in specs:  # refuse before drawing anything
-            check_target(folder / f"{spec.name}.{fmt}", fmt, overwrite=overwrite,
-                             protect=[db])
+            check_target(folder / f"{spec.name}.{fmt}", fmt, overwrite=overwrite, protect=[db])
     folder = output_folder(out_dir)
     for spec in specs:
-        click.echo(printable(api.save_figure(spec.draw(), folder / f"{spec.name}.{fmt}",
-                                              overwrite=overwrite)))
+        click.echo(
+            printable(api.save_figure(spec.draw(), folder / f"{spec.name}.{fmt}", overwrite=overwrite))
+        )
     for name, why in missing.items():
         click.echo(printable(f"{name}: nothing to show ({why})"), err=True)
 
 
-@click.command("report", epilog=o.examples(
-    "lstm-sweep report                               # report.html from lstm-sweep.db",
-    "lstm-sweep report --db hw2.db --out hw2.html --rows hidden --cols param"))
+@click.command(
+    "report",
+    epilog=o.examples(
+        "lstm-sweep report                               # report.html from lstm-sweep.db",
+        "lstm-sweep report --db hw2.db --out hw2.html --rows hidden --cols param",
+    ),
+)
 @o.db
 @o.out_file("report.html")
 @o.reference
@@ -141,15 +181,24 @@ def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:
     click.echo(printable(f"{path} ({len(text) // 1024} KB)"))
 
 
-@click.command("export", epilog=o.examples(
-    "lstm-sweep export > trials.csv",
-    "lstm-sweep export --curves --format jsonl --out curves.jsonl"))
+@click.command(
+    "export",
+    epilog=o.examples(
+        "lstm-sweep export > trials.csv", "lstm-sweep export --curves --format jsonl --out curves.jsonl"
+    ),
+)
 @o.db
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv",
-              show_default=True, help="csv = one header line, then rows; jsonl = a JSON object a "
-                                      "line.")
-@click.option("--curves", is_flag=True,
-              help="One row per learning-curve point (long form) instead of one per trial.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="csv",
+    show_default=True,
+    help="csv = one header line, then rows; jsonl = a JSON object a line.",
+)
+@click.option(
+    "--curves", is_flag=True, help="One row per learning-curve point (long form) instead of one per trial."
+)
 @o.out_file(None)
 @o.overwrite
 def export_cmd(db, fmt, curves, out, overwrite) -> None:

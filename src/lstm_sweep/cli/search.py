@@ -7,39 +7,59 @@ import click
 import lstm_sweep as api
 from lstm_sweep import build_tables, load_results, render_tables
 from lstm_sweep.reporting import printable
-from lstm_sweep.running import render_search_summary
 
 from . import options as o
 from .console import load_data, printable_lines, stderr_console
 from .guard import stop_if_terminated
 from .params import RUNGS, WINDOW
+from .sweep_options import sweep_options
 from .sweeps import executor_of, refuse_stray_dataset_name, request_of
 
 
-@click.command("search", epilog=o.examples(
-    "lstm-sweep search --preset hw2 --dry-run        # the plan against the full grid",
-    "lstm-sweep search --preset hw2 --db search.db   # Ctrl-C, then the same command resumes",
-    "lstm-sweep search --hidden 64,256,1024 --lr 1e-4:1e-1:13 --eta 3 --window off",
-    "lstm-sweep run --preset hw2 --db search.db --retry pruned   # finish the pruned trials"))
-@o.sweep_options
+@click.command(
+    "search",
+    epilog=o.examples(
+        "lstm-sweep search --preset hw2 --dry-run        # the plan against the full grid",
+        "lstm-sweep search --preset hw2 --db search.db   # Ctrl-C, then the same command resumes",
+        "lstm-sweep search --hidden 64,256,1024 --lr 1e-4:1e-1:13 --eta 3 --window off",
+        "lstm-sweep run --preset hw2 --db search.db --retry pruned   # finish the pruned trials",
+    ),
+)
+@sweep_options
 @o.data_dir
 @o.dataset
 @o.dataset_name
-@click.option("--eta", type=click.IntRange(2, 10), default=3, show_default=True,
-              help="Each rung keeps the best 1/eta of its rates.")
-@click.option("--rungs", type=RUNGS, default=(),
-              help=o.with_default("Steps at which rates are compared (the trials' steps are "
-                                  "always the last)", "steps/eta^2, steps/eta"))
-@click.option("--window", type=WINDOW, default="10", show_default=True,
-              help="A width's rates start within this factor of the narrower width's best "
-                   "(widened when its best lies on the edge); off = every rate.")
+@click.option(
+    "--eta",
+    type=click.IntRange(2, 10),
+    default=3,
+    show_default=True,
+    help="Each rung keeps the best 1/eta of its rates.",
+)
+@click.option(
+    "--rungs",
+    type=RUNGS,
+    default=(),
+    help=o.with_default(
+        "Steps at which rates are compared (the trials' steps are always the last)", "steps/eta^2, steps/eta"
+    ),
+)
+@click.option(
+    "--window",
+    type=WINDOW,
+    default="10",
+    show_default=True,
+    help="A width's rates start within this factor of the narrower width's best "
+    "(widened when its best lies on the edge); off = every rate.",
+)
 @o.table_format
 @o.force
 @o.executor
 @o.ray_address
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
-def search(data_dir, dataset, dataset_name, eta, rungs, window, fmt, force, executor,
-           ray_address, dry_run, **opts) -> None:
+def search(
+    data_dir, dataset, dataset_name, eta, rungs, window, fmt, force, executor, ray_address, dry_run, **opts
+) -> None:
     """Find each width's best learning rate for a fraction of the grid: successive halving over
     the rates (ranked by validation accuracy at each rung, continued from checkpoints), the
     winners finished with the full protocol; pruned trials are stored as pruned@steps."""
@@ -57,6 +77,8 @@ def search(data_dir, dataset, dataset_name, eta, rungs, window, fmt, force, exec
     summary = api.run_search(plan, _callbacks())
     results = load_results(request.store, trials=plan.grid.trials)
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
+    from lstm_sweep.running import render_search_summary  # loads torch: not at start-up
+
     click.echo("\n" + printable_lines(render_search_summary(plan, summary)), err=True)
 
 
@@ -70,11 +92,11 @@ def _callbacks():
 
     def on_trial_end(result, i, n):
         val = "-" if result.val_accuracy is None else f"{result.val_accuracy:.4f}"
-        console.print(printable(f"  {result.config.describe()}: {result.status}"
-                                 f"@{result.steps_done} validation {val}"))
+        console.print(
+            printable(f"  {result.config.describe()}: {result.status}@{result.steps_done} validation {val}")
+        )
 
     def on_step(unit, done, total):
         stop_if_terminated()
 
-    return api.SearchCallbacks(api.SweepCallbacks(on_step=on_step, on_trial_end=on_trial_end),
-                               on_rung)
+    return api.SearchCallbacks(api.SweepCallbacks(on_step=on_step, on_trial_end=on_trial_end), on_rung)

@@ -21,29 +21,46 @@ def start_server(db, host: str, port: int, rows: str = "hidden", cols: str = "lr
     the address it is bound to: ``127.1`` is this machine, ``0`` is every address)."""
     path = Path(db)
     if path.exists() and not path.is_file():
-        raise LstmSweepError(f"{db} is not a file (a folder, or a device); pass --db with the "
-                             "store's file")
+        raise LstmSweepError(f"{db} is not a file (a folder, or a device); pass --db with the store's file")
     server = api.serve_store(db, host, port, rows=rows, cols=cols, where=where)
     if not server.loopback:
-        click.echo(printable(f"warning: listening on {server.host}: anyone who can reach this "
-                             "machine can read the page (it is read-only, with no login); "
-                             "the default 127.0.0.1 keeps it to this machine"), err=True)
+        click.echo(
+            printable(
+                f"warning: listening on {server.host}: anyone who can reach this "
+                "machine can read the page (it is read-only, with no login); "
+                "the default 127.0.0.1 keeps it to this machine"
+            ),
+            err=True,
+        )
     click.echo(printable(f"Watching {db} at {server.url}"), err=True)
     click.echo(server.url)
     sys.stdout.flush()
     return server
 
 
-@click.command("serve", epilog=o.examples(
-    "lstm-sweep serve                                # http://127.0.0.1:8000, lstm-sweep.db",
-    "lstm-sweep serve --db hw2.db --port 0 --rows hidden --cols cell --where optimizer=adam",
-    "lstm-sweep run --preset hw2 --serve 8000        # the same page while a sweep runs"))
+@click.command(
+    "serve",
+    epilog=o.examples(
+        "lstm-sweep serve                                # http://127.0.0.1:8000, lstm-sweep.db",
+        "lstm-sweep serve --db hw2.db --port 0 --rows hidden --cols cell --where optimizer=adam",
+        "lstm-sweep run --preset hw2 --serve 8000        # the same page while a sweep runs",
+    ),
+)
 @o.db
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (one that is not this machine's loopback gives a "
-                   "warning: the page has no login).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port (0: any free port; the URL is printed).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (one that is not this machine's loopback gives a "
+    "warning: the page has no login).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port (0: any free port; the URL is printed).",
+)
 @o.axes_options
 def serve_cmd(db, host, port, rows, cols, where) -> None:
     """Serve a live page of the store (read-only) while sweeps write it: tables as heatmaps,

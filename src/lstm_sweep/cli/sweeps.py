@@ -17,6 +17,7 @@ from . import options as o
 from .console import execute_with_progress, load_data, printable_lines
 from .params import DATASET_LIST, NAMES
 from .serve import start_server
+from .sweep_options import sweep_options
 
 
 def grid_of(opts: dict) -> Grid:
@@ -31,9 +32,11 @@ def grid_of(opts: dict) -> Grid:
         axes["seed"] = tuple(range(opts["repeats"]))
     size = math.prod(len(values) for values in axes.values())
     if size > LIMITS["trials"]:  # the library's limit, said with what the flags can do
-        raise click.UsageError(f"the grid has {size:,} trials; at most {LIMITS['trials']:,} are "
-                               "allowed in one sweep: split it into several runs on the same "
-                               "--db")
+        raise click.UsageError(
+            f"the grid has {size:,} trials; at most {LIMITS['trials']:,} are "
+            "allowed in one sweep: split it into several runs on the same "
+            "--db"
+        )
     return Grid(
         **axes,
         data_seed=opts["data_seed"],
@@ -54,7 +57,8 @@ def _refuse_repeated_settings(opt) -> None:
             raise click.BadParameter(
                 f"{printable(name)[:40]} is given {len(given)} times "
                 f"({' and '.join(f'{v:g}' for v in given[:5])}); give each setting once",
-                param_hint="'--opt'")
+                param_hint="'--opt'",
+            )
 
 
 def executor_of(executor: str | None, ray_address: str | None) -> str:
@@ -67,10 +71,19 @@ def executor_of(executor: str | None, ray_address: str | None) -> str:
 def request_of(opts: dict, executor: str, ray_address: str | None, dataset: str = "mnist"):
     """The checked sweep request of the sweep options."""
     return api.sweep_request(
-        grid_of(opts), opts["db"], dataset=dataset, device=opts["device"],
-        engine=opts["engine"], executor=executor, workers=opts["workers"],
-        ray_address=ray_address, retry=opts["retry"], fallback_fp32=opts["fallback_fp32"],
-        checkpoint_every=opts["checkpoint_every"], keep_checkpoints=opts["keep_checkpoints"])
+        grid_of(opts),
+        opts["db"],
+        dataset=dataset,
+        device=opts["device"],
+        engine=opts["engine"],
+        executor=executor,
+        workers=opts["workers"],
+        ray_address=ray_address,
+        retry=opts["retry"],
+        fallback_fp32=opts["fallback_fp32"],
+        checkpoint_every=opts["checkpoint_every"],
+        keep_checkpoints=opts["keep_checkpoints"],
+    )
 
 
 def refuse_stray_dataset_name(dataset_name: str | None, data_dir: str | None) -> None:
@@ -78,29 +91,49 @@ def refuse_stray_dataset_name(dataset_name: str | None, data_dir: str | None) ->
         raise click.UsageError("--dataset-name names the data of a --data-dir folder")
 
 
-@click.command("run", epilog=o.examples(
-    "lstm-sweep run                                  # the quick preset into lstm-sweep.db",
-    "lstm-sweep run --hidden 16,32 --lr 1e-3,1e-2 --steps 300 --db small.db",
-    "lstm-sweep run --preset hw2 --repeats 3 --lr 1e-4:1e-1:10 --serve 8000",
-    "lstm-sweep run --dataset mnist,fashion-mnist --cell lstm,gru --format markdown"))
-@o.sweep_options
+@click.command(
+    "run",
+    epilog=o.examples(
+        "lstm-sweep run                                  # the quick preset into lstm-sweep.db",
+        "lstm-sweep run --hidden 16,32 --lr 1e-3,1e-2 --steps 300 --db small.db",
+        "lstm-sweep run --preset hw2 --repeats 3 --lr 1e-4:1e-1:10 --serve 8000",
+        "lstm-sweep run --dataset mnist,fashion-mnist --cell lstm,gru --format markdown",
+    ),
+)
+@sweep_options
 @o.data_dir
-@click.option("--dataset", "datasets", type=DATASET_LIST,
-              help=o.with_default("Datasets, run one after another, e.g. mnist,fashion-mnist,"
-                                  "kmnist (each downloaded and checked against its checksums)",
-                                  "mnist"))
+@click.option(
+    "--dataset",
+    "datasets",
+    type=DATASET_LIST,
+    help=o.with_default(
+        "Datasets, run one after another, e.g. mnist,fashion-mnist,"
+        "kmnist (each downloaded and checked against its checksums)",
+        "mnist",
+    ),
+)
 @o.dataset_name
 @o.table_format
-@click.option("--progress/--no-progress", default=None,
-              help=o.with_default("Progress bars", "when stderr is a terminal"))
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help=o.with_default("Progress bars", "when stderr is a terminal"),
+)
 @o.force
 @o.executor
 @o.ray_address
-@click.option("--serve", "serve_port", type=click.IntRange(0, 65535), default=None,
-              metavar="PORT", help="Also serve the live page of the store on 127.0.0.1:PORT "
-                                   "while the sweep runs (0: any free port; the URL is printed).")
-def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_address,
-        serve_port, **opts) -> None:
+@click.option(
+    "--serve",
+    "serve_port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    metavar="PORT",
+    help="Also serve the live page of the store on 127.0.0.1:PORT "
+    "while the sweep runs (0: any free port; the URL is printed).",
+)
+def run(
+    data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_address, serve_port, **opts
+) -> None:
     """Run a sweep (skipping trials already in the store) and print its table."""
     executor = executor_of(executor, ray_address)
     if data_dir is not None and datasets and len(datasets) > 1:
@@ -110,8 +143,7 @@ def run(data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_ad
     server = None if serve_port is None else start_server(opts["db"], "127.0.0.1", serve_port)
     show = sys.stderr.isatty() if progress is None else progress
     try:
-        _run(request, opts["db"], data_dir, datasets or ("mnist",), dataset_name, fmt, show,
-             force)
+        _run(request, opts["db"], data_dir, datasets or ("mnist",), dataset_name, fmt, show, force)
     finally:
         if server is not None:
             server.close()
@@ -128,8 +160,7 @@ def _run(request, db, data_dir, datasets, dataset_name, fmt, show: bool, force: 
         plan.check(force)
         summary = execute_with_progress(plan, show)
         trials += plan.trials
-        ran, skipped, others = ran + summary.ran, skipped + summary.skipped, \
-            others + summary.by_others
+        ran, skipped, others = ran + summary.ran, skipped + summary.skipped, others + summary.by_others
         wall, planned = wall + summary.wall_s, planned + plan.cost.seconds
         for status, n in summary.statuses.items():
             counts[status] = counts.get(status, 0) + n
@@ -137,19 +168,34 @@ def _run(request, db, data_dir, datasets, dataset_name, fmt, show: bool, force: 
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
     counted = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing new"
     by_others = f", {others} by another driver" if others else ""
-    click.echo("\n" + printable(
-        f"{ran} trials run ({counted}), {skipped} already in {db}{by_others}; "
-        f"{wall:.1f} s (planned {human_seconds(planned)})"), err=True)
+    click.echo(
+        "\n"
+        + printable(
+            f"{ran} trials run ({counted}), {skipped} already in {db}{by_others}; "
+            f"{wall:.1f} s (planned {human_seconds(planned)})"
+        ),
+        err=True,
+    )
 
 
-@click.command("plan", epilog=o.examples(
-    "lstm-sweep plan --preset hw2                    # FLOPs, memory, time and ETA per width",
-    "lstm-sweep plan --preset hw2 --precision fp32,bf16 --reprobe",
-    "lstm-sweep plan --hidden 4096 --device cuda --dataset mnist,fashion-mnist"))
-@o.sweep_options
-@click.option("--dataset", "datasets", type=NAMES, default="mnist", show_default=True,
-              help="Datasets (names as stored, e.g. mnist,fashion-mnist) whose finished trials "
-                   "in --db are left out; one plan each.")
+@click.command(
+    "plan",
+    epilog=o.examples(
+        "lstm-sweep plan --preset hw2                    # FLOPs, memory, time and ETA per width",
+        "lstm-sweep plan --preset hw2 --precision fp32,bf16 --reprobe",
+        "lstm-sweep plan --hidden 4096 --device cuda --dataset mnist,fashion-mnist",
+    ),
+)
+@sweep_options
+@click.option(
+    "--dataset",
+    "datasets",
+    type=NAMES,
+    default="mnist",
+    show_default=True,
+    help="Datasets (names as stored, e.g. mnist,fashion-mnist) whose finished trials "
+    "in --db are left out; one plan each.",
+)
 @click.option("--reprobe", is_flag=True, help="Measure this device again (the probe is cached).")
 def plan_cmd(datasets, reprobe, **opts) -> None:
     """Show what a sweep will cost before running it: FLOPs, memory and time per width, ETA."""
@@ -157,5 +203,6 @@ def plan_cmd(datasets, reprobe, **opts) -> None:
     for i, request in enumerate(requests):
         if len(requests) > 1:
             click.echo(("\n" if i else "") + printable(f"dataset {request.dataset}:"))
-        click.echo(printable_lines(api.plan_sweep(request, refresh=reprobe and not i,
-                                                  alternatives=True).render()))
+        click.echo(
+            printable_lines(api.plan_sweep(request, refresh=reprobe and not i, alternatives=True).render())
+        )

@@ -24,8 +24,27 @@ from .sources import (
     resolve_data_dir,
 )
 
-__all__ = ["DATASETS", "FILES", "IMAGE_SHAPE", "MNIST_MIRRORS", "MNIST_SHA256", "N_CLASSES",
-           "VALIDATION_SIZE", "BatchStream", "Dataset", "DatasetSpec", "Split", "cache_dir",
-           "check_dataset_name", "dataset_spec", "default_mirrors", "download_dataset",
-           "download_mnist", "load_dataset", "load_dir", "load_mnist", "parse_idx",
-           "resolve_data_dir"]
+__all__ = [
+    "DATASETS",
+    "FILES",
+    "IMAGE_SHAPE",
+    "MNIST_MIRRORS",
+    "MNIST_SHA256",
+    "N_CLASSES",
+    "VALIDATION_SIZE",
+    "BatchStream",
+    "Dataset",
+    "DatasetSpec",
+    "Split",
+    "cache_dir",
+    "check_dataset_name",
+    "dataset_spec",
+    "default_mirrors",
+    "download_dataset",
+    "download_mnist",
+    "load_dataset",
+    "load_dir",
+    "load_mnist",
+    "parse_idx",
+    "resolve_data_dir",
+]

@@ -60,28 +60,38 @@ class Dataset:
     def __post_init__(self) -> None:
         check_dataset_name(self.name, "dataset name")
         if not isinstance(self.fingerprint, str):
-            raise DataError(f"dataset {self.name!r:.60}: fingerprint must be a hex string, got "
-                            f"{type(self.fingerprint).__name__}")
+            raise DataError(
+                f"dataset {self.name!r:.60}: fingerprint must be a hex string, got "
+                f"{type(self.fingerprint).__name__}"
+            )
         for part in ("train", "validation", "test"):
             split = getattr(self, part)
             if not isinstance(split, Split):
-                raise DataError(f"dataset {self.name!r:.60}: {part} must be a Split, got "
-                                f"{type(split).__name__}")
+                raise DataError(
+                    f"dataset {self.name!r:.60}: {part} must be a Split, got {type(split).__name__}"
+                )
             if len(split.images) != len(split.labels):
-                raise DataError(f"dataset {self.name!r:.60}: {part} has {len(split.images)} images "
-                                f"but {len(split.labels)} labels")
+                raise DataError(
+                    f"dataset {self.name!r:.60}: {part} has {len(split.images)} images "
+                    f"but {len(split.labels)} labels"
+                )
             if len(split) == 0:
-                raise DataError(f"dataset {self.name!r:.60} ({self.source}): its {part} split is "
-                                "empty; it needs at least one image")
+                raise DataError(
+                    f"dataset {self.name!r:.60} ({self.source}): its {part} split is "
+                    "empty; it needs at least one image"
+                )
         if not self.fingerprint:
             known = known_name_like(self.name)
             if known is not None:
-                raise DataError(f"a Dataset named {self.name!r} must be loaded from its files "
-                                f"(load_dataset(dataset={known!r})), so that its checksums "
-                                "back the name; give data of your own another name")
+                raise DataError(
+                    f"a Dataset named {self.name!r} must be loaded from its files "
+                    f"(load_dataset(dataset={known!r})), so that its checksums "
+                    "back the name; give data of your own another name"
+                )
             # frozen: set once, here, from the arrays themselves
-            object.__setattr__(self, "fingerprint", arrays_fingerprint(
-                self.train, self.validation, self.test))
+            object.__setattr__(
+                self, "fingerprint", arrays_fingerprint(self.train, self.validation, self.test)
+            )
 
 
 def arrays_fingerprint(*splits: Split) -> str:
@@ -134,9 +144,9 @@ class BatchStream:
         assert self.order is not None
         if start + self.batch_size > self.n:
             self.epochs_completed += 1
-            rest = self.order[start:self.n]
+            rest = self.order[start : self.n]
             self._reshuffle()
             self.index_in_epoch = self.batch_size - len(rest)
             return np.concatenate([rest, self.order[: self.index_in_epoch]])
         self.index_in_epoch = start + self.batch_size
-        return self.order[start:self.index_in_epoch]
+        return self.order[start : self.index_in_epoch]

@@ -44,8 +44,10 @@ def read_bytes(path: Path, limit: int = MAX_IDX_BYTES, name: str | None = None) 
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{name}: cannot read ({e}); delete or replace the file") from e
     if len(blob) > limit:
-        raise DataError(f"{name}: holds more than {limit:,} bytes{' decompressed' if gzipped else ''}"
-                        ", more than an IDX file of this kind can; delete or replace the file")
+        raise DataError(
+            f"{name}: holds more than {limit:,} bytes{' decompressed' if gzipped else ''}"
+            ", more than an IDX file of this kind can; delete or replace the file"
+        )
     return blob
 
 
@@ -71,15 +73,15 @@ def parse_idx(blob: bytes, *, kind: str, source: str = "<bytes>") -> np.ndarray:
         )
     dims = struct.unpack(f">{ndim}I", blob[4:header])
     if kind == "images" and dims[1:] != IMAGE_SHAPE:
-        raise DataError(f"{source}: images are {dims[1]}x{dims[2]}, expected "
-                        f"{IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]}")
+        raise DataError(
+            f"{source}: images are {dims[1]}x{dims[2]}, expected {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]}"
+        )
     size = int(np.prod(dims))
     payload = len(blob) - header
     if payload != size:
         what = "truncated" if payload < size else "has trailing bytes"
         raise DataError(
-            f"{source}: {what}: header says {' x '.join(map(str, dims))} = {size} bytes, "
-            f"file holds {payload}"
+            f"{source}: {what}: header says {' x '.join(map(str, dims))} = {size} bytes, file holds {payload}"
         )
     arr = np.frombuffer(blob, dtype=np.uint8, offset=header).reshape(dims)
     if kind == "labels" and arr.size and int(arr.max()) >= N_CLASSES:
@@ -96,5 +98,3 @@ def find_file(directory: Path, name: str) -> Path | None:
 
 def missing_files(directory: Path) -> list[str]:
     return [name for name in FILES.values() if find_file(directory, name) is None]
-
-

@@ -52,8 +52,10 @@ def _check_counts(directory: Path, arrays: dict[str, np.ndarray], validation_siz
             )
     n_test = len(arrays["test_labels"])
     if n_test == 0:  # test accuracy divides by it
-        raise DataError(f"{directory / FILES['test_images']}: 0 test images (and "
-                        f"{FILES['test_labels']}: 0 labels); the test set needs at least one")
+        raise DataError(
+            f"{directory / FILES['test_images']}: 0 test images (and "
+            f"{FILES['test_labels']}: 0 labels); the test set needs at least one"
+        )
     n_train = len(arrays["train_labels"])
     if n_train <= validation_size:
         raise DataError(
@@ -72,23 +74,30 @@ def _name_of(directory: Path, given: str | None, known: str | None, fingerprint:
             holds = f"holds {known}" if known else "does not match any known dataset"
             raise DataError(
                 f"dataset_name={given!r}: {directory} is not {claimed}: its files' checksums "
-                f"are not {claimed}'s (it {holds}); pass dataset_name= with a name of its own")
+                f"are not {claimed}'s (it {holds}); pass dataset_name= with a name of its own"
+            )
     if known is not None:
         if given is not None and given != known:
-            log.warning("%s holds %s (its checksums match); dataset_name=%s is ignored",
-                        directory, known, given)
+            log.warning(
+                "%s holds %s (its checksums match); dataset_name=%s is ignored", directory, known, given
+            )
         return known
     if given is not None:
         return given
     folder = re.sub(r"[^A-Za-z0-9._-]+", "_", directory.resolve().name)[:60] or "data"
     name = f"{folder}-{fingerprint[:8]}"
-    log.warning("%s: the files' checksums are not those of a known dataset (%s); using them "
-                "as dataset %s", directory, ", ".join(DATASETS), name)
+    log.warning(
+        "%s: the files' checksums are not those of a known dataset (%s); using them as dataset %s",
+        directory,
+        ", ".join(DATASETS),
+        name,
+    )
     return name
 
 
-def load_dir(directory: str | os.PathLike, validation_size: int = VALIDATION_SIZE,
-             name: str | None = None) -> Dataset:
+def load_dir(
+    directory: str | os.PathLike, validation_size: int = VALIDATION_SIZE, name: str | None = None
+) -> Dataset:
     """Read the four IDX files in ``directory`` and split them the TF way.
 
     The dataset is named after the known dataset whose checksums its files match; else ``name``
@@ -107,10 +116,11 @@ def load_dir(directory: str | os.PathLike, validation_size: int = VALIDATION_SIZ
     if directory is None:
         raise ConfigError("directory must be the folder of the four IDX files; got None")
     check_folder_argument(directory, "directory")
-    if isinstance(validation_size, bool) or not isinstance(validation_size, int) \
-            or validation_size < 1:
-        raise ConfigError(f"validation_size must be a positive integer (validation accuracy "
-                          f"divides by it); got {validation_size!r:.60}")
+    if isinstance(validation_size, bool) or not isinstance(validation_size, int) or validation_size < 1:
+        raise ConfigError(
+            f"validation_size must be a positive integer (validation accuracy "
+            f"divides by it); got {validation_size!r:.60}"
+        )
     if name is not None:
         check_dataset_name(name)
     directory = Path(directory)
@@ -141,9 +151,14 @@ def load_dir(directory: str | os.PathLike, validation_size: int = VALIDATION_SIZ
     )
 
 
-def load_dataset(data_dir: str | os.PathLike | None = None, *, dataset: str = "mnist",
-                 dataset_name: str | None = None, mirrors: Sequence[str] | None = None,
-                 progress: ProgressFn | None = None) -> Dataset:
+def load_dataset(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    dataset: str = "mnist",
+    dataset_name: str | None = None,
+    mirrors: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> Dataset:
     """Find (or download) and load a dataset (MNIST unless ``dataset`` names another known one):
     :func:`resolve_data_dir` then :func:`load_dir`. (``load_mnist`` is its first name.)
 
@@ -161,16 +176,20 @@ def load_dataset(data_dir: str | os.PathLike | None = None, *, dataset: str = "m
     """
     if dataset_name is not None:
         check_dataset_name(dataset_name)  # before any download
-    data = load_dir(resolve_data_dir(data_dir, dataset=dataset, mirrors=mirrors, progress=progress),
-                    name=dataset_name)
+    data = load_dir(
+        resolve_data_dir(data_dir, dataset=dataset, mirrors=mirrors, progress=progress), name=dataset_name
+    )
     if data.name in DATASETS and data.name != dataset and data_dir is None:
-        raise DataError(f"{data.source} holds {data.name}, not {dataset}; check "
-                        "$LSTM_SWEEP_DATA_DIR / the cache")
+        raise DataError(
+            f"{data.source} holds {data.name}, not {dataset}; check $LSTM_SWEEP_DATA_DIR / the cache"
+        )
     if data_dir is not None and dataset != "mnist" and data.name != dataset:
         holds = data.name if data.name in DATASETS else "data of no known dataset"
-        raise DataError(f"dataset={dataset}: {data.source} holds {holds}, not {dataset} (its "
-                        f"files' checksums are not {dataset}'s); pass data_dir= with {dataset}'s "
-                        f"folder, or drop dataset={dataset}")
+        raise DataError(
+            f"dataset={dataset}: {data.source} holds {holds}, not {dataset} (its "
+            f"files' checksums are not {dataset}'s); pass data_dir= with {dataset}'s "
+            f"folder, or drop dataset={dataset}"
+        )
     return data
 
 

@@ -68,30 +68,37 @@ class DatasetSpec:
 
 DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
-        "mnist", MNIST_MIRRORS, {n: ("sha256", h) for n, h in MNIST_SHA256.items()}, MNIST_SIZES),
+        "mnist", MNIST_MIRRORS, {n: ("sha256", h) for n, h in MNIST_SHA256.items()}, MNIST_SIZES
+    ),
     # Zalando's Fashion-MNIST: 60,000 + 10,000 28x28 images of clothes, 10 classes (SHA-256 of
     # the files as Zalando and Debian's dataset-fashion-mnist ship them)
     "fashion-mnist": DatasetSpec(
-        "fashion-mnist", ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-        {n: ("sha256", h) for n, h in {
-            "train-images-idx3-ubyte":
-                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-            "train-labels-idx1-ubyte":
-                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-            "t10k-images-idx3-ubyte":
-                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-            "t10k-labels-idx1-ubyte":
-                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"}.items()},
-        MNIST_SIZES),
+        "fashion-mnist",
+        ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        {
+            n: ("sha256", h)
+            for n, h in {
+                "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            }.items()
+        },
+        MNIST_SIZES,
+    ),
     # ROIS-CODH's Kuzushiji-MNIST: cursive Japanese characters, 10 classes (the MD5 sums of the
     # .gz files its publishers list, as torchvision checks them)
     "kmnist": DatasetSpec(
-        "kmnist", ("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
-        {"train-images-idx3-ubyte": ("md5-gz", "bdb82020997e1d708af4cf47b453dcf7"),
-         "train-labels-idx1-ubyte": ("md5-gz", "e144d726b3acfaa3e44228e80efcd344"),
-         "t10k-images-idx3-ubyte": ("md5-gz", "5c965bf0a639b31b8f53240b1b52f4d7"),
-         "t10k-labels-idx1-ubyte": ("md5-gz", "7320c461ea6c1c855c0b718fb2a4b134")},
-        MNIST_SIZES),
+        "kmnist",
+        ("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
+        {
+            "train-images-idx3-ubyte": ("md5-gz", "bdb82020997e1d708af4cf47b453dcf7"),
+            "train-labels-idx1-ubyte": ("md5-gz", "e144d726b3acfaa3e44228e80efcd344"),
+            "t10k-images-idx3-ubyte": ("md5-gz", "5c965bf0a639b31b8f53240b1b52f4d7"),
+            "t10k-labels-idx1-ubyte": ("md5-gz", "7320c461ea6c1c855c0b718fb2a4b134"),
+        },
+        MNIST_SIZES,
+    ),
 }
 
 
@@ -103,13 +110,16 @@ def dataset_spec(name: str) -> DatasetSpec:
             names the known ones).
     """
     if not isinstance(name, str):
-        raise ConfigError(f"dataset must be the name of a known dataset ({', '.join(DATASETS)}); "
-                          f"got {name!r:.60}")
+        raise ConfigError(
+            f"dataset must be the name of a known dataset ({', '.join(DATASETS)}); got {name!r:.60}"
+        )
     try:
         return DATASETS[name]
     except KeyError:
-        raise DataError(f"unknown dataset {name!r:.60}; choose one of: {', '.join(DATASETS)} (or "
-                        "pass data_dir= with a folder of MNIST-layout IDX files)") from None
+        raise DataError(
+            f"unknown dataset {name!r:.60}; choose one of: {', '.join(DATASETS)} (or "
+            "pass data_dir= with a folder of MNIST-layout IDX files)"
+        ) from None
 
 
 MAX_NAME_LENGTH = 100  # a dataset's name: a table's title, a file's name, a key in the store
@@ -129,11 +139,12 @@ def check_dataset_name(name: str, what: str = "dataset_name=") -> str:
     if not name.strip():
         raise ConfigError(f"{what} must not be empty or only spaces; got {name!r}")
     if len(name) > MAX_NAME_LENGTH:
-        raise ConfigError(f"{what} is too long ({len(name):,} characters); at most "
-                          f"{MAX_NAME_LENGTH}")
+        raise ConfigError(f"{what} is too long ({len(name):,} characters); at most {MAX_NAME_LENGTH}")
     if not name.isprintable():  # str.isprintable: no Cc (ESC, newline, tab, NUL) or Cf/Zl/Zp
-        raise ConfigError(f"{what} {name!r:.120} holds a control or invisible character (an "
-                          "escape sequence, a line break, a tab...); use printable characters only")
+        raise ConfigError(
+            f"{what} {name!r:.120} holds a control or invisible character (an "
+            "escape sequence, a line break, a tab...); use printable characters only"
+        )
     if name != name.strip():
         raise ConfigError(f"{what} {name!r:.120} starts or ends with a space; drop it")
     return name
@@ -169,8 +180,7 @@ def identify(directory: Path, digests: dict[str, str]) -> str | None:
     decompressed file), or None."""
     for spec in DATASETS.values():
         if all(
-            (digests[n] == h) if kind == "sha256" else
-            (md5_of_gz(find_file(directory, n)) == h)
+            (digests[n] == h) if kind == "sha256" else (md5_of_gz(find_file(directory, n)) == h)
             for n, (kind, h) in spec.checksums.items()
         ):
             return spec.name
@@ -248,8 +258,7 @@ def _clean_stale_parts(dest: Path) -> None:
             continue
 
 
-def download_mnist(dest: str | os.PathLike, mirrors: Sequence[str] = MNIST_MIRRORS,
-                   **kwargs) -> Path:
+def download_mnist(dest: str | os.PathLike, mirrors: Sequence[str] = MNIST_MIRRORS, **kwargs) -> Path:
     """Download MNIST into ``dest``: :func:`download_dataset` of ``DATASETS["mnist"]``."""
     return download_dataset(DATASETS["mnist"], dest, mirrors, **kwargs)
 
@@ -291,23 +300,36 @@ def download_dataset(
         for mirror in mirrors:
             url = mirror.rstrip("/") + f"/{name}.gz"
             try:
-                _fetch_verified(url, final, expected, progress, timeout, size,
-                                deadline if deadline is not None else download_deadline(size))
+                _fetch_verified(
+                    url,
+                    final,
+                    expected,
+                    progress,
+                    timeout,
+                    size,
+                    deadline if deadline is not None else download_deadline(size),
+                )
                 break
             except DataError as e:
                 errors.append(str(e))
                 log.info("%s; trying the next mirror", e)
         else:
             raise DataError(
-                f"could not download {name} of {spec.name}: " + "; ".join(errors)
+                f"could not download {name} of {spec.name}: "
+                + "; ".join(errors)
                 + ". Put the four files in a folder and pass data_dir=, or retry later"
             )
     return dest
 
 
 def _fetch_verified(
-    url: str, final: Path, expected: tuple[str, str], progress: ProgressFn | None, timeout: float,
-    size: int, deadline: float,
+    url: str,
+    final: Path,
+    expected: tuple[str, str],
+    progress: ProgressFn | None,
+    timeout: float,
+    size: int,
+    deadline: float,
 ) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
     tmp = Path(tmp_name)
@@ -321,19 +343,20 @@ def _fetch_verified(
                     total = response.headers.get("Content-Length")
                     total = int(total) if total is not None else None
                     if total is not None and total > cap:
-                        raise DataError(f"{url}: the server offers {total:,} bytes, more than "
-                                        f"this file can be ({cap:,})")
+                        raise DataError(
+                            f"{url}: the server offers {total:,} bytes, more than this file can be ({cap:,})"
+                        )
                     done = 0
                     # read1: whatever has arrived (read(n) would wait for all n bytes)
                     while chunk := response.read1(1 << 16):
                         out.write(chunk)
                         done += len(chunk)
                         if done > cap:
-                            raise DataError(f"{url}: more than {cap:,} bytes, more than this "
-                                            "file can be")
+                            raise DataError(f"{url}: more than {cap:,} bytes, more than this file can be")
                         if time.monotonic() > give_up:
-                            raise DataError(f"{url}: gave up after {deadline:.0f} s with "
-                                            f"{done:,} bytes (too slow)")
+                            raise DataError(
+                                f"{url}: gave up after {deadline:.0f} s with {done:,} bytes (too slow)"
+                            )
                         if progress is not None:
                             progress(final.name, done, total)
                     if total is not None and done != total:
@@ -347,8 +370,7 @@ def _fetch_verified(
                 raise DataError(f"{url}: {type(e).__name__}: {e}") from e
         wrong = _mismatch(tmp, expected, size, f"{url} (downloaded)")
         if wrong:
-            raise DataError(wrong.replace(" (downloaded)", "", 1)
-                            if "checksum" in wrong else wrong)
+            raise DataError(wrong.replace(" (downloaded)", "", 1) if "checksum" in wrong else wrong)
         os.replace(tmp, final)
     finally:
         with contextlib.suppress(OSError):
@@ -370,8 +392,9 @@ def check_folder_argument(value, what: str) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
-        raise ConfigError(f"{what} must be a folder path (str or Path); got "
-                          f"{type(value).__name__} {value!r:.60}")
+        raise ConfigError(
+            f"{what} must be a folder path (str or Path); got {type(value).__name__} {value!r:.60}"
+        )
     text = os.fspath(value)
     if not isinstance(text, str):  # a PathLike of bytes
         raise ConfigError(f"{what} must be a folder path as text; got {value!r:.60}")
@@ -402,8 +425,11 @@ def resolve_data_dir(
     """
     spec = dataset_spec(dataset)
     check_folder_argument(data_dir, "data_dir")
-    if mirrors is not None and (isinstance(mirrors, (str, bytes)) or not isinstance(mirrors, Sequence)
-                                or not all(isinstance(m, str) and m.strip() for m in mirrors)):
+    if mirrors is not None and (
+        isinstance(mirrors, (str, bytes))
+        or not isinstance(mirrors, Sequence)
+        or not all(isinstance(m, str) and m.strip() for m in mirrors)
+    ):
         raise ConfigError(f"mirrors must be a list of base URLs; got {mirrors!r:.80}")
     if progress is not None and not callable(progress):
         raise ConfigError(f"progress must be a function (name, done, total); got {progress!r:.60}")
@@ -415,14 +441,20 @@ def resolve_data_dir(
         try:
             is_dir = stat.S_ISDIR(os.stat(path).st_mode)
         except (FileNotFoundError, NotADirectoryError):
-            raise DataError(f"data folder {path} does not exist; pass data_dir= with the folder "
-                            "holding the four IDX files") from None
+            raise DataError(
+                f"data folder {path} does not exist; pass data_dir= with the folder "
+                "holding the four IDX files"
+            ) from None
         except OSError as e:  # a name too long, a loop of links, no permission...
-            raise DataError(f"data folder {str(path)[:200]}: cannot access it ({e.strerror}); "
-                            "pass data_dir= with the folder holding the four IDX files") from e
+            raise DataError(
+                f"data folder {str(path)[:200]}: cannot access it ({e.strerror}); "
+                "pass data_dir= with the folder holding the four IDX files"
+            ) from e
         if not is_dir:
-            raise DataError(f"data folder {path} is not a folder; pass data_dir= with the folder "
-                            "holding the four IDX files")
+            raise DataError(
+                f"data folder {path} is not a folder; pass data_dir= with the folder "
+                "holding the four IDX files"
+            )
         missing = missing_files(path)
         if missing:
             raise DataError(f"{path}: missing {', '.join(missing)} (.gz or raw)")
@@ -435,5 +467,3 @@ def resolve_data_dir(
         return cache
     log.info("%s not found in %s; downloading", dataset, cache)
     return download_dataset(spec, cache, mirrors=mirrors, progress=progress)
-
-

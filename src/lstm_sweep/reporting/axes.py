@@ -48,8 +48,7 @@ class Axis:
         name's control characters escaped (:func:`~lstm_sweep.reporting.text.printable`)."""
         if self.name == "optimizer":
             name, opt = cast("tuple[str, tuple]", value)
-            return printable(name + (f" ({', '.join(f'{k}={v:g}' for k, v in opt)})"
-                                     if opt else ""))
+            return printable(name + (f" ({', '.join(f'{k}={v:g}' for k, v in opt)})" if opt else ""))
         return printable(self.write(value))
 
     def sort_key(self, value: object) -> tuple:
@@ -57,8 +56,7 @@ class Axis:
             return (0, value, "")
         if self.name == "optimizer":
             name, opt = cast("tuple[str, tuple]", value)
-            return (list(OPTIMIZERS).index(name) if name in OPTIMIZERS else len(OPTIMIZERS),
-                    str(opt), "")
+            return (list(OPTIMIZERS).index(name) if name in OPTIMIZERS else len(OPTIMIZERS), str(opt), "")
         rank = self.order.index(value) if value in self.order else len(self.order)
         return (rank, 0, str(value))
 
@@ -66,10 +64,18 @@ class Axis:
 # Built on the study's one declaration of the axes trials vary along (the seed, a replicate,
 # is the statistic inside a cell, never an axis); the optimizer axis covers its settings too.
 AXES: dict[str, Axis] = {
-    a.name: Axis(a.name, a.title, a.noun,
-                 ("optimizer", "opt") if a.name == "optimizer" else (a.name,),
-                 numeric=a.numeric, order=a.order, write=a.label)
-    for a in TRIAL_AXES if not a.replicates}
+    a.name: Axis(
+        a.name,
+        a.title,
+        a.noun,
+        ("optimizer", "opt") if a.name == "optimizer" else (a.name,),
+        numeric=a.numeric,
+        order=a.order,
+        write=a.label,
+    )
+    for a in TRIAL_AXES
+    if not a.replicates
+}
 ROWS, COLS = "hidden", "lr"  # the seed's Table 1
 # Fields that are never an axis: the seeds are the statistic inside a cell.
 _NOT_FACETS = ("seed", "data_seed")
@@ -88,8 +94,7 @@ def check_axes(rows: str, cols: str) -> tuple[Axis, Axis]:
     return AXES[rows], AXES[cols]
 
 
-def facet(config: TrialConfig, rows: str = ROWS, cols: str = COLS,
-          over: str | None = None) -> dict:
+def facet(config: TrialConfig, rows: str = ROWS, cols: str = COLS, over: str | None = None) -> dict:
     """The configuration fields a table of ``rows`` x ``cols`` holds fixed: every field but the
     two axes' (and the axis ``over`` which each cell takes the best value), and the seeds."""
     drop = set(AXES[rows].fields) | set(AXES[cols].fields) | set(_NOT_FACETS)
@@ -106,8 +111,7 @@ def facet_key(protocol: dict) -> tuple:
 def facet_order(protocol: dict) -> tuple:
     """Sort key of a table: the seed's model first, then axis by axis (cell, optimizer,
     dataset, ...), each value in its axis's order."""
-    return tuple(a.sort_key(a.value_of(protocol)) for a in AXES.values()
-                 if a.fields[0] in protocol)
+    return tuple(a.sort_key(a.value_of(protocol)) for a in AXES.values() if a.fields[0] in protocol)
 
 
 def _matches(axis: Axis, value: object, text: str) -> bool:
@@ -133,14 +137,15 @@ def select(results: Sequence, where: Sequence[tuple[str, str]]) -> list:
     out = checks.results(results)
     for name, text in checks.pairs("where", where):
         if name not in AXES:
-            raise ConfigError(f"unknown axis {name!r:.40} in where=; choose one of: "
-                              f"{', '.join(AXES)}")
+            raise ConfigError(f"unknown axis {name!r:.40} in where=; choose one of: {', '.join(AXES)}")
         axis = AXES[name]
         kept = [r for r in out if _matches(axis, axis.value(r.config), text)]
         if not kept:
             have = sorted({axis.value(r.config) for r in out}, key=axis.sort_key)
             there = ", ".join(axis.label(v) for v in have)[:300]
-            raise ConfigError(f"no trial has {name}={text!r:.60}" + (
-                f"; its values in the store: {there}" if have else " (no trial is left)"))
+            raise ConfigError(
+                f"no trial has {name}={text!r:.60}"
+                + (f"; its values in the store: {there}" if have else " (no trial is left)")
+            )
         out = kept
     return out

@@ -93,8 +93,7 @@ def choice(name: str, value: object, choices: Iterable[str], role: str = "") -> 
     its ``role``: ``unknown axis 'width' for the best over``)."""
     choices = tuple(choices)
     if not isinstance(value, str) or value not in choices:
-        raise ConfigError(f"unknown {name} {value!r:.40}{role}; choose one of: "
-                          f"{', '.join(choices)}")
+        raise ConfigError(f"unknown {name} {value!r:.40}{role}; choose one of: {', '.join(choices)}")
     return value
 
 
@@ -112,10 +111,8 @@ def flag(name: str, value: object) -> bool:
 
 def optional_width(name: str, value: object) -> int | None:
     """None, or a positive whole number (a hidden size)."""
-    if value is not None and not (isinstance(value, int) and not isinstance(value, bool)
-                                  and value > 0):
-        raise ConfigError(f"{name} must be a positive whole number or None, got "
-                          f"{kind_of(value)}")
+    if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        raise ConfigError(f"{name} must be a positive whole number or None, got {kind_of(value)}")
     return value
 
 
@@ -147,9 +144,12 @@ def pairs(name: str, value: object) -> list[tuple[str, str]]:
     """``value`` as a list of (text, text) pairs (``--where`` conditions)."""
     out = []
     for i, p in enumerate(sequence(name, value)):
-        if not (isinstance(p, Sequence) and not isinstance(p, (str, bytes)) and len(p) == 2
-                and all(isinstance(x, str) for x in p)):
-            raise ConfigError(f"{name}[{i}] must be an (axis, value) pair of text, got "
-                              f"{kind_of(p)}")
+        if not (
+            isinstance(p, Sequence)
+            and not isinstance(p, (str, bytes))
+            and len(p) == 2
+            and all(isinstance(x, str) for x in p)
+        ):
+            raise ConfigError(f"{name}[{i}] must be an (axis, value) pair of text, got {kind_of(p)}")
         out.append((p[0], p[1]))
     return out

@@ -53,38 +53,53 @@ class Verdict:
         """Raises ConfigError for fields of the wrong kind (a Verdict is made by
         :func:`verdicts`; one made by hand is checked alike)."""
         growth, tolerance = _as_float(self.growth), _as_float(self.tolerance)
-        ok = (isinstance(self.param, str) and isinstance(self.flat, bool)
-              and isinstance(self.quantity, str) and self.quantity in QUANTITY_TITLES
-              and isinstance(self.measure, str) and self.measure in MEASURES
-              and all(_is_count(getattr(self, n)) for n in ("step", "narrow", "widest", "steps"))
-              and growth is not None and growth > 0
-              and tolerance is not None and 1 < tolerance < math.inf
-              and (self.diverged_at is None or _is_count(self.diverged_at)))
+        ok = (
+            isinstance(self.param, str)
+            and isinstance(self.flat, bool)
+            and isinstance(self.quantity, str)
+            and self.quantity in QUANTITY_TITLES
+            and isinstance(self.measure, str)
+            and self.measure in MEASURES
+            and all(_is_count(getattr(self, n)) for n in ("step", "narrow", "widest", "steps"))
+            and growth is not None
+            and growth > 0
+            and tolerance is not None
+            and 1 < tolerance < math.inf
+            and (self.diverged_at is None or _is_count(self.diverged_at))
+        )
         if ok:
             object.__setattr__(self, "growth", growth)
             object.__setattr__(self, "tolerance", tolerance)
         else:
-            raise ConfigError(f"a Verdict holds a parametrization, flat, a quantity, a measure "
-                              f"({', '.join(MEASURES)}), counts, a growth and a tolerance above "
-                              f"1; got {show(self)}")
+            raise ConfigError(
+                f"a Verdict holds a parametrization, flat, a quantity, a measure "
+                f"({', '.join(MEASURES)}), counts, a growth and a tolerance above "
+                f"1; got {show(self)}"
+            )
 
     @property
     def text(self) -> str:
         what = QUANTITY_TITLES.get(self.quantity, self.quantity)
         noun = "change" if self.measure == "change" else "size"
         if self.diverged_at is not None:
-            return (f"{self.param}: not flat — the {noun} of the {what} is not finite at width "
-                    f"{self.diverged_at} (step {self.step}): its models diverged; give a "
-                    "smaller --lr")
+            return (
+                f"{self.param}: not flat — the {noun} of the {what} is not finite at width "
+                f"{self.diverged_at} (step {self.step}): its models diverged; give a "
+                "smaller --lr"
+            )
         if self.flat:
             within = max(self.growth, 1 / self.growth)
-            return (f"{self.param}: flat — every quantity within ×{within:.2f} from "
-                    f"{self.narrow} to {self.widest} over steps 1-{self.steps}")
+            return (
+                f"{self.param}: flat — every quantity within ×{within:.2f} from "
+                f"{self.narrow} to {self.widest} over steps 1-{self.steps}"
+            )
         how = "grows" if self.growth > 1 else "shrinks"
         times = self.growth if self.growth > 1 else 1 / self.growth
-        return (f"{self.param}: not flat — the {noun} of the {what} {how} ×{times:.1f} from "
-                f"{self.narrow} to {self.widest} (step {self.step}; flat means within "
-                f"×{self.tolerance:g})")
+        return (
+            f"{self.param}: not flat — the {noun} of the {what} {how} ×{times:.1f} from "
+            f"{self.narrow} to {self.widest} (step {self.step}; flat means within "
+            f"×{self.tolerance:g})"
+        )
 
 
 def _is_real(v: object) -> TypeGuard[int | float]:
@@ -106,10 +121,14 @@ def _is_count(v: object) -> bool:
 
 
 def _check_points(points: object) -> list[CoordPoint]:
-    if not isinstance(points, (list, tuple)) or not points or \
-            not all(isinstance(p, CoordPoint) for p in points):
-        raise ConfigError(f"coordinate-check points must be a non-empty list of CoordPoint, got "
-                          f"{show(points)}")
+    if (
+        not isinstance(points, (list, tuple))
+        or not points
+        or not all(isinstance(p, CoordPoint) for p in points)
+    ):
+        raise ConfigError(
+            f"coordinate-check points must be a non-empty list of CoordPoint, got {show(points)}"
+        )
     return list(points)
 
 
@@ -129,8 +148,13 @@ def _growth(widths: list[int], sizes: list[float], narrow: int, widest: int) -> 
     return math.exp(slope * math.log(widest / narrow))
 
 
-def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERANCE,
-             span: int = DEFAULT_SPAN, steps: int | None = None) -> list[Verdict]:
+def verdicts(
+    points: Sequence[CoordPoint],
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    span: int = DEFAULT_SPAN,
+    steps: int | None = None,
+) -> list[Verdict]:
     """One :class:`Verdict` per parametrization in ``points`` (sp, then mup), judging steps
     1..``steps`` (all measured steps if None). A measurement that is not finite (the models
     diverged) makes its parametrization's verdict not flat, naming the width.
@@ -148,11 +172,9 @@ def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERAN
     if not 1 < tol < math.inf:
         raise ConfigError(f"tolerance must be a finite number above 1, got {show(tolerance)}")
     if isinstance(span, bool) or not isinstance(span, int) or not 2 <= span <= MAX_HIDDEN:
-        raise ConfigError(f"span must be a whole number from 2 to {MAX_HIDDEN:,}, got "
-                          f"{show(span)}")
+        raise ConfigError(f"span must be a whole number from 2 to {MAX_HIDDEN:,}, got {show(span)}")
     if steps is not None and not _is_count(steps):
-        raise ConfigError(f"steps must be a whole number of steps (at least 1) or None, got "
-                          f"{show(steps)}")
+        raise ConfigError(f"steps must be a whole number of steps (at least 1) or None, got {show(steps)}")
     out = []
     order = {p: i for i, p in enumerate(PARAMS)}
     for param in sorted({p.param for p in points}, key=lambda p: (order.get(p, 99), p)):
@@ -160,8 +182,9 @@ def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERAN
         widths = sorted({p.width for p in mine})
         measured = max(p.step for p in mine)
         if steps is not None and steps > measured:
-            raise ConfigError(f"{param}: steps 1..{steps} asked, but only steps up to "
-                              f"{measured} were measured")
+            raise ConfigError(
+                f"{param}: steps 1..{steps} asked, but only steps up to {measured} were measured"
+            )
         last = measured if steps is None else steps
         if len(widths) < 2 or last < 1:
             raise ConfigError(f"{param}: a verdict needs two widths and a step after init")
@@ -194,14 +217,29 @@ def verdicts(points: Sequence[CoordPoint], *, tolerance: float = DEFAULT_TOLERAN
                         worst = (g, q, measure, step)
         if diverged is not None:
             width, q, measure, step = diverged
-            out.append(Verdict(param, False, q, measure, step, math.inf, narrow, widest, last,
-                               tol, diverged_at=width))
+            out.append(
+                Verdict(
+                    param, False, q, measure, step, math.inf, narrow, widest, last, tol, diverged_at=width
+                )
+            )
             continue
         if worst is None:
             raise ConfigError(f"{param}: no step 1..{last} was measured at every width")
         g, q, measure, step = worst
-        out.append(Verdict(param, abs(math.log(g)) <= math.log(tol) + 1e-12, q, measure,
-                           step, g, narrow, widest, reached, tol))
+        out.append(
+            Verdict(
+                param,
+                abs(math.log(g)) <= math.log(tol) + 1e-12,
+                q,
+                measure,
+                step,
+                g,
+                narrow,
+                widest,
+                reached,
+                tol,
+            )
+        )
     return out
 
 
@@ -223,17 +261,16 @@ def render_coord_table(points: Sequence[CoordPoint]) -> str:
         at = {(p.quantity, p.width): p for p in mine if p.step == last}
         judged = [w for w in widths if w >= v.narrow]
         lines.append(f"{v.param}: mean |·| at step {last} (Δ = change since init)")
-        head = f"{'quantity':<28}" + "".join(f"{w:>10}" for w in widths) + \
-            f"{f'×{v.narrow}→{v.widest}':>13}"
+        head = f"{'quantity':<28}" + "".join(f"{w:>10}" for w in widths) + f"{f'×{v.narrow}→{v.widest}':>13}"
         lines.append(head)
         for q in [q for q in QUANTITY_NAMES if any((q, w) in at for w in widths)]:
             for measure, label in (("value", QUANTITY_TITLES[q]), ("change", "Δ " + q)):
-                sizes = [f"{getattr(at[(q, w)], measure):>10.3g}" if (q, w) in at else
-                         f"{'-':>10}" for w in widths]
+                sizes = [
+                    f"{getattr(at[(q, w)], measure):>10.3g}" if (q, w) in at else f"{'-':>10}" for w in widths
+                ]
                 growth = f"{'-':>13}"
                 if all((q, w) in at for w in judged):
-                    g = _growth(judged, [getattr(at[(q, w)], measure) for w in judged],
-                                v.narrow, v.widest)
+                    g = _growth(judged, [getattr(at[(q, w)], measure) for w in judged], v.narrow, v.widest)
                     growth = f"{g:>13.2f}"
                 lines.append(f"{label:<28}" + "".join(sizes) + growth)
         lines.append("")
@@ -244,8 +281,7 @@ def render_coord_csv(points: Sequence[CoordPoint]) -> str:
     """Every measurement, one row each: param, width, step, quantity, value, change."""
     points = _check_points(points)
     rows = ["param,width,step,quantity,value,change"]
-    rows += [f"{p.param},{p.width},{p.step},{p.quantity},{p.value!r},{p.change!r}"
-             for p in points]
+    rows += [f"{p.param},{p.width},{p.step},{p.quantity},{p.value!r},{p.change!r}" for p in points]
     return "\n".join(rows)
 
 
@@ -291,8 +327,9 @@ def plot_coord_check(points: Sequence[CoordPoint], param: str, title: str = ""):
 
     widths = sorted({p.width for p in points})
     quantities = [q for q in QUANTITY_NAMES if any(p.quantity == q for p in points)]
-    fig, axes = plt.subplots(2, len(steps), figsize=(2.6 * len(steps) + 1.5, 5.6),
-                             squeeze=False, sharex=True, sharey="row")
+    fig, axes = plt.subplots(
+        2, len(steps), figsize=(2.6 * len(steps) + 1.5, 5.6), squeeze=False, sharex=True, sharey="row"
+    )
     at = {(p.quantity, p.step, p.width): p for p in points}
     for col, step in enumerate(steps):
         for row, measure in enumerate(MEASURES):

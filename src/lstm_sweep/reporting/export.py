@@ -79,11 +79,11 @@ def render_export(results: Sequence[TrialResult], fmt: str = "csv", curves: bool
     checks.choice("export format", fmt, EXPORT_FORMATS)
     rows = export_rows(results, curves)
     if fmt == "jsonl":
-        return "".join(json.dumps({k: _json_value(v) for k, v in row.items()},
-                                  allow_nan=False) + "\n" for row in rows)
+        return "".join(
+            json.dumps({k: _json_value(v) for k, v in row.items()}, allow_nan=False) + "\n" for row in rows
+        )
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CURVE_COLUMNS if curves else COLUMNS,
-                            lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=CURVE_COLUMNS if curves else COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows({k: _csv_value(v) for k, v in row.items()} for row in rows)
     return buf.getvalue()
@@ -100,6 +100,5 @@ def results_dataframe(results: Sequence[TrialResult], curves: bool = False):
     try:
         import pandas as pd
     except ImportError:
-        raise ConfigError("results as a DataFrame need pandas: pip install "
-                          "'lstm-sweep[pandas]'") from None
+        raise ConfigError("results as a DataFrame need pandas: pip install 'lstm-sweep[pandas]'") from None
     return pd.DataFrame(rows, columns=CURVE_COLUMNS if curves else COLUMNS)

@@ -94,8 +94,7 @@ def frontier_per_row(table: Table, best: dict | None = None) -> dict:
         return {}
     out = {}
     for h in best_per_row(table) if best is None else best:
-        start = failing_from({lr: (0.0 if c.diverged else c.mean)
-                              for lr, c in _row(table, h).items()})
+        start = failing_from({lr: (0.0 if c.diverged else c.mean) for lr, c in _row(table, h).items()})
         if start is not None:
             out[h] = start
     return out
@@ -121,8 +120,11 @@ def findings(results: Sequence[TrialResult], rows: str = ROWS, cols: str = COLS)
         facts = _Across.of(tables, names)
         across = [f for rule in ACROSS_RULES for f in rule(facts)] if facts.rows else []
         if across:
-            out.append(Finding("facet", "Across the tables (" + ", ".join(facts.names) + ")",
-                               {"tables": facts.names}))
+            out.append(
+                Finding(
+                    "facet", "Across the tables (" + ", ".join(facts.names) + ")", {"tables": facts.names}
+                )
+            )
             out += across
     return out
 
@@ -155,9 +157,13 @@ def _best_lr(f: _Facts) -> list[Finding]:
     rows, cols = f.table.axes
     what = "learning rate" if cols.name == "lr" else cols.noun
     parts = [f"{f.row(h)} → {f.col(lr)} ({acc:.4f})" for h, (lr, acc) in f.best.items()]
-    return [Finding("best_lr", f"Best {what} per {rows.noun}: " + ", ".join(parts) + ".",
-                    {"best": {h: {cols.name: lr, "accuracy": acc}
-                              for h, (lr, acc) in f.best.items()}})]
+    return [
+        Finding(
+            "best_lr",
+            f"Best {what} per {rows.noun}: " + ", ".join(parts) + ".",
+            {"best": {h: {cols.name: lr, "accuracy": acc} for h, (lr, acc) in f.best.items()}},
+        )
+    ]
 
 
 def _best_lr_trend(f: _Facts) -> list[Finding]:
@@ -175,12 +181,15 @@ def _best_lr_trend(f: _Facts) -> list[Finding]:
     elif rows.numeric and all(b >= a for a, b in zip(lrs, lrs[1:])) and lrs[-1] > lrs[0]:
         trend = f"{span} up, from {f.col(lrs[0])} to {f.col(lrs[-1])}."
     elif len(set(lrs)) == 1:
-        trend = (f"The {best} is {f.col(lrs[0])} at every {rows.noun} from {first} to {last}."
-                 if rows.numeric else
-                 f"The {best} is {f.col(lrs[0])} for every {rows.noun}.")
+        trend = (
+            f"The {best} is {f.col(lrs[0])} at every {rows.noun} from {first} to {last}."
+            if rows.numeric
+            else f"The {best} is {f.col(lrs[0])} for every {rows.noun}."
+        )
     elif rows.numeric:
-        trend = (f"The {best} does not move steadily with {rows.noun}: "
-                 + ", ".join(f.col(x) for x in lrs) + ".")
+        trend = (
+            f"The {best} does not move steadily with {rows.noun}: " + ", ".join(f.col(x) for x in lrs) + "."
+        )
     else:
         return []
     return [Finding("best_lr_trend", trend, {"widths": widths, "best_lrs": lrs})]
@@ -200,29 +209,42 @@ def _best_lr_spread(f: _Facts) -> list[Finding]:
     factor = high / low
     octaves = math.log2(factor)
     if low == high:
-        text = (f"The best rate spans no octave from {first} to {last} units: it is "
-                f"{_lr(low)} at every width.")
+        text = f"The best rate spans no octave from {first} to {last} units: it is {_lr(low)} at every width."
     else:
-        span = f"The best rate spans {_octaves(octaves)} ({_times(factor)}) from {first} to " \
-               f"{last} units"
+        span = f"The best rate spans {_octaves(octaves)} ({_times(factor)}) from {first} to {last} units"
         if {rates[first], rates[last]} == {low, high}:  # the narrowest and widest are the ends
             text = f"{span}: {_lr(rates[first])} → {_lr(rates[last])}."
         else:
             text = f"{span}: {_lr(high)} at {high_h} units, {_lr(low)} at {low_h} units."
-    return [Finding("best_lr_spread", text, {
-        "octaves": octaves, "factor": factor, "low": low, "high": high,
-        "widths": [first, last], "best_lrs": rates})]
+    return [
+        Finding(
+            "best_lr_spread",
+            text,
+            {
+                "octaves": octaves,
+                "factor": factor,
+                "low": low,
+                "high": high,
+                "widths": [first, last],
+                "best_lrs": rates,
+            },
+        )
+    ]
 
 
 def _band(f: _Facts) -> list[Finding]:
     """The goldilocks band: columns within BAND_POINTS of each row's best."""
     rows, cols = f.table.axes
-    band = {h: [lr for lr, c in _row(f.table, h).items()
-                if c.mean >= f.best[h][1] - BAND_POINTS / 100] for h in f.widths}
+    band = {
+        h: [lr for lr, c in _row(f.table, h).items() if c.mean >= f.best[h][1] - BAND_POINTS / 100]
+        for h in f.widths
+    }
     noun = "Rates" if cols.name == "lr" else f"{cols.title[0].upper()}{cols.title[1:]} values"
-    text = (f"{noun} within {BAND_POINTS} points of each {rows.noun}'s best: "
-            + "; ".join(f"{f.row(h)}: {', '.join(f.col(x) for x in band[h])}"
-                        for h in f.widths) + ".")
+    text = (
+        f"{noun} within {BAND_POINTS} points of each {rows.noun}'s best: "
+        + "; ".join(f"{f.row(h)}: {', '.join(f.col(x) for x in band[h])}" for h in f.widths)
+        + "."
+    )
     return [Finding("band", text, {"band": band, "points": BAND_POINTS})]
 
 
@@ -234,14 +256,24 @@ def _frontier(f: _Facts) -> list[Finding]:
     rows = f.table.axes[0]
     frontier = frontier_per_row(f.table, f.best)
     if not frontier:
-        return [Finding("frontier", f"No tested rate made training fail at any {rows.noun}.",
-                        {"frontier": {}})]
+        return [
+            Finding("frontier", f"No tested rate made training fail at any {rows.noun}.", {"frontier": {}})
+        ]
     unit = " units" if rows.name == "hidden" else ""
-    text = ("Training fails (accuracy < " + f"{FAILED_BELOW}" + " or NaN loss) from rate: "
-            + ", ".join(f"{f.row(h)}{unit} ≥ {_lr(lr)}" for h, lr in frontier.items()) + ".")
+    text = (
+        "Training fails (accuracy < "
+        + f"{FAILED_BELOW}"
+        + " or NaN loss) from rate: "
+        + ", ".join(f"{f.row(h)}{unit} ≥ {_lr(lr)}" for h, lr in frontier.items())
+        + "."
+    )
     fronts = [frontier[h] for h in f.widths if h in frontier]
-    if rows.numeric and len(fronts) > 1 and all(b <= a for a, b in zip(fronts, fronts[1:])) \
-            and fronts[-1] < fronts[0]:
+    if (
+        rows.numeric
+        and len(fronts) > 1
+        and all(b <= a for a, b in zip(fronts, fronts[1:]))
+        and fronts[-1] < fronts[0]
+    ):
         text += f" The frontier moves to smaller rates as {rows.noun} grows."
     return [Finding("frontier", text, {"frontier": frontier})]
 
@@ -258,12 +290,15 @@ def _doubling(f: _Facts) -> list[Finding]:
         ta = f.times.cell(a, f.best[a][0]).mean
         tb = f.times.cell(b, f.best[b][0]).mean
         if ta and tb:
-            out.append(Finding(
-                "doubling",
-                f"{a} → {b} units: {'+' if gain >= 0 else ''}{_pts(gain)} points of best accuracy "
-                f"({f.best[a][1]:.4f} → {f.best[b][1]:.4f}) for {tb / ta:.1f}× the time per "
-                "trial.",
-                {"from": a, "to": b, "gain": gain, "time_ratio": tb / ta}))
+            out.append(
+                Finding(
+                    "doubling",
+                    f"{a} → {b} units: {'+' if gain >= 0 else ''}{_pts(gain)} points of best accuracy "
+                    f"({f.best[a][1]:.4f} → {f.best[b][1]:.4f}) for {tb / ta:.1f}× the time per "
+                    "trial.",
+                    {"from": a, "to": b, "gain": gain, "time_ratio": tb / ta},
+                )
+            )
     return out
 
 
@@ -280,27 +315,45 @@ def _enough_width(f: _Facts) -> list[Finding]:
     t_top = f.times.cell(top_h, best[top_h][0]).mean
     if t_enough is None or t_top is None:
         return []
-    return [Finding(
-        "enough_width",
-        f"{enough} units reach {best[enough][1]:.4f}, within {BAND_POINTS} points of the best "
-        f"({best[top_h][1]:.4f} at {top_h} units), in {t_enough:.1f} s instead of "
-        f"{t_top:.1f} s per trial.",
-        {"width": enough, "best_width": top_h, "time": t_enough, "best_time": t_top})]
+    return [
+        Finding(
+            "enough_width",
+            f"{enough} units reach {best[enough][1]:.4f}, within {BAND_POINTS} points of the best "
+            f"({best[top_h][1]:.4f} at {top_h} units), in {t_enough:.1f} s instead of "
+            f"{t_top:.1f} s per trial.",
+            {"width": enough, "best_width": top_h, "time": t_enough, "best_time": t_top},
+        )
+    ]
 
 
 def _spread(f: _Facts) -> list[Finding]:
     """Seeds: how far they disagree, or that the spread is unknown with one seed."""
     table = f.table
     if table.seeds <= 1:
-        return [Finding("spread", "One seed per cell: the spread between seeds is unknown "
-                        "(run with --repeats 3 to measure it).", {"seeds": table.seeds})]
-    wild = {(h, lr): c for h in table.rows for lr in table.cols
-            if len((c := table.cell(h, lr)).values) > 1
-            and (max(c.values) - min(c.values)) * 100 > DISAGREE_POINTS}
+        return [
+            Finding(
+                "spread",
+                "One seed per cell: the spread between seeds is unknown "
+                "(run with --repeats 3 to measure it).",
+                {"seeds": table.seeds},
+            )
+        ]
+    wild = {
+        (h, lr): c
+        for h in table.rows
+        for lr in table.cols
+        if len((c := table.cell(h, lr)).values) > 1
+        and (max(c.values) - min(c.values)) * 100 > DISAGREE_POINTS
+    }
     if wild:
-        text = (f"Seeds disagree by more than {DISAGREE_POINTS:g} points in {len(wild)} cells: "
-                + ", ".join(f"{f.row(h)}/{f.col(lr)} ({min(c.values):.4f}–{max(c.values):.4f})"
-                            for (h, lr), c in wild.items()) + ".")
+        text = (
+            f"Seeds disagree by more than {DISAGREE_POINTS:g} points in {len(wild)} cells: "
+            + ", ".join(
+                f"{f.row(h)}/{f.col(lr)} ({min(c.values):.4f}–{max(c.values):.4f})"
+                for (h, lr), c in wild.items()
+            )
+            + "."
+        )
     else:
         text = f"Seeds agree within {DISAGREE_POINTS:g} points in every cell ({table.seeds} seeds)."
     return [Finding("spread", text, {"cells": [list(k) for k in wild]})]
@@ -314,17 +367,31 @@ def _searched(f: _Facts) -> list[Finding]:
     if not pruned:
         return []
     rows, cols = f.table.axes
-    finished = {r: sum(1 for (rr, _), c in cells.items() if rr == r and c.values)
-                for r in f.table.rows}
+    finished = {r: sum(1 for (rr, _), c in cells.items() if rr == r and c.values) for r in f.table.rows}
     per = ", ".join(f"{f.row(r)}: {n}" for r, n in finished.items())
-    return [Finding("searched", f"A search pruned {len(pruned)} of {len(cells)} cells (shown "
-                    f"pruned@steps: stopped at a rung, ranked by validation accuracy); each "
-                    f"{rows.noun}'s best above is the best of the {cols.noun}s it finished in full "
-                    f"({per}).", {"pruned": len(pruned), "finished": finished})]
+    return [
+        Finding(
+            "searched",
+            f"A search pruned {len(pruned)} of {len(cells)} cells (shown "
+            f"pruned@steps: stopped at a rung, ranked by validation accuracy); each "
+            f"{rows.noun}'s best above is the best of the {cols.noun}s it finished in full "
+            f"({per}).",
+            {"pruned": len(pruned), "finished": finished},
+        )
+    ]
 
 
-RULES = (_searched, _best_lr, _best_lr_trend, _best_lr_spread, _band, _frontier, _doubling,
-         _enough_width, _spread)
+RULES = (
+    _searched,
+    _best_lr,
+    _best_lr_trend,
+    _best_lr_spread,
+    _band,
+    _frontier,
+    _doubling,
+    _enough_width,
+    _spread,
+)
 
 
 def _findings_for(table: Table, time_table: Table) -> list[Finding]:
@@ -362,8 +429,13 @@ def _same_as_first(kind: str, what: str, names: list[str], same: list[str]) -> l
     """One sentence for every table where ``what`` is as in the first table."""
     if not same:
         return []
-    return [Finding(kind, f"{what} is the same in {', '.join(same)} as in {names[0]}.",
-                    {"from": names[0], "same": same})]
+    return [
+        Finding(
+            kind,
+            f"{what} is the same in {', '.join(same)} as in {names[0]}.",
+            {"from": names[0], "same": same},
+        )
+    ]
 
 
 def _across_best(a: _Across) -> list[Finding]:
@@ -377,8 +449,11 @@ def _across_best(a: _Across) -> list[Finding]:
         moves: dict[str, list] = {"unchanged": [], "up": [], "down": [], "changed": []}
         for h in rows:
             before, after = bests[0][h][0], best[h][0]
-            how = "unchanged" if before == after else (
-                "changed" if not col_axis.numeric else "up" if after > before else "down")
+            how = (
+                "unchanged"
+                if before == after
+                else ("changed" if not col_axis.numeric else "up" if after > before else "down")
+            )
             moves[how].append(h)
         if len(moves["unchanged"]) == len(rows):
             same.append(name)
@@ -390,17 +465,18 @@ def _across_best(a: _Across) -> list[Finding]:
             if how == "unchanged":
                 parts.append("unchanged at " + ", ".join(r(h) for h in hs))
             else:
-                parts.append(f"{how} at " + ", ".join(
-                    f"{r(h)} ({c(bests[0][h][0])} → {c(best[h][0])})" for h in hs))
-        out.append(Finding(
-            "across_best",
-            f"{names[0]} → {name}: the best {noun} per {row_axis.noun} is "
-            + "; ".join(parts) + ".",
-            {"from": names[0], "to": name,
-             "moves": {k: [r(h) for h in v] for k, v in moves.items()}}))
+                parts.append(
+                    f"{how} at " + ", ".join(f"{r(h)} ({c(bests[0][h][0])} → {c(best[h][0])})" for h in hs)
+                )
+        out.append(
+            Finding(
+                "across_best",
+                f"{names[0]} → {name}: the best {noun} per {row_axis.noun} is " + "; ".join(parts) + ".",
+                {"from": names[0], "to": name, "moves": {k: [r(h) for h in v] for k, v in moves.items()}},
+            )
+        )
     where = ", ".join(f"{r(h)}: {c(bests[0][h][0])}" for h in rows)
-    return _same_as_first("across_best", f"The best {noun} per {row_axis.noun} ({where})",
-                          names, same) + out
+    return _same_as_first("across_best", f"The best {noun} per {row_axis.noun} ({where})", names, same) + out
 
 
 def _across_winner(a: _Across) -> list[Finding]:
@@ -415,14 +491,27 @@ def _across_winner(a: _Across) -> list[Finding]:
         winners[h] = (names[k], bests[k][h][1], runner)
     count = {n: sum(w[0] == n for w in winners.values()) for n in names}
     lead = max(count, key=lambda n: count[n])
-    text = (f"Best table per {row_axis.noun} (each at its best {noun}): "
-            + ", ".join(f"{row_axis.label(h)} → {n} ({acc:.4f}, next {nxt:.4f})"
-                        for h, (n, acc, nxt) in winners.items()) + ".")
+    text = (
+        f"Best table per {row_axis.noun} (each at its best {noun}): "
+        + ", ".join(
+            f"{row_axis.label(h)} → {n} ({acc:.4f}, next {nxt:.4f})" for h, (n, acc, nxt) in winners.items()
+        )
+        + "."
+    )
     if count[lead] == len(rows) and len(rows) > 1:
         text += f" {lead} is best at every {row_axis.noun}."
-    return [Finding("across_winner", text, {
-        "winners": {row_axis.label(h): {"table": n, "accuracy": acc, "next": nxt}
-                    for h, (n, acc, nxt) in winners.items()}})]
+    return [
+        Finding(
+            "across_winner",
+            text,
+            {
+                "winners": {
+                    row_axis.label(h): {"table": n, "accuracy": acc, "next": nxt}
+                    for h, (n, acc, nxt) in winners.items()
+                }
+            },
+        )
+    ]
 
 
 def _across_frontier(a: _Across) -> list[Finding]:
@@ -433,8 +522,13 @@ def _across_frontier(a: _Across) -> list[Finding]:
     fronts = [frontier_per_row(t, best) for t, best in zip(tables, a.bests)]
     row_axis = tables[0].axes[0]
     if not any(fronts):
-        return [Finding("across_frontier", f"No tested rate made training fail in any table, "
-                        f"at any {row_axis.noun}.", {"moved": {}})]
+        return [
+            Finding(
+                "across_frontier",
+                f"No tested rate made training fail in any table, at any {row_axis.noun}.",
+                {"moved": {}},
+            )
+        ]
     r = row_axis.label
     show = lambda d, h: _lr(d[h]) if h in d else "none"  # noqa: E731
     out, same = [], []
@@ -443,17 +537,34 @@ def _across_frontier(a: _Across) -> list[Finding]:
         if not moved:
             same.append(name)
             continue
-        text = (f"Divergence frontier, {names[0]} → {name}: "
-                + ", ".join(f"{r(h)}: {show(fronts[0], h)} → {show(front, h)}" for h in moved)
-                + (" (none: no tested rate fails)" if any(
-                    h not in front or h not in fronts[0] for h in moved) else "") + ".")
-        out.append(Finding("across_frontier", text, {
-            "from": names[0], "to": name,
-            "moved": {r(h): [fronts[0].get(h), front.get(h)] for h in moved}}))
+        text = (
+            f"Divergence frontier, {names[0]} → {name}: "
+            + ", ".join(f"{r(h)}: {show(fronts[0], h)} → {show(front, h)}" for h in moved)
+            + (
+                " (none: no tested rate fails)"
+                if any(h not in front or h not in fronts[0] for h in moved)
+                else ""
+            )
+            + "."
+        )
+        out.append(
+            Finding(
+                "across_frontier",
+                text,
+                {
+                    "from": names[0],
+                    "to": name,
+                    "moved": {r(h): [fronts[0].get(h), front.get(h)] for h in moved},
+                },
+            )
+        )
     where = ", ".join(f"{r(h)}: {show(fronts[0], h)}" for h in rows)
-    return _same_as_first("across_frontier",
-                          f"The divergence frontier per {row_axis.noun} ({where})",
-                          names, same) + out
+    return (
+        _same_as_first(
+            "across_frontier", f"The divergence frontier per {row_axis.noun} ({where})", names, same
+        )
+        + out
+    )
 
 
 _PARAM_FIELDS = ("param", "base_width")  # a parametrization: mup reads its base width
@@ -476,8 +587,7 @@ def param_groups(tables: Sequence[Table]) -> list[tuple[str, list[Table]]]:
     groups: dict[tuple, list[Table]] = {}
     for t in tables:
         groups.setdefault(facet_key(_without_param(t.protocol)), []).append(t)
-    heads = [dataclasses.replace(ts[0], protocol=_without_param(ts[0].protocol))
-             for ts in groups.values()]
+    heads = [dataclasses.replace(ts[0], protocol=_without_param(ts[0].protocol)) for ts in groups.values()]
     names = [facet_name(h, heads) for h in heads] if len(heads) > 1 else [""] * len(heads)
 
     def order(t: Table) -> tuple:
@@ -498,26 +608,49 @@ def _transfer(group: str, sp: dict, other: dict, name: str) -> list[Finding]:
     sp_moves = f"{_times(s_move)} ({_lr(s_from)} → {_lr(s_to)})"
     transfers = m_move < s_move and not math.isclose(m_move, s_move)
     if transfers and m_from == m_to:
-        text = (f"Under {name} the best rate of {lo} units is also the best rate of {hi} units "
-                f"({_lr(m_from)}); under sp it moves {sp_moves}.")
+        text = (
+            f"Under {name} the best rate of {lo} units is also the best rate of {hi} units "
+            f"({_lr(m_from)}); under sp it moves {sp_moves}."
+        )
     elif transfers:
-        text = (f"Under {name} the best rate of {lo} units is the best rate of {hi} units "
-                f"within {_times(m_move)} ({_lr(m_from)} vs {_lr(m_to)}); under sp it moves "
-                f"{sp_moves}.")
+        text = (
+            f"Under {name} the best rate of {lo} units is the best rate of {hi} units "
+            f"within {_times(m_move)} ({_lr(m_from)} vs {_lr(m_to)}); under sp it moves "
+            f"{sp_moves}."
+        )
     elif m_from == m_to:  # and so under sp: this grid shows no move to correct
-        text = (f"Width does not move the best rate from {lo} to {hi} units under either "
-                f"parametrization: sp {_lr(s_from)} at both, {name} {_lr(m_from)} at both; "
-                "these widths cannot show a transfer.")
+        text = (
+            f"Width does not move the best rate from {lo} to {hi} units under either "
+            f"parametrization: sp {_lr(s_from)} at both, {name} {_lr(m_from)} at both; "
+            "these widths cannot show a transfer."
+        )
     else:
-        how = ("as far as under sp" if math.isclose(m_move, s_move) else "further than under sp")
-        under_sp = (f"({_times(s_move)}, {_lr(s_from)} → {_lr(s_to)})" if s_from != s_to
-                    else f"(where it stays at {_lr(s_from)})")
-        text = (f"Under {name} the best rate moves {_times(m_move)} from {lo} to {hi} units "
-                f"({_lr(m_from)} → {_lr(m_to)}), {how} {under_sp}: it does not transfer here.")
-    return [Finding("across_transfer", (f"{group}: " if group else "") + text, {
-        "group": group, "param": name, "widths": [lo, hi], "sp": [s_from, s_to],
-        "other": [m_from, m_to], "sp_factor": s_move, "factor": m_move,
-        "transfers": transfers})]
+        how = "as far as under sp" if math.isclose(m_move, s_move) else "further than under sp"
+        under_sp = (
+            f"({_times(s_move)}, {_lr(s_from)} → {_lr(s_to)})"
+            if s_from != s_to
+            else f"(where it stays at {_lr(s_from)})"
+        )
+        text = (
+            f"Under {name} the best rate moves {_times(m_move)} from {lo} to {hi} units "
+            f"({_lr(m_from)} → {_lr(m_to)}), {how} {under_sp}: it does not transfer here."
+        )
+    return [
+        Finding(
+            "across_transfer",
+            (f"{group}: " if group else "") + text,
+            {
+                "group": group,
+                "param": name,
+                "widths": [lo, hi],
+                "sp": [s_from, s_to],
+                "other": [m_from, m_to],
+                "sp_factor": s_move,
+                "factor": m_move,
+                "transfers": transfers,
+            },
+        )
+    ]
 
 
 def _across_transfer(a: _Across) -> list[Finding]:
@@ -533,8 +666,7 @@ def _across_transfer(a: _Across) -> list[Finding]:
         sp = [t for t in members if t.protocol.get("param") == "sp"]
         for t in members if sp else []:
             if t is not sp[0]:
-                out += _transfer(group, best_of[id(sp[0])], best_of[id(t)],
-                                 param_name(t.protocol))
+                out += _transfer(group, best_of[id(sp[0])], best_of[id(t)], param_name(t.protocol))
     return out
 
 
@@ -545,9 +677,17 @@ ACROSS_RULES = (_across_best, _across_winner, _across_frontier, _across_transfer
 
 
 # The protocol Table 1 was measured with (the seed's).
-REFERENCE_PROTOCOL = {"dataset": "mnist", "steps": 999, "batch_size": 100, "init": "tf",
-                      "precision": "fp32", "display_step": 10, "cell": "lstm",
-                      "optimizer": "adam", "opt": ()}
+REFERENCE_PROTOCOL = {
+    "dataset": "mnist",
+    "steps": 999,
+    "batch_size": 100,
+    "init": "tf",
+    "precision": "fp32",
+    "display_step": 10,
+    "cell": "lstm",
+    "optimizer": "adam",
+    "opt": (),
+}
 
 
 def load_reference(name: str = "hw2") -> dict[tuple[int, float], float | None]:
@@ -584,8 +724,11 @@ class CellComparison:
         """(reference, ours as mean ± std, difference, within spread, within noise) as a table
         shows them."""
         ref = "DNF" if self.reference is None else f"{self.reference:.4f}"
-        ours = (self.ours.label or "") if self.ours.mean is None else (f"{self.ours.mean:.4f}" + (
-            f" ± {self.ours.std:.4f}" if self.ours.std is not None else ""))  # "": no value
+        ours = (
+            (self.ours.label or "")
+            if self.ours.mean is None
+            else (f"{self.ours.mean:.4f}" + (f" ± {self.ours.std:.4f}" if self.ours.std is not None else ""))
+        )  # "": no value
         diff = "" if self.diff is None else f"{self.diff:+.4f}"
         word = {None: "-", True: "yes", False: "no"}
         return ref, ours, diff, word[self.within_spread], word[self.within_noise]
@@ -620,9 +763,38 @@ class CellComparison:
 
 # Student's t, two-sided 95 % (the 0.975 quantile), by degrees of freedom; beyond 30, 1.96
 # is within 2 % of it. Tabulated rather than computed: the standard library has no t quantile.
-_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+_T_975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 
 
 def t_975(df: int) -> float:
@@ -650,25 +822,37 @@ def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Compariso
     if not tables:
         return Comparison([], [Finding("empty", "No results to compare.")])
     table = tables[0]
-    cells = [CellComparison(h, lr, ref[(h, lr)], table.cell(h, lr))
-             for (h, lr) in sorted(ref) if (h, lr) in table.cells]
+    cells = [
+        CellComparison(h, lr, ref[(h, lr)], table.cell(h, lr))
+        for (h, lr) in sorted(ref)
+        if (h, lr) in table.cells
+    ]
     return Comparison(cells, [f for rule in COMPARISON_RULES for f in rule(table, ref, cells)])
 
 
 def _protocol_note(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
-    differs = {k: (v, table.protocol.get(k)) for k, v in REFERENCE_PROTOCOL.items()
-               if table.protocol.get(k) != v}
+    differs = {
+        k: (v, table.protocol.get(k)) for k, v in REFERENCE_PROTOCOL.items() if table.protocol.get(k) != v
+    }
     out = []
     if differs:
-        out.append(Finding(
-            "protocol",
-            "Note: the reference was measured with another protocol ("
-            + ", ".join(f"{k} {ref_v} there, {ours} here" for k, (ref_v, ours) in differs.items())
-            + "): the differences below are not only chance.",
-            {"differs": {k: list(v) for k, v in differs.items()}}))
+        out.append(
+            Finding(
+                "protocol",
+                "Note: the reference was measured with another protocol ("
+                + ", ".join(f"{k} {ref_v} there, {ours} here" for k, (ref_v, ours) in differs.items())
+                + "): the differences below are not only chance.",
+                {"differs": {k: list(v) for k, v in differs.items()}},
+            )
+        )
     if not cells:
-        out.append(Finding("no_overlap", "None of the stored cells is in the reference table "
-                           "(widths 16-4096, rates 1e-05-1).", {}))
+        out.append(
+            Finding(
+                "no_overlap",
+                "None of the stored cells is in the reference table (widths 16-4096, rates 1e-05-1).",
+                {},
+            )
+        )
     return out
 
 
@@ -682,15 +866,22 @@ def _row_bests(table: Table, ref: dict, cells: list[CellComparison]) -> list[Fin
         ref_lr = max(row, key=lambda lr: row[lr])
         our_lr, our_acc = ours_best[h]
         agree.append(ref_lr == our_lr)
-        out.append(Finding(
-            "row_best",
-            f"{h} units: best cell reference {_lr(ref_lr)} ({row[ref_lr]:.4f}), ours "
-            f"{_lr(our_lr)} ({our_acc:.4f}) — {'same rate' if ref_lr == our_lr else 'differs'}.",
-            {"hidden": h, "reference_lr": ref_lr, "our_lr": our_lr}))
+        out.append(
+            Finding(
+                "row_best",
+                f"{h} units: best cell reference {_lr(ref_lr)} ({row[ref_lr]:.4f}), ours "
+                f"{_lr(our_lr)} ({our_acc:.4f}) — {'same rate' if ref_lr == our_lr else 'differs'}.",
+                {"hidden": h, "reference_lr": ref_lr, "our_lr": our_lr},
+            )
+        )
     if agree:
-        out.append(Finding("best_lr_agreement",
-                           f"The best rate agrees in {sum(agree)} of {len(agree)} rows.",
-                           {"agree": sum(agree), "rows": len(agree)}))
+        out.append(
+            Finding(
+                "best_lr_agreement",
+                f"The best rate agrees in {sum(agree)} of {len(agree)} rows.",
+                {"agree": sum(agree), "rows": len(agree)},
+            )
+        )
     return out
 
 
@@ -699,26 +890,42 @@ def _differences(table: Table, ref: dict, cells: list[CellComparison]) -> list[F
     diffs = [c.diff for c in cells if c.diff is not None]
     if diffs:
         mad = sum(abs(d) for d in diffs) / len(diffs)
-        out.append(Finding("mean_abs_diff", f"Mean |ours − reference| over {len(diffs)} cells: "
-                           f"{_pts(mad)} points.", {"mean_abs_diff": mad}))
+        out.append(
+            Finding(
+                "mean_abs_diff",
+                f"Mean |ours − reference| over {len(diffs)} cells: {_pts(mad)} points.",
+                {"mean_abs_diff": mad},
+            )
+        )
     spread = [c.within_spread for c in cells if c.within_spread is not None]
     if spread:
-        out.append(Finding("within_spread", f"The reference lies within our seeds' range in "
-                           f"{sum(spread)} of {len(spread)} cells.",
-                           {"within": sum(spread), "cells": len(spread)}))
+        out.append(
+            Finding(
+                "within_spread",
+                f"The reference lies within our seeds' range in {sum(spread)} of {len(spread)} cells.",
+                {"within": sum(spread), "cells": len(spread)},
+            )
+        )
         noise = [c.within_noise for c in cells if c.within_noise is not None]
         outside = [c for c in cells if c.within_noise is False]
-        out.append(Finding(
-            "within_noise",
-            f"The reference is within noise (inside the 95 % prediction interval of one more "
-            f"run of ours) in {sum(noise)} of {len(noise)} cells"
-            + (": outside at " + ", ".join(f"{c.hidden}/{_lr(c.lr)}" for c in outside)
-               if outside else "") + ".",
-            {"within": sum(noise), "cells": len(noise),
-             "outside": [[c.hidden, c.lr] for c in outside]}))
+        out.append(
+            Finding(
+                "within_noise",
+                f"The reference is within noise (inside the 95 % prediction interval of one more "
+                f"run of ours) in {sum(noise)} of {len(noise)} cells"
+                + (": outside at " + ", ".join(f"{c.hidden}/{_lr(c.lr)}" for c in outside) if outside else "")
+                + ".",
+                {"within": sum(noise), "cells": len(noise), "outside": [[c.hidden, c.lr] for c in outside]},
+            )
+        )
     else:
-        out.append(Finding("within_spread", "One seed per cell: whether the reference lies "
-                           "within our spread is unknown.", {}))
+        out.append(
+            Finding(
+                "within_spread",
+                "One seed per cell: whether the reference lies within our spread is unknown.",
+                {},
+            )
+        )
     return out
 
 
@@ -734,14 +941,20 @@ def _frontiers(table: Table, ref: dict, cells: list[CellComparison]) -> list[Fin
             our_front[h] = o
     if not (ref_front or our_front):
         return []
-    return [Finding(
-        "frontier",
-        f"Divergence frontier (every rate from here up ends below {FAILED_BELOW}), "
-        "reference vs ours: "
-        + ", ".join(f"{h}: {_lr(ref_front[h]) if h in ref_front else '-'} vs "
-                    f"{_lr(our_front[h]) if h in our_front else '-'}"
-                    for h in sorted(set(ref_front) | set(our_front))) + ".",
-        {"reference": ref_front, "ours": our_front})]
+    return [
+        Finding(
+            "frontier",
+            f"Divergence frontier (every rate from here up ends below {FAILED_BELOW}), "
+            "reference vs ours: "
+            + ", ".join(
+                f"{h}: {_lr(ref_front[h]) if h in ref_front else '-'} vs "
+                f"{_lr(our_front[h]) if h in our_front else '-'}"
+                for h in sorted(set(ref_front) | set(our_front))
+            )
+            + ".",
+            {"reference": ref_front, "ours": our_front},
+        )
+    ]
 
 
 def _dnf_completed(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
@@ -749,12 +962,19 @@ def _dnf_completed(table: Table, ref: dict, cells: list[CellComparison]) -> list
     if not dnf:
         return []
     completed = [c for c in dnf if c.ours.values]
-    return [Finding(
-        "dnf_completed",
-        f"Reference DNF cells we completed: {len(completed)} of {len(dnf)}"
-        + (": " + ", ".join(f"{c.hidden}/{_lr(c.lr)} ({c.ours.mean:.4f})" for c in completed)
-           if completed else "") + ".",
-        {"completed": [[c.hidden, c.lr] for c in completed]})]
+    return [
+        Finding(
+            "dnf_completed",
+            f"Reference DNF cells we completed: {len(completed)} of {len(dnf)}"
+            + (
+                ": " + ", ".join(f"{c.hidden}/{_lr(c.lr)} ({c.ours.mean:.4f})" for c in completed)
+                if completed
+                else ""
+            )
+            + ".",
+            {"completed": [[c.hidden, c.lr] for c in completed]},
+        )
+    ]
 
 
 COMPARISON_RULES = (_protocol_note, _row_bests, _differences, _frontiers, _dnf_completed)
@@ -768,12 +988,10 @@ def render_comparison(comp: Comparison) -> str:
     """
     if not isinstance(comp, Comparison):
         raise ConfigError(f"comp must be a Comparison (from compare), got {checks.kind_of(comp)}")
-    lines = [f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  "
-             "in spread  in noise"]
+    lines = [f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  in spread  in noise"]
     for c in comp.cells:
         ref, ours, diff, spread, noise = c.texts()
-        lines.append(f"{c.hidden:>6} {_lr(c.lr):>7} {ref:>9} {ours:>17} {diff:>7}  "
-                     f"{spread:<9}  {noise}")
+        lines.append(f"{c.hidden:>6} {_lr(c.lr):>7} {ref:>9} {ours:>17} {diff:>7}  {spread:<9}  {noise}")
     return "\n".join(lines + [""] + [printable(f.text) for f in comp.summary])
 
 
@@ -785,5 +1003,6 @@ def render_findings(items: Sequence[Finding]) -> str:
         ConfigError: ``items`` is not a list of Finding (from :func:`findings`).
     """
     items = checks.items_of("items", items, Finding, "a Finding (from findings)")
-    return "\n".join(f"{printable(f.text)}:" if f.kind == "facet" else f"- {printable(f.text)}"
-                      for f in items)
+    return "\n".join(
+        f"{printable(f.text)}:" if f.kind == "facet" else f"- {printable(f.text)}" for f in items
+    )

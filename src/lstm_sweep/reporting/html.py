@@ -32,10 +32,11 @@ def _text(value: object) -> str:
 
 
 def _check_environments(environments: object) -> None:
-    if not isinstance(environments, dict) or not all(
-            isinstance(env, dict) for env in environments.values()):
-        raise ConfigError("environments must be a dict of dicts (id -> what the run ran on), "
-                          f"got {checks.kind_of(environments)}")
+    if not isinstance(environments, dict) or not all(isinstance(env, dict) for env in environments.values()):
+        raise ConfigError(
+            "environments must be a dict of dicts (id -> what the run ran on), "
+            f"got {checks.kind_of(environments)}"
+        )
 
 
 def _table_html(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
@@ -50,8 +51,10 @@ def _table_html(table: Table, stat: str = "mean", always: Sequence[str] = ()) ->
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in table_notes(table))
     caption = html.escape(describe(table, stat, always))
     corner = html.escape(f"{rows.name} \\ {cols.name}")
-    return (f'<table class="results"><caption>{caption}</caption>'
-            f"<tr><th>{corner}</th>{head}</tr>{body}</table>{notes}")
+    return (
+        f'<table class="results"><caption>{caption}</caption>'
+        f"<tr><th>{corner}</th>{head}</tr>{body}</table>{notes}"
+    )
 
 
 def _findings_html(items) -> str:
@@ -59,8 +62,7 @@ def _findings_html(items) -> str:
     out, nested = ["<ul>"], False
     for f in items:
         if f.kind == "facet":
-            out.append(("</ul></li>" if nested else "")
-                       + f"<li><strong>{html.escape(f.text)}</strong><ul>")
+            out.append(("</ul></li>" if nested else "") + f"<li><strong>{html.escape(f.text)}</strong><ul>")
             nested = True
         else:
             out.append(f"<li>{html.escape(f.text)}</li>")
@@ -76,9 +78,14 @@ def _figure_heading(spec) -> str:
     return spec.facet
 
 
-def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
-                reference: str = "hw2", title: str = "lstm-sweep report", rows: str = ROWS,
-                cols: str = COLS) -> str:
+def render_html(
+    results: Sequence[TrialResult],
+    environments: dict[str, dict],
+    reference: str = "hw2",
+    title: str = "lstm-sweep report",
+    rows: str = ROWS,
+    cols: str = COLS,
+) -> str:
     """The whole report as one HTML string: tables of ``rows`` x ``cols`` (one per facet),
     findings, a captioned figure per kind and facet, the comparison and the environment.
     Every text is HTML-escaped (and its control characters shown escaped).
@@ -97,35 +104,44 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
     time_tables = build_tables(results, "time", rows, cols)
     always = varied_fields(acc_tables)
     row_axis, col_axis = AXES[rows], AXES[cols]
-    facets = (f", one table for each {', '.join(always)}" if always else "")
-    parts = [f"<h1>{_text(title)}</h1>",
-             f"<p>{len(results)} trials: test accuracy by {html.escape(row_axis.title)} (rows) "
-             f"and {html.escape(col_axis.title)} (columns){html.escape(facets)}. MNIST-like "
-             "images are read row by row by a recurrent net, as in the 2017 homework "
-             "this tool reproduces.</p>",
-             "<h2>Test accuracy</h2>", *(_table_html(t, always=always) for t in acc_tables),
-             "<h2>Wall time per trial (s)</h2>",
-             *(_table_html(t, always=always) for t in time_tables),
-             "<h2>Findings</h2>", _findings_html(findings(results, rows, cols)),
-             "<h2>Plots</h2>"]
-    specs, missing = plan_figures(results, report_kinds(results, rows, cols), rows=rows,
-                                  cols=cols)
+    facets = f", one table for each {', '.join(always)}" if always else ""
+    parts = [
+        f"<h1>{_text(title)}</h1>",
+        f"<p>{len(results)} trials: test accuracy by {html.escape(row_axis.title)} (rows) "
+        f"and {html.escape(col_axis.title)} (columns){html.escape(facets)}. MNIST-like "
+        "images are read row by row by a recurrent net, as in the 2017 homework "
+        "this tool reproduces.</p>",
+        "<h2>Test accuracy</h2>",
+        *(_table_html(t, always=always) for t in acc_tables),
+        "<h2>Wall time per trial (s)</h2>",
+        *(_table_html(t, always=always) for t in time_tables),
+        "<h2>Findings</h2>",
+        _findings_html(findings(results, rows, cols)),
+        "<h2>Plots</h2>",
+    ]
+    specs, missing = plan_figures(results, report_kinds(results, rows, cols), rows=rows, cols=cols)
     shown = None
     for spec in specs:
         heading = _figure_heading(spec)
         if heading and heading != shown:
             parts.append(f"<h3>{html.escape(heading)}</h3>")
             shown = heading
-        parts.append(f'<figure id="plot-{html.escape(spec.name)}">{svg_text(spec.draw())}'
-                     f"<figcaption>{html.escape(spec.caption)}</figcaption></figure>")
+        parts.append(
+            f'<figure id="plot-{html.escape(spec.name)}">{svg_text(spec.draw())}'
+            f"<figcaption>{html.escape(spec.caption)}</figcaption></figure>"
+        )
     for name, why in missing.items():
-        parts.append(f'<p class="note" id="plot-{html.escape(name)}">{html.escape(name)}: '
-                     f"nothing to show ({html.escape(why)}).</p>")
+        parts.append(
+            f'<p class="note" id="plot-{html.escape(name)}">{html.escape(name)}: '
+            f"nothing to show ({html.escape(why)}).</p>"
+        )
     comp = compare(results, reference)
     parts.append(f"<h2>Comparison with the published table ({html.escape(reference)})</h2>")
-    parts.append('<table class="comparison"><tr><th>hidden</th><th>lr</th><th>reference</th>'
-                 "<th>ours</th><th>difference</th><th>within our seeds</th>"
-                 "<th>within noise</th></tr>")
+    parts.append(
+        '<table class="comparison"><tr><th>hidden</th><th>lr</th><th>reference</th>'
+        "<th>ours</th><th>difference</th><th>within our seeds</th>"
+        "<th>within noise</th></tr>"
+    )
     for c in comp.cells:
         cells = "".join(f"<td>{html.escape(t)}</td>" for t in c.texts())
         parts.append(f"<tr><td>{c.hidden}</td><td>{c.lr:g}</td>{cells}</tr>")
@@ -133,11 +149,15 @@ def render_html(results: Sequence[TrialResult], environments: dict[str, dict],
     parts += [f"<li>{html.escape(f.text)}</li>" for f in comp.summary]
     parts.append("</ul><h2>Environment</h2>")
     for env in environments.values():
-        items = "".join(f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>"
-                        for k, v in sorted(env.items(), key=lambda kv: str(kv[0])))
+        items = "".join(
+            f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>"
+            for k, v in sorted(env.items(), key=lambda kv: str(kv[0]))
+        )
         parts.append(f'<table class="environment">{items}</table>')
     body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            '<meta name="generator" content="lstm-sweep">'
-            f"<title>{_text(title)}</title><style>{_STYLE}</style></head>"
-            f"<body>\n{body}\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="generator" content="lstm-sweep">'
+        f"<title>{_text(title)}</title><style>{_STYLE}</style></head>"
+        f"<body>\n{body}\n</body></html>\n"
+    )

@@ -28,8 +28,13 @@ class OutputError(LstmSweepError):
     """An output file cannot or may not be written."""
 
 
-KINDS = {"html": "an HTML page", "png": "a PNG image", "svg": "an SVG image",
-         "csv": "an lstm-sweep CSV export", "jsonl": "an lstm-sweep JSON-lines export"}
+KINDS = {
+    "html": "an HTML page",
+    "png": "a PNG image",
+    "svg": "an SVG image",
+    "csv": "an lstm-sweep CSV export",
+    "jsonl": "an lstm-sweep JSON-lines export",
+}
 
 
 def _is_kind(head: bytes, kind: str) -> bool:
@@ -55,8 +60,9 @@ def _reason(e: OSError) -> str:
     return e.strerror or str(e)
 
 
-def check_target(path: str | Path, kind: str, *, overwrite: bool = False,
-                 protect: Sequence[str | Path] = ()) -> Path:
+def check_target(
+    path: str | Path, kind: str, *, overwrite: bool = False, protect: Sequence[str | Path] = ()
+) -> Path:
     """Refuse (OutputError) an output path that may not be written; returns it as a Path.
 
     ``kind``: what the output is (a key of :data:`KINDS`: html, png, svg, csv, jsonl).
@@ -77,38 +83,45 @@ def check_target(path: str | Path, kind: str, *, overwrite: bool = False,
     for p in protect:
         with contextlib.suppress(OSError):
             if path.exists() and os.path.samefile(path, p):
-                raise OutputError(f"path={path} is the results store being read; choose "
-                                  "another file name")
+                raise OutputError(f"path={path} is the results store being read; choose another file name")
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         if not path.parent.is_dir():
-            raise OutputError(f"cannot write {path}: folder {path.parent} does not exist") \
-                from None
+            raise OutputError(f"cannot write {path}: folder {path.parent} does not exist") from None
         return path
     except OSError as e:
         raise OutputError(f"cannot write {path}: {_reason(e)}") from e
     if stat.S_ISDIR(mode):
-        raise OutputError(f"path={path} is a folder; give a file name (e.g. "
-                          f"{path / ('report.' + kind)})")
+        raise OutputError(f"path={path} is a folder; give a file name (e.g. {path / ('report.' + kind)})")
     if not stat.S_ISREG(mode):
         raise OutputError(f"path={path} is not a regular file (a FIFO, socket or device)")
     if is_store_file(path):
-        raise OutputError(f"{path} is an SQLite database (a results store?); lstm-sweep never "
-                          "writes over one: choose another file name")
+        raise OutputError(
+            f"{path} is an SQLite database (a results store?); lstm-sweep never "
+            "writes over one: choose another file name"
+        )
     try:
         with open(path, "rb") as f:
             head = f.read(512)
     except OSError as e:
         raise OutputError(f"cannot write {path}: {_reason(e)}") from e
     if head and not _is_kind(head, kind) and not overwrite:
-        raise OutputError(f"{path} exists and is not {KINDS[kind]}; choose another file name, "
-                          "or pass overwrite=True to replace it")
+        raise OutputError(
+            f"{path} exists and is not {KINDS[kind]}; choose another file name, "
+            "or pass overwrite=True to replace it"
+        )
     return path
 
 
-def write_output(path: str | Path, content: str | bytes, kind: str, *, overwrite: bool = False,
-                 protect: Sequence[str | Path] = ()) -> Path:
+def write_output(
+    path: str | Path,
+    content: str | bytes,
+    kind: str,
+    *,
+    overwrite: bool = False,
+    protect: Sequence[str | Path] = (),
+) -> Path:
     """Write ``content`` to ``path`` atomically after :func:`check_target`.
 
     Raises:
@@ -160,11 +173,11 @@ def check_folder(path: str | Path) -> Path:
     while not above.exists() and above != above.parent:
         above = above.parent
     if not above.is_dir():
-        raise OutputError(f"path={path}: {above} is a file, not a folder; pass path= with a "
-                          "folder path")
+        raise OutputError(f"path={path}: {above} is a file, not a folder; pass path= with a folder path")
     if not os.access(above, os.W_OK | os.X_OK):
-        raise OutputError(f"path={path}: the folder {above} cannot be written; pass path= "
-                          "with a folder you can write")
+        raise OutputError(
+            f"path={path}: the folder {above} cannot be written; pass path= with a folder you can write"
+        )
     return path
 
 

@@ -58,8 +58,7 @@ def heatmap_data(table: Table) -> tuple[list[list[float]], list[list[str]]]:
         for lr in table.cols:
             c = table.cell(h, lr)
             vrow.append(c.mean if c.mean is not None else math.nan)
-            lrow.append(c.label if c.label is not None else
-                        f"{c.mean:.3f}" + ("*" if c.diverged else ""))
+            lrow.append(c.label if c.label is not None else f"{c.mean:.3f}" + ("*" if c.diverged else ""))
         values.append(vrow)
         labels.append(lrow)
     return values, labels
@@ -80,8 +79,11 @@ def time_points(results: Sequence[TrialResult], by: str = ROWS) -> list[tuple[fl
     """(wall seconds, test accuracy, value of axis ``by``: the width by default) of every trial
     that has an accuracy (and a time that a log axis can show)."""
     axis = AXES[by]
-    return [(r.wall_s, r.test_accuracy, axis.value(r.config)) for r in results
-            if r.test_accuracy is not None and math.isfinite(r.test_accuracy) and r.wall_s > 0]
+    return [
+        (r.wall_s, r.test_accuracy, axis.value(r.config))
+        for r in results
+        if r.test_accuracy is not None and math.isfinite(r.test_accuracy) and r.wall_s > 0
+    ]
 
 
 def _series_label(axis_name: str, value) -> str:
@@ -90,16 +92,23 @@ def _series_label(axis_name: str, value) -> str:
     return f"{value} units" if axis_name == "hidden" else AXES[axis_name].label(value)
 
 
-def curve_series(results: Sequence[TrialResult], hidden: int | None = None,
-                 lr: float | None = None, rows: str = ROWS, cols: str = COLS
-                 ) -> dict[str, list[tuple[int, list[tuple[int, float, float]]]]]:
+def curve_series(
+    results: Sequence[TrialResult],
+    hidden: int | None = None,
+    lr: float | None = None,
+    rows: str = ROWS,
+    cols: str = COLS,
+) -> dict[str, list[tuple[int, list[tuple[int, float, float]]]]]:
     """Label -> [(seed, [(step, loss, accuracy)])] for the trials of one row or one column of a
     table: ``hidden``/``lr`` pick trials; where that fixes the table's rows (``hidden`` for the
     seed's layout) the series are its columns, where it fixes the columns they are its rows.
     With neither, the last row (the widest width)."""
     row_axis = AXES[rows]
-    pick = [r for r in results if (hidden is None or r.config.hidden == hidden)
-            and (lr is None or r.config.lr == lr)]
+    pick = [
+        r
+        for r in results
+        if (hidden is None or r.config.hidden == hidden) and (lr is None or r.config.lr == lr)
+    ]
     fixed = {name for name, v in (("hidden", hidden), ("lr", lr)) if v is not None}
     if cols in fixed and rows not in fixed:
         by = rows
@@ -112,8 +121,7 @@ def curve_series(results: Sequence[TrialResult], hidden: int | None = None,
     out: dict[str, list] = {}
     for r in sorted(pick, key=lambda r: (axis.sort_key(axis.value(r.config)), r.config.seed)):
         points = [(p.step, p.loss, p.accuracy) for p in r.curve]
-        out.setdefault(_series_label(by, axis.value(r.config)), []).append(
-            (r.config.seed, points))
+        out.setdefault(_series_label(by, axis.value(r.config)), []).append((r.config.seed, points))
     return out
 
 
@@ -121,8 +129,11 @@ def best_lr_data(table: Table) -> dict[int, dict]:
     """Width -> best lr, its accuracy, and the lowest/highest rate within the band."""
     out = {}
     for h, (lr, acc) in best_per_row(table).items():
-        band = [x for x in table.cols if (c := table.cell(h, x)).mean is not None
-                and c.mean >= acc - BAND_POINTS / 100]
+        band = [
+            x
+            for x in table.cols
+            if (c := table.cell(h, x)).mean is not None and c.mean >= acc - BAND_POINTS / 100
+        ]
         out[h] = {"lr": lr, "accuracy": acc, "low": min(band), "high": max(band)}
     return out
 
@@ -152,8 +163,11 @@ class TransferPanel:
 
 def _mean_loss(trials: Sequence[TrialResult]) -> float | None:
     """The mean final training loss of the trials that finished with a finite one."""
-    losses = [r.train_loss for r in trials if r.status == Status.DONE
-              and r.train_loss is not None and math.isfinite(r.train_loss)]
+    losses = [
+        r.train_loss
+        for r in trials
+        if r.status == Status.DONE and r.train_loss is not None and math.isfinite(r.train_loss)
+    ]
     return sum(losses) / len(losses) if losses else None
 
 
@@ -180,13 +194,19 @@ def transfer_panels(results: Sequence[TrialResult]) -> list[TransferPanel]:
             for lr in table.cols:
                 trials = cells.get((key, h, lr), [])
                 if trials:
-                    points.append(TransferPoint(lr, _mean_loss(trials), table.cell(h, lr).mean,
-                                                sum(r.status in (Status.DIVERGED, Status.FAILED)
-                                                    for r in trials)))
+                    points.append(
+                        TransferPoint(
+                            lr,
+                            _mean_loss(trials),
+                            table.cell(h, lr).mean,
+                            sum(r.status in (Status.DIVERGED, Status.FAILED) for r in trials),
+                        )
+                    )
             widths[h] = points
         best = {h: lr for h, (lr, _) in best_per_row(table).items()}
-        panels.append(TransferPanel(param_name(table.protocol) if "param" in table.protocol
-                                    else "", widths, best))
+        panels.append(
+            TransferPanel(param_name(table.protocol) if "param" in table.protocol else "", widths, best)
+        )
     return panels
 
 
@@ -198,6 +218,7 @@ def shades(rgb: tuple[float, ...], n: int) -> list[tuple[float, float, float]]:
 
     def toward_white(c: float, i: int) -> float:
         return c + (1 - c) * 0.65 * i / (n - 1)
+
     return [(toward_white(r, i), toward_white(g, i), toward_white(b, i)) for i in range(n)]
 
 
@@ -230,8 +251,15 @@ def plot_heatmap(table: Table, title: str = ""):
     for i, row in enumerate(labels):
         for j, text in enumerate(row):
             v = values[i][j]
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                    color="black" if (not math.isnan(v) and v > 0.6) else "white")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if (not math.isnan(v) and v > 0.6) else "white",
+            )
     fig.colorbar(im, ax=ax, label="test accuracy")
     ax.set_title(f"Test accuracy by {rows.noun} and {cols.noun}{title}", fontsize=9)
     fig.tight_layout()
@@ -251,8 +279,14 @@ def plot_time(results: Sequence[TrialResult], by: str = ROWS, title: str = ""):
         ax.scatter(xs, ys, color=cmap(k), label=_series_label(by, g), s=22)
     front = pareto_front([(t, a) for t, a, _ in points])
     if front:
-        ax.step([t for t, _ in front], [a for _, a in front], where="post", color="gray",
-                linestyle="--", label="Pareto front")
+        ax.step(
+            [t for t, _ in front],
+            [a for _, a in front],
+            where="post",
+            color="gray",
+            linestyle="--",
+            label="Pareto front",
+        )
     ax.set_xscale("log")
     if points:
         _log_ticks(ax.xaxis, min(t for t, _, _ in points), max(t for t, _, _ in points))
@@ -282,8 +316,9 @@ def plot_curves(series: dict[str, list], title: str = ""):
     ax_loss.set_ylabel("batch loss (log)")
     ax_acc.set_xlabel("step")
     ax_acc.set_ylabel("batch accuracy")
-    fig.suptitle(f"Learning curves{title}" + (f" ({seeds} seeds as shades)" if seeds > 1
-                                              else ""), fontsize=10)
+    fig.suptitle(
+        f"Learning curves{title}" + (f" ({seeds} seeds as shades)" if seeds > 1 else ""), fontsize=10
+    )
     ax_acc.legend(fontsize=7, loc="lower right", ncol=2 if len(series) > 6 else 1)
     fig.tight_layout()
     return fig
@@ -294,12 +329,22 @@ def plot_best_lr(table: Table, title: str = ""):
     data = best_lr_data(table)
     widths = list(data)
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.fill_between(widths, [data[h]["low"] for h in widths], [data[h]["high"] for h in widths],
-                    alpha=0.25, label=f"within {BAND_POINTS} points of the best")
+    ax.fill_between(
+        widths,
+        [data[h]["low"] for h in widths],
+        [data[h]["high"] for h in widths],
+        alpha=0.25,
+        label=f"within {BAND_POINTS} points of the best",
+    )
     ax.plot(widths, [data[h]["lr"] for h in widths], marker="o", label="best rate")
     for h in widths:
-        ax.annotate(f"{data[h]['accuracy']:.3f}", (h, data[h]["lr"]), fontsize=7,
-                    textcoords="offset points", xytext=(4, 4))
+        ax.annotate(
+            f"{data[h]['accuracy']:.3f}",
+            (h, data[h]["lr"]),
+            fontsize=7,
+            textcoords="offset points",
+            xytext=(4, 4),
+        )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel(table.axes[0].title)
@@ -331,8 +376,16 @@ def _draw_transfer_panel(ax_loss, ax_acc, panel: TransferPanel, colours: dict) -
         for ax, pts in ((ax_loss, loss), (ax_acc, acc)):
             at = [y for x, y in pts if x == best]
             if at:
-                ax.plot([best], at, marker="*", markersize=11, color=colour,
-                        markeredgecolor="black", markeredgewidth=0.6, linestyle="none")
+                ax.plot(
+                    [best],
+                    at,
+                    marker="*",
+                    markersize=11,
+                    color=colour,
+                    markeredgecolor="black",
+                    markeredgewidth=0.6,
+                    linestyle="none",
+                )
     ax_loss.set_title(panel.title, fontsize=10)
 
 
@@ -344,10 +397,18 @@ def _mark_blown(ax_loss, panel: TransferPanel, colours: dict) -> None:
     for h, points in panel.widths.items():
         xs = [p.lr for p in points if p.blown]
         if xs:
-            ax_loss.plot(xs, [0.97 - 0.05 * row[h]] * len(xs),
-                         transform=ax_loss.get_xaxis_transform(),
-                         marker="x", markersize=7, color=colours[h], linestyle="none",
-                         clip_on=False, scalex=False, scaley=False)
+            ax_loss.plot(
+                xs,
+                [0.97 - 0.05 * row[h]] * len(xs),
+                transform=ax_loss.get_xaxis_transform(),
+                marker="x",
+                markersize=7,
+                color=colours[h],
+                linestyle="none",
+                clip_on=False,
+                scalex=False,
+                scaley=False,
+            )
 
 
 def plot_transfer(panels: Sequence[TransferPanel], title: str = ""):
@@ -357,15 +418,13 @@ def plot_transfer(panels: Sequence[TransferPanel], title: str = ""):
 
     plt = _pyplot()
     n = max(len(panels), 1)
-    fig, axes = plt.subplots(2, n, figsize=(4.2 * n + 1.6, 6.6), sharex=True, sharey="row",
-                             squeeze=False)
+    fig, axes = plt.subplots(2, n, figsize=(4.2 * n + 1.6, 6.6), sharex=True, sharey="row", squeeze=False)
     widths = sorted({h for p in panels for h in p.widths})
     colours = _width_colours(plt, widths)
     for k, panel in enumerate(panels):
         _draw_transfer_panel(axes[0][k], axes[1][k], panel, colours)
     rates = [p.lr for panel in panels for pts in panel.widths.values() for p in pts]
-    losses = [p.loss for panel in panels for pts in panel.widths.values() for p in pts
-              if p.loss is not None]
+    losses = [p.loss for panel in panels for pts in panel.widths.values() for p in pts if p.loss is not None]
     for k in range(n):
         axes[0][k].set_xscale("log")
         if rates:
@@ -374,20 +433,30 @@ def plot_transfer(panels: Sequence[TransferPanel], title: str = ""):
     if losses and min(losses) > 0:
         axes[0][0].set_yscale("log")
         _log_ticks(axes[0][0].yaxis, min(losses), max(losses))
-    axes[0][0].set_ylabel("final training loss" + (" (log scale)" if losses and min(losses) > 0
-                                                   else ""))
+    axes[0][0].set_ylabel("final training loss" + (" (log scale)" if losses and min(losses) > 0 else ""))
     axes[1][0].set_ylabel("test accuracy")
     for k, panel in enumerate(panels):
         _mark_blown(axes[0][k], panel, colours)
     handles = [Line2D([], [], color=colours[h], marker=".", label=f"{h} units") for h in widths]
-    handles += [Line2D([], [], color="gray", marker="*", markersize=10, linestyle="none",
-                       markeredgecolor="black", label="best rate"),
-                Line2D([], [], color="gray", marker="x", linestyle="none",
-                       label="a seed diverged or failed")]
-    axes[0][n - 1].legend(handles=handles, fontsize=7, loc="upper left",
-                          bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    fig.suptitle(f"Final training loss and test accuracy against the learning rate, per "
-                 f"width{title}", fontsize=10)
+    handles += [
+        Line2D(
+            [],
+            [],
+            color="gray",
+            marker="*",
+            markersize=10,
+            linestyle="none",
+            markeredgecolor="black",
+            label="best rate",
+        ),
+        Line2D([], [], color="gray", marker="x", linestyle="none", label="a seed diverged or failed"),
+    ]
+    axes[0][n - 1].legend(
+        handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0
+    )
+    fig.suptitle(
+        f"Final training loss and test accuracy against the learning rate, per width{title}", fontsize=10
+    )
     fig.tight_layout()
     return fig
 
@@ -450,18 +519,22 @@ Planned = tuple[str, Callable[[], object]] | str
 
 def _plan_heatmap(f: _Facet) -> Planned:
     rows, cols = f.table.axes
-    return (f"Test accuracy{f.of} by {rows.title} (rows) and {cols.title} (columns), the mean "
-            "over seeds; * a seed diverged, DNF ran out of memory.",
-            lambda: plot_heatmap(f.table, f.title))
+    return (
+        f"Test accuracy{f.of} by {rows.title} (rows) and {cols.title} (columns), the mean "
+        "over seeds; * a seed diverged, DNF ran out of memory.",
+        lambda: plot_heatmap(f.table, f.title),
+    )
 
 
 def _plan_time(f: _Facet) -> Planned:
     if not time_points(f.members, f.rows):
         return NO_ACCURACY
-    return (f"Test accuracy against wall time per trial{f.of} (log scale), one point per trial, "
-            f"coloured by {f.table.axes[0].noun}; the dashed line is the Pareto front (no "
-            "other trial is both faster and more accurate).",
-            lambda: plot_time(f.members, f.rows, f.title))
+    return (
+        f"Test accuracy against wall time per trial{f.of} (log scale), one point per trial, "
+        f"coloured by {f.table.axes[0].noun}; the dashed line is the Pareto front (no "
+        "other trial is both faster and more accurate).",
+        lambda: plot_time(f.members, f.rows, f.title),
+    )
 
 
 def _curves_at(f: _Facet) -> str:
@@ -470,21 +543,33 @@ def _curves_at(f: _Facet) -> str:
         row_axis = f.table.axes[0]
         last = max({row_axis.value(r.config) for r in f.members}, key=row_axis.sort_key)
         return f" at {_series_label(f.rows, last)}"
-    return " at " + ", ".join(x for x in (
-        f"{f.hidden} units" if f.hidden is not None else "",
-        f"lr {f.lr:g}" if f.lr is not None else "") if x)
+    return " at " + ", ".join(
+        x
+        for x in (
+            f"{f.hidden} units" if f.hidden is not None else "",
+            f"lr {f.lr:g}" if f.lr is not None else "",
+        )
+        if x
+    )
 
 
 def _plan_curves(f: _Facet) -> Planned:
     series = curve_series(f.members, f.hidden, f.lr, f.rows, f.cols)
     if not any(pts for runs in series.values() for _, pts in runs):
-        what = (f"{f.hidden} units" if f.hidden is not None else
-                f"lr {f.lr:g}" if f.lr is not None else "the last row")
+        what = (
+            f"{f.hidden} units"
+            if f.hidden is not None
+            else f"lr {f.lr:g}"
+            if f.lr is not None
+            else "the last row"
+        )
         return f"no learning curve for {what}" if series else f"no trial of {what} is stored"
     at = _curves_at(f)
-    return (f"Learning curves{f.of}{at}: batch loss (log scale) and batch accuracy during "
-            "training, one colour per series, each seed a shade of it.",
-            lambda: plot_curves(series, f.title + at))
+    return (
+        f"Learning curves{f.of}{at}: batch loss (log scale) and batch accuracy during "
+        "training, one colour per series, each seed a shade of it.",
+        lambda: plot_curves(series, f.title + at),
+    )
 
 
 def _plan_best_lr(f: _Facet) -> Planned:
@@ -493,9 +578,11 @@ def _plan_best_lr(f: _Facet) -> Planned:
         return "the best-rate plot needs learning rates as columns and a numeric row axis"
     if not any(c.values for c in f.table.cells.values()):
         return NO_ACCURACY
-    return (f"Best learning rate per {rows.noun}{f.of} (line; the number is its accuracy) and "
-            f"the band of rates within {BAND_POINTS} points of it.",
-            lambda: plot_best_lr(f.table, f.title))
+    return (
+        f"Best learning rate per {rows.noun}{f.of} (line; the number is its accuracy) and "
+        f"the band of rates within {BAND_POINTS} points of it.",
+        lambda: plot_best_lr(f.table, f.title),
+    )
 
 
 TRANSFER_SHAPE = "the transfer plot needs widths as rows and learning rates as columns"
@@ -509,8 +596,10 @@ def _transfer_applies(results: Sequence[TrialResult], rows: str, cols: str) -> s
     widths = {r.config.hidden for r in results}
     rates = {r.config.lr for r in results}
     if len(widths) < 2 or len(rates) < 2:
-        return (f"the transfer plot needs two widths and two learning rates or more (here "
-                f"{len(widths)} and {len(rates)})")
+        return (
+            f"the transfer plot needs two widths and two learning rates or more (here "
+            f"{len(widths)} and {len(rates)})"
+        )
     return None
 
 
@@ -519,24 +608,29 @@ def _plan_transfer(f: _Facet) -> Planned:
     if why:
         return why
     panels = transfer_panels(f.members)
-    if not any(p.accuracy is not None for panel in panels for pts in panel.widths.values()
-               for p in pts):
+    if not any(p.accuracy is not None for panel in panels for pts in panel.widths.values() for p in pts):
         return NO_ACCURACY
     columns = ", ".join(p.title for p in panels)
-    return (f"Learning rate transfer across widths{f.of} (μTransfer, Tensor Programs V, Fig. 1): "
-            "final training loss (top) and test accuracy (bottom) against the learning rate "
-            f"(log scale), one curve per width, the mean over seeds; one column per "
-            f"parametrization ({columns}). A star marks each width's best rate (by mean test "
-            "accuracy), an x along the top edge a rate where a seed diverged or failed (its "
-            "loss is left out). Where the stars line up across widths, the best rate "
-            "transfers (μP's claim); under sp they are expected to move to smaller rates as "
-            "width grows.",
-            lambda: plot_transfer(panels, f.title))
+    return (
+        f"Learning rate transfer across widths{f.of} (μTransfer, Tensor Programs V, Fig. 1): "
+        "final training loss (top) and test accuracy (bottom) against the learning rate "
+        f"(log scale), one curve per width, the mean over seeds; one column per "
+        f"parametrization ({columns}). A star marks each width's best rate (by mean test "
+        "accuracy), an x along the top edge a rate where a seed diverged or failed (its "
+        "loss is left out). Where the stars line up across widths, the best rate "
+        "transfers (μP's claim); under sp they are expected to move to smaller rates as "
+        "width grows.",
+        lambda: plot_transfer(panels, f.title),
+    )
 
 
 PLANNERS: dict[str, Callable[[_Facet], Planned]] = {
-    "heatmap": _plan_heatmap, "time": _plan_time, "curves": _plan_curves,
-    "best-lr": _plan_best_lr, "transfer": _plan_transfer}
+    "heatmap": _plan_heatmap,
+    "time": _plan_time,
+    "curves": _plan_curves,
+    "best-lr": _plan_best_lr,
+    "transfer": _plan_transfer,
+}
 assert tuple(PLANNERS) == KINDS
 
 
@@ -561,8 +655,7 @@ def _names(tables: Sequence[Table]) -> list[tuple[str, str]]:
     return _suffixed([facet_name(table, tables) for table in tables])
 
 
-def report_kinds(results: Sequence[TrialResult], rows: str = ROWS,
-                 cols: str = COLS) -> tuple[str, ...]:
+def report_kinds(results: Sequence[TrialResult], rows: str = ROWS, cols: str = COLS) -> tuple[str, ...]:
     """The kinds a report shows for ``results``: every kind, but the transfer plot only where
     it can show something (widths as rows, rates as columns, two of each or more), so that a
     report of another layout does not explain, at each table, why it has none.
@@ -585,9 +678,14 @@ def _check_plot_args(results, kinds, hidden, lr) -> tuple[list[TrialResult], lis
     return results, kinds
 
 
-def plan_figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
-                 hidden: int | None = None, lr: float | None = None, rows: str = ROWS,
-                 cols: str = COLS) -> tuple[list[FigureSpec], dict[str, str]]:
+def plan_figures(
+    results: Sequence[TrialResult],
+    kinds: Sequence[str] = KINDS,
+    hidden: int | None = None,
+    lr: float | None = None,
+    rows: str = ROWS,
+    cols: str = COLS,
+) -> tuple[list[FigureSpec], dict[str, str]]:
     """The figures of ``kinds`` for each table of ``rows`` x ``cols`` in ``results`` (nothing is
     drawn yet), and the figures that have nothing to show, by name, with the reason (an
     all-DNF store, a row or column that does not exist, trials too short for a curve). The
@@ -621,8 +719,9 @@ def plan_figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
     return specs, missing
 
 
-def _plan(f: _Facet, suffix: str, kinds: Sequence[str], specs: list[FigureSpec],
-          missing: dict[str, str]) -> None:
+def _plan(
+    f: _Facet, suffix: str, kinds: Sequence[str], specs: list[FigureSpec], missing: dict[str, str]
+) -> None:
     """Plan the figures of ``kinds`` for facet ``f``: each a spec, or why it has nothing."""
     for kind in kinds:
         planned = PLANNERS[kind](f)
@@ -632,9 +731,14 @@ def _plan(f: _Facet, suffix: str, kinds: Sequence[str], specs: list[FigureSpec],
             specs.append(FigureSpec(kind + suffix, kind, f.name, *planned))
 
 
-def gaps(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
-         hidden: int | None = None, lr: float | None = None, rows: str = ROWS,
-         cols: str = COLS) -> dict[str, str]:
+def gaps(
+    results: Sequence[TrialResult],
+    kinds: Sequence[str] = KINDS,
+    hidden: int | None = None,
+    lr: float | None = None,
+    rows: str = ROWS,
+    cols: str = COLS,
+) -> dict[str, str]:
     """The figures of ``kinds`` that have nothing to show, by name, with the reason.
 
     Raises:
@@ -643,9 +747,14 @@ def gaps(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
     return plan_figures(results, kinds, hidden, lr, rows, cols)[1]
 
 
-def figures(results: Sequence[TrialResult], kinds: Sequence[str] = KINDS,
-            hidden: int | None = None, lr: float | None = None, rows: str = ROWS,
-            cols: str = COLS) -> dict[str, object]:
+def figures(
+    results: Sequence[TrialResult],
+    kinds: Sequence[str] = KINDS,
+    hidden: int | None = None,
+    lr: float | None = None,
+    rows: str = ROWS,
+    cols: str = COLS,
+) -> dict[str, object]:
     """Figures by name (one per kind and table); those with nothing to show are left out.
 
     Raises:
@@ -696,4 +805,4 @@ def svg_text(fig) -> str:
     fig.savefig(buf, format="svg")
     _pyplot().close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]

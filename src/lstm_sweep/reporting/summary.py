@@ -39,9 +39,12 @@ def summarize_store(path: str | Path) -> StoreSummary:
     except ConfigError:
         timeout = DEFAULT_TIMEOUT
     now = time.time()
-    return StoreSummary(trials=len(results), curve_points=sum(len(r.curve) for r in results),
-                        schema_version=version,
-                        live_claims=sum(c.live(now, timeout) for c in claims))
+    return StoreSummary(
+        trials=len(results),
+        curve_points=sum(len(r.curve) for r in results),
+        schema_version=version,
+        live_claims=sum(c.live(now, timeout) for c in claims),
+    )
 
 
 def load_environments(path: str | Path) -> dict[str, dict]:

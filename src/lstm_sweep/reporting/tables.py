@@ -117,8 +117,13 @@ class Table:
         return AXES[self.row_axis], AXES[self.col_axis]
 
 
-def build_tables(results: Sequence[TrialResult], metric: str = "accuracy", rows: str = ROWS,
-                 cols: str = COLS, best_over: str | None = None) -> list[Table]:
+def build_tables(
+    results: Sequence[TrialResult],
+    metric: str = "accuracy",
+    rows: str = ROWS,
+    cols: str = COLS,
+    best_over: str | None = None,
+) -> list[Table]:
     """Lay ``results`` out as tables of ``rows`` x ``cols`` (the seed's Table 1: hidden x lr),
     one per facet: per value of every other field that varies (steps, cell, dataset, ...).
 
@@ -142,12 +147,20 @@ def build_tables(results: Sequence[TrialResult], metric: str = "accuracy", rows:
     for protocol, members in _facets(results, rows, cols, best_over):
         pools = _pools(members, attr, row_axis, col_axis, over_axis)
         cells, chosen = _cells(pools, over_axis)
-        tables.append(Table(
-            metric=metric, protocol=protocol,
-            rows=tuple(sorted({r for r, _ in cells}, key=row_axis.sort_key)),
-            cols=tuple(sorted({c for _, c in cells}, key=col_axis.sort_key)),
-            cells=cells, seeds=max(len(c.statuses) for c in cells.values()),
-            row_axis=rows, col_axis=cols, best_over=best_over, chosen=chosen))
+        tables.append(
+            Table(
+                metric=metric,
+                protocol=protocol,
+                rows=tuple(sorted({r for r, _ in cells}, key=row_axis.sort_key)),
+                cols=tuple(sorted({c for _, c in cells}, key=col_axis.sort_key)),
+                cells=cells,
+                seeds=max(len(c.statuses) for c in cells.values()),
+                row_axis=rows,
+                col_axis=cols,
+                best_over=best_over,
+                chosen=chosen,
+            )
+        )
     return tables
 
 
@@ -157,13 +170,15 @@ def _best_over_axis(best_over: str | None, rows: str, cols: str) -> Axis | None:
         return None
     checks.choice("axis", best_over, AXES, " for the best over")
     if best_over in (rows, cols):
-        raise ConfigError(f"best_over={best_over} is already the table's rows or "
-                          "columns: choose another axis")
+        raise ConfigError(
+            f"best_over={best_over} is already the table's rows or columns: choose another axis"
+        )
     return AXES[best_over]
 
 
-def _facets(results: Sequence[TrialResult], rows: str, cols: str,
-            over: str | None) -> list[tuple[dict, list[TrialResult]]]:
+def _facets(
+    results: Sequence[TrialResult], rows: str, cols: str, over: str | None
+) -> list[tuple[dict, list[TrialResult]]]:
     """Step 1: (protocol, its trials) per facet, in the tables' order."""
     groups: dict[tuple, tuple[dict, list[TrialResult]]] = {}
     for r in results:
@@ -192,13 +207,17 @@ def _usable(r: TrialResult, value: float | None) -> bool:
     return r.status in _WITH_VALUE and value is not None and math.isfinite(value)
 
 
-def _pools(members: Sequence[TrialResult], attr: str, row_axis: Axis, col_axis: Axis,
-           over_axis: Axis | None) -> dict[tuple, _Pool]:
+def _pools(
+    members: Sequence[TrialResult], attr: str, row_axis: Axis, col_axis: Axis, over_axis: Axis | None
+) -> dict[tuple, _Pool]:
     """Step 2: (row, column, value of ``over_axis`` or None) -> the pool of those trials."""
     pools: dict[tuple, _Pool] = {}
     for r in members:
-        where = (row_axis.value(r.config), col_axis.value(r.config),
-                 over_axis.value(r.config) if over_axis else None)
+        where = (
+            row_axis.value(r.config),
+            col_axis.value(r.config),
+            over_axis.value(r.config) if over_axis else None,
+        )
         pool = pools.setdefault(where, _Pool())
         pool.statuses.append(r.status)
         if r.status is Status.PRUNED:
@@ -217,9 +236,15 @@ def _cells(pools: dict[tuple, _Pool], over_axis: Axis | None) -> tuple[dict, dic
     best: dict[tuple, tuple[object, _Pool]] = {}
     for (row, col, over), pool in pools.items():
         held = best.get((row, col))
-        if held is None or pool.score > held[1].score or (
-                pool.score == held[1].score and over_axis
-                and over_axis.sort_key(over) < over_axis.sort_key(held[0])):
+        if (
+            held is None
+            or pool.score > held[1].score
+            or (
+                pool.score == held[1].score
+                and over_axis
+                and over_axis.sort_key(over) < over_axis.sort_key(held[0])
+            )
+        ):
             best[(row, col)] = (over, pool)
     cells = {k: Cell(tuple(p.values), tuple(p.statuses), tuple(p.pruned)) for k, (_, p) in best.items()}
     chosen = {k: over for k, (over, p) in best.items() if over_axis and p.score > -math.inf}
@@ -231,8 +256,7 @@ def varied_fields(tables: Sequence[Table]) -> tuple[str, ...]:
     if len(tables) < 2:
         return ()
     keys = dict.fromkeys(k for t in tables for k in t.protocol)
-    return tuple(k for k in keys
-                 if len({repr(t.protocol.get(k)) for t in tables}) > 1)
+    return tuple(k for k in keys if len({repr(t.protocol.get(k)) for t in tables}) > 1)
 
 
 def facet_name(table: Table, tables: Sequence[Table]) -> str:
@@ -287,8 +311,9 @@ def param_name(protocol: dict) -> str:
         ConfigError: ``protocol`` is not a dict with a ``param`` (a table's protocol).
     """
     if not isinstance(protocol, dict) or "param" not in protocol:
-        raise ConfigError("protocol must be a table's protocol (a dict with a param), got "
-                          f"{checks.kind_of(protocol)}")
+        raise ConfigError(
+            f"protocol must be a table's protocol (a dict with a param), got {checks.kind_of(protocol)}"
+        )
     name = AXES["param"].label(protocol["param"])
     if protocol["param"] != "sp" and "base_width" in protocol:
         name += f" (base {protocol['base_width']})"
@@ -299,10 +324,14 @@ def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
     """The caption's parts for protocol ``p``: the model where it is not the seed's (LSTM,
     Adam) or is in ``always``, then the data and the protocol (``only``: just ``always``)."""
     out = []
-    named = always if only else always | {"dataset", "steps", "batch_size", "init", "precision",
-                                          "hidden", "lr"}
-    seeds_model = (p.get("cell", "lstm"), p.get("optimizer", "adam"),
-                   tuple(p.get("opt", ()))) == ("lstm", "adam", ())
+    named = (
+        always if only else always | {"dataset", "steps", "batch_size", "init", "precision", "hidden", "lr"}
+    )
+    seeds_model = (p.get("cell", "lstm"), p.get("optimizer", "adam"), tuple(p.get("opt", ()))) == (
+        "lstm",
+        "adam",
+        (),
+    )
     model = always & {"cell", "optimizer", "opt"}
     whole = not only and (model or not seeds_model)  # a caption names the whole model
     if "cell" in p and (whole or "cell" in always):
@@ -314,10 +343,16 @@ def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
         out.append(param_name(p))
     if "readout" in p and ("readout" in always or (not only and p["readout"] != "normal")):
         out.append(f"{AXES['readout'].label(p['readout'])} readout")
-    texts = {"dataset": printable, "hidden": lambda v: f"{v} units",
-             "lr": lambda v: f"lr {v:g}", "steps": lambda v: f"{v} steps",
-             "batch_size": lambda v: f"batch {v}", "init": lambda v: f"init {v}",
-             "precision": lambda v: str(v), "display_step": lambda v: f"a point every {v} steps"}
+    texts = {
+        "dataset": printable,
+        "hidden": lambda v: f"{v} units",
+        "lr": lambda v: f"lr {v:g}",
+        "steps": lambda v: f"{v} steps",
+        "batch_size": lambda v: f"batch {v}",
+        "init": lambda v: f"init {v}",
+        "precision": lambda v: str(v),
+        "display_step": lambda v: f"a point every {v} steps",
+    }
     for k, text in texts.items():
         if k in p and k in named:
             out.append(text(p[k]))
@@ -333,18 +368,17 @@ def table_notes(table: Table) -> list[str]:
     if any(c.label == "DNF" for c in cells):
         out.append("DNF: out of memory")
     if any((c.label or "").startswith("pruned@") for c in cells):
-        out.append("pruned@N: a search stopped it after N steps (its validation accuracy there "
-                   "ranked below the rates it kept)")
+        out.append(
+            "pruned@N: a search stopped it after N steps (its validation accuracy there "
+            "ranked below the rates it kept)"
+        )
     return out
 
 
 def _grid(table: Table, stat: str = "mean") -> tuple[list[str], list[list[str]]]:
     rows, cols = table.axes
     header = [f"{rows.name} \\ {cols.name}", *(cols.label(c) for c in table.cols)]
-    body = [
-        [rows.label(r), *(table.text(r, c, stat) for c in table.cols)]
-        for r in table.rows
-    ]
+    body = [[rows.label(r), *(table.text(r, c, stat) for c in table.cols)] for r in table.rows]
     return header, body
 
 
@@ -352,8 +386,12 @@ def render_text(table: Table, stat: str = "mean", always: Sequence[str] = ()) ->
     header, rows = _grid(table, stat)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
-    out = [f"{METRICS[table.metric][0]}: {describe(table, stat, always)}", line(header),
-           "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+    out = [
+        f"{METRICS[table.metric][0]}: {describe(table, stat, always)}",
+        line(header),
+        "  ".join("-" * w for w in widths),
+        *(line(r) for r in rows),
+    ]
     return "\n".join(out + table_notes(table))
 
 
@@ -361,8 +399,12 @@ def render_markdown(table: Table, stat: str = "mean", always: Sequence[str] = ()
     header, rows = _grid(table, stat)
     header = [c.replace("|", "\\|") for c in header]  # a | in a name is not a column
     rows = [[c.replace("|", "\\|") for c in r] for r in rows]
-    out = [f"**{METRICS[table.metric][0]}** ({describe(table, stat, always)})", "",
-           "| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
+    out = [
+        f"**{METRICS[table.metric][0]}** ({describe(table, stat, always)})",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" for _ in header) + "|",
+    ]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     notes = table_notes(table)
     return "\n".join(out + ([""] + notes if notes else []))
@@ -374,18 +416,30 @@ def render_csv(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> 
     rows, cols = table.axes
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    header = [rows.name, *(f"{cols.name}_{c!r}" if cols.name == "lr" else
-                           f"{cols.name}_{cols.label(c)}" for c in table.cols)]
+    header = [
+        rows.name,
+        *(f"{cols.name}_{c!r}" if cols.name == "lr" else f"{cols.name}_{cols.label(c)}" for c in table.cols),
+    ]
     writer.writerow([csv_cell(h) for h in header])
     for r in table.rows:  # a name such as =HYPERLINK(...) is text, not a formula (csv_cell)
-        writer.writerow([csv_cell(x) for x in (rows.label(r),
-                                               *(table.text(r, c, stat) for c in table.cols))])
+        writer.writerow([csv_cell(x) for x in (rows.label(r), *(table.text(r, c, stat) for c in table.cols))])
     return buf.getvalue().rstrip("\n")
 
 
-_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-          "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-          "^": r"\textasciicircum{}", "±": r"$\pm$", "*": r"$^{*}$"}
+_LATEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "±": r"$\pm$",
+    "*": r"$^{*}$",
+}
 
 
 def _latex_escape(text: str) -> str:
@@ -396,13 +450,21 @@ def _latex_escape(text: str) -> str:
 def render_latex(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
     header, rows = _grid(table, stat)
     row_axis, col_axis = table.axes
-    corner = "Neurons / LR" if (row_axis.name, col_axis.name) == (ROWS, COLS) else \
-        f"{row_axis.title} / {col_axis.title}"
-    out = [r"\begin{table}[ht]", r"\centering",
-           rf"\caption{{{METRICS[table.metric][0]} "
-           rf"({_latex_escape(describe(table, stat, always))})}}",
-           r"\begin{tabular}{r" + "r" * len(table.cols) + "}", r"\toprule",
-           " & ".join(_latex_escape(c) for c in [corner, *header[1:]]) + r" \\", r"\midrule"]
+    corner = (
+        "Neurons / LR"
+        if (row_axis.name, col_axis.name) == (ROWS, COLS)
+        else f"{row_axis.title} / {col_axis.title}"
+    )
+    out = [
+        r"\begin{table}[ht]",
+        r"\centering",
+        rf"\caption{{{METRICS[table.metric][0]} "
+        rf"({_latex_escape(describe(table, stat, always))})}}",
+        r"\begin{tabular}{r" + "r" * len(table.cols) + "}",
+        r"\toprule",
+        " & ".join(_latex_escape(c) for c in [corner, *header[1:]]) + r" \\",
+        r"\midrule",
+    ]
     out += [" & ".join(_latex_escape(c) for c in r) + r" \\" for r in rows]
     out += [r"\bottomrule", r"\end{tabular}"]
     out += [rf"\par\footnotesize {_latex_escape(n)}" for n in table_notes(table)]
@@ -410,8 +472,7 @@ def render_latex(table: Table, stat: str = "mean", always: Sequence[str] = ()) -
     return "\n".join(out)
 
 
-_RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv,
-              "latex": render_latex}
+_RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv, "latex": render_latex}
 
 
 def render_tables(tables: Sequence[Table], fmt: str = "text", stat: str = "mean") -> str:

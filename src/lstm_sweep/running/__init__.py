@@ -38,11 +38,23 @@ if TYPE_CHECKING:
 
 # Each name -> the module (of this package) that defines it.
 _HOME = {
-    "coord_check": ".coordcheck", "human_bytes": ".cost", "human_seconds": ".cost",
-    "EXECUTORS": ".executors", "SearchCallbacks": ".search", "SearchPlan": ".search",
-    "SearchSummary": ".search", "plan_search": ".search", "render_search_summary": ".search",
-    "run_search": ".search", "Plan": ".sweep", "SweepCallbacks": ".sweep", "SweepRequest": ".sweep",
-    "SweepSummary": ".sweep", "execute": ".sweep", "plan_sweep": ".sweep", "run_sweep": ".sweep",
+    "coord_check": ".coordcheck",
+    "human_bytes": ".cost",
+    "human_seconds": ".cost",
+    "EXECUTORS": ".executors",
+    "SearchCallbacks": ".search",
+    "SearchPlan": ".search",
+    "SearchSummary": ".search",
+    "plan_search": ".search",
+    "render_search_summary": ".search",
+    "run_search": ".search",
+    "Plan": ".sweep",
+    "SweepCallbacks": ".sweep",
+    "SweepRequest": ".sweep",
+    "SweepSummary": ".sweep",
+    "execute": ".sweep",
+    "plan_sweep": ".sweep",
+    "run_sweep": ".sweep",
     "sweep_request": ".sweep",
 }
 
@@ -53,7 +65,23 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["EXECUTORS", "Plan", "SearchCallbacks", "SearchPlan", "SearchSummary", "SweepCallbacks",
-           "SweepRequest", "SweepSummary", "coord_check", "execute", "human_bytes", "human_seconds",
-           "plan_search", "plan_sweep", "render_search_summary", "run_search", "run_sweep",
-           "sweep_request"]
+__all__ = [
+    "EXECUTORS",
+    "Plan",
+    "SearchCallbacks",
+    "SearchPlan",
+    "SearchSummary",
+    "SweepCallbacks",
+    "SweepRequest",
+    "SweepSummary",
+    "coord_check",
+    "execute",
+    "human_bytes",
+    "human_seconds",
+    "plan_search",
+    "plan_sweep",
+    "render_search_summary",
+    "run_search",
+    "run_sweep",
+    "sweep_request",
+]

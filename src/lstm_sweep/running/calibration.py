@@ -38,8 +38,7 @@ def probe_widths(device: torch.device, widest: int | None = None) -> tuple[int, 
     return narrow, wide
 
 
-def calibrations_for(units, device: torch.device, refresh: bool = False,
-                     workers: int | None = None) -> dict:
+def calibrations_for(units, device: torch.device, refresh: bool = False, workers: int | None = None) -> dict:
     """The probe of every (engine, precision, cell) that ``units`` train with, each probed up to
     the widest of its units (on a GPU); on a CPU, also the probe with one worker's threads,
     keyed (engine, precision, cell, threads), for the units that run in ``workers`` side by side
@@ -55,14 +54,28 @@ def calibrations_for(units, device: torch.device, refresh: bool = False,
         if device.type == "cpu" and n > 1:
             threads = max(1, cpu_cores() // n)
             widest[(*key, threads)] = max(widest.get((*key, threads), 0), u.hidden)
-    return {key: calibration_for(device, precision=key[1], engine=key[0], refresh=refresh,
-                                 cell=key[2], widest=widest[key],
-                                 threads=key[3] if len(key) > 3 else None)
-            for key in sorted(widest)}
+    return {
+        key: calibration_for(
+            device,
+            precision=key[1],
+            engine=key[0],
+            refresh=refresh,
+            cell=key[2],
+            widest=widest[key],
+            threads=key[3] if len(key) > 3 else None,
+        )
+        for key in sorted(widest)
+    }
 
 
-def probe(device: torch.device, precision: str = "fp32", engine: str = "single", cell: str = "lstm",
-          steps: int = 12, widths: tuple[int, int] | None = None) -> Calibration:
+def probe(
+    device: torch.device,
+    precision: str = "fp32",
+    engine: str = "single",
+    cell: str = "lstm",
+    steps: int = 12,
+    widths: tuple[int, int] | None = None,
+) -> Calibration:
     """Time a few training steps at two widths on random data and fit overhead + throughput."""
     import time
 
@@ -77,9 +90,9 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
     y = torch.randint(0, 10, (100,), device=device)
     with precision_context(precision), flushed(device):  # as the trials will run
         for h in widths:
-            runner = make_engine(engine, [TrialConfig(hidden=h, lr=1e-3, precision=precision,
-                                                      cell=cell)],
-                                 device)
+            runner = make_engine(
+                engine, [TrialConfig(hidden=h, lr=1e-3, precision=precision, cell=cell)], device
+            )
             step = stepper(runner, device)  # as training steps it (a CUDA graph on a GPU)
             for _ in range(WARMUP_STEPS + 2):  # warm-up (and the graph's capture)
                 step(x, y)
@@ -90,8 +103,7 @@ def probe(device: torch.device, precision: str = "fp32", engine: str = "single",
                 step(x, y)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
-            measured.append(((time.perf_counter() - t0) / steps,
-                             step_flops(h, 100, GATES[cell])))
+            measured.append(((time.perf_counter() - t0) / steps, step_flops(h, 100, GATES[cell])))
     narrow, wide = measured
     return fit(narrow, wide, device=str(device))
 
@@ -116,9 +128,15 @@ def fit(narrow: tuple[float, float], wide: tuple[float, float], device: str) -> 
 DEGENERATE = 20.0
 
 
-def calibration_for(device: torch.device, precision: str = "fp32", engine: str = "single",
-                    refresh: bool = False, cell: str = "lstm",
-                    widest: int | None = None, threads: int | None = None) -> Calibration:
+def calibration_for(
+    device: torch.device,
+    precision: str = "fp32",
+    engine: str = "single",
+    refresh: bool = False,
+    cell: str = "lstm",
+    widest: int | None = None,
+    threads: int | None = None,
+) -> Calibration:
     """A cached probe result for this machine, device, precision, engine and cell (probed if
     new); on a GPU, probed up to ``widest`` units (:func:`probe_widths`); on a CPU with
     ``threads`` torch threads (None: as this process has them)."""
@@ -134,8 +152,9 @@ def calibration_for(device: torch.device, precision: str = "fp32", engine: str =
         torch.set_num_threads(saved)
 
 
-def _calibration_for(device: torch.device, precision: str, engine: str, refresh: bool,
-                     cell: str, widest: int | None) -> Calibration:
+def _calibration_for(
+    device: torch.device, precision: str, engine: str, refresh: bool, cell: str, widest: int | None
+) -> Calibration:
     import json
 
     import torch
@@ -144,9 +163,11 @@ def _calibration_for(device: torch.device, precision: str, engine: str, refresh:
     from ..training import device_name
 
     widths = probe_widths(device, widest)
-    key = "|".join([device_name(device), str(torch.get_num_threads()), torch.__version__,
-                    precision, engine] + ([cell] if cell != "lstm" else [])
-                   + ([f"{widths[0]}-{widths[1]}"] if device.type == "cuda" else []))
+    key = "|".join(
+        [device_name(device), str(torch.get_num_threads()), torch.__version__, precision, engine]
+        + ([cell] if cell != "lstm" else [])
+        + ([f"{widths[0]}-{widths[1]}"] if device.type == "cuda" else [])
+    )
     path = Path(os.environ.get("LSTM_SWEEP_CALIBRATION") or cache_dir().parent / "calibration.json")
     cache: dict = {}
     try:
@@ -159,8 +180,7 @@ def _calibration_for(device: torch.device, precision: str, engine: str, refresh:
     if cached is not None and not refresh:
         return cached
     cal = probe(device, precision, engine, cell, widths=widths)
-    cache[key] = {"overhead_s": cal.overhead_s, "flops_per_s": cal.flops_per_s,
-                  "device": cal.device}
+    cache[key] = {"overhead_s": cal.overhead_s, "flops_per_s": cal.flops_per_s, "device": cal.device}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -186,5 +206,4 @@ def _cached(entry: object) -> Calibration | None:
 
 def _is_number(value: object) -> TypeGuard[float]:
     """A finite int or float (not a bool)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -51,8 +51,7 @@ MAX_COORD_VALUES = 64  # widths, parametrizations or seeds in one check
 
 def _distinct(name: str, values: object, check: Callable[[Any], object]) -> tuple:
     if not isinstance(values, (list, tuple)) or not 1 <= len(values) <= MAX_COORD_VALUES:
-        raise ConfigError(f"{name} must be a list of 1 to {MAX_COORD_VALUES} values, got "
-                          f"{show(values)}")
+        raise ConfigError(f"{name} must be a list of 1 to {MAX_COORD_VALUES} values, got {show(values)}")
     for v in values:
         check(v)
     if len(set(values)) != len(values):
@@ -97,14 +96,13 @@ def coord_check(
     seeds = _distinct("seeds", seeds, lambda s: TrialConfig(16, 0.1, seed=s))
     check_count("steps", steps, MAX_COORD_STEPS)
     if on_done is not None and not callable(on_done):
-        raise ConfigError(f"on_done must be a function (param, width) or None, got "
-                          f"{show(on_done)}")
+        raise ConfigError(f"on_done must be a function (param, width) or None, got {show(on_done)}")
     lr = default_lr(optimizer) if lr is None and isinstance(optimizer, str) else lr
-    TrialConfig(16, lr, cell=cell, optimizer=optimizer, base_width=base_width, readout=readout,
-                batch_size=batch_size)  # every other argument, checked once
+    TrialConfig(
+        16, lr, cell=cell, optimizer=optimizer, base_width=base_width, readout=readout, batch_size=batch_size
+    )  # every other argument, checked once
     if batch_size > len(data.train):
-        raise ConfigError(f"batch size {batch_size} is more than the {len(data.train):,} "
-                          "training images")
+        raise ConfigError(f"batch size {batch_size} is more than the {len(data.train):,} training images")
     device = resolve_device(device)
     _check_memory(max(widths), len(seeds), batch_size, cell, device)
     x = torch.as_tensor(data.train.images[:batch_size], device=device)
@@ -113,18 +111,33 @@ def coord_check(
     with flushed(device):  # as trials train
         for param in params:
             for width in sorted(widths):
-                configs = [TrialConfig(hidden=width, lr=lr, seed=s, data_seed=0, steps=steps,
-                                       batch_size=batch_size, cell=cell, optimizer=optimizer,
-                                       param=param, base_width=base_width, readout=readout,
-                                       dataset=data.name) for s in seeds]
+                configs = [
+                    TrialConfig(
+                        hidden=width,
+                        lr=lr,
+                        seed=s,
+                        data_seed=0,
+                        steps=steps,
+                        batch_size=batch_size,
+                        cell=cell,
+                        optimizer=optimizer,
+                        param=param,
+                        base_width=base_width,
+                        readout=readout,
+                        dataset=data.name,
+                    )
+                    for s in seeds
+                ]
                 try:
                     points += _measure(configs, x, y, steps)
                 except (MemoryError, RuntimeError) as e:  # torch's out-of-memory errors included
                     if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
                         raise
-                    raise ConfigError(f"width {width} ({len(configs)} seeds together) does not fit "
-                                      f"in the memory of {device}; give smaller widths= or "
-                                      "fewer seeds=") from None
+                    raise ConfigError(
+                        f"width {width} ({len(configs)} seeds together) does not fit "
+                        f"in the memory of {device}; give smaller widths= or "
+                        "fewer seeds="
+                    ) from None
                 if on_done is not None:
                     on_done(param, width)
     return points
@@ -139,28 +152,30 @@ def coord_memory(width: int, seeds: int, batch_size: int, cell: str = "lstm") ->
     return sum(parts.values()) + 2 * 4 * seeds * trial_params(config)
 
 
-def _check_memory(widest: int, seeds: int, batch_size: int, cell: str,
-                  device: torch.device) -> None:
+def _check_memory(widest: int, seeds: int, batch_size: int, cell: str, device: torch.device) -> None:
     """Refuse, before any work, a widest width whose check cannot fit in the device's memory
     (a 2^20-unit LSTM would otherwise be allocated, or swap, before it fails)."""
     need = coord_memory(widest, seeds, batch_size, cell)
     available, _ = device_memory(device)
     if available is not None and need > available:
-        raise ConfigError(f"width {widest} with {seeds} seeds needs about "
-                          f"{human_bytes(need)}, and {device} has {human_bytes(available)} "
-                          "free; give smaller widths=, fewer seeds= or a smaller "
-                          "batch_size=")
+        raise ConfigError(
+            f"width {widest} with {seeds} seeds needs about "
+            f"{human_bytes(need)}, and {device} has {human_bytes(available)} "
+            "free; give smaller widths=, fewer seeds= or a smaller "
+            "batch_size="
+        )
 
 
-def _measure(configs: list[TrialConfig], x: torch.Tensor, y: torch.Tensor,
-             steps: int) -> list[CoordPoint]:
+def _measure(configs: list[TrialConfig], x: torch.Tensor, y: torch.Tensor, steps: int) -> list[CoordPoint]:
     first = configs[0]
     engine = cast("FusedEngine | FusedCellEngine", make_engine("fused", configs, x.device))
     mult = readout_multiplier(first)
 
     def now() -> list[dict[str, torch.Tensor]]:
-        return [probe(first.cell, {n: t.to(x.device) for n, t in engine.tf_params(k).items()},
-                      x, mult) for k in range(engine.k)]
+        return [
+            probe(first.cell, {n: t.to(x.device) for n, t in engine.tf_params(k).items()}, x, mult)
+            for k in range(engine.k)
+        ]
 
     start = now()
     points = []
@@ -170,7 +185,6 @@ def _measure(configs: list[TrialConfig], x: torch.Tensor, y: torch.Tensor,
         current = start if step == 0 else now()
         for q in start[0]:
             value = sum(m[q].abs().mean().item() for m in current) / len(current)
-            change = sum((m[q] - m0[q]).abs().mean().item()
-                         for m, m0 in zip(current, start)) / len(current)
+            change = sum((m[q] - m0[q]).abs().mean().item() for m, m0 in zip(current, start)) / len(current)
             points.append(CoordPoint(first.param, first.hidden, step, q, value, change))
     return points

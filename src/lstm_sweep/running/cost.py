@@ -79,7 +79,6 @@ class Calibration:
     device: str
 
 
-
 @dataclass(frozen=True)
 class UnitPlan:
     unit: WorkUnit
@@ -238,10 +237,22 @@ def plan_rows(plan) -> list[dict]:
     for u in plan.units:
         c = u.unit.configs[0]
         key = (c.cell, c.hidden, c.steps, c.batch_size, u.unit.engine, u.workers, c.precision)
-        row = rows.setdefault(key, {"hidden": c.hidden, "engine": u.unit.engine,
-                                    "workers": u.workers, "precision": c.precision, "trials": 0,
-                                    "cell": c.cell, "steps": c.steps, "batch_size": c.batch_size,
-                                    "flops_per_trial": u.flops, "memory": 0, "seconds": 0.0})
+        row = rows.setdefault(
+            key,
+            {
+                "hidden": c.hidden,
+                "engine": u.unit.engine,
+                "workers": u.workers,
+                "precision": c.precision,
+                "trials": 0,
+                "cell": c.cell,
+                "steps": c.steps,
+                "batch_size": c.batch_size,
+                "flops_per_trial": u.flops,
+                "memory": 0,
+                "seconds": 0.0,
+            },
+        )
         row["trials"] += len(u.unit.configs)
         row["memory"] = max(row["memory"], u.memory_total + plan.base_memory)
         row["seconds"] += u.seconds / u.workers
@@ -253,21 +264,29 @@ def render_plan(plan, title: str = "plan") -> str:
     cal = plan.calibration
     if not plan.units:
         return f"{title} on {plan.device}: nothing to run (every trial is stored already)"
-    out = [f"{title} on {plan.device} (probe: {cal.overhead_s * 1e3:.2f} ms/step overhead + "
-           f"{cal.flops_per_s / 1e9:.0f} GFLOP/s)"]
-    header = ["hidden", "trials", "engine", "workers", "GFLOP/trial", "peak memory", "time/trial",
-              "time"]
+    out = [
+        f"{title} on {plan.device} (probe: {cal.overhead_s * 1e3:.2f} ms/step overhead + "
+        f"{cal.flops_per_s / 1e9:.0f} GFLOP/s)"
+    ]
+    header = ["hidden", "trials", "engine", "workers", "GFLOP/trial", "peak memory", "time/trial", "time"]
     rows = [header]
     found = plan_rows(plan)
     varies = [k for k in ("steps", "batch_size") if len({r[k] for r in found}) > 1]
     for r in found:
         cell = f" {r['cell']}" if r["cell"] != "lstm" else ""
         cell += "".join(f" {r[k]} steps" if k == "steps" else f" batch {r[k]}" for k in varies)
-        rows.append([str(r["hidden"]), str(r["trials"]), f"{r['engine']} {r['precision']}{cell}",
-                     str(r["workers"]), f"{r['flops_per_trial'] / 1e9:,.0f}",
-                     human_bytes(r["memory"]),
-                     human_seconds(r["seconds"] / r["trials"] * r["workers"]),
-                     human_seconds(r["seconds"])])
+        rows.append(
+            [
+                str(r["hidden"]),
+                str(r["trials"]),
+                f"{r['engine']} {r['precision']}{cell}",
+                str(r["workers"]),
+                f"{r['flops_per_trial'] / 1e9:,.0f}",
+                human_bytes(r["memory"]),
+                human_seconds(r["seconds"] / r["trials"] * r["workers"]),
+                human_seconds(r["seconds"]),
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     out += ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
     trials = sum(len(u.unit.configs) for u in plan.units)
@@ -275,9 +294,11 @@ def render_plan(plan, title: str = "plan") -> str:
     out.append(f"total: {trials} trials, {flops / 1e15:.3g} PFLOP, ETA {human_seconds(plan.seconds)}")
     if plan.device_memory is not None and plan.units:
         largest = max(u.memory_total for u in plan.units) + plan.base_memory
-        out.append(f"memory: largest unit {human_bytes(largest)} of "
-                   f"{human_bytes(plan.device_memory)} available"
-                   + (f"; {len(plan.too_big)} units do NOT fit" if plan.too_big else ""))
+        out.append(
+            f"memory: largest unit {human_bytes(largest)} of "
+            f"{human_bytes(plan.device_memory)} available"
+            + (f"; {len(plan.too_big)} units do NOT fit" if plan.too_big else "")
+        )
     return "\n".join(out)
 
 
@@ -295,12 +316,17 @@ def trial_params(config: TrialConfig) -> int:
 def checkpoint_size(config: TrialConfig) -> int:
     """Bytes of one checkpoint of ``config``: parameters, optimizer slots and a diverged
     model's frozen copy (fp32), the training set's permutation, the curve."""
-    return 4 * trial_params(config) * (2 + SLOTS[config.optimizer]) + 4 * 55_000 \
-        + 24 * (config.steps // config.display_step) + 4096
+    return (
+        4 * trial_params(config) * (2 + SLOTS[config.optimizer])
+        + 4 * 55_000
+        + 24 * (config.steps // config.display_step)
+        + 4096
+    )
 
 
-def checkpoint_need(units: Sequence[WorkUnit], device: torch.device, workers: int | None,
-                    kept: Sequence[TrialConfig] = ()) -> int:
+def checkpoint_need(
+    units: Sequence[WorkUnit], device: torch.device, workers: int | None, kept: Sequence[TrialConfig] = ()
+) -> int:
     """Bytes the checkpoints of a sweep need on disk at most at once: the units that run side
     by side, each trial with two generations (the newest and the one before), plus those
     ``kept`` after their unit (a search's pruned trials, one generation each)."""

@@ -85,11 +85,18 @@ class Row:
     def __post_init__(self) -> None:
         """Raises ConfigError for fields of the wrong kind (rows are made by
         :func:`search_rows`)."""
-        ok = (_is_count(self.hidden) and isinstance(self.facet, tuple)
-              and isinstance(self.rates, tuple) and self.rates
-              and isinstance(self.trials, dict) and set(self.trials) == set(self.rates)
-              and all(isinstance(ts, tuple) and ts and all(isinstance(c, TrialConfig) for c in ts)
-                      for ts in self.trials.values()))
+        ok = (
+            _is_count(self.hidden)
+            and isinstance(self.facet, tuple)
+            and isinstance(self.rates, tuple)
+            and self.rates
+            and isinstance(self.trials, dict)
+            and set(self.trials) == set(self.rates)
+            and all(
+                isinstance(ts, tuple) and ts and all(isinstance(c, TrialConfig) for c in ts)
+                for ts in self.trials.values()
+            )
+        )
         if not ok:
             raise ConfigError(f"a search Row is made by search_rows(trials); got {show(self)}")
 
@@ -111,8 +118,7 @@ def search_rows(trials: Sequence[TrialConfig]) -> list[Row]:
     Raises:
         ConfigError: ``trials`` not a list of TrialConfig.
     """
-    if not isinstance(trials, (list, tuple)) or \
-            not all(isinstance(t, TrialConfig) for t in trials):
+    if not isinstance(trials, (list, tuple)) or not all(isinstance(t, TrialConfig) for t in trials):
         raise ConfigError(f"search_rows takes a list of TrialConfig, got {show(trials)}")
     groups: dict[tuple, dict[float, list[TrialConfig]]] = {}
     for t in trials:
@@ -121,9 +127,15 @@ def search_rows(trials: Sequence[TrialConfig]) -> list[Row]:
             d.pop(k, None)
         facet = tuple(sorted((k, repr(v)) for k, v in d.items()))
         groups.setdefault((facet, t.hidden), {}).setdefault(t.lr, []).append(t)
-    rows = [Row(hidden, facet, tuple(sorted(by_rate)),
-                {lr: tuple(sorted(ts, key=lambda c: c.seed)) for lr, ts in by_rate.items()})
-            for (facet, hidden), by_rate in groups.items()]
+    rows = [
+        Row(
+            hidden,
+            facet,
+            tuple(sorted(by_rate)),
+            {lr: tuple(sorted(ts, key=lambda c: c.seed)) for lr, ts in by_rate.items()},
+        )
+        for (facet, hidden), by_rate in groups.items()
+    ]
     order = {f: i for i, f in enumerate(dict.fromkeys(facet for facet, _ in groups))}
     return sorted(rows, key=lambda r: (order[r.facet], r.hidden))
 
@@ -137,8 +149,7 @@ def default_rungs(steps: int, eta: int = DEFAULT_ETA, n: int = DEFAULT_RUNGS) ->
     check_count("steps", steps, MAX_STEPS)
     for name, value, low in (("eta", eta, 2), ("n", n, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 10:
-            raise ConfigError(f"{name} must be a whole number from {low} to 10, got "
-                              f"{show(value)}")
+            raise ConfigError(f"{name} must be a whole number from {low} to 10, got {show(value)}")
     return tuple(sorted({max(1, steps // eta**k) for k in range(n)}))
 
 
@@ -149,10 +160,8 @@ def check_rungs(rungs: Sequence[int] | None, steps: int, eta: int) -> tuple[int,
     if rungs is None or (isinstance(rungs, (list, tuple)) and not rungs):
         return default_rungs(steps, eta)
     if not isinstance(rungs, (list, tuple)):
-        raise ConfigError(f"rungs= are a list of steps from 1 to the trials' {steps}; got "
-                          f"{show(rungs)}")
-    bad = [r for r in rungs if isinstance(r, bool) or not isinstance(r, int) or not
-           1 <= r <= steps]
+        raise ConfigError(f"rungs= are a list of steps from 1 to the trials' {steps}; got {show(rungs)}")
+    bad = [r for r in rungs if isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= steps]
     if bad:
         raise ConfigError(f"rungs= are steps from 1 to the trials' {steps}; got {show(bad[0])}")
     return tuple(sorted({*rungs, steps}))
@@ -229,16 +238,24 @@ class SearchPlan:
     def __post_init__(self) -> None:
         """Raises ConfigError for fields of the wrong kind (a SearchPlan is made by
         :func:`plan_search`; one made by hand is checked alike)."""
-        ok = (isinstance(self.request, SweepRequest) and isinstance(self.grid, Plan)
-              and isinstance(self.rows, list) and all(isinstance(r, RowPlan) for r in self.rows)
-              and isinstance(self.rungs, tuple) and self.rungs
-              and all(_is_count(r) for r in self.rungs) and _is_count(self.eta)
-              and (self.window is None or (is_finite_number(self.window) and self.window > 1))
-              and is_finite_number(self.flops_without_window) and _is_count(self.checkpoint_need, 0)
-              and (self.checkpoint_free is None or _is_count(self.checkpoint_free, 0)))
+        ok = (
+            isinstance(self.request, SweepRequest)
+            and isinstance(self.grid, Plan)
+            and isinstance(self.rows, list)
+            and all(isinstance(r, RowPlan) for r in self.rows)
+            and isinstance(self.rungs, tuple)
+            and self.rungs
+            and all(_is_count(r) for r in self.rungs)
+            and _is_count(self.eta)
+            and (self.window is None or (is_finite_number(self.window) and self.window > 1))
+            and is_finite_number(self.flops_without_window)
+            and _is_count(self.checkpoint_need, 0)
+            and (self.checkpoint_free is None or _is_count(self.checkpoint_free, 0))
+        )
         if not ok:
-            raise ConfigError("a SearchPlan is made by plan_search(request, ...); these fields "
-                              f"are not one's: {show(self)}")
+            raise ConfigError(
+                f"a SearchPlan is made by plan_search(request, ...); these fields are not one's: {show(self)}"
+            )
 
     @property
     def flops(self) -> float:
@@ -259,29 +276,43 @@ class SearchPlan:
     def render(self) -> str:
         rungs = ", ".join(str(r) for r in self.rungs)
         window = f"×{self.window:g} of the narrower width's best" if self.window else "off"
-        out = [f"search on {self.grid.cost.device}: successive halving, η = {self.eta}, rungs at "
-               f"{rungs} steps, decided by validation accuracy; window {window}"]
-        header = ["row", "rates", "seeds", *[f"@{r}" for r in self.rungs], "GFLOP", "of grid",
-                  "time"]
+        out = [
+            f"search on {self.grid.cost.device}: successive halving, η = {self.eta}, rungs at "
+            f"{rungs} steps, decided by validation accuracy; window {window}"
+        ]
+        header = ["row", "rates", "seeds", *[f"@{r}" for r in self.rungs], "GFLOP", "of grid", "time"]
         table = [header]
         for rp in self.rows:
             seeds = len(rp.row.trials[rp.row.rates[0]])
-            table.append([rp.row.label(), f"{rp.candidates}/{len(rp.row.rates)}", str(seeds),
-                          *[str(c) for c in rp.counts], f"{rp.flops / 1e9:,.0f}",
-                          f"{rp.flops / rp.grid_flops:.0%}" if rp.grid_flops else "-",
-                          human_seconds(rp.seconds)])
+            table.append(
+                [
+                    rp.row.label(),
+                    f"{rp.candidates}/{len(rp.row.rates)}",
+                    str(seeds),
+                    *[str(c) for c in rp.counts],
+                    f"{rp.flops / 1e9:,.0f}",
+                    f"{rp.flops / rp.grid_flops:.0%}" if rp.grid_flops else "-",
+                    human_seconds(rp.seconds),
+                ]
+            )
         widths = [max(len(r[i]) for r in table) for i in range(len(header))]
         out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in table]
         share = self.flops / self.grid_flops if self.grid_flops else 0.0
-        out.append(f"total: {self.flops / 1e15:.3g} PFLOP, ETA {human_seconds(self.seconds)} — "
-                   f"{share:.0%} of the full grid's {self.grid_flops / 1e15:.3g} PFLOP, ETA "
-                   f"{human_seconds(self.grid_seconds)}")
+        out.append(
+            f"total: {self.flops / 1e15:.3g} PFLOP, ETA {human_seconds(self.seconds)} — "
+            f"{share:.0%} of the full grid's {self.grid_flops / 1e15:.3g} PFLOP, ETA "
+            f"{human_seconds(self.grid_seconds)}"
+        )
         if self.window:
             saved = 1 - self.flops / self.flops_without_window if self.flops_without_window else 0
-            out.append(f"the neighbour window saves {saved:.0%} (without it: "
-                       f"{self.flops_without_window / 1e15:.3g} PFLOP)")
-        out.append("(expected: the window's place, early divergence and ties move it a little; "
-                   "rows already in the store cost less)")
+            out.append(
+                f"the neighbour window saves {saved:.0%} (without it: "
+                f"{self.flops_without_window / 1e15:.3g} PFLOP)"
+            )
+        out.append(
+            "(expected: the window's place, early divergence and ties move it a little; "
+            "rows already in the store cost less)"
+        )
         line = checkpoint_line(self.request, self.checkpoint_need, self.checkpoint_free)
         if line:
             out.append(line)
@@ -295,9 +326,14 @@ class SearchPlan:
             check_disk(self.request, self.checkpoint_need, self.checkpoint_free)
 
 
-def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
-                rungs: Sequence[int] | None = None, window: float | None = DEFAULT_WINDOW,
-                refresh: bool = False) -> SearchPlan:
+def plan_search(
+    request: SweepRequest,
+    *,
+    eta: int = DEFAULT_ETA,
+    rungs: Sequence[int] | None = None,
+    window: float | None = DEFAULT_WINDOW,
+    refresh: bool = False,
+) -> SearchPlan:
     """Plan a search of ``request``'s grid: rows, rungs, its expected FLOPs and time against the
     full grid's plan.
 
@@ -311,27 +347,33 @@ def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
     if not isinstance(request, SweepRequest):
         raise ConfigError(f"request must be a SweepRequest; got {type(request).__name__}")
     if isinstance(eta, bool) or not isinstance(eta, int) or not 2 <= eta <= 10:
-        raise ConfigError(f"eta= (the fraction a rung keeps is 1/eta) must be an integer from 2 "
-                          f"to 10; got {eta!r:.20}")
+        raise ConfigError(
+            f"eta= (the fraction a rung keeps is 1/eta) must be an integer from 2 to 10; got {eta!r:.20}"
+        )
     if window is not None:
         try:
-            factor = float(window) if isinstance(window, (int, float)) and \
-                not isinstance(window, bool) else math.nan
+            factor = (
+                float(window)
+                if isinstance(window, (int, float)) and not isinstance(window, bool)
+                else math.nan
+            )
         except OverflowError:  # an integer beyond float's range
             factor = math.inf
         if not 1 < factor < math.inf:
-            raise ConfigError(f"window= must be a finite factor above 1 (10 = a decade either "
-                              f"side), or off; got {show(window)}")
+            raise ConfigError(
+                f"window= must be a finite factor above 1 (10 = a decade either "
+                f"side), or off; got {show(window)}"
+            )
         window = factor
     if request.checkpoint_every is None:
-        raise ConfigError("a search continues its trials from their checkpoints: drop "
-                          "checkpoint_every=off")
+        raise ConfigError("a search continues its trials from their checkpoints: drop checkpoint_every=off")
     grid = request.grid
     if len(grid.steps) != 1:
         raise ConfigError("search takes one Grid(steps=...) value (the rungs are fractions of it)")
     if len(grid.lr) < 2:
-        raise ConfigError("search needs at least two learning rates to choose from (Grid(lr=...), e.g. "
-                          "1e-5:1:6 or 2^-16:1)")
+        raise ConfigError(
+            "search needs at least two learning rates to choose from (Grid(lr=...), e.g. 1e-5:1:6 or 2^-16:1)"
+        )
     steps = grid.steps[0]
     rungs = check_rungs(rungs, steps, eta)
     grid_plan = plan_sweep(replace(request, retry=frozenset()), refresh=refresh)
@@ -356,8 +398,17 @@ def plan_search(request: SweepRequest, *, eta: int = DEFAULT_ETA,
         flops = row_search_flops(row, n, rungs, eta)
         without += row_search_flops(row, len(row.rates), rungs, eta)
         grid_flops = sum(trial_flops(c) for ts in row.trials.values() for c in ts)
-        row_plans.append(RowPlan(row, n, planned_counts(n, rungs, eta), flops, grid_flops,
-                                 seconds.get(id(row), 0.0), serial.get(id(row), 0.0)))
+        row_plans.append(
+            RowPlan(
+                row,
+                n,
+                planned_counts(n, rungs, eta),
+                flops,
+                grid_flops,
+                seconds.get(id(row), 0.0),
+                serial.get(id(row), 0.0),
+            )
+        )
     kept = [c for ts in (r.trials.values() for r in rows) for t in ts for c in t]
     need, free = checkpoint_disk(request, units, kept)
     return SearchPlan(request, grid_plan, row_plans, rungs, eta, window, without, need, free)
@@ -378,11 +429,15 @@ class RowResult:
 
     def __post_init__(self) -> None:
         """Raises ConfigError for fields of the wrong kind (made by :func:`run_search`)."""
-        ok = (isinstance(self.row, Row) and (self.best is None or is_finite_number(self.best))
-              and (self.best_val is None or is_finite_number(self.best_val))
-              and isinstance(self.candidates, list) and all(is_finite_number(c) for c in self.candidates)
-              and isinstance(self.reached, dict)
-              and all(_is_count(n, 0) for n in self.reached.values()))
+        ok = (
+            isinstance(self.row, Row)
+            and (self.best is None or is_finite_number(self.best))
+            and (self.best_val is None or is_finite_number(self.best_val))
+            and isinstance(self.candidates, list)
+            and all(is_finite_number(c) for c in self.candidates)
+            and isinstance(self.reached, dict)
+            and all(_is_count(n, 0) for n in self.reached.values())
+        )
         if not ok:
             raise ConfigError(f"a RowResult is made by run_search; got {show(self)}")
 
@@ -399,14 +454,21 @@ class SearchSummary:
 
     def __post_init__(self) -> None:
         """Raises ConfigError for fields of the wrong kind (made by :func:`run_search`)."""
-        ok = (isinstance(self.rows, list) and all(isinstance(r, RowResult) for r in self.rows)
-              and all(is_finite_number(getattr(self, n)) for n in ("flops", "grid_flops",
-                                                              "planned_grid_s", "wall_s"))
-              and _is_count(self.trained, 0) and isinstance(self.statuses, dict)
-              and all(isinstance(k, str) and _is_count(v, 0) for k, v in self.statuses.items()))
+        ok = (
+            isinstance(self.rows, list)
+            and all(isinstance(r, RowResult) for r in self.rows)
+            and all(
+                is_finite_number(getattr(self, n))
+                for n in ("flops", "grid_flops", "planned_grid_s", "wall_s")
+            )
+            and _is_count(self.trained, 0)
+            and isinstance(self.statuses, dict)
+            and all(isinstance(k, str) and _is_count(v, 0) for k, v in self.statuses.items())
+        )
         if not ok:
-            raise ConfigError("a SearchSummary is made by run_search(plan); these fields are not "
-                              f"one's: {show(self)}")
+            raise ConfigError(
+                f"a SearchSummary is made by run_search(plan); these fields are not one's: {show(self)}"
+            )
 
 
 @dataclass
@@ -420,12 +482,14 @@ class SearchCallbacks:
     def __post_init__(self) -> None:
         """Raises ConfigError for a hook that is neither callable nor None (before any work)."""
         if self.sweep is not None and not isinstance(self.sweep, SweepCallbacks):
-            raise ConfigError(f"SearchCallbacks' sweep must be a SweepCallbacks or None; got "
-                              f"{show(self.sweep)}")
+            raise ConfigError(
+                f"SearchCallbacks' sweep must be a SweepCallbacks or None; got {show(self.sweep)}"
+            )
         for name in ("on_rung", "on_row"):
             if getattr(self, name) is not None and not callable(getattr(self, name)):
-                raise ConfigError(f"SearchCallbacks' {name} must be a function or None; got "
-                                  f"{show(getattr(self, name))}")
+                raise ConfigError(
+                    f"SearchCallbacks' {name} must be a function or None; got {show(getattr(self, name))}"
+                )
 
 
 class _State:
@@ -479,11 +543,9 @@ def run_search(plan: SearchPlan, callbacks: SearchCallbacks | None = None) -> Se
         StoreError: as for :func:`execute`.
     """
     if not isinstance(plan, SearchPlan):
-        raise ConfigError(f"plan must be a SearchPlan (plan_search(...)); got "
-                          f"{type(plan).__name__}")
+        raise ConfigError(f"plan must be a SearchPlan (plan_search(...)); got {type(plan).__name__}")
     if callbacks is not None and not isinstance(callbacks, SearchCallbacks):
-        raise ConfigError(f"callbacks must be a SearchCallbacks or None; got "
-                          f"{type(callbacks).__name__}")
+        raise ConfigError(f"callbacks must be a SearchCallbacks or None; got {type(callbacks).__name__}")
     request = plan.request
     if request.data is None:
         raise LstmSweepError("the search request has no dataset: request.with_data(data)")
@@ -506,12 +568,20 @@ def run_search(plan: SearchPlan, callbacks: SearchCallbacks | None = None) -> Se
         for key, status in store.statuses().items():
             if key in keys:
                 final[str(status)] = final.get(str(status), 0) + 1
-    return SearchSummary(out, totals["flops"], plan.grid_flops, plan.grid_seconds,
-                         time.perf_counter() - t0, totals["trained"], final)
+    return SearchSummary(
+        out,
+        totals["flops"],
+        plan.grid_flops,
+        plan.grid_seconds,
+        time.perf_counter() - t0,
+        totals["trained"],
+        final,
+    )
 
 
-def _search_row(plan: SearchPlan, row: Row, center: float | None, callbacks: SearchCallbacks,
-                totals: dict, statuses: dict) -> RowResult:
+def _search_row(
+    plan: SearchPlan, row: Row, center: float | None, callbacks: SearchCallbacks, totals: dict, statuses: dict
+) -> RowResult:
     request, rungs, eta = plan.request, plan.rungs, plan.eta
     state = _State(request, row)
     alive = in_window(row.rates, center, plan.window)
@@ -538,13 +608,16 @@ def _search_row(plan: SearchPlan, row: Row, center: float | None, callbacks: Sea
             break
         alive = _promote(row, alive, rung, state, eta)
     finished = [r for r in row.rates if all(state.final(c) for c in row.trials[r])]
-    trained = [r for r in finished  # a rate that only failed or ran out of memory is no best
-               if any(state.results[c.key()].status is Status.DONE for c in row.trials[r])]
+    trained = [
+        r
+        for r in finished  # a rate that only failed or ran out of memory is no best
+        if any(state.results[c.key()].status is Status.DONE for c in row.trials[r])
+    ]
     winner = max(trained, key=lambda r: (state.score(row.trials[r]), -r)) if trained else None
     reached = {r: max(state.reached(c) for c in row.trials[r]) for r in tried}
-    return RowResult(row, winner,
-                     state.score(row.trials[winner]) if winner is not None else None,
-                     sorted(tried), reached)
+    return RowResult(
+        row, winner, state.score(row.trials[winner]) if winner is not None else None, sorted(tried), reached
+    )
 
 
 def _promote(row: Row, alive: list[float], rung: int, state: _State, eta: int) -> list[float]:
@@ -556,12 +629,19 @@ def _promote(row: Row, alive: list[float], rung: int, state: _State, eta: int) -
     return sorted(ranked[:quota])
 
 
-def _advance(plan: SearchPlan, row: Row, rates: Sequence[float], rung: int, state: _State,
-             callbacks: SearchCallbacks, totals: dict, statuses: dict) -> _State:
+def _advance(
+    plan: SearchPlan,
+    row: Row,
+    rates: Sequence[float],
+    rung: int,
+    state: _State,
+    callbacks: SearchCallbacks,
+    totals: dict,
+    statuses: dict,
+) -> _State:
     """Train the seeds of ``rates`` that are not final and not yet at ``rung`` up to it."""
     request = plan.request
-    need = [c for r in rates for c in row.trials[r]
-            if not state.final(c) and state.reached(c) < rung]
+    need = [c for r in rates for c in row.trials[r] if not state.final(c) and state.reached(c) < rung]
     if not need:
         return state
     if callbacks.on_rung:
@@ -583,8 +663,7 @@ def _advance(plan: SearchPlan, row: Row, rates: Sequence[float], rung: int, stat
         alone = plan_units(units, request.device, calibrations, 1)
         n = max(workers_for(u, request.device, None) for u in units)
         if alone.seconds * n < RUNG_IN_PROCESS_S:
-            rung_request = replace(rung_request, workers=1,
-                                   executor=make_executor("local", workers=1))
+            rung_request = replace(rung_request, workers=1, executor=make_executor("local", workers=1))
             cost = alone
             # with the threads a worker would have, so that the numbers are run's own
             threads = max(1, cpu_cores() // n) if request.device.type == "cpu" else None
@@ -607,27 +686,42 @@ def render_search_summary(plan: SearchPlan, summary: SearchSummary) -> str:
         ConfigError: ``plan`` not a SearchPlan or ``summary`` not a SearchSummary.
     """
     if not isinstance(plan, SearchPlan) or not isinstance(summary, SearchSummary):
-        raise ConfigError(f"render_search_summary takes a SearchPlan and a SearchSummary; got "
-                          f"{type(plan).__name__} and {type(summary).__name__}")
+        raise ConfigError(
+            f"render_search_summary takes a SearchPlan and a SearchSummary; got "
+            f"{type(plan).__name__} and {type(summary).__name__}"
+        )
     out = []
     for r in summary.rows:
         if r.best is None:
             out.append(f"{r.row.label()}: no rate finished")
             continue
         tried = ", ".join(f"{lr:g}@{r.reached.get(lr, 0)}" for lr in r.candidates)
-        out.append(f"{r.row.label()}: best rate {r.best:g} (validation {r.best_val:.4f}); "
-                   f"tried {tried}")
+        out.append(f"{r.row.label()}: best rate {r.best:g} (validation {r.best_val:.4f}); tried {tried}")
     share = summary.flops / summary.grid_flops if summary.grid_flops else 0.0
     untried = len(plan.grid.trials) - sum(summary.statuses.values())
     counted = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items()))
     counted += f", {untried} never tried" if untried else ""
-    out.append(f"search: {summary.flops / 1e15:.3g} PFLOP trained now ({share:.0%} of the full "
-               f"grid's {summary.grid_flops / 1e15:.3g}), {human_seconds(summary.wall_s)} "
-               f"(the full grid's plan: {human_seconds(summary.planned_grid_s)}); "
-               f"the grid's trials now: {counted}")
+    out.append(
+        f"search: {summary.flops / 1e15:.3g} PFLOP trained now ({share:.0%} of the full "
+        f"grid's {summary.grid_flops / 1e15:.3g}), {human_seconds(summary.wall_s)} "
+        f"(the full grid's plan: {human_seconds(summary.planned_grid_s)}); "
+        f"the grid's trials now: {counted}"
+    )
     return "\n".join(out)
 
 
-__all__ = ["DEFAULT_ETA", "DEFAULT_WINDOW", "Row", "RowResult", "SearchCallbacks", "SearchPlan",
-           "SearchSummary", "default_rungs", "human_bytes", "plan_search",
-           "render_search_summary", "run_search", "search_rows"]
+__all__ = [
+    "DEFAULT_ETA",
+    "DEFAULT_WINDOW",
+    "Row",
+    "RowResult",
+    "SearchCallbacks",
+    "SearchPlan",
+    "SearchSummary",
+    "default_rungs",
+    "human_bytes",
+    "plan_search",
+    "render_search_summary",
+    "run_search",
+    "search_rows",
+]

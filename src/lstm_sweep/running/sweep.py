@@ -94,8 +94,7 @@ class SweepCallbacks:
         for name in ("on_start", "on_unit_start", "on_step", "on_trial_end", "on_wait"):
             hook = getattr(self, name)
             if hook is not None and not callable(hook):
-                raise ConfigError(f"SweepCallbacks.{name} must be a function or None, got "
-                                  f"{show(hook)}")
+                raise ConfigError(f"SweepCallbacks.{name} must be a function or None, got {show(hook)}")
 
 
 @dataclass(frozen=True)
@@ -119,8 +118,9 @@ def parse_retry(statuses: Iterable[str]) -> frozenset[Status]:
     if isinstance(statuses, str):
         statuses = [x.strip() for x in statuses.split(",")]
     if isinstance(statuses, (bytes, dict)) or not isinstance(statuses, Iterable):
-        raise ConfigError(f"retry must be a list of statuses (failed, oom, diverged, pruned); got "
-                          f"{statuses!r:.60}")
+        raise ConfigError(
+            f"retry must be a list of statuses (failed, oom, diverged, pruned); got {statuses!r:.60}"
+        )
     for s in statuses:
         if not isinstance(s, (str, Status)):
             raise ConfigError(f"retry= takes failed, oom, diverged or pruned; got {s!r:.60}")
@@ -200,9 +200,11 @@ def check_fits(grid: Grid, data: Dataset) -> None:
     """Refuse a batch larger than the training set before anything trains."""
     batch = max(grid.batch_size)
     if batch > len(data.train):
-        raise ConfigError(f"Grid(batch_size=...) {batch:,} is larger than the training set of "
-                          f"{data.name} ({len(data.train):,} images); use at most "
-                          f"{len(data.train):,}")
+        raise ConfigError(
+            f"Grid(batch_size=...) {batch:,} is larger than the training set of "
+            f"{data.name} ({len(data.train):,} images); use at most "
+            f"{len(data.train):,}"
+        )
 
 
 class _Claims:
@@ -221,8 +223,12 @@ class _Claims:
     def unfinished(self, trials: Sequence[TrialConfig]) -> list[TrialConfig]:
         """Trials of ``trials`` not stored yet (retry statuses: not stored since we started)."""
         rows = dict(self.store.finished([t.key() for t in trials]))
-        return [t for t in trials if t.key() not in rows or (
-            rows[t.key()][0] in self.retry and rows[t.key()][1] < self.driver.started_at)]
+        return [
+            t
+            for t in trials
+            if t.key() not in rows
+            or (rows[t.key()][0] in self.retry and rows[t.key()][1] < self.driver.started_at)
+        ]
 
 
 @dataclass(frozen=True)
@@ -259,8 +265,7 @@ class SweepRequest:
             ConfigError: ``data`` is not a Dataset, or the grid's batch does not fit it.
         """
         if not isinstance(data, Dataset):
-            raise ConfigError(f"data must be a Dataset (load_dataset(...)); got "
-                              f"{type(data).__name__}")
+            raise ConfigError(f"data must be a Dataset (load_dataset(...)); got {type(data).__name__}")
         check_fits(self.grid, data)
         return replace(self, data=data, dataset=data.name)
 
@@ -308,21 +313,19 @@ def sweep_request(
             name of 1 to 100 printable characters, ...) and the way out.
         StoreError: the store path is a folder, a FIFO, or in a missing folder.
     """
-    _check_request_arguments(grid, store, data, dataset, engine, executor, ray_address,
-                             fallback_fp32)
+    _check_request_arguments(grid, store, data, dataset, engine, executor, ray_address, fallback_fp32)
     claim_timeout()  # $LSTM_SWEEP_CLAIM_TIMEOUT is checked before anything runs
     torch_device = resolve_device(device)
     grid = checked_grid(grid, torch_device, fallback_fp32)
     retry_set = parse_retry(retry)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or not 1 <= workers <= MAX_WORKERS):
-        raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; "
-                          f"got {workers!r}")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS
+    ):
+        raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; got {workers!r}")
     first = TrialConfig(hidden=grid.hidden[0], lr=grid.lr[0])
     for cell, init, precision in itertools.product(grid.cell, grid.init, grid.precision):
         # it can train every kind of trial (without building all of them: up to 100,000)
-        choose_engine(replace(first, cell=cell, init=init, precision=precision), engine,
-                      torch_device.type)
+        choose_engine(replace(first, cell=cell, init=init, precision=precision), engine, torch_device.type)
     if isinstance(executor, str):
         executor = make_executor(executor, workers=workers, ray_address=ray_address)
     every = parse_every(checkpoint_every)
@@ -332,33 +335,46 @@ def sweep_request(
     check_regular(path, must_exist=False)
     if every is not None:
         check_checkpoint_dir(checkpoint_dir(path))
-    request = SweepRequest(grid, path, torch_device, engine, executor, retry_set, workers,
-                           dataset, checkpoint_every=every, keep_checkpoints=keep_checkpoints)
+    request = SweepRequest(
+        grid,
+        path,
+        torch_device,
+        engine,
+        executor,
+        retry_set,
+        workers,
+        dataset,
+        checkpoint_every=every,
+        keep_checkpoints=keep_checkpoints,
+    )
     return request.with_data(data) if data is not None else request
 
 
-def _check_request_arguments(grid, store, data, dataset, engine, executor, ray_address,
-                             fallback_fp32) -> None:
+def _check_request_arguments(
+    grid, store, data, dataset, engine, executor, ray_address, fallback_fp32
+) -> None:
     """The kinds of :func:`sweep_request`'s arguments (their values are checked where they are
     used); ConfigError naming the first one of the wrong kind."""
     if not isinstance(grid, Grid):
         raise ConfigError(f"grid must be a Grid (e.g. preset('quick')); got {type(grid).__name__}")
     if not isinstance(store, Store):
         if isinstance(store, bool) or not isinstance(store, (str, os.PathLike)):
-            raise ConfigError(f"store must be a results store's path or a Store; got "
-                              f"{type(store).__name__} {store!r:.60}")
+            raise ConfigError(
+                f"store must be a results store's path or a Store; got {type(store).__name__} {store!r:.60}"
+            )
         text = os.fspath(store)
         if not isinstance(text, str) or not text.strip() or "\0" in text:
             raise ConfigError(f"store must be a file path (not empty, no NUL); got {store!r:.60}")
     if data is not None and not isinstance(data, Dataset):
-        raise ConfigError(f"data must be a Dataset (load_dataset(...)) or None; got "
-                          f"{type(data).__name__}")
+        raise ConfigError(f"data must be a Dataset (load_dataset(...)) or None; got {type(data).__name__}")
     check_dataset_name(dataset, "dataset")
     if not isinstance(engine, str):
         raise ConfigError(f"engine must be one of {', '.join(ENGINE_CHOICES)}; got {engine!r:.60}")
     if not isinstance(executor, str) and not callable(getattr(executor, "run", None)):
-        raise ConfigError(f"executor must be local, inprocess, ray or an executor object; got "
-                          f"{type(executor).__name__} {executor!r:.60}")
+        raise ConfigError(
+            f"executor must be local, inprocess, ray or an executor object; got "
+            f"{type(executor).__name__} {executor!r:.60}"
+        )
     if ray_address is not None and not isinstance(ray_address, str):
         raise ConfigError(f"ray_address must be HOST:PORT, auto or None; got {ray_address!r:.60}")
     if not isinstance(fallback_fp32, bool):
@@ -385,23 +401,25 @@ class Plan:
         return len(self.trials) - len(self.pending)
 
     def render(self) -> str:
-        text = render_plan(self.cost, f"{self.request.grid.name}: {len(self.units)} work units "
-                                      "to run")
+        text = render_plan(self.cost, f"{self.request.grid.name}: {len(self.units)} work units to run")
         line = checkpoint_line(self.request, self.checkpoint_need, self.checkpoint_free)
         text += "\n" + line if line and self.units else ""
         if self.alternatives and self.units:
-            asked = ", ".join(f"{p} {human_seconds(self.cost_of(p))}"
-                              for p in sorted({c.precision for c in self.pending}))
-            other = "; ".join(f"{p} {human_seconds(s)} (--precision {p})"
-                              for p, s in self.alternatives.items())
-            text += (f"\nETA by precision: {asked} (as asked); {other}. A precision is part of "
-                     "each trial, never switched for you; fp32 is the homework's")
+            asked = ", ".join(
+                f"{p} {human_seconds(self.cost_of(p))}" for p in sorted({c.precision for c in self.pending})
+            )
+            other = "; ".join(
+                f"{p} {human_seconds(s)} (--precision {p})" for p, s in self.alternatives.items()
+            )
+            text += (
+                f"\nETA by precision: {asked} (as asked); {other}. A precision is part of "
+                "each trial, never switched for you; fp32 is the homework's"
+            )
         return text
 
     def cost_of(self, precision: str) -> float:
         """The ETA of this plan's units of one precision."""
-        return sum(u.seconds / u.workers for u in self.cost.units
-                   if u.unit.configs[0].precision == precision)
+        return sum(u.seconds / u.workers for u in self.cost.units if u.unit.configs[0].precision == precision)
 
     def check(self, force: bool = False) -> None:
         """Refuse (LstmSweepError) a plan that cannot fit in memory or whose ETA is absurd
@@ -416,13 +434,15 @@ class Plan:
                 f"available (largest: {worst.unit.describe()} needs "
                 f"{human_bytes(worst.memory_total + cost.base_memory)}, available "
                 f"{human_bytes(cost.device_memory or 0)}); drop those widths, or pass force=True to run "
-                "them anyway (they are stored as oom = DNF if they fail)")
+                "them anyway (they are stored as oom = DNF if they fail)"
+            )
         check_disk(self.request, self.checkpoint_need, self.checkpoint_free)
         if cost.seconds > MAX_ETA_S:
             raise LstmSweepError(
                 f"the plan's ETA is {human_seconds(cost.seconds)} (more than "
                 f"{MAX_ETA_S // 86400} days); check Grid(steps=...), Grid(hidden=...) and the grid, or "
-                "pass force=True to run it anyway")
+                "pass force=True to run it anyway"
+            )
 
 
 def plan_sweep(request: SweepRequest, refresh: bool = False, alternatives: bool = False) -> Plan:
@@ -439,8 +459,9 @@ def plan_sweep(request: SweepRequest, refresh: bool = False, alternatives: bool 
             dataset: :meth:`Store.bind_dataset`).
     """
     if not isinstance(request, SweepRequest):
-        raise ConfigError(f"request must be a SweepRequest (sweep_request(...)); got "
-                          f"{type(request).__name__}")
+        raise ConfigError(
+            f"request must be a SweepRequest (sweep_request(...)); got {type(request).__name__}"
+        )
     if not isinstance(refresh, bool):
         raise ConfigError(f"refresh must be True or False; got {refresh!r:.60}")
     if not isinstance(alternatives, bool):
@@ -465,8 +486,7 @@ def plan_sweep(request: SweepRequest, refresh: bool = False, alternatives: bool 
     return Plan(request, trials, pending, units, cost, need, free, other)
 
 
-def _alternatives(pending: Sequence[TrialConfig], request: SweepRequest,
-                  refresh: bool) -> dict[str, float]:
+def _alternatives(pending: Sequence[TrialConfig], request: SweepRequest, refresh: bool) -> dict[str, float]:
     """{precision: ETA} of ``pending`` in each precision the device runs that none of them
     asks for (a single-precision grid: the one other choice a user has)."""
     asked = {c.precision for c in pending}
@@ -474,8 +494,7 @@ def _alternatives(pending: Sequence[TrialConfig], request: SweepRequest,
     for precision in PRECISIONS:
         if not pending or precision in asked or unsupported(request.device, precision):
             continue
-        units = make_units([replace(c, precision=precision) for c in pending], request.engine,
-                           request.device)
+        units = make_units([replace(c, precision=precision) for c in pending], request.engine, request.device)
         calibrations = calibrations_for(units, request.device, refresh, request.workers)
         out[precision] = plan_units(units, request.device, calibrations, request.workers).seconds
     return out
@@ -511,23 +530,30 @@ def parse_every(value: float | str | None) -> float | None:
         except (decimal.DecimalException, ValueError):
             exact = None
     if exact is None or not exact.is_finite() or not (exact == 0 or 1 <= exact <= 7 * 86400):
-        raise ConfigError(f"checkpoint_every= takes 0 (at every curve point), off (never), or "
-                          f"seconds or minutes from 1 s to 7 days (30s, 5m, 1h); got {value!r:.40}")
+        raise ConfigError(
+            f"checkpoint_every= takes 0 (at every curve point), off (never), or "
+            f"seconds or minutes from 1 s to 7 days (30s, 5m, 1h); got {value!r:.40}"
+        )
     return float(exact)
 
 
 def check_checkpoint_dir(folder: Path) -> None:
     """Refuse (StoreError) a checkpoint folder that is not one, or cannot be written."""
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise StoreError(f"{folder} is where this store keeps its checkpoints, and it is not a "
-                         "folder; move it away, or pass checkpoint_every=off")
+        raise StoreError(
+            f"{folder} is where this store keeps its checkpoints, and it is not a "
+            "folder; move it away, or pass checkpoint_every=off"
+        )
     if folder.exists() and not os.access(folder, os.W_OK | os.X_OK):
-        raise StoreError(f"{folder} (this store's checkpoints) is read-only; make it writable, "
-                         "or pass checkpoint_every=off")
+        raise StoreError(
+            f"{folder} (this store's checkpoints) is read-only; make it writable, "
+            "or pass checkpoint_every=off"
+        )
 
 
-def checkpoint_disk(request: SweepRequest, units: Sequence[WorkUnit],
-                    kept: Sequence[TrialConfig] = ()) -> tuple[int, int | None]:
+def checkpoint_disk(
+    request: SweepRequest, units: Sequence[WorkUnit], kept: Sequence[TrialConfig] = ()
+) -> tuple[int, int | None]:
     """(bytes the checkpoints need at most at once, bytes free on their disk)."""
     if request.checkpoint_every is None or not (units or kept):
         return 0, None
@@ -550,8 +576,9 @@ def checkpoint_line(request: SweepRequest, need: int, free: int | None) -> str:
     room = f", {human_bytes(free)} free" if free is not None else ""
     if not need:
         return f"checkpoints: {how} (none expected: every work unit is shorter)"
-    return (f"checkpoints: {how}, up to {human_bytes(need)} at once in "
-            f"{checkpoint_dir(request.store).name}{room}")
+    return (
+        f"checkpoints: {how}, up to {human_bytes(need)} at once in {checkpoint_dir(request.store).name}{room}"
+    )
 
 
 def check_disk(request: SweepRequest, need: int, free: int | None) -> None:
@@ -559,7 +586,8 @@ def check_disk(request: SweepRequest, need: int, free: int | None) -> None:
         raise LstmSweepError(
             f"the checkpoints need up to {human_bytes(need)} at once in "
             f"{checkpoint_dir(request.store)}, and its disk has {human_bytes(free)} free; free "
-            "some space, pass checkpoint_every=off, or force=True")
+            "some space, pass checkpoint_every=off, or force=True"
+        )
 
 
 def _check_dataset_identity(store: Store, request: SweepRequest) -> None:
@@ -569,8 +597,7 @@ def _check_dataset_identity(store: Store, request: SweepRequest) -> None:
         return
     recorded = store.dataset_fingerprint(request.dataset)
     if recorded is not None and recorded != request.data.fingerprint:
-        raise StoreError(dataset_mismatch(store.path, request.dataset, recorded,
-                                          request.data.fingerprint))
+        raise StoreError(dataset_mismatch(store.path, request.dataset, recorded, request.data.fingerprint))
 
 
 def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary:
@@ -588,22 +615,21 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
     if not isinstance(plan, Plan):
         raise ConfigError(f"plan must be a Plan (plan_sweep(...)); got {type(plan).__name__}")
     if callbacks is not None and not isinstance(callbacks, SweepCallbacks):
-        raise ConfigError(f"callbacks must be a SweepCallbacks or None; got "
-                          f"{type(callbacks).__name__}")
+        raise ConfigError(f"callbacks must be a SweepCallbacks or None; got {type(callbacks).__name__}")
     for hook, value in vars(callbacks or SweepCallbacks()).items():
         if value is not None and not callable(value):
             raise ConfigError(f"callbacks.{hook} must be a function or None; got {value!r:.60}")
     request, callbacks = plan.request, callbacks or SweepCallbacks()
     if request.data is None:
-        raise ConfigError("the sweep request has no dataset: sweep_request(..., data=...) or "
-                          "request.with_data(data)")
+        raise ConfigError(
+            "the sweep request has no dataset: sweep_request(..., data=...) or request.with_data(data)"
+        )
     with Store(request.store) as store:
         # the name now means this data in the store (refused if it meant other data)
         store.bind_dataset(request.dataset, request.data.fingerprint)
         driver = Driver()
         claims = _Claims(store, driver, request.retry)
-        store.record_plan(driver, [c.key() for c in plan.trials], len(plan.pending),
-                          plan.cost.seconds)
+        store.record_plan(driver, [c.key() for c in plan.trials], len(plan.pending), plan.cost.seconds)
         try:  # the plan read (and checked) every stored row
             if callbacks.on_start:
                 callbacks.on_start(plan.pending, plan.skipped, plan.units)
@@ -615,8 +641,9 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
                 log.warning("%s", e)  # more; a gone driver's claims are taken over anyway
 
 
-def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
-           callbacks: SweepCallbacks) -> SweepSummary:
+def _drive(
+    plan: Plan, store: Store, driver: Driver, claims: _Claims, callbacks: SweepCallbacks
+) -> SweepSummary:
     request = plan.request
     data = request.data
     assert data is not None  # run_sweep refuses a request without its dataset
@@ -631,14 +658,15 @@ def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
     with Heartbeat(lambda: Store(store.path), driver, heartbeat_interval(timeout)):
         while units:
             before = finished
-            for _, results in request.executor.run(units, data, request.device,
-                                                   claim=claims, events=events,
-                                                   checkpointing=policy):
+            for _, results in request.executor.run(
+                units, data, request.device, claim=claims, events=events, checkpointing=policy
+            ):
                 for result in results:
                     result, refused = _storable(result)
                     store.save(result, env, driver)  # committed now: a kill loses nothing
-                    if refused or (not request.keep_checkpoints
-                                   and result.status in (Status.DONE, Status.DIVERGED)):
+                    if refused or (
+                        not request.keep_checkpoints and result.status in (Status.DONE, Status.DIVERGED)
+                    ):
                         # its result holds it all (checkpoints off too: those of an earlier
                         # run, a search's pruned trial finished from its beginning, are stale)
                         request.checkpoints.delete([result.key])
@@ -654,8 +682,12 @@ def _drive(plan: Plan, store: Store, driver: Driver, claims: _Claims,
             # the same units again: the claim cuts each down to what is left (no new units)
             units = [u for u in plan.units if any(c.key() in left for c in u.configs)]
     return SweepSummary(
-        total=len(plan.trials), skipped=plan.skipped, ran=finished, statuses=dict(counts),
-        wall_s=time.perf_counter() - t0, by_others=len(plan.pending) - finished,
+        total=len(plan.trials),
+        skipped=plan.skipped,
+        ran=finished,
+        statuses=dict(counts),
+        wall_s=time.perf_counter() - t0,
+        by_others=len(plan.pending) - finished,
     )
 
 
@@ -667,10 +699,18 @@ def _storable(result: TrialResult) -> tuple[TrialResult, bool]:
     why = result_problem(result, time.time())
     if why is None:
         return result, False
-    log.warning("%s: its result cannot be stored as it is (%s); stored as failed",
-                result.config.describe(), why)
-    return replace(result, status=Status.FAILED, test_accuracy=None, val_accuracy=None,
-                   train_loss=None, curve=(), error=f"its result was refused: {why}"[:500]), True
+    log.warning(
+        "%s: its result cannot be stored as it is (%s); stored as failed", result.config.describe(), why
+    )
+    return replace(
+        result,
+        status=Status.FAILED,
+        test_accuracy=None,
+        val_accuracy=None,
+        train_loss=None,
+        curve=(),
+        error=f"its result was refused: {why}"[:500],
+    ), True
 
 
 def run_sweep(
@@ -703,8 +743,9 @@ def run_sweep(
     return execute(plan, callbacks)
 
 
-def _wait_for_others(claims: _Claims, pending: list[TrialConfig], callbacks: SweepCallbacks,
-                     timeout: float) -> list[TrialConfig]:
+def _wait_for_others(
+    claims: _Claims, pending: list[TrialConfig], callbacks: SweepCallbacks, timeout: float
+) -> list[TrialConfig]:
     """After a pass: the pending trials that are neither stored nor held by a live driver, once
     there are any (waiting while other drivers train them); empty when all are stored."""
     told: dict[str, str] | None = None

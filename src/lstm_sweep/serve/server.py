@@ -39,11 +39,18 @@ ASSETS = {
     "app.js": ("app.js", "text/javascript; charset=utf-8"),
     "style.css": ("style.css", "text/css; charset=utf-8"),
 }
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-           "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-           "Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "same-origin"}
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
 MAX_STREAMS = 64  # open event streams at once; a page beyond it polls instead
 MAX_CONNECTIONS = 256  # open connections at once (a thread each); beyond it: 503, closed
 REQUEST_TIMEOUT_S = 30.0  # a connection silent (or not reading) this long is closed
@@ -62,34 +69,36 @@ def _asset(name: str) -> bytes:
 def page(watcher: Watcher, title: str) -> bytes:
     """The page: a fixed shell, its first state as JSON data (not a script)."""
     state = to_json(watcher.changes(0))
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            '<link rel="icon" href="data:,">'
-            f'<title>{html.escape(title)}</title>'
-            '<link rel="stylesheet" href="/static/style.css"></head><body>'
-            f'<header><h1>{html.escape(title)}</h1><p id="status" class="status">loading…</p>'
-            '<p id="error" class="error" hidden></p></header>'
-            '<section id="progress-section"><h2>Progress</h2><div id="progress"></div>'
-            '<details id="running-details"><summary>Trials being trained now</summary>'
-            '<div id="running"></div></details></section>'
-            '<section><h2>Test accuracy</h2><p class="note">Each cell is the mean ± std over '
-            'seeds, coloured from the table\'s worst (dark) to its best (bright); click a '
-            'cell for its learning curves.</p><div id="tables"></div></section>'
-            '<section><h2>Charts</h2><div class="charts">'
-            '<figure><figcaption>Accuracy by learning rate, one line per row of the first '
-            'table</figcaption><div id="chart-lr"></div></figure>'
-            '<figure><figcaption id="curves-caption">Learning curves (accuracy on the batch just trained on) '
-            'of the selected cell</figcaption><div id="chart-curves"></div></figure>'
-            '<figure><figcaption>Test accuracy against wall time per trial</figcaption>'
-            '<div id="chart-time"></div></figure></div></section>'
-            '<section><h2>Findings</h2><div id="findings"></div></section>'
-            '<section><h2>Trials</h2><div class="filters">'
-            '<input id="filter" type="search" placeholder="filter: any field, e.g. 128 or gru">'
-            '<select id="status-filter"><option value="">every status</option></select>'
-            '<button id="cell-filter" type="button" hidden></button>'
-            '<span id="trial-count"></span></div><div id="trials"></div></section>'
-            f'<script type="application/json" id="initial-state">{state}</script>'
-            '<script src="/static/app.js"></script></body></html>\n').encode()
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{html.escape(title)}</title>"
+        '<link rel="stylesheet" href="/static/style.css"></head><body>'
+        f'<header><h1>{html.escape(title)}</h1><p id="status" class="status">loading…</p>'
+        '<p id="error" class="error" hidden></p></header>'
+        '<section id="progress-section"><h2>Progress</h2><div id="progress"></div>'
+        '<details id="running-details"><summary>Trials being trained now</summary>'
+        '<div id="running"></div></details></section>'
+        '<section><h2>Test accuracy</h2><p class="note">Each cell is the mean ± std over '
+        "seeds, coloured from the table's worst (dark) to its best (bright); click a "
+        'cell for its learning curves.</p><div id="tables"></div></section>'
+        '<section><h2>Charts</h2><div class="charts">'
+        "<figure><figcaption>Accuracy by learning rate, one line per row of the first "
+        'table</figcaption><div id="chart-lr"></div></figure>'
+        '<figure><figcaption id="curves-caption">Learning curves (accuracy on the batch just trained on) '
+        'of the selected cell</figcaption><div id="chart-curves"></div></figure>'
+        "<figure><figcaption>Test accuracy against wall time per trial</figcaption>"
+        '<div id="chart-time"></div></figure></div></section>'
+        '<section><h2>Findings</h2><div id="findings"></div></section>'
+        '<section><h2>Trials</h2><div class="filters">'
+        '<input id="filter" type="search" placeholder="filter: any field, e.g. 128 or gru">'
+        '<select id="status-filter"><option value="">every status</option></select>'
+        '<button id="cell-filter" type="button" hidden></button>'
+        '<span id="trial-count"></span></div><div id="trials"></div></section>'
+        f'<script type="application/json" id="initial-state">{state}</script>'
+        '<script src="/static/app.js"></script></body></html>\n'
+    ).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -124,8 +133,7 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None
-                   ) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Every error answer (the standard parse's 400, 414, 431, 505 too) as plain text with
         the security headers, the connection closed; the reason in the debug log only."""
         if self.request_version in ("HTTP/0.9", "", None):
@@ -136,8 +144,13 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             phrase = "error"
         log.debug("%s: %d %s", self.address_string(), code, message or phrase)
-        self._send(code, f"{int(code)} {phrase}\n".encode(), "text/plain; charset=utf-8",
-                   {"Connection": "close"}, head=self.command == "HEAD")
+        self._send(
+            code,
+            f"{int(code)} {phrase}\n".encode(),
+            "text/plain; charset=utf-8",
+            {"Connection": "close"},
+            head=self.command == "HEAD",
+        )
 
     # every method but GET and HEAD: 405
     def __getattr__(self, name: str):
@@ -147,8 +160,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _not_allowed(self) -> None:  # its body unread: the connection ends with the answer
         self.close_connection = True
-        self._send(405, b"only GET and HEAD\n", "text/plain; charset=utf-8",
-                   {"Allow": "GET, HEAD", "Connection": "close"})
+        self._send(
+            405,
+            b"only GET and HEAD\n",
+            "text/plain; charset=utf-8",
+            {"Allow": "GET, HEAD", "Connection": "close"},
+        )
 
     def do_HEAD(self) -> None:
         self._route(head=True)
@@ -156,8 +173,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._route(head=False)
 
-    def _send(self, code: int, body: bytes, ctype: str, extra: dict | None = None,
-              head: bool = False) -> None:
+    def _send(
+        self, code: int, body: bytes, ctype: str, extra: dict | None = None, head: bool = False
+    ) -> None:
         self.send_response(code)
         for k, v in {**HEADERS, **(extra or {})}.items():
             self.send_header(k, v)
@@ -173,31 +191,43 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, head: bool) -> None:
         try:
             if not self.server.host_allowed(self.headers.get("Host")):
-                self._send(421, b"this server answers only to its own address\n",
-                           "text/plain; charset=utf-8", head=head)
+                self._send(
+                    421,
+                    b"this server answers only to its own address\n",
+                    "text/plain; charset=utf-8",
+                    head=head,
+                )
                 return
             url = urlsplit(self.path)
             try:
                 query = parse_qs(url.query, max_num_fields=MAX_QUERY_FIELDS)
             except ValueError:  # too many fields
-                self._send(400, f"at most {MAX_QUERY_FIELDS} query fields\n".encode(),
-                           "text/plain; charset=utf-8", head=head)
+                self._send(
+                    400,
+                    f"at most {MAX_QUERY_FIELDS} query fields\n".encode(),
+                    "text/plain; charset=utf-8",
+                    head=head,
+                )
                 return
             path = url.path
             if path in ("/", "/index.html"):
-                self._send(200, page(self.server.watcher, self.server.title),
-                           "text/html; charset=utf-8", head=head)
-            elif path.startswith("/static/") and path[len("/static/"):] in ASSETS:
-                name = path[len("/static/"):]
+                self._send(
+                    200, page(self.server.watcher, self.server.title), "text/html; charset=utf-8", head=head
+                )
+            elif path.startswith("/static/") and path[len("/static/") :] in ASSETS:
+                name = path[len("/static/") :]
                 self._send(200, _asset(name), ASSETS[name][1], head=head)
             elif path == "/api/changes":
                 self._json(self.server.watcher.changes(_since(query)), head)
             elif path == "/api/curves":
                 keys = [k for k in ",".join(query.get("keys", [])).split(",") if k]
                 if len(keys) > MAX_CURVE_KEYS or not all(_KEY.match(k) for k in keys):
-                    self._send(400, f"keys: up to {MAX_CURVE_KEYS} trial keys (hex), "
-                               "comma-separated\n".encode(), "text/plain; charset=utf-8",
-                               head=head)
+                    self._send(
+                        400,
+                        f"keys: up to {MAX_CURVE_KEYS} trial keys (hex), comma-separated\n".encode(),
+                        "text/plain; charset=utf-8",
+                        head=head,
+                    )
                     return
                 try:
                     self._json(self.server.watcher.curves(keys), head)
@@ -212,15 +242,20 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:  # never a traceback to the client
             log.exception("error answering %s", printable(self.path)[:200])
             try:
-                self._send(500, b"internal error (see the server's log)\n",
-                           "text/plain; charset=utf-8", head=head)
+                self._send(
+                    500, b"internal error (see the server's log)\n", "text/plain; charset=utf-8", head=head
+                )
             except OSError:
                 pass
 
     def _events(self, since: int) -> None:
         if not self.server.streams.acquire(blocking=False):
-            self._send(503, b"too many event streams; poll /api/changes\n",
-                       "text/plain; charset=utf-8", {"Retry-After": "5"})
+            self._send(
+                503,
+                b"too many event streams; poll /api/changes\n",
+                "text/plain; charset=utf-8",
+                {"Retry-After": "5"},
+            )
             return
         try:
             self.send_response(200)
@@ -237,16 +272,18 @@ class Handler(BaseHTTPRequestHandler):
                 if watcher.version != since:
                     change = watcher.changes(since)
                     since = change["version"]
-                    self.wfile.write(f"id: {since}\nevent: change\ndata: {to_json(change)}\n\n"
-                                     .encode())
+                    self.wfile.write(f"id: {since}\nevent: change\ndata: {to_json(change)}\n\n".encode())
                 else:
                     self.wfile.write(b": keepalive\n\n")
                 self.wfile.flush()
                 # until a change or the next keepalive, looking in short slices whether the
                 # client left, so that its slot is free at once, not at the next write
                 next_keepalive = time.monotonic() + KEEPALIVE_S
-                while (watcher.wait(since, STREAM_POLL_S) == since and not self._stream_over()
-                       and time.monotonic() < next_keepalive):
+                while (
+                    watcher.wait(since, STREAM_POLL_S) == since
+                    and not self._stream_over()
+                    and time.monotonic() < next_keepalive
+                ):
                     pass
         finally:
             self.server.streams.release()
@@ -286,30 +323,51 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, path: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
-                 rows: str = ROWS, cols: str = COLS, where: Sequence[tuple[str, str]] = (),
-                 interval: float = 0.5, max_streams: int = MAX_STREAMS,
-                 max_connections: int = MAX_CONNECTIONS,
-                 request_timeout: float = REQUEST_TIMEOUT_S, title: str | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        rows: str = ROWS,
+        cols: str = COLS,
+        where: Sequence[tuple[str, str]] = (),
+        interval: float = 0.5,
+        max_streams: int = MAX_STREAMS,
+        max_connections: int = MAX_CONNECTIONS,
+        request_timeout: float = REQUEST_TIMEOUT_S,
+        title: str | None = None,
+    ):
         if not isinstance(path, (str, os.PathLike)) or not str(path):
             raise ConfigError(f"a store is a file path, not {path!r:.40}")
         if not isinstance(host, str) or not host or len(host) > 255:
             raise ConfigError(f"host= must be an address or a host name, got {host!r:.40}")
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
             raise ConfigError(f"port= must be 0..65535, got {port!r:.30}")
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not (
-                0.01 <= interval <= 3600):
+        if (
+            isinstance(interval, bool)
+            or not isinstance(interval, (int, float))
+            or not (0.01 <= interval <= 3600)
+        ):
             raise ConfigError(f"interval must be 0.01..3600 seconds, got {interval!r:.30}")
-        if isinstance(max_streams, bool) or not isinstance(max_streams, int) or not (
-                1 <= max_streams <= 10_000):
+        if (
+            isinstance(max_streams, bool)
+            or not isinstance(max_streams, int)
+            or not (1 <= max_streams <= 10_000)
+        ):
             raise ConfigError(f"max_streams must be 1..10000, got {max_streams!r:.30}")
-        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or not (
-                1 <= max_connections <= 10_000):
+        if (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or not (1 <= max_connections <= 10_000)
+        ):
             raise ConfigError(f"max_connections must be 1..10000, got {max_connections!r:.30}")
-        if isinstance(request_timeout, bool) or not isinstance(request_timeout, (int, float)) \
-                or not 0.01 <= request_timeout <= 3600:
-            raise ConfigError(f"request_timeout must be 0.01..3600 seconds, got "
-                              f"{request_timeout!r:.30}")
+        if (
+            isinstance(request_timeout, bool)
+            or not isinstance(request_timeout, (int, float))
+            or not 0.01 <= request_timeout <= 3600
+        ):
+            raise ConfigError(f"request_timeout must be 0.01..3600 seconds, got {request_timeout!r:.30}")
         if title is not None and not isinstance(title, str):
             raise ConfigError(f"title must be text, got {title!r:.30}")
         where = pairs("where", where)
@@ -325,9 +383,11 @@ class Server(ThreadingHTTPServer):
             super().__init__((bind, port), Handler)
         except (OSError, ValueError, UnicodeError, OverflowError) as e:
             self.watcher.stop()
-            raise ConfigError(f"cannot listen on {printable(host)[:60]}:{port}: "
-                              f"{getattr(e, 'strerror', None) or e}; pass "
-                              "port= with another port (0: any free one)") from None
+            raise ConfigError(
+                f"cannot listen on {printable(host)[:60]}:{port}: "
+                f"{getattr(e, 'strerror', None) or e}; pass "
+                "port= with another port (0: any free one)"
+            ) from None
         self.host = str(self.server_address[0])  # as bound: resolved and canonical
         self.port = self.server_address[1]
         try:
@@ -378,9 +438,16 @@ class Server(ThreadingHTTPServer):
 
     def _refuse(self, request) -> None:
         body = b"too many connections; try again\n"
-        head = "".join(f"{k}: {v}\r\n" for k, v in {
-            **HEADERS, "Content-Type": "text/plain; charset=utf-8",
-            "Content-Length": str(len(body)), "Retry-After": "5", "Connection": "close"}.items())
+        head = "".join(
+            f"{k}: {v}\r\n"
+            for k, v in {
+                **HEADERS,
+                "Content-Type": "text/plain; charset=utf-8",
+                "Content-Length": str(len(body)),
+                "Retry-After": "5",
+                "Connection": "close",
+            }.items()
+        )
         try:
             request.setblocking(False)
             request.send(f"HTTP/1.1 503 Service Unavailable\r\n{head}\r\n".encode() + body)
@@ -399,8 +466,7 @@ class Server(ThreadingHTTPServer):
 
     def start(self) -> Server:
         self.watcher.start()
-        self._thread = threading.Thread(target=self.serve_forever, name="lstm-sweep-serve",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, name="lstm-sweep-serve", daemon=True)
         self._thread.start()
         return self
 

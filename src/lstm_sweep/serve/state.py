@@ -43,8 +43,19 @@ from ..study import LIVE_SUFFIX, TrialResult, checkpoint_dir, read_live
 
 log = logging.getLogger(__name__)
 
-_CONFIG_SHOWN = ("hidden", "lr", "seed", "cell", "optimizer", "init", "precision", "param",
-                 "batch_size", "steps", "dataset")
+_CONFIG_SHOWN = (
+    "hidden",
+    "lr",
+    "seed",
+    "cell",
+    "optimizer",
+    "init",
+    "precision",
+    "param",
+    "batch_size",
+    "steps",
+    "dataset",
+)
 
 
 def _number(x: float | None) -> float | None:
@@ -75,14 +86,22 @@ def trial_row(r: TrialResult, rows: str = ROWS, cols: str = COLS) -> dict:
     for name in _CONFIG_SHOWN:
         if name in config:
             value = config[name]
-            row[name] = value if isinstance(value, (int, float)) and not isinstance(
-                value, bool) else printable(value)
+            row[name] = (
+                value if isinstance(value, (int, float)) and not isinstance(value, bool) else printable(value)
+            )
     if config.get("opt"):
         row["optimizer"] = AXES["optimizer"].label(AXES["optimizer"].value(r.config))
-    row.update(test_accuracy=_number(r.test_accuracy), val_accuracy=_number(r.val_accuracy),
-               train_loss=_number(r.train_loss), steps_done=r.steps_done,
-               wall_s=_number(r.wall_s), started_at=_number(r.started_at), device=printable(r.device),
-               engine=printable(r.engine), error=printable(r.error)[:300] if r.error else None)
+    row.update(
+        test_accuracy=_number(r.test_accuracy),
+        val_accuracy=_number(r.val_accuracy),
+        train_loss=_number(r.train_loss),
+        steps_done=r.steps_done,
+        wall_s=_number(r.wall_s),
+        started_at=_number(r.started_at),
+        device=printable(r.device),
+        engine=printable(r.engine),
+        error=printable(r.error)[:300] if r.error else None,
+    )
     row.update(_place(r.config, rows, cols))
     return row
 
@@ -90,9 +109,11 @@ def trial_row(r: TrialResult, rows: str = ROWS, cols: str = COLS) -> dict:
 def _place(config, rows: str, cols: str) -> dict:
     """Where a trial sits in the page's tables: its facet's id, its row and column labels."""
     row_axis, col_axis = AXES[rows], AXES[cols]
-    return {"_f": _facet_id(facet(config, rows, cols)),
-            "_r": row_axis.label(row_axis.value(config)),
-            "_c": col_axis.label(col_axis.value(config))}
+    return {
+        "_f": _facet_id(facet(config, rows, cols)),
+        "_r": row_axis.label(row_axis.value(config)),
+        "_c": col_axis.label(col_axis.value(config)),
+    }
 
 
 def table_view(table: Table, tables: Sequence[Table]) -> dict:
@@ -104,19 +125,29 @@ def table_view(table: Table, tables: Sequence[Table]) -> dict:
         line = []
         for c in table.cols:
             cell = table.cell(r, c)
-            line.append({"text": cell_text(table, cell), "value": _number(cell.mean),
-                         "n": len(cell.statuses)})
+            line.append(
+                {"text": cell_text(table, cell), "value": _number(cell.mean), "n": len(cell.statuses)}
+            )
         cells.append(line)
     col_values = [c for c in table.cols if isinstance(c, (int, float))]
-    log_cols = (cols.numeric and len(col_values) > 2 and all(v > 0 for v in col_values)
-                and max(col_values) / min(col_values) >= 100)
-    return {"id": _facet_id(table.protocol), "name": facet_name(table, tables),
-            "caption": describe(table, always=varied_fields(tables)),
-            "row_axis": rows.name, "col_axis": cols.name,
-            "rows": [rows.label(r) for r in table.rows],
-            "cols": [cols.label(c) for c in table.cols],
-            "col_values": [c if isinstance(c, (int, float)) else None for c in table.cols],
-            "log_cols": bool(log_cols), "cells": cells}
+    log_cols = (
+        cols.numeric
+        and len(col_values) > 2
+        and all(v > 0 for v in col_values)
+        and max(col_values) / min(col_values) >= 100
+    )
+    return {
+        "id": _facet_id(table.protocol),
+        "name": facet_name(table, tables),
+        "caption": describe(table, always=varied_fields(tables)),
+        "row_axis": rows.name,
+        "col_axis": cols.name,
+        "rows": [rows.label(r) for r in table.rows],
+        "cols": [cols.label(c) for c in table.cols],
+        "col_values": [c if isinstance(c, (int, float)) else None for c in table.cols],
+        "log_cols": bool(log_cols),
+        "cells": cells,
+    }
 
 
 def _findings_view(results: Sequence[TrialResult], rows: str, cols: str) -> list[dict]:
@@ -148,9 +179,13 @@ class ReadCache:
     rows: dict = field(default_factory=dict)  # trial key -> (result, its page row)
 
 
-def build_snapshot(store: Store, rows: str = ROWS, cols: str = COLS,
-                   where: Sequence[tuple[str, str]] = (),
-                   cache: ReadCache | None = None) -> Snapshot:
+def build_snapshot(
+    store: Store,
+    rows: str = ROWS,
+    cols: str = COLS,
+    where: Sequence[tuple[str, str]] = (),
+    cache: ReadCache | None = None,
+) -> Snapshot:
     """Read the store once and compute everything the page shows (with ``cache``: reading and
     converting only what was stored since the cache's last look at this store)."""
     results = store.results(reuse=cache.results) if cache is not None else store.results()
@@ -178,17 +213,21 @@ def build_snapshot(store: Store, rows: str = ROWS, cols: str = COLS,
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
-    snap.summary = {"trials": len(results), "shown": len(shown), "counts": counts,
-                    "findings": _findings_view(shown, rows, cols) if shown else [],
-                    "claims": claims, "progress": _progress(store, set(snap.rows) | {
-                        r.config.key() for r in results}, claims, now),
-                    "rows_axis": rows, "cols_axis": cols,
-                    "where": [f"{k}={printable(v)}" for k, v in where]}
+    snap.summary = {
+        "trials": len(results),
+        "shown": len(shown),
+        "counts": counts,
+        "findings": _findings_view(shown, rows, cols) if shown else [],
+        "claims": claims,
+        "progress": _progress(store, set(snap.rows) | {r.config.key() for r in results}, claims, now),
+        "rows_axis": rows,
+        "cols_axis": cols,
+        "where": [f"{k}={printable(v)}" for k, v in where],
+    }
     return snap
 
 
-def running_trials(store: Store, rows: str = ROWS, cols: str = COLS,
-                   now: float | None = None) -> list[dict]:
+def running_trials(store: Store, rows: str = ROWS, cols: str = COLS, now: float | None = None) -> list[dict]:
     """The claims (which driver trains which trial), and for each trial still training, what
     it published of its curve (:mod:`lstm_sweep.study.live`): the step it reached, its curve,
     where it sits in the tables."""
@@ -202,18 +241,28 @@ def running_trials(store: Store, rows: str = ROWS, cols: str = COLS,
         except (TypeError, ValueError, OverflowError):
             live = False
         key, claimed_at = printable(c.key)[:64], _finite(c.claimed_at)
-        entry = {"key": key, "host": printable(c.host)[:100],
-                 "pid": c.pid if isinstance(c.pid, int) and not isinstance(c.pid, bool)
-                 and abs(c.pid) < 2**53 else None,
-                 "claimed_at": claimed_at, "live": live}
+        entry = {
+            "key": key,
+            "host": printable(c.host)[:100],
+            "pid": c.pid
+            if isinstance(c.pid, int) and not isinstance(c.pid, bool) and abs(c.pid) < 2**53
+            else None,
+            "claimed_at": claimed_at,
+            "live": live,
+        }
         got = read_live(folder, key) if live else None
         if got is not None and claimed_at is not None and got["written_at"] < claimed_at - 1:
             got = None  # an earlier attempt's curve (a failed or pruned trial claimed again)
         if got is not None:
             config = got["config"]
-            entry.update(trial=printable(config.describe()), step=got["step"],
-                         steps=config.steps, curve=got["curve"], seed=config.seed,
-                         **_place(config, rows, cols))
+            entry.update(
+                trial=printable(config.describe()),
+                step=got["step"],
+                steps=config.steps,
+                curve=got["curve"],
+                seed=config.seed,
+                **_place(config, rows, cols),
+            )
         out.append(entry)
     return out
 
@@ -247,9 +296,15 @@ def _progress(store: Store, stored: set[str], claims: list[dict], now: float) ->
     done = sum(1 for k in keys if k in stored)
     eta = _finite(plan.get("eta_s"))
     left = None if eta is None else _finite(max(0.0, started_at + eta - now))
-    return {"planned": len(keys), "done": done, "started_at": started_at,
-            "eta_s": eta, "left_s": left, "host": printable(plan.get("host", ""))[:100],
-            "running": sum(1 for c in claims if c["live"])}
+    return {
+        "planned": len(keys),
+        "done": done,
+        "started_at": started_at,
+        "eta_s": eta,
+        "left_s": left,
+        "host": printable(plan.get("host", ""))[:100],
+        "running": sum(1 for c in claims if c["live"]),
+    }
 
 
 def _identity(path: Path) -> tuple:
@@ -272,13 +327,19 @@ class Watcher:
     Readers call :meth:`changes` (what changed after a version) and :meth:`wait` (block until
     a version after the one they have, or a timeout)."""
 
-    def __init__(self, path: str | Path, *, rows: str = ROWS, cols: str = COLS,
-                 where: Sequence[tuple[str, str]] = (), interval: float = 0.5):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        rows: str = ROWS,
+        cols: str = COLS,
+        where: Sequence[tuple[str, str]] = (),
+        interval: float = 0.5,
+    ):
         check_axes(rows, cols)
         for name, _ in where:  # as `table --where` refuses it (a value no trial has yet is fine)
             if name not in AXES:
-                raise ConfigError(f"unknown axis {name!r:.40} in where=; choose one of: "
-                                  f"{', '.join(AXES)}")
+                raise ConfigError(f"unknown axis {name!r:.40} in where=; choose one of: {', '.join(AXES)}")
         self.path = Path(path)
         self.rows, self.cols, self.where = rows, cols, tuple(where)
         self.interval = interval
@@ -300,8 +361,7 @@ class Watcher:
 
     def start(self) -> Watcher:
         self._close()  # SQLite's connection belongs to its thread: the watcher opens its own
-        self._thread = threading.Thread(target=self._loop, name="lstm-sweep-watcher",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="lstm-sweep-watcher", daemon=True)
         self._thread.start()
         return self
 
@@ -366,10 +426,11 @@ class Watcher:
             elif self._seen is not None and sig[:2] == self._seen[:2]:
                 # nothing committed: only running trials published more of their curves
                 self._seen = sig
-                summary = {**self.snapshot.summary,
-                           "claims": running_trials(self._store, self.rows, self.cols)}
-                return self._publish(Snapshot(self.snapshot.rows, self.snapshot.tables,
-                                              summary))
+                summary = {
+                    **self.snapshot.summary,
+                    "claims": running_trials(self._store, self.rows, self.cols),
+                }
+                return self._publish(Snapshot(self.snapshot.rows, self.snapshot.tables, summary))
             snap = build_snapshot(self._store, self.rows, self.cols, self.where, self._cache)
         except LstmSweepError as e:
             self._close()
@@ -387,8 +448,9 @@ class Watcher:
             return False
         with self._cond:
             self.version += 1
-            self.snapshot = Snapshot(self.snapshot.rows, self.snapshot.tables,
-                                     dict(self.snapshot.summary), message)
+            self.snapshot = Snapshot(
+                self.snapshot.rows, self.snapshot.tables, dict(self.snapshot.summary), message
+            )
             self._summary_version = self.version
             self._cond.notify_all()
         return True
@@ -399,8 +461,9 @@ class Watcher:
         gone = [k for k in old.rows if k not in snap.rows]
         changed_tables = [k for k, t in snap.tables.items() if old.tables.get(k) != t]
         gone_tables = [k for k in old.tables if k not in snap.tables]
-        summary_changed = (snap.summary != old.summary or list(snap.tables) != list(old.tables)
-                           or old.error is not None)
+        summary_changed = (
+            snap.summary != old.summary or list(snap.tables) != list(old.tables) or old.error is not None
+        )
         if not (changed_rows or gone or changed_tables or gone_tables or summary_changed):
             return False
         with self._cond:
@@ -430,13 +493,24 @@ class Watcher:
         with self._cond:
             snap, version = self.snapshot, self.version
             full = since <= 0 or since > version
-            rows = [snap.rows[k] for k, v in self._row_versions.items()
-                    if (full or v > since) and k in snap.rows]
-            tables = [snap.tables[k] for k, v in self._table_versions.items()
-                      if (full or v > since) and k in snap.tables]
+            rows = [
+                snap.rows[k] for k, v in self._row_versions.items() if (full or v > since) and k in snap.rows
+            ]
+            tables = [
+                snap.tables[k]
+                for k, v in self._table_versions.items()
+                if (full or v > since) and k in snap.tables
+            ]
             removed = [] if full else [k for k, v in self._removed.items() if v > since]
-            out = {"version": version, "full": full, "rows": rows, "removed": removed,
-                   "tables": tables, "order": list(snap.tables), "error": snap.error}
+            out = {
+                "version": version,
+                "full": full,
+                "rows": rows,
+                "removed": removed,
+                "tables": tables,
+                "order": list(snap.tables),
+                "error": snap.error,
+            }
             if full or self._summary_version > since:
                 out["summary"] = snap.summary
             return out
@@ -451,8 +525,7 @@ class Watcher:
         """The stored learning curves of ``keys``: step, loss, validation accuracy."""
         with Store(self.path, readonly=True) as store:
             got = store.curves(keys)
-        return {k: [[p.step, _number(p.loss), _number(p.accuracy)] for p in pts]
-                for k, pts in got.items()}
+        return {k: [[p.step, _number(p.loss), _number(p.accuracy)] for p in pts] for k, pts in got.items()}
 
 
 def to_json(value: object) -> str:

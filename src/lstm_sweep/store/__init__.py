@@ -46,7 +46,26 @@ from .files import check_regular, is_store_file, wal_of
 from .schema import COLUMNS, SCHEMA, SCHEMA_VERSION, result_from_row, result_problem
 from .store import Store, check_store, dataset_mismatch, load_results
 
-__all__ = ["COLUMNS", "DEFAULT_TIMEOUT", "SCHEMA", "SCHEMA_VERSION", "Claim", "Driver", "Heartbeat",
-           "StaleKind", "Staleness", "Store", "StoreFile", "check_regular", "check_store",
-           "claim_timeout", "dataset_mismatch", "heartbeat_interval", "is_store_file",
-           "load_results", "result_from_row", "result_problem", "wal_of"]
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_TIMEOUT",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "Claim",
+    "Driver",
+    "Heartbeat",
+    "StaleKind",
+    "Staleness",
+    "Store",
+    "StoreFile",
+    "check_regular",
+    "check_store",
+    "claim_timeout",
+    "dataset_mismatch",
+    "heartbeat_interval",
+    "is_store_file",
+    "load_results",
+    "result_from_row",
+    "result_problem",
+    "wal_of",
+]

@@ -50,19 +50,24 @@ def check(store: StoreFile) -> list[str]:
         if not have[table]:
             problems.append(f"table {table} is missing")
         else:
-            problems += [f"table {table} lacks column {c}" for c in columns
-                         if c not in have[table]]
+            problems += [f"table {table} lacks column {c}" for c in columns if c not in have[table]]
     if problems:
         return problems
-    return (_check_trials(store) + _check_environments(store) + _check_rungs(store)
-            + _check_meta(store) + _check_claims(store))
+    return (
+        _check_trials(store)
+        + _check_environments(store)
+        + _check_rungs(store)
+        + _check_meta(store)
+        + _check_claims(store)
+    )
 
 
 def _check_trials(store: StoreFile) -> list[str]:
     problems = []
     curves: dict[str, list] = {}
-    for key, step, loss, acc in store.query("SELECT key, step, loss, accuracy FROM curves",
-                                            doing="read curves"):
+    for key, step, loss, acc in store.query(
+        "SELECT key, step, loss, accuracy FROM curves", doing="read curves"
+    ):
         try:
             curves.setdefault(key, []).append(curve_point(step, loss, acc))
         except ValueError as e:
@@ -142,6 +147,5 @@ def _check_claims(store: StoreFile) -> list[str]:
         if why is not None and why.kind is StaleKind.FUTURE:
             problems.append(f"{label}: {why.text}")
         if c.key in stored:
-            problems.append(f"claim of trial {c.key[:40]} by {str(c.who)[:60]}: the trial is "
-                            "stored already")
+            problems.append(f"claim of trial {c.key[:40]} by {str(c.who)[:60]}: the trial is stored already")
     return problems

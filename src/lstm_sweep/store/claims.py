@@ -122,16 +122,15 @@ class Claim:
             return Staleness(StaleKind.BAD_ROW, problem)
         beat = self.heartbeat
         if now - beat > timeout:
-            return Staleness(StaleKind.SILENT,
-                             f"no heartbeat for {now - beat:,.0f} s (timeout {timeout:g} s)")
+            return Staleness(
+                StaleKind.SILENT, f"no heartbeat for {now - beat:,.0f} s (timeout {timeout:g} s)"
+            )
         if beat - now > timeout:
-            return Staleness(StaleKind.FUTURE,
-                             f"its heartbeat lies {beat - now:,.0f} s in the future")
+            return Staleness(StaleKind.FUTURE, f"its heartbeat lies {beat - now:,.0f} s in the future")
         if self.host == socket.gethostname():
             if not _pid_alive(self.pid):
                 return Staleness(StaleKind.GONE, f"process {self.pid} no longer runs on this host")
-            if self.pid_start is not None and _process_start(self.pid) not in (None,
-                                                                              self.pid_start):
+            if self.pid_start is not None and _process_start(self.pid) not in (None, self.pid_start):
                 return Staleness(StaleKind.REUSED, f"pid {self.pid} now belongs to another process")
         return None
 
@@ -160,9 +159,11 @@ def claim_timeout() -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and MIN_TIMEOUT <= value <= MAX_TIMEOUT):
-        raise ConfigError(f"$LSTM_SWEEP_CLAIM_TIMEOUT={text!r:.40} is not a number of seconds "
-                          f"from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:,.0f}; unset it for the default "
-                          f"{DEFAULT_TIMEOUT:g}")
+        raise ConfigError(
+            f"$LSTM_SWEEP_CLAIM_TIMEOUT={text!r:.40} is not a number of seconds "
+            f"from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:,.0f}; unset it for the default "
+            f"{DEFAULT_TIMEOUT:g}"
+        )
     return value
 
 
@@ -182,8 +183,13 @@ def read_claims(store: StoreFile) -> list[Claim]:
     return [Claim.from_row(r) for r in rows]
 
 
-def claim(store: StoreFile, keys: Sequence[str], driver: Driver,
-          retry: frozenset[Status] = frozenset(), timeout: float | None = None) -> list[str]:
+def claim(
+    store: StoreFile,
+    keys: Sequence[str],
+    driver: Driver,
+    retry: frozenset[Status] = frozenset(),
+    timeout: float | None = None,
+) -> list[str]:
     """Claim, in one transaction, those of ``keys`` that still need training: not stored
     (or stored with a status in ``retry`` before ``driver`` started) and not claimed by a
     live driver. Stale claims are taken over.
@@ -198,28 +204,32 @@ def claim(store: StoreFile, keys: Sequence[str], driver: Driver,
     with store.transaction("claim trials") as conn:
         for key in keys:
             stored = first(conn, "SELECT status, finished_at FROM trials WHERE key = ?", (key,))
-            if stored is not None and not (stored[0] in retried
-                                           and stored[1] < driver.started_at):
+            if stored is not None and not (stored[0] in retried and stored[1] < driver.started_at):
                 continue
-            row = first(conn, f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims WHERE key = ?",
-                        (key,))
+            row = first(conn, f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claims WHERE key = ?", (key,))
             if row is not None:
                 held = Claim.from_row(row)
                 if held.driver != driver.id and held.live(now, timeout):
                     continue
-            conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (key, driver.id, driver.host, driver.pid, driver.pid_start, now, now))
+            conn.execute(
+                "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, driver.id, driver.host, driver.pid, driver.pid_start, now, now),
+            )
             out.append(key)
     return out
 
 
-def held_elsewhere(store: StoreFile, keys: Sequence[str], driver: Driver,
-                   timeout: float | None = None) -> dict[str, str]:
+def held_elsewhere(
+    store: StoreFile, keys: Sequence[str], driver: Driver, timeout: float | None = None
+) -> dict[str, str]:
     """Those of ``keys`` claimed by another live driver: key -> ``host:pid``."""
     timeout = claim_timeout() if timeout is None else timeout
     now, wanted = time.time(), set(keys)
-    return {c.key: c.who for c in read_claims(store)
-            if c.key in wanted and c.driver != driver.id and c.live(now, timeout)}
+    return {
+        c.key: c.who
+        for c in read_claims(store)
+        if c.key in wanted and c.driver != driver.id and c.live(now, timeout)
+    }
 
 
 def beat(store: StoreFile, driver: Driver) -> None:
@@ -241,8 +251,7 @@ class Heartbeat:
     def __init__(self, open_store: Callable[[], StoreFile], driver: Driver, interval: float):
         self.open_store, self.driver, self.interval = open_store, driver, interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="lstm-sweep-heartbeat",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._beat, name="lstm-sweep-heartbeat", daemon=True)
 
     def _beat(self) -> None:
         try:

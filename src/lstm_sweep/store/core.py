@@ -28,17 +28,30 @@ log = logging.getLogger(__name__)
 # SQLite's primary result codes (https://www.sqlite.org/rescode.html): an extended code keeps its
 # primary one in the low byte.
 BUSY, LOCKED, READONLY, IOERR, CORRUPT, FULL, NOTADB = 5, 6, 8, 10, 11, 13, 26
-_REASONS = {BUSY: StoreReason.BUSY, LOCKED: StoreReason.BUSY, READONLY: StoreReason.READ_ONLY,
-            IOERR: StoreReason.FULL, FULL: StoreReason.FULL, CORRUPT: StoreReason.DAMAGED,
-            NOTADB: StoreReason.DAMAGED}
+_REASONS = {
+    BUSY: StoreReason.BUSY,
+    LOCKED: StoreReason.BUSY,
+    READONLY: StoreReason.READ_ONLY,
+    IOERR: StoreReason.FULL,
+    FULL: StoreReason.FULL,
+    CORRUPT: StoreReason.DAMAGED,
+    NOTADB: StoreReason.DAMAGED,
+}
 # Python 3.10's sqlite3 gives no code: its message is all there is (SQLite's own words)
-_WORDS = (("locked", BUSY), ("readonly", READONLY), ("read-only", READONLY), ("disk is full", FULL),
-          ("disk i/o", IOERR), ("malformed", CORRUPT), ("not a database", NOTADB))
+_WORDS = (
+    ("locked", BUSY),
+    ("readonly", READONLY),
+    ("read-only", READONLY),
+    ("disk is full", FULL),
+    ("disk i/o", IOERR),
+    ("malformed", CORRUPT),
+    ("not a database", NOTADB),
+)
 _HINTS = {
     StoreReason.READ_ONLY: "; the store or its folder is read-only: copy it somewhere writable, "
-                           "or read it with table/report/check",
+    "or read it with table/report/check",
     StoreReason.FULL: "; the disk is full (or failing): free space and run the same command "
-                      "again (the trials stored so far are kept)",
+    "again (the trials stored so far are kept)",
     StoreReason.DAMAGED: "; the file is damaged: `check_store(FILE)` tells what is wrong",
     StoreReason.REFUSED: "; a number is out of the store's range",
 }
@@ -108,8 +121,9 @@ def row_error(what: str, key: object) -> str:
 
 def damaged(path: Path, what: str) -> StoreError:
     """The error for a store damaged by ``what`` (a readable problem, as ``check`` lists it)."""
-    return StoreError(f"{path}: damaged store: {what}; `check_store({path})` lists "
-                      "every problem", StoreReason.DAMAGED)
+    return StoreError(
+        f"{path}: damaged store: {what}; `check_store({path})` lists every problem", StoreReason.DAMAGED
+    )
 
 
 _S = TypeVar("_S", bound="StoreFile")
@@ -140,21 +154,24 @@ class StoreFile:
         # this process never opens the store's file but through SQLite, see files.cut_short)
         if not readonly:
             where = self.path if exists else self.path.parent
-            if not os.access(where, os.W_OK) or (exists and not os.access(self.path.parent,
-                                                                          os.W_OK)):
-                raise StoreError(f"{self.path}: the store or its folder is read-only (SQLite "
-                                 "writes its journal beside the store); copy it to a writable "
-                                 "folder and pass store= there. table, report and check can read "
-                                 "it where it is", StoreReason.READ_ONLY)
+            if not os.access(where, os.W_OK) or (exists and not os.access(self.path.parent, os.W_OK)):
+                raise StoreError(
+                    f"{self.path}: the store or its folder is read-only (SQLite "
+                    "writes its journal beside the store); copy it to a writable "
+                    "folder and pass store= there. table, report and check can read "
+                    "it where it is",
+                    StoreReason.READ_ONLY,
+                )
         try:
             with storage_errors(self.path, "open the results store"):
                 try:
                     self._open(readonly)
                 except sqlite3.DatabaseError as e:
                     if sqlite_code(e) == NOTADB:
-                        raise StoreError(f"{self.path} is not an SQLite database; pass store= "
-                                         "with another file name", StoreReason.NOT_A_STORE) \
-                            from None
+                        raise StoreError(
+                            f"{self.path} is not an SQLite database; pass store= with another file name",
+                            StoreReason.NOT_A_STORE,
+                        ) from None
                     raise
         except BaseException:
             self._close_quietly()
@@ -207,8 +224,9 @@ class StoreFile:
             return conn
         except sqlite3.OperationalError as e:
             conn.close()
-            log.warning("%s: cannot read its -wal file (%s); showing the trials in the main file "
-                        "only", self.path, e)
+            log.warning(
+                "%s: cannot read its -wal file (%s); showing the trials in the main file only", self.path, e
+            )
             self._immutable = True
             return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
 
@@ -221,12 +239,13 @@ class StoreFile:
         conn.execute(begin)
         try:
             (app_id,) = only(conn, "PRAGMA application_id")
-            tables = {r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if app_id != APPLICATION_ID and tables:
-                raise StoreError(f"{self.path} is an SQLite file of another program, not an "
-                                 "lstm-sweep store; pass store= with another file name",
-                                 StoreReason.NOT_A_STORE)
+                raise StoreError(
+                    f"{self.path} is an SQLite file of another program, not an "
+                    "lstm-sweep store; pass store= with another file name",
+                    StoreReason.NOT_A_STORE,
+                )
             version = self._schema_version(tables) if app_id == APPLICATION_ID else None
         except BaseException:
             conn.execute("ROLLBACK")
@@ -240,9 +259,11 @@ class StoreFile:
         app_id, _, version = self._identity()
         if readonly:
             if version is None:
-                raise StoreError(f"{self.path} holds no lstm-sweep results yet; run "
-                                 "`lstm-sweep run` first or pass store= with the right file",
-                                 StoreReason.NOT_A_STORE)
+                raise StoreError(
+                    f"{self.path} holds no lstm-sweep results yet; run "
+                    "`lstm-sweep run` first or pass store= with the right file",
+                    StoreReason.NOT_A_STORE,
+                )
             return version
         if version is None:  # a new store: create it, unless another driver just did
             app_id, _, version = self._identity("BEGIN IMMEDIATE")  # holds the write lock
@@ -251,10 +272,10 @@ class StoreFile:
                     for statement in [*SCHEMA.split(";"), CLAIMS, RUNGS]:
                         if statement.strip():
                             conn.execute(statement)
-                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
-                                 (str(SCHEMA_VERSION),))
-                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('created_at', ?)",
-                                 (str(time.time()),))
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                    )
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('created_at', ?)", (str(time.time()),))
                     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}").fetchall()
                     version = SCHEMA_VERSION
             except BaseException:
@@ -274,26 +295,33 @@ class StoreFile:
     def _schema_version(self, tables: set[str]) -> int:
         missing = [t for t in TABLES if t not in tables]
         if missing:
-            raise StoreError(f"{self.path}: damaged store: table {', '.join(missing)} is missing; "
-                             f"`check_store({self.path})` lists what is wrong",
-                             StoreReason.DAMAGED)
+            raise StoreError(
+                f"{self.path}: damaged store: table {', '.join(missing)} is missing; "
+                f"`check_store({self.path})` lists what is wrong",
+                StoreReason.DAMAGED,
+            )
         row = first(self.connection, "SELECT value FROM meta WHERE name = 'schema_version'")
         if row is None:
-            raise StoreError(f"{self.path}: damaged store: it has no schema version (meta table "
-                             f"edited?); `check_store({self.path})` lists what is wrong",
-                             StoreReason.DAMAGED)
+            raise StoreError(
+                f"{self.path}: damaged store: it has no schema version (meta table "
+                f"edited?); `check_store({self.path})` lists what is wrong",
+                StoreReason.DAMAGED,
+            )
         try:
             version = int(str(row[0]).strip())
         except ValueError:
-            raise StoreError(f"{self.path}: damaged store: schema version {row[0]!r:.30} is not a "
-                             "number", StoreReason.DAMAGED) from None
+            raise StoreError(
+                f"{self.path}: damaged store: schema version {row[0]!r:.30} is not a number",
+                StoreReason.DAMAGED,
+            ) from None
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema version {version}; this lstm-sweep "
-                             f"reads up to {SCHEMA_VERSION}. Upgrade lstm-sweep",
-                             StoreReason.NEWER)
+            raise StoreError(
+                f"{self.path} has schema version {version}; this lstm-sweep "
+                f"reads up to {SCHEMA_VERSION}. Upgrade lstm-sweep",
+                StoreReason.NEWER,
+            )
         if version < 1:
-            raise StoreError(f"{self.path}: damaged store: schema version {version}",
-                             StoreReason.DAMAGED)
+            raise StoreError(f"{self.path}: damaged store: schema version {version}", StoreReason.DAMAGED)
         return version
 
     def _migrate(self, version: int) -> None:
@@ -310,16 +338,18 @@ class StoreFile:
                     for statement in MIGRATIONS[target]:
                         conn.execute(statement)
                 if rebuild and conn.execute("PRAGMA foreign_key_check").fetchall():
-                    raise StoreError(f"{self.path}: damaged store: curves of trials that do not "
-                                     f"exist; `check_store({self.path})` lists them",
-                                     StoreReason.DAMAGED)
-                conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
-                             (str(SCHEMA_VERSION),))
+                    raise StoreError(
+                        f"{self.path}: damaged store: curves of trials that do not "
+                        f"exist; `check_store({self.path})` lists them",
+                        StoreReason.DAMAGED,
+                    )
+                conn.execute(
+                    "UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),)
+                )
         finally:
             if rebuild:
                 self.connection.execute("PRAGMA foreign_keys = ON").fetchall()
-        log.info("%s: migrated the store from schema %d to %d", self.path, version,
-                 SCHEMA_VERSION)
+        log.info("%s: migrated the store from schema %d to %d", self.path, version, SCHEMA_VERSION)
 
     # ------------------------------------------------------------------ SQL, in one place
 
@@ -344,8 +374,7 @@ class StoreFile:
             else:
                 conn.execute("COMMIT")
 
-    def query(self, sql: str, params: Iterable = (), *, doing: str = "read the results store"
-              ) -> list[tuple]:
+    def query(self, sql: str, params: Iterable = (), *, doing: str = "read the results store") -> list[tuple]:
         """Every row of a read; SQLite's errors become StoreError."""
         with storage_errors(self.path, doing):
             rows = self.connection.execute(sql, tuple(params)).fetchall()
@@ -357,8 +386,7 @@ class StoreFile:
             return rows
 
     def tables(self) -> set[str]:
-        return {name for (name,) in self.query(
-            "SELECT name FROM sqlite_master WHERE type='table'")}
+        return {name for (name,) in self.query("SELECT name FROM sqlite_master WHERE type='table'")}
 
     def has_table(self, name: str) -> bool:
         return name in self.tables()

@@ -40,20 +40,27 @@ def check_regular(path: Path, *, must_exist: bool) -> bool:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         if must_exist:
-            raise StoreError(f"no results store at {path}; run `lstm-sweep run` first or pass "
-                             "store= with the right file", StoreReason.MISSING) from None
+            raise StoreError(
+                f"no results store at {path}; run `lstm-sweep run` first or pass store= with the right file",
+                StoreReason.MISSING,
+            ) from None
         if not path.parent.is_dir():
-            raise StoreError(f"cannot create the results store {path}: folder {path.parent} does "
-                             "not exist", StoreReason.BAD_PATH) from None
+            raise StoreError(
+                f"cannot create the results store {path}: folder {path.parent} does not exist",
+                StoreReason.BAD_PATH,
+            ) from None
         return False
     except OSError as e:
-        raise StoreError(f"{path}: cannot access the results store ({e.strerror})",
-                         StoreReason.BAD_PATH) from e
+        raise StoreError(
+            f"{path}: cannot access the results store ({e.strerror})", StoreReason.BAD_PATH
+        ) from e
     if stat.S_ISDIR(mode):
         raise StoreError(f"{path} is a folder; store= needs a file path", StoreReason.BAD_PATH)
     if not stat.S_ISREG(mode):
-        raise StoreError(f"{path} is not a regular file (a FIFO, socket or device); store= needs "
-                         "a file path", StoreReason.BAD_PATH)
+        raise StoreError(
+            f"{path} is not a regular file (a FIFO, socket or device); store= needs a file path",
+            StoreReason.BAD_PATH,
+        )
     return True
 
 
@@ -79,9 +86,11 @@ def cut_short(path: Path, conn: sqlite3.Connection) -> list[str]:
         return [f"the file is {size} bytes, shorter than SQLite's 100-byte header"]
     out = []
     if page and size % page:
-        out.append(f"the file is {size:,} bytes, not a whole number of {page}-byte pages "
-                   "(truncated or appended to)")
+        out.append(
+            f"the file is {size:,} bytes, not a whole number of {page}-byte pages (truncated or appended to)"
+        )
     if page and pages * page > size and not wal_of(path).exists():
-        out.append(f"truncated: the header counts {pages} pages of {page} bytes, the file "
-                   f"holds {size / page:.2f}")
+        out.append(
+            f"truncated: the header counts {pages} pages of {page} bytes, the file holds {size / page:.2f}"
+        )
     return out

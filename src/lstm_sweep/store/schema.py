@@ -43,8 +43,14 @@ class Column:
 
 
 def _of_result(name: str, sql: str, types, nullable: bool = False) -> Column:
-    return Column(name, sql + ("" if nullable else " NOT NULL"), types, nullable,
-                  lambda r, _: getattr(r, name), field=True)
+    return Column(
+        name,
+        sql + ("" if nullable else " NOT NULL"),
+        types,
+        nullable,
+        lambda r, _: getattr(r, name),
+        field=True,
+    )
 
 
 def _of_config(name: str, sql: str, types) -> Column:
@@ -57,8 +63,9 @@ _STATUSES = ", ".join(f"'{s}'" for s in Status)
 # from it. (Order = the version-1 table's, which old stores have.)
 COLUMNS = (
     Column("key", "TEXT PRIMARY KEY", str, False, lambda r, _: r.config.key()),
-    Column("config", "TEXT NOT NULL", str, False,
-           lambda r, _: json.dumps(r.config.to_dict(), sort_keys=True)),
+    Column(
+        "config", "TEXT NOT NULL", str, False, lambda r, _: json.dumps(r.config.to_dict(), sort_keys=True)
+    ),
     _of_config("hidden", "INTEGER", int),
     _of_config("lr", "REAL", NUMBER),
     _of_config("seed", "INTEGER", int),
@@ -67,8 +74,9 @@ COLUMNS = (
     _of_config("init", "TEXT", str),
     _of_config("precision", "TEXT", str),
     _of_config("dataset", "TEXT", str),
-    Column("status", f"TEXT NOT NULL CHECK (status IN ({_STATUSES}))", str, False,
-           lambda r, _: str(r.status)),
+    Column(
+        "status", f"TEXT NOT NULL CHECK (status IN ({_STATUSES}))", str, False, lambda r, _: str(r.status)
+    ),
     _of_result("test_accuracy", "REAL", NUMBER, nullable=True),
     _of_result("val_accuracy", "REAL", NUMBER, nullable=True),
     _of_result("train_loss", "REAL", NUMBER, nullable=True),
@@ -97,7 +105,7 @@ CREATE TABLE IF NOT EXISTS environments (
     info TEXT NOT NULL            -- JSON: package versions, python, platform, device
 );
 CREATE TABLE IF NOT EXISTS trials (
-    {(',' + chr(10) + '    ').join(f'{c.name} {c.sql}' for c in COLUMNS)}
+    {("," + chr(10) + "    ").join(f"{c.name} {c.sql}" for c in COLUMNS)}
 );
 CREATE TABLE IF NOT EXISTS curves (
     key TEXT NOT NULL REFERENCES trials(key) ON DELETE CASCADE,
@@ -138,8 +146,7 @@ CREATE TABLE IF NOT EXISTS rungs (
 """
 REBUILD_TRIALS = [
     f"CREATE TABLE trials_v3 ({_TRIALS_V3})",
-    f"INSERT INTO trials_v3 ({', '.join(TRIAL_COLUMNS)}) SELECT {', '.join(TRIAL_COLUMNS)} "
-    "FROM trials",
+    f"INSERT INTO trials_v3 ({', '.join(TRIAL_COLUMNS)}) SELECT {', '.join(TRIAL_COLUMNS)} FROM trials",
     "DROP TABLE trials",
     "ALTER TABLE trials_v3 RENAME TO trials",
     RUNGS,
@@ -193,8 +200,11 @@ def _check_value(name: str, value: object) -> str | None:
     if value is None:
         return None if nullable else f"{name} is NULL"
     if isinstance(value, bool) or not isinstance(value, types):
-        return f"{name} holds {type(value).__name__} {str(value)[:30]!r}, not a number" \
-            if types in (int, NUMBER) else f"{name} holds {type(value).__name__}, not text"
+        return (
+            f"{name} holds {type(value).__name__} {str(value)[:30]!r}, not a number"
+            if types in (int, NUMBER)
+            else f"{name} holds {type(value).__name__}, not text"
+        )
     if isinstance(value, float) and name not in ("train_loss",) and not math.isfinite(value):
         return f"{name} is {value}"
     return None
@@ -203,9 +213,15 @@ def _check_value(name: str, value: object) -> str | None:
 # what each number of a stored trial may be: an accuracy is a fraction, times and sizes are not
 # negative (a number outside is a damaged or hand-edited row, not a result)
 _RANGES = {
-    "test_accuracy": (0.0, 1.0), "val_accuracy": (0.0, 1.0), "wall_s": (0.0, math.inf),
-    "cpu_s": (0.0, math.inf), "peak_mem_bytes": (0, math.inf), "started_at": (0.0, math.inf),
-    "finished_at": (0.0, math.inf), "steps_done": (0, math.inf), "group_size": (1, math.inf),
+    "test_accuracy": (0.0, 1.0),
+    "val_accuracy": (0.0, 1.0),
+    "wall_s": (0.0, math.inf),
+    "cpu_s": (0.0, math.inf),
+    "peak_mem_bytes": (0, math.inf),
+    "started_at": (0.0, math.inf),
+    "finished_at": (0.0, math.inf),
+    "steps_done": (0, math.inf),
+    "group_size": (1, math.inf),
 }
 
 
@@ -249,24 +265,24 @@ def result_from_row(d: dict, curve: tuple[CurvePoint, ...] = ()) -> TrialResult:
     if problem:
         raise ValueError(problem)
     if d["steps_done"] > config.steps:
-        raise ValueError(f"steps_done {d['steps_done']} is more than the trial's "
-                         f"{config.steps} steps")
+        raise ValueError(f"steps_done {d['steps_done']} is more than the trial's {config.steps} steps")
     if status is Status.PRUNED:  # a search stopped it at a rung: see TrialResult's Status
         if d["test_accuracy"] is not None:
-            raise ValueError("a pruned trial holds a test accuracy (a search's stopped trial "
-                             "has none)")
+            raise ValueError("a pruned trial holds a test accuracy (a search's stopped trial has none)")
         if d["val_accuracy"] is None:
-            raise ValueError("a pruned trial holds no validation accuracy (what its search "
-                             "ranked it by)")
+            raise ValueError("a pruned trial holds no validation accuracy (what its search ranked it by)")
         if not 1 <= d["steps_done"] < config.steps:
-            raise ValueError(f"a pruned trial stopped after {d['steps_done']} of its "
-                             f"{config.steps} steps (a rung lies between the first and the "
-                             "last step)")
+            raise ValueError(
+                f"a pruned trial stopped after {d['steps_done']} of its "
+                f"{config.steps} steps (a rung lies between the first and the "
+                "last step)"
+            )
     loss = d["train_loss"]
     if status is Status.DONE and loss is not None and not math.isfinite(loss):
         raise ValueError(f"train_loss is {loss} in a trial that is done (not diverged)")
-    return TrialResult(config=config, status=status, curve=curve,
-                       **{c.name: d[c.name] for c in COLUMNS if c.field})
+    return TrialResult(
+        config=config, status=status, curve=curve, **{c.name: d[c.name] for c in COLUMNS if c.field}
+    )
 
 
 def curve_point(step: object, loss: object, acc: object) -> CurvePoint:
@@ -288,10 +304,11 @@ def check_curve(result: TrialResult) -> str | None:
     c = result.config
     for p in result.curve:
         if not 1 <= p.step <= result.steps_done or p.step % c.display_step:
-            return (f"curve step {p.step} is outside the trial's steps (1 to "
-                    f"{result.steps_done}, every {c.display_step})")
-        if p.loss is not None and not math.isfinite(p.loss) and \
-                result.status is not Status.DIVERGED:
+            return (
+                f"curve step {p.step} is outside the trial's steps (1 to "
+                f"{result.steps_done}, every {c.display_step})"
+            )
+        if p.loss is not None and not math.isfinite(p.loss) and result.status is not Status.DIVERGED:
             return f"curve loss at step {p.step} is {p.loss} in a trial that did not diverge"
     return None
 
@@ -323,10 +340,8 @@ def rung_from_row(key: object, step: object, val: object) -> tuple[str, int, flo
         raise ValueError(f"rung of key {key!r:.30}: the key is not text")
     if not _is_int(step, 1, MAX_STEPS):
         raise ValueError(f"rung step {step!r:.30} is not a step (1 to {MAX_STEPS:,})")
-    if val is None or isinstance(val, bool) or not isinstance(val, NUMBER) or \
-            not 0.0 <= val <= 1.0:
-        raise ValueError(f"rung at step {step}: validation accuracy {val!r:.30} is not a "
-                         "fraction")
+    if val is None or isinstance(val, bool) or not isinstance(val, NUMBER) or not 0.0 <= val <= 1.0:
+        raise ValueError(f"rung at step {step}: validation accuracy {val!r:.30} is not a fraction")
     return key, cast(int, step), float(val)
 
 
@@ -348,8 +363,10 @@ def plan_from_row(name: object, value: object) -> dict:
         "host": ("text", lambda v: isinstance(v, str)),
         "pid": ("a process id", lambda v: _is_int(v, 0, MAX_SEED)),
         "started_at": ("a time", _is_time),
-        "keys": ("a list of trial keys",
-                 lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v)),
+        "keys": (
+            "a list of trial keys",
+            lambda v: isinstance(v, list) and all(isinstance(k, str) for k in v),
+        ),
         "pending": ("a count", lambda v: _is_int(v, 0, MAX_SEED)),
         "eta_s": ("seconds or null", lambda v: v is None or _is_time(v)),
     }
@@ -379,10 +396,15 @@ def fingerprint_from_row(name: object, value: object) -> str:
     Raises:
         ValueError: what is wrong with the row.
     """
-    if not isinstance(value, str) or not 1 <= len(value) <= 128 or \
-            any(c not in "0123456789abcdef" for c in value):
-        raise ValueError(f"dataset {str(name)[len(DATASET_META):][:50]!r}: its fingerprint "
-                         f"{value!r:.30} is not hex digits")
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= 128
+        or any(c not in "0123456789abcdef" for c in value)
+    ):
+        raise ValueError(
+            f"dataset {str(name)[len(DATASET_META) :][:50]!r}: its fingerprint "
+            f"{value!r:.30} is not hex digits"
+        )
     return value
 
 
@@ -408,8 +430,9 @@ def result_problem(result: TrialResult, finished_at: float = 0.0) -> str | None:
     """What a reader (and ``check``) would refuse in ``result`` once stored: its row, each
     point of its curve, the curve against the trial (None: nothing). What a driver asks before
     it commits a result, so that nothing is stored that ``check`` calls damaged."""
-    row = dict(zip(TRIAL_COLUMNS, (c.value(result, {"finished_at": finished_at, "env_id": None})
-                                   for c in COLUMNS)))
+    row = dict(
+        zip(TRIAL_COLUMNS, (c.value(result, {"finished_at": finished_at, "env_id": None}) for c in COLUMNS))
+    )
     try:
         curve = tuple(curve_point(p.step, p.loss, p.accuracy) for p in result.curve)
         stored = result_from_row(row, curve)

@@ -50,13 +50,13 @@ class Store(StoreFile):
 
     # ------------------------------------------------------------------ writing
 
-    def save(self, result: TrialResult, environment: dict | None = None,
-             driver: Driver | None = None) -> None:
+    def save(
+        self, result: TrialResult, environment: dict | None = None, driver: Driver | None = None
+    ) -> None:
         """Commit ``result`` (and its curve and environment) atomically; same key -> replaced.
         The trial's claim (by ``driver``) ends in the same transaction."""
         if not isinstance(result, TrialResult):
-            raise StoreError(f"save takes a TrialResult, not {type(result).__name__}",
-                             StoreReason.REFUSED)
+            raise StoreError(f"save takes a TrialResult, not {type(result).__name__}", StoreReason.REFUSED)
         env_id = None
         env_json = None
         if environment is not None:
@@ -67,12 +67,12 @@ class Store(StoreFile):
         try:  # nothing is committed that a reader would refuse
             result_from_row(dict(zip(TRIAL_COLUMNS, row)))
         except ValueError as e:
-            raise StoreError(f"{self.path}: refusing to store trial {str(row[0])[:40]}: {e}",
-                             StoreReason.REFUSED) from None
+            raise StoreError(
+                f"{self.path}: refusing to store trial {str(row[0])[:40]}: {e}", StoreReason.REFUSED
+            ) from None
         with self.transaction("save trial") as conn:
             if env_id is not None:
-                conn.execute("INSERT OR IGNORE INTO environments VALUES (?, ?)",
-                             (env_id, env_json))
+                conn.execute("INSERT OR IGNORE INTO environments VALUES (?, ?)", (env_id, env_json))
             conn.execute("DELETE FROM curves WHERE key = ?", (row[0],))
             conn.execute(
                 f"INSERT OR REPLACE INTO trials ({', '.join(TRIAL_COLUMNS)}) "
@@ -84,11 +84,12 @@ class Store(StoreFile):
                 [(row[0], p.step, p.loss, p.accuracy) for p in result.curve],
             )
             if result.status is Status.PRUNED:  # a search's rung: kept for its replay
-                conn.execute("INSERT OR REPLACE INTO rungs VALUES (?, ?, ?)",
-                             (row[0], result.steps_done, result.val_accuracy))
+                conn.execute(
+                    "INSERT OR REPLACE INTO rungs VALUES (?, ?, ?)",
+                    (row[0], result.steps_done, result.val_accuracy),
+                )
             if driver is not None:
-                conn.execute("DELETE FROM claims WHERE key = ? AND driver = ?",
-                             (row[0], driver.id))
+                conn.execute("DELETE FROM claims WHERE key = ? AND driver = ?", (row[0], driver.id))
 
     def dataset_fingerprint(self, name: str) -> str | None:
         """The fingerprint of the data that this store's trials of dataset ``name`` were trained
@@ -109,23 +110,30 @@ class Store(StoreFile):
             if row is None:
                 conn.execute("INSERT INTO meta VALUES (?, ?)", (DATASET_META + name, fingerprint))
         if row is not None and row[0] != fingerprint:
-            raise StoreError(dataset_mismatch(self.path, name, row[0], fingerprint),
-                             StoreReason.REFUSED)
+            raise StoreError(dataset_mismatch(self.path, name, row[0], fingerprint), StoreReason.REFUSED)
 
-    def record_plan(self, driver: Driver, keys: Sequence[str], pending: int, eta_s: float
-                    ) -> None:
+    def record_plan(self, driver: Driver, keys: Sequence[str], pending: int, eta_s: float) -> None:
         """Record what ``driver`` set out to do (its grid's keys, how many trials it will train,
         its plan's ETA) for the live page: one meta row per driver, ``plan:<driver id>``, kept
         while the driver holds claims and until the next driver records its own."""
-        info = json.dumps({"host": driver.host, "pid": driver.pid, "started_at": time.time(),
-                           "keys": list(keys), "pending": int(pending),
-                           "eta_s": float(eta_s) if math.isfinite(eta_s) else None})
+        info = json.dumps(
+            {
+                "host": driver.host,
+                "pid": driver.pid,
+                "started_at": time.time(),
+                "keys": list(keys),
+                "pending": int(pending),
+                "eta_s": float(eta_s) if math.isfinite(eta_s) else None,
+            }
+        )
         with self.transaction("record the plan") as conn:
             # the plans of drivers that hold no claim are over (finished, or gone): replaced,
             # so that the table keeps one row per live driver, not one per run ever made
-            conn.execute(f"DELETE FROM meta WHERE substr(name, 1, {len(PLAN_META)}) = ? AND "
-                         f"substr(name, {len(PLAN_META) + 1}) NOT IN (SELECT driver FROM claims)",
-                         (PLAN_META,))
+            conn.execute(
+                f"DELETE FROM meta WHERE substr(name, 1, {len(PLAN_META)}) = ? AND "
+                f"substr(name, {len(PLAN_META) + 1}) NOT IN (SELECT driver FROM claims)",
+                (PLAN_META,),
+            )
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (PLAN_META + driver.id, info))
 
     def plans(self) -> list[dict]:
@@ -134,8 +142,8 @@ class Store(StoreFile):
         ``check`` reports it."""
         out = []
         for name, info in self.query(
-                f"SELECT name, value FROM meta WHERE substr(name, 1, {len(PLAN_META)}) = ?",
-                (PLAN_META,)):
+            f"SELECT name, value FROM meta WHERE substr(name, 1, {len(PLAN_META)}) = ?", (PLAN_META,)
+        ):
             try:
                 out.append(plan_from_row(name, info))
             except ValueError:
@@ -144,13 +152,19 @@ class Store(StoreFile):
 
     # ------------------------------------------------------------------ claims (.claims)
 
-    def claim(self, keys: Sequence[str], driver: Driver, retry: frozenset[Status] = frozenset(),
-              timeout: float | None = None) -> list[str]:
+    def claim(
+        self,
+        keys: Sequence[str],
+        driver: Driver,
+        retry: frozenset[Status] = frozenset(),
+        timeout: float | None = None,
+    ) -> list[str]:
         """See :func:`.claims.claim`."""
         return claiming.claim(self, keys, driver, retry, timeout)
 
-    def held_elsewhere(self, keys: Sequence[str], driver: Driver,
-                       timeout: float | None = None) -> dict[str, str]:
+    def held_elsewhere(
+        self, keys: Sequence[str], driver: Driver, timeout: float | None = None
+    ) -> dict[str, str]:
         """See :func:`.claims.held_elsewhere`."""
         return claiming.held_elsewhere(self, keys, driver, timeout)
 
@@ -176,17 +190,17 @@ class Store(StoreFile):
                 try:
                     out.append((key, (Status(status), at)))
                 except ValueError:
-                    raise self._bad_row(row_error(f"unknown status {status!r:.30}", key)) \
-                        from None
+                    raise self._bad_row(row_error(f"unknown status {status!r:.30}", key)) from None
         return out
 
     def statuses(self) -> dict[str, Status]:
         """Status of every stored trial, by key."""
-        return {key: status for key, (status, _) in self.finished(
-            [k for (k,) in self.query("SELECT key FROM trials")])}
+        return {
+            key: status
+            for key, (status, _) in self.finished([k for (k,) in self.query("SELECT key FROM trials")])
+        }
 
-    def results(self, *, with_curves: bool = False,
-                reuse: dict | None = None) -> list[TrialResult]:
+    def results(self, *, with_curves: bool = False, reuse: dict | None = None) -> list[TrialResult]:
         """All stored trials, ordered by hidden size, learning rate, seed.
 
         ``reuse``: a dict this method keeps between calls on one store (a reader that looks
@@ -227,10 +241,12 @@ class Store(StoreFile):
             ids = self.query(f"SELECT rowid, key, finished_at FROM trials {_RESULT_ORDER}")
             wanted = [i for i in ids if i not in reuse]
             for start in range(0, len(wanted), 500):  # under SQLite's limit of bound parameters
-                part = wanted[start:start + 500]
-                for r in self.query(f"SELECT rowid, {', '.join(TRIAL_COLUMNS)} FROM trials WHERE "
-                                    f"rowid IN ({', '.join('?' * len(part))})",
-                                    [rowid for rowid, _, _ in part]):
+                part = wanted[start : start + 500]
+                for r in self.query(
+                    f"SELECT rowid, {', '.join(TRIAL_COLUMNS)} FROM trials WHERE "
+                    f"rowid IN ({', '.join('?' * len(part))})",
+                    [rowid for rowid, _, _ in part],
+                ):
                     d = dict(zip(TRIAL_COLUMNS, r[1:]))
                     reuse[(r[0], d["key"], d["finished_at"])] = self._result(d)
             if all(i in reuse for i in ids):
@@ -245,10 +261,12 @@ class Store(StoreFile):
         out: dict[str, list[CurvePoint]] = {}
         wanted = list(dict.fromkeys(keys))
         for i in range(0, len(wanted), 500):  # under SQLite's limit of bound parameters
-            part = wanted[i:i + 500]
+            part = wanted[i : i + 500]
             for key, step, loss, acc in self.query(
-                    f"SELECT key, step, loss, accuracy FROM curves WHERE key IN "
-                    f"({', '.join('?' * len(part))}) ORDER BY key, step", part):
+                f"SELECT key, step, loss, accuracy FROM curves WHERE key IN "
+                f"({', '.join('?' * len(part))}) ORDER BY key, step",
+                part,
+            ):
                 try:
                     out.setdefault(key, []).append(curve_point(step, loss, acc))
                 except ValueError as e:
@@ -295,13 +313,16 @@ class Store(StoreFile):
 
 
 def dataset_mismatch(path: Path, name: str, stored: str, given: str) -> str:
-    return (f"{path} holds trials of dataset {name!r:.60} trained on other data (fingerprint "
-            f"{str(stored)[:8]}, these files {given[:8]}); pass dataset_name= with another "
-            "name, or store= with another store")
+    return (
+        f"{path} holds trials of dataset {name!r:.60} trained on other data (fingerprint "
+        f"{str(stored)[:8]}, these files {given[:8]}); pass dataset_name= with another "
+        "name, or store= with another store"
+    )
 
 
-def load_results(path: str | Path, *, with_curves: bool = False,
-                 trials: Iterable[TrialConfig] | None = None) -> list[TrialResult]:
+def load_results(
+    path: str | Path, *, with_curves: bool = False, trials: Iterable[TrialConfig] | None = None
+) -> list[TrialResult]:
     """The trials stored at ``path`` (opened read-only): all, or those of ``trials``.
 
     Raises:

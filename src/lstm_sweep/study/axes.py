@@ -144,19 +144,22 @@ def _a_name(text: str) -> str:
 
 def counts(limit: int) -> Values:
     """Integers from 1 to ``limit``."""
-    return Values(int, lambda noun, v: check_count(noun, v, limit), _int_in(1, limit),
-                  "a positive integer", "positive integers")
+    return Values(
+        int,
+        lambda noun, v: check_count(noun, v, limit),
+        _int_in(1, limit),
+        "a positive integer",
+        "positive integers",
+    )
 
 
 def choice(choices: tuple[str, ...]) -> Values:
     """One of ``choices`` (text), the seed's first."""
-    return Values(str, lambda noun, v: check_choice(noun, v, choices), _one_of(choices),
-                  choices=choices)
+    return Values(str, lambda noun, v: check_choice(noun, v, choices), _one_of(choices), choices=choices)
 
 
 RATES = Values(float, check_rate, _rates, "a positive number", "positive numbers or ranges")
-SEEDS = Values(int, check_seed, _int_in(0, MAX_SEED), "a non-negative integer",
-               "non-negative integers")
+SEEDS = Values(int, check_seed, _int_in(0, MAX_SEED), "a non-negative integer", "non-negative integers")
 NAMES = Values(str, check_name, _a_name)
 
 
@@ -238,8 +241,7 @@ class TrialAxis:
     @property
     def one(self) -> str:
         """How a refused text calls one value: ``"a positive integer"``, ``"an optimizer"``."""
-        return self.values.one or f"{'an' if self.value_noun[0] in 'aeiou' else 'a'} " \
-                                  f"{self.value_noun}"
+        return self.values.one or f"{'an' if self.value_noun[0] in 'aeiou' else 'a'} {self.value_noun}"
 
     @property
     def many(self) -> str:
@@ -294,45 +296,139 @@ def _upper(value: object) -> str:
 
 # Declared in the order reports list them (facets, ``--where``); the seed's choices first.
 TRIAL_AXES: tuple[TrialAxis, ...] = (
-    TrialAxis("hidden", counts(MAX_HIDDEN), "hidden size", "hidden units", "width",
-              nesting=90, help="Hidden sizes, e.g. 16,32 (replaces the preset's)."),
-    TrialAxis("lr", RATES, "learning rate", "learning rate", "rate", nesting=100, alias="lrs",
-              label=_rate,
-              help="Learning rates, e.g. 1e-3,1e-2, or log-spaced ranges: 1e-4:1e-1:10 (10 "
-                   "values), 2^-12:2^-4 or 0.0002:0.0512 (factors of two); replaces the "
-                   "preset's."),
-    TrialAxis("seed", SEEDS, "seed", "seed", "seed", default=0, nesting=110, replicates=True,
-              alias="seeds", flag="--seeds", help="Seeds, e.g. 0,1,2"),
-    TrialAxis("cell", choice(CELLS), "cell", "cell", "cell", default="lstm", nesting=10,
-              alias="cells", label=_upper,
-              help="Cells, e.g. lstm,gru,rnn (TF 1.x's BasicLSTMCell, GRUCell, BasicRNNCell)"),
-    TrialAxis("optimizer", choice(tuple(OPTIMIZERS)), "optimizer", "optimizer", "optimizer",
-              default="adam", nesting=20, alias="optimizers",
-              help="Optimizers in TF 1.x's forms, e.g. adam,sgd,momentum,rmsprop,adagrad"),
-    TrialAxis("dataset", NAMES, "dataset", "dataset", "dataset", default="mnist",
-              order=("mnist",),
-              help="Datasets, e.g. mnist,fashion-mnist,kmnist (each downloaded and checked "
-                   "against its checksums)"),
-    TrialAxis("batch_size", counts(MAX_BATCH_SIZE), "batch size", "batch size", "batch size",
-              default=SEED_BATCH_SIZE, nesting=70, help="Images per update, e.g. 50,100"),
-    TrialAxis("steps", counts(MAX_STEPS), "steps", "steps", "step count", default=SEED_STEPS,
-              nesting=80, help="Updates per trial, e.g. 300,999"),
-    TrialAxis("init", choice(INITS), "init", "init", "init", default="tf", nesting=50,
-              help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its "
-                   "defaults; tf,pytorch = both"),
-    TrialAxis("param", choice(PARAMS), "parametrization", "parametrization", "parametrization",
-              default="sp", nesting=30,
-              help="Parametrizations: sp = the seed's (one rate for every tensor); mup = the "
-                   "maximal update parametrization (per-tensor init and rates, a 1/m readout, "
-                   "m = width / --base-width); sp,mup = both"),
-    TrialAxis("readout", choice(READOUTS), "readout init", "readout init", "readout init",
-              default="normal", nesting=40,
-              help="The head's initial weights: normal = the seed's N(0,1); zero = zeros (mup's "
-                   "option); normal,zero = both"),
-    TrialAxis("precision", choice(PRECISIONS), "precision", "precision", "precision",
-              default="fp32", nesting=60,
-              help="fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = bfloat16 "
-                   "autocast; a list runs each. Refused where the device cannot run it"),
+    TrialAxis(
+        "hidden",
+        counts(MAX_HIDDEN),
+        "hidden size",
+        "hidden units",
+        "width",
+        nesting=90,
+        help="Hidden sizes, e.g. 16,32 (replaces the preset's).",
+    ),
+    TrialAxis(
+        "lr",
+        RATES,
+        "learning rate",
+        "learning rate",
+        "rate",
+        nesting=100,
+        alias="lrs",
+        label=_rate,
+        help="Learning rates, e.g. 1e-3,1e-2, or log-spaced ranges: 1e-4:1e-1:10 (10 "
+        "values), 2^-12:2^-4 or 0.0002:0.0512 (factors of two); replaces the "
+        "preset's.",
+    ),
+    TrialAxis(
+        "seed",
+        SEEDS,
+        "seed",
+        "seed",
+        "seed",
+        default=0,
+        nesting=110,
+        replicates=True,
+        alias="seeds",
+        flag="--seeds",
+        help="Seeds, e.g. 0,1,2",
+    ),
+    TrialAxis(
+        "cell",
+        choice(CELLS),
+        "cell",
+        "cell",
+        "cell",
+        default="lstm",
+        nesting=10,
+        alias="cells",
+        label=_upper,
+        help="Cells, e.g. lstm,gru,rnn (TF 1.x's BasicLSTMCell, GRUCell, BasicRNNCell)",
+    ),
+    TrialAxis(
+        "optimizer",
+        choice(tuple(OPTIMIZERS)),
+        "optimizer",
+        "optimizer",
+        "optimizer",
+        default="adam",
+        nesting=20,
+        alias="optimizers",
+        help="Optimizers in TF 1.x's forms, e.g. adam,sgd,momentum,rmsprop,adagrad",
+    ),
+    TrialAxis(
+        "dataset",
+        NAMES,
+        "dataset",
+        "dataset",
+        "dataset",
+        default="mnist",
+        order=("mnist",),
+        help="Datasets, e.g. mnist,fashion-mnist,kmnist (each downloaded and checked against its checksums)",
+    ),
+    TrialAxis(
+        "batch_size",
+        counts(MAX_BATCH_SIZE),
+        "batch size",
+        "batch size",
+        "batch size",
+        default=SEED_BATCH_SIZE,
+        nesting=70,
+        help="Images per update, e.g. 50,100",
+    ),
+    TrialAxis(
+        "steps",
+        counts(MAX_STEPS),
+        "steps",
+        "steps",
+        "step count",
+        default=SEED_STEPS,
+        nesting=80,
+        help="Updates per trial, e.g. 300,999",
+    ),
+    TrialAxis(
+        "init",
+        choice(INITS),
+        "init",
+        "init",
+        "init",
+        default="tf",
+        nesting=50,
+        help="tf = seed-faithful init (glorot kernel, N(0,1) head); pytorch = its "
+        "defaults; tf,pytorch = both",
+    ),
+    TrialAxis(
+        "param",
+        choice(PARAMS),
+        "parametrization",
+        "parametrization",
+        "parametrization",
+        default="sp",
+        nesting=30,
+        help="Parametrizations: sp = the seed's (one rate for every tensor); mup = the "
+        "maximal update parametrization (per-tensor init and rates, a 1/m readout, "
+        "m = width / --base-width); sp,mup = both",
+    ),
+    TrialAxis(
+        "readout",
+        choice(READOUTS),
+        "readout init",
+        "readout init",
+        "readout init",
+        default="normal",
+        nesting=40,
+        help="The head's initial weights: normal = the seed's N(0,1); zero = zeros (mup's "
+        "option); normal,zero = both",
+    ),
+    TrialAxis(
+        "precision",
+        choice(PRECISIONS),
+        "precision",
+        "precision",
+        "precision",
+        default="fp32",
+        nesting=60,
+        help="fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = bfloat16 "
+        "autocast; a list runs each. Refused where the device cannot run it",
+    ),
 )
 AXIS: dict[str, TrialAxis] = {a.name: a for a in TRIAL_AXES}
 

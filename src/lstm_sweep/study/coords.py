@@ -53,21 +53,28 @@ class CoordPoint:
         size that is not a number or is negative (NaN and infinity are measurements: a model
         that diverged)."""
         if not isinstance(self.param, str) or not 1 <= len(self.param) <= 40:
-            raise ConfigError(f"a coordinate point's param must be a parametrization's name, got "
-                              f"{show(self.param)}")
+            raise ConfigError(
+                f"a coordinate point's param must be a parametrization's name, got {show(self.param)}"
+            )
         for name, low, high in (("width", 1, MAX_HIDDEN), ("step", 0, MAX_STEPS)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
-                raise ConfigError(f"a coordinate point's {name} must be a whole number from "
-                                  f"{low} to {high:,}, got {show(v)}")
+                raise ConfigError(
+                    f"a coordinate point's {name} must be a whole number from "
+                    f"{low} to {high:,}, got {show(v)}"
+                )
         if not isinstance(self.quantity, str) or self.quantity not in QUANTITY_TITLES:
-            raise ConfigError(f"a coordinate point's quantity must be one of "
-                              f"{', '.join(QUANTITY_NAMES)}; got {show(self.quantity)}")
+            raise ConfigError(
+                f"a coordinate point's quantity must be one of "
+                f"{', '.join(QUANTITY_NAMES)}; got {show(self.quantity)}"
+            )
         for name in ("value", "change"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or v < 0:
-                raise ConfigError(f"a coordinate point's {name} must be a mean absolute value "
-                                  f"(a number, not negative), got {show(v)}")
+                raise ConfigError(
+                    f"a coordinate point's {name} must be a mean absolute value "
+                    f"(a number, not negative), got {show(v)}"
+                )
             try:
                 as_float = float(v)
             except OverflowError:  # an integer beyond float's range

@@ -41,10 +41,31 @@ NESTING: tuple[str, ...] = tuple(a.name for a in sorted(GRID_AXES, key=lambda a:
 
 # Grid's parameters, in the order earlier releases took them by position; an axis declared
 # since comes after them. The fields that are no axis, with their defaults:
-_ORDER_V1 = ("hidden", "lr", "seed", "data_seed", "steps", "batch_size", "display_step", "init",
-             "precision", "name", "cell", "optimizer", "opt", "param", "readout", "base_width")
-_OWN_DEFAULTS: dict[str, object] = {"data_seed": None, "display_step": SEED_DISPLAY_STEP,
-                                    "name": "custom", "opt": (), "base_width": DEFAULT_BASE_WIDTH}
+_ORDER_V1 = (
+    "hidden",
+    "lr",
+    "seed",
+    "data_seed",
+    "steps",
+    "batch_size",
+    "display_step",
+    "init",
+    "precision",
+    "name",
+    "cell",
+    "optimizer",
+    "opt",
+    "param",
+    "readout",
+    "base_width",
+)
+_OWN_DEFAULTS: dict[str, object] = {
+    "data_seed": None,
+    "display_step": SEED_DISPLAY_STEP,
+    "name": "custom",
+    "opt": (),
+    "base_width": DEFAULT_BASE_WIDTH,
+}
 _PARAMETERS = (*_ORDER_V1, *(a.name for a in GRID_AXES if a.name not in _ORDER_V1))
 
 
@@ -63,8 +84,7 @@ def _axis_values(name: str, value: object) -> tuple:
     try:  # a bound: an endless or huge iterable is refused, not read to the end
         values = tuple(itertools.islice(value, MAX_TRIALS + 1))
     except TypeError:
-        raise ConfigError(f"{name} must be a value or a list of values, got "
-                          f"{show(value)}") from None
+        raise ConfigError(f"{name} must be a value or a list of values, got {show(value)}") from None
     if not values:
         raise ConfigError(f"the grid needs at least one value for {name}")
     if len(values) > MAX_TRIALS:
@@ -86,19 +106,25 @@ def _bind(args: tuple, kwargs: dict) -> tuple[dict[str, object], dict[str, str]]
             field given twice (by position and keyword, or by both its names).
     """
     if len(args) > len(_PARAMETERS):
-        raise ConfigError(f"a grid takes at most {len(_PARAMETERS)} values by position "
-                          f"({', '.join(_PARAMETERS)}), got {len(args)}")
+        raise ConfigError(
+            f"a grid takes at most {len(_PARAMETERS)} values by position "
+            f"({', '.join(_PARAMETERS)}), got {len(args)}"
+        )
     given: dict[str, object] = dict(zip(_PARAMETERS, args))
     spelled = {name: name for name in given}
     for keyword, value in kwargs.items():
         name = GRID_ALIASES.get(keyword, keyword)
         if name not in _PARAMETERS:
-            raise ConfigError(f"a grid has no field {show(keyword)}; its fields: "
-                              f"{', '.join(f.name for f in fields(Grid))}")
+            raise ConfigError(
+                f"a grid has no field {show(keyword)}; its fields: {', '.join(f.name for f in fields(Grid))}"
+            )
         if name in given:
             old = keyword if keyword != name else spelled[name]
-            raise ConfigError(f"give {name} or its old name {old}, not both" if old != name else
-                              f"{name} is given twice (by position and by keyword)")
+            raise ConfigError(
+                f"give {name} or its old name {old}, not both"
+                if old != name
+                else f"{name} is given twice (by position and by keyword)"
+            )
         given[name], spelled[name] = value, keyword
     return given, spelled
 
@@ -108,8 +134,9 @@ def _with_axis_fields(cls: type) -> type:
     order among the fields ``cls`` declares: what ``dataclass`` then makes a Grid of."""
     own = cls.__dict__.get("__annotations__", {})
     axes = {a.name: a for a in GRID_AXES}
-    cls.__annotations__ = {name: own.get(name) or f"tuple[{axes[name].type.__name__}, ...]"
-                           for name in _PARAMETERS}
+    cls.__annotations__ = {
+        name: own.get(name) or f"tuple[{axes[name].type.__name__}, ...]" for name in _PARAMETERS
+    }
     for name, axis in axes.items():
         setattr(cls, name, field(metadata={"axis": axis}))
     return cls
@@ -147,6 +174,7 @@ class Grid:
     base_width: int
 
     if TYPE_CHECKING:  # the axes' fields, for type checkers
+
         def __getattr__(self, name: str) -> tuple: ...
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -157,18 +185,18 @@ class Grid:
                 if axis.default is REQUIRED:
                     raise ConfigError(f"the grid needs {axis.name} (its {axis.value_noun}s)")
                 value = (axis.default,)
-            object.__setattr__(self, axis.name, _axis_values(spelled.get(axis.name, axis.name),
-                                                             value))
+            object.__setattr__(self, axis.name, _axis_values(spelled.get(axis.name, axis.name), value))
         size = len(self)
         if size > MAX_TRIALS:
-            raise ConfigError(f"the grid has {size:,} trials; at most {MAX_TRIALS:,} are allowed "
-                              "in one grid: split it into several sweeps on the same store")
+            raise ConfigError(
+                f"the grid has {size:,} trials; at most {MAX_TRIALS:,} are allowed "
+                "in one grid: split it into several sweeps on the same store"
+            )
         for axis in GRID_AXES:  # every value of every axis
             for v in getattr(self, axis.name):
                 axis.check(v)
             if axis.type is float:  # lr=1 is lr=1.0
-                object.__setattr__(self, axis.name, tuple(float(v) for v in
-                                                          getattr(self, axis.name)))
+                object.__setattr__(self, axis.name, tuple(float(v) for v in getattr(self, axis.name)))
         own = {**_OWN_DEFAULTS, **{k: v for k, v in given.items() if k in _OWN_DEFAULTS}}
         if own["data_seed"] is not None:
             check_seed("data seed", own["data_seed"])
@@ -183,8 +211,9 @@ class Grid:
         pairs = dict(setting_pairs(opt))
         for name in pairs:
             if not any(name in OPTIMIZERS[o] for o in self.optimizer):
-                raise ConfigError(f"no optimizer of the grid ({', '.join(self.optimizer)}) has "
-                                  f"the setting {show(name)}")
+                raise ConfigError(
+                    f"no optimizer of the grid ({', '.join(self.optimizer)}) has the setting {show(name)}"
+                )
         for o in self.optimizer:  # each value checked by the optimizers that have it
             optimizer_settings(o, self._opt_for(o, pairs))
         return tuple(sorted((k, float(v)) for k, v in pairs.items()))  # type: ignore[arg-type]
@@ -215,13 +244,22 @@ class Grid:
         """
         AXIS["dataset"].check(dataset)
         opt = dict(self.opt)
-        shared = {"data_seed": self.data_seed, "display_step": self.display_step,
-                  "dataset": dataset, "base_width": self.base_width}
+        shared = {
+            "data_seed": self.data_seed,
+            "display_step": self.display_step,
+            "dataset": dataset,
+            "base_width": self.base_width,
+        }
         trials = []
         for values in itertools.product(*(getattr(self, a) for a in NESTING)):
             fixed = dict(zip(NESTING, values))
-            trials.append(TrialConfig(**fixed, **shared,  # type: ignore[arg-type]
-                                      opt=self._opt_for(fixed["optimizer"], opt)))
+            trials.append(
+                TrialConfig(
+                    **fixed,
+                    **shared,  # type: ignore[arg-type]
+                    opt=self._opt_for(fixed["optimizer"], opt),
+                )
+            )
         return trials
 
     def __len__(self) -> int:
@@ -232,19 +270,31 @@ def _signature() -> inspect.Signature:
     """Grid's parameters as ``help(Grid)`` and editors show them: each with its default."""
     axes = {a.name: a for a in GRID_AXES}
     return inspect.Signature(
-        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                           default=_OWN_DEFAULTS[name] if name in _OWN_DEFAULTS else
-                           REQUIRED if axes[name].default is REQUIRED else (axes[name].default,))
-         for name in _PARAMETERS]
-        + [inspect.Parameter("old_names", inspect.Parameter.VAR_KEYWORD)])
+        [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=_OWN_DEFAULTS[name]
+                if name in _OWN_DEFAULTS
+                else REQUIRED
+                if axes[name].default is REQUIRED
+                else (axes[name].default,),
+            )
+            for name in _PARAMETERS
+        ]
+        + [inspect.Parameter("old_names", inspect.Parameter.VAR_KEYWORD)]
+    )
 
 
 Grid.__signature__ = _signature()  # type: ignore[attr-defined]
 
 for _axis in GRID_AXES:  # the old names read on: grid.lrs is grid.lr
     if _axis.alias:
-        setattr(Grid, _axis.alias, property(operator.attrgetter(_axis.name),
-                                            doc=f"The old name of :attr:`{_axis.name}`."))
+        setattr(
+            Grid,
+            _axis.alias,
+            property(operator.attrgetter(_axis.name), doc=f"The old name of :attr:`{_axis.name}`."),
+        )
 
 
 # ------------------------------------------------------------------------------- presets
@@ -262,10 +312,15 @@ PRESETS: dict[str, Grid] = {
     "quick": Grid(hidden=HW2_HIDDEN[:4], lr=HW2_LRS, name="quick"),
     # the next questions: does the picture hold for TF's GRU and basic RNN? for other optimizers?
     "cells": Grid(hidden=HW2_HIDDEN[:4], lr=HW2_LRS, cell=CELLS, name="cells"),
-    "optimizers": Grid(hidden=HW2_HIDDEN[:4], lr=HW2_LRS, optimizer=tuple(OPTIMIZERS),
-                       name="optimizers"),
-    "transfer": Grid(hidden=(64, 128, 256, 512), lr=TRANSFER_LRS, param=PARAMS, steps=(300,),
-                     base_width=DEFAULT_BASE_WIDTH, name="transfer"),
+    "optimizers": Grid(hidden=HW2_HIDDEN[:4], lr=HW2_LRS, optimizer=tuple(OPTIMIZERS), name="optimizers"),
+    "transfer": Grid(
+        hidden=(64, 128, 256, 512),
+        lr=TRANSFER_LRS,
+        param=PARAMS,
+        steps=(300,),
+        base_width=DEFAULT_BASE_WIDTH,
+        name="transfer",
+    ),
 }
 
 
@@ -280,5 +335,4 @@ def preset(name: str) -> Grid:
     hint = ""
     if isinstance(name, str) and name.strip().lower() in PRESETS:
         hint = f" (did you mean {name.strip().lower()!r}?)"
-    raise ConfigError(f"unknown preset {show(name)}{hint}; choose one of: "
-                      f"{', '.join(sorted(PRESETS))}")
+    raise ConfigError(f"unknown preset {show(name)}{hint}; choose one of: {', '.join(sorted(PRESETS))}")

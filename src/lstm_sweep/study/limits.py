@@ -27,12 +27,23 @@ MAX_REPEATS = 10_000
 MAX_WORKERS = 256  # worker processes side by side on one machine
 MAX_NAME = 100  # characters of a grid's or a dataset's name (data.sources.MAX_NAME_LENGTH too)
 # A count's bound by the name its errors give it.
-_LIMIT_OF = {"hidden size": MAX_HIDDEN, "steps": MAX_STEPS, "batch size": MAX_BATCH_SIZE,
-             "display step": MAX_STEPS, "base width": MAX_HIDDEN}
+_LIMIT_OF = {
+    "hidden size": MAX_HIDDEN,
+    "steps": MAX_STEPS,
+    "batch size": MAX_BATCH_SIZE,
+    "display step": MAX_STEPS,
+    "base width": MAX_HIDDEN,
+}
 # The bounds by option (public: the CLI checks its options against them when it parses).
-LIMITS = {"hidden": MAX_HIDDEN, "seed": MAX_SEED, "steps": MAX_STEPS,
-          "batch_size": MAX_BATCH_SIZE, "repeats": MAX_REPEATS, "workers": MAX_WORKERS,
-          "trials": MAX_TRIALS}
+LIMITS = {
+    "hidden": MAX_HIDDEN,
+    "seed": MAX_SEED,
+    "steps": MAX_STEPS,
+    "batch_size": MAX_BATCH_SIZE,
+    "repeats": MAX_REPEATS,
+    "workers": MAX_WORKERS,
+    "trials": MAX_TRIALS,
+}
 
 # How an error quotes a value it refuses: one short line, however long, deep or odd the value.
 _QUOTE = reprlib.Repr()
@@ -72,8 +83,12 @@ def check_positive_int(name: str, value: object) -> None:
 def check_rate(name: str, value: object) -> None:
     """A positive finite number (not a bool), such as a learning rate."""
     try:
-        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and \
-            math.isfinite(float(value)) and float(value) > 0
+        ok = (
+            not isinstance(value, bool)
+            and isinstance(value, (int, float))
+            and math.isfinite(float(value))
+            and float(value) > 0
+        )
     except OverflowError:  # an int beyond float's range
         ok = False
     if not ok:
@@ -85,8 +100,9 @@ def check_seed(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(f"{name} must be a non-negative integer, got {show(value)}")
     if value > MAX_SEED:
-        raise ConfigError(f"{name} must be at most 2^63 - 1 = {MAX_SEED} (what the results store "
-                          f"holds), got {show(value)}")
+        raise ConfigError(
+            f"{name} must be at most 2^63 - 1 = {MAX_SEED} (what the results store holds), got {show(value)}"
+        )
 
 
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
@@ -98,7 +114,11 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
 def check_name(name: str, value: object) -> None:
     """A name shown in tables and progress lines: text on one line (no control characters, no
     line or paragraph separators), of 1 to :data:`MAX_NAME` characters."""
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_NAME or \
-            any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
-        raise ConfigError(f"{name} must be text of 1 to {MAX_NAME} characters without control "
-                          f"characters, got {show(value)}")
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= MAX_NAME
+        or any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value)
+    ):
+        raise ConfigError(
+            f"{name} must be text of 1 to {MAX_NAME} characters without control characters, got {show(value)}"
+        )

@@ -50,13 +50,19 @@ def thin(points: Sequence, limit: int = MAX_LIVE_POINTS) -> list:
 def encode_live(config: TrialConfig, step: int, curve: Sequence[Sequence]) -> bytes:
     """The file's bytes: the trial's configuration, the step it reached, its curve so far as
     ``[step, loss, accuracy]`` (non-finite numbers as null)."""
+
     def number(x):
         return float(x) if isinstance(x, (int, float)) and math.isfinite(x) else None
 
-    return json.dumps({"key": config.key(), "config": config.to_dict(), "step": int(step),
-                       "curve": [[int(s), number(loss), number(acc)]
-                                 for s, loss, acc in thin(curve)]},
-                      separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "key": config.key(),
+            "config": config.to_dict(),
+            "step": int(step),
+            "curve": [[int(s), number(loss), number(acc)] for s, loss, acc in thin(curve)],
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def read_live(folder: str | os.PathLike, key: str) -> dict | None:
@@ -76,15 +82,25 @@ def read_live(folder: str | os.PathLike, key: str) -> dict | None:
         step, curve = d["step"], d["curve"]
     except (ValueError, TypeError, KeyError, RecursionError, LstmSweepError):
         return None
-    if config.key() != key or isinstance(step, bool) or not isinstance(step, int) \
-            or not 0 <= step <= config.steps or not isinstance(curve, list) \
-            or len(curve) > MAX_LIVE_POINTS:
+    if (
+        config.key() != key
+        or isinstance(step, bool)
+        or not isinstance(step, int)
+        or not 0 <= step <= config.steps
+        or not isinstance(curve, list)
+        or len(curve) > MAX_LIVE_POINTS
+    ):
         return None
     points = []
     for p in curve:
-        if not (isinstance(p, list) and len(p) == 3 and isinstance(p[0], int)
-                and not isinstance(p[0], bool) and 0 <= p[0] <= config.steps
-                and all(v is None or is_finite_number(v) for v in p[1:])):
+        if not (
+            isinstance(p, list)
+            and len(p) == 3
+            and isinstance(p[0], int)
+            and not isinstance(p[0], bool)
+            and 0 <= p[0] <= config.steps
+            and all(v is None or is_finite_number(v) for v in p[1:])
+        ):
             return None
         points.append(p)
     return {"config": config, "step": step, "curve": points, "written_at": written_at}
@@ -117,4 +133,3 @@ def _read_regular(path: Path) -> tuple[bytes, float] | None:
     finally:
         os.close(fd)
     return None if size > MAX_LIVE_BYTES else (b"".join(chunks), st.st_mtime)
-

@@ -27,8 +27,12 @@ OPTIMIZERS: dict[str, dict[str, float]] = {
 _FRACTION = ("at least 0 and below 1", lambda x: 0 <= x < 1)
 _ABOVE_ZERO = ("above 0", lambda x: x > 0)
 _SETTING_RANGE: dict[str, tuple[str, Callable[[float], bool]]] = {
-    "beta1": _FRACTION, "beta2": _FRACTION, "decay": _FRACTION, "momentum": _FRACTION,
-    "epsilon": _ABOVE_ZERO, "initial_accumulator_value": _ABOVE_ZERO,
+    "beta1": _FRACTION,
+    "beta2": _FRACTION,
+    "decay": _FRACTION,
+    "momentum": _FRACTION,
+    "epsilon": _ABOVE_ZERO,
+    "initial_accumulator_value": _ABOVE_ZERO,
     "nesterov": ("0 or 1", lambda x: x in (0, 1)),
 }
 _MAX_SETTINGS = 64  # far more than any grid's optimizers have (a bound for generated junk)
@@ -40,8 +44,7 @@ def setting_pairs(opt: object) -> list[tuple[str, object]]:
     Raises:
         ConfigError: not pairs, a name that is not text, or a setting given twice.
     """
-    how = "optimizer settings (opt) must be a mapping or (name, value) pairs, e.g. " \
-          "{'momentum': 0.99}"
+    how = "optimizer settings (opt) must be a mapping or (name, value) pairs, e.g. {'momentum': 0.99}"
     if isinstance(opt, Mapping):
         items = list(itertools.islice(opt.items(), _MAX_SETTINGS + 1))
     elif isinstance(opt, (str, bytes, bytearray)) or not isinstance(opt, Iterable):
@@ -58,8 +61,10 @@ def setting_pairs(opt: object) -> list[tuple[str, object]]:
         if not isinstance(name, str):
             raise ConfigError(f"an optimizer setting's name must be text, got {show(name)}")
         if name in pairs:
-            raise ConfigError(f"optimizer setting {show(name)} is given twice ({show(pairs[name])} "
-                              f"and {show(value)}): give it once")
+            raise ConfigError(
+                f"optimizer setting {show(name)} is given twice ({show(pairs[name])} "
+                f"and {show(value)}): give it once"
+            )
         pairs[name] = value
     return list(pairs.items())
 
@@ -75,8 +80,9 @@ def _setting_value(optimizer: str, name: str, value: object) -> float:
         number = math.inf
     allowed, ok = _SETTING_RANGE[name]
     if not math.isfinite(number) or not ok(number):
-        raise ConfigError(f"{optimizer} setting {name}={show(value)} is out of range ({name} "
-                          f"must be {allowed})")
+        raise ConfigError(
+            f"{optimizer} setting {name}={show(value)} is out of range ({name} must be {allowed})"
+        )
     return number
 
 

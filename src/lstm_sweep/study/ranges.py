@@ -23,8 +23,9 @@ def _range_number(text: str) -> float:
         else:
             value = float(text)
     except (ValueError, OverflowError):
-        raise ConfigError(f"{text[:40]!r} is not a number (e.g. 1e-3) or a power of two "
-                          f"(e.g. 2^-10)") from None
+        raise ConfigError(
+            f"{text[:40]!r} is not a number (e.g. 1e-3) or a power of two (e.g. 2^-10)"
+        ) from None
     if not (math.isfinite(value) and value > 0):
         raise ConfigError(f"a learning rate must be a positive finite number, got {text[:40]!r}")
     return value
@@ -51,8 +52,9 @@ def lr_range(text: str) -> tuple[float, ...]:
     if len(parts) == 1:
         return (_range_number(parts[0]),)
     if len(parts) > 3:
-        raise ConfigError(f"{text[:60]!r} is not a range: START:STOP (factors of two) or "
-                          "START:STOP:N (N log-spaced values)")
+        raise ConfigError(
+            f"{text[:60]!r} is not a range: START:STOP (factors of two) or START:STOP:N (N log-spaced values)"
+        )
     start, stop = _range_number(parts[0]), _range_number(parts[1])
     if stop < start:
         raise ConfigError(f"range {text[:60]!r} runs downwards: give START:STOP with START <= STOP")
@@ -62,27 +64,32 @@ def lr_range(text: str) -> tuple[float, ...]:
         except ValueError:
             n = 0
         if not 2 <= n <= MAX_RANGE_POINTS:
-            raise ConfigError(f"range {text[:60]!r}: N must be a whole number from 2 to "
-                              f"{MAX_RANGE_POINTS}, got {parts[2][:20]!r}")
+            raise ConfigError(
+                f"range {text[:60]!r}: N must be a whole number from 2 to "
+                f"{MAX_RANGE_POINTS}, got {parts[2][:20]!r}"
+            )
         if stop == start:
             raise ConfigError(f"range {text[:60]!r} has {n} points between equal ends")
         lo, hi = math.log(start), math.log(stop)  # stop / start, or exp(hi - lo), may overflow
         try:
-            middle = [float(f"{math.exp(lo + (hi - lo) * k / (n - 1)):.12g}")
-                      for k in range(1, n - 1)]
+            middle = [float(f"{math.exp(lo + (hi - lo) * k / (n - 1)):.12g}") for k in range(1, n - 1)]
         except OverflowError:  # rounding at the very top of float's range
             middle = [math.inf]
         values = (start, *middle, stop)
-        if not all(math.isfinite(v) and v > 0 for v in values) or \
-                any(b <= a for a, b in zip(values, values[1:])):
-            raise ConfigError(f"range {text[:60]!r}: its ends are too close together (or too near "
-                              f"float's limits) for {n} distinct values; give fewer points or "
-                              "wider ends")
+        if not all(math.isfinite(v) and v > 0 for v in values) or any(
+            b <= a for a, b in zip(values, values[1:])
+        ):
+            raise ConfigError(
+                f"range {text[:60]!r}: its ends are too close together (or too near "
+                f"float's limits) for {n} distinct values; give fewer points or "
+                "wider ends"
+            )
         return values
     count = math.floor(math.log2(stop) - math.log2(start) + 1e-9) + 1
     if count > MAX_RANGE_POINTS:
-        raise ConfigError(f"range {text[:60]!r} makes {count:,} values; at most "
-                          f"{MAX_RANGE_POINTS} are allowed")
+        raise ConfigError(
+            f"range {text[:60]!r} makes {count:,} values; at most {MAX_RANGE_POINTS} are allowed"
+        )
     # (the 1e-9 above keeps a STOP that is START·2^k up to rounding; beyond float's top it is
     # no value)
     return tuple(v for v in (start * 2.0**k for k in range(count)) if math.isfinite(v))

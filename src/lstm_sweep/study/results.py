@@ -30,8 +30,7 @@ class Status(str, Enum):
     @classmethod
     def _missing_(cls, value: object) -> Status:
         """``Status("junk")`` raises ConfigError (a ValueError, as Enum's own would be)."""
-        raise ConfigError(f"unknown status {show(value)}; choose one of: "
-                          f"{', '.join(s.value for s in cls)}")
+        raise ConfigError(f"unknown status {show(value)}; choose one of: {', '.join(s.value for s in cls)}")
 
 
 def _is_number(value: object) -> bool:
@@ -64,8 +63,7 @@ class CurvePoint:
 
     def __post_init__(self) -> None:
         if isinstance(self.step, bool) or not isinstance(self.step, int) or self.step < 0:
-            raise ConfigError(f"a curve point's step must be a non-negative integer, got "
-                              f"{show(self.step)}")
+            raise ConfigError(f"a curve point's step must be a non-negative integer, got {show(self.step)}")
         for name in ("loss", "accuracy"):
             value = getattr(self, name)
             if value is not None and not _is_number(value):
@@ -100,11 +98,13 @@ class TrialResult:
 
     def __post_init__(self) -> None:
         if not isinstance(self.config, TrialConfig):
-            raise ConfigError(f"a trial result's config must be a TrialConfig, got "
-                              f"{show(self.config)}")
+            raise ConfigError(f"a trial result's config must be a TrialConfig, got {show(self.config)}")
         if not isinstance(self.status, Status):
-            object.__setattr__(self, "status", Status(self.status) if isinstance(
-                self.status, str) else Status._missing_(self.status))
+            object.__setattr__(
+                self,
+                "status",
+                Status(self.status) if isinstance(self.status, str) else Status._missing_(self.status),
+            )
         for name in _NUMBERS:
             value = getattr(self, name)
             if not (value is None and name in _OPTIONAL) and not _is_number(value):
@@ -112,15 +112,18 @@ class TrialResult:
         for name in _COUNTS:
             value = getattr(self, name)
             if not (value is None and name in _OPTIONAL) and (
-                    isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ConfigError(f"a trial result's {name} must be a non-negative integer, got "
-                                  f"{show(value)}")
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise ConfigError(
+                    f"a trial result's {name} must be a non-negative integer, got {show(value)}"
+                )
         for name in ("device", "engine", "error"):
             value = getattr(self, name)
             if not (value is None and name in _OPTIONAL) and not isinstance(value, str):
                 raise ConfigError(f"a trial result's {name} must be text, got {show(value)}")
-        if not isinstance(self.curve, (tuple, list)) or \
-                not all(isinstance(p, CurvePoint) for p in self.curve):
+        if not isinstance(self.curve, (tuple, list)) or not all(
+            isinstance(p, CurvePoint) for p in self.curve
+        ):
             raise ConfigError(f"a trial result's curve must be CurvePoints, got {show(self.curve)}")
         object.__setattr__(self, "curve", tuple(self.curve))
 

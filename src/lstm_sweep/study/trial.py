@@ -23,8 +23,18 @@ from .optimizers import optimizer_settings
 PROTOCOL_VERSION = 1
 
 # The fields that every trial key has hashed since the first release (see TrialConfig.key).
-KEY_FIELDS_V1 = ("hidden", "lr", "seed", "data_seed", "steps", "batch_size", "display_step",
-                 "init", "precision", "dataset")
+KEY_FIELDS_V1 = (
+    "hidden",
+    "lr",
+    "seed",
+    "data_seed",
+    "steps",
+    "batch_size",
+    "display_step",
+    "init",
+    "precision",
+    "dataset",
+)
 
 # How the fields that are no axis are checked (``opt``: by its optimizer, in __post_init__).
 _OWN_CHECKS: dict[str, Callable[[object], None]] = {
@@ -102,8 +112,10 @@ class TrialConfig:
         if self.param == "sp":  # sp does not read it: one sp trial, one key
             object.__setattr__(self, "base_width", DEFAULT_BASE_WIDTH)
         if self.init != "tf" and (self.param, self.readout) != ("sp", "normal"):
-            raise ConfigError(f"param {self.param} with readout {self.readout} rescales TF's "
-                              f"initialisation: it needs init tf, not {self.init}")
+            raise ConfigError(
+                f"param {self.param} with readout {self.readout} rescales TF's "
+                f"initialisation: it needs init tf, not {self.init}"
+            )
 
     def to_dict(self) -> dict:
         """The fields by name (every value is immutable: numbers, text, ``opt``'s tuples).
@@ -120,13 +132,13 @@ class TrialConfig:
                 no field (a newer release's field, a typo), or a field's value is refused.
         """
         if not isinstance(d, Mapping):
-            raise ConfigError(f"a trial configuration must be a mapping of its fields, got "
-                              f"{show(d)}")
+            raise ConfigError(f"a trial configuration must be a mapping of its fields, got {show(d)}")
         names = [f.name for f in fields(cls)]
         unknown = [k for k in d if k not in names]
         if unknown:
-            raise ConfigError(f"a trial configuration has no field {show(unknown[0])}; its fields: "
-                              f"{', '.join(names)}")
+            raise ConfigError(
+                f"a trial configuration has no field {show(unknown[0])}; its fields: {', '.join(names)}"
+            )
         missing = [n for n in ("hidden", "lr") if n not in d]
         if missing:
             raise ConfigError(f"a trial configuration needs {' and '.join(missing)}")
@@ -168,8 +180,7 @@ class TrialConfig:
     def model_prefix(self) -> str:
         """``"gru momentum "`` where the cell or optimizer is not the seed's, else ``""``; then
         ``"mup/64 "`` (and ``"zero-readout "``) where the parametrization is not the seed's."""
-        prefix = "" if (self.cell, self.optimizer) == ("lstm", "adam") else \
-            f"{self.cell} {self.optimizer} "
+        prefix = "" if (self.cell, self.optimizer) == ("lstm", "adam") else f"{self.cell} {self.optimizer} "
         if self.param != "sp":
             prefix += f"{self.param}/{self.base_width} "
         if self.readout != "normal":
@@ -188,6 +199,8 @@ class TrialConfig:
             d.pop(k)
         return d
 
+
 _TRIAL_FIELDS = tuple(f.name for f in fields(TrialConfig))
-assert set(AXIS) <= set(_TRIAL_FIELDS), \
+assert set(AXIS) <= set(_TRIAL_FIELDS), (
     f"declared axes without a TrialConfig field: {sorted(set(AXIS) - set(_TRIAL_FIELDS))}"
+)

@@ -27,14 +27,28 @@ if TYPE_CHECKING:
 
 # Each name -> the module (of this package) that defines it.
 _HOME = {
-    "DEFAULT_EVERY_S": ".checkpoint", "CheckpointDir": ".checkpoint", "Checkpointing": ".checkpoint",
-    "probe": ".coord", "flushed": ".denormals", "capabilities": ".device",
-    "check_precision": ".device", "device_name": ".device", "resolve_device": ".device",
-    "unsupported": ".device", "ENGINE_CHOICES": ".engines", "choose_engine": ".engines",
-    "make_engine": ".engines", "precision_context": ".engines.base",
-    "FusedEngine": ".engines.fused", "FusedCellEngine": ".engines.fused_cells",
-    "WARMUP_STEPS": ".graphs", "stepper": ".graphs", "ADAM_LIKE": ".param",
-    "readout_multiplier": ".param", "run_trial": ".train", "train_group": ".train",
+    "DEFAULT_EVERY_S": ".checkpoint",
+    "CheckpointDir": ".checkpoint",
+    "Checkpointing": ".checkpoint",
+    "probe": ".coord",
+    "flushed": ".denormals",
+    "capabilities": ".device",
+    "check_precision": ".device",
+    "device_name": ".device",
+    "resolve_device": ".device",
+    "unsupported": ".device",
+    "ENGINE_CHOICES": ".engines",
+    "choose_engine": ".engines",
+    "make_engine": ".engines",
+    "precision_context": ".engines.base",
+    "FusedEngine": ".engines.fused",
+    "FusedCellEngine": ".engines.fused_cells",
+    "WARMUP_STEPS": ".graphs",
+    "stepper": ".graphs",
+    "ADAM_LIKE": ".param",
+    "readout_multiplier": ".param",
+    "run_trial": ".train",
+    "train_group": ".train",
 }
 
 
@@ -44,8 +58,27 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["ADAM_LIKE", "DEFAULT_EVERY_S", "ENGINE_CHOICES", "WARMUP_STEPS", "CheckpointDir",
-           "Checkpointing", "FusedCellEngine", "FusedEngine", "capabilities", "check_precision",
-           "choose_engine", "device_name", "flushed", "make_engine", "precision_context", "probe",
-           "readout_multiplier", "resolve_device", "run_trial", "stepper", "train_group",
-           "unsupported"]
+__all__ = [
+    "ADAM_LIKE",
+    "DEFAULT_EVERY_S",
+    "ENGINE_CHOICES",
+    "WARMUP_STEPS",
+    "CheckpointDir",
+    "Checkpointing",
+    "FusedCellEngine",
+    "FusedEngine",
+    "capabilities",
+    "check_precision",
+    "choose_engine",
+    "device_name",
+    "flushed",
+    "make_engine",
+    "precision_context",
+    "probe",
+    "readout_multiplier",
+    "resolve_device",
+    "run_trial",
+    "stepper",
+    "train_group",
+    "unsupported",
+]

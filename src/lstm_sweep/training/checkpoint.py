@@ -91,17 +91,16 @@ def encode(state: dict) -> bytes:
 def decode(blob: bytes) -> dict:
     """The state in ``blob``; ValueError if it is not a whole, undamaged checkpoint."""
     head = len(MAGIC) + 32
-    if len(blob) < head or blob[:len(MAGIC)] != MAGIC:
+    if len(blob) < head or blob[: len(MAGIC)] != MAGIC:
         raise ValueError("not a checkpoint (no header)")
     payload = blob[head:]
-    if hashlib.sha256(payload).digest() != blob[len(MAGIC):head]:
+    if hashlib.sha256(payload).digest() != blob[len(MAGIC) : head]:
         raise ValueError("checksum mismatch (cut short or damaged)")
     try:
         state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - a checksum-valid file that still does not load
         raise ValueError(f"unreadable ({type(e).__name__})") from None
-    if not isinstance(state, dict) or not _is_int(state.get("format")) \
-            or state["format"] != FORMAT:
+    if not isinstance(state, dict) or not _is_int(state.get("format")) or state["format"] != FORMAT:
         raise ValueError("a checkpoint of another format")
     return state
 
@@ -129,8 +128,7 @@ class CheckpointDir:
         for path in (current, _prev(current)):
             why = _foreign(path, MAGIC)
             if why:
-                raise OSError(f"{path} {why}; it is left alone (move it away to checkpoint "
-                              "this trial)")
+                raise OSError(f"{path} {why}; it is left alone (move it away to checkpoint this trial)")
         fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.folder)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -186,8 +184,11 @@ class CheckpointDir:
         trials): only files this tool wrote; anything else under their names is left, with a
         warning."""
         for key in keys:
-            for path, head in ((self.path(key), MAGIC), (_prev(self.path(key)), MAGIC),
-                               (live_path(self.folder, key), _live_head(key))):
+            for path, head in (
+                (self.path(key), MAGIC),
+                (_prev(self.path(key)), MAGIC),
+                (live_path(self.folder, key), _live_head(key)),
+            ):
                 why = _foreign(path, head)
                 if why:
                     log.warning("%s %s; it is left alone", path, why)
@@ -204,8 +205,8 @@ class CheckpointDir:
         out = set()
         for p in self.folder.iterdir():
             name = p.name.removesuffix(".prev")
-            if name.endswith(SUFFIX) and _KEY.fullmatch(name[:-len(SUFFIX)]):
-                out.add(name[:-len(SUFFIX)])
+            if name.endswith(SUFFIX) and _KEY.fullmatch(name[: -len(SUFFIX)]):
+                out.add(name[: -len(SUFFIX)])
         return sorted(out)
 
     def __reduce__(self):  # picklable for worker processes
@@ -245,8 +246,7 @@ def read_regular(path: Path, limit: int | None = None) -> bytes:
     with os.fdopen(fd, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if limit is not None and size > limit:
-            raise ValueError(f"{size:,} bytes, more than a checkpoint of this trial can be "
-                             f"({limit:,})")
+            raise ValueError(f"{size:,} bytes, more than a checkpoint of this trial can be ({limit:,})")
         blob = f.read(-1 if limit is None else limit + 1)
     if limit is not None and len(blob) > limit:
         raise ValueError(f"more than the {limit:,} bytes a checkpoint of this trial can be")
@@ -288,8 +288,9 @@ def stream_state(stream) -> dict:
     """A :class:`~lstm_sweep.data.BatchStream`'s position, permutation and generator."""
     return {
         "rng": stream.rng.bit_generator.state,
-        "order": None if stream.order is None else torch.from_numpy(
-            stream.order.astype(np.int64 if stream.n > 2**31 - 1 else np.int32)),
+        "order": None
+        if stream.order is None
+        else torch.from_numpy(stream.order.astype(np.int64 if stream.n > 2**31 - 1 else np.int32)),
         "index": int(stream.index_in_epoch),
         "epochs": int(stream.epochs_completed),
     }
@@ -319,8 +320,7 @@ def load_tensors(engine, j: int, saved: list[torch.Tensor]) -> None:
     for t, s in zip(live, saved):
         target = t[j] if engine.stacked else t
         if tuple(target.shape) != tuple(s.shape) or target.dtype != s.dtype:
-            raise ValueError(f"a tensor of shape {tuple(s.shape)}, the engine's is "
-                             f"{tuple(target.shape)}")
+            raise ValueError(f"a tensor of shape {tuple(s.shape)}, the engine's is {tuple(target.shape)}")
     for t, s in zip(live, saved):
         (t[j] if engine.stacked else t).copy_(s)
 
@@ -337,8 +337,7 @@ def best_checkpoint(keeper: Keeper, key: str, fits, limit: int | None = None) ->
     try:
         blobs = keeper.load(key, limit)
     except Exception as e:  # noqa: BLE001 - a checkpoint is never worth a failed trial
-        log.warning("checkpoints of trial %s cannot be read (%s); it starts from the beginning",
-                    key, e)
+        log.warning("checkpoints of trial %s cannot be read (%s); it starts from the beginning", key, e)
         return None
     for i, blob in enumerate(blobs):
         try:
@@ -351,8 +350,7 @@ def best_checkpoint(keeper: Keeper, key: str, fits, limit: int | None = None) ->
             if why:
                 raise ValueError(why)
             if i:
-                log.warning("trial %s resumes from its previous checkpoint (step %d)", key,
-                            state["step"])
+                log.warning("trial %s resumes from its previous checkpoint (step %d)", key, state["step"])
             return state
         except Exception as e:  # noqa: BLE001 - whatever is wrong with it, it is not used
             later = "the previous one" if i + 1 < len(blobs) else "its beginning"
@@ -369,8 +367,21 @@ def size_limit(config: TrialConfig, n_train: int, n_input: int) -> int:
     return 2 * (4 * params * 5 + 8 * n_train + 64 * points) + (1 << 20)
 
 
-_STATE_KEYS = ("step", "stream", "opt_t", "layout", "tensors", "frozen", "status", "steps_done",
-               "last_loss", "started_at", "wall_s", "cpu_s", "curve")
+_STATE_KEYS = (
+    "step",
+    "stream",
+    "opt_t",
+    "layout",
+    "tensors",
+    "frozen",
+    "status",
+    "steps_done",
+    "last_loss",
+    "started_at",
+    "wall_s",
+    "cpu_s",
+    "curve",
+)
 
 
 def state_problem(state: dict, config: TrialConfig, until: int, n_train: int) -> str | None:
@@ -399,13 +410,14 @@ def state_problem(state: dict, config: TrialConfig, until: int, n_train: int) ->
         return f"its status is {status!r:.20}"
     if not _is_int(done) or not (done == step if status == "done" else 0 < done <= step):
         return f"its steps done {done!r:.20} do not fit its step {step} ({status})"
-    if status == "done" and not ((loss is None and step < config.display_step)  # (a GPU's)
-                                 or (is_finite_number(loss) and loss >= 0)):
+    if status == "done" and not (
+        (loss is None and step < config.display_step)  # (a GPU's)
+        or (is_finite_number(loss) and loss >= 0)
+    ):
         return f"its last loss {loss!r:.20} is not a loss of a trial that is training"
     if status == "diverged" and not (isinstance(loss, float) and not math.isfinite(loss)):
         return f"its last loss {loss!r:.20} is finite, yet it diverged"
-    why = _curve_problem(state["curve"], config, done if status == "diverged" else step,
-                         status == "diverged")
+    why = _curve_problem(state["curve"], config, done if status == "diverged" else step, status == "diverged")
     if why:
         return why
     why = _tensors_problem(state)
@@ -430,11 +442,17 @@ def _curve_problem(curve: object, config: TrialConfig, last: int, diverged: bool
         if not (isinstance(p, list) and len(p) == 3 and _is_int(p[0]) and p[0] == s):
             return f"its curve is not the display steps up to step {last} (at step {s})"
         loss, acc = p[1], p[2]
-        if not isinstance(loss, float) or (math.isfinite(loss) and loss < 0) or (
-                not math.isfinite(loss) and not diverged):
+        if (
+            not isinstance(loss, float)
+            or (math.isfinite(loss) and loss < 0)
+            or (not math.isfinite(loss) and not diverged)
+        ):
             return f"its curve's loss at step {s} is {loss!r:.20}"
-        if not isinstance(acc, float) or not 0.0 <= acc <= 1.0 \
-                or abs(acc * config.batch_size - round(acc * config.batch_size)) > 1e-3:
+        if (
+            not isinstance(acc, float)
+            or not 0.0 <= acc <= 1.0
+            or abs(acc * config.batch_size - round(acc * config.batch_size)) > 1e-3
+        ):
             return f"its curve's accuracy at step {s} is {acc!r:.20}, not a batch's"
     return None
 
@@ -443,16 +461,20 @@ def _tensors_problem(state: dict) -> str | None:
     """Why the tensors do not fit the state's own layout (the engine's is compared when it is
     made, :func:`tensor_problem`), or are not finite in a model that is still training."""
     layout, tensors, frozen = state["layout"], state["tensors"], state["frozen"]
-    if not (isinstance(layout, list) and layout and isinstance(layout[0], str)
-            and all(isinstance(x, list) and all(_is_int(n) and n >= 0 for n in x)
-                    for x in layout[1:])):
+    if not (
+        isinstance(layout, list)
+        and layout
+        and isinstance(layout[0], str)
+        and all(isinstance(x, list) and all(_is_int(n) and n >= 0 for n in x) for x in layout[1:])
+    ):
         return "its layout is not an engine's"
     if not isinstance(tensors, list) or len(tensors) != len(layout) - 1:
-        return f"it holds {len(tensors) if isinstance(tensors, list) else 'no'} tensors, its " \
-               f"layout {len(layout) - 1}"
+        return (
+            f"it holds {len(tensors) if isinstance(tensors, list) else 'no'} tensors, its "
+            f"layout {len(layout) - 1}"
+        )
     for t, shape in zip(tensors, layout[1:]):
-        if not isinstance(t, torch.Tensor) or list(t.shape) != shape \
-                or not t.dtype.is_floating_point:
+        if not isinstance(t, torch.Tensor) or list(t.shape) != shape or not t.dtype.is_floating_point:
             return "a tensor does not fit its layout"
     if state["status"] == "done" and not all(bool(torch.isfinite(t).all()) for t in tensors):
         return "a tensor is not finite in a model that had not diverged"
@@ -460,9 +482,12 @@ def _tensors_problem(state: dict) -> str | None:
         return "a model still training holds a frozen copy"
     if state["status"] == "diverged" and frozen is None:  # (a diverged model of a fused group)
         return "a diverged model holds no frozen copy"
-    if frozen is not None and not (isinstance(frozen, torch.Tensor) and len(layout) > 1
-                                   and list(frozen.shape) == layout[1]
-                                   and frozen.dtype == tensors[0].dtype):
+    if frozen is not None and not (
+        isinstance(frozen, torch.Tensor)
+        and len(layout) > 1
+        and list(frozen.shape) == layout[1]
+        and frozen.dtype == tensors[0].dtype
+    ):
         return "its frozen copy does not fit its parameters"
     return None
 
@@ -474,19 +499,30 @@ def _stream_problem(stream: object, config: TrialConfig, step: int, n_train: int
         return "its batch stream is not one"
     if config.batch_size > n_train:
         return "its batch size exceeds the training set"
-    replay = BatchStream(n_train, config.batch_size,
-                         seed=config.seed if config.data_seed is None else config.data_seed)
+    replay = BatchStream(
+        n_train, config.batch_size, seed=config.seed if config.data_seed is None else config.data_seed
+    )
     for _ in range(step):
         replay.next_indices()
     order = stream["order"]
-    if not (isinstance(order, torch.Tensor) and order.dim() == 1 and len(order) == n_train
-            and not order.dtype.is_floating_point):
+    if not (
+        isinstance(order, torch.Tensor)
+        and order.dim() == 1
+        and len(order) == n_train
+        and not order.dtype.is_floating_point
+    ):
         return f"its batch order is not a permutation of the {n_train} training examples"
     index, epochs, rng = stream["index"], stream["epochs"], stream["rng"]
-    if not (_is_int(index) and index == replay.index_in_epoch and _is_int(epochs)
-            and epochs == replay.epochs_completed and isinstance(rng, dict)
-            and _same_plain(rng, replay.rng.bit_generator.state)
-            and replay.order is not None and np.array_equal(order.numpy(), replay.order)):
+    if not (
+        _is_int(index)
+        and index == replay.index_in_epoch
+        and _is_int(epochs)
+        and epochs == replay.epochs_completed
+        and isinstance(rng, dict)
+        and _same_plain(rng, replay.rng.bit_generator.state)
+        and replay.order is not None
+        and np.array_equal(order.numpy(), replay.order)
+    ):
         return f"its batch stream is not the trial's after step {step}"
     return None
 
@@ -511,7 +547,6 @@ def tensor_problem(engine, j: int, state: dict) -> str | None:
         if tuple(target.shape) != tuple(s.shape) or target.dtype != s.dtype:
             return f"a tensor of shape {tuple(s.shape)}, the engine's is {tuple(target.shape)}"
     frozen = state["frozen"]
-    if frozen is not None and (not engine.stacked or tuple(frozen.shape) != tuple(
-            engine.params[0][j].shape)):
+    if frozen is not None and (not engine.stacked or tuple(frozen.shape) != tuple(engine.params[0][j].shape)):
         return "its frozen copy does not fit the engine"
     return None

@@ -14,8 +14,9 @@ from .model import FORGET_BIAS, N_INPUT
 
 
 @torch.no_grad()
-def probe(cell: str, params: dict[str, torch.Tensor], x: torch.Tensor,
-          readout_mult: float = 1.0) -> dict[str, torch.Tensor]:
+def probe(
+    cell: str, params: dict[str, torch.Tensor], x: torch.Tensor, readout_mult: float = 1.0
+) -> dict[str, torch.Tensor]:
     """``{"input", "recurrent", "preact", ["c",] "h", "logits"}`` of the last time step of a
     ``cell`` with TF-form ``params`` on ``x`` (B, T, 28); the readout's input times
     ``readout_mult``. ``input`` and ``recurrent`` are the two matmuls whose sum (with the biases)
@@ -49,8 +50,12 @@ def probe(cell: str, params: dict[str, torch.Tensor], x: torch.Tensor,
             rc = (r * h) @ kc[N_INPUT:]
             zc = xc_all[:, t] + rc + params["candidate_bias"]
             h = u * h + (1 - u) * torch.tanh(zc)
-        out.update(input=torch.cat([xg_all, xc_all], -1), recurrent=torch.cat([rg, rc], -1),
-                   preact=torch.cat([zg, zc], -1), h=h)
+        out.update(
+            input=torch.cat([xg_all, xc_all], -1),
+            recurrent=torch.cat([rg, rc], -1),
+            preact=torch.cat([zg, zc], -1),
+            h=h,
+        )
     elif cell == "rnn":
         kernel, bias = params["K"], params["b"]
         h = x.new_zeros(batch, kernel.shape[1])

@@ -108,5 +108,7 @@ def flushed(device: torch.device | str = "cpu") -> Iterator[bool]:
 
 @functools.lru_cache(maxsize=1)
 def _warn_once() -> None:
-    log.warning("denormal floats could not be flushed to zero on every thread of this CPU; "
-                "trials that saturate or diverge may run many times slower than planned")
+    log.warning(
+        "denormal floats could not be flushed to zero on every thread of this CPU; "
+        "trials that saturate or diverge may run many times slower than planned"
+    )

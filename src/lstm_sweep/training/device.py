@@ -28,18 +28,16 @@ def resolve_device(device: str | torch.device) -> torch.device:
         raise ConfigError(f"unknown device {device!r}; use auto, cpu or cuda")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda") and not (
-        device.startswith("cuda:") and device[5:].isdigit()
-    ):
+    if device not in ("cpu", "cuda") and not (device.startswith("cuda:") and device[5:].isdigit()):
         raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N")
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ConfigError("device=cuda was asked for but PyTorch sees no CUDA GPU; "
-                              "use device=cpu")
+            raise ConfigError("device=cuda was asked for but PyTorch sees no CUDA GPU; use device=cpu")
         index = int(device[5:]) if ":" in device else 0
         if index >= torch.cuda.device_count():
-            raise ConfigError(f"device={device}: this machine has "
-                              f"{torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
+            raise ConfigError(
+                f"device={device}: this machine has {torch.cuda.device_count()} CUDA GPU(s), numbered from 0"
+            )
     return torch.device(device)
 
 
@@ -61,8 +59,7 @@ def _cpu_bf16() -> str | None:
     except (AttributeError, RuntimeError):  # an older or non-oneDNN build: the probe decides
         native = True
     if not native:
-        return ("this CPU has no native bfloat16 support (it needs AVX-512 BF16 or AMX on x86, "
-                "or BF16 on Arm)")
+        return "this CPU has no native bfloat16 support (it needs AVX-512 BF16 or AMX on x86, or BF16 on Arm)"
     try:
         lstm = torch.nn.LSTM(4, 4, batch_first=True)
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -78,8 +75,10 @@ def _cuda_support(device: torch.device, precision: str) -> str | None:
         return f"{torch.cuda.get_device_name(device)} does not support bfloat16"
     if precision == "tf32" and torch.cuda.get_device_capability(device) < (8, 0):
         major, minor = torch.cuda.get_device_capability(device)
-        return (f"TF32 needs an NVIDIA GPU of compute capability 8.0 or newer; "
-                f"{torch.cuda.get_device_name(device)} is {major}.{minor}")
+        return (
+            f"TF32 needs an NVIDIA GPU of compute capability 8.0 or newer; "
+            f"{torch.cuda.get_device_name(device)} is {major}.{minor}"
+        )
     return None
 
 
@@ -100,9 +99,11 @@ def check_precision(device: torch.device, precision: str) -> None:
     """Raise ConfigError naming the missing capability and the way out."""
     why = unsupported(device, precision)
     if why is not None:
-        raise ConfigError(f"precision={precision} cannot run on {device}: {why}; use "
-                          "precision=fp32 (or add fallback_fp32=True to run fp32 where the "
-                          "device lacks it)")
+        raise ConfigError(
+            f"precision={precision} cannot run on {device}: {why}; use "
+            "precision=fp32 (or add fallback_fp32=True to run fp32 where the "
+            "device lacks it)"
+        )
 
 
 def capabilities(device: torch.device) -> dict[str, bool]:

@@ -35,8 +35,11 @@ WARMUP_STEPS = 3  # eager steps on a side stream before capturing
 
 def graphs_enabled(runner: object, device: torch.device) -> bool:
     """Whether ``runner``'s steps are replayed from a CUDA graph on ``device``."""
-    return (device.type == "cuda" and getattr(runner, "graphable", False)
-            and os.environ.get("LSTM_SWEEP_CUDA_GRAPHS", "1") != "0")
+    return (
+        device.type == "cuda"
+        and getattr(runner, "graphable", False)
+        and os.environ.get("LSTM_SWEEP_CUDA_GRAPHS", "1") != "0"
+    )
 
 
 def stepper(runner, device: torch.device) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -87,12 +90,17 @@ class GraphedStep:
         static_x, static_y = x.clone(), y.clone()
         graph = torch.cuda.CUDAGraph()
         try:  # on the engine's device (cuda:N), on a capture stream of that device
-            with torch.cuda.device(self.device), \
-                    torch.cuda.graph(graph, stream=torch.cuda.Stream(self.device)):
+            with (
+                torch.cuda.device(self.device),
+                torch.cuda.graph(graph, stream=torch.cuda.Stream(self.device)),
+            ):
                 out = self.runner.train_step(static_x, static_y)
         except Exception as e:  # noqa: BLE001 - a step that cannot be captured still trains
-            log.warning("CUDA graph capture failed (%s: %s); this group trains without graphs",
-                        type(e).__name__, str(e).splitlines()[0][:160] if str(e) else "")
+            log.warning(
+                "CUDA graph capture failed (%s: %s); this group trains without graphs",
+                type(e).__name__,
+                str(e).splitlines()[0][:160] if str(e) else "",
+            )
             self.eager = True
             # a capture that failed at its end may leave its stream current: back to the default
             torch.cuda.set_stream(torch.cuda.default_stream(self.device))

@@ -117,8 +117,11 @@ def tf_params(model: LSTMClassifier) -> dict[str, torch.Tensor]:
     h = model.hidden
     lstm = model.lstm
     kernel = torch.cat(
-        [_torch_to_tf_cols(_param(lstm, "weight_ih_l0"), h),
-         _torch_to_tf_cols(_param(lstm, "weight_hh_l0"), h)], dim=0
+        [
+            _torch_to_tf_cols(_param(lstm, "weight_ih_l0"), h),
+            _torch_to_tf_cols(_param(lstm, "weight_hh_l0"), h),
+        ],
+        dim=0,
     )
     bias = _param(lstm, "bias_ih_l0") + _param(lstm, "bias_hh_l0")
     bias = bias.clone()
@@ -196,10 +199,12 @@ def tf_cell_params(cell: str, hidden: int, generator: torch.Generator) -> dict[s
     N(0, 1) head, drawn in that order."""
     i = N_INPUT + hidden
     if cell == "gru":
-        params = {"gate_kernel": _glorot(i, 2 * hidden, generator),
-                  "gate_bias": torch.ones(2 * hidden),
-                  "candidate_kernel": _glorot(i, hidden, generator),
-                  "candidate_bias": torch.zeros(hidden)}
+        params = {
+            "gate_kernel": _glorot(i, 2 * hidden, generator),
+            "gate_bias": torch.ones(2 * hidden),
+            "candidate_kernel": _glorot(i, hidden, generator),
+            "candidate_bias": torch.zeros(hidden),
+        }
     else:
         params = {"K": _glorot(i, hidden, generator), "b": torch.zeros(hidden)}
     params["W_out"] = torch.randn(hidden, N_CLASSES, generator=generator)
@@ -236,8 +241,7 @@ def build_trial_model(config: TrialConfig) -> nn.Module:
         load_tf_params(model, rescale_init(config, tf_init_params(config.hidden, generator)))
     else:
         model = CellClassifier(config.cell, config.hidden)
-        load_cell_params(model, rescale_init(
-            config, tf_cell_params(config.cell, config.hidden, generator)))
+        load_cell_params(model, rescale_init(config, tf_cell_params(config.cell, config.hidden, generator)))
     model.readout_mult = readout_multiplier(config)
     return model
 

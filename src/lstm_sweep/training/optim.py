@@ -60,8 +60,7 @@ def tf_adam_step(
         denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, eps)
         if neg_correction is not None:
-            for p, m, d, r in zip(params, ms, denom, lr if isinstance(lr, list) else
-                                  [lr] * len(params)):
+            for p, m, d, r in zip(params, ms, denom, lr if isinstance(lr, list) else [lr] * len(params)):
                 p.addcdiv_(m * (r * neg_correction), d)
             return
         correction = adam_correction(t, betas)
@@ -81,15 +80,20 @@ def tf_adam_step(
 
 def adam_correction(t: int, betas: tuple[float, float]) -> float:
     """Adam's bias correction at step ``t``: ``sqrt(1 - beta2^t) / (1 - beta1^t)``."""
-    return math.sqrt(1 - betas[1]**t) / (1 - betas[0]**t)
+    return math.sqrt(1 - betas[1] ** t) / (1 - betas[0] ** t)
 
 
 class TFOptimizer:
     """One of :data:`OPTIMIZERS` over ``params`` (its state lives here, shaped like them)."""
 
-    def __init__(self, name: str, params: Sequence[torch.Tensor], lr: float | torch.Tensor,
-                 opt: Sequence[tuple[str, float]] = (),
-                 scales: Sequence[float | torch.Tensor] | None = None):
+    def __init__(
+        self,
+        name: str,
+        params: Sequence[torch.Tensor],
+        lr: float | torch.Tensor,
+        opt: Sequence[tuple[str, float]] = (),
+        scales: Sequence[float | torch.Tensor] | None = None,
+    ):
         if name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {name!r}")
         if scales is not None and len(scales) != len(params):
@@ -98,7 +102,8 @@ class TFOptimizer:
         self._neg_correction: torch.Tensor | None = None  # held: see hold()
         # one rate, or one per parameter (lr times its scale)
         self.lr: float | torch.Tensor | list[float | torch.Tensor] = (
-            lr if scales is None else [_times(lr, s) for s in scales])
+            lr if scales is None else [_times(lr, s) for s in scales]
+        )
         self.s = settings(name, opt)
         zeros = [torch.zeros_like(p) for p in params]
         if name == "adam":
@@ -114,9 +119,13 @@ class TFOptimizer:
     def slots(self) -> list[list[torch.Tensor]]:
         """The optimizer's state tensors, one list per slot (each shaped like ``params``); with
         ``t``, all a checkpoint needs."""
-        return {"adam": lambda: [self.m, self.v], "momentum": lambda: [self.accum],
-                "rmsprop": lambda: [self.ms, self.mom], "adagrad": lambda: [self.accum],
-                "sgd": lambda: []}[self.name]()
+        return {
+            "adam": lambda: [self.m, self.v],
+            "momentum": lambda: [self.accum],
+            "rmsprop": lambda: [self.ms, self.mom],
+            "adagrad": lambda: [self.accum],
+            "sgd": lambda: [],
+        }[self.name]()
 
     def hold(self) -> None:
         """From now on the step count advances only through :meth:`advance`, outside
@@ -147,8 +156,17 @@ class TFOptimizer:
             self.t += 1
         s = self.s
         if self.name == "adam":
-            tf_adam_step(self.params, list(grads), self.m, self.v, self.t, self.lr,
-                         (s["beta1"], s["beta2"]), s["epsilon"], self._neg_correction)
+            tf_adam_step(
+                self.params,
+                list(grads),
+                self.m,
+                self.v,
+                self.t,
+                self.lr,
+                (s["beta1"], s["beta2"]),
+                s["epsilon"],
+                self._neg_correction,
+            )
             return
         for i, (p, g) in enumerate(zip(self.params, grads)):
             lr = self.lr[i] if isinstance(self.lr, list) else self.lr

@@ -42,13 +42,24 @@ ROLES = ("input", "hidden", "vector", "readout", "scalar")
 # A parameter's role by its name (the last part of ``named_parameters``' name, or a fused
 # engine's view): "kernel" is TF's [28 + H, cols] kernel over [x, h], input rows then hidden rows.
 _ROLE_OF = {
-    "weight_ih_l0": "input", "Wx": "input",
-    "weight_hh_l0": "hidden", "Wh": "hidden",
-    "bias_ih_l0": "vector", "bias_hh_l0": "vector", "b": "vector", "gate_bias": "vector",
+    "weight_ih_l0": "input",
+    "Wx": "input",
+    "weight_hh_l0": "hidden",
+    "Wh": "hidden",
+    "bias_ih_l0": "vector",
+    "bias_hh_l0": "vector",
+    "b": "vector",
+    "gate_bias": "vector",
     "candidate_bias": "vector",
-    "out.weight": "readout", "Wo": "readout", "W_out": "readout",
-    "out.bias": "scalar", "bo": "scalar", "b_out": "scalar",
-    "K": "kernel", "gate_kernel": "kernel", "candidate_kernel": "kernel",
+    "out.weight": "readout",
+    "Wo": "readout",
+    "W_out": "readout",
+    "out.bias": "scalar",
+    "bo": "scalar",
+    "b_out": "scalar",
+    "K": "kernel",
+    "gate_kernel": "kernel",
+    "candidate_kernel": "kernel",
 }
 
 

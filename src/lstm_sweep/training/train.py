@@ -86,9 +86,7 @@ def _is_oom(exc: BaseException) -> bool:
     if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
         return True
     msg = str(exc).lower()
-    return isinstance(exc, RuntimeError) and (
-        "out of memory" in msg or "can't allocate memory" in msg
-    )
+    return isinstance(exc, RuntimeError) and ("out of memory" in msg or "can't allocate memory" in msg)
 
 
 @torch.no_grad()
@@ -117,8 +115,7 @@ def batch_metrics(logits: torch.Tensor, y: torch.Tensor) -> tuple[list[float], l
 
 def _as_tensors(split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Images (N, T, I) as the LSTM reads them (one row per time step) and labels (N,)."""
-    return torch.as_tensor(split.images, device=device), torch.as_tensor(split.labels,
-                                                                          device=device)
+    return torch.as_tensor(split.images, device=device), torch.as_tensor(split.labels, device=device)
 
 
 def run_trial(
@@ -147,15 +144,20 @@ def run_trial(
     """
     if not isinstance(config, TrialConfig):
         raise ConfigError(f"config must be a TrialConfig; got {type(config).__name__}")
-    (result,) = train_group([config], data, device=device, engine="single", on_step=on_step,
-                            eval_chunk=eval_chunk)
+    (result,) = train_group(
+        [config], data, device=device, engine="single", on_step=on_step, eval_chunk=eval_chunk
+    )
     return result
 
 
 def _check_arguments(configs, data, device, engine, on_step, eval_chunk) -> torch.device:
     """:func:`train_group`'s arguments checked (ConfigError naming the bad one); the device."""
-    if isinstance(configs, (str, bytes)) or not isinstance(configs, Sequence) or not configs \
-            or not all(isinstance(c, TrialConfig) for c in configs):
+    if (
+        isinstance(configs, (str, bytes))
+        or not isinstance(configs, Sequence)
+        or not configs
+        or not all(isinstance(c, TrialConfig) for c in configs)
+    ):
         raise ConfigError(f"configs must be a non-empty list of TrialConfig; got {configs!r:.80}")
     if len({c.group_key() for c in configs}) != 1:
         raise ConfigError("a group's trials must agree on everything but lr and seed")
@@ -192,8 +194,7 @@ class _Saver:
     """Saves the group's checkpoints (one per trial, all after the same step) every
     ``every_s`` seconds of training (0: at every curve point), and when asked."""
 
-    def __init__(self, policy: Checkpointing | None, runner: Engine, models: list[_Model],
-                 clock: _Clock):
+    def __init__(self, policy: Checkpointing | None, runner: Engine, models: list[_Model], clock: _Clock):
         self.policy, self.runner, self.models, self.clock = policy, runner, models, clock
         self.last = time.monotonic()
         self.published = -math.inf
@@ -211,11 +212,12 @@ class _Saver:
         try:
             for m in self.models:
                 if m.status is Status.DONE:
-                    save(m.config.key(), encode_live(m.config, step, [
-                        (p.step, p.loss, p.accuracy) for p in m.curve]))
+                    save(
+                        m.config.key(),
+                        encode_live(m.config, step, [(p.step, p.loss, p.accuracy) for p in m.curve]),
+                    )
         except Exception as e:  # noqa: BLE001 - a curve for the page never stops training
-            log.debug("live curve after step %d not written (%s: %s)", step,
-                      type(e).__name__, e)
+            log.debug("live curve after step %d not written (%s: %s)", step, type(e).__name__, e)
 
     def due(self, step: int, display_step: int) -> bool:
         if self.policy is None:
@@ -228,22 +230,35 @@ class _Saver:
         self.last = time.monotonic()
         if self.policy is None:
             return
-        common = {"format": ckpt.FORMAT, "step": step, "stream": ckpt.stream_state(stream),
-                  "opt_t": int(self.runner.optimizer.t), "layout": ckpt.layout(self.runner)}
+        common = {
+            "format": ckpt.FORMAT,
+            "step": step,
+            "stream": ckpt.stream_state(stream),
+            "opt_t": int(self.runner.optimizer.t),
+            "layout": ckpt.layout(self.runner),
+        }
         wall, cpu = self.clock.per_model(len(self.models))
         frozen = getattr(self.runner, "_frozen", {})
         try:
             for j, m in enumerate(self.models):
-                state = {**common, "key": m.config.key(), "tensors": ckpt.tensors_of(self.runner, j),
-                         "frozen": frozen[j].detach().cpu().clone() if j in frozen else None,
-                         "status": str(m.status), "steps_done": m.steps_done,
-                         "last_loss": m.last_loss, "started_at": self.clock.started_at,
-                         "wall_s": wall, "cpu_s": cpu,
-                         "curve": [[p.step, p.loss, p.accuracy] for p in m.curve]}
+                state = {
+                    **common,
+                    "key": m.config.key(),
+                    "tensors": ckpt.tensors_of(self.runner, j),
+                    "frozen": frozen[j].detach().cpu().clone() if j in frozen else None,
+                    "status": str(m.status),
+                    "steps_done": m.steps_done,
+                    "last_loss": m.last_loss,
+                    "started_at": self.clock.started_at,
+                    "wall_s": wall,
+                    "cpu_s": cpu,
+                    "curve": [[p.step, p.loss, p.accuracy] for p in m.curve],
+                }
                 self.policy.keeper.save(m.config.key(), ckpt.encode(state))
         except Exception as e:  # noqa: BLE001 - a checkpoint never stops training
-            log.warning("checkpoint after step %d not written (%s: %s); training goes on",
-                        step, type(e).__name__, e)
+            log.warning(
+                "checkpoint after step %d not written (%s: %s); training goes on", step, type(e).__name__, e
+            )
 
 
 @dataclass
@@ -257,8 +272,10 @@ class _Clock:
     cpu0: float = field(default_factory=time.process_time)
 
     def per_model(self, k: int) -> tuple[float, float]:
-        return (self.wall_before + (time.perf_counter() - self.wall0) / k,
-                self.cpu_before + (time.process_time() - self.cpu0) / k)
+        return (
+            self.wall_before + (time.perf_counter() - self.wall0) / k,
+            self.cpu_before + (time.process_time() - self.cpu0) / k,
+        )
 
 
 def _indices(ix, device: torch.device) -> torch.Tensor:
@@ -270,8 +287,7 @@ def _indices(ix, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(ix).pin_memory().to(device, non_blocking=True)
 
 
-def _resume(runner: Engine, models: list[_Model], states: list[dict | None],
-            stream: BatchStream) -> int:
+def _resume(runner: Engine, models: list[_Model], states: list[dict | None], stream: BatchStream) -> int:
     """Put the group back where its checkpoints are (all at one step); the step to go on from."""
     first = states[0]
     if first is None:
@@ -289,17 +305,25 @@ def _resume(runner: Engine, models: list[_Model], states: list[dict | None],
     return first["step"]
 
 
-def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.device,
-           on_step: StepCallback | None, states: list[dict | None], saver: _Saver,
-           until: int) -> None:
+def _train(
+    runner: Engine,
+    models: list[_Model],
+    data: Dataset,
+    device: torch.device,
+    on_step: StepCallback | None,
+    states: list[dict | None],
+    saver: _Saver,
+    until: int,
+) -> None:
     """Updates on TF-order batches up to step ``until`` (the trial's ``steps``, or a rung's);
     the curve every ``display_step``; a model whose loss is not finite stops (``diverged``,
     frozen for evaluation) while the others go on. Starts from the checkpoints in ``states``
     (all after one step) where there are some."""
     proto = models[0].config
     train_x, train_y = _as_tensors(data.train, device)
-    batches = BatchStream(len(data.train), proto.batch_size,
-                          seed=proto.seed if proto.data_seed is None else proto.data_seed)
+    batches = BatchStream(
+        len(data.train), proto.batch_size, seed=proto.seed if proto.data_seed is None else proto.data_seed
+    )
     start = _resume(runner, models, states, batches)
     # a GPU would stall on every .tolist(): look at its losses at display steps only
     check_every = 1 if device.type == "cpu" else proto.display_step
@@ -340,31 +364,37 @@ def _train(runner: Engine, models: list[_Model], data: Dataset, device: torch.de
                 m.status = Status.PRUNED  # stopped at a rung; its checkpoint holds the rest
 
 
-def _evaluate(runner: Engine, models: list[_Model], data: Dataset, device: torch.device,
-              eval_chunk: int) -> None:
+def _evaluate(
+    runner: Engine, models: list[_Model], data: Dataset, device: torch.device, eval_chunk: int
+) -> None:
     """Validation and test accuracy of every model; a trial stopped at a rung (``pruned``) gets
     its validation accuracy only: the test set is for reported results."""
     runner.finish()
     val = evaluate(runner, *_as_tensors(data.validation, device), eval_chunk)
     final = any(m.status is not Status.PRUNED for m in models)
-    test = evaluate(runner, *_as_tensors(data.test, device), eval_chunk) if final else \
-        [None] * len(models)
+    test = evaluate(runner, *_as_tensors(data.test, device), eval_chunk) if final else [None] * len(models)
     for m, v, t in zip(models, val, test):
         m.val_accuracy = v
         m.test_accuracy = None if m.status is Status.PRUNED else t
 
 
-def _states(configs: Sequence[TrialConfig], policy: Checkpointing | None, until: int,
-            data: Dataset) -> list[dict | None]:
+def _states(
+    configs: Sequence[TrialConfig], policy: Checkpointing | None, until: int, data: Dataset
+) -> list[dict | None]:
     """Each trial's newest usable checkpoint (None: none, or none usable): one this trial's
     training could have saved (:func:`~.checkpoint.state_problem`)."""
     if policy is None:
         return [None] * len(configs)
     n_train, n_input = len(data.train), data.train.images.shape[-1]
-    return [ckpt.best_checkpoint(policy.keeper, c.key(),
-                                 lambda s, c=c: ckpt.state_problem(s, c, until, n_train),
-                                 ckpt.size_limit(c, n_train, n_input))
-            for c in configs]
+    return [
+        ckpt.best_checkpoint(
+            policy.keeper,
+            c.key(),
+            lambda s, c=c: ckpt.state_problem(s, c, until, n_train),
+            ckpt.size_limit(c, n_train, n_input),
+        )
+        for c in configs
+    ]
 
 
 def train_group(
@@ -402,18 +432,27 @@ def train_group(
     """
     device = _check_arguments(configs, data, device, engine, on_step, eval_chunk)
     if checkpointing is not None and not isinstance(checkpointing, Checkpointing):
-        raise ConfigError(f"checkpointing must be a Checkpointing or None; got "
-                          f"{checkpointing!r:.60}")
+        raise ConfigError(f"checkpointing must be a Checkpointing or None; got {checkpointing!r:.60}")
     steps = configs[0].steps
-    if until is not None and (isinstance(until, bool) or not isinstance(until, int)
-                              or not 1 <= until <= steps):
+    if until is not None and (
+        isinstance(until, bool) or not isinstance(until, int) or not 1 <= until <= steps
+    ):
         raise ConfigError(f"until must be a step from 1 to {steps}; got {until!r:.60}")
     states = _states(configs, checkpointing, until or steps, data)
     at = [s["step"] if s else 0 for s in states]
+
     def group(members: list[TrialConfig], their: list[dict | None]) -> list[TrialResult]:
-        return _train_group(members, their, data, device=device, engine=engine,
-                            on_step=on_step, eval_chunk=eval_chunk,
-                            checkpointing=checkpointing, until=until or steps)
+        return _train_group(
+            members,
+            their,
+            data,
+            device=device,
+            engine=engine,
+            on_step=on_step,
+            eval_chunk=eval_chunk,
+            checkpointing=checkpointing,
+            until=until or steps,
+        )
 
     if len(set(at)) == 1:
         return group(list(configs), states)
@@ -426,28 +465,41 @@ def train_group(
     return [out[i] for i in range(len(configs))]
 
 
-def _train_group(configs: list[TrialConfig], states: list[dict | None], data: Dataset, *,
-                 device: torch.device, engine: str, on_step: StepCallback | None,
-                 eval_chunk: int, checkpointing: Checkpointing | None, until: int
-                 ) -> list[TrialResult]:
+def _train_group(
+    configs: list[TrialConfig],
+    states: list[dict | None],
+    data: Dataset,
+    *,
+    device: torch.device,
+    engine: str,
+    on_step: StepCallback | None,
+    eval_chunk: int,
+    checkpointing: Checkpointing | None,
+    until: int,
+) -> list[TrialResult]:
     proto = configs[0]
     models = [_Model(c) for c in configs]
     memory = _PeakMemory(device)
     first = states[0]
-    clock = _Clock(first["started_at"], first["wall_s"], first["cpu_s"]) if first else \
-        _Clock(time.time())
+    clock = _Clock(first["started_at"], first["wall_s"], first["cpu_s"]) if first else _Clock(time.time())
     error = None
     memory.start()
     try:
         with precision_context(proto.precision), flushed(device):
             torch.manual_seed(proto.seed)  # nothing should draw from it; pin it anyway
             runner = make_engine(engine, configs, device)
-            why = first and next(filter(None, (ckpt.tensor_problem(runner, j, s)
-                                               for j, s in enumerate(states)
-                                               if s is not None)), None)
+            why = first and next(
+                filter(
+                    None, (ckpt.tensor_problem(runner, j, s) for j, s in enumerate(states) if s is not None)
+                ),
+                None,
+            )
             if why:
-                log.warning("the checkpoints of %s cannot be resumed (%s); they start from the "
-                            "beginning", proto.describe(), why)
+                log.warning(
+                    "the checkpoints of %s cannot be resumed (%s); they start from the beginning",
+                    proto.describe(),
+                    why,
+                )
                 states = [None] * len(states)
                 clock = _Clock(time.time())
             saver = _Saver(checkpointing, runner, models, clock)
@@ -472,10 +524,20 @@ def _train_group(configs: list[TrialConfig], states: list[dict | None], data: Da
     wall, cpu = clock.per_model(k)
     return [
         TrialResult(
-            config=m.config, status=m.status, test_accuracy=m.test_accuracy,
-            val_accuracy=m.val_accuracy, train_loss=m.last_loss, steps_done=m.steps_done,
-            wall_s=wall, cpu_s=cpu, peak_mem_bytes=peak, device=device_name(device),
-            error=error, curve=tuple(m.curve), started_at=clock.started_at, engine=engine,
+            config=m.config,
+            status=m.status,
+            test_accuracy=m.test_accuracy,
+            val_accuracy=m.val_accuracy,
+            train_loss=m.last_loss,
+            steps_done=m.steps_done,
+            wall_s=wall,
+            cpu_s=cpu,
+            peak_mem_bytes=peak,
+            device=device_name(device),
+            error=error,
+            curve=tuple(m.curve),
+            started_at=clock.started_at,
+            engine=engine,
             group_size=k,
         )
         for m in models

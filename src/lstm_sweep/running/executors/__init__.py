@@ -30,16 +30,16 @@ OPTIONS = ("workers", "ray_address")
 def _check_options(options: dict) -> None:
     for key in options:
         if key not in OPTIONS:
-            raise ConfigError(f"executors take no option {show(key)}; their options: "
-                              f"{', '.join(OPTIONS)}")
+            raise ConfigError(f"executors take no option {show(key)}; their options: {', '.join(OPTIONS)}")
     workers = options.get("workers")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or not 1 <= workers <= MAX_WORKERS):
-        raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; "
-                          f"got {show(workers)}")
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS
+    ):
+        raise ConfigError(f"workers must be a positive integer, at most {MAX_WORKERS}; got {show(workers)}")
     address = options.get("ray_address")
-    if address is not None and (not isinstance(address, str) or not address.strip()
-                                or not address.isprintable()):
+    if address is not None and (
+        not isinstance(address, str) or not address.strip() or not address.isprintable()
+    ):
         raise ConfigError(f"ray address must be HOST:PORT or auto, got {show(address)}")
 
 
@@ -59,5 +59,4 @@ def make_executor(name: str, **options) -> Executor:
     return getattr(importlib.import_module(module, __name__), cls).from_options(**options)
 
 
-__all__ = ["EXECUTORS", "OPTIONS", "Executor", "UnitEvents", "make_executor", "refuse_options",
-           "unit_failed"]
+__all__ = ["EXECUTORS", "OPTIONS", "Executor", "UnitEvents", "make_executor", "refuse_options", "unit_failed"]

@@ -42,10 +42,16 @@ class Executor(Protocol):
 
     name: str
 
-    def run(self, units: Sequence[WorkUnit], data: Dataset, device: torch.device, *,
-            claim: Claim | None = None, events: UnitEvents | None = None,
-            checkpointing: Checkpointing | None = None
-            ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+    def run(
+        self,
+        units: Sequence[WorkUnit],
+        data: Dataset,
+        device: torch.device,
+        *,
+        claim: Claim | None = None,
+        events: UnitEvents | None = None,
+        checkpointing: Checkpointing | None = None,
+    ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
         """Run ``units`` (each through ``claim`` first; each trial saving its state through
         ``checkpointing`` and resuming from it); yield ``(unit, results)`` as each
         finishes, in completion order. A unit the executor itself loses (a dead worker, a Ray
@@ -71,8 +77,15 @@ def feed(units: Sequence[WorkUnit], claim: Claim | None = None) -> NextUnit:
 def unit_failed(unit: WorkUnit, error: str, device) -> list[TrialResult]:
     """The unit's trials recorded ``failed`` when the executor lost the unit itself."""
     return [
-        TrialResult(config=c, status=Status.FAILED, error=error, device=str(device),
-                    engine=unit.engine, group_size=len(unit.configs), started_at=time.time())
+        TrialResult(
+            config=c,
+            status=Status.FAILED,
+            error=error,
+            device=str(device),
+            engine=unit.engine,
+            group_size=len(unit.configs),
+            started_at=time.time(),
+        )
         for c in unit.configs
     ]
 
@@ -82,5 +95,6 @@ def refuse_options(name: str, options: dict, takes: tuple[str, ...]) -> None:
     extra = [k for k, v in options.items() if v is not None and k not in takes]
     if extra:
         flags = ", ".join(f"{k}=" for k in extra)
-        raise ConfigError(f"{flags} is not an option of executor={name}; drop it, or choose "
-                          "the executor it belongs to")
+        raise ConfigError(
+            f"{flags} is not an option of executor={name}; drop it, or choose the executor it belongs to"
+        )

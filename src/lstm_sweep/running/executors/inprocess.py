@@ -14,15 +14,29 @@ from ..units import WorkUnit
 from .base import Claim, NextUnit, UnitEvents, feed, refuse_options
 
 
-def run_in_process(next_unit: NextUnit, data: Dataset, device: torch.device,
-                   events: UnitEvents, checkpointing: Checkpointing | None = None
-                   ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+def run_in_process(
+    next_unit: NextUnit,
+    data: Dataset,
+    device: torch.device,
+    events: UnitEvents,
+    checkpointing: Checkpointing | None = None,
+) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
     while (unit := next_unit()) is not None:
         if events.on_start:
             events.on_start(unit)
         on_step = None if events.on_step is None else partial(events.on_step, unit)
-        yield unit, train_group(unit.configs, data, device=device, engine=unit.engine,
-                                on_step=on_step, checkpointing=checkpointing, until=unit.until)
+        yield (
+            unit,
+            train_group(
+                unit.configs,
+                data,
+                device=device,
+                engine=unit.engine,
+                on_step=on_step,
+                checkpointing=checkpointing,
+                until=unit.until,
+            ),
+        )
 
 
 class InProcessExecutor:
@@ -35,9 +49,14 @@ class InProcessExecutor:
         refuse_options(cls.name, options, ())
         return cls()
 
-    def run(self, units: Sequence[WorkUnit], data: Dataset, device: torch.device, *,
-            claim: Claim | None = None, events: UnitEvents | None = None,
-            checkpointing: Checkpointing | None = None
-            ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
-        yield from run_in_process(feed(units, claim), data, device, events or UnitEvents(),
-                                  checkpointing)
+    def run(
+        self,
+        units: Sequence[WorkUnit],
+        data: Dataset,
+        device: torch.device,
+        *,
+        claim: Claim | None = None,
+        events: UnitEvents | None = None,
+        checkpointing: Checkpointing | None = None,
+    ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+        yield from run_in_process(feed(units, claim), data, device, events or UnitEvents(), checkpointing)

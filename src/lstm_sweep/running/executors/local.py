@@ -52,10 +52,16 @@ class LocalExecutor:
         refuse_options(cls.name, options, ())
         return cls(workers)
 
-    def run(self, units: Sequence[WorkUnit], data: Dataset, device: torch.device, *,
-            claim: Claim | None = None, events: UnitEvents | None = None,
-            checkpointing: Checkpointing | None = None
-            ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+    def run(
+        self,
+        units: Sequence[WorkUnit],
+        data: Dataset,
+        device: torch.device,
+        *,
+        claim: Claim | None = None,
+        events: UnitEvents | None = None,
+        checkpointing: Checkpointing | None = None,
+    ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
         events = events or UnitEvents()
         for phase, n in phases(units, device, self.workers):
             next_unit = feed(phase, claim)
@@ -105,25 +111,40 @@ def _same_data() -> Dataset:
     are not those the driver loaded: trials must never train on other data under its name."""
     data = _WORKER["data"]
     if data.fingerprint != _WORKER["fingerprint"]:
-        raise DataError(f"the files in {data.source} changed after this sweep loaded them "
-                        f"(fingerprint {_WORKER['fingerprint'][:8]}, now {data.fingerprint[:8]}); "
-                        "run the same command again")
+        raise DataError(
+            f"the files in {data.source} changed after this sweep loaded them "
+            f"(fingerprint {_WORKER['fingerprint'][:8]}, now {data.fingerprint[:8]}); "
+            "run the same command again"
+        )
     return data
 
 
-def _work(index: int, unit: WorkUnit, device: torch.device,
-          checkpointing: Checkpointing | None) -> tuple[int, list[TrialResult]]:
+def _work(
+    index: int, unit: WorkUnit, device: torch.device, checkpointing: Checkpointing | None
+) -> tuple[int, list[TrialResult]]:
     progress = _WORKER["progress"]
     progress.put(("start", index, 0, 0))
-    results = train_group(unit.configs, _same_data(), device=device, engine=unit.engine,
-                          on_step=lambda d, t: progress.put(("step", index, d, t)),
-                          checkpointing=checkpointing, until=unit.until)
+    results = train_group(
+        unit.configs,
+        _same_data(),
+        device=device,
+        engine=unit.engine,
+        on_step=lambda d, t: progress.put(("step", index, d, t)),
+        checkpointing=checkpointing,
+        until=unit.until,
+    )
     return index, results
 
 
-def _run_pool(next_unit: NextUnit, data: Dataset, device: torch.device, workers: int,
-              events: UnitEvents, checkpointing: Checkpointing | None = None,
-              attempts: int = 2):
+def _run_pool(
+    next_unit: NextUnit,
+    data: Dataset,
+    device: torch.device,
+    workers: int,
+    events: UnitEvents,
+    checkpointing: Checkpointing | None = None,
+    attempts: int = 2,
+):
     """Units in worker processes. A worker that dies (killed, out of memory) breaks the pool:
     its unfinished units run again in a fresh pool, up to ``attempts`` times in all; then
     their trials are recorded ``failed``, and the sweep goes on."""
@@ -145,15 +166,25 @@ def _run_pool(next_unit: NextUnit, data: Dataset, device: torch.device, workers:
         for unit in broken:
             tries[unit] = tries.get(unit, 1) + 1
             if tries[unit] > attempts:
-                yield unit, unit_failed(unit, "worker process died (killed, or out of memory) "
-                                        "in every attempt", device)
+                yield (
+                    unit,
+                    unit_failed(
+                        unit, "worker process died (killed, or out of memory) in every attempt", device
+                    ),
+                )
             else:
                 again.append(unit)
         log.warning("a worker process died; %d work units run again", len(again))
 
 
-def _pool_once(pull: NextUnit, data: Dataset, device: torch.device, workers: int,
-               events: UnitEvents, checkpointing: Checkpointing | None = None):
+def _pool_once(
+    pull: NextUnit,
+    data: Dataset,
+    device: torch.device,
+    workers: int,
+    events: UnitEvents,
+    checkpointing: Checkpointing | None = None,
+):
     """Yield (unit, results), or (unit, None) for units lost to a broken pool. At most
     ``workers`` units are pulled ahead of the free workers."""
     ctx = multiprocessing.get_context("spawn")
@@ -166,10 +197,12 @@ def _pool_once(pull: NextUnit, data: Dataset, device: torch.device, workers: int
         while True:
             while len(futures) < workers and (unit := pull()) is not None:
                 if pool is None:
-                    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                               initializer=_init_worker,
-                                               initargs=(data.source, data.fingerprint, threads,
-                                                         progress))
+                    pool = ProcessPoolExecutor(
+                        max_workers=workers,
+                        mp_context=ctx,
+                        initializer=_init_worker,
+                        initargs=(data.source, data.fingerprint, threads, progress),
+                    )
                 units.append(unit)
                 futures[pool.submit(_work, len(units) - 1, unit, device, checkpointing)] = unit
             if not futures:

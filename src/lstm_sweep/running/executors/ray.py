@@ -66,22 +66,34 @@ class RayExecutor:
         refuse_options(cls.name, options, ())
         return cls(ray_address)
 
-    def run(self, units: Sequence[WorkUnit], data: Dataset, device, *,
-            claim: Claim | None = None, events: UnitEvents | None = None,
-            checkpointing: Checkpointing | None = None
-            ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
+    def run(
+        self,
+        units: Sequence[WorkUnit],
+        data: Dataset,
+        device,
+        *,
+        claim: Claim | None = None,
+        events: UnitEvents | None = None,
+        checkpointing: Checkpointing | None = None,
+    ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
         yield from run_ray(feed(units, claim), data, device, self.address, events, checkpointing)
 
 
-def _train_unit(configs, engine: str, data: Dataset, device, threads: int,
-                checkpointing: Checkpointing | None = None, until: int | None = None):
+def _train_unit(
+    configs,
+    engine: str,
+    data: Dataset,
+    device,
+    threads: int,
+    checkpointing: Checkpointing | None = None,
+    until: int | None = None,
+):
     import torch
 
     from ...training import train_group
 
     torch.set_num_threads(threads)
-    return train_group(configs, data, device=device, engine=engine,
-                       checkpointing=checkpointing, until=until)
+    return train_group(configs, data, device=device, engine=engine, checkpointing=checkpointing, until=until)
 
 
 class _Keeper:
@@ -119,9 +131,11 @@ def _keeper_on_this_node(ray, checkpointing: Checkpointing):
     folder = checkpointing.keeper
     assert isinstance(folder, CheckpointDir)  # the driver's own: a folder on this node
     here = ray.get_runtime_context().get_node_id()
-    actor = ray.remote(num_cpus=0, max_restarts=-1)(_Keeper).options(
-        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False)
-    ).remote(str(Path(folder.folder).resolve()))  # actors have another cwd
+    actor = (
+        ray.remote(num_cpus=0, max_restarts=-1)(_Keeper)
+        .options(scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False))
+        .remote(str(Path(folder.folder).resolve()))
+    )  # actors have another cwd
     return actor, replace(checkpointing, keeper=RayKeeper(actor))
 
 
@@ -157,12 +171,18 @@ def run_ray(
             try:
                 ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as e:
-                raise ConfigError(f"cannot connect to the Ray cluster at {address!r} "
-                                  f"({str(e).splitlines()[0][:200]}); check ray_address= "
-                                  "(HOST:PORT of the head node, or auto)") from None
+                raise ConfigError(
+                    f"cannot connect to the Ray cluster at {address!r} "
+                    f"({str(e).splitlines()[0][:200]}); check ray_address= "
+                    "(HOST:PORT of the head node, or auto)"
+                ) from None
         else:
-            ray.init(num_cpus=cpu_cores(), include_dashboard=False,
-                     logging_level=logging.WARNING, log_to_driver=False)
+            ray.init(
+                num_cpus=cpu_cores(),
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+            )
     device_memory = None
     if device.type == "cuda":
         import torch
@@ -181,8 +201,9 @@ def run_ray(
         while len(refs) < room and (unit := next_unit()) is not None:
             res = resources_for(unit, device, device_memory)
             threads = int(res.get("num_cpus", 1))
-            ref = remote.options(**res).remote(unit.configs, unit.engine, data_ref, device,
-                                               threads, checkpointing, unit.until)
+            ref = remote.options(**res).remote(
+                unit.configs, unit.engine, data_ref, device, threads, checkpointing, unit.until
+            )
             refs[ref] = unit
             if events is not None and events.on_start:
                 events.on_start(unit)

@@ -44,10 +44,16 @@ class EngineInfo:
 
 ENGINES: dict[str, EngineInfo] = {
     "single": EngineInfo("single", ".single:SingleEngine", lambda c: None),
-    "fused": EngineInfo("fused", ".fused:fused_engine",
-                        lambda c: None if c.fusable else
-                        "engine=fused supports init=tf only (PyTorch's init has two trainable "
-                        "biases); use engine=single or auto"),
+    "fused": EngineInfo(
+        "fused",
+        ".fused:fused_engine",
+        lambda c: (
+            None
+            if c.fusable
+            else "engine=fused supports init=tf only (PyTorch's init has two trainable "
+            "biases); use engine=single or auto"
+        ),
+    ),
 }
 ENGINE_CHOICES = ("auto", *ENGINES)
 
@@ -74,15 +80,19 @@ def choose_engine(config: TrialConfig, engine: str, device_type: str) -> str:
     _check_config(config)
     _check_name(engine, ENGINE_CHOICES)
     if not isinstance(device_type, str) or not device_type.isidentifier():
-        raise ConfigError(f"device type must be the name of a kind of device (cpu, cuda, ...), got "
-                          f"{show(device_type)}")
+        raise ConfigError(
+            f"device type must be the name of a kind of device (cpu, cuda, ...), got {show(device_type)}"
+        )
     if engine != "auto":
         why = ENGINES[engine].refuses(config)
         if why:
             raise ConfigError(why)
         return engine
-    if device_type == "cuda" and config.hidden <= GPU_FUSE_MAX_HIDDEN and \
-            ENGINES["fused"].refuses(config) is None:
+    if (
+        device_type == "cuda"
+        and config.hidden <= GPU_FUSE_MAX_HIDDEN
+        and ENGINES["fused"].refuses(config) is None
+    ):
         return "fused"
     return "single"
 
@@ -107,8 +117,10 @@ def make_engine(name: str, configs: Sequence[TrialConfig], device: torch.device)
     if name == "single" and len(configs) != 1:
         raise ConfigError(f"engine single trains one trial at a time, got {len(configs)}")
     if len({c.group_key() for c in configs}) > 1:
-        raise ConfigError("engine fused trains trials together that differ only in learning rate "
-                          "and seed; these differ in more")
+        raise ConfigError(
+            "engine fused trains trials together that differ only in learning rate "
+            "and seed; these differ in more"
+        )
     import torch  # building an engine needs torch anyway; planning (above) does not
 
     if not isinstance(device, torch.device):

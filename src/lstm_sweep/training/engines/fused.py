@@ -73,10 +73,17 @@ def pack_tf_params(params: Sequence[dict[str, torch.Tensor]], hidden: int) -> to
     rows = []
     for p in params:
         kernel = _tf_cols_to_fused(p["K"], hidden)
-        rows.append(torch.cat([
-            kernel[:N_INPUT].reshape(-1), kernel[N_INPUT:].reshape(-1),
-            _tf_cols_to_fused(p["b"], hidden), p["W_out"].reshape(-1), p["b_out"],
-        ]))
+        rows.append(
+            torch.cat(
+                [
+                    kernel[:N_INPUT].reshape(-1),
+                    kernel[N_INPUT:].reshape(-1),
+                    _tf_cols_to_fused(p["b"], hidden),
+                    p["W_out"].reshape(-1),
+                    p["b_out"],
+                ]
+            )
+        )
     return torch.stack(rows)
 
 
@@ -97,8 +104,7 @@ def _forget_bias(hidden: int, like: torch.Tensor) -> torch.Tensor:
     return fb
 
 
-def forward(p: dict[str, torch.Tensor], x: torch.Tensor, keep: bool = False,
-            readout_mult: float = 1.0):
+def forward(p: dict[str, torch.Tensor], x: torch.Tensor, keep: bool = False, readout_mult: float = 1.0):
     """Logits (K, B, 10) of all K models on the shared batch x (B, T, 28); the last state is
     multiplied by ``readout_mult`` (mup's 1/m) before the head.
 
@@ -129,8 +135,9 @@ def forward(p: dict[str, torch.Tensor], x: torch.Tensor, keep: bool = False,
     return (logits, (xt, hs, cs, sig, cand)) if keep else logits
 
 
-def backward(p: dict[str, torch.Tensor], cache, dlogits: torch.Tensor,
-             readout_mult: float = 1.0) -> list[torch.Tensor]:
+def backward(
+    p: dict[str, torch.Tensor], cache, dlogits: torch.Tensor, readout_mult: float = 1.0
+) -> list[torch.Tensor]:
     """Gradients (Wx, Wh, b, Wo, bo), each (K, rows, cols), given dLoss/dlogits (K, B, 10)."""
     xt, hs, cs, sig, cand = cache
     steps, batch, _ = xt.shape
@@ -149,8 +156,10 @@ def backward(p: dict[str, torch.Tensor], cache, dlogits: torch.Tensor,
         g, c_prev = cand[t], cs[t]
         tc = torch.tanh(cs[t + 1])
         dc = dc + dh * o * (1 - tc * tc)
-        dz = torch.cat([dh * tc * o * (1 - o), dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
-                        dc * i * (1 - g * g)], dim=-1)  # (K, B, 4H) in (o, i, f, j)
+        dz = torch.cat(
+            [dh * tc * o * (1 - o), dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g)],
+            dim=-1,
+        )  # (K, B, 4H) in (o, i, f, j)
         dzs[t] = dz
         if t:
             dh = torch.bmm(dz, wh_t)
@@ -183,14 +192,16 @@ class FusedEngine:
         first = configs[0]
         self.hidden = first.hidden
         self.k = len(configs)
-        params = [rescale_init(c, tf_init_params(c.hidden, torch.Generator().manual_seed(c.seed)))
-                  for c in configs]
+        params = [
+            rescale_init(c, tf_init_params(c.hidden, torch.Generator().manual_seed(c.seed))) for c in configs
+        ]
         self.theta = pack_tf_params(params, self.hidden).to(device)
         self.readout_mult = readout_multiplier(first)
         lr = torch.tensor([[c.lr] for c in configs], device=device)  # (K, 1)
         scales = scale_row(first, param_shapes(self.hidden))  # per-tensor rates (mup)
-        self.optimizer = TFOptimizer(first.optimizer, [self.theta], lr, first.opt,
-                                     None if scales is None else [scales.to(device)])
+        self.optimizer = TFOptimizer(
+            first.optimizer, [self.theta], lr, first.opt, None if scales is None else [scales.to(device)]
+        )
         self.params = [self.theta]
         self.amp = lambda: autocast(first.precision, device)
         self.bf16 = first.precision == "bf16"

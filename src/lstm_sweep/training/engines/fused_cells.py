@@ -27,8 +27,12 @@ def cell_shapes(cell: str, hidden: int) -> dict[str, tuple[int, int]]:
     """Shapes of one model's parameters inside the flat buffer, in TF's names and layout."""
     i = N_INPUT + hidden
     if cell == "gru":
-        shapes = {"gate_kernel": (i, 2 * hidden), "gate_bias": (1, 2 * hidden),
-                  "candidate_kernel": (i, hidden), "candidate_bias": (1, hidden)}
+        shapes = {
+            "gate_kernel": (i, 2 * hidden),
+            "gate_bias": (1, 2 * hidden),
+            "candidate_kernel": (i, hidden),
+            "candidate_bias": (1, hidden),
+        }
     elif cell == "rnn":
         shapes = {"K": (i, hidden), "b": (1, hidden)}
     else:
@@ -40,25 +44,25 @@ def cell_views(buf: torch.Tensor, cell: str, hidden: int) -> dict[str, torch.Ten
     """Named (K, rows, cols) views into a flat (K, P) buffer (no copies)."""
     out, offset = {}, 0
     for name, (rows, cols) in cell_shapes(cell, hidden).items():
-        out[name] = buf[:, offset: offset + rows * cols].view(buf.shape[0], rows, cols)
+        out[name] = buf[:, offset : offset + rows * cols].view(buf.shape[0], rows, cols)
         offset += rows * cols
     return out
 
 
-def pack_cell_params(params: Sequence[dict[str, torch.Tensor]], cell: str,
-                     hidden: int) -> torch.Tensor:
+def pack_cell_params(params: Sequence[dict[str, torch.Tensor]], cell: str, hidden: int) -> torch.Tensor:
     """Stack K models' TF-form parameters into a flat (K, P) buffer."""
     names = cell_shapes(cell, hidden)
     return torch.stack([torch.cat([p[n].reshape(-1) for n in names]) for p in params])
 
 
-def cell_forward(p: dict[str, torch.Tensor], x: torch.Tensor, cell: str,
-                 readout_mult: float = 1.0) -> torch.Tensor:
+def cell_forward(
+    p: dict[str, torch.Tensor], x: torch.Tensor, cell: str, readout_mult: float = 1.0
+) -> torch.Tensor:
     """Logits (K, B, 10) of all K models on the shared batch x (B, T, 28), by TF's formulas::
 
-        GRU: r, u = split(sigmoid([x_t, h] @ gate_kernel + gate_bias), 2)
-             c = tanh([x_t, r * h] @ candidate_kernel + candidate_bias); h = u h + (1 - u) c
-        RNN: h = tanh([x_t, h] @ K + b)
+    GRU: r, u = split(sigmoid([x_t, h] @ gate_kernel + gate_bias), 2)
+         c = tanh([x_t, r * h] @ candidate_kernel + candidate_bias); h = u h + (1 - u) c
+    RNN: h = tanh([x_t, h] @ K + b)
     """
     batch, steps, _ = x.shape
     if cell == "gru":
@@ -95,23 +99,24 @@ class FusedCellEngine:
     def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
         first = configs[0]
         self.cell, self.hidden, self.k = first.cell, first.hidden, len(configs)
-        params = [rescale_init(c, tf_cell_params(c.cell, c.hidden,
-                                                 torch.Generator().manual_seed(c.seed)))
-                  for c in configs]
+        params = [
+            rescale_init(c, tf_cell_params(c.cell, c.hidden, torch.Generator().manual_seed(c.seed)))
+            for c in configs
+        ]
         self.theta = pack_cell_params(params, self.cell, self.hidden).to(device)
         self.theta.requires_grad_(True)
         self.readout_mult = readout_multiplier(first)
         lr = torch.tensor([[c.lr] for c in configs], device=device)  # (K, 1)
         scales = scale_row(first, cell_shapes(self.cell, self.hidden))  # per-tensor rates (mup)
-        self.optimizer = TFOptimizer(first.optimizer, [self.theta], lr, first.opt,
-                                     None if scales is None else [scales.to(device)])
+        self.optimizer = TFOptimizer(
+            first.optimizer, [self.theta], lr, first.opt, None if scales is None else [scales.to(device)]
+        )
         self.params = [self.theta]
         self.amp = lambda: autocast(first.precision, device)
         self._frozen: dict[int, torch.Tensor] = {}
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        return cell_forward(cell_views(self.theta, self.cell, self.hidden), x, self.cell,
-                            self.readout_mult)
+        return cell_forward(cell_views(self.theta, self.cell, self.hidden), x, self.cell, self.readout_mult)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         self.theta.grad = None
@@ -143,5 +148,7 @@ class FusedCellEngine:
     def tf_params(self, k: int) -> dict[str, torch.Tensor]:
         """Model ``k``'s parameters in TF form (as :func:`tf_cell_params` returns them)."""
         views = cell_views(self.theta.detach().cpu(), self.cell, self.hidden)
-        return {n: (v[k][0] if n in ("gate_bias", "candidate_bias", "b", "b_out") else v[k])
-                .clone() for n, v in views.items()}
+        return {
+            n: (v[k][0] if n in ("gate_bias", "candidate_bias", "b", "b_out") else v[k]).clone()
+            for n, v in views.items()
+        }

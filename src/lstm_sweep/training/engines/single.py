@@ -31,8 +31,11 @@ class SingleEngine:
         # wrapper costs ~10 % of a step at small widths
         named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         self.params = [p for _, p in named]
-        scales = None if config.param == "sp" else [
-            _on(rate_scale(config, n, tuple(p.shape)), device) for n, p in named]
+        scales = (
+            None
+            if config.param == "sp"
+            else [_on(rate_scale(config, n, tuple(p.shape)), device) for n, p in named]
+        )
         self.optimizer = TFOptimizer(config.optimizer, self.params, config.lr, config.opt, scales)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
