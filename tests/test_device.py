@@ -118,7 +118,7 @@ def test_fallback_fp32_runs_fp32_when_asked_and_records_it(tmp_path, mnist_dir):
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "running fp32 instead (--fallback-fp32)" in proc.stderr
+    assert "running fp32 instead, as --fallback-fp32 asks" in proc.stderr
     (r,) = load_results(db)
     assert r.config.precision == "fp32" and str(r.status) == "done"
     env = subprocess.run(

@@ -61,6 +61,27 @@ def test_no_library_text_names_a_cli_flag():
     assert used == set(ALLOWED), f"allowances that allow nothing: {set(ALLOWED) - used}"
 
 
+def test_every_switch_the_library_names_reaches_the_cli_as_its_flag():
+    """Wherever a library string says ``name=True`` (advice to pass a switch) of an argument the
+    CLI has a flag for, the CLI's rendering of that string shows the flag: no argument survives
+    by its place in the text (in parentheses, say, where a trial's own fields are left alone)."""
+    from lstm_sweep.cli.flags import FLAGS
+
+    switch = re.compile(r"\b(" + "|".join(FLAGS) + r")=True\b")
+    missed = []
+    for path in sorted(SRC.rglob("*.py")):
+        where = str(path.relative_to(SRC))
+        if where.startswith("cli/"):
+            continue
+        tree = ast.parse(path.read_text())
+        docs = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                if switch.search(node.value) and switch.search(for_cli(node.value)):
+                    missed.append(f"{where}:{node.lineno}: {node.value[:80]!r}")
+    assert missed == [], "the CLI would show these arguments, not their flags: " + "; ".join(missed)
+
+
 GRID = Grid(hidden=(8,), lr=(0.1,), steps=5)
 
 

@@ -185,7 +185,7 @@ def checked_grid(grid: Grid, device: torch.device, fallback_fp32: bool = False) 
         if why is None:
             kept.append(precision)
         elif fallback_fp32:
-            log.warning("%s; running fp32 instead (fallback_fp32=True)", why)
+            log.warning("%s; running fp32 instead, as fallback_fp32=True asks", why)
             kept.append("fp32")
         else:
             check_precision(device, precision)
