@@ -14,11 +14,7 @@ import click
 import lstm_sweep as api
 from lstm_sweep import DATASETS, ConfigError
 from lstm_sweep.reporting import printable
-from lstm_sweep.study import LIMITS, axis_options
-
-
-class Explained(ValueError):
-    """A value refused with its own reason (the rest say "is not a ...")."""
+from lstm_sweep.study import LIMITS, Refused, a_name, axis_options, int_in, one_of, read_list
 
 
 class AxisList(click.ParamType):
@@ -47,19 +43,10 @@ class CommaList(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        items = [v.strip() for v in str(value).split(",")]
-        if not items or any(not v for v in items):
-            self.fail(f"{str(value)[:60]!r} is not a comma-separated list of {self.plural}", param, ctx)
-        out = []
-        for v in items:
-            try:
-                one = self._convert_one(v)
-                out.extend(one) if isinstance(one, tuple) else out.append(one)
-            except Explained as e:
-                self.fail(f"{v[:60]!r} is {e}", param, ctx)
-            except ValueError:
-                self.fail(f"{v[:60]!r} is not {self.name}", param, ctx)
-        return tuple(out)
+        try:
+            return read_list(str(value), self._convert_one, self.name, self.plural)
+        except ConfigError as e:
+            self.fail(str(e), param, ctx)
 
 
 class Pair(click.ParamType):
@@ -108,36 +95,9 @@ def _window(text: str) -> float | None:
     return value
 
 
-def _bounded_int(low: int, high: int):
-    def convert(text: str) -> int:
-        value = int(text)  # "1e3", "1.5", 5,000 digits: ValueError
-        if value < low:
-            raise ValueError(text)
-        if value > high:
-            raise Explained(f"too large: at most {high:,}")
-        return value
-
-    return convert
-
-
 def _status(text: str) -> str:
     if text not in {str(s) for s in api.Status} or text == "done":
-        raise Explained("not a status to retry: --retry takes failed, oom, diverged or pruned")
-    return text
-
-
-def _choice(choices):
-    def convert(text: str) -> str:
-        if text not in choices:
-            raise Explained(f"not one of {', '.join(choices)}")
-        return text
-
-    return convert
-
-
-def _name(text: str) -> str:
-    if len(text) > 200:
-        raise Explained("too long: at most 200 characters")
+        raise Refused("not a status to retry: --retry takes failed, oom, diverged or pruned")
     return text
 
 
@@ -151,9 +111,9 @@ def _text(text: str) -> str:
 _AXES = {a.name: AxisList(a) for a in axis_options()}
 HIDDEN, LRS, SEEDS, PARAM_LIST = (_AXES[name] for name in ("hidden", "lr", "seed", "param"))
 STATUSES = CommaList("a status to retry", "statuses", _status)
-RUNGS = CommaList("a step", "steps", _bounded_int(1, LIMITS["steps"]))
-DATASET_LIST = CommaList("a dataset", "datasets", _choice(tuple(DATASETS)))
-NAMES = CommaList("a name", "names", _name)
+RUNGS = CommaList("a step", "steps", int_in(1, LIMITS["steps"]))
+DATASET_LIST = CommaList("a dataset", "datasets", one_of(tuple(DATASETS)))
+NAMES = CommaList("a name", "names", a_name)
 SETTING = Pair("setting", "NAME=NUMBER (e.g. momentum=0.99)", float)
 CONDITION = Pair("condition", "AXIS=VALUE (e.g. cell=gru)", _text)
 WINDOW = WindowType()

@@ -26,10 +26,15 @@ from .axes import (
     SEED_STEPS,
     SEED_TRAINING_ITERS,
     TRIAL_AXES,
+    Refused,
     TrialAxis,
     Values,
+    a_name,
     axis_field,
     axis_options,
+    int_in,
+    one_of,
+    read_list,
     steps_for_training_iters,
 )
 from .coords import (
@@ -74,6 +79,11 @@ from .results import CurvePoint, Status, TrialResult, is_finite_number
 from .trial import KEY_FIELDS_V1, PROTOCOL_VERSION, TrialConfig
 
 __all__ = [
+    "read_list",
+    "one_of",
+    "int_in",
+    "a_name",
+    "Refused",
     "AXIS",
     "CELLS",
     "COORD_BATCH",

@@ -74,7 +74,7 @@ def steps_for_training_iters(training_iters: int, batch_size: int) -> int:
 # ------------------------------------------------------------------------- kinds of values
 
 
-class _Refused(ValueError):
+class Refused(ValueError):
     """A text refused with its own reason ("too large: at most 1,048,576"); a plain ValueError
     is refused as "not <one value>"."""
 
@@ -88,7 +88,7 @@ class Values:
         check: ``check(noun, value)`` raises ConfigError, naming ``noun``, for a value a trial
             cannot have.
         read: one item of a comma-separated list as text -> a value, or a tuple of values (a
-            range); raises ValueError (or ``_Refused``, with its reason) for text it refuses.
+            range); raises ValueError (or ``Refused``, with its reason) for text it refuses.
         one, many: how a refused text is called ("a positive integer", "positive integers");
             empty: after the axis ("a cell", "cells").
         choices: the values there are (of a categorical axis), the seed's first.
@@ -102,13 +102,13 @@ class Values:
     choices: tuple[str, ...] = ()
 
 
-def _int_in(low: int, high: int) -> Callable[[str], int]:
+def int_in(low: int, high: int) -> Callable[[str], int]:
     def read(text: str) -> int:
         value = int(text)  # "1e3", "1.5", 5,000 digits: ValueError
         if value < low:
             raise ValueError(text)
         if value > high:
-            raise _Refused(f"too large: at most {high:,}")
+            raise Refused(f"too large: at most {high:,}")
         return value
 
     return read
@@ -124,21 +124,21 @@ def _rates(text: str) -> float | tuple[float, ...]:
     try:
         return lr_range(text)
     except ConfigError as e:
-        raise _Refused(f"not a learning rate or range ({e})") from None
+        raise Refused(f"not a learning rate or range ({e})") from None
 
 
-def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+def one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
     def read(text: str) -> str:
         if text not in choices:
-            raise _Refused(f"not one of {', '.join(choices)}")
+            raise Refused(f"not one of {', '.join(choices)}")
         return text
 
     return read
 
 
-def _a_name(text: str) -> str:
+def a_name(text: str) -> str:
     if len(text) > MAX_NAME:
-        raise _Refused(f"too long: at most {MAX_NAME} characters")
+        raise Refused(f"too long: at most {MAX_NAME} characters")
     return text
 
 
@@ -147,7 +147,7 @@ def counts(limit: int) -> Values:
     return Values(
         int,
         lambda noun, v: check_count(noun, v, limit),
-        _int_in(1, limit),
+        int_in(1, limit),
         "a positive integer",
         "positive integers",
     )
@@ -155,12 +155,12 @@ def counts(limit: int) -> Values:
 
 def choice(choices: tuple[str, ...]) -> Values:
     """One of ``choices`` (text), the seed's first."""
-    return Values(str, lambda noun, v: check_choice(noun, v, choices), _one_of(choices), choices=choices)
+    return Values(str, lambda noun, v: check_choice(noun, v, choices), one_of(choices), choices=choices)
 
 
 RATES = Values(float, check_rate, _rates, "a positive number", "positive numbers or ranges")
-SEEDS = Values(int, check_seed, _int_in(0, MAX_SEED), "a non-negative integer", "non-negative integers")
-NAMES = Values(str, check_name, _a_name)
+SEEDS = Values(int, check_seed, int_in(0, MAX_SEED), "a non-negative integer", "non-negative integers")
+NAMES = Values(str, check_name, a_name)
 
 
 # ----------------------------------------------------------------------------- an axis
@@ -269,19 +269,30 @@ class TrialAxis:
         """
         if not isinstance(text, str):
             raise ConfigError(f"{self.name} must be text, e.g. a list like 1,2: got {text!r:.60}")
-        items = [v.strip() for v in text.split(",")]
-        if any(not v for v in items):
-            raise ConfigError(f"{text[:60]!r} is not a comma-separated list of {self.many}")
-        out: list = []
-        for v in items:
-            try:
-                one = self.values.read(v)
-            except _Refused as e:
-                raise ConfigError(f"{v[:60]!r} is {e}") from None
-            except ValueError:
-                raise ConfigError(f"{v[:60]!r} is not {self.one}") from None
-            out.extend(one) if isinstance(one, tuple) else out.append(one)
-        return tuple(out)
+        return read_list(text, self.values.read, self.one, self.many)
+
+
+def read_list(text: str, read: Callable[[str], object], one: str, many: str) -> tuple:
+    """A comma-separated text's values, each item read by ``read`` (a tuple it returns gives
+    several values): ``"16,32"`` -> ``(16, 32)``. What the axes and the CLI's other lists read.
+
+    Raises:
+        ConfigError: an empty item, or one ``read`` refuses: ``'x' is not <one>``, or with the
+            reason of a :class:`Refused` (``'5000000' is too large: at most 1,048,576``).
+    """
+    items = [v.strip() for v in text.split(",")]
+    if any(not v for v in items):
+        raise ConfigError(f"{text[:60]!r} is not a comma-separated list of {many}")
+    out: list = []
+    for v in items:
+        try:
+            value = read(v)
+        except Refused as e:
+            raise ConfigError(f"{v[:60]!r} is {e}") from None
+        except ValueError:
+            raise ConfigError(f"{v[:60]!r} is not {one}") from None
+        out.extend(value) if isinstance(value, tuple) else out.append(value)
+    return tuple(out)
 
 
 def _rate(value: object) -> str:
