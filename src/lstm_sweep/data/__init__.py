@@ -7,7 +7,7 @@ exactly as TF 1.x does. Imports nothing of lstm-sweep but its errors.
 - :mod:`.loading`: a :class:`Dataset` from a folder or by name (:func:`load_dataset`).
 """
 
-from .batches import VALIDATION_SIZE, BatchStream, Dataset, Split
+from .batches import ROWS, VALIDATION_SIZE, BatchStream, Dataset, Split, TaskShape
 from .idx import FILES, IMAGE_SHAPE, N_CLASSES, parse_idx
 from .loading import load_dataset, load_dir, load_mnist
 from .sources import (
@@ -31,11 +31,13 @@ __all__ = [
     "MNIST_MIRRORS",
     "MNIST_SHA256",
     "N_CLASSES",
+    "ROWS",
     "VALIDATION_SIZE",
     "BatchStream",
     "Dataset",
     "DatasetSpec",
     "Split",
+    "TaskShape",
     "cache_dir",
     "check_dataset_name",
     "dataset_spec",

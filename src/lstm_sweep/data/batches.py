@@ -21,8 +21,35 @@ VALIDATION_SIZE = 5000
 
 
 @dataclass(frozen=True)
+class TaskShape:
+    """What a task's sequences look like to a model (:mod:`lstm_sweep.data.tasks`).
+
+    Attributes:
+        n_input: features one step reads (for tokens: the vocabulary, read one-hot).
+        n_output: the readout's units: classes, or 1 for a regression.
+        readout: ``"last"`` (one target per sequence, read from the last state) or
+            ``"every"`` (a target at every step).
+        loss: ``"xent"`` (softmax cross-entropy, integer targets) or ``"mse"`` (squared
+            error, float targets; ``n_output`` 1).
+        tokens: inputs are integer ids (N, T), one-hot encoded to ``n_input`` per batch;
+            else float features (N, T, n_input).
+    """
+
+    n_input: int = 28
+    n_output: int = 10
+    readout: str = "last"
+    loss: str = "xent"
+    tokens: bool = False
+
+
+ROWS = TaskShape()  # the homework's: 28 rows of 28 pixels, ten classes at the last step
+
+
+@dataclass(frozen=True)
 class Split:
-    """One part of the dataset: images (N, 28, 28) float32 in [0, 1] and labels (N,) int64."""
+    """One part of the dataset: inputs and targets. For images read by rows, images (N, 28, 28)
+    float32 in [0, 1] and labels (N,) int64; for other tasks, as their :class:`TaskShape` says:
+    inputs (N, T, I) float32 or (N, T) integer ids, targets (N,) or (N, T)."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -56,6 +83,7 @@ class Dataset:
     validation: Split
     test: Split
     fingerprint: str = ""
+    shape: TaskShape = ROWS
 
     def __post_init__(self) -> None:
         check_dataset_name(self.name, "dataset name")

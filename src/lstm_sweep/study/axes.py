@@ -37,6 +37,7 @@ from .limits import (
 )
 from .optimizers import OPTIMIZERS
 from .ranges import lr_range
+from .tasks import DEFAULT_TASK, TASKS, check_task, read_task
 
 INITS = ("tf", "pytorch")
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -158,6 +159,7 @@ def choice(choices: tuple[str, ...]) -> Values:
     return Values(str, lambda noun, v: check_choice(noun, v, choices), one_of(choices), choices=choices)
 
 
+TASK_VALUES = Values(str, check_task, read_task, "a task", "tasks", choices=tuple(TASKS))
 RATES = Values(float, check_rate, _rates, "a positive number", "positive numbers or ranges")
 SEEDS = Values(int, check_seed, int_in(0, MAX_SEED), "a non-negative integer", "non-negative integers")
 NAMES = Values(str, check_name, a_name)
@@ -307,6 +309,18 @@ def _upper(value: object) -> str:
 
 # Declared in the order reports list them (facets, ``--where``); the seed's choices first.
 TRIAL_AXES: tuple[TrialAxis, ...] = (
+    TrialAxis(
+        "task",
+        TASK_VALUES,
+        "task",
+        "task",
+        "task",
+        default=DEFAULT_TASK,
+        nesting=5,
+        alias="tasks",
+        help="Tasks, e.g. rows,pixels,permuted (images), adding,copy (generated), chars (a "
+        "text: --text), or your own as module:Class or file.py:Class",
+    ),
     TrialAxis(
         "hidden",
         counts(MAX_HIDDEN),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
@@ -18,6 +19,7 @@ from ..errors import ConfigError
 from .axes import AXIS, DEFAULT_BASE_WIDTH, SEED_DISPLAY_STEP, axis_field
 from .limits import check_positive_int, check_seed, show
 from .optimizers import optimizer_settings
+from .tasks import GENERATED, METRICS, TASKS
 
 # Bump when a change alters what a trial computes (then old results are not reused by mistake).
 PROTOCOL_VERSION = 1
@@ -41,6 +43,8 @@ _OWN_CHECKS: dict[str, Callable[[object], None]] = {
     "data_seed": lambda v: check_seed("data seed", v),
     "display_step": lambda v: check_positive_int("display step", v),
     "base_width": lambda v: check_positive_int("base width", v),
+    "length": lambda v: v == 0 or check_positive_int("task length", v),
+    "task_seed": lambda v: check_seed("task seed", v),
 }
 
 
@@ -95,6 +99,12 @@ class TrialConfig:
     param: str = axis_field("param")
     base_width: int = DEFAULT_BASE_WIDTH
     readout: str = axis_field("readout")
+    task: str = axis_field("task")
+    length: int = 0
+    task_seed: int = 0
+    task_id: str = ""
+    task_metric: str = ""
+    task_chance: float | None = None
 
     def __post_init__(self) -> None:
         if self.data_seed is None:
@@ -109,6 +119,7 @@ class TrialConfig:
                 object.__setattr__(self, "opt", optimizer_settings(self.optimizer, value))
             elif f.name in _OWN_CHECKS:  # (a subclass's own fields are its own to check)
                 _OWN_CHECKS[f.name](value)
+        self._settle_task()
         if self.param == "sp":  # sp does not read it: one sp trial, one key
             object.__setattr__(self, "base_width", DEFAULT_BASE_WIDTH)
         if self.init != "tf" and (self.param, self.readout) != ("sp", "normal"):
@@ -116,6 +127,37 @@ class TrialConfig:
                 f"param {self.param} with readout {self.readout} rescales TF's "
                 f"initialisation: it needs init tf, not {self.init}"
             )
+
+    def _settle_task(self) -> None:
+        """The task's fields as one trial of it holds them: a built-in task's length (its
+        default where none is given; 0 where the task fixes it), its seed (0 where it reads
+        none), no user-task identity; a generated task's dataset is ``generated``. A task of
+        the user's own keeps what its loader (:func:`lstm_sweep.data.resolve_task`) set."""
+        info = TASKS.get(self.task)
+        if info is None:  # a user's task: its loader fills these
+            if self.task_metric not in METRICS:
+                raise ConfigError(
+                    f"task {self.task}: task_metric must be one of {', '.join(METRICS)} "
+                    f"(the task's metric), got {show(self.task_metric)}"
+                )
+            if self.task_chance is not None and (
+                isinstance(self.task_chance, bool)
+                or not isinstance(self.task_chance, (int, float))
+                or not math.isfinite(self.task_chance)
+            ):
+                raise ConfigError(f"task_chance must be a finite number or None, got {show(self.task_chance)}")
+            if not isinstance(self.task_id, str) or len(self.task_id) > 200:
+                raise ConfigError(f"task_id must be text of at most 200 characters, got {show(self.task_id)}")
+            if self.task_chance is not None:
+                object.__setattr__(self, "task_chance", float(self.task_chance))
+            return
+        length = info.default_length and (self.length or info.default_length)
+        object.__setattr__(self, "length", length)
+        object.__setattr__(self, "task_seed", self.task_seed if info.seeded else 0)
+        for name, empty in (("task_id", ""), ("task_metric", ""), ("task_chance", None)):
+            object.__setattr__(self, name, empty)
+        if info.source == "generated":
+            object.__setattr__(self, "dataset", GENERATED)
 
     def to_dict(self) -> dict:
         """The fields by name (every value is immutable: numbers, text, ``opt``'s tuples).
@@ -180,7 +222,9 @@ class TrialConfig:
     def model_prefix(self) -> str:
         """``"gru momentum "`` where the cell or optimizer is not the seed's, else ``""``; then
         ``"mup/64 "`` (and ``"zero-readout "``) where the parametrization is not the seed's."""
-        prefix = "" if (self.cell, self.optimizer) == ("lstm", "adam") else f"{self.cell} {self.optimizer} "
+        prefix = "" if self.task == "rows" else f"{self.task} "
+        if (self.cell, self.optimizer) != ("lstm", "adam"):
+            prefix += f"{self.cell} {self.optimizer} "
         if self.param != "sp":
             prefix += f"{self.param}/{self.base_width} "
         if self.readout != "normal":
