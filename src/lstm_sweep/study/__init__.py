@@ -76,6 +76,20 @@ from .live import LIVE_SUFFIX, checkpoint_dir, encode_live, live_path, read_live
 from .optimizers import OPTIMIZERS, optimizer_settings
 from .ranges import MAX_RANGE_POINTS, lr_range
 from .results import CurvePoint, Status, TrialResult, is_finite_number
+from .tasks import (
+    DEFAULT_TASK,
+    GENERATED,
+    METRICS,
+    TASKS,
+    Metric,
+    TaskInfo,
+    chance_of,
+    is_failed,
+    is_user_task,
+    metric_of,
+    sequence_steps,
+    task_info,
+)
 from .trial import KEY_FIELDS_V1, PROTOCOL_VERSION, TrialConfig
 
 __all__ = [
@@ -126,6 +140,18 @@ __all__ = [
     "SEED_TRAINING_ITERS",
     "TRANSFER_LRS",
     "TRIAL_AXES",
+    "DEFAULT_TASK",
+    "GENERATED",
+    "METRICS",
+    "TASKS",
+    "Metric",
+    "TaskInfo",
+    "chance_of",
+    "is_failed",
+    "is_user_task",
+    "metric_of",
+    "sequence_steps",
+    "task_info",
     "CoordPoint",
     "CurvePoint",
     "Grid",
