@@ -16,6 +16,7 @@ from .files import cut_short
 from .schema import (
     CLAIM_COLUMNS,
     DATASET_META,
+    LOSS,
     PLAN_META,
     TABLES,
     TRIAL_COLUMNS,
@@ -69,7 +70,7 @@ def _check_trials(store: StoreFile) -> list[str]:
         "SELECT key, step, loss, accuracy FROM curves", doing="read curves"
     ):
         try:
-            curves.setdefault(key, []).append(curve_point(step, loss, acc))
+            curves.setdefault(key, []).append(curve_point(step, loss, acc, LOSS))  # then by its trial
         except ValueError as e:
             problems.append(row_error(str(e), key))
     for r in store.query(f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials", doing="read trials"):

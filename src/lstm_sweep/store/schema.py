@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from typing import cast
 
 from ..errors import LstmSweepError
-from ..study import MAX_SEED, MAX_STEPS, CurvePoint, Status, TrialConfig, TrialResult
+from ..study import (
+    DEFAULT_TASK,
+    MAX_SEED,
+    MAX_STEPS,
+    TASKS,
+    CurvePoint,
+    Status,
+    TrialConfig,
+    TrialResult,
+    metric_of,
+)
 
 # 1: trials, curves, environments, meta. 2: + claims (concurrent drivers). 3: the status
 # 'pruned' (a search's stopped trials) allowed by the trials table's CHECK. Older stores are
@@ -211,7 +221,9 @@ def _check_value(name: str, value: object) -> str | None:
 
 
 # what each number of a stored trial may be: an accuracy is a fraction, times and sizes are not
-# negative (a number outside is a damaged or hand-edited row, not a result)
+# negative (a number outside is a damaged or hand-edited row, not a result). A trial's
+# test_accuracy and val_accuracy hold its task's metric: a fraction for accuracy, a loss
+# (bits per character, MSE, nats) for the others (see accuracy_range).
 _RANGES = {
     "test_accuracy": (0.0, 1.0),
     "val_accuracy": (0.0, 1.0),
@@ -223,10 +235,40 @@ _RANGES = {
     "steps_done": (0, math.inf),
     "group_size": (1, math.inf),
 }
+FRACTION = (0.0, 1.0)  # an accuracy
+LOSS = (0.0, math.inf)  # a loss: finite (checked apart) and not negative
+_METRIC_COLUMNS = ("test_accuracy", "val_accuracy")
 
 
-def _check_range(d: dict) -> str | None:
+def accuracy_range(config: TrialConfig) -> tuple[float, float]:
+    """Where a trial's metric values (``test_accuracy``, ``val_accuracy``, a curve point's
+    ``accuracy``) may lie: :data:`FRACTION` for an accuracy task, :data:`LOSS` for the others."""
+    return FRACTION if metric_of(config).name == "accuracy" else LOSS
+
+
+def range_of_config(text: object) -> tuple[float, float]:
+    """:func:`accuracy_range` of a stored configuration (its JSON text), read without building
+    the trial: for a reader of curves that has no trial at hand. A configuration that cannot be
+    read gives :data:`FRACTION` (its row is refused anyway)."""
+    try:
+        raw = load_json(text, "config")
+    except ValueError:
+        return FRACTION
+    task = raw.get("task", DEFAULT_TASK) if isinstance(raw, dict) else None
+    if not isinstance(raw, dict) or not isinstance(task, str):
+        return FRACTION
+    info = TASKS.get(task)
+    metric = info.metric if info is not None else raw.get("task_metric")
+    return FRACTION if metric in (None, "", "accuracy") else LOSS
+
+
+def _check_range(d: dict, config: TrialConfig | None = None) -> str | None:
+    """What is out of range in row ``d`` (None: nothing); its metric columns by ``config``'s
+    metric (None: an accuracy's)."""
+    metric = FRACTION if config is None else accuracy_range(config)
     for name, (low, high) in _RANGES.items():
+        if name in _METRIC_COLUMNS:
+            low, high = metric
         v = d[name]
         if v is not None and not low <= v <= high:
             return f"{name} {v!r:.30} is out of range ({low:g} to {high:g})"
@@ -261,7 +303,7 @@ def result_from_row(d: dict, curve: tuple[CurvePoint, ...] = ()) -> TrialResult:
         status = Status(d["status"])
     except ValueError:
         raise ValueError(f"unknown status {d['status']!r:.30}") from None
-    problem = _check_range(d)
+    problem = _check_range(d, config) or _check_curve_range(curve, accuracy_range(config))
     if problem:
         raise ValueError(problem)
     if d["steps_done"] > config.steps:
@@ -285,16 +327,45 @@ def result_from_row(d: dict, curve: tuple[CurvePoint, ...] = ()) -> TrialResult:
     )
 
 
-def curve_point(step: object, loss: object, acc: object) -> CurvePoint:
-    """One stored point of a learning curve, its types checked (ValueError if not)."""
+def _curve_range_problem(step: object, acc: float | None, accuracy_range: tuple[float, float]) -> str | None:
+    """What is wrong with a curve point's ``acc`` for a metric of ``accuracy_range``."""
+    if acc is None:
+        return None
+    low, high = accuracy_range
+    if (low, high) == FRACTION and not low <= acc <= high:
+        return f"curve accuracy at step {step} is {acc!r:.30}, not a fraction"
+    if not (math.isfinite(acc) and low <= acc <= high):
+        return f"curve accuracy at step {step} is {acc!r:.30}, not a finite number from {low:g}"
+    return None
+
+
+def _check_curve_range(curve: tuple[CurvePoint, ...], accuracy_range: tuple[float, float]) -> str | None:
+    """The first point of ``curve`` whose metric is out of ``accuracy_range`` (None: none)."""
+    for p in curve:
+        problem = _curve_range_problem(p.step, p.accuracy, accuracy_range)
+        if problem:
+            return problem
+    return None
+
+
+def curve_point(
+    step: object, loss: object, acc: object, accuracy_range: tuple[float, float] = FRACTION
+) -> CurvePoint:
+    """One stored point of a learning curve, its types checked (ValueError if not).
+
+    ``accuracy_range``: where its ``accuracy`` (the trial's metric) may lie: a fraction (an
+    accuracy task's, the default), or :data:`LOSS` (finite, not negative) where the trial is
+    not known yet or scores a loss; :func:`result_from_row` checks it again by the trial's
+    metric."""
     if isinstance(step, bool) or not isinstance(step, int):
         raise ValueError(f"curve step {step!r:.30} is not an integer")
     for name, v in (("loss", loss), ("accuracy", acc)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, NUMBER)):
             raise ValueError(f"curve {name} at step {step} holds {v!r:.30}, not a number")
     loss_v, acc_v = cast("float | None", loss), cast("float | None", acc)  # checked above
-    if acc_v is not None and not 0.0 <= acc_v <= 1.0:
-        raise ValueError(f"curve accuracy at step {step} is {acc!r:.30}, not a fraction")
+    problem = _curve_range_problem(step, acc_v, accuracy_range)
+    if problem:
+        raise ValueError(problem)
     return CurvePoint(step, loss_v, acc_v)
 
 
@@ -434,7 +505,8 @@ def result_problem(result: TrialResult, finished_at: float = 0.0) -> str | None:
         zip(TRIAL_COLUMNS, (c.value(result, {"finished_at": finished_at, "env_id": None}) for c in COLUMNS))
     )
     try:
-        curve = tuple(curve_point(p.step, p.loss, p.accuracy) for p in result.curve)
+        scale = accuracy_range(result.config)
+        curve = tuple(curve_point(p.step, p.loss, p.accuracy, scale) for p in result.curve)
         stored = result_from_row(row, curve)
     except ValueError as e:
         return str(e)

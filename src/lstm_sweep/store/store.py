@@ -21,12 +21,15 @@ from .core import StoreFile, first, row_error
 from .schema import (
     COLUMNS,
     DATASET_META,
+    FRACTION,
+    LOSS,
     PLAN_META,
     TRIAL_COLUMNS,
     curve_point,
     environment_from_row,
     fingerprint_from_row,
     plan_from_row,
+    range_of_config,
     result_from_row,
     rung_from_row,
 )
@@ -215,12 +218,12 @@ class Store(StoreFile):
             return self._results_reusing(reuse)
         rows = self.query(f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials {_RESULT_ORDER}")
         curves: dict[str, list[CurvePoint]] = {}
-        if with_curves:
+        if with_curves:  # each point's metric checked by its trial's (result_from_row)
             for key, step, loss, acc in self.query(
                 "SELECT key, step, loss, accuracy FROM curves ORDER BY key, step"
             ):
                 try:
-                    curves.setdefault(key, []).append(curve_point(step, loss, acc))
+                    curves.setdefault(key, []).append(curve_point(step, loss, acc, LOSS))
                 except ValueError as e:
                     raise self._bad_row(row_error(str(e), key)) from None
         out = []
@@ -262,13 +265,19 @@ class Store(StoreFile):
         wanted = list(dict.fromkeys(keys))
         for i in range(0, len(wanted), 500):  # under SQLite's limit of bound parameters
             part = wanted[i : i + 500]
+            scales = {  # where each trial's metric may lie: a fraction, or a loss
+                key: range_of_config(config)
+                for key, config in self.query(
+                    f"SELECT key, config FROM trials WHERE key IN ({', '.join('?' * len(part))})", part
+                )
+            }
             for key, step, loss, acc in self.query(
                 f"SELECT key, step, loss, accuracy FROM curves WHERE key IN "
                 f"({', '.join('?' * len(part))}) ORDER BY key, step",
                 part,
             ):
                 try:
-                    out.setdefault(key, []).append(curve_point(step, loss, acc))
+                    out.setdefault(key, []).append(curve_point(step, loss, acc, scales.get(key, FRACTION)))
                 except ValueError as e:
                     raise self._bad_row(row_error(str(e), key)) from None
         return out
