@@ -15,15 +15,20 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from ..errors import ConfigError
-from ..study import TrialResult
+from ..study import Metric, TrialResult
 from . import checks
 from .axes import AXES, COLS, ROWS, facet_key
-from .tables import Cell, Table, build_tables, facet_name, param_name
+from .tables import Cell, Table, build_tables, facet_name, is_accuracy, param_name
 from .text import printable
 
 FAILED_BELOW = 0.2  # mean test accuracy under this = training failed (chance is 0.1)
 BAND_POINTS = 0.5  # the "goldilocks" band: rates within this many points of a row's best
 DISAGREE_POINTS = 5.0  # seeds of a cell disagree when their accuracies span more than this
+# A task scored by a loss (bits per character, MSE, nats): the band is the rates within this
+# fraction of a row's best loss, and seeds disagree when they span more than this fraction of
+# their best.
+BAND_FRACTION = 0.05
+DISAGREE_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -63,12 +68,15 @@ def _row(table: Table, row) -> dict:
     return {c: table.cell(row, c) for c in table.cols if table.cell(row, c).values}
 
 
-def failing_from(accuracy: dict[float, float]) -> float | None:
+def failing_from(accuracy: dict[float, float], failed=None) -> float | None:
     """The divergence frontier of one row: the smallest rate from which every larger tested rate
-    fails (accuracy < FAILED_BELOW); None if the largest rate trains."""
+    fails (``failed(value)``: by default accuracy < FAILED_BELOW, the homework's; a table's
+    :meth:`~lstm_sweep.reporting.tables.Table.failed` for its task); None if the largest rate
+    trains."""
+    fails = failed if failed is not None else (lambda v: v < FAILED_BELOW)
     start = None
     for lr in sorted(accuracy, reverse=True):
-        if accuracy[lr] >= FAILED_BELOW:
+        if not fails(accuracy[lr]):
             break
         start = lr
     return start
@@ -76,14 +84,58 @@ def failing_from(accuracy: dict[float, float]) -> float | None:
 
 def best_per_row(table: Table) -> dict:
     """Row value -> (best column value, its mean accuracy), over cells that have values: for
-    the seed's table, width -> (best learning rate, accuracy)."""
+    the seed's table, width -> (best learning rate, accuracy). The best by the task's metric:
+    the highest accuracy, the lowest loss (a tie: the first column)."""
     out = {}
+    key = table.measure.key
     for h in table.rows:
         row = _row(table, h)
         if row:
-            lr = max(row, key=lambda k: row[k].mean)
+            lr = max(row, key=lambda k: key(row[k].mean))
             out[h] = (lr, row[lr].mean)
     return out
+
+
+def in_band(table: Table, value: float, best: float) -> bool:
+    """Whether a mean ``value`` lies in the band of a row's ``best``: within BAND_POINTS points
+    of the best accuracy, or within BAND_FRACTION of the best loss."""
+    if is_accuracy(table):
+        return value >= best - BAND_POINTS / 100
+    return value <= best + BAND_FRACTION * abs(best)
+
+
+def band_text(table: Table) -> str:
+    """The band in words: ``0.5 points``, ``5 % of the best bits per character``."""
+    if is_accuracy(table):
+        return f"{BAND_POINTS} points"
+    return f"{100 * BAND_FRACTION:g} % of the best {table.measure.title}"
+
+
+def value_text(table: Table, value: float) -> str:
+    """A value of the table's metric in a sentence: ``0.9500`` (an accuracy, as the homework's
+    findings write it), ``1.523`` (a loss)."""
+    return f"{value:.4f}" if is_accuracy(table) else table.measure.format(value)
+
+
+def failure_text(table: Table) -> str:
+    """What counts as failing, in words: ``accuracy < 0.2 or NaN loss``; ``mean squared error
+    > 0.15 (0.9 × chance) or NaN loss``; where chance is unknown, divergence only."""
+    measure, chance = table.measure, table.chance
+    if is_accuracy(table) and chance == 0.1:  # the homework's ten classes
+        return f"accuracy < {FAILED_BELOW} or NaN loss"
+    if chance is None:
+        return f"NaN loss only: the chance level of {measure.title} is unknown here"
+    threshold = _threshold(measure, chance)
+    sign = "<" if measure.higher_is_better else ">"
+    name = "accuracy" if is_accuracy(table) else measure.title
+    factor = threshold / chance if chance else 0.0
+    return f"{name} {sign} {threshold:.4g} ({factor:.2g} × chance) or NaN loss"
+
+
+def _threshold(measure: Metric, chance: float) -> float:
+    """The value past which a result is no better than chance (as the study's rule for
+    :func:`~lstm_sweep.study.is_failed`: twice chance's accuracy, 0.9 × chance's loss)."""
+    return 2.0 * chance if measure.higher_is_better else 0.9 * chance
 
 
 def frontier_per_row(table: Table, best: dict | None = None) -> dict:
@@ -94,7 +146,8 @@ def frontier_per_row(table: Table, best: dict | None = None) -> dict:
         return {}
     out = {}
     for h in best_per_row(table) if best is None else best:
-        start = failing_from({lr: (0.0 if c.diverged else c.mean) for lr, c in _row(table, h).items()})
+        values = {lr: (math.nan if c.diverged else c.mean) for lr, c in _row(table, h).items()}
+        start = failing_from(values, table.failed)
         if start is not None:
             out[h] = start
     return out
@@ -116,8 +169,8 @@ def findings(results: Sequence[TrialResult], rows: str = ROWS, cols: str = COLS)
         if names:  # say which table (facet) the sentences below are about
             out.append(Finding("facet", names[i], {"protocol": table.protocol}))
         out += _findings_for(table, times[_key(table)])
-    if names:
-        facts = _Across.of(tables, names)
+    for group in _scored_alike(tables) if names else []:
+        facts = _Across.of([tables[i] for i in group], [names[i] for i in group])
         across = [f for rule in ACROSS_RULES for f in rule(facts)] if facts.rows else []
         if across:
             out.append(
@@ -129,8 +182,17 @@ def findings(results: Sequence[TrialResult], rows: str = ROWS, cols: str = COLS)
     return out
 
 
+def _scored_alike(tables: Sequence[Table]) -> list[list[int]]:
+    """The tables that may be compared, by index, two or more to a group: those whose tasks
+    are scored alike (one metric, one chance level); a task's tables never meet another's."""
+    groups: dict[tuple, list[int]] = {}
+    for i, t in enumerate(tables):
+        groups.setdefault((t.measure.name, t.chance), []).append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
 def _key(table: Table) -> tuple:
-    return facet_key(table.protocol)
+    return table.key
 
 
 @dataclass(frozen=True)
@@ -156,12 +218,14 @@ class _Facts:
 def _best_lr(f: _Facts) -> list[Finding]:
     rows, cols = f.table.axes
     what = "learning rate" if cols.name == "lr" else cols.noun
-    parts = [f"{f.row(h)} → {f.col(lr)} ({acc:.4f})" for h, (lr, acc) in f.best.items()]
+    parts = [f"{f.row(h)} → {f.col(lr)} ({value_text(f.table, acc)})" for h, (lr, acc) in f.best.items()]
+    measure = f.table.measure
+    by = "" if is_accuracy(f.table) else f" (the lowest {measure.title})"
     return [
         Finding(
             "best_lr",
-            f"Best {what} per {rows.noun}: " + ", ".join(parts) + ".",
-            {"best": {h: {cols.name: lr, "accuracy": acc} for h, (lr, acc) in f.best.items()}},
+            f"Best {what} per {rows.noun}{by}: " + ", ".join(parts) + ".",
+            {"best": {h: {cols.name: lr, measure.name: acc} for h, (lr, acc) in f.best.items()}},
         )
     ]
 
@@ -236,16 +300,19 @@ def _band(f: _Facts) -> list[Finding]:
     """The goldilocks band: columns within BAND_POINTS of each row's best."""
     rows, cols = f.table.axes
     band = {
-        h: [lr for lr, c in _row(f.table, h).items() if c.mean >= f.best[h][1] - BAND_POINTS / 100]
+        h: [lr for lr, c in _row(f.table, h).items() if in_band(f.table, c.mean, f.best[h][1])]
         for h in f.widths
     }
     noun = "Rates" if cols.name == "lr" else f"{cols.title[0].upper()}{cols.title[1:]} values"
+    accuracy = is_accuracy(f.table)
+    within = f"{BAND_POINTS} points of each {rows.noun}'s best" if accuracy else band_text(f.table)
     text = (
-        f"{noun} within {BAND_POINTS} points of each {rows.noun}'s best: "
+        f"{noun} within {within}: "
         + "; ".join(f"{f.row(h)}: {', '.join(f.col(x) for x in band[h])}" for h in f.widths)
         + "."
     )
-    return [Finding("band", text, {"band": band, "points": BAND_POINTS})]
+    data = {"band": band, "points": BAND_POINTS} if accuracy else {"band": band, "fraction": BAND_FRACTION}
+    return [Finding("band", text, data)]
 
 
 def _frontier(f: _Facts) -> list[Finding]:
@@ -255,15 +322,19 @@ def _frontier(f: _Facts) -> list[Finding]:
         return []
     rows = f.table.axes[0]
     frontier = frontier_per_row(f.table, f.best)
+    unknown = f.table.chance is None  # only divergence counts as failing
     if not frontier:
+        why = f" (only divergence counts: the chance level of {f.table.measure.title} is unknown)"
         return [
-            Finding("frontier", f"No tested rate made training fail at any {rows.noun}.", {"frontier": {}})
+            Finding(
+                "frontier",
+                f"No tested rate made training fail at any {rows.noun}{why if unknown else ''}.",
+                {"frontier": {}},
+            )
         ]
     unit = " units" if rows.name == "hidden" else ""
     text = (
-        "Training fails (accuracy < "
-        + f"{FAILED_BELOW}"
-        + " or NaN loss) from rate: "
+        f"Training fails ({failure_text(f.table)}) from rate: "
         + ", ".join(f"{f.row(h)}{unit} ≥ {_lr(lr)}" for h, lr in frontier.items())
         + "."
     )
@@ -290,12 +361,16 @@ def _doubling(f: _Facts) -> list[Finding]:
         ta = f.times.cell(a, f.best[a][0]).mean
         tb = f.times.cell(b, f.best[b][0]).mean
         if ta and tb:
+            gained = (
+                f"{'+' if gain >= 0 else ''}{_pts(gain)} points of best accuracy"
+                if is_accuracy(f.table)
+                else f"best {f.table.measure.title} {'+' if gain >= 0 else '−'}{abs(gain):.3g}"
+            )
             out.append(
                 Finding(
                     "doubling",
-                    f"{a} → {b} units: {'+' if gain >= 0 else ''}{_pts(gain)} points of best accuracy "
-                    f"({f.best[a][1]:.4f} → {f.best[b][1]:.4f}) for {tb / ta:.1f}× the time per "
-                    "trial.",
+                    f"{a} → {b} units: {gained} ({value_text(f.table, f.best[a][1])} → "
+                    f"{value_text(f.table, f.best[b][1])}) for {tb / ta:.1f}× the time per trial.",
                     {"from": a, "to": b, "gain": gain, "time_ratio": tb / ta},
                 )
             )
@@ -306,9 +381,9 @@ def _enough_width(f: _Facts) -> list[Finding]:
     """The narrowest width within the band of the overall best (rows = widths)."""
     if f.table.row_axis != "hidden":
         return []
-    best = f.best
-    top_h = max(best, key=lambda h: best[h][1])
-    enough = min(h for h in f.widths if best[h][1] >= best[top_h][1] - BAND_POINTS / 100)
+    best, key = f.best, f.table.measure.key
+    top_h = max(best, key=lambda h: key(best[h][1]))
+    enough = min(h for h in f.widths if in_band(f.table, best[h][1], best[top_h][1]))
     if enough == top_h:
         return []
     t_enough = f.times.cell(enough, best[enough][0]).mean
@@ -318,8 +393,9 @@ def _enough_width(f: _Facts) -> list[Finding]:
     return [
         Finding(
             "enough_width",
-            f"{enough} units reach {best[enough][1]:.4f}, within {BAND_POINTS} points of the best "
-            f"({best[top_h][1]:.4f} at {top_h} units), in {t_enough:.1f} s instead of "
+            f"{enough} units reach {value_text(f.table, best[enough][1])}, within "
+            f"{band_text(f.table) if is_accuracy(f.table) else f'{100 * BAND_FRACTION:g} %'} of the "
+            f"best ({value_text(f.table, best[top_h][1])} at {top_h} units), in {t_enough:.1f} s instead of "
             f"{t_top:.1f} s per trial.",
             {"width": enough, "best_width": top_h, "time": t_enough, "best_time": t_top},
         )
@@ -342,21 +418,34 @@ def _spread(f: _Facts) -> list[Finding]:
         (h, lr): c
         for h in table.rows
         for lr in table.cols
-        if len((c := table.cell(h, lr)).values) > 1
-        and (max(c.values) - min(c.values)) * 100 > DISAGREE_POINTS
+        if len((c := table.cell(h, lr)).values) > 1 and _disagree(table, c.values)
     }
+    by = (
+        f"{DISAGREE_POINTS:g} points"
+        if is_accuracy(table)
+        else f"{100 * DISAGREE_FRACTION:g} % of their best {table.measure.title}"
+    )
     if wild:
         text = (
-            f"Seeds disagree by more than {DISAGREE_POINTS:g} points in {len(wild)} cells: "
+            f"Seeds disagree by more than {by} in {len(wild)} cells: "
             + ", ".join(
-                f"{f.row(h)}/{f.col(lr)} ({min(c.values):.4f}–{max(c.values):.4f})"
+                f"{f.row(h)}/{f.col(lr)} ({value_text(table, min(c.values))}–"
+                f"{value_text(table, max(c.values))})"
                 for (h, lr), c in wild.items()
             )
             + "."
         )
     else:
-        text = f"Seeds agree within {DISAGREE_POINTS:g} points in every cell ({table.seeds} seeds)."
+        text = f"Seeds agree within {by} in every cell ({table.seeds} seeds)."
     return [Finding("spread", text, {"cells": [list(k) for k in wild]})]
+
+
+def _disagree(table: Table, values: Sequence[float]) -> bool:
+    """Whether a cell's seeds disagree: their accuracies span more than DISAGREE_POINTS points,
+    their losses more than DISAGREE_FRACTION of the best of them."""
+    if is_accuracy(table):
+        return (max(values) - min(values)) * 100 > DISAGREE_POINTS
+    return max(values) - min(values) > DISAGREE_FRACTION * abs(table.measure.best(values))
 
 
 # The rules, in the order their sentences are shown. A rule = one small function of the facts.
@@ -397,7 +486,8 @@ RULES = (
 def _findings_for(table: Table, time_table: Table) -> list[Finding]:
     best = best_per_row(table)
     if not best:
-        return [Finding("empty", "No trial produced an accuracy yet.")]
+        what = "an accuracy" if is_accuracy(table) else f"a {table.measure.title}"
+        return [Finding("empty", f"No trial produced {what} yet.")]
     facts = _Facts(table, time_table, best)
     return [finding for rule in RULES for finding in rule(facts)]
 
@@ -484,17 +574,19 @@ def _across_winner(a: _Across) -> list[Finding]:
     tables, names, bests, rows = a.tables, a.names, a.bests, a.rows
     row_axis, col_axis = tables[0].axes
     noun = "rate" if col_axis.name == "lr" else col_axis.noun
+    measure = tables[0].measure  # (the tables compared share their task's metric)
     winners = {}
     for h in rows:
-        k = max(range(len(tables)), key=lambda i: bests[i][h][1])
-        runner = max(bests[i][h][1] for i in range(len(tables)) if i != k)
+        k = max(range(len(tables)), key=lambda i: measure.key(bests[i][h][1]))
+        runner = measure.best([bests[i][h][1] for i in range(len(tables)) if i != k])
         winners[h] = (names[k], bests[k][h][1], runner)
     count = {n: sum(w[0] == n for w in winners.values()) for n in names}
     lead = max(count, key=lambda n: count[n])
     text = (
         f"Best table per {row_axis.noun} (each at its best {noun}): "
         + ", ".join(
-            f"{row_axis.label(h)} → {n} ({acc:.4f}, next {nxt:.4f})" for h, (n, acc, nxt) in winners.items()
+            f"{row_axis.label(h)} → {n} ({value_text(tables[0], acc)}, next {value_text(tables[0], nxt)})"
+            for h, (n, acc, nxt) in winners.items()
         )
         + "."
     )
@@ -506,7 +598,7 @@ def _across_winner(a: _Across) -> list[Finding]:
             text,
             {
                 "winners": {
-                    row_axis.label(h): {"table": n, "accuracy": acc, "next": nxt}
+                    row_axis.label(h): {"table": n, measure.name: acc, "next": nxt}
                     for h, (n, acc, nxt) in winners.items()
                 }
             },
@@ -586,7 +678,7 @@ def param_groups(tables: Sequence[Table]) -> list[tuple[str, list[Table]]]:
     tables = checks.items_of("tables", tables, Table, "a Table (from build_tables)")
     groups: dict[tuple, list[Table]] = {}
     for t in tables:
-        groups.setdefault(facet_key(_without_param(t.protocol)), []).append(t)
+        groups.setdefault((facet_key(_without_param(t.protocol)), t.measure.name, t.chance), []).append(t)
     heads = [dataclasses.replace(ts[0], protocol=_without_param(ts[0].protocol)) for ts in groups.values()]
     names = [facet_name(h, heads) for h in heads] if len(heads) > 1 else [""] * len(heads)
 

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..study import Status, TrialResult
+from ..study import METRICS as TASK_METRICS
+from ..study import Metric, Status, TrialConfig, TrialResult, chance_of, is_failed, metric_of
 from . import checks
 from .axes import AXES, COLS, ROWS, Axis, check_axes, facet, facet_key, facet_order
 from .text import csv_cell, printable
@@ -26,6 +27,7 @@ METRICS = {
     "accuracy": ("Test accuracy", "test_accuracy", 4, ""),
     "time": ("Wall time per trial (s)", "wall_s", 1, "s"),
 }
+ACCURACY = TASK_METRICS["accuracy"]  # the homework's metric (rows of MNIST)
 FORMATS = ("text", "markdown", "csv", "latex")
 STATS = ("mean", "median", "best", "all")
 _WITH_VALUE = (Status.DONE, Status.DIVERGED)
@@ -60,11 +62,12 @@ class Cell:
     def median(self) -> float | None:
         return statistics.median(self.values) if self.values else None
 
-    def best(self, metric: str) -> float | None:
-        """The best seed: highest accuracy, or shortest time."""
+    def best(self, metric: str, measure: Metric = ACCURACY) -> float | None:
+        """The best seed: by the task's ``measure`` (the highest accuracy, the lowest loss),
+        or the shortest time."""
         if not self.values:
             return None
-        return max(self.values) if metric == "accuracy" else min(self.values)
+        return measure.best(self.values) if metric == "accuracy" else min(self.values)
 
     @property
     def diverged(self) -> bool:
@@ -100,6 +103,26 @@ class Table:
     col_axis: str = COLS
     best_over: str | None = None  # an axis each cell takes its best value of
     chosen: dict = field(default_factory=dict)  # (row, col) -> that value
+    measure: Metric = ACCURACY  # the task's metric, which its "accuracy" values are in
+    judge: TrialConfig | None = None  # one of its trials: the task's chance level
+
+    @property
+    def key(self) -> tuple:
+        """What tells this table's trials from another table's: its protocol and its task's
+        metric and chance (tables with the task as an axis share one protocol)."""
+        return (facet_key(self.protocol), self.measure.name, self.chance)
+
+    @property
+    def chance(self) -> float | None:
+        """The task's chance level in its metric (the homework's 0.1; None: not known)."""
+        return 0.1 if self.judge is None else chance_of(self.judge)
+
+    def failed(self, value: float | None) -> bool:
+        """Whether a cell's ``value`` (its task's metric; None or NaN: diverged) is no better
+        than chance (:func:`lstm_sweep.study.is_failed`): for the homework, under 0.2."""
+        if self.judge is None:
+            return value is None or math.isnan(value) or value < 0.2
+        return is_failed(self.judge, value)
 
     def cell(self, row, col) -> Cell:
         return self.cells.get((row, col), Cell((), ()))
@@ -145,8 +168,9 @@ def build_tables(
     attr = METRICS[metric][1]
     tables = []
     for protocol, members in _facets(results, rows, cols, best_over):
+        measure = metric_of(members[0].config)
         pools = _pools(members, attr, row_axis, col_axis, over_axis)
-        cells, chosen = _cells(pools, over_axis)
+        cells, chosen = _cells(pools, over_axis, measure)
         tables.append(
             Table(
                 metric=metric,
@@ -159,6 +183,8 @@ def build_tables(
                 col_axis=cols,
                 best_over=best_over,
                 chosen=chosen,
+                measure=measure,
+                judge=members[0].config,
             )
         )
     return tables
@@ -179,12 +205,19 @@ def _best_over_axis(best_over: str | None, rows: str, cols: str) -> Axis | None:
 def _facets(
     results: Sequence[TrialResult], rows: str, cols: str, over: str | None
 ) -> list[tuple[dict, list[TrialResult]]]:
-    """Step 1: (protocol, its trials) per facet, in the tables' order."""
+    """Step 1: (protocol, its trials) per facet, in the tables' order; trials of tasks scored
+    apart (another metric or chance level) never share a table, even with the task an axis."""
     groups: dict[tuple, tuple[dict, list[TrialResult]]] = {}
     for r in results:
         protocol = facet(r.config, rows, cols, over)
-        groups.setdefault(facet_key(protocol), (protocol, []))[1].append(r)
+        groups.setdefault(table_key(r.config, protocol), (protocol, []))[1].append(r)
     return sorted(groups.values(), key=lambda g: facet_order(g[0]))
+
+
+def table_key(config: TrialConfig, protocol: dict) -> tuple:
+    """The :attr:`Table.key` of the table a trial of ``config`` (whose facet is ``protocol``)
+    sits in."""
+    return (facet_key(protocol), metric_of(config).name, chance_of(config))
 
 
 @dataclass
@@ -197,9 +230,9 @@ class _Pool:
     accuracies: list[float] = field(default_factory=list)
     pruned: list[int] = field(default_factory=list)
 
-    @property
-    def score(self) -> float:
-        return statistics.fmean(self.accuracies) if self.accuracies else -math.inf
+    def score(self, measure: Metric) -> float:
+        """Its mean accuracy (the task's metric), larger is better whichever way it points."""
+        return measure.key(statistics.fmean(self.accuracies)) if self.accuracies else -math.inf
 
 
 def _usable(r: TrialResult, value: float | None) -> bool:
@@ -229,25 +262,28 @@ def _pools(
     return pools
 
 
-def _cells(pools: dict[tuple, _Pool], over_axis: Axis | None) -> tuple[dict, dict]:
-    """Step 3: (row, column) -> its Cell, from the pool with the best mean accuracy (a tie:
-    the value first in the axis's order); and (row, column) -> that value, where one was
-    chosen (with ``over_axis``, and some trial had an accuracy)."""
+def _cells(
+    pools: dict[tuple, _Pool], over_axis: Axis | None, measure: Metric = ACCURACY
+) -> tuple[dict, dict]:
+    """Step 3: (row, column) -> its Cell, from the pool with the best mean accuracy (the
+    task's ``measure``: the lowest mean loss; a tie: the value first in the axis's order); and
+    (row, column) -> that value, where one was chosen (with ``over_axis``, and some trial had
+    an accuracy)."""
     best: dict[tuple, tuple[object, _Pool]] = {}
     for (row, col, over), pool in pools.items():
         held = best.get((row, col))
         if (
             held is None
-            or pool.score > held[1].score
+            or pool.score(measure) > held[1].score(measure)
             or (
-                pool.score == held[1].score
+                pool.score(measure) == held[1].score(measure)
                 and over_axis
                 and over_axis.sort_key(over) < over_axis.sort_key(held[0])
             )
         ):
             best[(row, col)] = (over, pool)
     cells = {k: Cell(tuple(p.values), tuple(p.statuses), tuple(p.pruned)) for k, (_, p) in best.items()}
-    chosen = {k: over for k, (over, p) in best.items() if over_axis and p.score > -math.inf}
+    chosen = {k: over for k, (over, p) in best.items() if over_axis and p.accuracies}
     return cells, chosen
 
 
@@ -275,19 +311,43 @@ def cell_text(table: Table, cell: Cell, stat: str = "mean") -> str:
     label = cell.label
     if label is not None:
         return label
-    decimals = METRICS[table.metric][2]
+    show = _shown(table)
     if stat == "all":
-        text = " / ".join(f"{v:.{decimals}f}" for v in cell.values)
+        text = " / ".join(show(v) for v in cell.values)
     else:
-        value = {"mean": cell.mean, "median": cell.median, "best": cell.best(table.metric)}[stat]
-        text = f"{value:.{decimals}f}"
+        best = cell.best(table.metric, table.measure)
+        value = {"mean": cell.mean, "median": cell.median, "best": best}[stat]
+        text = show(value)
         if stat == "mean" and cell.std is not None:
-            text += f" ± {cell.std:.{decimals}f}"
+            text += f" ± {show(cell.std)}"
     if table.seeds > 1 and cell.n < table.seeds:
         text += f" (n={cell.n})"
     if cell.diverged:
         text += "*"
     return text
+
+
+def _shown(table: Table):
+    """How a table writes a value: with its metric's decimals (accuracy and time, as the
+    homework's tables), a loss in four significant digits (``1.523``, ``5.3e-05``)."""
+    if table.metric == "accuracy" and not is_accuracy(table):
+        return lambda v: f"{v:.4g}"
+    decimals = METRICS[table.metric][2]
+    return lambda v: f"{v:.{decimals}f}"
+
+
+def is_accuracy(table: Table) -> bool:
+    """Whether ``table``'s task is scored by accuracy (the homework's), not by a loss."""
+    return table.measure.name == "accuracy"
+
+
+def metric_title(table: Table) -> str:
+    """What a table's values are, as its caption starts: ``Test accuracy``, ``Wall time per
+    trial (s)``, ``Bits per character (lower is better)``."""
+    if table.metric == "accuracy" and not is_accuracy(table):
+        title = table.measure.title
+        return f"{title[0].upper()}{title[1:]} ({table.measure.direction})"
+    return METRICS[table.metric][0]
 
 
 def describe(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
@@ -299,7 +359,8 @@ def describe(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> st
     if table.best_over:
         axis = AXES[table.best_over]
         noun = "learning rate" if axis.name == "lr" else axis.noun
-        over = [f"each cell at its best {noun} (by mean accuracy), shown after @"]
+        by = "accuracy" if is_accuracy(table) else table.measure.title
+        over = [f"each cell at its best {noun} (by mean {by}), shown after @"]
     return " · ".join([*_parts(table.protocol, set(always)), *over, seeds])
 
 
@@ -323,7 +384,7 @@ def param_name(protocol: dict) -> str:
 def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
     """The caption's parts for protocol ``p``: the model where it is not the seed's (LSTM,
     Adam) or is in ``always``, then the data and the protocol (``only``: just ``always``)."""
-    out = []
+    out = _task_parts(p, always, only)
     named = (
         always if only else always | {"dataset", "steps", "batch_size", "init", "precision", "hidden", "lr"}
     )
@@ -359,17 +420,45 @@ def _parts(p: dict, always: set[str], only: bool = False) -> list[str]:
     return out
 
 
+# How a caption writes the task's fields (a task's own fields: its length, its seed, a user
+# task's identity, metric and chance level).
+_TASK_TEXTS = {
+    "task": lambda v: AXES["task"].label(v),
+    "length": lambda v: f"length {v}" if v else "",
+    "task_seed": lambda v: f"task seed {v}",
+    "task_id": lambda v: f"task {v}" if v else "",
+    "task_metric": lambda v: str(TASK_METRICS[v].title) if v in TASK_METRICS else "",
+    "task_chance": lambda v: "chance unknown" if v is None else f"chance {v:g}",
+}
+
+
+def _task_parts(p: dict, always: set[str], only: bool) -> list[str]:
+    """The caption's parts for the task: named where it is not the homework's (rows of an
+    image) or tells tables apart (``always``); its length where it has one, its seed where it
+    reads one (or tells tables apart)."""
+    fields = set(_TASK_TEXTS)
+    if only:
+        named = always & fields
+    elif p.get("task", "rows") == "rows" and not always & fields:
+        return []
+    else:
+        named = {"task"} | (always & fields) | {k for k in ("length", "task_seed", "task_id") if p.get(k)}
+    texts = (printable(text(p[k])) for k, text in _TASK_TEXTS.items() if k in p and k in named)
+    return [t for t in texts if t]
+
+
 def table_notes(table: Table) -> list[str]:
     """The footnotes a table needs (diverged seeds, DNF)."""
     cells = list(table.cells.values())
     out = []
+    what = "accuracy" if is_accuracy(table) else table.measure.title
     if any(c.diverged for c in cells):
-        out.append("* a seed diverged (loss became NaN/inf); its accuracy is still counted")
+        out.append(f"* a seed diverged (loss became NaN/inf); its {what} is still counted")
     if any(c.label == "DNF" for c in cells):
         out.append("DNF: out of memory")
     if any((c.label or "").startswith("pruned@") for c in cells):
         out.append(
-            "pruned@N: a search stopped it after N steps (its validation accuracy there "
+            f"pruned@N: a search stopped it after N steps (its validation {what} there "
             "ranked below the rates it kept)"
         )
     return out
@@ -387,7 +476,7 @@ def render_text(table: Table, stat: str = "mean", always: Sequence[str] = ()) ->
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
     out = [
-        f"{METRICS[table.metric][0]}: {describe(table, stat, always)}",
+        f"{metric_title(table)}: {describe(table, stat, always)}",
         line(header),
         "  ".join("-" * w for w in widths),
         *(line(r) for r in rows),
@@ -400,7 +489,7 @@ def render_markdown(table: Table, stat: str = "mean", always: Sequence[str] = ()
     header = [c.replace("|", "\\|") for c in header]  # a | in a name is not a column
     rows = [[c.replace("|", "\\|") for c in r] for r in rows]
     out = [
-        f"**{METRICS[table.metric][0]}** ({describe(table, stat, always)})",
+        f"**{metric_title(table)}** ({describe(table, stat, always)})",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---:" for _ in header) + "|",
@@ -417,7 +506,7 @@ def render_csv(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     header = [
-        rows.name,
+        rows.name if is_accuracy(table) else f"{rows.name} [{table.measure.name}]",
         *(f"{cols.name}_{c!r}" if cols.name == "lr" else f"{cols.name}_{cols.label(c)}" for c in table.cols),
     ]
     writer.writerow([csv_cell(h) for h in header])
@@ -458,7 +547,7 @@ def render_latex(table: Table, stat: str = "mean", always: Sequence[str] = ()) -
     out = [
         r"\begin{table}[ht]",
         r"\centering",
-        rf"\caption{{{METRICS[table.metric][0]} "
+        rf"\caption{{{_latex_escape(metric_title(table))} "
         rf"({_latex_escape(describe(table, stat, always))})}}",
         r"\begin{tabular}{r" + "r" * len(table.cols) + "}",
         r"\toprule",
