@@ -67,7 +67,10 @@ class Dataset:
     is what the data is: SHA-256 over the four files' SHA-256 digests (decompressed, in file
     name order) as :func:`~lstm_sweep.data.load_dir` computes it; a store binds each dataset
     name to one fingerprint, so results of different data never mix under one name. A Dataset
-    built by hand without one gets the SHA-256 of its arrays.
+    built by hand without one gets the SHA-256 of its arrays. ``shape`` says how a model reads
+    its splits (:class:`TaskShape`; images by rows unless a task says otherwise), and ``vocab``
+    holds a text's characters in id order (:func:`~lstm_sweep.data.load_text`; empty for
+    anything but a text).
 
     Raises:
         ConfigError: ``name`` breaks the rules of names (:func:`.sources.check_dataset_name`).
@@ -84,6 +87,7 @@ class Dataset:
     test: Split
     fingerprint: str = ""
     shape: TaskShape = ROWS
+    vocab: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_dataset_name(self.name, "dataset name")
