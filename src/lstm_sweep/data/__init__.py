@@ -4,7 +4,10 @@ exactly as TF 1.x does. Imports nothing of lstm-sweep but its errors.
 - :mod:`.idx`: reading IDX files;
 - :mod:`.sources`: the known datasets (checksums, mirrors, cache), downloads, where data comes from;
 - :mod:`.batches`: TF's split (:class:`Dataset`) and ``next_batch`` order (:class:`BatchStream`);
-- :mod:`.loading`: a :class:`Dataset` from a folder or by name (:func:`load_dataset`).
+- :mod:`.loading`: a :class:`Dataset` from a folder or by name (:func:`load_dataset`);
+- :mod:`.text`: a UTF-8 text as a corpus (:func:`load_text`);
+- :mod:`.tasks`: each task's data (:func:`task_data`), tasks of the user's own (:class:`Task`,
+  :func:`load_user_task`).
 """
 
 from .batches import ROWS, VALIDATION_SIZE, BatchStream, Dataset, Split, TaskShape
@@ -23,10 +26,23 @@ from .sources import (
     download_mnist,
     resolve_data_dir,
 )
+from .tasks import (
+    GENERATED,
+    GENERATED_FINGERPRINT,
+    Task,
+    UserTask,
+    generated_data,
+    load_user_task,
+    permutation,
+    task_data,
+)
+from .text import is_text, load_text, text_vocabulary
 
 __all__ = [
     "DATASETS",
     "FILES",
+    "GENERATED",
+    "GENERATED_FINGERPRINT",
     "IMAGE_SHAPE",
     "MNIST_MIRRORS",
     "MNIST_SHA256",
@@ -37,16 +53,25 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "Split",
+    "Task",
     "TaskShape",
+    "UserTask",
     "cache_dir",
     "check_dataset_name",
     "dataset_spec",
     "default_mirrors",
     "download_dataset",
     "download_mnist",
+    "generated_data",
+    "is_text",
     "load_dataset",
     "load_dir",
     "load_mnist",
+    "load_text",
+    "load_user_task",
     "parse_idx",
+    "permutation",
     "resolve_data_dir",
+    "task_data",
+    "text_vocabulary",
 ]
