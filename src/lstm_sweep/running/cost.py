@@ -3,7 +3,10 @@ the plan as a text table (shown before anything trains).
 
 Time per training step = overhead + FLOPs / throughput, both fitted on this device by a short
 probe (:mod:`lstm_sweep.running.calibration`). FLOPs count the LSTM's matmuls: forward + backward = 3 x
-forward, ``B x T x 2 (I + H) 4H`` per forward (``docs/DESIGN.md``, "Speed").
+forward, ``B x T x 2 (I + H) 4H`` per forward (``docs/DESIGN.md``, "Speed"), with T, I and the
+readout from the trial's task (:mod:`lstm_sweep.study.tasks`): rows 28 steps of 28 inputs, pixels
+784 of 1, adding T of 2, copy T + 20 of 10, a text a step per character; a task scored at every
+step (copy, chars) adds the head's ``B x T x 2 H O`` and keeps T steps of logits.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..data import IMAGE_SHAPE, N_CLASSES
+from ..data import IMAGE_SHAPE
 from ..errors import ConfigError
-from ..study import GATES, TrialConfig
+from ..study import GATES, TASKS, TrialConfig, sequence_steps, task_info
 from .units import WorkUnit, cpu_cores, phases, workers_for
 
 if TYPE_CHECKING:  # torch loads only when training starts
@@ -30,10 +33,52 @@ DEFAULT_EVAL_CHUNK = 1000
 MAX_ETA_S = 30 * 24 * 3600
 
 
-def step_flops(hidden: int, batch: int, gates: int = 4) -> float:
+def step_flops(
+    hidden: int,
+    batch: int,
+    gates: int = 4,
+    steps: int = N_STEPS,
+    n_input: int = N_INPUT,
+    every_step_outputs: int = 0,
+) -> float:
     """Matmul FLOPs of one training step of one model (forward + backward = 3 x forward):
-    3 x B x T x 2 (I + H) gH, with g = 4 for an LSTM, 3 for a GRU, 1 for a basic RNN."""
-    return 3 * batch * N_STEPS * 2 * (N_INPUT + hidden) * gates * hidden
+    3 x B x T x 2 (I + H) gH, with g = 4 for an LSTM, 3 for a GRU, 1 for a basic RNN; a readout
+    of ``every_step_outputs`` units at every step adds 3 x B x T x 2 H O (one at the last step
+    is left out, as it always was: it is a 28th of a row's step or less)."""
+    recurrent = 2 * (n_input + hidden) * gates * hidden
+    return 3 * batch * steps * (recurrent + 2 * hidden * every_step_outputs)
+
+
+def task_shape(config: TrialConfig) -> tuple[int, int, int, bool]:
+    """(steps per sequence, inputs per step, readout units, read at every step) of a trial's
+    task: rows (28, 28, 10, False), pixels (784, 1, 10, False), adding (T, 2, 1, False), copy
+    (T + 20, 10, 10, True), chars (T, V, V, True) with V a typical vocabulary (100)."""
+    info = task_info(config)
+    return sequence_steps(config), info.n_input, info.n_output, info.every_step
+
+
+def config_step_flops(config: TrialConfig) -> float:
+    """:func:`step_flops` of one trial, its task's shape and readout included."""
+    t, i, o, every = task_shape(config)
+    return step_flops(config.hidden, config.batch_size, GATES[config.cell], t, i, o if every else 0)
+
+
+# A generated task's sequences (train, validation and test) as the plan counts them, and the
+# bytes of one step of one channel (float32); a text holds one integer id per character.
+GENERATED_SEQUENCES = 60_000
+TEXT_BYTES_PER_CHAR = 8
+
+
+def dataset_bytes(config: TrialConfig, text_chars: int | None = None) -> int:
+    """Bytes a trial's data holds in memory: MNIST as now for an image task; a generated task's
+    N x T x channels (float32); a text's characters (``text_chars``: its length, where known)."""
+    info = task_info(config)
+    if info.source == "generated":
+        t, i, _, _ = task_shape(config)
+        return GENERATED_SEQUENCES * t * i * 4
+    if info.source == "text":
+        return (text_chars or 0) * TEXT_BYTES_PER_CHAR
+    return DATASET_BYTES
 
 
 VALIDATION_IMAGES = 5_000  # what a search's rung measures (the validation split)
@@ -42,7 +87,7 @@ VALIDATION_IMAGES = 5_000  # what a search's rung measures (the validation split
 def flops_between(config: TrialConfig, start: int, end: int, final: bool) -> float:
     """FLOPs of training ``config`` from step ``start`` to ``end`` (curve points included),
     then measuring it: validation at a search's rung, validation and test when it ends."""
-    step = step_flops(config.hidden, config.batch_size, GATES[config.cell])
+    step = config_step_flops(config)
     forward = step / 3
     points = end // config.display_step - start // config.display_step
     images = EVAL_IMAGES if final else VALIDATION_IMAGES
@@ -57,16 +102,17 @@ def trial_flops(config: TrialConfig) -> float:
 def unit_memory(unit: WorkUnit, eval_chunk: int = DEFAULT_EVAL_CHUNK) -> dict[str, int]:
     """Predicted bytes a unit holds at its peak, by part (fp32 master weights always)."""
     c = unit.configs[0]
-    k, h, b, t = len(unit.configs), c.hidden, c.batch_size, N_STEPS
+    k, h, b = len(unit.configs), c.hidden, c.batch_size
+    t, _, o, every = task_shape(c)
     act = 2 if c.precision == "bf16" else 4
     g = GATES[c.cell]
-    params = (N_INPUT + h) * g * h + g * h + N_CLASSES * h + N_CLASSES
-    weights = 4 * k * params * 4  # parameters, gradients, Adam m and v
+    weights = 4 * k * trial_params(c) * 4  # parameters, gradients, Adam m and v
     # kept for backward per model: gates (4H), h and c (2H), and the backward's dz (4H) and
     # stacked states; the fused engine keeps a few more copies than oneDNN's workspace
     per_step = (19 if unit.engine == "fused" else 12) * h * (g + 2) // 6  # LSTM: 12h / 19h
+    per_step += 2 * o if every else 0  # a readout at every step: its logits and their gradient
     activations = k * t * b * per_step * act
-    evaluation = k * eval_chunk * t * (g + 1) * h * act  # outputs and gates of one chunk
+    evaluation = k * eval_chunk * t * ((g + 1) * h + (o if every else 0)) * act  # one chunk
     return {"weights+adam": weights, "activations": activations, "eval chunk": evaluation}
 
 
@@ -138,7 +184,9 @@ def plan_units(
             share = 1.0
         # a fused step serves all K models: its overhead is paid once
         compute = len(u.configs) * trial_flops(c) / calibration.flops_per_s * share
-        seconds = calibration.overhead_s * c.steps + compute
+        # the probe's overhead is that of a row's 28 time steps: a longer sequence pays it
+        # per time step (784 pixels: 28 times), a bound rather than a measurement
+        seconds = calibration.overhead_s * c.steps * max(1.0, sequence_steps(c) / N_STEPS) + compute
         plans.append(UnitPlan(u, n, trial_flops(u.configs[0]), unit_memory(u), seconds))
     available, base = device_memory(device)
     # the header's probe: the first one (with nothing to run, none was taken)
@@ -230,16 +278,31 @@ def human_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+def task_label(config: TrialConfig) -> str:
+    """How the plan names a trial's task: ``""`` for rows (the homework's), else ``pixels``,
+    ``adding T=100``, ``copy T=20``, ``chars 100 steps``, a task of one's own by its name."""
+    if config.task == "rows":
+        return ""
+    info = TASKS.get(config.task)
+    if info is None or info.fixed_steps:
+        return config.task
+    if info.source == "text":
+        return f"{config.task} {config.length} steps"
+    return f"{config.task} T={config.length}"
+
+
 def plan_rows(plan) -> list[dict]:
-    """One row per (cell, width, steps, batch, engine, workers, precision): trials, FLOPs,
+    """One row per (task, cell, width, steps, batch, engine, workers, precision): trials, FLOPs,
     memory, time."""
     rows: dict[tuple, dict] = {}
     for u in plan.units:
         c = u.unit.configs[0]
-        key = (c.cell, c.hidden, c.steps, c.batch_size, u.unit.engine, u.workers, c.precision)
+        task = task_label(c)
+        key = (task, c.cell, c.hidden, c.steps, c.batch_size, u.unit.engine, u.workers, c.precision)
         row = rows.setdefault(
             key,
             {
+                "task": task,
                 "hidden": c.hidden,
                 "engine": u.unit.engine,
                 "workers": u.workers,
@@ -273,7 +336,8 @@ def render_plan(plan, title: str = "plan") -> str:
     found = plan_rows(plan)
     varies = [k for k in ("steps", "batch_size") if len({r[k] for r in found}) > 1]
     for r in found:
-        cell = f" {r['cell']}" if r["cell"] != "lstm" else ""
+        cell = f" {r['task']}" if r["task"] else ""
+        cell += f" {r['cell']}" if r["cell"] != "lstm" else ""
         cell += "".join(f" {r[k]} steps" if k == "steps" else f" batch {r[k]}" for k in varies)
         rows.append(
             [
@@ -310,7 +374,8 @@ SLOTS = {"adam": 2, "rmsprop": 2, "momentum": 1, "adagrad": 1, "sgd": 0}
 def trial_params(config: TrialConfig) -> int:
     """Trainable parameters of one trial's model (kernel over [x, h], biases, head)."""
     g, h = GATES[config.cell], config.hidden
-    return (N_INPUT + h) * g * h + g * h + N_CLASSES * h + N_CLASSES
+    _, i, o, _ = task_shape(config)
+    return (i + h) * g * h + g * h + o * h + o
 
 
 def checkpoint_size(config: TrialConfig) -> int:
