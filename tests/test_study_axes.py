@@ -63,6 +63,7 @@ def test_every_axis_field_is_declared_once_and_found_everywhere():
 
 def test_what_the_declaration_makes_is_what_earlier_releases_had():
     assert NESTING == (
+        "task",
         "cell",
         "optimizer",
         "param",
@@ -92,8 +93,17 @@ def test_what_the_declaration_makes_is_what_earlier_releases_had():
         "param",
         "readout",
         "base_width",
+        "task",
+        "length",
+        "task_seed",
     ]
-    assert GRID_ALIASES == {"lrs": "lr", "seeds": "seed", "cells": "cell", "optimizers": "optimizer"}
+    assert GRID_ALIASES == {
+        "lrs": "lr",
+        "seeds": "seed",
+        "cells": "cell",
+        "optimizers": "optimizer",
+        "tasks": "task",
+    }
     assert list(inspect.signature(Grid).parameters)[:3] == ["hidden", "lr", "seed"]
     defaults = Grid(hidden=16, lr=0.1)
     assert (defaults.seed, defaults.steps, defaults.batch_size, defaults.cell, defaults.param) == (
@@ -105,6 +115,7 @@ def test_what_the_declaration_makes_is_what_earlier_releases_had():
     )
     assert TrialConfig(hidden=16, lr=1e-3, steps=30).key() == "445f36ee6d6f1d077a4dbc1e65a7d836"
     assert [a.flag for a in axis_options()] == [
+        "--task",
         "--hidden",
         "--lr",
         "--seeds",
@@ -169,8 +180,8 @@ def test_grid_errors_name_the_argument_not_a_flag():
         Grid(16, 0.1, lrs=0.1)
     with pytest.raises(ConfigError, match="give lr or its old name lrs, not both"):
         Grid(hidden=16, lrs=0.1, lr=0.1)
-    with pytest.raises(ConfigError, match="at most 16 values by position"):
-        Grid(*range(17))
+    with pytest.raises(ConfigError, match="at most 19 values by position"):
+        Grid(*range(20))
     with pytest.raises(ConfigError, match=r"at most 100,000 are allowed") as e:
         Grid(hidden=range(1, 401), lr=[10.0**-k for k in range(1, 301)])
     assert "--" not in str(e.value)
@@ -178,10 +189,10 @@ def test_grid_errors_name_the_argument_not_a_flag():
 
 # A toy axis, added the way the next issues add theirs: one entry in the declaration, one field.
 _ENTRY = """
-    TrialAxis("task", choice(("digits", "parity")), "task", "task", "task", default="digits",
-              nesting=5, alias="tasks", help="Tasks, e.g. digits,parity"),
+    TrialAxis("variant", choice(("digits", "parity")), "variant", "variant", "variant",
+              default="digits", nesting=3, alias="variants", help="Variants, e.g. digits,parity"),
 """
-_FIELD = '    task: str = axis_field("task")\n'
+_FIELD = '    variant: str = axis_field("variant")\n'
 _CHECK = """
 import dataclasses, inspect
 import lstm_sweep
@@ -190,61 +201,61 @@ from lstm_sweep.reporting.axes import AXES, facet, select
 from lstm_sweep.study import AXIS, Grid, TrialConfig, axis_options
 from lstm_sweep.study.results import Status, TrialResult
 
-g = Grid(hidden=16, lr=0.1, tasks=("digits", "parity"))
-assert g.task is g.tasks == ("digits", "parity") and len(g) == 2 and g.varied_axes == ("task",)
-assert [t.task for t in Grid(hidden=(16, 32), lr=0.1, task=("parity", "digits")).trials()] == [
-    "parity", "parity", "digits", "digits"]  # the outermost axis (nesting 5)
-assert Grid(hidden=16, lr=0.1).task == ("digits",)
-assert "task" in [f.name for f in dataclasses.fields(Grid)]
-assert "task" in inspect.signature(Grid).parameters
-for bad, says in [(dict(task="chess"), "task must be one of digits, parity; got 'chess'"),
-                  (dict(task=()), "the grid needs at least one value for task"),
-                  (dict(task="digits", tasks="parity"), "give task or its old name tasks")]:
+g = Grid(hidden=16, lr=0.1, variants=("digits", "parity"))
+assert g.variant is g.variants == ("digits", "parity") and len(g) == 2 and g.varied_axes == ("variant",)
+assert [t.variant for t in Grid(hidden=(16, 32), lr=0.1, variant=("parity", "digits")).trials()] == [
+    "parity", "parity", "digits", "digits"]  # the outermost axis (nesting 3)
+assert Grid(hidden=16, lr=0.1).variant == ("digits",)
+assert "variant" in [f.name for f in dataclasses.fields(Grid)]
+assert "variant" in inspect.signature(Grid).parameters
+for bad, says in [(dict(variant="chess"), "variant must be one of digits, parity; got 'chess'"),
+                  (dict(variant=()), "the grid needs at least one value for variant"),
+                  (dict(variant="digits", variants="parity"), "give variant or its old name variants")]:
     try:
         Grid(hidden=16, lr=0.1, **bad)
     except ConfigError as e:
         assert says in str(e), e
     else:
         raise AssertionError(bad)
-# a trial stored before the axis keeps its key; another task is another trial
+# a trial stored before the axis keeps its key; another variant is another trial
 assert TrialConfig(hidden=16, lr=1e-3, steps=30).key() == "445f36ee6d6f1d077a4dbc1e65a7d836"
-assert TrialConfig(hidden=16, lr=1e-3, steps=30, task="parity").key() != \\
+assert TrialConfig(hidden=16, lr=1e-3, steps=30, variant="parity").key() != \\
     "445f36ee6d6f1d077a4dbc1e65a7d836"
 try:
-    TrialConfig(hidden=16, lr=0.1, task=3)
+    TrialConfig(hidden=16, lr=0.1, variant=3)
 except ConfigError as e:
-    assert "task must be one of" in str(e)
+    assert "variant must be one of" in str(e)
 else:
-    raise AssertionError("task=3 taken")
+    raise AssertionError("variant=3 taken")
 # the reports know it: an axis, a facet field, a --where condition
-assert AXES["task"].order == ("digits", "parity") and AXES["task"].title == "task"
-assert "task" not in facet(TrialConfig(hidden=16, lr=0.1), rows="task", cols="lr")
-results = [TrialResult(config=TrialConfig(hidden=16, lr=0.1, task=t), status=Status.DONE,
+assert AXES["variant"].order == ("digits", "parity") and AXES["variant"].title == "variant"
+assert "variant" not in facet(TrialConfig(hidden=16, lr=0.1), rows="variant", cols="lr")
+results = [TrialResult(config=TrialConfig(hidden=16, lr=0.1, variant=t), status=Status.DONE,
                        test_accuracy=0.9, val_accuracy=0.9, train_loss=0.1, steps_done=999,
                        wall_s=1.0, cpu_s=1.0, peak_mem_bytes=1, device="cpu", error=None,
                        curve=(), started_at=0.0)
            for t in ("digits", "parity")]
-assert [r.config.task for r in select(results, [("task", "parity")])] == ["parity"]
+assert [r.config.variant for r in select(results, [("variant", "parity")])] == ["parity"]
 # the CLI's option, made from the declaration alone: in a sweep's help (after the axes the
 # CLI had), read into the grid, refused in the declaration's words
-option = {a.flag: a for a in axis_options()}["--task"]
+option = {a.flag: a for a in axis_options()}["--variant"]
 assert option.parse("digits,parity") == ("digits", "parity")
-assert option.help_text == "Tasks, e.g. digits,parity  [default: digits]"
+assert option.help_text == "Variants, e.g. digits,parity  [default: digits]"
 import contextlib, io
 from click.testing import CliRunner
 from lstm_sweep.cli import cli, main
 from lstm_sweep.cli.sweeps import grid_of, run
 for command in ("run", "plan", "search"):
     shown = CliRunner().invoke(cli, [command, "--help"], terminal_width=200).output
-    assert "--task A TASK  " in shown and "Tasks, e.g. digits,parity  [default: digits]" in shown
-    assert shown.index("--precision") < shown.index("--task") < shown.index("--fallback-fp32")
-opts = run.make_context("run", ["--hidden", "16", "--lr", "0.1", "--task", "parity,digits"]).params
-assert grid_of(opts).task == ("parity", "digits") and len(grid_of(opts)) == 2
+    assert "--variant A VARIANT  " in shown and "Variants, e.g. digits,parity  [default: digits]" in shown
+    assert shown.index("--precision") < shown.index("--variant") < shown.index("--fallback-fp32")
+opts = run.make_context("run", ["--hidden", "16", "--lr", "0.1", "--variant", "parity,digits"]).params
+assert grid_of(opts).variant == ("parity", "digits") and len(grid_of(opts)) == 2
 err = io.StringIO()
 with contextlib.redirect_stderr(err):
-    code = main(["plan", "--hidden", "16", "--lr", "0.1", "--task", "digits,chess"])
+    code = main(["plan", "--hidden", "16", "--lr", "0.1", "--variant", "digits,chess"])
 assert code == 2 and err.getvalue() == (
-    "Error: Invalid value for '--task': 'chess' is not one of digits, parity\\n"), err.getvalue()
+    "Error: Invalid value for '--variant': 'chess' is not one of digits, parity\\n"), err.getvalue()
 print(lstm_sweep.__file__)
 """
 

@@ -4,7 +4,8 @@ Grid's axis fields are made from the one declaration of the axes
 (:data:`~lstm_sweep.study.axes.TRIAL_AXES`): a field per axis that has a ``nesting``, named after
 the :class:`~lstm_sweep.study.trial.TrialConfig` field it sets, with the axis's default and its
 old name (:data:`GRID_ALIASES`). Its other fields (``data_seed``, ``display_step``, ``name``,
-``opt``, ``base_width``) hold one value for every trial.
+``opt``, ``base_width``, and the tasks' ``length`` and ``task_seed``) hold one value for every
+trial.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .axes import (
 from .limits import MAX_TRIALS, check_name, check_positive_int, check_seed, show
 from .optimizers import OPTIMIZERS, optimizer_settings, setting_pairs
 from .ranges import lr_range
+from .tasks import GENERATED, TASKS
 from .trial import TrialConfig
 
 GRID_AXES: tuple[TrialAxis, ...] = tuple(a for a in TRIAL_AXES if a.in_grid)
@@ -65,8 +67,12 @@ _OWN_DEFAULTS: dict[str, object] = {
     "name": "custom",
     "opt": (),
     "base_width": DEFAULT_BASE_WIDTH,
+    "length": 0,
+    "task_seed": 0,
 }
-_PARAMETERS = (*_ORDER_V1, *(a.name for a in GRID_AXES if a.name not in _ORDER_V1))
+# fields added since, after the axes (a Grid given by position keeps its meaning)
+_OWN_SINCE = ("length", "task_seed")
+_PARAMETERS = (*_ORDER_V1, *(a.name for a in GRID_AXES if a.name not in _ORDER_V1), *_OWN_SINCE)
 
 
 def _axis_values(name: str, value: object) -> tuple:
@@ -154,9 +160,12 @@ class Grid:
     as a tuple; not given, it holds the axis's default (``hidden`` and ``lr`` have none). The
     other fields are one value for every trial: ``data_seed`` (one batch order for all seeds;
     None: each seed its own), ``display_step``, ``name`` (how plans call the grid; not part of
-    equality), ``base_width`` (the width at which ``mup`` equals ``sp``) and ``opt``: optimizer
+    equality), ``base_width`` (the width at which ``mup`` equals ``sp``), ``opt``: optimizer
     settings that differ from TF's defaults, e.g. ``{"momentum": 0.99}``; each applies to the
-    optimizers of the grid that have it (at least one must).
+    optimizers of the grid that have it (at least one must); ``length``: the sequence length T
+    of the tasks that have one (adding, copy, a text's sequences; 0: each task's default, see
+    :data:`~lstm_sweep.study.tasks.TASKS`) and ``task_seed``: the permutation's or the
+    generator's seed (read by the tasks that are seeded; the others ignore both).
 
     The axes' names of earlier releases, ``lrs``, ``seeds``, ``cells`` and ``optimizers``
     (:data:`GRID_ALIASES`), still work as keywords and as attributes (``grid.lrs is grid.lr``).
@@ -172,6 +181,8 @@ class Grid:
     name: str = field(compare=False)
     opt: tuple[tuple[str, float], ...]
     base_width: int
+    length: int
+    task_seed: int
 
     if TYPE_CHECKING:  # the axes' fields, for type checkers
 
@@ -203,7 +214,10 @@ class Grid:
         check_positive_int("display step", own["display_step"])
         check_positive_int("base width", own["base_width"])
         check_name("name", own["name"])
-        for name in ("data_seed", "display_step", "name", "base_width"):
+        if own["length"] != 0 or isinstance(own["length"], bool):  # 0: each task's default
+            check_positive_int("length", own["length"])
+        check_seed("task seed", own["task_seed"])
+        for name in ("data_seed", "display_step", "name", "base_width", "length", "task_seed"):
             object.__setattr__(self, name, own[name])
         object.__setattr__(self, "opt", self._checked_opt(own["opt"]))
 
@@ -234,29 +248,48 @@ class Grid:
         old = {new: old for old, new in GRID_ALIASES.items()}
         return tuple(old.get(a, a) for a in self.varied_axes)
 
-    def trials(self, dataset: str = "mnist") -> list[TrialConfig]:
-        """All trials of the grid, nested by :data:`NESTING`: cell, optimizer, parametrization,
-        readout, init, precision, batch size, steps, then row by row (hidden), learning rate,
-        seed.
+    def trials(
+        self, dataset: str = "mnist", user_tasks: Mapping[str, Mapping[str, object]] | None = None
+    ) -> list[TrialConfig]:
+        """All trials of the grid, nested by :data:`NESTING`: task, cell, optimizer,
+        parametrization, readout, init, precision, batch size, steps, then row by row (hidden),
+        learning rate, seed.
+
+        ``user_tasks``: for each task of the user's own in the grid (``module:Class``), the trial
+        fields its loader gives (``task_id``, ``task_metric``, ``task_chance``, ``length``; its
+        trials' dataset is ``generated``); a sweep request
+        (:func:`~lstm_sweep.running.sweep_request`) loads them.
 
         Raises:
-            ConfigError: ``dataset`` is not a name.
+            ConfigError: ``dataset`` is not a name, or a task of the user's own has no fields.
         """
         AXIS["dataset"].check(dataset)
+        user_tasks = user_tasks or {}
+        for task in self.task:
+            if task not in TASKS and task not in user_tasks:
+                raise ConfigError(
+                    f"Grid(task=...) {show(task)} is a task of your own: its trials take the "
+                    "fields its loader gives (sweep_request loads it), user_tasks={spec: fields}"
+                )
         opt = dict(self.opt)
         shared = {
             "data_seed": self.data_seed,
             "display_step": self.display_step,
             "dataset": dataset,
             "base_width": self.base_width,
+            "length": self.length,
+            "task_seed": self.task_seed,
         }
         trials = []
         for values in itertools.product(*(getattr(self, a) for a in NESTING)):
             fixed = dict(zip(NESTING, values))
+            own: Mapping[str, object] = {}
+            if fixed["task"] not in TASKS:  # a user's task makes its data: dataset "generated"
+                own = {**user_tasks[fixed["task"]], "dataset": GENERATED}
             trials.append(
                 TrialConfig(
                     **fixed,
-                    **shared,  # type: ignore[arg-type]
+                    **{**shared, **own},  # type: ignore[arg-type]
                     opt=self._opt_for(fixed["optimizer"], opt),
                 )
             )
@@ -305,6 +338,10 @@ HW2_LRS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 # sp)? Nine rates two-fold apart around both parametrizations' optima, four widths from the base
 # width up, enough steps to rank the rates (docs/DESIGN.md, "Parametrizations").
 TRANSFER_LRS = lr_range("0.0002:0.0512")
+# the tasks' presets: a decade apart around Adam's usual optimum (the TCN paper's LSTMs: 1e-3 to
+# 2e-3), and for chars-transfer, factors of two around it
+SMALL_LRS = (1e-3, 1e-2, 1e-1)
+CHARS_TRANSFER_LRS = lr_range("0.001:0.032")
 
 
 PRESETS: dict[str, Grid] = {
@@ -321,6 +358,72 @@ PRESETS: dict[str, Grid] = {
         base_width=DEFAULT_BASE_WIDTH,
         name="transfer",
     ),
+    # The seed's question (width x learning rate) on the tasks of Bai, Kolter & Koltun 2018
+    # (the TCN paper, Table 1), cut to what two CPU cores train in minutes (PRESET_NOTES).
+    "pixels-small": Grid(
+        task="pixels", hidden=(16, 32, 64), lr=SMALL_LRS, steps=200, batch_size=50, name="pixels-small"
+    ),
+    "adding-small": Grid(
+        task="adding",
+        hidden=(16, 32, 64),
+        lr=SMALL_LRS,
+        steps=500,
+        batch_size=50,
+        length=100,
+        name="adding-small",
+    ),
+    "copy-small": Grid(
+        task="copy", hidden=(16, 32, 64), lr=SMALL_LRS, steps=500, batch_size=50, length=20, name="copy-small"
+    ),
+    "chars-small": Grid(
+        task="chars",
+        hidden=(32, 64, 128),
+        lr=SMALL_LRS,
+        steps=300,
+        batch_size=32,
+        length=50,
+        name="chars-small",
+    ),
+    "chars-transfer": Grid(
+        task="chars",
+        hidden=(64, 128, 256),
+        lr=CHARS_TRANSFER_LRS,
+        param=PARAMS,
+        steps=200,
+        batch_size=32,
+        length=50,
+        base_width=DEFAULT_BASE_WIDTH,
+        name="chars-transfer",
+    ),
+}
+
+# What each preset asks, and for the tasks' presets, what they follow from the TCN paper (Bai,
+# Kolter & Koltun 2018, Table 1) and what two CPU cores cannot afford of it.
+PRESET_NOTES: dict[str, str] = {
+    "hw2": "the homework's Table 1: widths 16 to 4096 x six rates, 999 steps of 100 rows of MNIST",
+    "quick": "hw2's four narrowest widths (16 to 128) x its six rates: minutes on a CPU",
+    "cells": "quick's grid for TF's LSTM, GRU and basic RNN",
+    "optimizers": "quick's grid for each optimizer (adam, sgd, momentum, rmsprop, adagrad)",
+    "transfer": "does the best rate stay put across widths under mup (and move under sp)? widths "
+    "64 to 512 x nine rates two-fold apart x sp, mup; 300 steps",
+    "pixels-small": "sequential MNIST (784 steps of one pixel) as the TCN paper reads it; widths "
+    "16 to 64 x rates 1e-3, 1e-2, 1e-1 x 200 steps of 50 images. Cannot afford the paper's "
+    "~70K parameters (width 130) trained for many epochs with gradient clipping: its accuracies "
+    "stay far below the paper's 87 %",
+    "adding-small": "the adding problem at T = 100 (the paper's is T = 600); widths 16 to 64 x "
+    "three rates x 500 steps of 50 sequences. Cannot afford T = 600, ~70K parameters or the "
+    "paper's 50,000 sequences seen many times: compare the MSE with chance's 0.167, not the "
+    "paper's 0.164",
+    "copy-small": "copy memory at T = 20 (T + 20 = 40 steps; the paper's is T = 1000); widths 16 "
+    "to 64 x three rates x 500 steps of 50 sequences. Cannot afford T = 1000 nor its long "
+    "training: compare the loss with chance's 10 ln 8 / (T + 20), not the paper's 0.0204",
+    "chars-small": "character-level language modelling of a --text file, 50-character "
+    "sequences (the paper's PTB runs use 400); widths 32 to 128 x three rates x 300 steps of 32. "
+    "Cannot afford the paper's ~3M parameters on Penn Treebank: its 1.36 bpc is not this text's",
+    "chars-transfer": "the transfer question on a --text file: widths 64, 128, 256 x six rates "
+    "two-fold apart (0.001 to 0.032) x sp, mup; 200 steps of 32 sequences of 50 characters. "
+    "Cannot afford the paper's model sizes or training length: it asks where the best rate "
+    "sits, not how low the bpc goes",
 }
 
 
