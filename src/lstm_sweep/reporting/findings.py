@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from ..errors import ConfigError
-from ..study import Metric, TrialResult
+from ..study import TASKS, Metric, TrialResult, metric_of
 from . import checks
 from .axes import AXES, COLS, ROWS, facet_key
 from .tables import Cell, Table, build_tables, facet_name, is_accuracy, param_name
@@ -782,13 +782,21 @@ REFERENCE_PROTOCOL = {
 }
 
 
-def load_reference(name: str = "hw2") -> dict[tuple[int, float], float | None]:
-    """The published table: (hidden, lr) -> accuracy, or None where it says DNF.
+# The published numbers a store can be compared with: the homework's Table 1 (rows of MNIST,
+# per width and rate), and the TCN paper's Table 1 (per task and cell; study.TASKS holds them).
+REFERENCES = ("hw2", "tcn")
+
+
+def load_reference(name: str = "hw2") -> dict[tuple, float | None]:
+    """The published table: for ``hw2``, (hidden, lr) -> accuracy, or None where it says DNF;
+    for ``tcn``, (task, cell) -> its number in the task's metric.
 
     Raises:
-        ConfigError: an unknown reference (the one shipped is hw2).
+        ConfigError: an unknown reference (those shipped: hw2, tcn).
     """
-    checks.choice("reference", name, ("hw2",))
+    checks.choice("reference", name, REFERENCES)
+    if name == "tcn":
+        return {(task, ref.cell): ref.value for task, info in TASKS.items() for ref in info.references}
     text = (resources.files("lstm_sweep") / "reference" / "hw2_table1.csv").read_text()
     rows = list(csv.reader(text.splitlines()))
     lrs = [float(c.removeprefix("lr_")) for c in rows[0][1:]]
@@ -902,15 +910,20 @@ class Comparison:
     summary: list[Finding]
 
 
-def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Comparison:
+def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Comparison | TaskComparison:
     """Our cells against the published table (the first protocol in ``results``): each cell, and
-    the summary sentences of :data:`COMPARISON_RULES`.
+    the summary sentences of :data:`COMPARISON_RULES`. ``hw2`` compares the homework's task
+    (rows of an image) only; ``tcn`` each task's best result per cell with the TCN paper's
+    numbers (:func:`compare_published`).
 
     Raises:
         ConfigError: ``results`` is not a list of TrialResult; an unknown reference.
     """
     ref = load_reference(reference)
-    tables = build_tables(checks.results(results), "accuracy")
+    results = checks.results(results)
+    if reference == "tcn":
+        return compare_published(results)
+    tables = build_tables([r for r in results if r.config.task == "rows"], "accuracy")
     if not tables:
         return Comparison([], [Finding("empty", "No results to compare.")])
     table = tables[0]
@@ -1072,12 +1085,15 @@ def _dnf_completed(table: Table, ref: dict, cells: list[CellComparison]) -> list
 COMPARISON_RULES = (_protocol_note, _row_bests, _differences, _frontiers, _dnf_completed)
 
 
-def render_comparison(comp: Comparison) -> str:
-    """The comparison as text: one line per cell, then the summary sentences.
+def render_comparison(comp: Comparison | TaskComparison) -> str:
+    """The comparison as text: one line per cell, then the summary sentences (for the TCN
+    paper's numbers: :func:`render_published`).
 
     Raises:
         ConfigError: ``comp`` is not a Comparison (from :func:`compare`).
     """
+    if isinstance(comp, TaskComparison):
+        return render_published(comp)
     if not isinstance(comp, Comparison):
         raise ConfigError(f"comp must be a Comparison (from compare), got {checks.kind_of(comp)}")
     lines = [f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  in spread  in noise"]
@@ -1098,3 +1114,139 @@ def render_findings(items: Sequence[Finding]) -> str:
     return "\n".join(
         f"{printable(f.text)}:" if f.kind == "facet" else f"- {printable(f.text)}" for f in items
     )
+
+
+# --------------------------------------------------------------------------- published per task
+# The TCN paper's Table 1 (study.TASKS' references): per task and cell, our best result (the
+# best mean over seeds of any width and rate) beside the published number and its setup.
+
+_GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks of a cell (TF 1.x's)
+
+
+def parameters(task: str, cell: str, hidden: int) -> int | None:
+    """About how many parameters a net of ``cell`` and ``hidden`` units has on a built-in
+    ``task`` (its recurrent weights and biases, and the readout; a text's vocabulary taken as
+    the task's typical one); None for a task of the user's own."""
+    info = TASKS.get(task)
+    if info is None or cell not in _GATES:
+        return None
+    return _GATES[cell] * hidden * (info.n_input + hidden + 1) + (hidden + 1) * info.n_output
+
+
+@dataclass(frozen=True)
+class PublishedCell:
+    """One published number (a task and a cell) and our best result of that task and cell:
+    ``ours`` the best cell's trials (None: we ran none), ``at`` its protocol (hidden, lr,
+    steps, ...)."""
+
+    task: str
+    cell: str
+    measure: Metric
+    value: float
+    source: str
+    setup: str
+    ours: Cell | None
+    at: dict
+
+    def ours_text(self) -> str:
+        """Our best mean (± std) in the task's metric, or ``not run``."""
+        if self.ours is None or self.ours.mean is None:
+            return "not run"
+        std = f" ± {self.measure.format(self.ours.std, 2)}" if self.ours.std is not None else ""
+        return self.measure.format(self.ours.mean) + std
+
+    def where(self) -> str:
+        """Where our best lies: ``128 units, lr 0.001``."""
+        return f"{self.at['hidden']} units, lr {_lr(self.at['lr'])}" if self.at else ""
+
+    def differs(self) -> str:
+        """What differs between our setup and theirs, in one line."""
+        if not self.at:
+            return f"theirs: {self.setup}"
+        a = self.at
+        params = parameters(self.task, self.cell, a["hidden"])
+        size = f" (~{params / 1000:.0f}K parameters)" if params is not None else ""
+        length = f", length {a['length']}" if a.get("length") else ""
+        return (
+            f"ours: {a['hidden']} units{size}, {a['steps']} steps of {a['optimizer']} at lr "
+            f"{_lr(a['lr'])}, batch {a['batch_size']}{length}; theirs: {self.setup}"
+        )
+
+
+@dataclass(frozen=True)
+class TaskComparison:
+    """Our best results beside the TCN paper's numbers: a :class:`PublishedCell` per task of
+    ``results`` and cell it published, and the summary sentences."""
+
+    cells: list[PublishedCell]
+    summary: list[Finding]
+
+
+def _best_of(tables: Sequence[Table]) -> tuple[Cell | None, dict]:
+    """The best cell (by mean, in the tables' metric) of ``tables`` and its protocol with its
+    width and rate (None, {}: no cell has a value)."""
+    best: tuple[float, Cell, dict] | None = None
+    for t in tables:
+        for (h, lr), c in t.cells.items():
+            if c.mean is not None and (best is None or t.measure.key(c.mean) > best[0]):
+                best = (t.measure.key(c.mean), c, {**t.protocol, "hidden": h, "lr": lr})
+    return (None, {}) if best is None else (best[1], best[2])
+
+
+def compare_published(results: Sequence[TrialResult]) -> TaskComparison:
+    """Each task of ``results`` that the TCN paper (Bai, Kolter & Koltun 2018, Table 1)
+    reports, per cell it reports: our best result beside its number, source and setup; and a
+    sentence per task it does not report.
+
+    Raises:
+        ConfigError: ``results`` is not a list of TrialResult.
+    """
+    results = checks.results(results)
+    tables = build_tables(results, "accuracy")
+    tasks = list(dict.fromkeys(r.config.task for r in results))
+    cells, summary = [], []
+    for task in tasks:
+        info = TASKS.get(task)
+        if info is None or not info.references:
+            why = "compare it with --reference hw2" if task == "rows" else "no published number to compare"
+            text = f"{printable(task)}: not in the TCN paper's Table 1 ({why})."
+            summary.append(Finding("unpublished", text, {"task": task}))
+            continue
+        measure = metric_of(next(r.config for r in results if r.config.task == task))
+        for ref in info.references:
+            mine = [t for t in tables if (t.protocol.get("task"), t.protocol.get("cell")) == (task, ref.cell)]
+            ours, at = _best_of(mine)
+            cells.append(PublishedCell(task, ref.cell, measure, ref.value, ref.source, ref.setup, ours, at))
+    summary += [_verdict(c, c.ours.mean) for c in cells if c.ours is not None and c.ours.mean is not None]
+    return TaskComparison(cells, summary)
+
+
+def _verdict(c: PublishedCell, mean: float) -> Finding:
+    """One sentence: our best ``mean`` against the published number, which is better by the
+    task's metric."""
+    if c.measure.better(mean, c.value):
+        better = "ours is better"
+    else:
+        better = "the same" if mean == c.value else "theirs is better"
+    return Finding(
+        "published",
+        f"{c.task} {c.cell}: ours {c.measure.format(mean)} vs published {c.measure.format(c.value)} "
+        f"({c.measure.title}, {c.measure.direction}): {better}.",
+        {"task": c.task, "cell": c.cell, "ours": mean, "published": c.value},
+    )
+
+
+def render_published(comp: TaskComparison) -> str:
+    """The comparison with the TCN paper's numbers as text: a table per task (cell, ours, where
+    our best lies, the published number), each row's setups (ours, theirs), the source, then
+    the summary sentences."""
+    lines: list[str] = []
+    for task in dict.fromkeys(c.task for c in comp.cells):
+        rows = [c for c in comp.cells if c.task == task]
+        m = rows[0].measure
+        lines += [f"{task} ({m.title}, {m.direction})", f"{'cell':>5} {'ours':>18} {'published':>10}  at"]
+        for c in rows:
+            lines.append(f"{c.cell:>5} {c.ours_text():>18} {m.format(c.value):>10}  {c.where()}")
+            lines.append(f"      {c.differs()}")
+        lines += [f"Source: {s}" for s in dict.fromkeys(c.source for c in rows)] + [""]
+    return "\n".join(lines + [printable(f.text) for f in comp.summary]).strip("\n")

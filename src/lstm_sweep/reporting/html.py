@@ -10,9 +10,9 @@ from ..errors import ConfigError
 from ..study import TrialResult
 from . import checks
 from .axes import AXES, COLS, ROWS, check_axes
-from .findings import compare, findings, load_reference
+from .findings import Comparison, TaskComparison, compare, compare_published, findings, load_reference
 from .plots import plan_figures, report_kinds, svg_text
-from .tables import Table, build_tables, describe, table_notes, varied_fields
+from .tables import Table, build_tables, describe, metric_title, table_notes, varied_fields
 from .text import printable
 
 _STYLE = """
@@ -49,7 +49,10 @@ def _table_html(table: Table, stat: str = "mean", always: Sequence[str] = ()) ->
         for r in table.rows
     )
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in table_notes(table))
-    caption = html.escape(describe(table, stat, always))
+    caption = describe(table, stat, always)
+    if table.metric == "accuracy" and table.measure.name != "accuracy":  # name the metric
+        caption = f"{metric_title(table)}: {caption}"
+    caption = html.escape(caption)
     corner = html.escape(f"{rows.name} \\ {cols.name}")
     return (
         f'<table class="results"><caption>{caption}</caption>'
@@ -76,6 +79,79 @@ def _figure_heading(spec) -> str:
     if spec.kind == "transfer":
         return "Learning rate transfer across widths" + (f" — {spec.facet}" if spec.facet else "")
     return spec.facet
+
+
+def _intro(
+    results: Sequence[TrialResult], tables: Sequence[Table], rows: str, cols: str, facets: str
+) -> list[str]:
+    """The report's first paragraph and the heading of its tables: the homework's (test
+    accuracy of rows of an image) or, with other tasks, each task and its metric."""
+    tasks = list(dict.fromkeys(r.config.task for r in results))
+    if tasks in ([], ["rows"]):
+        return [
+            f"<p>{len(results)} trials: test accuracy by {html.escape(rows)} (rows) "
+            f"and {html.escape(cols)} (columns){html.escape(facets)}. MNIST-like "
+            "images are read row by row by a recurrent net, as in the 2017 homework "
+            "this tool reproduces.</p>",
+            "<h2>Test accuracy</h2>",
+        ]
+    scored = dict.fromkeys(
+        f"{t.protocol.get('task', '')}: {t.measure.title}, {t.measure.direction}" for t in tables
+    )
+    return [
+        f"<p>{len(results)} trials of {len(tasks)} task{'s' if len(tasks) > 1 else ''}, each scored "
+        f"by its own metric ({_text('; '.join(scored))}), by {html.escape(rows)} (rows) and "
+        f"{html.escape(cols)} (columns){html.escape(facets)}.</p>",
+        "<h2>Results (each table in its task's metric)</h2>",
+    ]
+
+
+def _comparison_html(results: Sequence[TrialResult], reference: str) -> list[str]:
+    """The comparison with ``reference``; with ``hw2``, also the TCN paper's numbers where the
+    results hold a task it reports (pixels, permuted, adding, copy, chars)."""
+    comp = compare(results, reference)
+    parts = [f"<h2>Comparison with the published table ({html.escape(reference)})</h2>"]
+    if isinstance(comp, Comparison):
+        parts.append(
+            '<table class="comparison"><tr><th>hidden</th><th>lr</th><th>reference</th>'
+            "<th>ours</th><th>difference</th><th>within our seeds</th>"
+            "<th>within noise</th></tr>"
+        )
+        for c in comp.cells:
+            cells = "".join(f"<td>{html.escape(t)}</td>" for t in c.texts())
+            parts.append(f"<tr><td>{c.hidden}</td><td>{c.lr:g}</td>{cells}</tr>")
+        parts.append("</table><ul>")
+        parts += [f"<li>{html.escape(f.text)}</li>" for f in comp.summary]
+        parts.append("</ul>")
+        published = compare_published(results)
+        if published.cells:
+            parts.append("<h2>Comparison with the published numbers per task (tcn)</h2>")
+            parts += _published_html(published)
+    else:
+        parts += _published_html(comp)
+    return parts
+
+
+def _published_html(comp: TaskComparison) -> list[str]:
+    """Our best result per task and cell beside the TCN paper's number, setup and source."""
+    parts = [
+        '<table class="published"><tr><th>task</th><th>cell</th><th>metric</th><th>ours</th>'
+        "<th>at</th><th>published</th><th>what differs</th></tr>"
+    ]
+    for c in comp.cells:
+        texts = (c.task, c.cell, f"{c.measure.title}, {c.measure.direction}", c.ours_text(), c.where())
+        parts.append(
+            "<tr>"
+            + "".join(f"<td>{_text(t)}</td>" for t in texts)
+            + f"<td>{_text(c.measure.format(c.value))}</td><td>{_text(c.differs())}</td></tr>"
+        )
+    parts.append("</table>")
+    sources = dict.fromkeys(c.source for c in comp.cells)
+    parts += [f'<p class="note">Source: {_text(s)}</p>' for s in sources]
+    parts.append("<ul>")
+    parts += [f"<li>{html.escape(f.text)}</li>" for f in comp.summary]
+    parts.append("</ul>")
+    return parts
 
 
 def render_html(
@@ -107,11 +183,7 @@ def render_html(
     facets = f", one table for each {', '.join(always)}" if always else ""
     parts = [
         f"<h1>{_text(title)}</h1>",
-        f"<p>{len(results)} trials: test accuracy by {html.escape(row_axis.title)} (rows) "
-        f"and {html.escape(col_axis.title)} (columns){html.escape(facets)}. MNIST-like "
-        "images are read row by row by a recurrent net, as in the 2017 homework "
-        "this tool reproduces.</p>",
-        "<h2>Test accuracy</h2>",
+        *_intro(results, acc_tables, row_axis.title, col_axis.title, facets),
         *(_table_html(t, always=always) for t in acc_tables),
         "<h2>Wall time per trial (s)</h2>",
         *(_table_html(t, always=always) for t in time_tables),
@@ -135,19 +207,8 @@ def render_html(
             f'<p class="note" id="plot-{html.escape(name)}">{html.escape(name)}: '
             f"nothing to show ({html.escape(why)}).</p>"
         )
-    comp = compare(results, reference)
-    parts.append(f"<h2>Comparison with the published table ({html.escape(reference)})</h2>")
-    parts.append(
-        '<table class="comparison"><tr><th>hidden</th><th>lr</th><th>reference</th>'
-        "<th>ours</th><th>difference</th><th>within our seeds</th>"
-        "<th>within noise</th></tr>"
-    )
-    for c in comp.cells:
-        cells = "".join(f"<td>{html.escape(t)}</td>" for t in c.texts())
-        parts.append(f"<tr><td>{c.hidden}</td><td>{c.lr:g}</td>{cells}</tr>")
-    parts.append("</table><ul>")
-    parts += [f"<li>{html.escape(f.text)}</li>" for f in comp.summary]
-    parts.append("</ul><h2>Environment</h2>")
+    parts += _comparison_html(results, reference)
+    parts.append("<h2>Environment</h2>")
     for env in environments.values():
         items = "".join(
             f"<tr><th>{_text(k)}</th><td>{_text(v)}</td></tr>"

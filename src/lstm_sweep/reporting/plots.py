@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..study import Status, TrialResult
+from ..study import Metric, Status, TrialResult
 from . import checks
-from .axes import AXES, COLS, ROWS, check_axes, facet, facet_key
-from .findings import BAND_POINTS, best_per_row, param_groups
-from .tables import Table, build_tables, facet_name, param_name
+from .axes import AXES, COLS, ROWS, check_axes, facet
+from .findings import band_text, best_per_row, in_band, param_groups
+from .tables import ACCURACY, Table, build_tables, facet_name, is_accuracy, param_name, table_key
 
 KINDS = ("heatmap", "time", "curves", "best-lr", "transfer")
 # kinds drawn once per group of tables that differ only in their parametrization
@@ -58,20 +58,26 @@ def heatmap_data(table: Table) -> tuple[list[list[float]], list[list[str]]]:
         for lr in table.cols:
             c = table.cell(h, lr)
             vrow.append(c.mean if c.mean is not None else math.nan)
-            lrow.append(c.label if c.label is not None else f"{c.mean:.3f}" + ("*" if c.diverged else ""))
+            if c.label is not None or c.mean is None:
+                lrow.append(c.label or "")
+            else:
+                shown = f"{c.mean:.3f}" if is_accuracy(table) else f"{c.mean:.3g}"
+                lrow.append(shown + ("*" if c.diverged else ""))
         values.append(vrow)
         labels.append(lrow)
     return values, labels
 
 
-def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    """(time, accuracy) points no other point beats on both (less time and more accuracy),
-    sorted by time."""
+def pareto_front(
+    points: Sequence[tuple[float, float]], measure: Metric = ACCURACY
+) -> list[tuple[float, float]]:
+    """(time, accuracy) points no other point beats on both (less time and a better value of
+    ``measure``: more accuracy, less loss), sorted by time."""
     front, best = [], -math.inf
-    for t, acc in sorted(points, key=lambda p: (p[0], -p[1])):
-        if acc > best:
+    for t, acc in sorted(points, key=lambda p: (p[0], -measure.key(p[1]))):
+        if measure.key(acc) > best:
             front.append((t, acc))
-            best = acc
+            best = measure.key(acc)
     return front
 
 
@@ -126,13 +132,12 @@ def curve_series(
 
 
 def best_lr_data(table: Table) -> dict[int, dict]:
-    """Width -> best lr, its accuracy, and the lowest/highest rate within the band."""
+    """Width -> best lr, its accuracy (the task's metric), and the lowest/highest rate within
+    the band."""
     out = {}
     for h, (lr, acc) in best_per_row(table).items():
         band = [
-            x
-            for x in table.cols
-            if (c := table.cell(h, x)).mean is not None and c.mean >= acc - BAND_POINTS / 100
+            x for x in table.cols if (c := table.cell(h, x)).mean is not None and in_band(table, c.mean, acc)
         ]
         out[h] = {"lr": lr, "accuracy": acc, "low": min(band), "high": max(band)}
     return out
@@ -183,11 +188,11 @@ def transfer_panels(results: Sequence[TrialResult]) -> list[TransferPanel]:
     tables = build_tables(results, "accuracy", "hidden", "lr")
     cells: dict[tuple, list[TrialResult]] = {}
     for r in results:
-        where = (facet_key(facet(r.config)), r.config.hidden, r.config.lr)
+        where = (table_key(r.config, facet(r.config)), r.config.hidden, r.config.lr)
         cells.setdefault(where, []).append(r)
     panels = []
     for table in (t for _, members in param_groups(tables) for t in members):
-        key = facet_key(table.protocol)
+        key = table.key
         widths = {}
         for h in table.rows:
             points = []
@@ -237,12 +242,43 @@ def _log_ticks(axis, lo: float, hi: float) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _metric_label(measure: Metric) -> str:
+    """An axis or colour bar's label: ``test accuracy``, ``bits per character (lower is
+    better)``."""
+    return measure.title if measure.higher_is_better else f"{measure.title} ({measure.direction})"
+
+
+def _colour_scale(table: Table, values: list[list[float]]) -> tuple[str, float, float]:
+    """(colour map, low, high) of a heatmap, so that better is the same colour (viridis'
+    yellow) whichever way the metric points: an accuracy from 0 to 1; a loss reversed, from its
+    smallest to its largest value (at most its chance level, where known)."""
+    if table.measure.higher_is_better:
+        return "viridis", 0.0, 1.0
+    finite = [v for row in values for v in row if math.isfinite(v)]
+    low = min(finite, default=0.0)
+    high = max(finite, default=1.0)
+    if table.chance is not None and low < table.chance < high:
+        high = table.chance
+    return "viridis_r", low, high if high > low else low + 1.0
+
+
+def _brightness(v: float, cmap: str, low: float, high: float) -> float:
+    """How light a value's colour is, from 0 (dark) to 1 (viridis' yellow)."""
+    x = min(max((v - low) / (high - low), 0.0), 1.0)
+    return 1.0 - x if cmap.endswith("_r") else x
+
+
 def plot_heatmap(table: Table, title: str = ""):
     plt = _pyplot()
     values, labels = heatmap_data(table)
     rows, cols = table.axes
     fig, ax = plt.subplots(figsize=(1.1 * len(table.cols) + 2, 0.55 * len(table.rows) + 1.6))
-    im = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    cmap, low, high = _colour_scale(table, values)
+    im = ax.imshow(values, cmap=cmap, vmin=low, vmax=high, aspect="auto")
     ax.set_xticks(range(len(table.cols)), [cols.label(c) for c in table.cols])
     ax.set_yticks(range(len(table.rows)), [rows.label(r) for r in table.rows])
     log = ("hidden", "lr")  # the seed's axes are spaced by factors (2x, 10x)
@@ -258,15 +294,15 @@ def plot_heatmap(table: Table, title: str = ""):
                 ha="center",
                 va="center",
                 fontsize=8,
-                color="black" if (not math.isnan(v) and v > 0.6) else "white",
+                color="black" if (not math.isnan(v) and _brightness(v, cmap, low, high) > 0.6) else "white",
             )
-    fig.colorbar(im, ax=ax, label="test accuracy")
-    ax.set_title(f"Test accuracy by {rows.noun} and {cols.noun}{title}", fontsize=9)
+    fig.colorbar(im, ax=ax, label=_metric_label(table.measure))
+    ax.set_title(f"{_capital(table.measure.title)} by {rows.noun} and {cols.noun}{title}", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def plot_time(results: Sequence[TrialResult], by: str = ROWS, title: str = ""):
+def plot_time(results: Sequence[TrialResult], by: str = ROWS, title: str = "", measure: Metric = ACCURACY):
     plt = _pyplot()
     points = time_points(results, by)
     axis = AXES[by]
@@ -277,7 +313,7 @@ def plot_time(results: Sequence[TrialResult], by: str = ROWS, title: str = ""):
         xs = [t for t, _, w in points if w == g]
         ys = [a for _, a, w in points if w == g]
         ax.scatter(xs, ys, color=cmap(k), label=_series_label(by, g), s=22)
-    front = pareto_front([(t, a) for t, a, _ in points])
+    front = pareto_front([(t, a) for t, a, _ in points], measure)
     if front:
         ax.step(
             [t for t, _ in front],
@@ -291,15 +327,18 @@ def plot_time(results: Sequence[TrialResult], by: str = ROWS, title: str = ""):
     if points:
         _log_ticks(ax.xaxis, min(t for t, _, _ in points), max(t for t, _, _ in points))
     ax.set_xlabel("wall time per trial (s, log scale)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(f"Accuracy vs time per trial{title}", fontsize=10)
-    ax.legend(fontsize=7, loc="lower right", ncol=2 if len(groups) > 6 else 1)
+    ax.set_ylabel(_metric_label(measure))
+    what = "Accuracy" if measure.name == "accuracy" else _capital(measure.title)
+    ax.set_title(f"{what} vs time per trial{title}", fontsize=10)
+    corner = "lower right" if measure.higher_is_better else "upper right"
+    ax.legend(fontsize=7, loc=corner, ncol=2 if len(groups) > 6 else 1)
     fig.tight_layout()
     return fig
 
 
-def plot_curves(series: dict[str, list], title: str = ""):
-    """Draw :func:`curve_series`' output: one colour per series, its seeds as shades."""
+def plot_curves(series: dict[str, list], title: str = "", measure: Metric = ACCURACY):
+    """Draw :func:`curve_series`' output: one colour per series, its seeds as shades; the
+    right panel the batch's metric (a loss on a log scale where every point is positive)."""
     plt = _pyplot()
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     cmap = plt.get_cmap("viridis" if len(series) > 10 else "tab10")
@@ -315,11 +354,16 @@ def plot_curves(series: dict[str, list], title: str = ""):
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("batch loss (log)")
     ax_acc.set_xlabel("step")
-    ax_acc.set_ylabel("batch accuracy")
+    ax_acc.set_ylabel("batch accuracy" if measure.name == "accuracy" else f"batch {measure.title}")
+    values = [p[2] for runs in series.values() for _, pts in runs for p in pts if p[2] is not None]
+    if not measure.higher_is_better and values and min(values) > 0:
+        ax_acc.set_yscale("log")
+        ax_acc.set_ylabel(f"batch {measure.title} (log)")
     fig.suptitle(
         f"Learning curves{title}" + (f" ({seeds} seeds as shades)" if seeds > 1 else ""), fontsize=10
     )
-    ax_acc.legend(fontsize=7, loc="lower right", ncol=2 if len(series) > 6 else 1)
+    corner = "lower right" if measure.higher_is_better else "upper right"
+    ax_acc.legend(fontsize=7, loc=corner, ncol=2 if len(series) > 6 else 1)
     fig.tight_layout()
     return fig
 
@@ -334,12 +378,12 @@ def plot_best_lr(table: Table, title: str = ""):
         [data[h]["low"] for h in widths],
         [data[h]["high"] for h in widths],
         alpha=0.25,
-        label=f"within {BAND_POINTS} points of the best",
+        label=f"within {band_text(table)}" + (" of the best" if is_accuracy(table) else ""),
     )
     ax.plot(widths, [data[h]["lr"] for h in widths], marker="o", label="best rate")
     for h in widths:
         ax.annotate(
-            f"{data[h]['accuracy']:.3f}",
+            f"{data[h]['accuracy']:.3f}" if is_accuracy(table) else f"{data[h]['accuracy']:.3g}",
             (h, data[h]["lr"]),
             fontsize=7,
             textcoords="offset points",
@@ -411,7 +455,7 @@ def _mark_blown(ax_loss, panel: TransferPanel, colours: dict) -> None:
             )
 
 
-def plot_transfer(panels: Sequence[TransferPanel], title: str = ""):
+def plot_transfer(panels: Sequence[TransferPanel], title: str = "", measure: Metric = ACCURACY):
     """Draw :func:`transfer_panels`' output: a column per parametrization, final training
     loss (top) and test accuracy (bottom) against the rate, a curve per width."""
     from matplotlib.lines import Line2D
@@ -434,7 +478,7 @@ def plot_transfer(panels: Sequence[TransferPanel], title: str = ""):
         axes[0][0].set_yscale("log")
         _log_ticks(axes[0][0].yaxis, min(losses), max(losses))
     axes[0][0].set_ylabel("final training loss" + (" (log scale)" if losses and min(losses) > 0 else ""))
-    axes[1][0].set_ylabel("test accuracy")
+    axes[1][0].set_ylabel(_metric_label(measure))
     for k, panel in enumerate(panels):
         _mark_blown(axes[0][k], panel, colours)
     handles = [Line2D([], [], color=colours[h], marker=".", label=f"{h} units") for h in widths]
@@ -455,7 +499,7 @@ def plot_transfer(panels: Sequence[TransferPanel], title: str = ""):
         handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0
     )
     fig.suptitle(
-        f"Final training loss and test accuracy against the learning rate, per width{title}", fontsize=10
+        f"Final training loss and {measure.title} against the learning rate, per width{title}", fontsize=10
     )
     fig.tight_layout()
     return fig
@@ -512,6 +556,17 @@ class _Facet:
         """The facet in a figure's title: `` — GRU``."""
         return f" — {self.name}" if self.name else ""
 
+    @property
+    def accuracy(self) -> bool:
+        """Whether its task is scored by accuracy (the homework's), not by a loss."""
+        return is_accuracy(self.table)
+
+    @property
+    def metric(self) -> str:
+        """Its metric as a caption starts: ``Test accuracy``, ``Bits per character (lower is
+        better)``."""
+        return _capital(_metric_label(self.table.measure))
+
 
 # A planner: the caption and the drawing of one figure of a facet, or why it has nothing to show.
 Planned = tuple[str, Callable[[], object]] | str
@@ -520,7 +575,7 @@ Planned = tuple[str, Callable[[], object]] | str
 def _plan_heatmap(f: _Facet) -> Planned:
     rows, cols = f.table.axes
     return (
-        f"Test accuracy{f.of} by {rows.title} (rows) and {cols.title} (columns), the mean "
+        f"{f.metric}{f.of} by {rows.title} (rows) and {cols.title} (columns), the mean "
         "over seeds; * a seed diverged, DNF ran out of memory.",
         lambda: plot_heatmap(f.table, f.title),
     )
@@ -530,10 +585,10 @@ def _plan_time(f: _Facet) -> Planned:
     if not time_points(f.members, f.rows):
         return NO_ACCURACY
     return (
-        f"Test accuracy against wall time per trial{f.of} (log scale), one point per trial, "
+        f"{f.metric} against wall time per trial{f.of} (log scale), one point per trial, "
         f"coloured by {f.table.axes[0].noun}; the dashed line is the Pareto front (no "
-        "other trial is both faster and more accurate).",
-        lambda: plot_time(f.members, f.rows, f.title),
+        f"other trial is both faster and {'more accurate' if f.accuracy else 'lower'}).",
+        lambda: plot_time(f.members, f.rows, f.title, f.table.measure),
     )
 
 
@@ -566,9 +621,10 @@ def _plan_curves(f: _Facet) -> Planned:
         return f"no learning curve for {what}" if series else f"no trial of {what} is stored"
     at = _curves_at(f)
     return (
-        f"Learning curves{f.of}{at}: batch loss (log scale) and batch accuracy during "
+        f"Learning curves{f.of}{at}: batch loss (log scale) and batch "
+        f"{'accuracy' if f.accuracy else f.table.measure.title} during "
         "training, one colour per series, each seed a shade of it.",
-        lambda: plot_curves(series, f.title + at),
+        lambda: plot_curves(series, f.title + at, f.table.measure),
     )
 
 
@@ -579,8 +635,9 @@ def _plan_best_lr(f: _Facet) -> Planned:
     if not any(c.values for c in f.table.cells.values()):
         return NO_ACCURACY
     return (
-        f"Best learning rate per {rows.noun}{f.of} (line; the number is its accuracy) and "
-        f"the band of rates within {BAND_POINTS} points of it.",
+        f"Best learning rate per {rows.noun}{f.of} (line; the number is its "
+        f"{'accuracy' if f.accuracy else f.table.measure.title}) and "
+        f"the band of rates within {band_text(f.table)}{' of it' if f.accuracy else ''}.",
         lambda: plot_best_lr(f.table, f.title),
     )
 
@@ -613,14 +670,14 @@ def _plan_transfer(f: _Facet) -> Planned:
     columns = ", ".join(p.title for p in panels)
     return (
         f"Learning rate transfer across widths{f.of} (μTransfer, Tensor Programs V, Fig. 1): "
-        "final training loss (top) and test accuracy (bottom) against the learning rate "
+        f"final training loss (top) and {f.table.measure.title} (bottom) against the learning rate "
         f"(log scale), one curve per width, the mean over seeds; one column per "
-        f"parametrization ({columns}). A star marks each width's best rate (by mean test "
-        "accuracy), an x along the top edge a rate where a seed diverged or failed (its "
+        f"parametrization ({columns}). A star marks each width's best rate (by mean "
+        f"{f.table.measure.title}), an x along the top edge a rate where a seed diverged or failed (its "
         "loss is left out). Where the stars line up across widths, the best rate "
         "transfers (μP's claim); under sp they are expected to move to smaller rates as "
         "width grows.",
-        lambda: plot_transfer(panels, f.title),
+        lambda: plot_transfer(panels, f.title, f.table.measure),
     )
 
 
@@ -703,18 +760,18 @@ def plan_figures(
         return [], {k: "the store holds no trials" for k in kinds}
     by_facet: dict[tuple, list[TrialResult]] = {}  # each table's trials, grouped once
     for r in results:
-        by_facet.setdefault(facet_key(facet(r.config, rows, cols)), []).append(r)
+        by_facet.setdefault(table_key(r.config, facet(r.config, rows, cols)), []).append(r)
     specs: list[FigureSpec] = []
     missing: dict[str, str] = {}
     per_table = [k for k in kinds if k not in _ACROSS_PARAMS]
     across = [k for k in kinds if k in _ACROSS_PARAMS]
     for table, (name, suffix) in zip(tables, _names(tables)):
-        f = _Facet(table, by_facet[facet_key(table.protocol)], name, hidden, lr)
+        f = _Facet(table, by_facet[table.key], name, hidden, lr)
         _plan(f, suffix, per_table, specs, missing)
     if across:  # sp and mup of one model side by side: one figure per group, after the tables
         groups = param_groups(tables)
         for (name, suffix), (_, members) in zip(_suffixed([n for n, _ in groups]), groups):
-            trials = [r for t in members for r in by_facet[facet_key(t.protocol)]]
+            trials = [r for t in members for r in by_facet[t.key]]
             _plan(_Facet(members[0], trials, name, hidden, lr), suffix, across, specs, missing)
     return specs, missing
 
