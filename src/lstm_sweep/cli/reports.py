@@ -27,6 +27,17 @@ from lstm_sweep.study import LIMITS
 from . import options as o
 from .params import LRS
 
+# --reference for compare and report: the published numbers a store is compared with.
+reference = click.option(
+    "--reference",
+    default="hw2",
+    show_default=True,
+    help="Published numbers to compare with: hw2 = the seed's Table 1 (the homework's rows of "
+    "MNIST, per width and rate); tcn = the TCN paper's Table 1 (Bai, Kolter & Koltun 2018: "
+    "pixels, permuted, adding, copy, chars), our best per task and cell beside the published "
+    "number, its setup and what differs.",
+)
+
 
 def stored(db, curves: bool = False):
     """The store's trials; an error that says how to fill it when it holds none."""
@@ -96,11 +107,18 @@ def findings_cmd(db, rows, cols, where) -> None:
     click.echo(api.render_findings(api.findings(results, rows, cols)))
 
 
-@click.command("compare", epilog=o.examples("lstm-sweep compare --db hw2.db --reference hw2"))
+@click.command(
+    "compare",
+    epilog=o.examples(
+        "lstm-sweep compare --db hw2.db --reference hw2",
+        "lstm-sweep compare --db tasks.db --reference tcn   # adding, copy, pixels, ... vs the TCN paper",
+    ),
+)
 @o.db
-@o.reference
+@reference
 def compare_cmd(db, reference) -> None:
-    """Per cell: the published value vs ours (mean ± std), the difference, and a summary."""
+    """Per cell: the published value vs ours (mean ± std), the difference, and a summary; with
+    --reference tcn, per task and cell: our best result vs the published number and setup."""
     click.echo(api.render_comparison(api.compare(stored(db), reference)))
 
 
@@ -167,7 +185,7 @@ def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) 
 )
 @o.db
 @o.out_file("report.html")
-@o.reference
+@reference
 @o.overwrite
 @o.axes_options
 def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:

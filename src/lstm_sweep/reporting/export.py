@@ -12,15 +12,17 @@ from collections.abc import Sequence
 from dataclasses import fields
 
 from ..errors import ConfigError
-from ..study import TrialConfig, TrialResult
+from ..study import TrialConfig, TrialResult, metric_of
 from . import checks
 from .text import csv_cell
 
 EXPORT_FORMATS = ("csv", "jsonl")
 _RESULT_FIELDS = [f.name for f in fields(TrialResult) if f.name not in ("config", "curve")]
 _CONFIG_FIELDS = [f.name for f in fields(TrialConfig)]
-# The columns, in order: identity, configuration, outcome (and, in long form, the curve point).
-COLUMNS = ["key", *_CONFIG_FIELDS, *_RESULT_FIELDS]
+# The columns, in order: identity, configuration, outcome, then the task's metric (what
+# test_accuracy, val_accuracy and a curve point's batch_accuracy hold: accuracy, bpc, mse,
+# xent) and, in long form, the curve point.
+COLUMNS = ["key", *_CONFIG_FIELDS, *_RESULT_FIELDS, "metric"]
 CURVE_COLUMNS = [*COLUMNS, "step", "batch_loss", "batch_accuracy"]
 
 
@@ -30,6 +32,7 @@ def _row(r: TrialResult) -> dict:
     for name in _RESULT_FIELDS:
         value = getattr(r, name)
         row[name] = str(value) if name == "status" else value
+    row["metric"] = metric_of(r.config).name
     return row
 
 
