@@ -8,6 +8,7 @@
   (:class:`ClaimBeater`)
 - :mod:`.mounts`: a private mount namespace (:func:`can_unshare`, :func:`in_namespace`)
 - :mod:`.examples`: :func:`examples`, a property test's example count scaled by the profile
+- :mod:`.texts`: :func:`shakespeare_text`, a real text (fetched once from PyPI if not at hand)
 """
 
 from .cli import Outcome, cli, snapshot
@@ -16,6 +17,7 @@ from .examples import examples
 from .factory import trial
 from .mounts import can_unshare, in_namespace
 from .processes import CTRL_C_ABLE, LSTM_SWEEP, RAY, free_port
+from .texts import shakespeare_text
 
 __all__ = [
     "CTRL_C_ABLE",
@@ -29,6 +31,7 @@ __all__ = [
     "examples",
     "free_port",
     "in_namespace",
+    "shakespeare_text",
     "snapshot",
     "trial",
 ]
