@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import stat
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ MAX_VOCAB = 65_535  # characters a text may use (ids are uint16)
 TEXT_SPLIT = "text split 1: contiguous 90/5/5"  # the split rule's version, in the fingerprint
 TRAIN_PERCENT, VALIDATION_PERCENT = 90, 5  # the test split is the rest (5 %)
 MIN_SPLIT_CHARS = 3  # one sequence of 2 characters and the character after it
+_CHUNK = 2**24  # characters numbered at a time
 
 
 def _read_text_bytes(path: Path) -> bytes:
@@ -74,9 +76,17 @@ def _decode(path: Path, blob: bytes) -> str:
 
 def _number(path: Path, text: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """The text's character ids and its vocabulary (the sorted set of its characters: id i is
-    the i-th smallest code point)."""
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
-    used = np.flatnonzero(np.bincount(codes))  # sorted code points: O(n), no sort of the text
+    the i-th smallest code point). In chunks, so that a 200 MiB text needs no 8 bytes per
+    character at once."""
+
+    def chunks():
+        for start in range(0, len(text), _CHUNK):
+            yield start, np.frombuffer(text[start : start + _CHUNK].encode("utf-32-le"), dtype="<u4")
+
+    counts = np.zeros(sys.maxunicode + 1, np.int64)
+    for _, codes in chunks():
+        counts += np.bincount(codes, minlength=len(counts))
+    used = np.flatnonzero(counts)  # sorted code points: O(n), no sort of the text
     if len(used) > MAX_VOCAB:
         raise DataError(
             f"text {path} uses {len(used):,} distinct characters; at most {MAX_VOCAB:,} (ids are 16-bit)"
@@ -84,7 +94,10 @@ def _number(path: Path, text: str) -> tuple[np.ndarray, tuple[str, ...]]:
     dtype = np.uint8 if len(used) <= 256 else np.uint16
     table = np.zeros(int(used[-1]) + 1, dtype=dtype)
     table[used] = np.arange(len(used), dtype=dtype)
-    return table[codes], tuple(chr(int(c)) for c in used)
+    ids = np.empty(len(text), dtype)
+    for start, codes in chunks():
+        ids[start : start + len(codes)] = table[codes]
+    return ids, tuple(chr(int(c)) for c in used)
 
 
 def split_sizes(n: int) -> tuple[int, int, int]:
