@@ -319,7 +319,7 @@ TRIAL_AXES: tuple[TrialAxis, ...] = (
         nesting=5,
         alias="tasks",
         help="Tasks, e.g. rows,pixels,permuted (images), adding,copy (generated), chars (a "
-        "text: --text), or your own as module:Class or file.py:Class",
+        "text file), or your own as module:Class or file.py:Class",
     ),
     TrialAxis(
         "hidden",

@@ -132,7 +132,8 @@ class TrialConfig:
         """The task's fields as one trial of it holds them: a built-in task's length (its
         default where none is given; 0 where the task fixes it), its seed (0 where it reads
         none), no user-task identity; a generated task's dataset is ``generated``. A task of
-        the user's own keeps what its loader (:func:`lstm_sweep.data.resolve_task`) set."""
+        the user's own keeps what its loader (:func:`lstm_sweep.data.load_user_task`) found
+        (``task_id``, ``task_metric``, ``task_chance``, ``length``); its data is generated too."""
         info = TASKS.get(self.task)
         if info is None:  # a user's task: its loader fills these
             if self.task_metric not in METRICS:
@@ -150,6 +151,7 @@ class TrialConfig:
                 raise ConfigError(f"task_id must be text of at most 200 characters, got {show(self.task_id)}")
             if self.task_chance is not None:
                 object.__setattr__(self, "task_chance", float(self.task_chance))
+            object.__setattr__(self, "dataset", GENERATED)
             return
         length = info.default_length and (self.length or info.default_length)
         object.__setattr__(self, "length", length)
