@@ -30,7 +30,15 @@ class AxisList(click.ParamType):
         try:
             return self.axis.parse(str(value))
         except ConfigError as e:
-            self.fail(str(e), param, ctx)
+            self.fail(self._with_choices(str(e)), param, ctx)
+
+    def _with_choices(self, message: str) -> str:
+        """A refusal of an axis whose values are also free-form (a task: a built-in one, or
+        ``module:Class``) that does not name its choices yet, with them."""
+        choices = self.axis.values.choices
+        if not choices or ", ".join(choices) in message:
+            return message
+        return f"{message}: choose one of {', '.join(choices)}, or your own as module:Class or file.py:Class"
 
 
 class CommaList(click.ParamType):

@@ -7,13 +7,14 @@ import click
 import lstm_sweep as api
 from lstm_sweep import build_tables, load_results, render_tables
 from lstm_sweep.reporting import printable
+from lstm_sweep.study import metric_of
 
 from . import options as o
-from .console import load_data, printable_lines, stderr_console
+from .console import printable_lines, stderr_console
 from .guard import stop_if_terminated
 from .params import RUNGS, WINDOW
 from .sweep_options import sweep_options
-from .sweeps import executor_of, refuse_stray_dataset_name, request_of
+from .sweeps import check_data_options, data_loaders, executor_of, refuse_stray_dataset_name, request_of
 
 
 @click.command(
@@ -61,12 +62,15 @@ def search(
     data_dir, dataset, dataset_name, eta, rungs, window, fmt, force, executor, ray_address, dry_run, **opts
 ) -> None:
     """Find each width's best learning rate for a fraction of the grid: successive halving over
-    the rates (ranked by validation accuracy at each rung, continued from checkpoints), the
-    winners finished with the full protocol; pruned trials are stored as pruned@steps."""
+    the rates (ranked by validation accuracy at each rung, or the task's metric: the lowest
+    loss, bits per character or MSE; continued from checkpoints), the winners finished with the
+    full protocol; pruned trials are stored as pruned@steps."""
     executor = executor_of(executor, ray_address)
-    refuse_stray_dataset_name(dataset_name, data_dir)
+    refuse_stray_dataset_name(dataset_name, data_dir, opts["text"])
     request = request_of(opts, executor, ray_address, dataset)
-    data = None if dry_run else load_data(data_dir, False, dataset, dataset_name)
+    kind = check_data_options(request, opts["text"], data_dir)
+    (load,) = data_loaders(kind, data_dir, (dataset,), dataset_name, opts["text"], False)
+    data = None if dry_run and kind != "text" else load()
     if data is not None:
         request = request.with_data(data)
     plan = api.plan_search(request, eta=eta, rungs=rungs, window=window)
@@ -92,9 +96,10 @@ def _callbacks():
 
     def on_trial_end(result, i, n):
         val = "-" if result.val_accuracy is None else f"{result.val_accuracy:.4f}"
-        console.print(
-            printable(f"  {result.config.describe()}: {result.status}@{result.steps_done} validation {val}")
-        )
+        metric = metric_of(result.config)
+        said = "validation" if metric.name == "accuracy" else f"validation {metric.short}"
+        done = f"{result.status}@{result.steps_done}"
+        console.print(printable(f"  {result.config.describe()}: {done} {said} {val}"))
 
     def on_step(unit, done, total):
         stop_if_terminated()

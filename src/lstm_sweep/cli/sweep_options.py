@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from lstm_sweep import PRESETS
-from lstm_sweep.study import LIMITS, axis_options
+from lstm_sweep.study import LIMITS, TASKS, axis_options
 from lstm_sweep.training import ENGINE_CHOICES
 
 from .options import base_width, compose, db, device, with_default
@@ -71,6 +71,36 @@ def _trains_options() -> list:
     return [made[f] for f in flags]
 
 
+# The tasks' own options: what a task's sequences are (beside --task, the axis).
+_LENGTHS = ", ".join(f"{t.name} {t.default_length}" for t in TASKS.values() if t.default_length)
+MAX_LENGTH = 1_000_000  # time steps of a sequence (a user task's limit in the data layer)
+task_options = compose(
+    click.option(
+        "--length",
+        type=click.IntRange(1, MAX_LENGTH),
+        help=with_default(
+            "The sequence length T of adding and copy (copy's sequences have T + 20 steps) and "
+            "of chars' sequences (part of the trials' identity)",
+            f"each task's: {_LENGTHS}",
+        ),
+    ),
+    click.option(
+        "--task-seed",
+        type=click.IntRange(0, LIMITS["seed"]),
+        help=with_default(
+            "The seed of permuted's pixel order and of adding's and copy's sequences", "0"
+        ),
+    ),
+    click.option(
+        "--text",
+        type=click.Path(dir_okay=False),
+        help="The UTF-8 text --task chars reads one character at a time (90/5/5 % train, "
+        "validation, test).",
+    ),
+)
+"""``--length``, ``--task-seed`` and ``--text``: what the tasks' sequences are."""
+
+
 sweep_options = compose(
     click.option(
         "--preset",
@@ -80,6 +110,7 @@ sweep_options = compose(
         help=f"Grid to run: {', '.join(sorted(PRESETS))}.",
     ),
     *_trains_options(),
+    task_options,
     click.option(
         "--fallback-fp32",
         is_flag=True,

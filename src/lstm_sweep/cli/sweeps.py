@@ -44,6 +44,8 @@ def grid_of(opts: dict) -> Grid:
         name=base.name if not (opts["hidden"] or opts["lr"]) else "custom",
         opt=tuple(opts["opt"]),
         base_width=opts["base_width"] or base.base_width,
+        length=opts["length"] or base.length,
+        task_seed=base.task_seed if opts["task_seed"] is None else opts["task_seed"],
     )
 
 
@@ -86,9 +88,42 @@ def request_of(opts: dict, executor: str, ray_address: str | None, dataset: str 
     )
 
 
-def refuse_stray_dataset_name(dataset_name: str | None, data_dir: str | None) -> None:
-    if dataset_name is not None and data_dir is None:
-        raise click.UsageError("--dataset-name names the data of a --data-dir folder")
+def refuse_stray_dataset_name(
+    dataset_name: str | None, data_dir: str | None, text: str | None = None
+) -> None:
+    if dataset_name is not None and data_dir is None and text is None:
+        raise click.UsageError("--dataset-name names the data of a --data-dir folder or a --text file")
+
+
+def check_data_options(request, text: str | None, data_dir: str | None, datasets=None) -> str:
+    """The kind of data the request's tasks read (``images``, ``generated``, ``text``), with
+    the options that give it: ``--text`` for chars, ``--data-dir`` / ``--dataset`` for the
+    image tasks only."""
+    kind = request.kind
+    tasks = ",".join(request.grid.task)
+    if kind == "text" and text is None:
+        raise click.UsageError(f"--task {tasks} reads a text: pass --text FILE (a UTF-8 file)")
+    if kind != "text" and text is not None:
+        raise click.UsageError(f"--text is the text of --task chars; --task {tasks} reads none")
+    if kind != "images" and (data_dir is not None or datasets):
+        given = "--data-dir" if data_dir is not None else "--dataset"
+        raise click.UsageError(
+            f"{given} is for the image tasks (rows, pixels, permuted); --task {tasks} reads "
+            + ("its --text" if kind == "text" else "no data (it is generated)")
+        )
+    return kind
+
+
+def data_loaders(kind: str, data_dir, datasets, dataset_name, text, show: bool) -> list:
+    """What a sweep of ``kind`` trains on, one loader (a function of nothing) per dataset: each
+    image dataset (``--dataset``, ``--data-dir``), the generated tasks' (no files), the text."""
+    from lstm_sweep.data import generated_data, load_text
+
+    if kind == "generated":
+        return [generated_data]
+    if kind == "text":
+        return [lambda: load_text(text, dataset_name)]
+    return [lambda name=name: load_data(data_dir, show, name, dataset_name) for name in datasets]
 
 
 @click.command(
@@ -98,6 +133,8 @@ def refuse_stray_dataset_name(dataset_name: str | None, data_dir: str | None) ->
         "lstm-sweep run --hidden 16,32 --lr 1e-3,1e-2 --steps 300 --db small.db",
         "lstm-sweep run --preset hw2 --repeats 3 --lr 1e-4:1e-1:10 --serve 8000",
         "lstm-sweep run --dataset mnist,fashion-mnist --cell lstm,gru --format markdown",
+        "lstm-sweep run --preset adding-small --db tasks.db   # generated: no download",
+        "lstm-sweep run --preset chars-small --text book.txt --db tasks.db",
     ),
 )
 @sweep_options
@@ -138,23 +175,25 @@ def run(
     executor = executor_of(executor, ray_address)
     if data_dir is not None and datasets and len(datasets) > 1:
         raise click.UsageError("--data-dir is one dataset's folder: give one --dataset with it")
-    refuse_stray_dataset_name(dataset_name, data_dir)
+    refuse_stray_dataset_name(dataset_name, data_dir, opts["text"])
     request = request_of(opts, executor, ray_address)  # everything checked before any work
-    server = None if serve_port is None else start_server(opts["db"], "127.0.0.1", serve_port)
+    kind = check_data_options(request, opts["text"], data_dir, datasets)
     show = sys.stderr.isatty() if progress is None else progress
+    loaders = data_loaders(kind, data_dir, datasets or ("mnist",), dataset_name, opts["text"], show)
+    server = None if serve_port is None else start_server(opts["db"], "127.0.0.1", serve_port)
     try:
-        _run(request, opts["db"], data_dir, datasets or ("mnist",), dataset_name, fmt, show, force)
+        _run(request, opts["db"], loaders, fmt, show, force)
     finally:
         if server is not None:
             server.close()
 
 
-def _run(request, db, data_dir, datasets, dataset_name, fmt, show: bool, force: bool) -> None:
+def _run(request, db, loaders, fmt, show: bool, force: bool) -> None:
     """One dataset after another, each planned and run; then the table and what was done."""
     trials, ran, skipped, others, wall, planned = [], 0, 0, 0, 0.0, 0.0
     counts: dict[str, int] = {}
-    for name in datasets:
-        data = load_data(data_dir, show, name, dataset_name)
+    for load in loaders:
+        data = load()
         plan = api.plan_sweep(request.with_data(data))
         click.echo(printable_lines(plan.render()), err=True)
         plan.check(force)
@@ -200,6 +239,13 @@ def _run(request, db, data_dir, datasets, dataset_name, fmt, show: bool, force: 
 def plan_cmd(datasets, reprobe, **opts) -> None:
     """Show what a sweep will cost before running it: FLOPs, memory and time per width, ETA."""
     requests = [request_of(opts, "local", None, name) for name in datasets]
+    kind = check_data_options(requests[0], opts["text"], None)
+    if kind != "images":  # one dataset: generated (no files), or the text (read for its name)
+        requests = [requests[0]]
+    if kind == "text":
+        from lstm_sweep.data import load_text
+
+        requests = [requests[0].with_data(load_text(opts["text"], None))]
     for i, request in enumerate(requests):
         if len(requests) > 1:
             click.echo(("\n" if i else "") + printable(f"dataset {request.dataset}:"))

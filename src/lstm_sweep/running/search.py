@@ -5,8 +5,10 @@ grid's learning rates, each with all the grid's seeds. Per row, successive halvi
 Talwalkar 2016; the synchronous form of Li et al.'s Hyperband and ASHA):
 
 1. every candidate trains to the first *rung* (by default a ninth of the steps);
-2. the candidates are ranked by their mean **validation** accuracy over seeds there (the TF
-   split's 5,000 images; the test set is only for reported accuracy), and the best 1/η of them
+2. the candidates are ranked by their mean **validation** metric over seeds there (accuracy on
+   the TF split's 5,000 images, the test set being only for reported accuracy; for another
+   task its metric, in its direction: the lowest bits per character, MSE or loss; a missing
+   value ranks worst), and the best 1/η of them
    (η = 3 by default) go on, **from their checkpoints**, to the next rung; the others stay in
    the store as ``pruned`` (their steps and validation accuracy; ``run --retry pruned``
    finishes them from their checkpoints);
@@ -32,7 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,7 +42,17 @@ import torch
 
 from ..errors import ConfigError, LstmSweepError
 from ..store import Store
-from ..study import MAX_STEPS, Status, TrialConfig, TrialResult, check_count, is_finite_number, show
+from ..study import (
+    MAX_STEPS,
+    Metric,
+    Status,
+    TrialConfig,
+    TrialResult,
+    check_count,
+    is_finite_number,
+    metric_of,
+    show,
+)
 from .calibration import calibrations_for
 from .cost import (
     flops_between,
@@ -175,6 +187,42 @@ def in_window(rates: Sequence[float], center: float | None, window: float | None
     return [r for r in rates if lo <= r <= hi]
 
 
+# --------------------------------------------------------------------------- decisions
+
+
+def worst(metric: Metric) -> float:
+    """What a missing value (no result, or none at a rung) counts as: 0 for accuracy (as it
+    always did), an infinite loss for a metric that is a loss: it ranks last."""
+    return 0.0 if metric.higher_is_better else math.inf
+
+
+def mean_metric(values: Sequence[float | None], metric: Metric) -> float:
+    """The mean of the seeds' validation values, each missing one (None, NaN) counted as
+    :func:`worst`."""
+    vals = [worst(metric) if v is None or math.isnan(v) else v for v in values]
+    return sum(vals) / len(vals)
+
+
+def ranked(scores: Mapping[float, float], metric: Metric) -> list[float]:
+    """The rates of ``scores`` (rate -> mean validation value), best first in the metric's
+    direction (the highest accuracy, the lowest loss); of equal scores, the smaller rate."""
+    return sorted(scores, key=lambda r: (-metric.key(scores[r]), r))
+
+
+def promoted(scores: Mapping[float, float], eta: int, metric: Metric) -> list[float]:
+    """The rates that go on from a rung: the best ⌈n/η⌉ of ``scores``, ascending."""
+    quota = max(1, math.ceil(len(scores) / eta))
+    return sorted(ranked(scores, metric)[:quota])
+
+
+def metric_words(metric: Metric) -> str:
+    """How the search's messages name what it ranks by: ``validation accuracy``, or
+    ``validation bits per character (lower is better)``."""
+    if metric.name == "accuracy":
+        return "validation accuracy"
+    return f"validation {metric.title} ({metric.direction})"
+
+
 # --------------------------------------------------------------------------- costs
 
 
@@ -276,9 +324,11 @@ class SearchPlan:
     def render(self) -> str:
         rungs = ", ".join(str(r) for r in self.rungs)
         window = f"×{self.window:g} of the narrower width's best" if self.window else "off"
+        metrics = dict.fromkeys(metric_words(metric_of(rp.row.proto)) for rp in self.rows)
+        decided = " / ".join(metrics) or "validation accuracy"
         out = [
             f"search on {self.grid.cost.device}: successive halving, η = {self.eta}, rungs at "
-            f"{rungs} steps, decided by validation accuracy; window {window}"
+            f"{rungs} steps, decided by {decided}; window {window}"
         ]
         header = ["row", "rates", "seeds", *[f"@{r}" for r in self.rungs], "GFLOP", "of grid", "time"]
         table = [header]
@@ -422,7 +472,7 @@ class RowResult:
     """What the search found for one row."""
 
     row: Row
-    best: float | None  # the rate with the best mean validation accuracy among finished ones
+    best: float | None  # the rate with the best mean validation metric among finished ones
     best_val: float | None
     candidates: list[float] = field(default_factory=list)  # rates trained at the first rung
     reached: dict = field(default_factory=dict)  # rate -> the steps its seeds reached
@@ -493,10 +543,11 @@ class SearchCallbacks:
 
 
 class _State:
-    """The row's trials as stored: status and steps reached, validation accuracy."""
+    """The row's trials as stored: status and steps reached, validation metric."""
 
     def __init__(self, request: SweepRequest, row: Row):
         keys = {c.key(): c for ts in row.trials.values() for c in ts}
+        self.metric = metric_of(row.proto)
         self.results: dict[str, TrialResult] = {}
         self.rungs: dict[tuple[str, int], float | None] = {}
         path = request.store
@@ -519,19 +570,24 @@ class _State:
         return r.steps_done
 
     def score(self, configs: Sequence[TrialConfig], rung: int | None = None) -> float:
-        """Mean validation accuracy over seeds at ``rung`` (as recorded when the search stopped
+        """Mean validation metric over seeds at ``rung`` (as recorded when the search stopped
         them there; a trial that went on since, or ended, counts with its stored one; without
-        one, 0): what the search ranked by, so that a search started again ranks alike."""
-        vals = []
+        one, :func:`worst`): what the search ranked by, so that a search started again ranks
+        alike."""
+        vals: list[float | None] = []
         for c in configs:
             key = c.key()
             if rung is not None and (key, rung) in self.rungs:
-                vals.append(self.rungs[(key, rung)] or 0.0)
+                vals.append(self.rungs[(key, rung)])
             elif key in self.results:
-                vals.append(self.results[key].val_accuracy or 0.0)
+                vals.append(self.results[key].val_accuracy)
             else:
-                vals.append(0.0)
-        return sum(vals) / len(vals)
+                vals.append(None)
+        return mean_metric(vals, self.metric)
+
+    def scores(self, row: Row, rates: Sequence[float], rung: int | None = None) -> dict[float, float]:
+        """{rate: :meth:`score` of its seeds} of ``rates``."""
+        return {r: self.score(row.trials[r], rung) for r in rates}
 
 
 def run_search(plan: SearchPlan, callbacks: SearchCallbacks | None = None) -> SearchSummary:
@@ -591,7 +647,7 @@ def _search_row(
         if k == 0 and plan.window and center is not None:
             # the zone moved beyond the window: widen it on the side where the best lies
             while True:
-                best = max(alive, key=lambda r: (state.score(row.trials[r], rung), -r))
+                best = ranked(state.scores(row, alive, rung), state.metric)[0]
                 i = row.rates.index(best)
                 edge = None
                 if best == min(alive) and i > 0:
@@ -613,20 +669,18 @@ def _search_row(
         for r in finished  # a rate that only failed or ran out of memory is no best
         if any(state.results[c.key()].status is Status.DONE for c in row.trials[r])
     ]
-    winner = max(trained, key=lambda r: (state.score(row.trials[r]), -r)) if trained else None
+    winner = ranked(state.scores(row, trained), state.metric)[0] if trained else None
     reached = {r: max(state.reached(c) for c in row.trials[r]) for r in tried}
-    return RowResult(
-        row, winner, state.score(row.trials[winner]) if winner is not None else None, sorted(tried), reached
-    )
+    value = state.score(row.trials[winner]) if winner is not None else None
+    best_val = value if value is not None and math.isfinite(value) else None
+    return RowResult(row, winner, best_val, sorted(tried), reached)
 
 
 def _promote(row: Row, alive: list[float], rung: int, state: _State, eta: int) -> list[float]:
-    """The rates that go on from ``rung``: the best ⌈len(alive)/η⌉ by mean validation accuracy
-    there. A rate whose seeds are all final (diverged early, or finished by an earlier run)
-    keeps its place in the ranking; it has nothing to continue."""
-    quota = max(1, math.ceil(len(alive) / eta))
-    ranked = sorted(alive, key=lambda r: (-state.score(row.trials[r], rung), r))
-    return sorted(ranked[:quota])
+    """The rates that go on from ``rung``: the best ⌈len(alive)/η⌉ by mean validation metric
+    there (:func:`promoted`). A rate whose seeds are all final (diverged early, or finished by
+    an earlier run) keeps its place in the ranking; it has nothing to continue."""
+    return promoted(state.scores(row, alive, rung), eta, state.metric)
 
 
 def _advance(
@@ -696,7 +750,10 @@ def render_search_summary(plan: SearchPlan, summary: SearchSummary) -> str:
             out.append(f"{r.row.label()}: no rate finished")
             continue
         tried = ", ".join(f"{lr:g}@{r.reached.get(lr, 0)}" for lr in r.candidates)
-        out.append(f"{r.row.label()}: best rate {r.best:g} (validation {r.best_val:.4f}); tried {tried}")
+        metric = metric_of(r.row.proto)
+        said = "validation" if metric.name == "accuracy" else f"validation {metric.short}"
+        value = "—" if r.best_val is None else f"{r.best_val:.4f}"
+        out.append(f"{r.row.label()}: best rate {r.best:g} ({said} {value}); tried {tried}")
     share = summary.flops / summary.grid_flops if summary.grid_flops else 0.0
     untried = len(plan.grid.trials) - sum(summary.statuses.values())
     counted = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items()))

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data import Dataset, check_dataset_name
+from ..data import GENERATED, Dataset, check_dataset_name, is_text
 from ..errors import ConfigError, LstmSweepError, StoreError
 from ..store import (
     Driver,
@@ -47,7 +47,18 @@ from ..store import (
     heartbeat_interval,
     result_problem,
 )
-from ..study import MAX_WORKERS, PRECISIONS, Grid, Status, TrialConfig, TrialResult, checkpoint_dir, show
+from ..study import (
+    MAX_WORKERS,
+    PRECISIONS,
+    TASKS,
+    Grid,
+    Status,
+    TrialConfig,
+    TrialResult,
+    checkpoint_dir,
+    is_user_task,
+    show,
+)
 from ..training import (
     DEFAULT_EVERY_S,
     ENGINE_CHOICES,
@@ -63,10 +74,10 @@ from ..training import (
 )
 from .calibration import calibrations_for
 from .cost import (
-    DATASET_BYTES,
     MAX_ETA_S,
     SweepPlan,
     checkpoint_need,
+    dataset_bytes,
     human_bytes,
     human_seconds,
     plan_units,
@@ -196,8 +207,66 @@ def checked_grid(grid: Grid, device: torch.device, fallback_fp32: bool = False) 
     return replace(grid, **changes)
 
 
+# The kinds of data a sweep reads, by its tasks' source (a task of the user's own makes its data,
+# as the generated tasks do): one kind per sweep.
+DATA_KINDS = {"images": "images", "generated": "generated", "user": "generated", "text": "text"}
+
+
+def task_kind(task: str) -> str:
+    """The data a task reads: ``"images"`` (an IDX dataset), ``"generated"`` (no files: adding,
+    copy, a task of the user's own) or ``"text"`` (chars)."""
+    info = TASKS.get(task)
+    return DATA_KINDS[info.source if info is not None else "user"]
+
+
+def data_kind(grid: Grid) -> str:
+    """The kind of data ``grid``'s tasks read (:func:`task_kind`).
+
+    Raises:
+        ConfigError: its tasks read different kinds of data (one dataset serves a sweep).
+    """
+    kinds: dict[str, list[str]] = {}
+    for task in grid.task:
+        kinds.setdefault(task_kind(task), []).append(task)
+    if len(kinds) > 1:
+        mixed = ", ".join(f"{' and '.join(tasks)} ({kind})" for kind, tasks in kinds.items())
+        raise ConfigError(
+            f"Grid(task=...) mixes tasks that read different data: {mixed}; run one sweep per "
+            "kind of data, each into the same store="
+        )
+    return next(iter(kinds))
+
+
+def user_task_fields(grid: Grid) -> dict[str, dict]:
+    """{spec: the trial fields of that task} for each task of the user's own in ``grid``
+    (``task_id``, ``task_metric``, ``task_chance``, ``length``), each loaded once by the data
+    layer's ``load_user_task``.
+
+    Raises:
+        ConfigError, DataError: the task cannot be imported or is not one (from the loader).
+    """
+    specs = [t for t in grid.task if t not in TASKS and is_user_task(t)]
+    if not specs:
+        return {}
+    from ..data import load_user_task
+
+    out = {}
+    for spec in specs:
+        task = load_user_task(spec)
+        out[spec] = {
+            "task_id": task.task_id,
+            "task_metric": task.metric,
+            "task_chance": task.chance,
+            "length": task.length,
+        }
+    return out
+
+
 def check_fits(grid: Grid, data: Dataset) -> None:
-    """Refuse a batch larger than the training set before anything trains."""
+    """Refuse a batch larger than the training set before anything trains (images: a
+    generated task's sets and a text's sequences are the data layer's to check)."""
+    if data.name == GENERATED or is_text(data):
+        return
     batch = max(grid.batch_size)
     if batch > len(data.train):
         raise ConfigError(
@@ -246,6 +315,14 @@ class SweepRequest:
     data: Dataset | None = None  # needed to execute, not to plan
     checkpoint_every: float | None = DEFAULT_EVERY_S  # seconds; 0: every curve point; None: off
     keep_checkpoints: bool = False  # keep a finished trial's checkpoints
+    # the fields of each task of the user's own in the grid (spec -> task_id, task_metric,
+    # task_chance, length), loaded once by sweep_request
+    user_tasks: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """The kind of data its tasks read: ``images``, ``generated`` or ``text``."""
+        return data_kind(self.grid)
 
     @property
     def checkpoints(self) -> CheckpointDir:
@@ -270,7 +347,7 @@ class SweepRequest:
         return replace(self, data=data, dataset=data.name)
 
     def trials(self) -> list[TrialConfig]:
-        return self.grid.trials(dataset=self.dataset)
+        return self.grid.trials(dataset=self.dataset, user_tasks=self.user_tasks)
 
 
 def sweep_request(
@@ -314,6 +391,7 @@ def sweep_request(
         StoreError: the store path is a folder, a FIFO, or in a missing folder.
     """
     _check_request_arguments(grid, store, data, dataset, engine, executor, ray_address, fallback_fp32)
+    data_kind(grid)  # one kind of data
     claim_timeout()  # $LSTM_SWEEP_CLAIM_TIMEOUT is checked before anything runs
     torch_device = resolve_device(device)
     grid = checked_grid(grid, torch_device, fallback_fp32)
@@ -346,6 +424,7 @@ def sweep_request(
         dataset,
         checkpoint_every=every,
         keep_checkpoints=keep_checkpoints,
+        user_tasks=user_task_fields(grid),
     )
     return request.with_data(data) if data is not None else request
 
@@ -476,8 +555,8 @@ def plan_sweep(request: SweepRequest, refresh: bool = False, alternatives: bool 
     units = make_units(pending, request.engine, request.device)
     calibrations = calibrations_for(units, request.device, refresh, request.workers)
     cost = plan_units(units, request.device, calibrations, request.workers)
-    if request.data is None:  # the dataset is not in this process yet
-        cost = replace(cost, base_memory=cost.base_memory + DATASET_BYTES)
+    if request.data is None and trials:  # the dataset is not in this process yet
+        cost = replace(cost, base_memory=cost.base_memory + max(dataset_bytes(c) for c in trials))
     # checkpoints are written only by units that run longer than the interval
     every = request.checkpoint_every
     long = [u.unit for u in cost.units if every is not None and (every == 0 or u.seconds > every)]

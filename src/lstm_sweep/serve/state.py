@@ -39,7 +39,7 @@ from ..reporting import (
     varied_fields,
 )
 from ..store import Store, claim_timeout, wal_of
-from ..study import LIVE_SUFFIX, TrialResult, checkpoint_dir, read_live
+from ..study import LIVE_SUFFIX, METRICS, TrialResult, checkpoint_dir, read_live
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +116,39 @@ def _place(config, rows: str, cols: str) -> dict:
     }
 
 
+def metric_view(table: Table) -> dict:
+    """How the page reads a table's values: the metric's name, title, column name, direction
+    (``higher``: higher is better, so the heat's bright end and the best cell follow it) and
+    whether it is a fraction shown as a percentage."""
+    m = getattr(table, "measure", None) or METRICS["accuracy"]
+    return {
+        "name": m.name,
+        "title": m.title,
+        "short": m.short,
+        "higher": m.higher_is_better,
+        "percent": m.percent,
+    }
+
+
+def _best_cell(values: list[list[float | None]], higher: bool) -> list[int] | None:
+    """[row, column] of the best mean in the metric's direction (the first of equals), or None
+    where no cell has one."""
+    best: tuple[float, int, int] | None = None
+    for i, line in enumerate(values):
+        for j, v in enumerate(line):
+            if v is None:
+                continue
+            key = v if higher else -v
+            if best is None or key > best[0]:
+                best = (key, i, j)
+    return None if best is None else [best[1], best[2]]
+
+
 def table_view(table: Table, tables: Sequence[Table]) -> dict:
-    """One table as the page draws it: labels, per cell its text and a heat value (the mean
-    accuracy, or None), and whether its columns are numbers spaced by factors (a log axis)."""
+    """One table as the page draws it: labels, per cell its text and a heat value (the mean of
+    the task's metric, or None), its metric and the best cell in the metric's direction, and
+    whether its columns are numbers spaced by factors (a log axis). A table of a task not
+    scored by accuracy names its metric in its title."""
     rows, cols = table.axes
     cells = []
     for r in table.rows:
@@ -129,6 +159,11 @@ def table_view(table: Table, tables: Sequence[Table]) -> dict:
                 {"text": cell_text(table, cell), "value": _number(cell.mean), "n": len(cell.statuses)}
             )
         cells.append(line)
+    metric = metric_view(table)
+    name = facet_name(table, tables)
+    if metric["name"] != "accuracy":
+        said = f"{metric['title']} ({'higher' if metric['higher'] else 'lower'} is better)"
+        name = f"{name} · {said}" if name else said
     col_values = [c for c in table.cols if isinstance(c, (int, float))]
     log_cols = (
         cols.numeric
@@ -138,7 +173,9 @@ def table_view(table: Table, tables: Sequence[Table]) -> dict:
     )
     return {
         "id": _facet_id(table.protocol),
-        "name": facet_name(table, tables),
+        "name": name,
+        "metric": metric,
+        "best": _best_cell([[c["value"] for c in line] for line in cells], metric["higher"]),
         "caption": describe(table, always=varied_fields(tables)),
         "row_axis": rows.name,
         "col_axis": cols.name,
@@ -204,7 +241,7 @@ def build_snapshot(
         snap.rows[key] = row
     if cache is not None:
         cache.rows = page_rows
-    acc = build_tables(shown, "accuracy", rows, cols) if shown else []
+    acc = build_tables(shown, "accuracy", rows, cols) if shown else []  # each task's metric
     for t in acc:
         view = table_view(t, acc)
         snap.tables[view["id"]] = view

@@ -113,8 +113,8 @@
   }
 
   // ------------------------------------------------------------------ tables as heatmaps
-  function heat(v, lo, hi) {
-    const t = hi > lo ? (v - lo) / (hi - lo) : 1;
+  function heat(v, lo, hi, higher) {  // the bright end is the better one (a loss: the lowest)
+    const t = hi > lo ? (higher === false ? (hi - v) : (v - lo)) / (hi - lo) : 1;
     // viridis-like: dark blue -> green -> yellow
     const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
     const x = Math.max(0, Math.min(1, t)) * (stops.length - 1);
@@ -140,7 +140,8 @@
       if (!t) return;
       const values = t.cells.flat().map((c) => c.value).filter((v) => v !== null);
       const lo = Math.min(...values), hi = Math.max(...values);
-      const table = el("table", { class: "heat", "data-table": id });
+      const higher = t.metric ? t.metric.higher : true;
+      const table = el("table", { class: "heat", "data-table": id, "data-metric": t.metric ? t.metric.name : null });
       table.append(el("caption", { text: t.caption }));
       table.append(el("tr", {}, el("th", { text: `${t.row_axis} \\ ${t.col_axis}` }),
         ...t.cols.map((c) => el("th", { text: c }))));
@@ -150,12 +151,14 @@
           const cell = t.cells[i][j];
           const td = el("td", { text: cell.text, "data-row": r, "data-col": c, tabindex: cell.n ? "0" : null });
           if (cell.value !== null) {
-            const [bg, fg] = heat(cell.value, lo, hi);
+            const [bg, fg] = heat(cell.value, lo, hi, higher);
             td.style.backgroundColor = bg; td.style.color = fg;
           }
+          if (t.best && t.best[0] === i && t.best[1] === j) td.classList.add("best");
           if (cell.n) {
             td.classList.add("link");
-            td.title = `${cell.n} trials: click for their curves`;
+            td.title = `${cell.n} trials: click for their curves` +
+              (td.classList.contains("best") ? ` (the best mean ${t.metric ? t.metric.title : "accuracy"})` : "");
             td.addEventListener("click", () => select(id, r, c));
             td.addEventListener("keydown", (e) => { if (e.key === "Enter") select(id, r, c); });
           }
@@ -239,7 +242,7 @@
     const pts = [];
     t.rows.forEach((r, i) => t.cols.forEach((c, j) => { const v = t.cells[i][j].value; if (v !== null) pts.push([t.col_values[j], v, i, r, c]); }));
     if (!pts.length) return empty(box, "No accuracy yet.");
-    const { s, X, Y } = frame(pts.map((p) => p[0]), pts.map((p) => p[1]), t.log_cols, t.col_axis, "mean test accuracy");
+    const { s, X, Y } = frame(pts.map((p) => p[0]), pts.map((p) => p[1]), t.log_cols, t.col_axis, t.metric ? `mean ${t.metric.title}` : "mean test accuracy");
     const labels = [];
     t.rows.forEach((r, i) => {
       const line = pts.filter((p) => p[2] === i).sort((a, b) => a[0] - b[0]);
@@ -270,7 +273,9 @@
     const box = $("chart-time");
     const pts = [...state.rows.values()].filter((r) => r.test_accuracy !== null && r.wall_s > 0);
     if (!pts.length) return empty(box, "No finished trial yet.");
-    const { s, X, Y } = frame(pts.map((r) => r.wall_s), pts.map((r) => r.test_accuracy), true, "wall time per trial (s)", "test accuracy");
+    const first = state.tables.get(state.order[0]);
+    const what = first && first.metric ? first.metric.title : "test accuracy";
+    const { s, X, Y } = frame(pts.map((r) => r.wall_s), pts.map((r) => r.test_accuracy), true, "wall time per trial (s)", what);
     const rowsSeen = [...new Set(pts.map((r) => r._r))];
     for (const r of pts) {
       const colour = PALETTE[rowsSeen.indexOf(r._r) % PALETTE.length];
