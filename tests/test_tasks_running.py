@@ -58,9 +58,8 @@ def test_the_plan_names_the_task_and_counts_its_memory():
     text = render_plan(plan)
     assert "pixels" in text.splitlines()[2] and "pixels" in text.splitlines()[3]
     quick = Grid(hidden=16, lr=1e-2, steps=50)
-    rows_text = render_plan(
-        plan_units(make_units(quick.trials(), "single", cpu), cpu, {("single", "fp32", "lstm"): cal}, workers=1)
-    )
+    quick_units = make_units(quick.trials(), "single", cpu)
+    rows_text = render_plan(plan_units(quick_units, cpu, {("single", "fp32", "lstm"): cal}, workers=1))
     assert "pixels" not in rows_text and "rows" not in rows_text
     adding = TrialConfig(hidden=16, lr=0.1, task="adding", length=100)
     assert task_label(adding) == "adding T=100" and task_label(quick.trials()[0]) == ""
@@ -139,7 +138,7 @@ def test_the_live_page_marks_the_lowest_loss_best_and_names_the_metric():
     [
         (["--task", "chars"], "--task chars reads a text: pass --text FILE"),
         (["--task", "rows,adding"], "rows (images), adding (generated)"),
-        (["--task", "pixels,chars", "--text", "t.txt"], "run one sweep per kind of data, each into the same --db"),
+        (["--task", "pixels,chars", "--text", "t"], "one sweep per kind of data, each into the same --db"),
         (["--task", "bogus"], "choose one of rows, pixels, permuted, adding, copy, chars"),
         (["--task", "adding", "--length", "0"], "Invalid value for '--length'"),
         (["--task", "adding", "--task-seed", "-1"], "Invalid value for '--task-seed'"),
@@ -154,7 +153,8 @@ def test_bad_task_options_are_one_error_line_and_the_store_untouched(tmp_path, c
         words = "--text is the text of --task chars"
     db = tmp_path / "s.db"
     before = snapshot(tmp_path)
-    out = cli(command, "--hidden", "8", "--lr", "0.1,0.01", "--steps", "20", "--device", "cpu", "--db", db, *args)
+    grid = ["--hidden", "8", "--lr", "0.1,0.01", "--steps", "20", "--device", "cpu"]
+    out = cli(command, *grid, "--db", db, *args)
     line = out.error_line()
     assert words in line, line
     assert snapshot(tmp_path) == before and not db.exists()

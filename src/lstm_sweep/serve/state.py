@@ -150,15 +150,15 @@ def table_view(table: Table, tables: Sequence[Table]) -> dict:
     whether its columns are numbers spaced by factors (a log axis). A table of a task not
     scored by accuracy names its metric in its title."""
     rows, cols = table.axes
-    cells = []
+    cells, means = [], []
     for r in table.rows:
-        line = []
+        line, values = [], []
         for c in table.cols:
             cell = table.cell(r, c)
-            line.append(
-                {"text": cell_text(table, cell), "value": _number(cell.mean), "n": len(cell.statuses)}
-            )
+            values.append(_number(cell.mean))
+            line.append({"text": cell_text(table, cell), "value": values[-1], "n": len(cell.statuses)})
         cells.append(line)
+        means.append(values)
     metric = metric_view(table)
     name = facet_name(table, tables)
     if metric["name"] != "accuracy":
@@ -175,7 +175,7 @@ def table_view(table: Table, tables: Sequence[Table]) -> dict:
         "id": _facet_id(table.protocol),
         "name": name,
         "metric": metric,
-        "best": _best_cell([[c["value"] for c in line] for line in cells], metric["higher"]),
+        "best": _best_cell(means, metric["higher"]),
         "caption": describe(table, always=varied_fields(tables)),
         "row_axis": rows.name,
         "col_axis": cols.name,
