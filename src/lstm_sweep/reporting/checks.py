@@ -4,7 +4,8 @@ from deep inside.
 
 Results are checked as a store holds them (the store refuses the same rows on reading): a
 :class:`TrialResult` whose config is a :class:`TrialConfig`, whose status is a :class:`Status`,
-whose accuracies are fractions and whose times are finite and not negative.
+whose accuracies are fractions (a task scored by a loss: finite and not negative) and whose
+times are finite and not negative.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TypeGuard
 
 from ..errors import ConfigError
-from ..study import TrialResult
+from ..study import TrialResult, metric_of
 
 
 def kind_of(value: object) -> str:
@@ -52,9 +53,14 @@ def _result_problem(r: object) -> str | None:
     refuses (an accuracy of 5, a negative time, a group of none) is refused here."""
     if not isinstance(r, TrialResult):
         return f"is {kind_of(r)}, not a TrialResult"
+    loss = metric_of(r.config).name != "accuracy"  # a loss: bpc, MSE, nats (TrialResult's)
     for name in _FRACTIONS:
         v = getattr(r, name)
-        if v is not None and not (is_number(v) and 0 <= v <= 1):
+        if v is None:
+            continue
+        if loss and not (is_number(v) and math.isfinite(v) and v >= 0):
+            return f"has {name} {kind_of(v)}, not a finite loss >= 0 or None"
+        if not loss and not (is_number(v) and 0 <= v <= 1):
             return f"has {name} {kind_of(v)}, not a fraction from 0 to 1 or None"
     for name in _TIMES:
         v = getattr(r, name)
