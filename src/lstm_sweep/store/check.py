@@ -18,6 +18,7 @@ from .schema import (
     DATASET_META,
     LOSS,
     PLAN_META,
+    RUNGS_QUERY,
     TABLES,
     TRIAL_COLUMNS,
     check_curve,
@@ -101,7 +102,7 @@ def _check_rungs(store: StoreFile) -> list[str]:
     if "rungs" not in store.tables():
         return []
     problems = []
-    for row in store.query("SELECT key, step, val_accuracy FROM rungs", doing="read rungs"):
+    for row in store.query(RUNGS_QUERY, doing="read rungs"):
         try:
             rung_from_row(*row)
         except ValueError as e:

@@ -400,9 +400,16 @@ def _is_time(v: object) -> bool:
     return not isinstance(v, bool) and isinstance(v, NUMBER) and 0 <= v <= MAX_TIME
 
 
-def rung_from_row(key: object, step: object, val: object) -> tuple[str, int, float]:
-    """One ``rungs`` row (a pruned trial's validation accuracy at the step a search stopped it),
-    checked: a trial key, a step from 1 to :data:`MAX_STEPS`, an accuracy (a fraction).
+RUNGS_QUERY = (
+    "SELECT r.key, r.step, r.val_accuracy, t.config FROM rungs AS r LEFT JOIN trials AS t ON t.key = r.key"
+)
+
+
+def rung_from_row(key: object, step: object, val: object, config: object = None) -> tuple[str, int, float]:
+    """One ``rungs`` row (a pruned trial's validation metric at the step a search stopped it),
+    checked: a trial key, a step from 1 to :data:`MAX_STEPS`, its trial's metric (an accuracy: a
+    fraction; a loss: finite and not negative; by the trial's stored ``config``, as
+    :data:`RUNGS_QUERY` reads it beside the rung: :func:`range_of_config`).
 
     Raises:
         ValueError: what is wrong with the row.
@@ -411,8 +418,16 @@ def rung_from_row(key: object, step: object, val: object) -> tuple[str, int, flo
         raise ValueError(f"rung of key {key!r:.30}: the key is not text")
     if not _is_int(step, 1, MAX_STEPS):
         raise ValueError(f"rung step {step!r:.30} is not a step (1 to {MAX_STEPS:,})")
-    if val is None or isinstance(val, bool) or not isinstance(val, NUMBER) or not 0.0 <= val <= 1.0:
-        raise ValueError(f"rung at step {step}: validation accuracy {val!r:.30} is not a fraction")
+    low, high = range_of_config(config)
+    if (
+        val is None
+        or isinstance(val, bool)
+        or not isinstance(val, NUMBER)
+        or not math.isfinite(val)
+        or not low <= val <= high
+    ):
+        what = "is not a fraction" if (low, high) == FRACTION else "is not a finite loss >= 0"
+        raise ValueError(f"rung at step {step}: validation metric {val!r:.30} {what}")
     return key, cast(int, step), float(val)
 
 

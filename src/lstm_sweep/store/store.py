@@ -24,6 +24,7 @@ from .schema import (
     FRACTION,
     LOSS,
     PLAN_META,
+    RUNGS_QUERY,
     TRIAL_COLUMNS,
     curve_point,
     environment_from_row,
@@ -296,7 +297,7 @@ class Store(StoreFile):
         if not self.has_table("rungs"):
             return {}
         out = {}
-        for row in self.query("SELECT key, step, val_accuracy FROM rungs"):
+        for row in self.query(RUNGS_QUERY):
             try:
                 key, step, val = rung_from_row(*row)
             except ValueError as e:
