@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from ..errors import ConfigError
-from ..study import TASKS, Metric, TrialResult, metric_of
+from ..study import TASKS, Metric, TrialResult, failed_threshold, metric_of
 from . import checks
 from .axes import AXES, COLS, ROWS, facet_key
 from .tables import Cell, Table, build_tables, facet_name, is_accuracy, param_name
@@ -125,17 +125,12 @@ def failure_text(table: Table) -> str:
         return f"accuracy < {FAILED_BELOW} or NaN loss"
     if chance is None:
         return f"NaN loss only: the chance level of {measure.title} is unknown here"
-    threshold = _threshold(measure, chance)
+    threshold = failed_threshold(table.judge) if table.judge is not None else 2.0 * chance
+    assert threshold is not None  # chance is known
     sign = "<" if measure.higher_is_better else ">"
     name = "accuracy" if is_accuracy(table) else measure.title
     factor = threshold / chance if chance else 0.0
     return f"{name} {sign} {threshold:.4g} ({factor:.2g} × chance) or NaN loss"
-
-
-def _threshold(measure: Metric, chance: float) -> float:
-    """The value past which a result is no better than chance (as the study's rule for
-    :func:`~lstm_sweep.study.is_failed`: twice chance's accuracy, 0.9 × chance's loss)."""
-    return 2.0 * chance if measure.higher_is_better else 0.9 * chance
 
 
 def frontier_per_row(table: Table, best: dict | None = None) -> dict:

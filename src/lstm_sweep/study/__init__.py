@@ -84,6 +84,7 @@ from .tasks import (
     Metric,
     TaskInfo,
     chance_of,
+    failed_threshold,
     is_failed,
     is_user_task,
     metric_of,
@@ -93,6 +94,7 @@ from .tasks import (
 from .trial import KEY_FIELDS_V1, PROTOCOL_VERSION, TrialConfig
 
 __all__ = [
+    "failed_threshold",
     "read_list",
     "one_of",
     "int_in",

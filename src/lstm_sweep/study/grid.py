@@ -417,10 +417,10 @@ PRESET_NOTES: dict[str, str] = {
     "copy-small": "copy memory at T = 20 (T + 20 = 40 steps; the paper's is T = 1000); widths 16 "
     "to 64 x three rates x 500 steps of 50 sequences. Cannot afford T = 1000 nor its long "
     "training: compare the loss with chance's 10 ln 8 / (T + 20), not the paper's 0.0204",
-    "chars-small": "character-level language modelling of a --text file, 50-character "
+    "chars-small": "character-level language modelling of a text (text=), 50-character "
     "sequences (the paper's PTB runs use 400); widths 32 to 128 x three rates x 300 steps of 32. "
     "Cannot afford the paper's ~3M parameters on Penn Treebank: its 1.36 bpc is not this text's",
-    "chars-transfer": "the transfer question on a --text file: widths 64, 128, 256 x six rates "
+    "chars-transfer": "the transfer question on a text (text=): widths 64, 128, 256 x six rates "
     "two-fold apart (0.001 to 0.032) x sp, mup; 200 steps of 32 sequences of 50 characters. "
     "Cannot afford the paper's model sizes or training length: it asks where the best rate "
     "sits, not how low the bpc goes",

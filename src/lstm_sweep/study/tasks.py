@@ -83,7 +83,10 @@ class Reference:
     setup: str
 
 
-_TCN = 'Bai, Kolter & Koltun 2018, "An Empirical Evaluation of Generic Convolutional and Recurrent Networks for Sequence Modeling" (arXiv 1803.01271), Table 1'
+_TCN = (
+    'Bai, Kolter & Koltun 2018, "An Empirical Evaluation of Generic Convolutional and Recurrent '
+    'Networks for Sequence Modeling" (arXiv 1803.01271), Table 1'
+)
 
 
 @dataclass(frozen=True)

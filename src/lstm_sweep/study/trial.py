@@ -146,7 +146,9 @@ class TrialConfig:
                 or not isinstance(self.task_chance, (int, float))
                 or not math.isfinite(self.task_chance)
             ):
-                raise ConfigError(f"task_chance must be a finite number or None, got {show(self.task_chance)}")
+                raise ConfigError(
+                    f"task_chance must be a finite number or None, got {show(self.task_chance)}"
+                )
             if not isinstance(self.task_id, str) or len(self.task_id) > 200:
                 raise ConfigError(f"task_id must be text of at most 200 characters, got {show(self.task_id)}")
             if self.task_chance is not None:
