@@ -48,8 +48,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from ..data import BatchStream
-from ..study import GATES, TrialConfig, is_finite_number, live_path
+from ..data import ROWS, BatchStream, TaskShape
+from ..study import GATES, TrialConfig, is_finite_number, live_path, metric_of
 from ..study import checkpoint_dir as checkpoint_dir  # its home is the study layer
 
 log = logging.getLogger(__name__)
@@ -358,11 +358,12 @@ def best_checkpoint(keeper: Keeper, key: str, fits, limit: int | None = None) ->
     return None
 
 
-def size_limit(config: TrialConfig, n_train: int, n_input: int) -> int:
+def size_limit(config: TrialConfig, n_train: int, n_input: int, n_output: int = 10) -> int:
     """The most bytes a checkpoint of ``config`` can take (twice what its parts need, and a
-    MiB): what is read of one before it is trusted."""
+    MiB): what is read of one before it is trusted. ``n_input`` and ``n_output`` are the task's
+    (:class:`~lstm_sweep.data.TaskShape`: 28 and 10 for rows)."""
     g, h = GATES[config.cell], config.hidden
-    params = (n_input + h + 2) * g * h + 11 * h + 11  # kernels, (two) biases, head
+    params = (n_input + h + 2) * g * h + (n_output + 1) * (h + 1)  # kernels, (two) biases, head
     points = config.steps // config.display_step
     return 2 * (4 * params * 5 + 8 * n_train + 64 * points) + (1 << 20)
 
@@ -384,11 +385,14 @@ _STATE_KEYS = (
 )
 
 
-def state_problem(state: dict, config: TrialConfig, until: int, n_train: int) -> str | None:
+def state_problem(
+    state: dict, config: TrialConfig, until: int, n_train: int, shape: TaskShape = ROWS
+) -> str | None:
     """Why a whole checkpoint's ``state`` is not one that training ``config`` on ``n_train``
-    examples could have saved, to resume up to step ``until`` (None: it is). Checked as
-    strictly as a stored trial, and more: the curve holds exactly the trial's display steps
-    up to its step, and the batch stream is the one the trial's seed gives at that step."""
+    examples of a task of ``shape`` could have saved, to resume up to step ``until`` (None: it
+    is). Checked as strictly as a stored trial, and more: the curve holds exactly the trial's
+    display steps up to its step, each point's metric one its batch can have, and the batch
+    stream is the one the trial's seed gives at that step."""
     missing = [k for k in _STATE_KEYS if k not in state]
     if missing:
         return f"it lacks {', '.join(missing)}"
@@ -417,7 +421,9 @@ def state_problem(state: dict, config: TrialConfig, until: int, n_train: int) ->
         return f"its last loss {loss!r:.20} is not a loss of a trial that is training"
     if status == "diverged" and not (isinstance(loss, float) and not math.isfinite(loss)):
         return f"its last loss {loss!r:.20} is finite, yet it diverged"
-    why = _curve_problem(state["curve"], config, done if status == "diverged" else step, status == "diverged")
+    why = _curve_problem(
+        state["curve"], config, done if status == "diverged" else step, status == "diverged", shape
+    )
     if why:
         return why
     why = _tensors_problem(state)
@@ -430,10 +436,13 @@ def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _curve_problem(curve: object, config: TrialConfig, last: int, diverged: bool) -> str | None:
+def _curve_problem(
+    curve: object, config: TrialConfig, last: int, diverged: bool, shape: TaskShape = ROWS
+) -> str | None:
     """Why ``curve`` is not the points a trial records up to step ``last``: ``[step, loss,
     accuracy]`` at each display step in turn, a loss a number (not finite only where the
-    trial ``diverged``), an accuracy a fraction of its batch."""
+    trial ``diverged``), an accuracy a fraction of its batch (of its targets, with one at
+    every step), a loss metric (bpc, mse, xent) a non-negative number or None."""
     every = config.display_step
     want = list(range(every, last + 1, every))
     if not isinstance(curve, list) or len(curve) != len(want):
@@ -448,13 +457,21 @@ def _curve_problem(curve: object, config: TrialConfig, last: int, diverged: bool
             or (not math.isfinite(loss) and not diverged)
         ):
             return f"its curve's loss at step {s} is {loss!r:.20}"
-        if (
-            not isinstance(acc, float)
-            or not 0.0 <= acc <= 1.0
-            or abs(acc * config.batch_size - round(acc * config.batch_size)) > 1e-3
-        ):
+        if not _batch_metric(acc, config, shape):
             return f"its curve's accuracy at step {s} is {acc!r:.20}, not a batch's"
     return None
+
+
+def _batch_metric(value: object, config: TrialConfig, shape: TaskShape) -> bool:
+    """Whether ``value`` can be a curve point's metric of ``config`` on a batch: an accuracy a
+    fraction of the batch (with a target at every step, within [0, 1]: the steps are the
+    data's), a loss metric a non-negative number or None (not finite)."""
+    if metric_of(config).name != "accuracy":
+        return value is None or (isinstance(value, float) and math.isfinite(value) and value >= 0)
+    if not isinstance(value, float) or not 0.0 <= value <= 1.0:
+        return False
+    n = config.batch_size
+    return shape.readout == "every" or abs(value * n - round(value * n)) <= 1e-3
 
 
 def _tensors_problem(state: dict) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .model import FORGET_BIAS, N_INPUT
+from .model import FORGET_BIAS
 
 
 @torch.no_grad()
@@ -18,21 +18,24 @@ def probe(
     cell: str, params: dict[str, torch.Tensor], x: torch.Tensor, readout_mult: float = 1.0
 ) -> dict[str, torch.Tensor]:
     """``{"input", "recurrent", "preact", ["c",] "h", "logits"}`` of the last time step of a
-    ``cell`` with TF-form ``params`` on ``x`` (B, T, 28); the readout's input times
+    ``cell`` with TF-form ``params`` on ``x`` (B, T, I) (any task's inputs: token ids made
+    one-hot first, :func:`~lstm_sweep.training.tasks.model_inputs`); the readout's input times
     ``readout_mult``. ``input`` and ``recurrent`` are the two matmuls whose sum (with the biases)
     is ``preact``, the arguments of the gates (for the GRU: both gates' and the candidate's).
     ``input`` is taken over every time step, not the last alone: a digit's last rows are mostly
-    blank (MNIST's bottom row is all zeros), which would make it zero at every width."""
-    batch, steps, _ = x.shape
+    blank (MNIST's bottom row is all zeros), which would make it zero at every width. The
+    logits are the last step's whatever the task's readout (with a target at every step, the
+    last of them)."""
+    batch, steps, n = x.shape  # n: the input rows of every kernel
     out: dict[str, torch.Tensor] = {}
     if cell == "lstm":
         kernel, bias = params["K"], params["b"]
         hidden = kernel.shape[1] // 4
         h = x.new_zeros(batch, hidden)
         c = x.new_zeros(batch, hidden)
-        xall = x @ kernel[:N_INPUT]  # (B, T, 4H)
+        xall = x @ kernel[:n]  # (B, T, 4H)
         for t in range(steps):
-            rec = h @ kernel[N_INPUT:]
+            rec = h @ kernel[n:]
             z = xall[:, t] + rec + bias
             i, j, f, o = z.split(hidden, dim=-1)
             c = c * torch.sigmoid(f + FORGET_BIAS) + torch.sigmoid(i) * torch.tanh(j)
@@ -42,12 +45,12 @@ def probe(
         kg, kc = params["gate_kernel"], params["candidate_kernel"]
         hidden = kc.shape[1]
         h = x.new_zeros(batch, hidden)
-        xg_all, xc_all = x @ kg[:N_INPUT], x @ kc[:N_INPUT]
+        xg_all, xc_all = x @ kg[:n], x @ kc[:n]
         for t in range(steps):
-            rg = h @ kg[N_INPUT:]
+            rg = h @ kg[n:]
             zg = xg_all[:, t] + rg + params["gate_bias"]
             r, u = torch.sigmoid(zg).chunk(2, dim=-1)
-            rc = (r * h) @ kc[N_INPUT:]
+            rc = (r * h) @ kc[n:]
             zc = xc_all[:, t] + rc + params["candidate_bias"]
             h = u * h + (1 - u) * torch.tanh(zc)
         out.update(
@@ -59,9 +62,9 @@ def probe(
     elif cell == "rnn":
         kernel, bias = params["K"], params["b"]
         h = x.new_zeros(batch, kernel.shape[1])
-        xall = x @ kernel[:N_INPUT]
+        xall = x @ kernel[:n]
         for t in range(steps):
-            rec = h @ kernel[N_INPUT:]
+            rec = h @ kernel[n:]
             z = xall[:, t] + rec + bias
             h = torch.tanh(z)
         out.update(input=xall, recurrent=rec, preact=z, h=h)

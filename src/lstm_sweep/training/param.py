@@ -10,18 +10,21 @@ output multiplier that microsoft/mup implements), relative to a base width H0 wi
 ============  ======================  ==========================  ===========  =========  ========
 tensor        role                    init                        Adam-like    SGD-like   forward
 ============  ======================  ==========================  ===========  =========  ========
-``W_x``       input (28 -> gates)     its scale at H0             lr           lr * m     1
+``W_x``       input (I -> gates)      its scale at H0             lr           lr * m     1
 ``W_h``       hidden (H -> gates)     its scale at H0 / sqrt(m)   lr / m       lr         1
 biases        vector-like             unchanged (forget bias 1)   lr           lr * m     1
-``W_out``     readout (H -> 10)       N(0, 1) (or zeros)          lr           lr * m     x / m
-``b_out``     scalar-like (10)        N(0, 1)                     lr           lr         1
+``W_out``     readout (H -> O)        N(0, 1) (or zeros)          lr           lr * m     x / m
+``b_out``     scalar-like (O)         N(0, 1)                     lr           lr         1
 ============  ======================  ==========================  ===========  =========  ========
 
 Adam-like: Adam, RMSProp, Adagrad (they normalise the gradient entrywise); SGD-like: SGD and
 Momentum (microsoft/mup's ``MuAdam`` and ``MuSGD``, with which a test compares these rates).
-TF keeps one kernel over ``[x, h]``; its first 28 rows are ``W_x`` and the rest ``W_h``, so a
-kernel's rate is one value per row block. At ``hidden == base_width`` every factor is exactly 1:
-``mup`` *is* ``sp`` there (tested to equal curves).
+TF keeps one kernel over ``[x, h]``; its first ``I`` rows (the task's ``n_input``: 28 for rows
+of pixels, 1 for pixels, a vocabulary for tokens) are ``W_x`` and the other ``H`` are ``W_h``, so
+a kernel's rate is one value per row block. The roles do not depend on the task: a one-hot token
+read through ``W_x`` is an embedding (input role), a vocabulary's head is the readout, and with a
+target at every step the multiplier applies to every step's state. At ``hidden == base_width``
+every factor is exactly 1: ``mup`` *is* ``sp`` there (tested to equal curves).
 """
 
 from __future__ import annotations
@@ -30,17 +33,14 @@ import math
 
 import torch
 
-from ..data import IMAGE_SHAPE
 from ..study import TrialConfig
-
-N_INPUT = IMAGE_SHAPE[1]  # pixels per row: the input width of every kernel
 
 ADAM_LIKE = ("adam", "rmsprop", "adagrad")
 SGD_LIKE = ("sgd", "momentum")
 ROLES = ("input", "hidden", "vector", "readout", "scalar")
 
 # A parameter's role by its name (the last part of ``named_parameters``' name, or a fused
-# engine's view): "kernel" is TF's [28 + H, cols] kernel over [x, h], input rows then hidden rows.
+# engine's view): "kernel" is TF's [I + H, cols] kernel over [x, h], input rows then hidden rows.
 _ROLE_OF = {
     "weight_ih_l0": "input",
     "Wx": "input",
@@ -94,14 +94,15 @@ def role_of(name: str) -> str:
 
 def rate_scale(config: TrialConfig, name: str, shape: tuple[int, ...]) -> float | torch.Tensor:
     """The learning-rate multiplier of parameter ``name`` of ``shape``: a float, or for a TF
-    kernel over ``[x, h]`` a ``(rows, 1)`` tensor (input rows, then hidden rows)."""
+    kernel over ``[x, h]`` a ``(rows, 1)`` tensor (its ``rows - hidden`` input rows, then its
+    ``hidden`` rows)."""
     rates = rate_multipliers(config)
     role = role_of(name)
     if role != "kernel":
         return rates[role]
     rows = shape[-2]
     scale = torch.full((rows, 1), rates["hidden"])
-    scale[:N_INPUT] = rates["input"]
+    scale[: rows - config.hidden] = rates["input"]
     return scale
 
 
@@ -122,7 +123,7 @@ def rescale_init(config: TrialConfig, params: dict[str, torch.Tensor]) -> dict[s
     """TF-form initial parameters (drawn as ``sp`` draws them) rescaled for ``config``'s
     parametrization and readout, in place; returned.
 
-    Under ``mup`` each TF kernel ``[28 + H, cols]`` (glorot over its shape) gets its scale at
+    Under ``mup`` each TF kernel ``[I + H, cols]`` (glorot over its shape) gets its scale at
     the base width on its ``W_x`` rows and that scale ``/ sqrt(m)`` on its ``W_h`` rows; a zero
     readout zeroes ``W_out``. At ``hidden == base_width`` every factor is exactly 1.
     """
@@ -132,10 +133,11 @@ def rescale_init(config: TrialConfig, params: dict[str, torch.Tensor]) -> dict[s
             if role_of(name) != "kernel":
                 continue
             cols_per_unit = kernel.shape[1] // config.hidden
-            limit = math.sqrt(6.0 / (N_INPUT + config.hidden + cols_per_unit * config.hidden))
-            base = math.sqrt(6.0 / (N_INPUT + h0 + cols_per_unit * h0))
-            kernel[:N_INPUT] *= base / limit
-            kernel[N_INPUT:] *= base / limit / math.sqrt(m)
+            n_in = kernel.shape[0] - config.hidden  # the task's input rows
+            limit = math.sqrt(6.0 / (n_in + config.hidden + cols_per_unit * config.hidden))
+            base = math.sqrt(6.0 / (n_in + h0 + cols_per_unit * h0))
+            kernel[:n_in] *= base / limit
+            kernel[n_in:] *= base / limit / math.sqrt(m)
     if config.readout == "zero":
         params["W_out"].zero_()
     return params

@@ -15,6 +15,12 @@ after the update, as the seed's loop does), then measures accuracy on the valida
 callback. Failure is a result: NaN/inf loss -> ``diverged`` (that model stops; its accuracy is
 still measured; the others go on), out of memory -> ``oom``, any other exception -> ``failed``
 with its message. Ctrl-C (KeyboardInterrupt) is not caught.
+
+Any task trains through the same loop: the dataset's :class:`~lstm_sweep.data.TaskShape`
+(``data.shape``) says what its inputs and targets are (token ids are made one-hot per batch on
+the device, :mod:`lstm_sweep.training.tasks`), and the trial's metric (``metric_of(config)``:
+accuracy, bits per character, squared error, cross-entropy) is what the results' accuracy
+fields and the curve's ``accuracy`` hold (None where it is not finite).
 """
 
 from __future__ import annotations
@@ -31,18 +37,18 @@ from pathlib import Path
 from typing import cast
 
 import torch
-import torch.nn.functional as F
 
 from ..data import BatchStream, Dataset
 from ..errors import ConfigError
-from ..study import CurvePoint, Status, TrialConfig, TrialResult, encode_live
+from ..study import CurvePoint, Status, TrialConfig, TrialResult, encode_live, metric_of
 from . import checkpoint as ckpt
 from .checkpoint import Checkpointing
 from .denormals import flushed
 from .device import device_name
-from .engines import ENGINES, make_engine
-from .engines.base import Engine, precision_context
+from .engines import ENGINES, check_shape, make_engine
+from .engines.base import Engine, flat_targets, precision_context
 from .graphs import stepper
+from .tasks import METRIC_SUMS, batch_metrics, metric_value, model_inputs
 
 log = logging.getLogger(__name__)
 
@@ -90,31 +96,42 @@ def _is_oom(exc: BaseException) -> bool:
 
 
 @torch.no_grad()
-def evaluate(engine: Engine, images: torch.Tensor, labels: torch.Tensor, chunk: int) -> list[float]:
-    """Accuracy of each of the engine's models over all of ``images`` (N, 28, 28), ``chunk``
-    images at a time so memory stays flat."""
-    correct = torch.zeros(engine.k, dtype=torch.long, device=labels.device)
+def evaluate(
+    engine: Engine, images: torch.Tensor, labels: torch.Tensor, chunk: int, metric: str = "accuracy"
+) -> list[float | None]:
+    """``metric`` (a name of :data:`~lstm_sweep.study.tasks.METRICS`) of each of the engine's
+    models over a whole split, ``chunk`` sequences at a time so memory stays flat: sums over
+    every target, divided by their number at the end (exact whatever the chunk).
+
+    Args:
+        engine: the models (its ``shape`` says how inputs and targets are laid out).
+        images: the inputs (N, T, I), or token ids (N, T), one-hot encoded per chunk.
+        labels: the targets (N,) or (N, T).
+        chunk: sequences per forward pass.
+        metric: ``"accuracy"``, ``"bpc"``, ``"mse"`` or ``"xent"``.
+
+    Returns:
+        One value per model; None where it is not finite.
+    """
+    shape = engine.shape
+    add = METRIC_SUMS[metric]
+    total: torch.Tensor | None = None
     for start in range(0, len(labels), chunk):
-        logits = engine.logits(images[start : start + chunk]).float()  # (K, n, 10)
-        correct += (logits.argmax(-1) == labels[start : start + chunk]).sum(-1)
-    return [c / len(labels) for c in correct.tolist()]
-
-
-@torch.no_grad()
-def batch_metrics(logits: torch.Tensor, y: torch.Tensor) -> tuple[list[float], list[float]]:
-    """Per-model mean cross-entropy and accuracy of logits (K, B, 10) against labels (B,)."""
-    k, b, n = logits.shape
-    logits = logits.float()
-    losses = F.cross_entropy(logits.reshape(k * b, n), y.repeat(k), reduction="none")
-    accuracy = (logits.argmax(-1) == y).float().mean(-1)
-    return losses.view(k, b).mean(-1).tolist(), accuracy.tolist()
+        x = model_inputs(images[start : start + chunk], shape)
+        logits = engine.logits(x).float()  # (K, n, O) or (K, T * n, O)
+        part = add(logits, flat_targets(labels[start : start + chunk], shape))
+        total = part if total is None else total + part
+    assert total is not None  # a Dataset's splits are never empty
+    count = labels.numel()
+    return [metric_value(metric, t, count) for t in total.tolist()]
 
 
 # --------------------------------------------------------------------------- the trial
 
 
 def _as_tensors(split, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images (N, T, I) as the LSTM reads them (one row per time step) and labels (N,)."""
+    """Inputs (N, T, I) as the LSTM reads them (one row per time step; token ids (N, T)) and
+    targets (N,) or (N, T)."""
     return torch.as_tensor(split.images, device=device), torch.as_tensor(split.labels, device=device)
 
 
@@ -163,6 +180,10 @@ def _check_arguments(configs, data, device, engine, on_step, eval_chunk) -> torc
         raise ConfigError("a group's trials must agree on everything but lr and seed")
     if not isinstance(data, Dataset):
         raise ConfigError(f"data must be a Dataset (load_dataset(...)); got {type(data).__name__}")
+    try:
+        check_shape(data.shape)
+    except ConfigError as e:
+        raise ConfigError(f"data.{e}") from None
     if not isinstance(engine, str) or engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r:.60}")
     if on_step is not None and not callable(on_step):
@@ -320,6 +341,7 @@ def _train(
     frozen for evaluation) while the others go on. Starts from the checkpoints in ``states``
     (all after one step) where there are some."""
     proto = models[0].config
+    shape, metric = data.shape, metric_of(proto).name
     train_x, train_y = _as_tensors(data.train, device)
     batches = BatchStream(
         len(data.train), proto.batch_size, seed=proto.seed if proto.data_seed is None else proto.data_seed
@@ -335,12 +357,12 @@ def _train(
         if not active:
             break
         idx = _indices(batches.next_indices(), device)
-        x, y = train_x[idx], train_y[idx]  # (B, T, I), (B,)
+        x, y = model_inputs(train_x[idx], shape), train_y[idx]  # (B, T, I), (B,) or (B, T)
         losses = train_step(x, y)  # (K,): each model's loss before this update
         for j in active:
             models[j].steps_done = step
         if step % proto.display_step == 0:
-            point_losses, point_accs = batch_metrics(runner.logits(x), y)
+            point_losses, point_accs = batch_metrics(runner.logits(x), flat_targets(y, shape), shape, metric)
             for j in active:
                 models[j].curve.append(CurvePoint(step, point_losses[j], point_accs[j]))
             saver.publish(step)
@@ -367,12 +389,16 @@ def _train(
 def _evaluate(
     runner: Engine, models: list[_Model], data: Dataset, device: torch.device, eval_chunk: int
 ) -> None:
-    """Validation and test accuracy of every model; a trial stopped at a rung (``pruned``) gets
-    its validation accuracy only: the test set is for reported results."""
+    """Validation and test metric (accuracy, for the homework) of every model; a trial stopped
+    at a rung (``pruned``) gets its validation metric only: the test set is for reported
+    results."""
     runner.finish()
-    val = evaluate(runner, *_as_tensors(data.validation, device), eval_chunk)
+    metric = metric_of(models[0].config).name
+    val = evaluate(runner, *_as_tensors(data.validation, device), eval_chunk, metric)
     final = any(m.status is not Status.PRUNED for m in models)
-    test = evaluate(runner, *_as_tensors(data.test, device), eval_chunk) if final else [None] * len(models)
+    test: list[float | None] = [None] * len(models)
+    if final:
+        test = evaluate(runner, *_as_tensors(data.test, device), eval_chunk, metric)
     for m, v, t in zip(models, val, test):
         m.val_accuracy = v
         m.test_accuracy = None if m.status is Status.PRUNED else t
@@ -385,13 +411,13 @@ def _states(
     training could have saved (:func:`~.checkpoint.state_problem`)."""
     if policy is None:
         return [None] * len(configs)
-    n_train, n_input = len(data.train), data.train.images.shape[-1]
+    n_train, shape = len(data.train), data.shape
     return [
         ckpt.best_checkpoint(
             policy.keeper,
             c.key(),
-            lambda s, c=c: ckpt.state_problem(s, c, until, n_train),
-            ckpt.size_limit(c, n_train, n_input),
+            lambda s, c=c: ckpt.state_problem(s, c, until, n_train, shape),
+            ckpt.size_limit(c, n_train, shape.n_input, shape.n_output),
         )
         for c in configs
     ]
@@ -426,7 +452,8 @@ def train_group(
 
     Raises:
         ConfigError: an argument of the wrong kind (``configs`` not a non-empty list of
-            TrialConfig, ``data`` not a Dataset, an unknown ``device`` or ``engine``, ``on_step``
+            TrialConfig, ``data`` not a Dataset or its ``shape`` not a TaskShape the engines
+            train, an unknown ``device`` or ``engine``, ``on_step``
             not callable, ``eval_chunk`` not a positive integer), or configs that do not form
             one group. Checked before training: a bad argument is not a ``failed`` trial.
     """
@@ -487,7 +514,7 @@ def _train_group(
     try:
         with precision_context(proto.precision), flushed(device):
             torch.manual_seed(proto.seed)  # nothing should draw from it; pin it anyway
-            runner = make_engine(engine, configs, device)
+            runner = make_engine(engine, configs, device, data.shape)
             why = first and next(
                 filter(
                     None, (ckpt.tensor_problem(runner, j, s) for j, s in enumerate(states) if s is not None)

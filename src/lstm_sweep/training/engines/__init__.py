@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ...data import ROWS, TaskShape
 from ...errors import ConfigError
 from ...study import TrialConfig, show
 
@@ -97,16 +98,31 @@ def choose_engine(config: TrialConfig, engine: str, device_type: str) -> str:
     return "single"
 
 
-def make_engine(name: str, configs: Sequence[TrialConfig], device: torch.device) -> Engine:
-    """Build engine ``name`` holding ``configs`` on ``device``.
+def make_engine(
+    name: str, configs: Sequence[TrialConfig], device: torch.device, shape: TaskShape = ROWS
+) -> Engine:
+    """Build engine ``name`` holding ``configs`` on ``device``, for a task of ``shape``.
+
+    Args:
+        name: a key of :data:`ENGINES`.
+        configs: the trials (model ``j`` is ``configs[j]``).
+        device: where the models live.
+        shape: what the task's sequences are to a model (:class:`~lstm_sweep.data.TaskShape`:
+            inputs, head, readout, loss); the homework's rows by default.
+
+    Returns:
+        The engine (:class:`.base.Engine`).
 
     Raises:
         ConfigError: an unknown engine; ``configs`` not a non-empty list of TrialConfig (one for
             ``single``; for ``fused``, trials that train together: one
             :meth:`~lstm_sweep.study.trial.TrialConfig.group_key`), or trials the engine
-            cannot train; ``device`` not a ``torch.device``.
+            cannot train; ``device`` not a ``torch.device``; ``shape`` not a TaskShape one
+            can train (a positive ``n_input`` and ``n_output``, a readout ``last`` or
+            ``every``, a loss ``xent`` or ``mse`` with one output for ``mse``).
     """
     _check_name(name, tuple(ENGINES))
+    check_shape(shape)
     if not isinstance(configs, (list, tuple)) or not configs:
         raise ConfigError(f"engine {name} needs a non-empty list of trials, got {show(configs)}")
     for c in configs:
@@ -126,4 +142,23 @@ def make_engine(name: str, configs: Sequence[TrialConfig], device: torch.device)
     if not isinstance(device, torch.device):
         raise ConfigError(f"an engine needs a torch.device, got {show(device)}")
     module, cls = ENGINES[name].target.split(":")
-    return getattr(importlib.import_module(module, __name__), cls)(configs, device)
+    return getattr(importlib.import_module(module, __name__), cls)(configs, device, shape)
+
+
+def check_shape(shape: object) -> None:
+    """Raises ConfigError (naming ``shape``) unless it is a :class:`TaskShape` the engines train."""
+    if not isinstance(shape, TaskShape):
+        raise ConfigError(f"shape must be a TaskShape, got {show(shape)}")
+    bad = [
+        f"its {f} must be a positive integer, got {show(v)}"
+        for f, v in (("n_input", shape.n_input), ("n_output", shape.n_output))
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1
+    ]
+    if shape.readout not in ("last", "every"):
+        bad.append(f"its readout must be last or every, got {show(shape.readout)}")
+    if shape.loss not in ("xent", "mse"):
+        bad.append(f"its loss must be xent or mse, got {show(shape.loss)}")
+    elif shape.loss == "mse" and shape.n_output != 1:
+        bad.append(f"a loss mse has one output, got n_output {show(shape.n_output)}")
+    if bad:
+        raise ConfigError(f"shape: {bad[0]}")

@@ -1,5 +1,12 @@
-"""What every engine is: the protocol the training loop relies on, and the precision each step
-runs in (shared by all engines, so that single and fused trials compute alike)."""
+"""What every engine is: the protocol the training loop relies on, the precision each step runs
+in, and how a task's targets meet the logits (shared by all engines, so that single and fused
+trials compute alike).
+
+A task's :class:`~lstm_sweep.data.TaskShape` says what the logits are: with ``readout="last"``
+(K, B, O) from the last state; with ``"every"`` (K, T * B, O) from every step's state, rows in
+time-major order (t, b), against the targets (B, T) flattened as ``y.t().reshape(-1)``
+(:func:`flat_targets`). Loss ``"xent"`` is the mean softmax cross-entropy over all targets,
+``"mse"`` the mean of ``(out - y)^2`` with O = 1 (:func:`task_losses`)."""
 
 from __future__ import annotations
 
@@ -7,7 +14,9 @@ import contextlib
 from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 
+from ...data import TaskShape
 from ..optim import TFOptimizer
 
 
@@ -24,13 +33,16 @@ class Engine(Protocol):
     params: list[torch.Tensor]
     optimizer: TFOptimizer
     stacked: bool
+    shape: TaskShape  # the task's inputs, head, readout and loss
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """One update of every model on batch x (B, T, I), y (B,); returns the (K,) losses
-        before the update."""
+        """One update of every model on batch x (B, T, I) float (tokens already one-hot), y its
+        targets ((B,) or (B, T) for an every-step readout); returns the (K,) losses before the
+        update."""
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(K, B, classes) logits of every model, no gradients."""
+        """(K, B, O) logits of every model, or (K, T * B, O) time-major for an every-step
+        readout; no gradients."""
 
     def freeze(self, k: int) -> None:
         """Model k diverged: keep its current parameters for evaluation."""
@@ -57,3 +69,19 @@ def autocast(precision: str, device: torch.device):
     one autocast region PyTorch caches the bf16 copies of the weights, which would then go stale
     after the first update."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def flat_targets(y: torch.Tensor, shape: TaskShape) -> torch.Tensor:
+    """The targets in the logits' row order: ``y`` (B,) as it is; (B, T) for an every-step
+    readout as (T * B,), time-major."""
+    return y.t().reshape(-1) if shape.readout == "every" else y
+
+
+def task_losses(logits: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Each model's mean loss (K,) of ``logits`` (K, N, O) against flat targets ``y`` (N,):
+    softmax cross-entropy (``"xent"``, integer classes) or squared error (``"mse"``, floats
+    against the one output)."""
+    k, n, o = logits.shape
+    if loss == "mse":
+        return (logits[..., 0] - y).square().mean(-1)
+    return F.cross_entropy(logits.reshape(k * n, o), y.repeat(k), reduction="none").view(k, n).mean(-1)

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from ...data import ROWS, TaskShape
 from ...study import TrialConfig
 from ..model import build_trial_model
 from ..optim import TFOptimizer
 from ..param import rate_scale
-from .base import autocast
+from .base import autocast, flat_targets, task_losses
 
 
 class SingleEngine:
@@ -22,11 +23,12 @@ class SingleEngine:
     name = "single"
     stacked = False  # one model: its tensors have no model dimension
 
-    def __init__(self, configs: Sequence[TrialConfig], device: torch.device):
+    def __init__(self, configs: Sequence[TrialConfig], device: torch.device, shape: TaskShape = ROWS):
         (config,) = configs
         self.k = 1
+        self.shape = shape
         self.amp = lambda: autocast(config.precision, device)
-        self.model = build_trial_model(config).to(device)
+        self.model = build_trial_model(config, shape).to(device)
         # the TF optimizer on the trainable parameters, called directly: torch.optim's step
         # wrapper costs ~10 % of a step at small widths
         named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
@@ -39,15 +41,20 @@ class SingleEngine:
         self.optimizer = TFOptimizer(config.optimizer, self.params, config.lr, config.opt, scales)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        y = flat_targets(y, self.shape)
         with self.amp():
-            loss = F.cross_entropy(self.model(x), y)
+            out = self.model(x)  # (B, O), or (T * B, O) time-major
+            if self.shape.loss == "xent":
+                loss = F.cross_entropy(out, y)
+            else:
+                loss = task_losses(out.float()[None], y, self.shape.loss)[0]
         self.optimizer.step(torch.autograd.grad(loss, self.params))
         return loss.detach()[None]  # (1,)
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         with self.amp():
-            return self.model(x)[None]  # (1, B, 10)
+            return self.model(x)[None]  # (1, B, O), or (1, T * B, O)
 
     def freeze(self, k: int) -> None:
         pass  # with one model, training stops when it diverges
