@@ -26,7 +26,7 @@ import importlib
 import warnings
 from typing import TYPE_CHECKING
 
-from .data import DATASETS, Dataset, load_dataset
+from .data import DATASETS, Dataset, Task, load_dataset, load_text
 from .errors import ConfigError, DataError, LstmSweepError, StoreError
 from .reporting import (
     OutputError,
@@ -52,7 +52,17 @@ from .reporting import (
     verdicts,
 )
 from .store import Store, check_store, load_results
-from .study import PRESETS, CoordPoint, Grid, Status, TrialConfig, TrialResult, lr_range, preset
+from .study import (
+    PRESETS,
+    TASKS,
+    CoordPoint,
+    Grid,
+    Status,
+    TrialConfig,
+    TrialResult,
+    lr_range,
+    preset,
+)
 
 if TYPE_CHECKING:
     from .running import (
@@ -168,10 +178,13 @@ __all__ = [
     "preset",
     "lr_range",
     "TrialConfig",
-    # data
+    # data and tasks
     "DATASETS",
     "Dataset",
     "load_dataset",
+    "TASKS",
+    "Task",
+    "load_text",
     # run, search, check a parametrization
     "run_sweep",
     "sweep_request",
