@@ -114,7 +114,7 @@ def corrupt_dir(mnist_dir, tmp_path):
 
 
 BAD_RUNS = [
-    (["--preset", "nope"], "unknown preset 'nope'; choose one of: cells, hw2, optimizers, quick"),
+    (["--preset", "nope"], "unknown preset 'nope'; choose one of: adding-small, cells, chars-small"),
     (["--hidden", "0"], "'0' is not a positive integer"),
     (["--hidden", "-16"], "'-16' is not a positive integer"),
     (["--hidden", "abc"], "'abc' is not a positive integer"),
