@@ -737,8 +737,8 @@ def _drive(
     with Heartbeat(lambda: Store(store.path), driver, heartbeat_interval(timeout)):
         while units:
             before = finished
-            for _, results in request.executor.run(
-                units, data, request.device, claim=claims, events=events, checkpointing=policy
+            for _, results in _run_by_task(
+                request, units, data, claim=claims, events=events, checkpointing=policy
             ):
                 for result in results:
                     result, refused = _storable(result)
@@ -768,6 +768,29 @@ def _drive(
         wall_s=time.perf_counter() - t0,
         by_others=len(plan.pending) - finished,
     )
+
+
+def _run_by_task(request: SweepRequest, units: Sequence[WorkUnit], data: Dataset, **options):
+    """The executor's results of ``units``, each run of consecutive units of one task (task,
+    length, task seed) on that task's data (the data layer's ``task_data``: rows' is ``data``
+    itself, pixels' its images as 784 steps, a generated task's its sequences)."""
+    from ..data import task_data
+
+    start = 0
+    while start < len(units):
+        c = units[start].configs[0]
+        which = (c.task, c.length, c.task_seed)
+        end = start + 1
+        while end < len(units) and _task_of(units[end]) == which:
+            end += 1
+        own = data if c.task == "rows" else task_data(data, c.task, c.length, c.task_seed)
+        yield from request.executor.run(units[start:end], own, request.device, **options)
+        start = end
+
+
+def _task_of(unit: WorkUnit) -> tuple:
+    c = unit.configs[0]
+    return (c.task, c.length, c.task_seed)
 
 
 def _storable(result: TrialResult) -> tuple[TrialResult, bool]:
