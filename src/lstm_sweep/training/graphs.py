@@ -12,7 +12,9 @@ Adam's bias correction at step ``t``: the optimizer is *held*
 (:meth:`~lstm_sweep.training.optim.TFOptimizer.hold`), so the loop counts the step and writes the
 correction into a device tensor before each replay. A replayed step runs the same kernels on the
 same values as the eager one, so it gives the same numbers, bit for bit (the GPU check compares
-them).
+them). Any task's step replays alike: the batch arrives as the model reads it (token ids made
+one-hot by the loop) and the targets ((B,) or (B, T), classes or floats) are copied into fixed
+buffers of their own shape and type; the every-step readout adds no Python value to the step.
 
 The first steps run eagerly on a side stream (libraries initialise lazily, the allocator warms
 up), then the next one is captured and replayed. If capturing fails, training goes on eagerly.
