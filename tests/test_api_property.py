@@ -362,6 +362,12 @@ TRIAL_WORDS = {
     "param": ("parametrization",),
     "base_width": ("base width",),
     "readout": ("readout init",),
+    "task": ("task",),
+    "length": ("task length",),
+    "task_seed": ("task seed",),
+    "task_id": ("task_id",),
+    "task_metric": ("task_metric",),
+    "task_chance": ("task_chance",),
 }
 
 
@@ -472,6 +478,7 @@ def test_the_axes_are_declared_once_and_name_trial_fields():
         "param",
         "readout",
         "precision",
+        "task",
     ]
 
 

@@ -102,7 +102,6 @@ def test_what_the_declaration_makes_is_what_earlier_releases_had():
         "seeds": "seed",
         "cells": "cell",
         "optimizers": "optimizer",
-        "tasks": "task",
     }
     assert list(inspect.signature(Grid).parameters)[:3] == ["hidden", "lr", "seed"]
     defaults = Grid(hidden=16, lr=0.1)
@@ -115,7 +114,6 @@ def test_what_the_declaration_makes_is_what_earlier_releases_had():
     )
     assert TrialConfig(hidden=16, lr=1e-3, steps=30).key() == "445f36ee6d6f1d077a4dbc1e65a7d836"
     assert [a.flag for a in axis_options()] == [
-        "--task",
         "--hidden",
         "--lr",
         "--seeds",
@@ -127,6 +125,7 @@ def test_what_the_declaration_makes_is_what_earlier_releases_had():
         "--param",
         "--readout",
         "--precision",
+        "--task",
     ]
     assert AXIS["steps"].help_text == "Updates per trial, e.g. 300,999  [default: 999]"
     assert AXIS["optimizer"].help_text.endswith("rmsprop,adagrad  [default: adam]")

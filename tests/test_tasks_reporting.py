@@ -120,7 +120,7 @@ def test_a_tasks_tables_never_mix_with_another_tasks(tmp_path):
     across = [f for f in items if f.kind.startswith("across")]
     assert across == []  # three tasks, scored apart: nothing to compare across them
     names = [f.text for f in items if f.kind == "facet"]
-    assert names == ["rows · mnist", "adding · length 600 · generated", "chars · length 100 · mnist"]
+    assert names == ["rows · mnist", "chars · length 100 · mnist", "adding · length 600 · generated"]
 
 
 def test_a_rows_store_is_unchanged_by_the_metric(tmp_path):
@@ -171,7 +171,7 @@ def test_compare_with_the_tcn_reference(tmp_path):
     assert "adding (mean squared error, lower is better)" in text
     assert "0.164" in text and "50,000 training sequences" in text and "Bai, Kolter & Koltun 2018" in text
     assert "ours: 32 units (~5K parameters), 100 steps of adam at lr 0.001" in text
-    assert "rows: not in the TCN paper's Table 1 (compare it with --reference hw2)." in text
+    assert "rows: not in the TCN paper's Table 1 (compare it with the reference hw2)." in text
     assert (
         "adding lstm: ours 0.02 vs published 0.164 (mean squared error, lower is better): ours is better."
     ) in text

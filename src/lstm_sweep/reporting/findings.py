@@ -1203,7 +1203,7 @@ def compare_published(results: Sequence[TrialResult]) -> TaskComparison:
     for task in tasks:
         info = TASKS.get(task)
         if info is None or not info.references:
-            why = "compare it with --reference hw2" if task == "rows" else "no published number to compare"
+            why = "compare it with the reference hw2" if task == "rows" else "no published number to compare"
             text = f"{printable(task)}: not in the TCN paper's Table 1 ({why})."
             summary.append(Finding("unpublished", text, {"task": task}))
             continue

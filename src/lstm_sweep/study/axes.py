@@ -310,18 +310,6 @@ def _upper(value: object) -> str:
 # Declared in the order reports list them (facets, ``--where``); the seed's choices first.
 TRIAL_AXES: tuple[TrialAxis, ...] = (
     TrialAxis(
-        "task",
-        TASK_VALUES,
-        "task",
-        "task",
-        "task",
-        default=DEFAULT_TASK,
-        nesting=5,
-        alias="tasks",
-        help="Tasks, e.g. rows,pixels,permuted (images), adding,copy (generated), chars (a "
-        "text file), or your own as module:Class or file.py:Class",
-    ),
-    TrialAxis(
         "hidden",
         counts(MAX_HIDDEN),
         "hidden size",
@@ -453,6 +441,17 @@ TRIAL_AXES: tuple[TrialAxis, ...] = (
         nesting=60,
         help="fp32 = faithful; tf32 = TF32 matmuls on NVIDIA GPUs; bf16 = bfloat16 "
         "autocast; a list runs each. Refused where the device cannot run it",
+    ),
+    TrialAxis(
+        "task",
+        TASK_VALUES,
+        "task",
+        "task",
+        "task",
+        default=DEFAULT_TASK,
+        nesting=5,
+        help="Tasks, e.g. rows,pixels,permuted (images), adding,copy (generated), chars (a "
+        "text file), or your own as module:Class or file.py:Class",
     ),
 )
 AXIS: dict[str, TrialAxis] = {a.name: a for a in TRIAL_AXES}

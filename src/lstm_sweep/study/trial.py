@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 
 from ..errors import ConfigError
 from .axes import AXIS, DEFAULT_BASE_WIDTH, SEED_DISPLAY_STEP, axis_field
-from .limits import check_positive_int, check_seed, show
+from .limits import MAX_STEPS, check_count, check_positive_int, check_seed, show
 from .optimizers import optimizer_settings
 from .tasks import GENERATED, METRICS, TASKS
 
@@ -38,12 +38,18 @@ KEY_FIELDS_V1 = (
     "dataset",
 )
 
+def _check_length(value: object) -> None:
+    """A task's length: 0 (the task's default) or a count of steps up to MAX_STEPS."""
+    if value != 0 or isinstance(value, bool):
+        check_count("task length", value, MAX_STEPS)
+
+
 # How the fields that are no axis are checked (``opt``: by its optimizer, in __post_init__).
 _OWN_CHECKS: dict[str, Callable[[object], None]] = {
     "data_seed": lambda v: check_seed("data seed", v),
     "display_step": lambda v: check_positive_int("display step", v),
     "base_width": lambda v: check_positive_int("base width", v),
-    "length": lambda v: v == 0 or check_positive_int("task length", v),
+    "length": lambda v: _check_length(v),
     "task_seed": lambda v: check_seed("task seed", v),
 }
 
