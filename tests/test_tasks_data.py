@@ -570,3 +570,20 @@ def test_the_data_layer_agrees_with_the_tasks_declaration(mnist):
         assert (d.shape.readout == "every") == info.every_step
         assert d.train.images.shape[1] == info.steps(length)
     assert ROWS == TaskShape() and task_data(mnist, "rows", 0, 0).shape == ROWS
+
+
+def test_data_for_task_makes_each_trials_data_once_and_never_mixes_tasks():
+    from lstm_sweep.data import data_for_task, load_dataset
+
+    images = load_dataset(os.environ["LSTM_SWEEP_DATA_DIR"])
+    assert data_for_task(images, "rows", 0, 0) is images  # the homework's: the images as loaded
+    pixels = data_for_task(images, "pixels", 0, 0)
+    assert pixels.made_for == ("pixels", 0, 0) and pixels.shape.n_input == 1
+    assert data_for_task(pixels, "pixels", 0, 0) is pixels  # made already: used as it is
+    for other in (("permuted", 0, 0), ("permuted", 0, 1), ("rows", 0, 0)):
+        with pytest.raises(ConfigError, match="data was made for task"):
+            data_for_task(pixels, *other)  # would train a permuted trial on unpermuted pixels
+    permuted = data_for_task(images, "permuted", 0, 1)
+    assert permuted.made_for == ("permuted", 0, 1)
+    adding = data_for_task(generated_data(), "adding", 50, 3)
+    assert adding.made_for == ("adding", 50, 3) and adding.train.images.shape[1:] == (50, 2)

@@ -43,8 +43,14 @@ PIXELS = TaskShape(n_input=1, n_output=10, readout="last", loss="xent")
 TASK_OF = {TOKENS: "chars", MSE: "adding", PIXELS: "pixels"}
 
 
-def toy_data(shape: TaskShape, steps: int = 12, n: int = (60, 20, 20), seed: int = 0) -> Dataset:
-    """A Dataset in ``shape``'s layout from random numbers."""
+def toy_data(
+    shape: TaskShape, steps: int = 12, n: int = (60, 20, 20), seed: int = 0, task: str | None = None
+) -> Dataset:
+    """A Dataset in ``shape``'s layout from random numbers, made for ``task`` (by default the
+    task ``shape`` stands for; its default length, task seed 0) as task_data would have made it."""
+    fallback = "chars" if shape.tokens else "adding" if shape.loss == "mse" else "pixels"
+    task = task or TASK_OF.get(shape, fallback)
+    made_for = (task, TrialConfig(hidden=1, lr=0.1, task=task).length, 0)
     rng = np.random.default_rng(seed)
 
     def split(m: int) -> Split:
@@ -61,7 +67,9 @@ def toy_data(shape: TaskShape, steps: int = 12, n: int = (60, 20, 20), seed: int
         return Split(x, y)
 
     name = {TOKENS: "toy-chars", MSE: "toy-adding", PIXELS: "toy-pixels"}.get(shape, "toy-task")
-    return Dataset(name, "handmade", split(n[0]), split(n[1]), split(n[2]), shape=shape)
+    return Dataset(
+        name, "handmade", split(n[0]), split(n[1]), split(n[2]), shape=shape, made_for=made_for
+    )
 
 
 def random_tf_params(hidden, seed, n_input, n_output):

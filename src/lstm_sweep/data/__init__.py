@@ -31,6 +31,7 @@ from .tasks import (
     GENERATED_FINGERPRINT,
     Task,
     UserTask,
+    data_for_task,
     generated_data,
     load_user_task,
     permutation,
@@ -73,5 +74,6 @@ __all__ = [
     "permutation",
     "resolve_data_dir",
     "task_data",
+    "data_for_task",
     "text_vocabulary",
 ]

@@ -88,6 +88,9 @@ class Dataset:
     fingerprint: str = ""
     shape: TaskShape = ROWS
     vocab: tuple[str, ...] = ()
+    # what :func:`~lstm_sweep.data.tasks.task_data` made it for: (task, length, task seed);
+    # () for data as loaded (images, a text, the generated placeholder)
+    made_for: tuple = ()
 
     def __post_init__(self) -> None:
         check_dataset_name(self.name, "dataset name")

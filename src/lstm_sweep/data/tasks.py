@@ -25,7 +25,7 @@ import math
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -679,6 +679,34 @@ def task_data(data: Dataset | None, task: str | UserTask, length: int, task_seed
             chars, a split too short), or a user task cannot be imported or returns bad data.
     """
     task_seed = _check_seed(task_seed)
+    made = _task_data(data, task, length, task_seed)
+    if made is data:  # rows: the images as they are
+        return data
+    name = task.spec if isinstance(task, UserTask) else task
+    return replace(made, made_for=(name, length, task_seed))
+
+
+def data_for_task(data: Dataset, task: str, length: int, task_seed: int) -> Dataset:
+    """``data`` as a trial of (``task``, ``length``, ``task_seed``) trains on it: itself where
+    :func:`task_data` made it for that trial's task (or it is images and the task is rows),
+    else :func:`task_data` of it.
+
+    Raises:
+        ConfigError: ``data`` was made for another task (a pixels dataset given to a permuted
+            trial would train it unpermuted); any error of :func:`task_data`.
+    """
+    if data.made_for == (task, length, task_seed) or (task == "rows" and not data.made_for):
+        return data
+    if data.made_for:
+        made = ", ".join(str(v) for v in data.made_for)
+        raise ConfigError(
+            f"data was made for task ({made}), not ({task}, {length}, {task_seed}); pass the data "
+            "as loaded (images, a text or generated_data()) and each trial makes its task's"
+        )
+    return task_data(data, task, length, task_seed)
+
+
+def _task_data(data: Dataset | None, task: str | UserTask, length: int, task_seed: int) -> Dataset:
     if isinstance(task, UserTask):
         return user_task_data(task, length, task_seed)
     if task in IMAGE_TASKS:

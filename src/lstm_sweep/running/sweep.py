@@ -774,7 +774,7 @@ def _run_by_task(request: SweepRequest, units: Sequence[WorkUnit], data: Dataset
     """The executor's results of ``units``, each run of consecutive units of one task (task,
     length, task seed) on that task's data (the data layer's ``task_data``: rows' is ``data``
     itself, pixels' its images as 784 steps, a generated task's its sequences)."""
-    from ..data import task_data
+    from ..data import data_for_task
 
     start = 0
     while start < len(units):
@@ -783,7 +783,7 @@ def _run_by_task(request: SweepRequest, units: Sequence[WorkUnit], data: Dataset
         end = start + 1
         while end < len(units) and _task_of(units[end]) == which:
             end += 1
-        own = data if c.task == "rows" else task_data(data, c.task, c.length, c.task_seed)
+        own = data_for_task(data, c.task, c.length, c.task_seed)
         yield from request.executor.run(units[start:end], own, request.device, **options)
         start = end
 

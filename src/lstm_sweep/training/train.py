@@ -38,7 +38,7 @@ from typing import cast
 
 import torch
 
-from ..data import BatchStream, Dataset
+from ..data import BatchStream, Dataset, data_for_task
 from ..errors import ConfigError
 from ..study import CurvePoint, Status, TrialConfig, TrialResult, encode_live, metric_of
 from . import checkpoint as ckpt
@@ -458,6 +458,8 @@ def train_group(
             one group. Checked before training: a bad argument is not a ``failed`` trial.
     """
     device = _check_arguments(configs, data, device, engine, on_step, eval_chunk)
+    first = configs[0]  # the data as this group's task reads it (a sweep passes it made so)
+    data = data_for_task(data, first.task, first.length, first.task_seed)
     if checkpointing is not None and not isinstance(checkpointing, Checkpointing):
         raise ConfigError(f"checkpointing must be a Checkpointing or None; got {checkpointing!r:.60}")
     steps = configs[0].steps
