@@ -50,3 +50,29 @@ def test_a_rate_above_the_peak_is_an_error_not_a_result():
     bench.check_below_peak(100.0, 120.0, "strategy auto")  # below: fine
     with pytest.raises(SystemExit, match="682 GFLOP/s, above this machine's 120 GFLOP/s"):
         bench.check_below_peak(682.0, 120.0, "strategy auto")
+
+
+_tasks_spec = importlib.util.spec_from_file_location(
+    "bench_tasks", Path(__file__).parents[1] / "benchmarks" / "bench_tasks.py"
+)
+bench_tasks = importlib.util.module_from_spec(_tasks_spec)
+_tasks_spec.loader.exec_module(bench_tasks)
+
+
+def test_bench_tasks_counts_the_plans_flops_of_each_task():
+    # 3 B T 2 (I + H) 4H per model: pixels is 28 (1 + H) / (28 + H) times rows
+    for h in (16, 32, 128):
+        rows = bench_tasks.update_flops("rows", h, 4, 50)
+        assert rows == 4 * 3 * 50 * 28 * 2 * (28 + h) * 4 * h
+        assert bench_tasks.update_flops("pixels", h, 4, 50) / rows == pytest.approx(28 * (1 + h) / (28 + h))
+    assert len({c.group_key() for c in bench_tasks.configs_for("pixels", 16, 4, 50)}) == 1  # they fuse
+
+
+@pytest.mark.slow
+def test_bench_tasks_quick_prints_its_table(capsys):
+    bench_tasks.main(["--quick", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert "torch " in out and "machine: " in out
+    header, row = out.splitlines()[4:6]
+    assert header.split()[:2] == ["hidden", "rows"] and "plain/fused" in header
+    assert row.split()[0] == "16" and len(row.split()) == 9
