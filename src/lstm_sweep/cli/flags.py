@@ -40,6 +40,7 @@ FLAGS = {
     "rungs": "--rungs",
     "seeds": "--seeds",
     "store": "--db",
+    "text": "--text",
     "where": "--where",
     "widths": "--hidden widths",
     "window": "--window",
