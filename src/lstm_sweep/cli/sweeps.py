@@ -11,7 +11,7 @@ import lstm_sweep as api
 from lstm_sweep import Grid, build_tables, load_results, preset, render_tables
 from lstm_sweep.reporting import printable
 from lstm_sweep.running import human_seconds
-from lstm_sweep.study import LIMITS, axis_options
+from lstm_sweep.study import LIMITS, TASKS, axis_options
 
 from . import options as o
 from .console import execute_with_progress, load_data, printable_lines
@@ -30,6 +30,7 @@ def grid_of(opts: dict) -> Grid:
     axes = {a.name: opts[a.name] or getattr(base, a.name) for a in axis_options()}
     if opts["repeats"]:
         axes["seed"] = tuple(range(opts["repeats"]))
+    _refuse_unread_task_options(axes["task"], opts["length"], opts["task_seed"])
     size = math.prod(len(values) for values in axes.values())
     if size > LIMITS["trials"]:  # the library's limit, said with what the flags can do
         raise click.UsageError(
@@ -47,6 +48,28 @@ def grid_of(opts: dict) -> Grid:
         length=opts["length"] or base.length,
         task_seed=base.task_seed if opts["task_seed"] is None else opts["task_seed"],
     )
+
+
+def _refuse_unread_task_options(tasks, length: int | None, task_seed: int | None) -> None:
+    """``--length`` or ``--task-seed`` for tasks none of which reads it (``--task pixels
+    --length 100``: pixels has 784 steps of its own): refused, not silently ignored."""
+    named = ",".join(tasks)
+    if length is not None and not any(t in TASKS and TASKS[t].default_length for t in tasks):
+        readers = _listed([t.name for t in TASKS.values() if t.default_length])
+        raise click.UsageError(
+            f"--length is the sequence length of {readers}; --task {named} sets its own: drop --length"
+        )
+    if task_seed is not None and not any(t not in TASKS or TASKS[t].seeded for t in tasks):
+        readers = ", ".join(t.name for t in TASKS.values() if t.seeded)
+        raise click.UsageError(
+            f"--task-seed seeds {readers} and tasks of your own; --task {named} reads no seed: "
+            "drop --task-seed"
+        )
+
+
+def _listed(names: list[str]) -> str:
+    """``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _refuse_repeated_settings(opt) -> None:
