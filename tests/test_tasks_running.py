@@ -227,3 +227,29 @@ def test_each_task_has_a_preset_asking_the_seeds_question(name, task):
 
 def test_every_preset_has_a_note():
     assert set(PRESET_NOTES) == set(PRESETS)
+
+
+@pytest.mark.parametrize(
+    "task_args",
+    [
+        ("--task", "adding", "--length", "20"),
+        ("--task", "chars", "--length", "20", "--text", "TEXT"),
+        ("--task", "examples/tasks/spikes.py:Spikes"),
+    ],
+    ids=["generated", "text", "user"],
+)
+def test_local_workers_load_each_kind_of_data_and_train_its_task(tmp_path, task_args):
+    """Worker processes load the data as the driver did (generated, a text, a user's task by
+    its file) and make the task's own: every trial done, none 'worker process died'."""
+    from helpers import shakespeare_text
+    from lstm_sweep import load_results
+
+    args = [shakespeare_text() if a == "TEXT" else a for a in task_args]
+    out = cli(
+        "run", *args, "--hidden", "8", "--lr", "0.01,0.1", "--steps", "12", "--batch-size", "10",
+        "--executor", "local", "--workers", "2", "--device", "cpu", "--db", tmp_path / "s.db",
+    )  # fmt: skip
+    assert out.code == 0, out.text
+    results = load_results(tmp_path / "s.db")
+    assert len(results) == 2 and all(r.status.value == "done" for r in results), [r.error for r in results]
+    assert all(r.engine == "single" and r.config.task == args[1] for r in results)

@@ -32,9 +32,11 @@ from .tasks import (
     Task,
     UserTask,
     data_for_task,
+    from_recipe,
     generated_data,
     load_user_task,
     permutation,
+    recipe,
     task_data,
 )
 from .text import is_text, load_text, text_vocabulary
@@ -75,5 +77,7 @@ __all__ = [
     "resolve_data_dir",
     "task_data",
     "data_for_task",
+    "from_recipe",
+    "recipe",
     "text_vocabulary",
 ]

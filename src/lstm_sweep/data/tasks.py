@@ -686,6 +686,35 @@ def task_data(data: Dataset | None, task: str | UserTask, length: int, task_seed
     return replace(made, made_for=(name, length, task_seed))
 
 
+def recipe(data: Dataset) -> tuple[str, str, str]:
+    """How another process loads ``data`` as it was loaded (before any task made it its own):
+    ``(kind, source, name)``, kind ``"generated"``, ``"text"`` or ``"images"``; what
+    :func:`from_recipe` takes. Picklable and small: a worker loads the data itself rather than
+    receiving hundreds of megabytes of it."""
+    if data.name == GENERATED:
+        return ("generated", "", GENERATED)
+    if data.vocab:
+        return ("text", data.source, data.name)
+    return ("images", data.source, data.name)
+
+
+def from_recipe(kind: str, source: str, name: str) -> Dataset:
+    """The data a :func:`recipe` describes, loaded again (its fingerprint is the caller's to
+    compare with the one it expects: files can change in between).
+
+    Raises:
+        DataError: the files cannot be read (any error of the loaders).
+    """
+    from .loading import load_dir
+    from .text import load_text
+
+    if kind == "generated":
+        return generated_data()
+    if kind == "text":
+        return load_text(source, name=name)
+    return load_dir(source)
+
+
 def data_for_task(data: Dataset, task: str, length: int, task_seed: int) -> Dataset:
     """``data`` as a trial of (``task``, ``length``, ``task_seed``) trains on it: itself where
     :func:`task_data` made it for that trial's task (or it is images and the task is rows),

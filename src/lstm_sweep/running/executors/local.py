@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
-from ...data import Dataset, load_dir
+from ...data import Dataset, data_for_task, from_recipe, recipe
 from ...errors import DataError
 from ...study import TrialResult
 from ...training import Checkpointing, train_group
@@ -97,11 +97,11 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _init_worker(source: str, fingerprint: str, threads: int, progress) -> None:
+def _init_worker(how: tuple[str, str, str], fingerprint: str, threads: int, progress) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     torch.set_num_threads(threads)
-    _WORKER["data"] = load_dir(source)
+    _WORKER["data"] = from_recipe(*how)  # as loaded: each trial makes its task's (train_group)
     _WORKER["fingerprint"] = fingerprint
     _WORKER["progress"] = progress
 
@@ -119,6 +119,17 @@ def _same_data() -> Dataset:
     return data
 
 
+def _task_data(config) -> Dataset:
+    """The worker's data as ``config``'s task reads it, made once per task (the last one kept:
+    a sweep runs the units of one task together)."""
+    which = (config.task, config.length, config.task_seed)
+    made = _WORKER.get("made")
+    if made is None or made[0] != which:
+        made = (which, data_for_task(_same_data(), *which))
+        _WORKER["made"] = made
+    return made[1]
+
+
 def _work(
     index: int, unit: WorkUnit, device: torch.device, checkpointing: Checkpointing | None
 ) -> tuple[int, list[TrialResult]]:
@@ -126,7 +137,7 @@ def _work(
     progress.put(("start", index, 0, 0))
     results = train_group(
         unit.configs,
-        _same_data(),
+        _task_data(unit.configs[0]),
         device=device,
         engine=unit.engine,
         on_step=lambda d, t: progress.put(("step", index, d, t)),
@@ -201,7 +212,7 @@ def _pool_once(
                         max_workers=workers,
                         mp_context=ctx,
                         initializer=_init_worker,
-                        initargs=(data.source, data.fingerprint, threads, progress),
+                        initargs=(recipe(data), data.fingerprint, threads, progress),
                     )
                 units.append(unit)
                 futures[pool.submit(_work, len(units) - 1, unit, device, checkpointing)] = unit
