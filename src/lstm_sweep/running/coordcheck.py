@@ -6,16 +6,25 @@ after each, :func:`~lstm_sweep.training.coord.probe` records the mean absolute v
 quantity of the last time step and of its change since init (microsoft/mup's ``coord_check``,
 for the LSTM's own quantities). The records are plain :class:`~lstm_sweep.study.coords.CoordPoint`
 rows; ``lstm_sweep.reporting.coords`` judges and draws them.
+
+Any task can be checked (``task=``, with its ``length`` and ``task_seed``): the batch is the first
+sequences of the task's training split (:func:`~lstm_sweep.data.data_for_task`), token ids read
+one-hot, and the engines train on the task's loss and readout. The quantities are those of the
+last time step whatever the readout: for a task scored at every step (copy, chars) the last
+step's logits are one of its T outputs, each made by the same weights from a state of the same
+kind, so their width scaling is that of any other step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
 import torch
 
-from ..data import Dataset
+from ..data import Dataset, TaskShape, data_for_task, load_user_task
 from ..errors import ConfigError
 from ..study import (
     COORD_BATCH,
@@ -25,12 +34,22 @@ from ..study import (
     DEFAULT_BASE_WIDTH,
     MAX_HIDDEN,
     PARAMS,
+    TASKS,
     CoordPoint,
     TrialConfig,
     check_count,
+    is_user_task,
     show,
 )
-from ..training import ADAM_LIKE, flushed, make_engine, probe, readout_multiplier, resolve_device
+from ..training import (
+    ADAM_LIKE,
+    flushed,
+    make_engine,
+    model_inputs,
+    probe,
+    readout_multiplier,
+    resolve_device,
+)
 from .cost import device_memory, human_bytes, trial_params, unit_memory
 from .units import WorkUnit
 
@@ -59,6 +78,24 @@ def _distinct(name: str, values: object, check: Callable[[Any], object]) -> tupl
     return tuple(values)
 
 
+def task_fields(task: str = "rows", length: int = 0, task_seed: int = 0) -> dict[str, Any]:
+    """The task fields of a check's trials: ``task``, ``length``, ``task_seed``, and for a task
+    of the user's own (``module:Class``, ``file.py:Class``) what its loader gives
+    (``task_id``, ``task_metric``, ``task_chance`` and its own ``length``), as a sweep's trials
+    hold them.
+
+    Raises:
+        ConfigError, DataError: a user's task that cannot be loaded (from the data layer).
+    """
+    fields: dict[str, Any] = {"task": task, "length": length, "task_seed": task_seed}
+    if isinstance(task, str) and task not in TASKS and is_user_task(task):
+        user = load_user_task(task)
+        fields.update(
+            task_id=user.task_id, task_metric=user.metric, task_chance=user.chance, length=user.length
+        )
+    return fields
+
+
 def coord_check(
     data: Dataset,
     *,
@@ -74,18 +111,29 @@ def coord_check(
     batch_size: int = COORD_BATCH,
     device: str | torch.device = "cpu",
     on_done: Callable[[str, int], None] | None = None,
+    task: str = "rows",
+    length: int = 0,
+    task_seed: int = 0,
 ) -> list[CoordPoint]:
     """Measure every quantity's size per parametrization, width and step (0 = init).
 
     Every argument becomes part of a :class:`TrialConfig` and is checked as one (a bad cell,
-    rate, seed, ...); ``lr`` None is :func:`default_lr`. ``on_done(param, width)`` is called as
-    each width is measured. The batch is the first ``batch_size`` training images.
+    rate, seed, task, ...); ``lr`` None is :func:`default_lr`. ``on_done(param, width)`` is
+    called as each width is measured. ``data`` is the data as loaded for the task (images for
+    rows, pixels and permuted; a text, :func:`~lstm_sweep.data.load_text`, for chars; anything,
+    :func:`~lstm_sweep.data.generated_data` say, for the generated tasks and the user's own);
+    the trials' ``length`` (0: the task's default) and ``task_seed`` make the task's sequences
+    (:func:`~lstm_sweep.data.data_for_task`), and the batch is the first ``batch_size``
+    training sequences. The quantities are those of the last time step, also for a task scored
+    at every step (the module's docstring says why that is enough).
 
     Raises:
         ConfigError: fewer than two widths, repeated values, anything a trial refuses, a batch
             larger than the training split, more than :data:`MAX_COORD_STEPS` steps, a widest
             width that cannot fit in the device's memory, or an
-            ``on_done`` that is not callable (all checked before any work).
+            ``on_done`` that is not callable (all checked before any training).
+        DataError: data the task cannot read (images for chars, a text too short for one
+            sequence of ``length``, ...).
     """
     if not isinstance(data, Dataset):
         raise ConfigError(f"a coordinate check needs a Dataset, got {show(data)}")
@@ -98,38 +146,42 @@ def coord_check(
     if on_done is not None and not callable(on_done):
         raise ConfigError(f"on_done must be a function (param, width) or None, got {show(on_done)}")
     lr = default_lr(optimizer) if lr is None and isinstance(optimizer, str) else lr
-    TrialConfig(
-        16, lr, cell=cell, optimizer=optimizer, base_width=base_width, readout=readout, batch_size=batch_size
-    )  # every other argument, checked once
-    if batch_size > len(data.train):
-        raise ConfigError(f"batch size {batch_size} is more than the {len(data.train):,} training images")
+    template = TrialConfig(
+        16,
+        lr,
+        cell=cell,
+        optimizer=optimizer,
+        base_width=base_width,
+        readout=readout,
+        batch_size=batch_size,
+        dataset=data.name,
+        **task_fields(task, length, task_seed),
+    )  # every other argument, checked once; the task's length resolved
+    made = data_for_task(data, template.task, template.length, template.task_seed)
+    if batch_size > len(made.train):
+        what = "images" if template.task in TASKS and TASKS[template.task].source == "images" else "sequences"
+        raise ConfigError(f"batch size {batch_size} is more than the {len(made.train):,} training {what}")
     device = resolve_device(device)
-    _check_memory(max(widths), len(seeds), batch_size, cell, device)
-    x = torch.as_tensor(data.train.images[:batch_size], device=device)
-    y = torch.as_tensor(data.train.labels[:batch_size], device=device)
+    _check_memory(replace(template, hidden=max(widths)), len(seeds), device)
+    x, y = _fixed_batch(made, batch_size, device)
     points = []
     with flushed(device):  # as trials train
         for param in params:
             for width in sorted(widths):
                 configs = [
-                    TrialConfig(
+                    replace(
+                        template,
                         hidden=width,
-                        lr=lr,
                         seed=s,
                         data_seed=0,
                         steps=steps,
-                        batch_size=batch_size,
-                        cell=cell,
-                        optimizer=optimizer,
                         param=param,
-                        base_width=base_width,
-                        readout=readout,
-                        dataset=data.name,
+                        base_width=base_width,  # (an sp template holds the default)
                     )
                     for s in seeds
                 ]
                 try:
-                    points += _measure(configs, x, y, steps)
+                    points += _measure(configs, x, y, steps, made.shape)
                 except (MemoryError, RuntimeError) as e:  # torch's out-of-memory errors included
                     if not isinstance(e, MemoryError) and "memory" not in str(e).lower():
                         raise
@@ -143,32 +195,50 @@ def coord_check(
     return points
 
 
-def coord_memory(width: int, seeds: int, batch_size: int, cell: str = "lstm") -> int:
+def _fixed_batch(made: Dataset, batch_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``batch_size`` training sequences as the models read them: inputs (B, T, I)
+    floats (token ids one-hot) and targets (B,) or (B, T)."""
+    inputs = np.ascontiguousarray(made.train.images[:batch_size])
+    if made.shape.tokens:
+        inputs = inputs.astype(np.int64)  # ids of any integer type (a text's uint16)
+    x = model_inputs(torch.as_tensor(inputs, device=device), made.shape)
+    return x, torch.as_tensor(np.ascontiguousarray(made.train.labels[:batch_size]), device=device)
+
+
+def coord_memory(width: int, seeds: int, batch_size: int, cell: str = "lstm", **task: Any) -> int:
     """Bytes one width's check holds at its peak: the fused group's training (weights, optimizer
-    slots, activations of the batch) and the probes' two copies of every seed's weights."""
-    config = TrialConfig(hidden=width, lr=0.01, batch_size=batch_size, cell=cell)
+    slots, activations of the batch) and the probes' two copies of every seed's weights.
+    ``task`` holds the trials' task fields (``task="chars", length=50``; :func:`task_fields`):
+    the task's steps, inputs and readout make its cost (the homework's rows without them)."""
+    config = TrialConfig(hidden=width, lr=0.01, batch_size=batch_size, cell=cell, **task)
+    return _memory(config, seeds)
+
+
+def _memory(config: TrialConfig, seeds: int) -> int:
     unit = WorkUnit((config,) * seeds, "fused")
-    parts = unit_memory(unit, eval_chunk=batch_size)
+    parts = unit_memory(unit, eval_chunk=config.batch_size)
     return sum(parts.values()) + 2 * 4 * seeds * trial_params(config)
 
 
-def _check_memory(widest: int, seeds: int, batch_size: int, cell: str, device: torch.device) -> None:
+def _check_memory(widest: TrialConfig, seeds: int, device: torch.device) -> None:
     """Refuse, before any work, a widest width whose check cannot fit in the device's memory
     (a 2^20-unit LSTM would otherwise be allocated, or swap, before it fails)."""
-    need = coord_memory(widest, seeds, batch_size, cell)
+    need = _memory(widest, seeds)
     available, _ = device_memory(device)
     if available is not None and need > available:
         raise ConfigError(
-            f"width {widest} with {seeds} seeds needs about "
+            f"width {widest.hidden} with {seeds} seeds needs about "
             f"{human_bytes(need)}, and {device} has {human_bytes(available)} "
             "free; give smaller widths=, fewer seeds= or a smaller "
             "batch_size="
         )
 
 
-def _measure(configs: list[TrialConfig], x: torch.Tensor, y: torch.Tensor, steps: int) -> list[CoordPoint]:
+def _measure(
+    configs: list[TrialConfig], x: torch.Tensor, y: torch.Tensor, steps: int, shape: TaskShape
+) -> list[CoordPoint]:
     first = configs[0]
-    engine = cast("FusedEngine | FusedCellEngine", make_engine("fused", configs, x.device))
+    engine = cast("FusedEngine | FusedCellEngine", make_engine("fused", configs, x.device, shape))
     mult = readout_multiplier(first)
 
     def now() -> list[dict[str, torch.Tensor]]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .engines.fused_cells import FusedCellEngine
     from .graphs import WARMUP_STEPS, stepper
     from .param import ADAM_LIKE, readout_multiplier
+    from .tasks import model_inputs
     from .train import run_trial, train_group
 
 # Each name -> the module (of this package) that defines it.
@@ -47,6 +48,7 @@ _HOME = {
     "stepper": ".graphs",
     "ADAM_LIKE": ".param",
     "readout_multiplier": ".param",
+    "model_inputs": ".tasks",
     "run_trial": ".train",
     "train_group": ".train",
 }
@@ -73,6 +75,7 @@ __all__ = [
     "device_name",
     "flushed",
     "make_engine",
+    "model_inputs",
     "precision_context",
     "probe",
     "readout_multiplier",
