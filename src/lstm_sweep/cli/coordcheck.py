@@ -1,7 +1,9 @@
 """``coord-check``: does a parametrization keep every coordinate's size as the width grows?
 
-Its model options take one value each (it measures one cell, one optimizer, one batch), where a
-sweep's take lists: see ``options.VARIANTS``."""
+Its model options take one value each (it measures one cell, one optimizer, one batch, one task),
+where a sweep's take lists: see ``options.VARIANTS``. ``--task`` and the tasks' own options
+(``--length``, ``--task-seed``, ``--text``) are a sweep's, and its data is loaded as ``run``
+loads it (:func:`.sweeps.data_loaders`)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,14 @@ import click
 
 import lstm_sweep as api
 from lstm_sweep.reporting import check_folder, check_target, output_folder, printable, render_coord_csv
-from lstm_sweep.study import CELLS, COORD_WIDTHS, LIMITS, OPTIMIZERS, READOUTS
+from lstm_sweep.study import CELLS, COORD_WIDTHS, LIMITS, OPTIMIZERS, READOUTS, TASKS, axis_options
 
 from . import options as o
-from .console import load_data
 from .params import LRS
+from .sweep_options import axis_option, task_options
+from .sweeps import data_loaders
+
+TASK_AXIS = next(a for a in axis_options() if a.name == "task")
 
 
 @click.command(
@@ -22,6 +27,7 @@ from .params import LRS
         "lstm-sweep coord-check                          # sp and mup, widths 128..2048, on the CPU",
         "lstm-sweep coord-check --param mup --optimizer sgd --hidden 128,512,2048 --format csv",
         "lstm-sweep coord-check --cell gru --readout zero --out figures --overwrite",
+        "lstm-sweep coord-check --task chars --text book.txt --length 50 --hidden 64,128,256,512",
     ),
 )
 @o.hidden("128,256,512,1024,2048")
@@ -56,7 +62,7 @@ from .params import LRS
     type=click.IntRange(1, LIMITS["batch_size"]),
     default=32,
     show_default=True,
-    help="Images in the fixed batch (the first of the training set).",
+    help="Sequences in the fixed batch (the first of the task's training set).",
 )
 @o.base_width(64)
 @click.option(
@@ -66,6 +72,8 @@ from .params import LRS
     show_default=True,
     help="The head's initial weights: normal = the seed's N(0,1); zero = zeros.",
 )
+@axis_option(TASK_AXIS)
+@task_options
 @o.device("cpu")
 @o.data_dir
 @o.out_folder
@@ -89,6 +97,10 @@ def coord_check_cmd(
     batch_size,
     base_width,
     readout,
+    task,
+    length,
+    task_seed,
+    text,
     device,
     data_dir,
     out_dir,
@@ -99,9 +111,13 @@ def coord_check_cmd(
     one fixed batch at a large rate, per width: the mean |·| of the input and recurrent
     projections, gate pre-activations, c, h and logits, and of their change since init; one
     verdict per parametrization (flat or not flat) and a log-log figure each
-    (coord-check-<param>.png in --out)."""
+    (coord-check-<param>.png in --out). Any task: the quantities are those of its last step."""
     if lr is not None and len(lr) != 1:
         raise click.BadParameter("give one learning rate", param_hint="'--lr'")
+    if task is not None and len(task) != 1:
+        raise click.BadParameter("give one task", param_hint="'--task'")
+    task = task[0] if task else "rows"
+    kind = data_kind(task, text, data_dir)
     widths = hidden or COORD_WIDTHS
     if len(widths) < 2:
         raise click.BadParameter("give at least two widths to compare", param_hint="'--hidden'")
@@ -111,7 +127,8 @@ def coord_check_cmd(
     if folder.exists():
         for target in targets:  # refused before any training
             check_target(target, "png", overwrite=overwrite)
-    data = load_data(data_dir, False)
+    (load,) = data_loaders(kind, data_dir, ("mnist",), None, text, False)
+    data = load()
     done = []
 
     def on_done(param: str, width: int) -> None:
@@ -132,11 +149,32 @@ def coord_check_cmd(
         batch_size=batch_size,
         device=device,
         on_done=on_done,
+        task=task,
+        length=length or 0,
+        task_seed=task_seed or 0,
     )
     click.echo(render_coord_csv(points) if fmt == "csv" else api.render_coord_table(points))
     folder = output_folder(out_dir)
     for param, target in zip(params, targets):
         fig = api.plot_coord_check(
-            points, param, f"coordinate check: {param} ({cell}, {optimizer}, base width {base_width})"
+            points, param, f"coordinate check: {param} ({task}, {cell}, {optimizer}, base width {base_width})"
         )
         click.echo(printable(api.save_figure(fig, target, overwrite=overwrite)), err=True)
+
+
+def data_kind(task: str, text: str | None, data_dir: str | None) -> str:
+    """The kind of data ``task`` reads (``images``, ``generated``: adding, copy, a task of the
+    user's own; ``text``: chars), with the options that give it: ``--text`` for chars only,
+    ``--data-dir`` for the image tasks only."""
+    info = TASKS.get(task)
+    kind = {"images": "images", "text": "text"}.get(info.source, "generated") if info else "generated"
+    if kind == "text" and text is None:
+        raise click.UsageError(f"--task {task} reads a text: pass --text FILE (a UTF-8 file)")
+    if kind != "text" and text is not None:
+        raise click.UsageError(f"--text is the text of --task chars; --task {task} reads none")
+    if kind != "images" and data_dir is not None:
+        raise click.UsageError(
+            f"--data-dir is for the image tasks (rows, pixels, permuted); --task {task} reads "
+            + ("its --text" if kind == "text" else "no data (it is generated)")
+        )
+    return kind
