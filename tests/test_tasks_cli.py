@@ -217,15 +217,10 @@ def test_a_fifo_as_the_text_is_refused_at_once(hostile, tmp_path, command):
     assert "Traceback" not in proc.stderr and not (tmp_path / "s.db").exists()
 
 
-# The sources of these failures are in running/sweep.py (run_sweep opens the store, binds the
-# dataset and records the plan before a task's data is made), outside the CLI and the data layer.
-STORE_BEFORE_DATA = (
-    "run_sweep (running/sweep.py) opens the store, binds the dataset and records the plan "
-    "before the task's data is made; a task whose data fails then leaves a store behind"
-)
+# A task's data is made before the store is opened (running/sweep.py execute): data a task
+# refuses leaves no store behind, and an existing store's bytes as they were.
 
 
-@pytest.mark.xfail(strict=True, reason=STORE_BEFORE_DATA)
 def test_a_user_task_of_the_wrong_shapes_leaves_no_store(hostile, tmp_path):
     db = tmp_path / "store" / "s.db"
     db.parent.mkdir()
@@ -240,7 +235,6 @@ def test_a_user_task_of_the_wrong_shapes_leaves_no_store(hostile, tmp_path):
     assert not db.exists()
 
 
-@pytest.mark.xfail(strict=True, reason=STORE_BEFORE_DATA)
 def test_a_length_longer_than_the_texts_splits_leaves_no_store(tmp_path):
     text = tmp_path / "short.txt"
     text.write_text("to be or not to be, that is the question. " * 30)  # ~1,300 characters
@@ -250,7 +244,6 @@ def test_a_length_longer_than_the_texts_splits_leaves_no_store(tmp_path):
     assert not db.exists()
 
 
-@pytest.mark.xfail(strict=True, reason=STORE_BEFORE_DATA)
 def test_a_user_task_of_the_wrong_shapes_leaves_a_store_as_it_was(hostile, spikes_store, tmp_path):
     where = tmp_path / "store"
     where.mkdir()

@@ -703,6 +703,9 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
         raise ConfigError(
             "the sweep request has no dataset: sweep_request(..., data=...) or request.with_data(data)"
         )
+    # each task's data made before the store is touched: data a task refuses (a user task's
+    # wrong shapes, a text too short for the length) is an error that leaves the store as it was
+    made = _tasks_data(plan.units, request.data)
     with Store(request.store) as store:
         # the name now means this data in the store (refused if it meant other data)
         store.bind_dataset(request.dataset, request.data.fingerprint)
@@ -712,7 +715,7 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
         try:  # the plan read (and checked) every stored row
             if callbacks.on_start:
                 callbacks.on_start(plan.pending, plan.skipped, plan.units)
-            return _drive(plan, store, driver, claims, callbacks)
+            return _drive(plan, store, driver, claims, callbacks, made)
         finally:
             try:
                 store.release(driver)
@@ -721,11 +724,14 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
 
 
 def _drive(
-    plan: Plan, store: Store, driver: Driver, claims: _Claims, callbacks: SweepCallbacks
+    plan: Plan,
+    store: Store,
+    driver: Driver,
+    claims: _Claims,
+    callbacks: SweepCallbacks,
+    made: dict[tuple, Dataset],
 ) -> SweepSummary:
     request = plan.request
-    data = request.data
-    assert data is not None  # run_sweep refuses a request without its dataset
     env = environment_info(request.device)
     counts: Counter[str] = Counter()
     events = UnitEvents(callbacks.on_unit_start, callbacks.on_step)
@@ -738,7 +744,7 @@ def _drive(
         while units:
             before = finished
             for _, results in _run_by_task(
-                request, units, data, claim=claims, events=events, checkpointing=policy
+                request, units, made, claim=claims, events=events, checkpointing=policy
             ):
                 for result in results:
                     result, refused = _storable(result)
@@ -770,21 +776,31 @@ def _drive(
     )
 
 
-def _run_by_task(request: SweepRequest, units: Sequence[WorkUnit], data: Dataset, **options):
-    """The executor's results of ``units``, each run of consecutive units of one task (task,
-    length, task seed) on that task's data (the data layer's ``task_data``: rows' is ``data``
-    itself, pixels' its images as 784 steps, a generated task's its sequences)."""
+def _tasks_data(units: Sequence[WorkUnit], data: Dataset) -> dict[tuple, Dataset]:
+    """Each task's data (task, length, task seed) among ``units``, made from ``data`` as loaded
+    (the data layer's ``data_for_task``: rows' is ``data`` itself, pixels' its images as 784
+    steps, a generated task's its sequences).
+
+    Raises:
+        ConfigError, DataError: the data does not fit a task (any error of ``task_data``).
+    """
     from ..data import data_for_task
 
+    return {which: data_for_task(data, *which) for which in dict.fromkeys(map(_task_of, units))}
+
+
+def _run_by_task(
+    request: SweepRequest, units: Sequence[WorkUnit], made: dict[tuple, Dataset], **options
+):
+    """The executor's results of ``units``, each run of consecutive units of one task (task,
+    length, task seed) on that task's data (``made``: :func:`_tasks_data`)."""
     start = 0
     while start < len(units):
-        c = units[start].configs[0]
-        which = (c.task, c.length, c.task_seed)
+        which = _task_of(units[start])
         end = start + 1
         while end < len(units) and _task_of(units[end]) == which:
             end += 1
-        own = data_for_task(data, c.task, c.length, c.task_seed)
-        yield from request.executor.run(units[start:end], own, request.device, **options)
+        yield from request.executor.run(units[start:end], made[which], request.device, **options)
         start = end
 
 
