@@ -229,7 +229,7 @@ def test_a_user_task_of_the_wrong_shapes_leaves_no_store(hostile, tmp_path):
         hostile,
         db,
         ["--task", "{d}/shapes.py:Short"],
-        ["inputs are float32 (10, 49, 1)", "shape (N, length=50, n_input=1)"],
+        ["inputs are float32 (10, 49, 1)", "shape (N, 50, 1): N sequences of its length and n_input"],
     )
     assert "Short" in line
     assert not db.exists()
@@ -260,7 +260,7 @@ def test_a_user_task_of_the_wrong_shapes_is_one_error_line(hostile, tmp_path):
         hostile,
         tmp_path / "s.db",
         ["--task", "{d}/shapes.py:Short"],
-        ["task {d}/shapes.py:Short: splits()['train'] inputs are float32 (10, 49, 1)", "length=50"],
+        ["task {d}/shapes.py:Short: splits()['train'] inputs are float32 (10, 49, 1)", "(N, 50, 1)"],
     )
 
 

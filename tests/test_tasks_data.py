@@ -474,7 +474,7 @@ SPLITS_BAD = [
     ("return [1, 2]", "must return a dict with keys train, validation and test"),
     ("return {'train': make(4), 'test': make(4)}", "got ['test', 'train']"),
     ("return {p: make(0) for p in ('train', 'validation', 'test')}", "is empty"),
-    ("return {p: (make(4)[0][:, :5], make(4)[1]) for p in ('train', 'validation', 'test')}", "(N, length=8"),
+    ("return {p: (make(4)[0][:, :5], make(4)[1]) for p in ('train', 'validation', 'test')}", "(N, 8, "),
     ("return {p: (make(4)[0], make(4)[1] + 2) for p in ('train', 'validation', 'test')}", "outside 0..1"),
     ("return {p: (make(4)[0], make(4)[1][:3]) for p in ('train', 'validation', 'test')}", "shape (4,)"),
     ("return {p: (make(4)[0] * np.nan, make(4)[1]) for p in ('train', 'validation', 'test')}", "NaN"),

@@ -552,7 +552,7 @@ def _check_inputs(task: UserTask, where: str, inputs: np.ndarray) -> np.ndarray:
         if inputs.ndim != 2 or inputs.shape[1] != length or not np.issubdtype(inputs.dtype, np.integer):
             raise DataError(
                 f"task {task.spec}: {where} inputs are {inputs.dtype} {inputs.shape}; tokens=True "
-                f"needs integer ids of shape (N, length={length})"
+                f"needs integer ids of shape (N, {length}): N sequences of the task's length"
             )
         if inputs.size and (inputs.min() < 0 or inputs.max() >= shape.n_input):
             raise DataError(
@@ -563,7 +563,7 @@ def _check_inputs(task: UserTask, where: str, inputs: np.ndarray) -> np.ndarray:
     if inputs.ndim != 3 or inputs.shape[1:] != want or not np.issubdtype(inputs.dtype, np.number):
         raise DataError(
             f"task {task.spec}: {where} inputs are {inputs.dtype} {inputs.shape}; they must be "
-            f"numbers of shape (N, length={length}, n_input={shape.n_input})"
+            f"numbers of shape (N, {length}, {shape.n_input}): N sequences of its length and n_input"
         )
     if np.issubdtype(inputs.dtype, np.complexfloating):
         raise DataError(f"task {task.spec}: {where} inputs are complex; they must be real numbers")
