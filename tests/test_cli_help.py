@@ -43,8 +43,8 @@ def _declared_help(text: str | None) -> str:
 
 
 def test_the_group_holds_every_command():
-    assert len(COMMANDS) == 13
-    assert {"run", "search", "plan", "table", "serve", "coord-check", "check"} <= set(COMMANDS)
+    assert len(COMMANDS) == 14
+    assert {"run", "search", "plan", "table", "serve", "coord-check", "check", "presets"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("name", ["", *COMMANDS])

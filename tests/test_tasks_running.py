@@ -173,7 +173,7 @@ def test_task_options_reach_the_grid():
         ("copy", 30, 4, "generated"),
     }
     preset_opts = run.make_context("run", ["--preset", "adding-small"]).params
-    assert grid_of(preset_opts).length == 100
+    assert grid_of(preset_opts).length == 50
     plain = grid_of(run.make_context("run", ["--hidden", "8", "--lr", "0.1"]).params)
     assert (plain.length, plain.task_seed) == (0, 0)
     # rows' trials keep their keys (length and task_seed are not part of them)
@@ -215,7 +215,7 @@ def test_each_task_has_a_preset_asking_the_seeds_question(name, task):
     trials = grid.trials()
     assert {t.task for t in trials} == {task}
     assert len(grid.hidden) >= 3 and len(grid.lr) >= 3  # width x learning rate
-    assert len(trials) <= 40 and max(grid.steps) <= 500
+    assert len(trials) <= 40 and max(grid.steps) <= 2000
     if TASKS[task].default_length:
         assert 0 < trials[0].length <= 100 < TASKS[task].default_length * 10
     note = PRESET_NOTES[name]
@@ -253,3 +253,13 @@ def test_local_workers_load_each_kind_of_data_and_train_its_task(tmp_path, task_
     results = load_results(tmp_path / "s.db")
     assert len(results) == 2 and all(r.status.value == "done" for r in results), [r.error for r in results]
     assert all(r.engine == "single" and r.config.task == args[1] for r in results)
+
+
+def test_presets_lists_every_preset_with_its_task_size_and_note():
+    out = cli("presets")
+    assert out.code == 0, out.text
+    flat = " ".join(out.out.split())
+    for name, grid in PRESETS.items():
+        assert f"{name}: {len(grid.trials()):,} trials; task {grid.trials()[0].task};" in flat
+        assert " ".join(PRESET_NOTES[name].split()[:6]) in flat
+    assert "text=" not in out.out  # the CLI names its flag

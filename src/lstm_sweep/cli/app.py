@@ -13,6 +13,7 @@ from .checks import check_cmd, data
 from .coordcheck import coord_check_cmd
 from .flags import for_cli
 from .guard import guarded
+from .presets import presets_cmd
 from .reports import compare_cmd, export_cmd, findings_cmd, plot_cmd, report_cmd, table
 from .search import search
 from .serve import serve_cmd
@@ -22,6 +23,7 @@ COMMANDS = (
     run,
     search,
     plan_cmd,
+    presets_cmd,
     table,
     findings_cmd,
     compare_cmd,

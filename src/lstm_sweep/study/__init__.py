@@ -53,6 +53,7 @@ from .grid import (
     HW2_HIDDEN,
     HW2_LRS,
     NESTING,
+    PRESET_NOTES,
     PRESETS,
     TRANSFER_LRS,
     Grid,
@@ -94,6 +95,7 @@ from .tasks import (
 from .trial import KEY_FIELDS_V1, PROTOCOL_VERSION, TrialConfig
 
 __all__ = [
+    "PRESET_NOTES",
     "failed_threshold",
     "read_list",
     "one_of",

@@ -367,13 +367,19 @@ PRESETS: dict[str, Grid] = {
         task="adding",
         hidden=(16, 32, 64),
         lr=SMALL_LRS,
-        steps=500,
+        steps=2000,
         batch_size=50,
-        length=100,
+        length=50,
         name="adding-small",
     ),
     "copy-small": Grid(
-        task="copy", hidden=(16, 32, 64), lr=SMALL_LRS, steps=500, batch_size=50, length=20, name="copy-small"
+        task="copy",
+        hidden=(16, 32, 64),
+        lr=SMALL_LRS,
+        steps=2000,
+        batch_size=50,
+        length=10,
+        name="copy-small",
     ),
     "chars-small": Grid(
         task="chars",
@@ -410,17 +416,18 @@ PRESET_NOTES: dict[str, str] = {
     "16 to 64 x rates 1e-3, 1e-2, 1e-1 x 200 steps of 50 images. Cannot afford the paper's "
     "~70K parameters (width 130) trained for many epochs with gradient clipping: its accuracies "
     "stay far below the paper's 87 %",
-    "adding-small": "the adding problem at T = 100 (the paper's is T = 600); widths 16 to 64 x "
-    "three rates x 500 steps of 50 sequences. Cannot afford T = 600, ~70K parameters or the "
-    "paper's 50,000 sequences seen many times: compare the MSE with chance's 0.167, not the "
-    "paper's 0.164",
-    "copy-small": "copy memory at T = 20 (T + 20 = 40 steps; the paper's is T = 1000); widths 16 "
-    "to 64 x three rates x 500 steps of 50 sequences. Cannot afford T = 1000 nor its long "
-    "training: compare the loss with chance's 10 ln 8 / (T + 20), not the paper's 0.0204",
-    "chars-small": "character-level language modelling of a text (text=), 50-character "
+    "adding-small": "the adding problem at T = 50 (the paper's is T = 600); widths 16 to 64 x "
+    "three rates x 2,000 steps of 50 sequences (two passes over the paper's 50,000). Cannot "
+    "afford T = 600 nor ~70K parameters: compare the MSE with chance's 0.167, and the paper's "
+    "0.164 (its LSTM failed at T = 600) only as a sign of how much harder T = 600 is",
+    "copy-small": "copy memory at T = 10 (T + 20 = 30 steps; the paper's is T = 1000); widths 16 "
+    "to 64 x three rates x 2,000 steps of 50 sequences. Cannot afford T = 1000 nor its long "
+    "training: compare the loss with chance's 10 ln 8 / (T + 20) = 0.693, not the paper's "
+    "0.0204 (its chance at T = 1000, where its LSTM failed)",
+    "chars-small": "character-level language modelling of a text file, 50-character "
     "sequences (the paper's PTB runs use 400); widths 32 to 128 x three rates x 300 steps of 32. "
     "Cannot afford the paper's ~3M parameters on Penn Treebank: its 1.36 bpc is not this text's",
-    "chars-transfer": "the transfer question on a text (text=): widths 64, 128, 256 x six rates "
+    "chars-transfer": "the transfer question on a text file: widths 64, 128, 256 x six rates "
     "two-fold apart (0.001 to 0.032) x sp, mup; 200 steps of 32 sequences of 50 characters. "
     "Cannot afford the paper's model sizes or training length: it asks where the best rate "
     "sits, not how low the bpc goes",
