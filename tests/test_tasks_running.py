@@ -263,3 +263,34 @@ def test_presets_lists_every_preset_with_its_task_size_and_note():
         assert f"{name}: {len(grid.trials()):,} trials; task {grid.trials()[0].task};" in flat
         assert " ".join(PRESET_NOTES[name].split()[:6]) in flat
     assert "text=" not in out.out  # the CLI names its flag
+
+
+def test_a_task_is_planned_from_a_probe_of_its_own_shape():
+    """rows keeps its probe (and its key); a 784-step task gets a probe of 784 steps of one
+    input, which the plan uses as measured (not rows' overhead scaled by 28)."""
+    import torch
+
+    from lstm_sweep.running.calibration import probe
+    from lstm_sweep.running.cost import Calibration, calibration_key, plan_units, probe_shape
+    from lstm_sweep.running.units import WorkUnit
+
+    rows, pixels = (
+        TrialConfig(hidden=8, lr=0.1, steps=10),
+        TrialConfig(hidden=8, lr=0.1, steps=10, task="pixels"),
+    )
+    chars = TrialConfig(hidden=8, lr=0.1, task="chars", length=40)
+    assert probe_shape(rows) is None and calibration_key(rows, "single") == ("single", "fp32", "lstm")
+    assert probe_shape(pixels) == (784, 1, 10, False, "xent")
+    assert probe_shape(chars)[:2] == (40, 100) and probe_shape(chars)[3] is True
+    assert probe_shape(TrialConfig(hidden=8, lr=0.1, task="adding", length=30))[-1] == "mse"
+    cpu = torch.device("cpu")
+    measured = probe(cpu, widths=(4, 8), steps=3, shape=(30, 2, 1, False, "mse"))
+    assert measured.overhead_s >= 0 and measured.flops_per_s > 0
+    rows_probe, own = Calibration(1e-3, 1e9, "cpu"), Calibration(5e-2, 1e9, "cpu")
+    unit = [WorkUnit((pixels,), "single")]
+    alone = plan_units(unit, cpu, {("single", "fp32", "lstm"): rows_probe}, workers=1)
+    both = plan_units(
+        unit, cpu, {("single", "fp32", "lstm"): rows_probe, calibration_key(pixels, "single"): own}, workers=1
+    )
+    compute = alone.units[0].seconds - 1e-3 * 10 * 28  # rows' overhead, 28 times per update
+    assert both.units[0].seconds == pytest.approx(5e-2 * 10 + compute)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeGuard
 
 from ..data import IMAGE_SHAPE
 from ..study import GATES, TrialConfig
-from .cost import Calibration, step_flops
+from .cost import Calibration, calibration_key, step_flops
 
 if TYPE_CHECKING:  # torch loads only when probing
     import torch
@@ -48,7 +48,7 @@ def calibrations_for(units, device: torch.device, refresh: bool = False, workers
 
     widest: dict[tuple, int] = {}
     for u in units:
-        key = (u.engine, u.configs[0].precision, u.configs[0].cell)
+        key = calibration_key(u.configs[0], u.engine)
         widest[key] = max(widest.get(key, 0), u.hidden)
         n = workers_for(u, device, workers)
         if device.type == "cpu" and n > 1:
@@ -62,9 +62,10 @@ def calibrations_for(units, device: torch.device, refresh: bool = False, workers
             refresh=refresh,
             cell=key[2],
             widest=widest[key],
-            threads=key[3] if len(key) > 3 else None,
+            threads=key[-1] if isinstance(key[-1], int) else None,
+            shape=key[4] if len(key) > 4 else None,
         )
-        for key in sorted(widest)
+        for key in sorted(widest, key=repr)
     }
 
 
@@ -75,23 +76,34 @@ def probe(
     cell: str = "lstm",
     steps: int = 12,
     widths: tuple[int, int] | None = None,
+    shape: tuple | None = None,
 ) -> Calibration:
-    """Time a few training steps at two widths on random data and fit overhead + throughput."""
+    """Time a few training steps at two widths on random data and fit overhead + throughput;
+    of rows' 28 steps of 28 pixels, or of a task's ``shape`` (:func:`~.cost.probe_shape`:
+    steps, inputs, readout units, every step, loss), its steps' count cut so that the probe
+    trains about as many time steps as rows' (at least 3 updates)."""
     import time
 
     import torch
 
     widths = widths or probe_widths(device)
 
+    from ..data import TaskShape
     from ..training import WARMUP_STEPS, flushed, make_engine, precision_context, stepper
 
     measured = []
-    x = torch.rand(100, *IMAGE_SHAPE, device=device)
-    y = torch.randint(0, 10, (100,), device=device)
+    seq, n_in, n_out, every, loss = shape or (IMAGE_SHAPE[0], IMAGE_SHAPE[1], 10, False, "xent")
+    task = TaskShape(n_in, n_out, "every" if every else "last", loss)
+    steps = max(3, steps * IMAGE_SHAPE[0] // seq)
+    x = torch.rand(100, seq, n_in, device=device)
+    if loss == "mse":
+        y = torch.rand(100, device=device)
+    else:
+        y = torch.randint(0, n_out, (100, seq) if every else (100,), device=device)
     with precision_context(precision), flushed(device):  # as the trials will run
         for h in widths:
             runner = make_engine(
-                engine, [TrialConfig(hidden=h, lr=1e-3, precision=precision, cell=cell)], device
+                engine, [TrialConfig(hidden=h, lr=1e-3, precision=precision, cell=cell)], device, task
             )
             step = stepper(runner, device)  # as training steps it (a CUDA graph on a GPU)
             for _ in range(WARMUP_STEPS + 2):  # warm-up (and the graph's capture)
@@ -103,7 +115,8 @@ def probe(
                 step(x, y)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
-            measured.append(((time.perf_counter() - t0) / steps, step_flops(h, 100, GATES[cell])))
+            flops = step_flops(h, 100, GATES[cell], seq, n_in, n_out if every else 0)
+            measured.append(((time.perf_counter() - t0) / steps, flops))
     narrow, wide = measured
     return fit(narrow, wide, device=str(device))
 
@@ -136,6 +149,7 @@ def calibration_for(
     cell: str = "lstm",
     widest: int | None = None,
     threads: int | None = None,
+    shape: tuple | None = None,
 ) -> Calibration:
     """A cached probe result for this machine, device, precision, engine and cell (probed if
     new); on a GPU, probed up to ``widest`` units (:func:`probe_widths`); on a CPU with
@@ -143,17 +157,23 @@ def calibration_for(
     import torch
 
     if threads is None or device.type != "cpu" or threads == torch.get_num_threads():
-        return _calibration_for(device, precision, engine, refresh, cell, widest)
+        return _calibration_for(device, precision, engine, refresh, cell, widest, shape)
     saved = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _calibration_for(device, precision, engine, refresh, cell, widest)
+        return _calibration_for(device, precision, engine, refresh, cell, widest, shape)
     finally:
         torch.set_num_threads(saved)
 
 
 def _calibration_for(
-    device: torch.device, precision: str, engine: str, refresh: bool, cell: str, widest: int | None
+    device: torch.device,
+    precision: str,
+    engine: str,
+    refresh: bool,
+    cell: str,
+    widest: int | None,
+    shape: tuple | None = None,
 ) -> Calibration:
     import json
 
@@ -167,6 +187,7 @@ def _calibration_for(
         [device_name(device), str(torch.get_num_threads()), torch.__version__, precision, engine]
         + ([cell] if cell != "lstm" else [])
         + ([f"{widths[0]}-{widths[1]}"] if device.type == "cuda" else [])
+        + ([f"task={'x'.join(map(str, shape))}"] if shape is not None else [])
     )
     path = Path(os.environ.get("LSTM_SWEEP_CALIBRATION") or cache_dir().parent / "calibration.json")
     cache: dict = {}
@@ -179,7 +200,7 @@ def _calibration_for(
     cached = _cached(cache.get(key))
     if cached is not None and not refresh:
         return cached
-    cal = probe(device, precision, engine, cell, widths=widths)
+    cal = probe(device, precision, engine, cell, widths=widths, shape=shape)
     cache[key] = {"overhead_s": cal.overhead_s, "flops_per_s": cal.flops_per_s, "device": cal.device}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,25 @@ def task_shape(config: TrialConfig) -> tuple[int, int, int, bool]:
     return sequence_steps(config), info.n_input, info.n_output, info.every_step
 
 
+def probe_shape(config: TrialConfig) -> tuple[int, int, int, bool, str] | None:
+    """The shape a calibration probe trains for ``config``'s task: None for the homework's rows
+    (the probe of every earlier release), else (steps, inputs, readout units, every step, loss):
+    a 784-step sequence of one pixel pays its per-step costs 784 times, which no probe of 28
+    steps of 28 can tell."""
+    t, i, o, every = task_shape(config)
+    if (t, i, o, every) == (N_STEPS, N_INPUT, 10, False):
+        return None
+    return t, i, o, every, "mse" if task_info(config).metric == "mse" else "xent"
+
+
+def calibration_key(config: TrialConfig, engine: str) -> tuple:
+    """Which probe plans ``config``'s units: (engine, precision, cell), and for a task other
+    than rows its :func:`probe_shape` after ``"task"``; a worker's probe adds its threads."""
+    key: tuple = (engine, config.precision, config.cell)
+    shape = probe_shape(config)
+    return key if shape is None else (*key, "task", shape)
+
+
 def config_step_flops(config: TrialConfig) -> float:
     """:func:`step_flops` of one trial, its task's shape and readout included."""
     t, i, o, every = task_shape(config)
@@ -166,15 +185,17 @@ def plan_units(
 ) -> SweepPlan:
     """FLOPs, memory and time of each unit, and what the device offers.
 
-    ``calibrations`` maps (engine, precision, cell) to its probe
-    (:func:`~lstm_sweep.running.calibration.calibration_for`).
+    ``calibrations`` maps :func:`calibration_key` (engine, precision, cell, and a task's probe
+    shape) to its probe (:func:`~lstm_sweep.running.calibration.calibration_for`).
     """
     plans = []
     for u in units:
         c = u.configs[0]
-        calibration = calibrations[(u.engine, c.precision, c.cell)]
+        key = calibration_key(c, u.engine)
+        measured = key in calibrations  # a probe of the task's own shape (or rows')
+        calibration = calibrations[key] if measured else calibrations[key[:3]]
         n = workers_for(u, device, workers)
-        own = calibrations.get((u.engine, c.precision, c.cell, max(1, cpu_cores() // n)))
+        own = calibrations.get((*(key if measured else key[:3]), max(1, cpu_cores() // n)))
         if device.type == "cpu" and n > 1 and own is not None:
             calibration = own  # probed with one worker's threads
             share = _CPU_WORKER_CONTENTION  # workers side by side share the memory bandwidth
@@ -184,9 +205,10 @@ def plan_units(
             share = 1.0
         # a fused step serves all K models: its overhead is paid once
         compute = len(u.configs) * trial_flops(c) / calibration.flops_per_s * share
-        # the probe's overhead is that of a row's 28 time steps: a longer sequence pays it
-        # per time step (784 pixels: 28 times), a bound rather than a measurement
-        seconds = calibration.overhead_s * c.steps * max(1.0, sequence_steps(c) / N_STEPS) + compute
+        # a probe of rows' 28 time steps alone (none of the task's own shape): a longer
+        # sequence pays its overhead per time step (784 pixels: 28 times), a rough bound
+        scale = 1.0 if measured else max(1.0, sequence_steps(c) / N_STEPS)
+        seconds = calibration.overhead_s * c.steps * scale + compute
         plans.append(UnitPlan(u, n, trial_flops(u.configs[0]), unit_memory(u), seconds))
     available, base = device_memory(device)
     # the header's probe: the first one (with nothing to run, none was taken)
