@@ -244,3 +244,26 @@ def test_a_worker_killed_mid_trial_resumes_from_its_checkpoint(head, mnist_dir, 
         want.curve,
     )
     assert folder.keys() == []
+
+
+@pytest.mark.parametrize("task", ["adding", "chars"])
+def test_a_task_on_ray_equals_the_local_executor(head, tmp_path, task):
+    """A generated task and a text task on Ray: the driver's task data goes through Ray's object
+    store, the local workers load theirs again (data.recipe); the numbers are the same."""
+    from helpers import shakespeare_text
+
+    address, env = head
+    args = ["--task", task, "--length", "20"] + (["--text", shakespeare_text()] if task == "chars" else [])
+    local = _run([*args, "--db", str(tmp_path / "local.db"), "--workers", "2"], env)
+    on_ray = _run(
+        [*args, "--db", str(tmp_path / "ray.db"), "--executor", "ray", "--ray-address", address], env
+    )
+    assert local.returncode == 0, local.stderr
+    assert on_ray.returncode == 0, on_ray.stderr
+    a = {r.key: r for r in load_results(tmp_path / "local.db", with_curves=True)}
+    b = {r.key: r for r in load_results(tmp_path / "ray.db", with_curves=True)}
+    assert len(a) == 6 and a.keys() == b.keys()
+    assert {r.config.task for r in a.values()} == {task}
+    for key in a:
+        assert a[key].status.value == "done" and a[key].test_accuracy == b[key].test_accuracy
+        assert [p.loss for p in a[key].curve] == [p.loss for p in b[key].curve]

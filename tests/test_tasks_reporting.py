@@ -203,3 +203,27 @@ def test_the_best_follows_the_metrics_direction(name, values):
     want = max(values) if name == "accuracy" else min(values)
     assert best_per_row(table)[16][1] == want
     assert pareto_front([(1.0, v) for v in values], METRICS[name]) == [(1.0, want)]
+
+
+def test_the_tcn_comparison_never_ranks_another_task_as_better_or_worse(tmp_path):
+    """At another length T (adding, copy) the sentence sets each number against its own chance
+    level instead of ranking them; on another text (chars) it says they are not comparable."""
+    results = stored(
+        tmp_path,
+        [
+            trial(16, 1e-2, 0.0005, task="adding", steps=100, length=50),
+            trial(16, 1e-2, 0.026, task="copy", steps=100, length=10),
+            *CHARS,
+        ],
+    )
+    text = " ".join(f.text for f in compare(results, "tcn").summary)
+    assert (
+        "adding lstm: ours 0.0005 vs published 0.164 (mean squared error, lower is better): not the "
+        "same task: T = 50 here, 600 there. Against each one's chance (0.1667 here, 0.1667 there): "
+        "ours 0.3% of chance, theirs 98.4%."
+    ) in text
+    assert "copy lstm: ours 0.026 vs published 0.0204" in text
+    assert "T = 10 here, 1000 there" in text and "theirs 100.1%" in text  # 0.0204 is chance at T = 1000
+    assert "chars lstm: ours 1.5 vs published 1.36" in text
+    assert "not comparable: theirs is Penn Treebank's characters, another text than ours." in text
+    assert "ours is better" not in text and "theirs is better" not in text

@@ -1142,6 +1142,8 @@ class PublishedCell:
     setup: str
     ours: Cell | None
     at: dict
+    length: int = 0  # the published number's T (adding, copy); 0: none
+    corpus: str = ""  # the published number's text (chars)
 
     def ours_text(self) -> str:
         """Our best mean (± std) in the task's metric, or ``not run``."""
@@ -1211,24 +1213,50 @@ def compare_published(results: Sequence[TrialResult]) -> TaskComparison:
         for ref in info.references:
             mine = [t for t in tables if (t.protocol.get("task"), t.protocol.get("cell")) == (task, ref.cell)]
             ours, at = _best_of(mine)
-            cells.append(PublishedCell(task, ref.cell, measure, ref.value, ref.source, ref.setup, ours, at))
+            cells.append(
+                PublishedCell(
+                    task,
+                    ref.cell,
+                    measure,
+                    ref.value,
+                    ref.source,
+                    ref.setup,
+                    ours,
+                    at,
+                    ref.length,
+                    ref.corpus,
+                )
+            )
     summary += [_verdict(c, c.ours.mean) for c in cells if c.ours is not None and c.ours.mean is not None]
     return TaskComparison(cells, summary)
 
 
 def _verdict(c: PublishedCell, mean: float) -> Finding:
     """One sentence: our best ``mean`` against the published number, which is better by the
-    task's metric."""
+    task's metric; where the two are not the same task (another length T: said against each
+    one's chance level; another text: not comparable), it says so instead of ranking them."""
+    ours, theirs = c.measure.format(mean), c.measure.format(c.value)
+    head = f"{c.task} {c.cell}: ours {ours} vs published {theirs} ({c.measure.title}, {c.measure.direction})"
+    facts = {"task": c.task, "cell": c.cell, "ours": mean, "published": c.value}
+    length = c.at.get("length", 0)
+    if c.corpus:
+        text = f"{head}: not comparable: theirs is {c.corpus}, another text than ours."
+        return Finding("published", text, facts)
+    if c.length and length and length != c.length:
+        info = TASKS[c.task]
+        here, there = info.chance(length), info.chance(c.length)
+        assert here is not None and there is not None  # adding's and copy's are known
+        text = (
+            f"{head}: not the same task: T = {length} here, {c.length} there. Against each "
+            f"one's chance ({c.measure.format(here)} here, {c.measure.format(there)} there): "
+            f"ours {mean / here:.1%} of chance, theirs {c.value / there:.1%}."
+        )
+        return Finding("published", text, facts)
     if c.measure.better(mean, c.value):
         better = "ours is better"
     else:
         better = "the same" if mean == c.value else "theirs is better"
-    return Finding(
-        "published",
-        f"{c.task} {c.cell}: ours {c.measure.format(mean)} vs published {c.measure.format(c.value)} "
-        f"({c.measure.title}, {c.measure.direction}): {better}.",
-        {"task": c.task, "cell": c.cell, "ours": mean, "published": c.value},
-    )
+    return Finding("published", f"{head}: {better}.", facts)
 
 
 def render_published(comp: TaskComparison) -> str:

@@ -75,12 +75,15 @@ METRICS: dict[str, Metric] = {
 @dataclass(frozen=True)
 class Reference:
     """A published number for a task: ``value`` in the task's metric, with where it comes from
-    and how it was obtained (so that a user sees what differs from their sweep)."""
+    and how it was obtained (so that a user sees what differs from their sweep); ``length`` the
+    sequence length T it was measured at, ``corpus`` the text (where the task has them)."""
 
     cell: str
     value: float
     source: str
     setup: str
+    length: int = 0  # the task's T there (adding, copy); 0: the task has none
+    corpus: str = ""  # the text there (chars): another text's bits per character are another task's
 
 
 _TCN = (
@@ -187,8 +190,12 @@ TASKS: dict[str, TaskInfo] = {
             n_input=2,
             n_output=1,
             references=(
-                Reference("lstm", 0.164, _TCN, "T = 600, ~70K parameters, 50,000 training sequences"),
-                Reference("gru", 5.3e-5, _TCN, "T = 600, ~70K parameters, 50,000 training sequences"),
+                Reference(
+                    "lstm", 0.164, _TCN, "T = 600, ~70K parameters, 50,000 training sequences", length=600
+                ),
+                Reference(
+                    "gru", 5.3e-5, _TCN, "T = 600, ~70K parameters, 50,000 training sequences", length=600
+                ),
             ),
             chance=lambda length: 1 / 6,  # always predicting 1: Var(U + U') = 2/12
         ),
@@ -204,7 +211,9 @@ TASKS: dict[str, TaskInfo] = {
             n_output=10,
             every_step=True,
             references=(
-                Reference("lstm", 0.0204, _TCN, "T = 1000, ~70K parameters, 10,000 training sequences"),
+                Reference(
+                    "lstm", 0.0204, _TCN, "T = 1000, ~70K parameters, 10,000 training sequences", length=1000
+                ),
             ),
             chance=_copy_chance,
         ),
@@ -220,9 +229,19 @@ TASKS: dict[str, TaskInfo] = {
             every_step=True,
             references=(
                 Reference(
-                    "lstm", 1.36, _TCN, "Penn Treebank characters (not this text), ~3M parameters, seq. 400"
+                    "lstm",
+                    1.36,
+                    _TCN,
+                    "Penn Treebank characters (not this text), ~3M parameters, seq. 400",
+                    corpus="Penn Treebank's characters",
                 ),
-                Reference("gru", 1.37, _TCN, "Penn Treebank characters (not this text), ~3M parameters"),
+                Reference(
+                    "gru",
+                    1.37,
+                    _TCN,
+                    "Penn Treebank characters (not this text), ~3M parameters",
+                    corpus="Penn Treebank's characters",
+                ),
             ),
         ),
     )
