@@ -253,6 +253,8 @@ def test_local_workers_load_each_kind_of_data_and_train_its_task(tmp_path, task_
     results = load_results(tmp_path / "s.db")
     assert len(results) == 2 and all(r.status.value == "done" for r in results), [r.error for r in results]
     assert all(r.engine == "single" and r.config.task == args[1] for r in results)
+    short = {"adding": "MSE", "chars": "bpc"}.get(args[1], "acc")  # each progress line's metric
+    assert sum(f": done {short} " in line for line in out.text.splitlines()) == 2, out.text
 
 
 def test_presets_lists_every_preset_with_its_task_size_and_note():

@@ -8,6 +8,7 @@ import os
 import lstm_sweep as api
 from lstm_sweep.data import load_mnist
 from lstm_sweep.reporting import printable
+from lstm_sweep.study import metric_of
 
 from .guard import stop_if_terminated
 
@@ -110,13 +111,14 @@ def execute_with_progress(plan, show: bool):
         unit = next((u for u in bars if u != "overall" and result.config in u.configs), None)
         if unit is not None and result.config == unit.configs[-1]:
             progress.remove_task(bars.pop(unit))
-        acc = "-" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
+        value = "-" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
+        short = metric_of(result.config).short  # acc, bpc, MSE, loss: what the task is scored by
         how = f", {result.engine} x{result.group_size}" if result.group_size > 1 else ""
         extra = f" ({result.error})" if result.error else ""
         console.print(
             printable(
                 f"[{i + 1}/{n}] {result.config.describe()}: {result.status} "
-                f"acc {acc} in {result.wall_s:.1f} s{how}{extra}"
+                f"{short} {value} in {result.wall_s:.1f} s{how}{extra}"
             )
         )
 
