@@ -215,7 +215,7 @@ def test_each_task_has_a_preset_asking_the_seeds_question(name, task):
     trials = grid.trials()
     assert {t.task for t in trials} == {task}
     assert len(grid.hidden) >= 3 and len(grid.lr) >= 3  # width x learning rate
-    assert len(trials) <= 40 and max(grid.steps) <= 2000
+    assert len(trials) <= 48 and max(grid.steps) <= 2000
     if TASKS[task].default_length:
         assert 0 < trials[0].length <= 100 < TASKS[task].default_length * 10
     note = PRESET_NOTES[name]

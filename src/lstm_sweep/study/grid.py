@@ -342,7 +342,7 @@ TRANSFER_LRS = lr_range("0.0002:0.0512")
 # 2e-3), and for chars-transfer, factors of two around it
 SMALL_LRS = (1e-3, 1e-2, 1e-1)
 PIXELS_LRS = (1e-4, 1e-3, 1e-2)  # 784 steps with TF's N(0, 1) head: 0.1 fails at every width
-CHARS_TRANSFER_LRS = lr_range("0.001:0.032")
+CHARS_TRANSFER_LRS = lr_range("0.004:0.128")
 
 
 PRESETS: dict[str, Grid] = {
@@ -393,7 +393,7 @@ PRESETS: dict[str, Grid] = {
     ),
     "chars-transfer": Grid(
         task="chars",
-        hidden=(64, 128, 256),
+        hidden=(64, 128, 256, 512),
         lr=CHARS_TRANSFER_LRS,
         param=PARAMS,
         steps=200,
@@ -428,8 +428,8 @@ PRESET_NOTES: dict[str, str] = {
     "chars-small": "character-level language modelling of a text file, 50-character "
     "sequences (the paper's PTB runs use 400); widths 32 to 128 x three rates x 300 steps of 32. "
     "Cannot afford the paper's ~3M parameters on Penn Treebank: its 1.36 bpc is not this text's",
-    "chars-transfer": "the transfer question on a text file: widths 64, 128, 256 x six rates "
-    "two-fold apart (0.001 to 0.032) x sp, mup; 200 steps of 32 sequences of 50 characters. "
+    "chars-transfer": "the transfer question on a text file: widths 64 to 512 x six rates "
+    "two-fold apart (0.004 to 0.128) x sp, mup; 200 steps of 32 sequences of 50 characters. "
     "Cannot afford the paper's model sizes or training length: it asks where the best rate "
     "sits, not how low the bpc goes",
 }
