@@ -67,9 +67,7 @@ def toy_data(
         return Split(x, y)
 
     name = {TOKENS: "toy-chars", MSE: "toy-adding", PIXELS: "toy-pixels"}.get(shape, "toy-task")
-    return Dataset(
-        name, "handmade", split(n[0]), split(n[1]), split(n[2]), shape=shape, made_for=made_for
-    )
+    return Dataset(name, "handmade", split(n[0]), split(n[1]), split(n[2]), shape=shape, made_for=made_for)
 
 
 def random_tf_params(hidden, seed, n_input, n_output):
@@ -108,9 +106,11 @@ def test_written_out_backward_matches_autograd(case, mult):
     leaf = theta.clone().requires_grad_()
     ref = forward(views(leaf, hidden, *dims), x, readout_mult=mult, every=every)
     if every:
-        ref_losses = torch.nn.functional.cross_entropy(
-            ref.reshape(-1, n_out), y.repeat(3), reduction="none"
-        ).view(3, -1).mean(1)
+        ref_losses = (
+            torch.nn.functional.cross_entropy(ref.reshape(-1, n_out), y.repeat(3), reduction="none")
+            .view(3, -1)
+            .mean(1)
+        )
     else:
         ref_losses = ((ref[..., 0] - y) ** 2).mean(1)
     torch.testing.assert_close(losses, ref_losses.detach(), rtol=1e-12, atol=1e-12)
@@ -155,7 +155,14 @@ def test_fused_equals_single_for_every_shape(shape, cell):
     data = toy_data(shape)
     configs = [
         TrialConfig(
-            hidden=8, lr=lr, seed=s, data_seed=0, steps=12, batch_size=10, display_step=4, cell=cell,
+            hidden=8,
+            lr=lr,
+            seed=s,
+            data_seed=0,
+            steps=12,
+            batch_size=10,
+            display_step=4,
+            cell=cell,
             task=TASK_OF[shape],
         )
         for lr, s in ((1e-2, 0), (3e-2, 1))

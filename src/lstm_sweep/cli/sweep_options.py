@@ -87,15 +87,12 @@ task_options = compose(
     click.option(
         "--task-seed",
         type=click.IntRange(0, LIMITS["seed"]),
-        help=with_default(
-            "The seed of permuted's pixel order and of adding's and copy's sequences", "0"
-        ),
+        help=with_default("The seed of permuted's pixel order and of adding's and copy's sequences", "0"),
     ),
     click.option(
         "--text",
         type=click.Path(dir_okay=False),
-        help="The UTF-8 text --task chars reads one character at a time (90/5/5 % train, "
-        "validation, test).",
+        help="The UTF-8 text --task chars reads one character at a time (90/5/5 % train, validation, test).",
     ),
 )
 """``--length``, ``--task-seed`` and ``--text``: what the tasks' sequences are."""

@@ -789,9 +789,7 @@ def _tasks_data(units: Sequence[WorkUnit], data: Dataset) -> dict[tuple, Dataset
     return {which: data_for_task(data, *which) for which in dict.fromkeys(map(_task_of, units))}
 
 
-def _run_by_task(
-    request: SweepRequest, units: Sequence[WorkUnit], made: dict[tuple, Dataset], **options
-):
+def _run_by_task(request: SweepRequest, units: Sequence[WorkUnit], made: dict[tuple, Dataset], **options):
     """The executor's results of ``units``, each run of consecutive units of one task (task,
     length, task seed) on that task's data (``made``: :func:`_tasks_data`)."""
     start = 0

@@ -38,6 +38,7 @@ KEY_FIELDS_V1 = (
     "dataset",
 )
 
+
 def _check_length(value: object) -> None:
     """A task's length: 0 (the task's default) or a count of steps up to MAX_STEPS."""
     if value != 0 or isinstance(value, bool):
