@@ -208,6 +208,12 @@ def test_facet_and_axis_values():
         "param",
         "base_width",
         "readout",
+        "task",
+        "length",
+        "task_seed",
+        "task_id",
+        "task_metric",
+        "task_chance",
     }
 
 
