@@ -11,12 +11,12 @@ import click
 
 import lstm_sweep as api
 from lstm_sweep.reporting import check_folder, check_target, output_folder, printable, render_coord_csv
-from lstm_sweep.study import CELLS, COORD_WIDTHS, LIMITS, OPTIMIZERS, READOUTS, TASKS, axis_options
+from lstm_sweep.study import CELLS, COORD_WIDTHS, LIMITS, OPTIMIZERS, READOUTS, axis_options, data_kind_of
 
 from . import options as o
 from .params import LRS
 from .sweep_options import axis_option, task_options
-from .sweeps import data_loaders
+from .sweeps import data_loaders, refuse_unread_data_options
 
 TASK_AXIS = next(a for a in axis_options() if a.name == "task")
 
@@ -117,7 +117,7 @@ def coord_check_cmd(
     if task is not None and len(task) != 1:
         raise click.BadParameter("give one task", param_hint="'--task'")
     task = task[0] if task else "rows"
-    kind = data_kind(task, text, data_dir)
+    kind = refuse_unread_data_options(data_kind_of(task), task, text, data_dir)
     widths = hidden or COORD_WIDTHS
     if len(widths) < 2:
         raise click.BadParameter("give at least two widths to compare", param_hint="'--hidden'")
@@ -160,21 +160,3 @@ def coord_check_cmd(
             points, param, f"coordinate check: {param} ({task}, {cell}, {optimizer}, base width {base_width})"
         )
         click.echo(printable(api.save_figure(fig, target, overwrite=overwrite)), err=True)
-
-
-def data_kind(task: str, text: str | None, data_dir: str | None) -> str:
-    """The kind of data ``task`` reads (``images``, ``generated``: adding, copy, a task of the
-    user's own; ``text``: chars), with the options that give it: ``--text`` for chars only,
-    ``--data-dir`` for the image tasks only."""
-    info = TASKS.get(task)
-    kind = {"images": "images", "text": "text"}.get(info.source, "generated") if info else "generated"
-    if kind == "text" and text is None:
-        raise click.UsageError(f"--task {task} reads a text: pass --text FILE (a UTF-8 file)")
-    if kind != "text" and text is not None:
-        raise click.UsageError(f"--text is the text of --task chars; --task {task} reads none")
-    if kind != "images" and data_dir is not None:
-        raise click.UsageError(
-            f"--data-dir is for the image tasks (rows, pixels, permuted); --task {task} reads "
-            + ("its --text" if kind == "text" else "no data (it is generated)")
-        )
-    return kind

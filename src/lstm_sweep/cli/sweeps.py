@@ -120,10 +120,15 @@ def refuse_stray_dataset_name(
 
 def check_data_options(request, text: str | None, data_dir: str | None, datasets=None) -> str:
     """The kind of data the request's tasks read (``images``, ``generated``, ``text``), with
-    the options that give it: ``--text`` for chars, ``--data-dir`` / ``--dataset`` for the
-    image tasks only."""
-    kind = request.kind
-    tasks = ",".join(request.grid.task)
+    the options that give it (:func:`refuse_unread_data_options`)."""
+    return refuse_unread_data_options(request.kind, ",".join(request.grid.task), text, data_dir, datasets)
+
+
+def refuse_unread_data_options(
+    kind: str, tasks: str, text: str | None, data_dir: str | None, datasets=None
+) -> str:
+    """``kind``, the data ``tasks`` read, once the options that give data fit it: ``--text``
+    for chars, ``--data-dir`` / ``--dataset`` for the image tasks only (UsageError if not)."""
     if kind == "text" and text is None:
         raise click.UsageError(f"--task {tasks} reads a text: pass --text FILE (a UTF-8 file)")
     if kind != "text" and text is not None:

@@ -56,6 +56,7 @@ from ..study import (
     TrialConfig,
     TrialResult,
     checkpoint_dir,
+    data_kind_of,
     is_user_task,
     show,
 )
@@ -209,25 +210,15 @@ def checked_grid(grid: Grid, device: torch.device, fallback_fp32: bool = False) 
 
 # The kinds of data a sweep reads, by its tasks' source (a task of the user's own makes its data,
 # as the generated tasks do): one kind per sweep.
-DATA_KINDS = {"images": "images", "generated": "generated", "user": "generated", "text": "text"}
-
-
-def task_kind(task: str) -> str:
-    """The data a task reads: ``"images"`` (an IDX dataset), ``"generated"`` (no files: adding,
-    copy, a task of the user's own) or ``"text"`` (chars)."""
-    info = TASKS.get(task)
-    return DATA_KINDS[info.source if info is not None else "user"]
-
-
 def data_kind(grid: Grid) -> str:
-    """The kind of data ``grid``'s tasks read (:func:`task_kind`).
+    """The kind of data ``grid``'s tasks read (the study's ``data_kind_of``).
 
     Raises:
         ConfigError: its tasks read different kinds of data (one dataset serves a sweep).
     """
     kinds: dict[str, list[str]] = {}
     for task in grid.task:
-        kinds.setdefault(task_kind(task), []).append(task)
+        kinds.setdefault(data_kind_of(task), []).append(task)
     if len(kinds) > 1:
         mixed = ", ".join(f"{' and '.join(tasks)} ({kind})" for kind, tasks in kinds.items())
         raise ConfigError(

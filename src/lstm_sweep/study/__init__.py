@@ -85,6 +85,7 @@ from .tasks import (
     Metric,
     TaskInfo,
     chance_of,
+    data_kind_of,
     failed_threshold,
     is_failed,
     is_user_task,
@@ -95,6 +96,7 @@ from .tasks import (
 from .trial import KEY_FIELDS_V1, PROTOCOL_VERSION, TrialConfig
 
 __all__ = [
+    "data_kind_of",
     "PRESET_NOTES",
     "failed_threshold",
     "read_list",

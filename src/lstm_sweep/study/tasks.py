@@ -293,6 +293,13 @@ def task_info(config) -> TaskInfo:
     )
 
 
+def data_kind_of(task: str) -> str:
+    """The kind of data ``task`` reads: ``"images"`` (an IDX dataset), ``"text"`` (chars) or
+    ``"generated"`` (no files: adding, copy, a task of the user's own). One sweep reads one."""
+    info = TASKS.get(task)
+    return info.source if info is not None and info.source in ("images", "text") else "generated"
+
+
 def metric_of(config) -> Metric:
     """The :class:`Metric` a trial is scored by."""
     return METRICS[task_info(config).metric]
