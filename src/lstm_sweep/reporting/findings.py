@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from ..errors import ConfigError
-from ..study import TASKS, Metric, TrialResult, failed_threshold, metric_of
+from ..study import TASKS, Metric, TrialResult, failed_threshold, metric_of, t_975
 from . import checks
 from .axes import AXES, COLS, ROWS, facet_key
 from .tables import Cell, Table, build_tables, facet_name, is_accuracy, param_name
@@ -855,49 +855,6 @@ class CellComparison:
         if self.reference is None or interval is None:
             return None
         return interval[0] <= self.reference <= interval[1]
-
-
-# Student's t, two-sided 95 % (the 0.975 quantile), by degrees of freedom; beyond 30, 1.96
-# is within 2 % of it. Tabulated rather than computed: the standard library has no t quantile.
-_T_975 = (
-    12.706,
-    4.303,
-    3.182,
-    2.776,
-    2.571,
-    2.447,
-    2.365,
-    2.306,
-    2.262,
-    2.228,
-    2.201,
-    2.179,
-    2.160,
-    2.145,
-    2.131,
-    2.120,
-    2.110,
-    2.101,
-    2.093,
-    2.086,
-    2.080,
-    2.074,
-    2.069,
-    2.064,
-    2.060,
-    2.056,
-    2.052,
-    2.048,
-    2.045,
-    2.042,
-)
-
-
-def t_975(df: int) -> float:
-    """The 0.975 quantile of Student's t with ``df`` >= 1 degrees of freedom."""
-    if df < 1:
-        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
-    return _T_975[df - 1] if df <= len(_T_975) else 1.96
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ frozen records; imports nothing of lstm-sweep but its errors, and no torch.
 - :mod:`.trial`: one trial (:class:`TrialConfig`, its key);
 - :mod:`.grid`: a sweep (:class:`Grid`, its old names, the presets); :mod:`.ranges`: rate ranges;
 - :mod:`.results`: a trial's outcome (:class:`TrialResult`, :class:`Status`); :mod:`.live`: the
-  curve a trial still in training publishes; :mod:`.coords`: a coordinate check's records.
+  curve a trial still in training publishes; :mod:`.coords`: a coordinate check's records;
+- :mod:`.scaling`: how the best rate scales with width (sub-grid estimates, the exponent, predictions).
 
 Other layers import from here.
 """
@@ -77,6 +78,17 @@ from .live import LIVE_SUFFIX, checkpoint_dir, encode_live, live_path, read_live
 from .optimizers import OPTIMIZERS, optimizer_settings
 from .ranges import MAX_RANGE_POINTS, lr_range
 from .results import CurvePoint, Status, TrialResult, is_finite_number
+from .scaling import (
+    ExponentFit,
+    Prediction,
+    RateEstimate,
+    best_rate,
+    fit_exponent,
+    fit_line,
+    grid_estimate,
+    t_975,
+    theory_of,
+)
 from .tasks import (
     DEFAULT_TASK,
     GENERATED,
@@ -96,6 +108,15 @@ from .tasks import (
 from .trial import KEY_FIELDS_V1, PROTOCOL_VERSION, TrialConfig
 
 __all__ = [
+    "ExponentFit",
+    "Prediction",
+    "RateEstimate",
+    "best_rate",
+    "fit_exponent",
+    "fit_line",
+    "grid_estimate",
+    "t_975",
+    "theory_of",
     "data_kind_of",
     "PRESET_NOTES",
     "failed_threshold",
