@@ -135,26 +135,23 @@ def _estimate(xs: Sequence[float], scores: Sequence[float]) -> tuple[int, float,
 
 
 def _check_values(values: object) -> dict[float, list[float | None]]:
-    ok = isinstance(values, Mapping) and values
-    if ok:
-        for rate, vs in values.items():  # type: ignore[union-attr]
-            if not (
-                isinstance(rate, (int, float))
-                and not isinstance(rate, bool)
-                and math.isfinite(rate)
-                and rate > 0
-                and isinstance(vs, Sequence)
-                and not isinstance(vs, str)
-                and len(vs) > 0
-            ):
-                ok = False
-                break
-    if not ok:
+    def fits(rate: object, vs: object) -> bool:
+        return (
+            isinstance(rate, (int, float))
+            and not isinstance(rate, bool)
+            and math.isfinite(rate)
+            and rate > 0
+            and isinstance(vs, Sequence)
+            and not isinstance(vs, str)
+            and len(vs) > 0
+        )
+
+    if not (isinstance(values, Mapping) and values and all(fits(r, v) for r, v in values.items())):
         raise ConfigError(
             "values must map each learning rate (a positive number) to its seeds' results "
             f"(a non-empty list; None where a seed failed); got {show(values)}"
         )
-    return {float(r): list(v) for r, v in sorted(values.items())}  # type: ignore[union-attr]
+    return {float(r): list(v) for r, v in sorted(values.items())}
 
 
 def best_rate(
