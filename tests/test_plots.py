@@ -69,7 +69,7 @@ def test_best_lr_and_band():
 
 def test_figures_save_as_png_and_svg(tmp_path):
     figs = figures(RESULTS)
-    assert set(figs) == {"heatmap", "time", "curves", "best-lr", "transfer"}
+    assert set(figs) == {"heatmap", "time", "curves", "best-lr", "scaling", "transfer"}
     png = save(figs["heatmap"], tmp_path / "h.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = save(figs["time"], tmp_path / "t.svg")
@@ -106,7 +106,7 @@ def test_html_report_renders_in_chromium(browser, tmp_path):
     dom = subprocess.run(
         [*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
     ).stdout
-    assert dom.count("<figure") == 5 and dom.count("<svg") >= 5  # transfer too
+    assert dom.count("<figure") == 6 and dom.count("<svg") >= 6  # scaling and transfer too
     assert '<table class="results">' in dom and "0.0980*" in dom and ">DNF<" in dom
     assert "Comparison with the published table" in dom and "cpu:test" in dom
     shot = tmp_path / "shot.png"

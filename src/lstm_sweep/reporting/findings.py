@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..study import TASKS, Metric, TrialResult, failed_threshold, metric_of, t_975
 from . import checks
 from .axes import AXES, COLS, ROWS, facet_key
+from .scaling import scaling_sentences
 from .tables import Cell, Table, build_tables, facet_name, is_accuracy, param_name
 from .text import printable
 
@@ -345,6 +346,12 @@ def _frontier(f: _Facts) -> list[Finding]:
     return [Finding("frontier", text, {"frontier": frontier})]
 
 
+def _scaling(f: _Facts) -> list[Finding]:
+    """How the best rate and the frontier scale with width, in numbers (tables of widths x
+    rates with three widths or more: :mod:`lstm_sweep.reporting.scaling`)."""
+    return [Finding(*s) for s in scaling_sentences(f.table, frontier_per_row(f.table, f.best))]
+
+
 def _doubling(f: _Facts) -> list[Finding]:
     """Accuracy gained per doubling of width, and the time it costs (rows = widths)."""
     if f.table.row_axis != "hidden":
@@ -473,6 +480,7 @@ RULES = (
     _best_lr_spread,
     _band,
     _frontier,
+    _scaling,
     _doubling,
     _enough_width,
     _spread,

@@ -7,6 +7,9 @@ function first (tested), and drawn second. One figure per kind and table (facet:
 - learning curves of one row (a width) or one column (a learning rate), one colour per
   series and the seeds as shades of it;
 - best learning rate per width, with the band of rates within 0.5 points of the best;
+- the scaling figure: the best rate against width (log-log) below the grid's resolution, with
+  the fitted power law, its band and exponent, and the divergence frontier, one colour per
+  parametrization (:mod:`lstm_sweep.reporting.scaling`);
 - the transfer figure (Tensor Programs V, arXiv 2203.03466, Fig. 1): final training loss and
   test accuracy against the learning rate, one curve per width, one column per parametrization
   (sp and mup of one model side by side: one figure per table without its parametrization).
@@ -25,12 +28,13 @@ from ..errors import ConfigError
 from ..study import Metric, Status, TrialResult
 from . import checks
 from .axes import AXES, COLS, ROWS, check_axes, facet
-from .findings import band_text, best_per_row, in_band, param_groups
+from .findings import band_text, best_per_row, frontier_per_row, in_band, param_groups
+from .scaling import Scaling, scaling_applies, scaling_of
 from .tables import ACCURACY, Table, build_tables, facet_name, is_accuracy, param_name, table_key
 
-KINDS = ("heatmap", "time", "curves", "best-lr", "transfer")
+KINDS = ("heatmap", "time", "curves", "best-lr", "scaling", "transfer")
 # kinds drawn once per group of tables that differ only in their parametrization
-_ACROSS_PARAMS = ("transfer",)
+_ACROSS_PARAMS = ("scaling", "transfer")
 
 
 def _pyplot():
@@ -213,6 +217,22 @@ def transfer_panels(results: Sequence[TrialResult]) -> list[TransferPanel]:
             TransferPanel(param_name(table.protocol) if "param" in table.protocol else "", widths, best)
         )
     return panels
+
+
+def scaling_lines(results: Sequence[TrialResult]) -> list[Scaling]:
+    """The lines of one scaling figure, from trials that differ only in width, rate, seed and
+    parametrization: a :class:`~lstm_sweep.reporting.scaling.Scaling` per table (width x
+    rate) with three widths or more, sp first (trials of several models: one per model and
+    parametrization, in the tables' order).
+
+    Raises:
+        ConfigError: ``results`` is not a list of TrialResult.
+    """
+    results = checks.results(results)
+    tables = [
+        t for _, members in param_groups(build_tables(results, "accuracy", "hidden", "lr")) for t in members
+    ]
+    return [scaling_of(t, frontier_per_row(t)) for t in tables if scaling_applies(t) is None]
 
 
 def shades(rgb: tuple[float, ...], n: int) -> list[tuple[float, float, float]]:
@@ -505,6 +525,112 @@ def plot_transfer(panels: Sequence[TransferPanel], title: str = "", measure: Met
     return fig
 
 
+def _alpha_label(s: Scaling) -> str:
+    """A line's name in the legend: ``sp: α = 0.93 (0.71–1.15)``."""
+    fit = s.fit
+    if fit is None:
+        return f"{s.name}: α not fitted (under two widths inside the grid)"
+    sep = " to " if fit.low < 0 else "–"
+    return f"{s.name}: α = {fit.alpha:.2f} ({fit.low:.2f}{sep}{fit.high:.2f})"
+
+
+def _draw_scaling_line(ax, s: Scaling, colour) -> None:
+    """One parametrization: its estimates with their intervals (error bars; hollow where at the
+    grid's edge), the fitted power law and its 95 % band, and the frontier (dashed)."""
+    inside = [(h, e) for h, e in s.estimates.items() if e is not None and not e.edge]
+    edges = [(h, e) for h, e in s.estimates.items() if e is not None and e.edge]
+    if inside:
+        ax.errorbar(
+            [h for h, _ in inside],
+            [e.rate for _, e in inside],
+            yerr=[[e.rate - e.low for _, e in inside], [e.high - e.rate for _, e in inside]],
+            fmt="o",
+            color=colour,
+            markersize=5,
+            capsize=3,
+            linewidth=1.0,
+            label=None if s.fit is not None else _alpha_label(s),
+        )
+    if edges:
+        ax.plot(
+            [h for h, _ in edges],
+            [e.rate for _, e in edges],
+            marker="o",
+            markersize=6,
+            markerfacecolor="none",
+            color=colour,
+            linestyle="none",
+            gid="edge",
+            label=None if s.fit is not None or inside else _alpha_label(s),
+        )
+    if s.fit is not None:
+        lo, hi = min(s.widths), max(s.widths)
+        steps = 48
+        ws = sorted({round(lo * (hi / lo) ** (i / steps)) for i in range(steps + 1)})
+        preds = [s.fit.predict(w) for w in ws]
+        ax.fill_between(
+            ws, [p.low for p in preds], [p.high for p in preds], color=colour, alpha=0.15, linewidth=0
+        )
+        ax.plot(ws, [p.rate for p in preds], color=colour, linewidth=1.5, label=_alpha_label(s), gid="fit")
+    if s.frontier:
+        fw = sorted(s.frontier)
+        ax.plot(
+            fw,
+            [s.frontier[h] for h in fw],
+            color=colour,
+            linestyle="--",
+            marker="x",
+            linewidth=1.2,
+            label=f"{s.name}: divergence frontier",
+            gid="frontier",
+        )
+
+
+def plot_scaling(lines: Sequence[Scaling], title: str = ""):
+    """Draw :func:`scaling_lines`' output: the best rate against width, log-log, one colour per
+    parametrization (the estimates with their 95 % intervals, the fitted power law with its
+    95 % band and alpha in the legend, the divergence frontier dashed).
+
+    Raises:
+        ConfigError: ``lines`` is empty or not a list of Scaling.
+    """
+    from matplotlib.lines import Line2D
+
+    lines = checks.items_of("lines", lines, Scaling, "a Scaling (from scaling_lines)")
+    if not lines:
+        raise ConfigError("lines is empty: no table has three widths or more (see scaling_lines)")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.4, 4.8))
+    cmap = plt.get_cmap("tab10")
+    for k, s in enumerate(lines):
+        _draw_scaling_line(ax, s, cmap(k % 10))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    widths = sorted({h for s in lines for h in s.widths})
+    ax.set_xticks(widths)
+    ax.set_xticklabels([str(h) for h in widths])
+    ax.minorticks_off()
+    ax.set_xlabel("hidden units (log scale)")
+    ax.set_ylabel("learning rate (log scale)")
+    handles, _ = ax.get_legend_handles_labels()
+    if any(e is not None and e.edge for s in lines for e in s.estimates.values()):
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="gray",
+                marker="o",
+                markerfacecolor="none",
+                linestyle="none",
+                label="best at the grid's edge (left out of the fit)",
+            )
+        )
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    ax.set_title(f"Best learning rate against width{title}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 # --------------------------------------------------------------------------- which figures
 
 
@@ -642,6 +768,43 @@ def _plan_best_lr(f: _Facet) -> Planned:
     )
 
 
+SCALING_SHAPE = "the scaling plot needs widths as rows and learning rates as columns"
+
+
+def _scaling_applies(results: Sequence[TrialResult], rows: str, cols: str) -> str | None:
+    """Why the scaling plot cannot show ``results`` (None: it can): it needs widths as rows,
+    rates as columns, and a table with three widths or more that have a result."""
+    if (rows, cols) != ("hidden", "lr"):
+        return SCALING_SHAPE
+    tables = build_tables(results, "accuracy", "hidden", "lr")
+    reasons = [scaling_applies(t) for t in tables]
+    if not reasons:
+        return "the store holds no trials"
+    if any(why is None for why in reasons):
+        return None
+    return str(reasons[0]).replace("scaling of the best rate", "scaling plot")
+
+
+def _plan_scaling(f: _Facet) -> Planned:
+    why = _scaling_applies(f.members, f.rows, f.cols)
+    if why:
+        return why
+    lines = scaling_lines(f.members)
+    names = ", ".join(s.name for s in lines)
+    return (
+        f"The best learning rate against width{f.of} (log-log), one colour per parametrization "
+        f"({names}): each width's best rate below the grid's resolution (a parabola in log rate "
+        "through the best grid rate and its neighbours, by mean "
+        f"{f.table.measure.title}) with its 95 % interval over seeds; a hollow marker where "
+        "the best is at the grid's edge (left out of the fit). The solid line is the fitted "
+        "power law, best rate ∝ width^−α, with its 95 % band and α in the legend; the dashed "
+        "line of the same colour is the divergence frontier (the smallest rate from which "
+        "training fails). Theory: α ≈ 1 under sp with Adam (shallower with a cross-entropy "
+        "loss, Haas et al., arXiv 2505.22491), α ≈ 0 under μP.",
+        lambda: plot_scaling(lines, f.title),
+    )
+
+
 TRANSFER_SHAPE = "the transfer plot needs widths as rows and learning rates as columns"
 
 
@@ -686,6 +849,7 @@ PLANNERS: dict[str, Callable[[_Facet], Planned]] = {
     "time": _plan_time,
     "curves": _plan_curves,
     "best-lr": _plan_best_lr,
+    "scaling": _plan_scaling,
     "transfer": _plan_transfer,
 }
 assert tuple(PLANNERS) == KINDS
@@ -714,16 +878,20 @@ def _names(tables: Sequence[Table]) -> list[tuple[str, str]]:
 
 def report_kinds(results: Sequence[TrialResult], rows: str = ROWS, cols: str = COLS) -> tuple[str, ...]:
     """The kinds a report shows for ``results``: every kind, but the transfer plot only where
-    it can show something (widths as rows, rates as columns, two of each or more), so that a
-    report of another layout does not explain, at each table, why it has none.
+    it can show something (widths as rows, rates as columns, two of each or more) and the
+    scaling plot only where a table has three widths or more, so that a report of another
+    layout does not explain, at each table, why it has none.
 
     Raises:
         ConfigError: ``results`` is not a list of TrialResult; an unknown axis.
     """
     results = checks.results(results)
     check_axes(rows, cols)
-    skip = _transfer_applies(results, rows, cols) is not None
-    return tuple(k for k in KINDS if not (skip and k == "transfer"))
+    skip = {
+        "transfer": _transfer_applies(results, rows, cols) is not None,
+        "scaling": _scaling_applies(results, rows, cols) is not None,
+    }
+    return tuple(k for k in KINDS if not skip.get(k, False))
 
 
 def _check_plot_args(results, kinds, hidden, lr) -> tuple[list[TrialResult], list[str]]:

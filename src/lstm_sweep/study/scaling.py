@@ -97,9 +97,12 @@ class RateEstimate:
 
     @property
     def variance(self) -> float:
-        """The variance of log2(rate): the replicates', never below a grid point's."""
+        """The variance of log2(rate): the replicates', never below a grid point's. A rate
+        known only to its interval (a grid point, or one seed's vertex) is uniform over it:
+        ``GRID_VARIANCE`` on a two-fold grid, more on a coarser one (a ten-fold grid's step is
+        3.3 two-fold steps)."""
         if len(self.replicates) < 2 or not self.resolved:
-            return GRID_VARIANCE
+            return max(math.log2(self.high / self.low) ** 2 / 12, GRID_VARIANCE)
         mean = sum(self.replicates) / len(self.replicates)
         var = sum((r - mean) ** 2 for r in self.replicates) / (len(self.replicates) - 1)
         return var if self.seeds > 1 else max(var, GRID_VARIANCE)
