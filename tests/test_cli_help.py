@@ -43,8 +43,10 @@ def _declared_help(text: str | None) -> str:
 
 
 def test_the_group_holds_every_command():
-    assert len(COMMANDS) == 14
-    assert {"run", "search", "plan", "table", "serve", "coord-check", "check", "presets"} <= set(COMMANDS)
+    assert len(COMMANDS) == 15
+    assert {"run", "search", "transfer", "plan", "table", "serve", "coord-check", "check", "presets"} <= set(
+        COMMANDS
+    )
 
 
 @pytest.mark.parametrize("name", ["", *COMMANDS])

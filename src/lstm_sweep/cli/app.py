@@ -18,10 +18,12 @@ from .reports import compare_cmd, export_cmd, findings_cmd, plot_cmd, report_cmd
 from .search import search
 from .serve import serve_cmd
 from .sweeps import plan_cmd, run
+from .transfer import transfer
 
 COMMANDS = (
     run,
     search,
+    transfer,
     plan_cmd,
     presets_cmd,
     table,

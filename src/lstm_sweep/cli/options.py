@@ -16,7 +16,7 @@ from lstm_sweep.reporting import AXES, FORMATS
 from lstm_sweep.running import EXECUTORS
 from lstm_sweep.study import LIMITS
 
-from .params import CONDITION, HIDDEN, PARAM_LIST, SEEDS
+from .params import CONDITION, HIDDEN, PARAM_LIST, RUNGS, SEEDS, WINDOW
 
 # Flags that two commands use with different meanings, and why they keep one name (renaming
 # would break the commands people type).
@@ -214,3 +214,34 @@ axes_options = compose(
 )
 """``--rows``, ``--cols`` and ``--where``: the two axes of tables, plots and findings, and
 which trials they show."""
+
+
+# --------------------------------------------------------------------------- a search's halving
+# (search's and transfer's tuning search: the same flags, the same help)
+search_options = compose(
+    click.option(
+        "--eta",
+        type=click.IntRange(2, 10),
+        default=3,
+        show_default=True,
+        help="Each rung keeps the best 1/eta of its rates.",
+    ),
+    click.option(
+        "--rungs",
+        type=RUNGS,
+        default=(),
+        help=with_default(
+            "Steps at which rates are compared (the trials' steps are always the last)",
+            "steps/eta^2, steps/eta",
+        ),
+    ),
+    click.option(
+        "--window",
+        type=WINDOW,
+        default="10",
+        show_default=True,
+        help="A width's rates start within this factor of the narrower width's best "
+        "(widened when its best lies on the edge); off = every rate.",
+    ),
+)
+"""``--eta``, ``--rungs`` and ``--window``: how a search halves its rates."""

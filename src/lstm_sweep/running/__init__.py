@@ -1,5 +1,6 @@
 """Running a sweep: work units (:mod:`.units`), their cost (:mod:`.cost`, probed by
-:mod:`.calibration`), request -> plan -> execute (:mod:`.sweep`), a search (:mod:`.search`), the
+:mod:`.calibration`), request -> plan -> execute (:mod:`.sweep`), a search (:mod:`.search`), a
+transfer (:mod:`.transfer`: tune narrow widths, predict and verify the wide ones), the
 coordinate check (:mod:`.coordcheck`), and where units run (:mod:`.executors`: in this process,
 local worker processes, a Ray cluster). The layer that joins training and the store; only the
 CLI and the public API import it.
@@ -35,6 +36,15 @@ if TYPE_CHECKING:
         run_sweep,
         sweep_request,
     )
+    from .transfer import (
+        TransferCallbacks,
+        TransferPlan,
+        TransferSummary,
+        plan_transfer,
+        render_predictions,
+        render_transfer_summary,
+        run_transfer,
+    )
 
 # Each name -> the module (of this package) that defines it.
 _HOME = {
@@ -56,6 +66,13 @@ _HOME = {
     "plan_sweep": ".sweep",
     "run_sweep": ".sweep",
     "sweep_request": ".sweep",
+    "TransferCallbacks": ".transfer",
+    "TransferPlan": ".transfer",
+    "TransferSummary": ".transfer",
+    "plan_transfer": ".transfer",
+    "render_predictions": ".transfer",
+    "render_transfer_summary": ".transfer",
+    "run_transfer": ".transfer",
 }
 
 
@@ -74,14 +91,21 @@ __all__ = [
     "SweepCallbacks",
     "SweepRequest",
     "SweepSummary",
+    "TransferCallbacks",
+    "TransferPlan",
+    "TransferSummary",
     "coord_check",
     "execute",
     "human_bytes",
     "human_seconds",
     "plan_search",
     "plan_sweep",
+    "plan_transfer",
+    "render_predictions",
     "render_search_summary",
+    "render_transfer_summary",
     "run_search",
     "run_sweep",
+    "run_transfer",
     "sweep_request",
 ]

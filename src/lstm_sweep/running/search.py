@@ -66,6 +66,7 @@ from .sweep import (
     Plan,
     SweepCallbacks,
     SweepRequest,
+    SweepSummary,
     check_disk,
     checkpoint_disk,
     checkpoint_line,
@@ -704,7 +705,22 @@ def _advance(
     for c in need:
         totals["flops"] += flops_between(c, state.reached(c), rung, final)
     totals["trained"] += len(need)
-    until = None if final else rung
+    summary = train_segment(request, need, None if final else rung, callbacks.sweep)
+    for s, n in summary.statuses.items():
+        statuses[s] = statuses.get(s, 0) + n
+    return _State(request, row)
+
+
+def train_segment(
+    request: SweepRequest,
+    need: Sequence[TrialConfig],
+    until: int | None,
+    callbacks: SweepCallbacks | None = None,
+) -> SweepSummary:
+    """Train ``need`` (a few of the grid's trials, none final in the store) up to step
+    ``until`` (None: to their end, measured and stored as ``run`` stores them), each from its
+    checkpoint where it has one (a pruned trial goes on from where it stopped). A short segment
+    runs in this process with a worker's threads (worker processes take seconds to start)."""
     units = [replace(u, until=until) for u in make_units(need, request.engine, request.device)]
     calibrations = calibrations_for(units, request.device, workers=request.workers)
     cost = plan_units(units, request.device, calibrations, request.workers)
@@ -725,12 +741,9 @@ def _advance(
     if threads:
         torch.set_num_threads(threads)
     try:
-        summary = execute(Plan(rung_request, need, need, units, cost), callbacks.sweep)
+        return execute(Plan(rung_request, list(need), list(need), units, cost), callbacks)
     finally:
         torch.set_num_threads(saved)
-    for s, n in summary.statuses.items():
-        statuses[s] = statuses.get(s, 0) + n
-    return _State(request, row)
 
 
 def render_search_summary(plan: SearchPlan, summary: SearchSummary) -> str:
@@ -781,4 +794,5 @@ __all__ = [
     "render_search_summary",
     "run_search",
     "search_rows",
+    "train_segment",
 ]
