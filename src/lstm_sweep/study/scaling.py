@@ -7,7 +7,9 @@ Everything is in log2 units of rate and width, so one *step* of a two-fold grid 
 
 - :func:`best_rate`: one width's best rate from its per-seed results: the vertex of a parabola in
   log2(rate) through the best grid rate and its two neighbours (on the mean over seeds), with a
-  95 % interval from resampling the seeds (bootstrap). A best rate on the grid's edge is not
+  95 % interval from resampling the seeds (bootstrap; with few seeds widened to Student's t on
+  the resamples' spread, which the percentiles of so few distinct resamples understate). A
+  best rate on the grid's edge is not
   resolved: the true best may lie beyond, and it says so (``edge``).
 - :func:`grid_estimate`: what a search finds (a grid rate, no neighbours to fit), known to half a
   step either side.
@@ -97,7 +99,8 @@ class RateEstimate:
 
     @property
     def variance(self) -> float:
-        """The variance of log2(rate): the replicates', never below a grid point's. A rate
+        """The variance of log2(rate): the replicates' (times n/(n-1): resampling n seeds
+        understates it by that factor), never below a grid point's. A rate
         known only to its interval (a grid point, or one seed's vertex) is uniform over it:
         ``GRID_VARIANCE`` on a two-fold grid, more on a coarser one (a ten-fold grid's step is
         3.3 two-fold steps)."""
@@ -105,7 +108,7 @@ class RateEstimate:
             return max(math.log2(self.high / self.low) ** 2 / 12, GRID_VARIANCE)
         mean = sum(self.replicates) / len(self.replicates)
         var = sum((r - mean) ** 2 for r in self.replicates) / (len(self.replicates) - 1)
-        return var if self.seeds > 1 else max(var, GRID_VARIANCE)
+        return var * _small_sample(self.seeds) if self.seeds > 1 else max(var, GRID_VARIANCE)
 
 
 def _oriented(v: float | None, higher_is_better: bool) -> float:
@@ -168,8 +171,11 @@ def best_rate(
     seed i; None or NaN where the seed failed, which scores worst): a parabola in log2(rate) on
     the mean over seeds, with a 95 % bootstrap interval over seeds (``boot`` resamples, drawn
     from ``random.Random(rng_seed)``: the same inputs give the same interval, and every width
-    of a study draws the same seeds, whose batch order its widths share). None where no rate
-    has a result.
+    of a study draws the same seeds, whose batch order its widths share). The interval is the
+    wider of the resamples' 2.5 and 97.5 percentiles and the estimate ± t(n - 1) times their
+    standard deviation times sqrt(n / (n - 1)): n seeds have few distinct resamples, and with
+    three the percentiles alone contain the true best about three times in four. None where no
+    rate has a result.
 
     Raises:
         ConfigError: ``values`` not a mapping of positive rates to non-empty lists.
@@ -203,7 +209,9 @@ def best_rate(
         ordered = sorted(replicates)
         lo = ordered[int(0.025 * (len(ordered) - 1))]
         hi = ordered[int(math.ceil(0.975 * (len(ordered) - 1)))]
-        low, high = 2.0 ** min(lo, x), 2.0 ** max(hi, x)
+        spread = _spread(replicates) if len(replicates) > 1 else 0.0
+        half = t_975(n - 1) * math.sqrt(spread * _small_sample(n))
+        low, high = 2.0 ** min(lo, x - half), 2.0 ** max(hi, x + half)
     elif resolved:  # one seed: a step wide around the vertex
         low, high = 2.0 ** (x - STEP / 2), 2.0 ** (x + STEP / 2)
     else:
@@ -218,6 +226,17 @@ def best_rate(
         resolved=resolved,
         replicates=tuple(replicates),
     )
+
+
+def _small_sample(n: int) -> float:
+    """n/(n-1): how much resampling n seeds understates the variance of their mean."""
+    return n / (n - 1)
+
+
+def _spread(xs: Sequence[float]) -> float:
+    """The sample variance of ``xs`` (two or more)."""
+    mean = sum(xs) / len(xs)
+    return sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)
 
 
 def _half_steps(rates: Sequence[float], i: int) -> tuple[float, float]:
