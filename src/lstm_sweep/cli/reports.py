@@ -128,6 +128,7 @@ def compare_cmd(db, reference) -> None:
         "lstm-sweep plot                                 # every kind into plots/, as PNG",
         "lstm-sweep plot --kind heatmap --kind curves --hidden 128 --format svg --out figures",
         "lstm-sweep plot --kind transfer --cols lr --where cell=lstm",
+        "lstm-sweep plot --kind scaling --format svg      # for a paper: the exponent, in vector form",
     ),
 )
 @o.db
@@ -154,9 +155,10 @@ def compare_cmd(db, reference) -> None:
 @o.overwrite
 @o.axes_options
 def plot_cmd(db, kinds, out_dir, fmt, hidden, lr, overwrite, rows, cols, where) -> None:
-    """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width, and
-    learning-rate transfer across widths (one column per parametrization): one
-    file per kind and table (facet)."""
+    """Heatmap, accuracy vs time (Pareto front), learning curves, best rate per width, the
+    best rate against width (log-log: its fitted exponent and the divergence frontier, one
+    line per parametrization), and learning-rate transfer across widths (one column per
+    parametrization): one file per kind and table (facet)."""
     if lr is not None and len(lr) != 1:
         raise click.BadParameter("give one learning rate", param_hint="'--lr'")
     lr = lr[0] if lr else None
