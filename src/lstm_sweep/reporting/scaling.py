@@ -255,8 +255,9 @@ def _rate(x: float) -> str:
 
 
 def _exp(x: float) -> str:
-    """An exponent in a sentence: ``0.93``, ``-0.9`` (a minus sign, not a hyphen)."""
-    return f"{x:.2g}".replace("-", "−") if abs(x) >= 0.005 else "0"
+    """An exponent in a sentence, as the figure's legend writes it: ``0.93``, ``−0.90`` (a minus
+    sign, not a hyphen), ``0.00``."""
+    return f"{x:.2f}".replace("-", "−") if abs(x) >= 0.005 else "0.00"
 
 
 def _value(table: Table, v: float) -> str:
