@@ -534,9 +534,14 @@ def _alpha_label(s: Scaling) -> str:
     return f"{s.name}: α = {fit.alpha:.2f} ({fit.low:.2f}{sep}{fit.high:.2f})"
 
 
-def _draw_scaling_line(ax, s: Scaling, colour) -> None:
-    """One parametrization: its estimates with their intervals (error bars; hollow where at the
-    grid's edge), the fitted power law and its 95 % band, and the frontier (dashed)."""
+_FRONTIER_MARKERS = ("x", "+", "1", "2", "3", "4")  # frontiers often coincide: told apart by marker
+
+
+def _draw_scaling_line(ax, s: Scaling, colour, k: int = 0) -> None:
+    """One parametrization (the ``k``-th): its estimates with their intervals (error bars;
+    hollow where at the grid's edge), the fitted power law and its 95 % band, and the frontier
+    (dashed; a marker of its own, since the frontiers of two parametrizations often
+    coincide)."""
     inside = [(h, e) for h, e in s.estimates.items() if e is not None and not e.edge]
     edges = [(h, e) for h, e in s.estimates.items() if e is not None and e.edge]
     if inside:
@@ -579,7 +584,8 @@ def _draw_scaling_line(ax, s: Scaling, colour) -> None:
             [s.frontier[h] for h in fw],
             color=colour,
             linestyle="--",
-            marker="x",
+            marker=_FRONTIER_MARKERS[k % len(_FRONTIER_MARKERS)],
+            markersize=8,
             linewidth=1.2,
             label=f"{s.name}: divergence frontier",
             gid="frontier",
@@ -603,7 +609,7 @@ def plot_scaling(lines: Sequence[Scaling], title: str = ""):
     fig, ax = plt.subplots(figsize=(7.4, 4.8))
     cmap = plt.get_cmap("tab10")
     for k, s in enumerate(lines):
-        _draw_scaling_line(ax, s, cmap(k % 10))
+        _draw_scaling_line(ax, s, cmap(k % 10), k)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     widths = sorted({h for s in lines for h in s.widths})
