@@ -275,6 +275,11 @@ def test_frontier_fit_reads_each_rates_own_step():
     two_fold = frontier_fit({16: 0.5, 32: 0.25, 64: 0.125}, GRID)
     assert two_fold is not None and (fit.high - fit.low) > (two_fold.high - two_fold.low)
     assert frontier_fit({16: 0.5}, GRID) is None
+    # at the grid's smallest rate the step is the grid's spacing there, as anywhere else
+    lowest = frontier_fit({16: 0.001, 32: 0.001, 64: 0.001}, [0.001, 0.01, 0.1])
+    above = frontier_fit({16: 0.01, 32: 0.01, 64: 0.01}, [0.001, 0.01, 0.1])
+    assert lowest is not None and above is not None
+    assert lowest.high - lowest.low == pytest.approx(above.high - above.low)
 
 
 def test_a_frontier_at_one_width_only_says_it_has_no_slope():

@@ -182,7 +182,8 @@ def frontier_fit(frontier: Mapping[int, float], grid: Sequence[float]) -> Fronti
     """The slope of ``log frontier`` against ``log width`` (``frontier``: width -> the smallest
     failing rate, each one of ``grid``'s rates), with its 95 % interval; None with fewer than
     two widths. A frontier is known only to lie between the grid rate below it and itself: its
-    variance is a uniform's over that step (a whole step above the grid's smallest rate)."""
+    variance is a uniform's over that step (at the grid's smallest rate, over the step above
+    it: the grid's spacing there)."""
     widths = tuple(sorted(frontier))
     if len(widths) < 2:
         return None
@@ -197,8 +198,11 @@ def frontier_fit(frontier: Mapping[int, float], grid: Sequence[float]) -> Fronti
     sxx = sum((x - mx) ** 2 for x in xs)
 
     def step_below(rate: float) -> float:
+        """The grid's step below ``rate`` (at its smallest rate, the step above it)."""
         i = rates.index(rate) if rate in rates else 0
-        return math.log2(rate / rates[i - 1]) if i > 0 else 1.0
+        if i > 0:
+            return math.log2(rate / rates[i - 1])
+        return math.log2(rates[1] / rates[0]) if len(rates) > 1 else 1.0
 
     variances = [step_below(frontier[w]) ** 2 / 12 for w in widths]
     half = 1.96 * math.sqrt(sum((x - mx) ** 2 * v for x, v in zip(xs, variances))) / sxx
