@@ -375,6 +375,14 @@ def test_scaling_findings_appear_in_findings_in_order():
         assert e["low"] <= truth <= e["high"] and e["resolved"] and e["seeds"] == 3
 
 
+def test_one_seed_says_its_interval_is_no_measured_spread():
+    one = peaked("sp", optimum(1.0, widths=(16, 32, 64)), seeds=(0,))
+    (rates,) = kinds(findings(one), "scaling_best_rate")
+    assert "neighbours, one seed, no spread to measure: ± half a two-fold step): 16 → " in rates.text
+    e = rates.data["estimates"][16]
+    assert e["seeds"] == 1 and math.log2(e["high"] / e["low"]) == pytest.approx(1.0)
+
+
 def test_no_scaling_findings_with_fewer_than_three_widths():
     two = peaked("sp", optimum(1.0, widths=(16, 32)), noise=0.002)
     assert [f for f in findings(two) if f.kind.startswith("scaling_")] == []

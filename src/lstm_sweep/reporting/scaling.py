@@ -294,7 +294,11 @@ def _estimate_data(e: RateEstimate | None) -> dict | None:
 
 
 def _best_rates(s: Scaling) -> tuple[str, str, dict]:
-    how = f"95 % over {s.seeds} seeds" if s.seeds > 1 else "one seed: known to half a grid step either side"
+    how = (
+        f"95 % over {s.seeds} seeds"
+        if s.seeds > 1
+        else "one seed, no spread to measure: ± half a two-fold step"
+    )
     text = (
         f"Best rate per width (a parabola in log rate through the best grid rate and its "
         f"neighbours, {how}): " + ", ".join(f"{h} → {_estimate_text(s.estimates[h])}" for h in s.widths) + "."
