@@ -16,6 +16,7 @@ import subprocess
 import time
 
 import pytest
+import torch
 
 from helpers import LSTM_SWEEP, cli
 from lstm_sweep.errors import ConfigError
@@ -71,6 +72,16 @@ def _same(a, b) -> bool:
 def _copy(db, to):
     shutil.copy(db, to)
     return to
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """This process's transfers with one torch thread, as the subprocesses' (OMP_NUM_THREADS=1):
+    the device probe (per thread count) that one of them made serves them all."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
 
 
 @pytest.fixture(scope="module")

@@ -101,7 +101,8 @@ def transfer(
 
     def on_predictions(facets):
         stop_if_terminated()
-        click.echo("\n" + printable_lines("predicted:\n" + render_predictions(facets)) + "\n\nverify:", err=True)
+        said = printable_lines("predicted:\n" + render_predictions(facets))
+        click.echo(f"\n{said}\n\nverify:", err=True)
 
     search_hooks, sweep_hooks = _callbacks(console)
     summary = run_transfer(plan, TransferCallbacks(search_hooks, sweep_hooks, on_predictions))

@@ -191,7 +191,7 @@ class TransferPlan:
         return self.search.seconds + self.verify_seconds
 
     def render(self) -> str:
-        params = sorted({r.proto.param for r in self.rows})
+        params = dict.fromkeys(r.proto.param for r in self.rows)
         rules = "; ".join(f"{p}: {RULES['sp' if p == 'sp' else 'mup']}" for p in params)
         n_rates = 2 * self.verify + 1
         facets = {r.facet for r in self.rows}
@@ -658,6 +658,12 @@ def _predict(plan: TransferPlan, searched: SearchSummary) -> list[tuple[tuple, F
 # --------------------------------------------------------------------------- what it says
 
 
+def _num(x: float) -> str:
+    """Two decimals, never ``-0.00``."""
+    text = f"{x:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
 def _rate(r: float | None) -> str:
     return "—" if r is None else f"{r:.3g}"
 
@@ -674,7 +680,10 @@ def render_alpha(ft: FacetTransfer) -> str:
             if fit.left_out
             else ""
         )
-        said = f"α = {fit.alpha:.2f} [{fit.low:.2f}, {fit.high:.2f}] over widths {_widths(fit.widths)}{left}"
+        said = (
+            f"α = {_num(fit.alpha)} [{_num(fit.low)}, {_num(fit.high)}] over widths "
+            f"{_widths(fit.widths)}{left}"
+        )
     return f"{said} (theory ≈ {theory:g}: {words})"
 
 
