@@ -121,7 +121,8 @@ def check_tune_widths(widths: Sequence[int], tune: Sequence[int] | None, base_wi
     if set(chosen) >= set(widths):
         raise ConfigError(
             f"every width of the grid ({', '.join(str(w) for w in sorted(widths))}) is tuned: nothing "
-            "is left to predict; give Grid(hidden=...) wider widths than the tune widths (or search them)"
+            "is left to predict: tune fewer of them (by default those up to the base width, and at "
+            "least the three narrowest) or add wider ones to Grid(hidden=...)"
         )
     return chosen
 
