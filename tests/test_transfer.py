@@ -21,7 +21,14 @@ import torch
 from helpers import LSTM_SWEEP, cli
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.running import transfer as transfer_module
-from lstm_sweep.running.transfer import band, check_tune_widths, default_tune_widths, snap
+from lstm_sweep.running.transfer import (
+    TransferPlan,
+    band,
+    check_tune_widths,
+    default_tune_widths,
+    run_transfer,
+    snap,
+)
 from lstm_sweep.store import load_results
 from lstm_sweep.study import fit_exponent, grid_estimate, metric_of
 from lstm_sweep.study.results import Status
@@ -258,6 +265,10 @@ def test_snap_band_and_tune_widths():
         check_tune_widths(WIDTHS, None, 64)  # every width is up to the base width
     with pytest.raises(ConfigError, match="not one of the grid's widths"):
         check_tune_widths(WIDTHS, (5,), 64)
+    with pytest.raises(ConfigError, match="made by plan_transfer"):
+        TransferPlan(*range(11))
+    with pytest.raises(ConfigError, match="must be a TransferPlan"):
+        run_transfer("plan")
 
 
 def test_the_plan_names_the_default_tune_widths_and_compares(tmp_path, mnist_dir):

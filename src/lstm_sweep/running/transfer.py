@@ -178,6 +178,29 @@ class TransferPlan:
     verify_seconds: float
     verify_plan: Plan
 
+    def __post_init__(self) -> None:
+        """Raises ConfigError for fields of the wrong kind (a TransferPlan is made by
+        :func:`plan_transfer`; one made by hand is checked alike)."""
+        ok = (
+            isinstance(self.request, SweepRequest)
+            and isinstance(self.search, SearchPlan)
+            and isinstance(self.search_all, SearchPlan)
+            and isinstance(self.tune_widths, tuple)
+            and isinstance(self.predict_widths, tuple)
+            and bool(self.predict_widths)
+            and isinstance(self.verify, int)
+            and not isinstance(self.verify, bool)
+            and 0 <= self.verify <= MAX_VERIFY
+            and isinstance(self.rows, list)
+            and all(isinstance(r, Row) for r in self.rows)
+            and isinstance(self.verify_plan, Plan)
+        )
+        if not ok:
+            raise ConfigError(
+                "a TransferPlan is made by plan_transfer(request, ...); these fields are not "
+                f"one's: {show(self)}"
+            )
+
     @property
     def grid(self) -> Plan:
         """The full grid's plan (every trial of every width)."""
