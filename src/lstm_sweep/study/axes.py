@@ -44,8 +44,10 @@ PRECISIONS = ("fp32", "tf32", "bf16")
 CELLS = ("lstm", "gru", "rnn")  # TF 1.x BasicLSTMCell, GRUCell, BasicRNNCell
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # blocks of H columns in the cell's kernel(s)
 # Parametrizations (lstm_sweep.training.param): sp = the seed's (TF's init, one rate for every
-# tensor); mup = the maximal update parametrization relative to a base width (docs/DESIGN.md).
-PARAMS = ("sp", "mup")
+# tensor); mup = the maximal update parametrization relative to a base width (docs/DESIGN.md);
+# mup-opt = mup with each optimizer constant that meets a gradient (Adam's and RMSProp's epsilon,
+# RMSProp's initial mean square, Adagrad's initial accumulator) scaled with that tensor's gradient.
+PARAMS = ("sp", "mup", "mup-opt")
 # The width at which mup equals sp: the middle of Table 1's widths that train well at the seed's
 # rates (16 and 32 are too narrow for width scaling to say much, and a base far above the widths
 # swept would make every model a "narrow" one); 64 is also the narrowest width of the transfer
@@ -418,7 +420,9 @@ TRIAL_AXES: tuple[TrialAxis, ...] = (
         nesting=30,
         help="Parametrizations: sp = the seed's (one rate for every tensor); mup = the "
         "maximal update parametrization (per-tensor init and rates, a 1/m readout, "
-        "m = width / --base-width); sp,mup = both",
+        "m = width / --base-width); mup-opt = mup with the optimizer's constants (epsilon, "
+        "RMSProp's and Adagrad's starting accumulators) scaled per tensor as its gradients; "
+        "sp,mup = both",
     ),
     TrialAxis(
         "readout",

@@ -77,11 +77,14 @@ class TrialConfig:
         optimizer: ``"adam"`` (the seed's), ``"sgd"``, ``"momentum"``, ``"rmsprop"``,
             ``"adagrad"``, in TF 1.x's forms; ``opt``: its settings that differ from TF's
             defaults, as sorted ``(name, value)`` pairs.
-        param: ``"sp"`` (the seed's standard parametrization) or ``"mup"`` (the maximal update
+        param: ``"sp"`` (the seed's standard parametrization), ``"mup"`` (the maximal update
             parametrization: per-tensor init scales and learning rates, and a ``1/m`` readout
-            multiplier, with ``m = hidden / base_width``; :mod:`lstm_sweep.training.param`).
-        base_width: the width at which ``mup`` equals ``sp`` (only ``mup`` reads it: an ``sp``
-            trial holds :data:`DEFAULT_BASE_WIDTH`, so the same ``sp`` trial has one key).
+            multiplier, with ``m = hidden / base_width``; :mod:`lstm_sweep.training.param`) or
+            ``"mup-opt"`` (``mup`` with the optimizer's constants, Adam's and RMSProp's ε and
+            RMSProp's and Adagrad's initial accumulators, scaled per tensor as its gradients).
+        base_width: the width at which ``mup`` and ``mup-opt`` equal ``sp`` (only they read it:
+            an ``sp`` trial holds :data:`DEFAULT_BASE_WIDTH`, so the same ``sp`` trial has one
+            key).
         readout: the head's initial weights: ``"normal"`` (the seed's N(0, 1)) or ``"zero"``
             (μP's zero-readout option; its bias stays the seed's N(0, 1)).
 

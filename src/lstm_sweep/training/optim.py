@@ -6,6 +6,11 @@ Python optimizers in ``tensorflow/python/training/``), applied in place to a lis
 per-model learning rates), so one implementation serves one model and K models alike; ``scales``
 (optional, one per parameter: a float or a tensor broadcast against it) multiply it per tensor,
 which is how a parametrization (:mod:`lstm_sweep.training.param`) gives each tensor its own rate.
+``grad_scales`` (optional, one per parameter, the same kinds) are each tensor's gradient scale
+(``mup-opt``'s ``1/m``): every constant the optimizer compares with a gradient is multiplied by it
+(Adam's ε, which meets √v ~ |g|) or by its square (RMSProp's ε and its initial mean square, Adagrad's
+initial accumulator, which meet g²), so the normalised update of a tensor whose gradients shrink
+by ``s`` is the one it had before they shrank. Without them every constant is TF's, bit for bit.
 
 - ``adam`` (``AdamOptimizer``): m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²;
   θ −= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε)  (ε outside the correction);
@@ -40,7 +45,7 @@ def tf_adam_step(
     t: int,
     lr: float | torch.Tensor | list,
     betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
+    eps: float | list = 1e-8,
     neg_correction: torch.Tensor | None = None,
 ) -> None:
     """One TF 1.x Adam update, in place.
@@ -50,7 +55,8 @@ def tf_adam_step(
     one per parameter. ``neg_correction``: a 0-dim tensor holding ``-sqrt(1 - beta2^t) / (1 -
     beta1^t)`` (then ``t`` is not used), for tensor rates only: a CUDA graph's replays read the
     step's correction from it (the same float32 value the Python number becomes, so the update
-    is bit for bit the same).
+    is bit for bit the same). ``eps``: one ε, or a list of them, one per parameter (a float or a
+    tensor broadcast against it: ``mup-opt``'s ε scaled by each tensor's gradient scale).
     """
     beta1, beta2 = betas
     with torch.no_grad():
@@ -58,7 +64,11 @@ def tf_adam_step(
         torch._foreach_mul_(vs, beta2)
         torch._foreach_addcmul_(vs, grads, grads, value=1 - beta2)  # v = b2 v + (1 - b2) g^2
         denom = torch._foreach_sqrt(vs)
-        torch._foreach_add_(denom, eps)
+        if isinstance(eps, list):
+            for d, e in zip(denom, eps):
+                d.add_(e)
+        else:
+            torch._foreach_add_(denom, eps)
         if neg_correction is not None:
             for p, m, d, r in zip(params, ms, denom, lr if isinstance(lr, list) else [lr] * len(params)):
                 p.addcdiv_(m * (r * neg_correction), d)
@@ -93,11 +103,14 @@ class TFOptimizer:
         lr: float | torch.Tensor,
         opt: Sequence[tuple[str, float]] = (),
         scales: Sequence[float | torch.Tensor] | None = None,
+        grad_scales: Sequence[float | torch.Tensor] | None = None,
     ):
         if name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {name!r}")
         if scales is not None and len(scales) != len(params):
             raise ValueError(f"{len(scales)} rate scales for {len(params)} parameters")
+        if grad_scales is not None and len(grad_scales) != len(params):
+            raise ValueError(f"{len(grad_scales)} gradient scales for {len(params)} parameters")
         self.name, self.params, self.t = name, list(params), 0
         self._neg_correction: torch.Tensor | None = None  # held: see hold()
         # one rate, or one per parameter (lr times its scale)
@@ -105,16 +118,26 @@ class TFOptimizer:
             lr if scales is None else [_times(lr, s) for s in scales]
         )
         self.s = settings(name, opt)
+        # the constants compared with each parameter's gradient: TF's (one float), or per
+        # parameter, TF's times its gradient scale s (Adam's ε meets |g|) or s² (RMSProp's ε
+        # and initial mean square, Adagrad's initial accumulator meet g²)
+        self.eps: float | list[float | torch.Tensor] = self.s.get("epsilon", 0.0)
+        start = {"rmsprop": 1.0, "adagrad": self.s.get("initial_accumulator_value", 0.0)}.get(name, 0.0)
+        starts: list[float | torch.Tensor] = [start] * len(self.params)
+        if grad_scales is not None:
+            power = 1 if name == "adam" else 2
+            self.eps = [_times(self.s.get("epsilon", 0.0), _power(g, power)) for g in grad_scales]
+            starts = [_times(start, _power(g, 2)) for g in grad_scales]
         zeros = [torch.zeros_like(p) for p in params]
         if name == "adam":
             self.m, self.v = zeros, [torch.zeros_like(p) for p in params]
         elif name == "momentum":
             self.accum = zeros
-        elif name == "rmsprop":
-            self.ms = [torch.ones_like(p) for p in params]  # TF 1.x: the "rms" slot starts at 1
+        elif name == "rmsprop":  # TF 1.x: the "rms" slot starts at 1
+            self.ms = [_filled(p, a) for p, a in zip(self.params, starts)]
             self.mom = zeros
         elif name == "adagrad":
-            self.accum = [torch.full_like(p, self.s["initial_accumulator_value"]) for p in params]
+            self.accum = [_filled(p, a) for p, a in zip(self.params, starts)]
 
     def slots(self) -> list[list[torch.Tensor]]:
         """The optimizer's state tensors, one list per slot (each shaped like ``params``); with
@@ -164,7 +187,7 @@ class TFOptimizer:
                 self.t,
                 self.lr,
                 (s["beta1"], s["beta2"]),
-                s["epsilon"],
+                self.eps,
                 self._neg_correction,
             )
             return
@@ -179,7 +202,8 @@ class TFOptimizer:
             elif self.name == "rmsprop":
                 ms, mom = self.ms[i], self.mom[i]
                 ms.mul_(s["decay"]).addcmul_(g, g, value=1 - s["decay"])
-                mom.mul_(s["momentum"]).add_(g * lr / torch.sqrt(ms + s["epsilon"]))
+                eps = self.eps[i] if isinstance(self.eps, list) else self.eps
+                mom.mul_(s["momentum"]).add_(g * lr / torch.sqrt(ms + eps))
                 p.sub_(mom)
             else:  # adagrad
                 a = self.accum[i]
@@ -197,3 +221,15 @@ def _times(lr: float | torch.Tensor, scale: float | torch.Tensor) -> float | tor
     if isinstance(scale, torch.Tensor):
         return scale * lr
     return lr * scale
+
+
+def _power(scale: float | torch.Tensor, power: int) -> float | torch.Tensor:
+    """``scale ** power`` (a gradient scale, or its square for the constants that meet g²)."""
+    return scale**power if power != 1 else scale
+
+
+def _filled(p: torch.Tensor, value: float | torch.Tensor) -> torch.Tensor:
+    """A slot shaped like ``p`` holding ``value`` (a float, or a tensor broadcast against ``p``)."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device=p.device, dtype=p.dtype).expand_as(p).clone()
+    return torch.full_like(p, value)

@@ -25,6 +25,36 @@ a kernel's rate is one value per row block. The roles do not depend on the task:
 read through ``W_x`` is an embedding (input role), a vocabulary's head is the readout, and with a
 target at every step the multiplier applies to every step's state. At ``hidden == base_width``
 every factor is exactly 1: ``mup`` *is* ``sp`` there (tested to equal curves).
+
+``mup-opt`` is ``mup`` (the same init, rates and multiplier) plus the optimizer's constants
+scaled per tensor. Table 8 assumes the optimizer is scale-invariant in the gradient; TF's
+optimizers are not quite: each compares the gradient with a constant. Under μP the gradient
+entries of a tensor shrink with width by a known factor ``s`` relative to the base width: the
+readout's input is ``h / m``, so ``dh = W_out dlogits / m`` (``W_out`` entries Θ(1)) and every
+gate's ``δ`` is Θ(1/m); ``W_x``, ``W_h`` and the biases get ``δ x``, ``Σ_t δ hᵀ`` and ``δ``
+(entries Θ(1/m)), ``W_out`` gets ``h dlogitsᵀ / m`` (Θ(1/m)), and only the scalar-like ``b_out``
+gets ``dlogits`` (Θ(1)). So ``s = 1/m`` for every tensor but ``b_out`` (``s = 1``), and:
+
+========================  ==========================  ===========  ==========================
+optimizer                 constant (TF's)             meets        under ``mup-opt``
+========================  ==========================  ===========  ==========================
+Adam                      ε = 1e-8 (outside the √)    √v ~ |g|     ε · s
+RMSProp                   ε = 1e-10 (inside the √)    ms ~ g²      ε · s²
+RMSProp                   initial mean square 1       ms ~ g²      s²
+Adagrad                   initial accumulator 0.1     a ~ g²       0.1 · s²
+SGD, Momentum             none                        (nothing)    (as ``mup``)
+========================  ==========================  ===========  ==========================
+
+With every constant scaled as the gradient it meets, each optimizer's normalised update
+``g / (√v + ε)`` (``g / √(ms + ε)``, ``g / √a``) at width ``n`` is the one it makes at the base
+width: without it, TF's RMSProp starts at ``ms = 1``, so while ``0.1 g² ≪ 0.9`` its first
+updates are ``lr g / √0.9`` (SGD-like: they shrink with ``s``, and the coordinate check's input
+projection's change shrinks ×6.7 from 128 to 1024 units under ``mup``); Adagrad's 0.1 does the
+same while ``g² ≪ 0.1``; and Adam's ε starts to count once ``√v`` nears it (CompleteP, arXiv
+2505.01618, scales ε by ``1/m`` the same way; Tensor Programs V, App. B.3, notes it). Under SGD
+and Momentum there is no constant and ``mup-opt`` is ``mup`` exactly. At ``hidden ==
+base_width`` every ``s`` is 1: ``mup-opt`` is ``sp`` there too. ``sp`` and ``mup`` never pass
+gradient scales (TF's constants, bit for bit).
 """
 
 from __future__ import annotations
@@ -36,6 +66,7 @@ import torch
 from ..study import TrialConfig
 
 ADAM_LIKE = ("adam", "rmsprop", "adagrad")
+WIDTH_AWARE = ("mup", "mup-opt")  # the parametrizations that read base_width
 SGD_LIKE = ("sgd", "momentum")
 ROLES = ("input", "hidden", "vector", "readout", "scalar")
 
@@ -64,8 +95,8 @@ _ROLE_OF = {
 
 
 def width_mult(config: TrialConfig) -> float:
-    """``m = hidden / base_width`` under ``mup``; 1 under ``sp``."""
-    return config.hidden / config.base_width if config.param == "mup" else 1.0
+    """``m = hidden / base_width`` under ``mup`` and ``mup-opt``; 1 under ``sp``."""
+    return config.hidden / config.base_width if config.param in WIDTH_AWARE else 1.0
 
 
 def readout_multiplier(config: TrialConfig) -> float:
@@ -118,16 +149,44 @@ def scale_row(config: TrialConfig, shapes: dict[str, tuple[int, int]]) -> torch.
     return torch.cat(parts)[None]
 
 
+def grad_scale(config: TrialConfig, name: str) -> float:
+    """How much smaller the gradient entries of parameter ``name`` are at ``config``'s width than
+    at the base width, under μP: ``1 / m`` for every tensor but the scalar-like ``b_out`` (1).
+    (Under ``sp`` and ``mup`` no constant reads it.)"""
+    return 1.0 if role_of(name) == "scalar" else 1.0 / width_mult(config)
+
+
+def _scales_constants(config: TrialConfig) -> bool:
+    """Whether ``config``'s optimizer constants are scaled: ``mup-opt`` off the base width, for
+    an optimizer that has one (not SGD, not Momentum)."""
+    return config.param == "mup-opt" and config.optimizer in ADAM_LIKE and width_mult(config) != 1.0
+
+
+def grad_scales(config: TrialConfig, names: list[str]) -> list[float] | None:
+    """Each parameter's :func:`grad_scale` for :class:`~lstm_sweep.training.optim.TFOptimizer`
+    (which scales its constants by them), or None where no constant is scaled (TF's own)."""
+    return [grad_scale(config, n) for n in names] if _scales_constants(config) else None
+
+
+def grad_scale_row(config: TrialConfig, shapes: dict[str, tuple[int, int]]) -> torch.Tensor | None:
+    """The ``(1, P)`` gradient scales of a fused engine's flat buffer (its views ``shapes`` in
+    order, as :func:`scale_row`), or None where no constant is scaled."""
+    if not _scales_constants(config):
+        return None
+    parts = [torch.full((rows * cols,), grad_scale(config, name)) for name, (rows, cols) in shapes.items()]
+    return torch.cat(parts)[None]
+
+
 @torch.no_grad()
 def rescale_init(config: TrialConfig, params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """TF-form initial parameters (drawn as ``sp`` draws them) rescaled for ``config``'s
     parametrization and readout, in place; returned.
 
-    Under ``mup`` each TF kernel ``[I + H, cols]`` (glorot over its shape) gets its scale at
+    Under ``mup`` (and ``mup-opt``) each TF kernel ``[I + H, cols]`` (glorot over its shape) gets its scale at
     the base width on its ``W_x`` rows and that scale ``/ sqrt(m)`` on its ``W_h`` rows; a zero
     readout zeroes ``W_out``. At ``hidden == base_width`` every factor is exactly 1.
     """
-    if config.param == "mup":
+    if config.param in WIDTH_AWARE:
         m, h0 = width_mult(config), config.base_width
         for name, kernel in params.items():
             if role_of(name) != "kernel":

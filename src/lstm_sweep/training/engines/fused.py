@@ -33,7 +33,7 @@ from ...data import ROWS, TaskShape
 from ...study import TrialConfig
 from ..model import FORGET_BIAS, N_CLASSES, N_INPUT, tf_init_params
 from ..optim import TFOptimizer
-from ..param import readout_multiplier, rescale_init, scale_row
+from ..param import grad_scale_row, readout_multiplier, rescale_init, scale_row
 from .base import autocast, flat_targets
 
 TF_TO_FUSED = (3, 0, 2, 1)  # fused block q takes TF block TF_TO_FUSED[q]
@@ -245,9 +245,16 @@ class FusedEngine:
         self.theta = pack_tf_params(params, self.hidden).to(device)
         self.readout_mult = readout_multiplier(first)
         lr = torch.tensor([[c.lr] for c in configs], device=device)  # (K, 1)
-        scales = scale_row(first, param_shapes(self.hidden, *self.dims))  # per-tensor rates (mup)
+        shapes = param_shapes(self.hidden, *self.dims)
+        scales = scale_row(first, shapes)  # per-tensor rates (mup)
+        consts = grad_scale_row(first, shapes)  # per-tensor optimizer constants (mup-opt)
         self.optimizer = TFOptimizer(
-            first.optimizer, [self.theta], lr, first.opt, None if scales is None else [scales.to(device)]
+            first.optimizer,
+            [self.theta],
+            lr,
+            first.opt,
+            None if scales is None else [scales.to(device)],
+            None if consts is None else [consts.to(device)],
         )
         self.params = [self.theta]
         self.amp = lambda: autocast(first.precision, device)

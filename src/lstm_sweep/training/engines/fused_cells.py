@@ -20,7 +20,7 @@ from ...data import ROWS, TaskShape
 from ...study import TrialConfig
 from ..model import N_CLASSES, N_INPUT, tf_cell_params
 from ..optim import TFOptimizer
-from ..param import readout_multiplier, rescale_init, scale_row
+from ..param import grad_scale_row, readout_multiplier, rescale_init, scale_row
 from .base import autocast, flat_targets, task_losses
 
 
@@ -126,9 +126,16 @@ class FusedCellEngine:
         self.theta.requires_grad_(True)
         self.readout_mult = readout_multiplier(first)
         lr = torch.tensor([[c.lr] for c in configs], device=device)  # (K, 1)
-        scales = scale_row(first, cell_shapes(self.cell, self.hidden, *self.dims))  # per-tensor rates (mup)
+        shapes = cell_shapes(self.cell, self.hidden, *self.dims)
+        scales = scale_row(first, shapes)  # per-tensor rates (mup)
+        consts = grad_scale_row(first, shapes)  # per-tensor optimizer constants (mup-opt)
         self.optimizer = TFOptimizer(
-            first.optimizer, [self.theta], lr, first.opt, None if scales is None else [scales.to(device)]
+            first.optimizer,
+            [self.theta],
+            lr,
+            first.opt,
+            None if scales is None else [scales.to(device)],
+            None if consts is None else [consts.to(device)],
         )
         self.params = [self.theta]
         self.amp = lambda: autocast(first.precision, device)

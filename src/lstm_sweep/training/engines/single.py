@@ -13,7 +13,7 @@ from ...data import ROWS, TaskShape
 from ...study import TrialConfig
 from ..model import build_trial_model
 from ..optim import TFOptimizer
-from ..param import rate_scale
+from ..param import grad_scales, rate_scale
 from .base import autocast, flat_targets, task_losses
 
 
@@ -38,7 +38,9 @@ class SingleEngine:
             if config.param == "sp"
             else [_on(rate_scale(config, n, tuple(p.shape)), device) for n, p in named]
         )
-        self.optimizer = TFOptimizer(config.optimizer, self.params, config.lr, config.opt, scales)
+        # per-tensor optimizer constants (mup-opt)
+        consts = grad_scales(config, [n for n, _ in named])
+        self.optimizer = TFOptimizer(config.optimizer, self.params, config.lr, config.opt, scales, consts)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         y = flat_targets(y, self.shape)
