@@ -213,7 +213,8 @@ def main() -> None:
         f"{share:.1%} of the full two-fold grid over those widths ({whole.search_all.grid_flops / 1e15:.3g} "
         f"PFLOP); a search over every width {whole.search_all.flops / 1e15:.3g} PFLOP "
         f"({whole.search_all.flops / whole.search_all.grid_flops:.1%}); ETA transfer "
-        f"{human_seconds(whole.seconds)}, full grid {human_seconds(whole.search_all.grid_seconds)} on this machine"
+        f"{human_seconds(whole.seconds)}, full grid {human_seconds(whole.search_all.grid_seconds)} "
+        "on this machine"
     )
 
 
