@@ -331,7 +331,7 @@ def test_only_run_says_its_trials_are_saved(argv):
         assert said == "Interrupted: finished trials are saved; run the same command to resume."
     else:
         assert said == "Interrupted."
-    assert set(RESUMABLE) == {"run", "search"}  # search's message: tests/test_cli_help.py
+    assert set(RESUMABLE) == {"run", "search", "transfer"}  # their messages: tests/test_cli_help.py
 
 
 def test_ctrl_c_in_a_read_only_command_says_interrupted(tmp_path):

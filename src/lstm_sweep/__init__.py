@@ -77,8 +77,10 @@ if TYPE_CHECKING:
         execute,
         plan_search,
         plan_sweep,
+        plan_transfer,
         run_search,
         run_sweep,
+        run_transfer,
         sweep_request,
     )
     from .serve import serve_store
@@ -101,8 +103,10 @@ _LAZY = {
             "execute",
             "plan_search",
             "plan_sweep",
+            "plan_transfer",
             "run_search",
             "run_sweep",
+            "run_transfer",
             "sweep_request",
         )
     },
@@ -200,6 +204,8 @@ __all__ = [
     "SearchPlan",
     "SearchCallbacks",
     "SearchSummary",
+    "plan_transfer",
+    "run_transfer",
     "coord_check",
     # read results
     "load_results",

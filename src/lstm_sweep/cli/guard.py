@@ -24,6 +24,8 @@ RESUMABLE = {
     "search": "finished trials and the rungs' results are saved; run the same `lstm-sweep "
     "search` command to resume (it replays its decisions and continues from the "
     "checkpoints).",
+    "transfer": "finished trials and the tuning search's rungs are saved; run the same "
+    "`lstm-sweep transfer` command to resume (it replays the search and skips stored verify trials).",
 }
 
 TERMINATED: list[int] = []  # the SIGTERMs received

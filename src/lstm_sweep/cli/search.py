@@ -12,7 +12,6 @@ from lstm_sweep.study import metric_of
 from . import options as o
 from .console import printable_lines, stderr_console
 from .guard import stop_if_terminated
-from .params import RUNGS, WINDOW
 from .sweep_options import sweep_options
 from .sweeps import check_data_options, data_loaders, executor_of, refuse_stray_dataset_name, request_of
 
@@ -30,29 +29,7 @@ from .sweeps import check_data_options, data_loaders, executor_of, refuse_stray_
 @o.data_dir
 @o.dataset
 @o.dataset_name
-@click.option(
-    "--eta",
-    type=click.IntRange(2, 10),
-    default=3,
-    show_default=True,
-    help="Each rung keeps the best 1/eta of its rates.",
-)
-@click.option(
-    "--rungs",
-    type=RUNGS,
-    default=(),
-    help=o.with_default(
-        "Steps at which rates are compared (the trials' steps are always the last)", "steps/eta^2, steps/eta"
-    ),
-)
-@click.option(
-    "--window",
-    type=WINDOW,
-    default="10",
-    show_default=True,
-    help="A width's rates start within this factor of the narrower width's best "
-    "(widened when its best lies on the edge); off = every rate.",
-)
+@o.search_options
 @o.table_format
 @o.force
 @o.executor
