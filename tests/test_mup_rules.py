@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_sweep.reporting.tables import param_name
+from helpers import trial
+from lstm_sweep.reporting.findings import findings, param_groups
+from lstm_sweep.reporting.tables import build_tables, param_name
 from lstm_sweep.running.coordcheck import coord_check
 from lstm_sweep.study.config import CELLS, OPTIMIZERS, PARAMS, TrialConfig
 from lstm_sweep.training.engines import make_engine
@@ -236,3 +238,23 @@ def test_keys_sp_and_mup_as_stored_mup_opt_its_own():
     assert TrialConfig(hidden=256, lr=0.01, param="mup-opt", base_width=32).base_width == 32
     assert PARAMS == ("sp", "mup", "mup-opt")
     assert param_name({"param": "mup-opt", "base_width": 64}) == "mup-opt (base 64)"
+
+
+def test_mup_opt_is_its_own_table_compared_with_sp_like_mup():
+
+    lrs = (0.0025, 0.005, 0.01, 0.02)
+
+    def grid(param: str, best: dict[int, float]) -> list:
+        return [
+            trial(h, lr, 0.97 - 0.01 * abs(lrs.index(lr) - lrs.index(b)), param=param)
+            for h, b in best.items()
+            for lr in lrs
+        ]
+
+    trials = grid("mup-opt", {64: 0.01, 512: 0.01}) + grid("sp", {64: 0.01, 512: 0.0025})
+    trials += grid("mup", {64: 0.01, 512: 0.005})
+    tables = build_tables(trials)
+    groups = param_groups(tables)
+    assert [[t.protocol["param"] for t in ts] for _, ts in groups] == [["sp", "mup", "mup-opt"]]
+    across = [f.text for f in findings(trials) if f.kind == "across_transfer"]
+    assert len(across) == 2 and "Under mup (base 64)" in across[0] and "Under mup-opt (base 64)" in across[1]

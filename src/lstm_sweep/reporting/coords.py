@@ -155,7 +155,7 @@ def verdicts(
     span: int = DEFAULT_SPAN,
     steps: int | None = None,
 ) -> list[Verdict]:
-    """One :class:`Verdict` per parametrization in ``points`` (sp, then mup), judging steps
+    """One :class:`Verdict` per parametrization in ``points`` (sp, mup, mup-opt), judging steps
     1..``steps`` (all measured steps if None). A measurement that is not finite (the models
     diverged) makes its parametrization's verdict not flat, naming the width.
 
