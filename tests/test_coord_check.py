@@ -510,7 +510,7 @@ def test_ranges_through_the_cli(tmp_path):
 def test_the_transfer_preset_asks_the_question():
     grid = preset("transfer")
     # every parametrization: sp against each width-aware one (mup, mup-opt)
-    assert grid.hidden == (64, 128, 256, 512) and grid.param == PARAMS and PARAMS[:2] == ("sp", "mup")
+    assert grid.hidden == (64, 128, 256, 512) and grid.param == ("sp", "mup") == PARAMS[:2]
     assert grid.optimizer == ("adam",) and grid.base_width == 64 == min(grid.hidden)
     assert len(grid.lr) == 9 and all(b == 2 * a for a, b in zip(grid.lr, grid.lr[1:]))
     trials = grid.trials()

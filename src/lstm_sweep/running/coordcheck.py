@@ -100,7 +100,7 @@ def coord_check(
     data: Dataset,
     *,
     widths: Sequence[int] = COORD_WIDTHS,
-    params: Sequence[str] = PARAMS,
+    params: Sequence[str] = PARAMS[:2],
     cell: str = "lstm",
     optimizer: str = "adam",
     lr: float | None = None,

@@ -354,7 +354,7 @@ PRESETS: dict[str, Grid] = {
     "transfer": Grid(
         hidden=(64, 128, 256, 512),
         lr=TRANSFER_LRS,
-        param=PARAMS,
+        param=PARAMS[:2],  # sp and mup: mup-opt changes only Adagrad and RMSProp
         steps=(300,),
         base_width=DEFAULT_BASE_WIDTH,
         name="transfer",
@@ -395,7 +395,7 @@ PRESETS: dict[str, Grid] = {
         task="chars",
         hidden=(64, 128, 256, 512),
         lr=CHARS_TRANSFER_LRS,
-        param=PARAMS,
+        param=PARAMS[:2],  # sp and mup: mup-opt changes only Adagrad and RMSProp
         steps=200,
         batch_size=32,
         length=50,
