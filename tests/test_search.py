@@ -203,6 +203,16 @@ def test_a_search_killed_with_kill_9_resumes_to_the_same_store(searched, tmp_pat
 # --------------------------------------------------------------------------- refusals
 
 
+@pytest.mark.parametrize("command", ["search", "transfer"])
+def test_one_rate_is_refused_before_any_data_is_looked_for(tmp_path, command):
+    """One rate is a usage error, named by its option, before the (here empty) data folder is read."""
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    o = cli(command, "--hidden", "8,16,32,64", "--lr", "0.01", "--data-dir", empty, "--db", tmp_path / "s.db")
+    assert o.code == 2 and f"Error: {command} chooses among learning rates: give --lr" in o.error_line()
+    assert not (tmp_path / "s.db").exists() and list(empty.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "args,words",
     [
@@ -211,7 +221,7 @@ def test_a_search_killed_with_kill_9_resumes_to_the_same_store(searched, tmp_pat
         (["--rungs", "61"], "--rungs are steps from 1"),
         (["--window", "1"], "not a factor above 1"),
         (["--window", "x<b>"], "not a factor above 1"),
-        (["--lr", "1e-2"], "at least two learning rates"),
+        (["--lr", "1e-2"], "give --lr two or more"),
         (["--checkpoint-every", "off"], "continues its trials from their checkpoints"),
         (["--steps", "60,90"], "one --steps value"),
     ],

@@ -302,7 +302,7 @@ def test_the_plan_names_the_default_tune_widths_and_compares(tmp_path, mnist_dir
         (["--tune-widths", "4,8,16,32"], "nothing is left to predict"),
         (["--verify", "3"], "--verify"),
         (["--verify", "-1"], "--verify"),
-        (["--lr", "2^-5"], "at least two learning rates"),
+        (["--lr", "2^-5"], "give --lr two or more"),
         (["--checkpoint-every", "off"], "continues its trials from their checkpoints"),
     ],
 )

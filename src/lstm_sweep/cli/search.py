@@ -13,7 +13,14 @@ from . import options as o
 from .console import printable_lines, stderr_console
 from .guard import stop_if_terminated
 from .sweep_options import sweep_options
-from .sweeps import check_data_options, data_loaders, executor_of, refuse_stray_dataset_name, request_of
+from .sweeps import (
+    check_data_options,
+    data_loaders,
+    executor_of,
+    refuse_one_rate,
+    refuse_stray_dataset_name,
+    request_of,
+)
 
 
 @click.command(
@@ -45,6 +52,7 @@ def search(
     executor = executor_of(executor, ray_address)
     refuse_stray_dataset_name(dataset_name, data_dir, opts["text"])
     request = request_of(opts, executor, ray_address, dataset)
+    refuse_one_rate(request, "search")
     kind = check_data_options(request, opts["text"], data_dir)
     (load,) = data_loaders(kind, data_dir, (dataset,), dataset_name, opts["text"], False)
     data = None if dry_run and kind != "text" else load()

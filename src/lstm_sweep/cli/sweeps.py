@@ -111,6 +111,14 @@ def request_of(opts: dict, executor: str, ray_address: str | None, dataset: str 
     )
 
 
+def refuse_one_rate(request, command: str) -> None:
+    """A search chooses among rates: say so before any data is loaded."""
+    if len(request.grid.lr) < 2:
+        raise click.UsageError(
+            f"{command} chooses among learning rates: give --lr two or more, e.g. 1e-5:1:6 or 2^-16:1"
+        )
+
+
 def refuse_stray_dataset_name(
     dataset_name: str | None, data_dir: str | None, text: str | None = None
 ) -> None:
