@@ -185,7 +185,7 @@ def main() -> None:
             + (f"; slope {line[0]:.2f} (log-log)" if line else "")
         )
         if fit is not None and param == "sp":
-            for w in predict:
+            for w in sorted(set(predict + upto)):
                 p = fit.predict(w)
                 gpu = GPU_BEST.get(w)
                 print(
