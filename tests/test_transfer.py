@@ -369,3 +369,58 @@ def test_a_transfer_killed_with_kill_9_resumes_to_the_same_store(transferred, tm
     got = _by_key(db)
     assert got.keys() == ref.keys(), wants
     assert all(_same(got[k], ref[k]) for k in ref), wants
+
+
+# --------------------------------------------------------------------------- the edge of stable training
+
+
+def _verified_band(accs: dict[float, list], param: str = "sp", snapped: float = 2.0**-6):
+    """A predicted width of 256 units whose verified rates scored ``accs`` (rate -> one value per
+    seed: an accuracy, "nan" for a diverged seed, "oom" for one out of memory), as
+    ``run_transfer`` judges it."""
+    from helpers.factory import trial
+    from lstm_sweep.running.search import search_rows
+    from lstm_sweep.study.config import TrialConfig
+
+    rates = tuple(2.0**-k for k in range(9, 2, -1))
+    configs = [TrialConfig(256, r, seed=s, steps=30, param=param) for r in rates for s in range(3)]
+    (row,) = search_rows(configs)
+    results = {}
+    for r, values in accs.items():
+        for s, v in enumerate(values):
+            if v in ("nan", "oom"):
+                status = Status.DIVERGED if v == "nan" else Status.OOM
+                t = trial(256, r, None, seed=s, status=status, param=param)
+            else:
+                t = trial(256, r, v, seed=s, param=param)
+            results[t.key] = t
+    wt = transfer_module.WidthTransfer(256, snapped, snapped / 1.5, snapped * 1.5, True, "", snapped)
+    metric = metric_of(configs[0])
+    ft = transfer_module.FacetTransfer("", param, "rule", {128: snapped}, None, [wt], metric)
+    return ft, transfer_module._verified(wt, row, results, metric, 1), rates
+
+
+def test_a_failing_seed_above_the_prediction_is_named_with_its_distance_and_sps_warning():
+    ft, wt, rates = _verified_band(
+        {2.0**-7: [0.97, 0.97, 0.98], 2.0**-6: [0.97, 0.98, 0.97], 2.0**-5: [0.10, 0.65, "nan"]}
+    )
+    assert wt.failing == ((2.0**-5, 2, 3),) and wt.found in (2.0**-7, 2.0**-6)
+    note = transfer_module.edge_note(ft, wt, rates)
+    assert "lr 0.0312 fails 2 of 3 seeds" in note and "1 grid step above the predicted rate" in note
+    assert "under sp" in note and "below it" in note
+
+
+def test_no_failing_seed_no_note_and_mup_gets_no_sp_warning():
+    _, wt, _ = _verified_band({r: [0.97, 0.96, 0.98] for r in (2.0**-7, 2.0**-6, 2.0**-5)})
+    assert wt.failing == ()
+    ft, wt, rates = _verified_band(
+        {2.0**-7: [0.97] * 3, 2.0**-6: [0.15, 0.9, 0.9], 2.0**-5: [0.1] * 3}, param="mup"
+    )
+    assert wt.failing == ((2.0**-6, 1, 3), (2.0**-5, 3, 3))
+    note = transfer_module.edge_note(ft, wt, rates)
+    assert "at or below the predicted rate" in note and "under sp" not in note
+
+
+def test_a_seed_not_yet_trained_or_out_of_memory_is_not_a_failure():
+    _, wt, _ = _verified_band({2.0**-6: [0.97, 0.96], 2.0**-5: [0.96, "oom", 0.97]})
+    assert wt.failing == ()  # a missing seed or one out of memory says nothing about stability

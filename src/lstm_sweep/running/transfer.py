@@ -61,6 +61,7 @@ from ..study import (
     TrialResult,
     fit_exponent,
     grid_estimate,
+    is_failed,
     metric_of,
     show,
     theory_of,
@@ -366,6 +367,9 @@ class WidthTransfer:
         lost: the metric lost had only ``snapped`` been trained: ``found``'s value against
             ``snapped``'s in the metric's direction (>= 0; 0 where they coincide).
         test_at_predicted, test_at_found: the mean test metric over seeds of the same rates.
+        failing: the verified rates where training broke for some seed (diverged, or a
+            validation metric no better than chance): ``(rate, failed seeds, judged seeds)``,
+            ascending; the edge of stable training lies there.
     """
 
     width: int
@@ -384,6 +388,7 @@ class WidthTransfer:
     lost: float | None = None
     test_at_predicted: float | None = None
     test_at_found: float | None = None
+    failing: tuple[tuple[float, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -572,6 +577,16 @@ def _verified(
     scores = {r: mean_metric(val(r), metric) for r in done}
     found = ranked(scores, metric)[0] if done else None
     at_pred = _mean(val(wt.snapped), metric)
+    failing = []
+    for r in rates:
+        judged = [
+            results[c.key()]
+            for c in row.trials[r]
+            if c.key() in results and results[c.key()].status in (Status.DONE, Status.DIVERGED)
+        ]
+        bad = sum(t.status is Status.DIVERGED or is_failed(t.config, t.val_accuracy) for t in judged)
+        if bad:
+            failing.append((r, bad, len(judged)))
     at_found = _mean(val(found), metric) if found is not None else None
     lost = None
     if found == wt.snapped:
@@ -588,6 +603,7 @@ def _verified(
         lost=lost,
         test_at_predicted=test(wt.snapped),
         test_at_found=test(found) if found is not None else None,
+        failing=tuple(failing),
     )
 
 
@@ -729,6 +745,29 @@ def render_predictions(facets: Sequence[FacetTransfer]) -> str:
     return "\n".join(out)
 
 
+def edge_note(ft: FacetTransfer, wt: WidthTransfer, rates: Sequence[float]) -> str:
+    """Where training broke among a width's verified rates (``wt.failing``), and how far that
+    edge lies from the predicted rate, in steps of the grid's ``rates`` (ascending)."""
+    rates = list(rates)
+    at = rates.index(wt.snapped) if wt.snapped in rates else 0
+    broke = "; ".join(f"lr {_rate(r)} fails {bad} of {n} seeds" for r, bad, n in wt.failing)
+    above = [rates.index(r) - at for r, _, _ in wt.failing if r in rates and rates.index(r) > at]
+    name = ft.label or ft.param
+    if len(above) < len(wt.failing):
+        where = "training breaks at or below the predicted rate: the prediction is past the edge"
+    else:
+        k = min(above)
+        where = f"the edge of stable training is {k} grid step{'s' if k > 1 else ''} above the predicted rate"
+    hint = (
+        "; under sp that edge moves down as the width grows (it halves per doubling on the "
+        "homework's model), and once it reaches the best rate the best rate falls with it: the "
+        "fitted exponent does not see this, so expect wider widths' best rates below it"
+        if ft.param == "sp"
+        else ""
+    )
+    return f"! {name} hidden {wt.width}: {broke} — {where}{hint}"
+
+
 def render_transfer_summary(plan: TransferPlan, summary: TransferSummary) -> str:
     """Per facet and predicted width: the predicted rate (and interval), the found best among
     the verified rates, the metric at both, what was lost; then the cost against the full grid
@@ -769,6 +808,9 @@ def render_transfer_summary(plan: TransferPlan, summary: TransferSummary) -> str
                     f"{ft.label or ft.param} hidden {wt.width}: the prediction {_rate(wt.predicted)} lies "
                     f"beyond the grid's rates: clipped to its {wt.clipped} edge"
                 )
+            if wt.failing:
+                rates = next((r.rates for r in plan.rows if r.hidden == wt.width), wt.verified)
+                notes.append(edge_note(ft, wt, rates))
             lost = "—" if wt.lost is None else (m.format(wt.lost) if m.percent else f"{wt.lost:.4g}")
             table.append(
                 [
@@ -815,6 +857,7 @@ __all__ = [
     "band",
     "check_tune_widths",
     "default_tune_widths",
+    "edge_note",
     "plan_transfer",
     "predict_facet",
     "render_predictions",
