@@ -17,6 +17,8 @@ import time
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers import LSTM_SWEEP, cli
 from lstm_sweep.errors import ConfigError
@@ -26,11 +28,14 @@ from lstm_sweep.running.transfer import (
     band,
     check_tune_widths,
     default_tune_widths,
+    predict_facet,
+    render_predictions,
     run_transfer,
     snap,
 )
 from lstm_sweep.store import load_results
 from lstm_sweep.study import fit_exponent, grid_estimate, metric_of
+from lstm_sweep.study.config import TrialConfig
 from lstm_sweep.study.results import Status
 
 WIDTHS = (4, 8, 16, 32)
@@ -424,3 +429,79 @@ def test_no_failing_seed_no_note_and_mup_gets_no_sp_warning():
 def test_a_seed_not_yet_trained_or_out_of_memory_is_not_a_failure():
     _, wt, _ = _verified_band({2.0**-6: [0.97, 0.96], 2.0**-5: [0.96, "oom", 0.97]})
     assert wt.failing == ()  # a missing seed or one out of memory says nothing about stability
+
+
+def _search_row(accs: dict[float, list], hidden: int = 128, param: str = "sp"):
+    """One tuned width's row and its stored search trials: rate -> per seed an accuracy at its
+    rung (pruned), "nan" (diverged) or "oom"."""
+    from helpers.factory import trial
+    from lstm_sweep.running.search import search_rows
+    from lstm_sweep.study.config import TrialConfig
+
+    rates = tuple(2.0**-k for k in range(10, -1, -1))
+    (row,) = search_rows(
+        [TrialConfig(hidden, r, seed=s, steps=30, param=param) for r in rates for s in range(3)]
+    )
+    results = {}
+    for r, values in accs.items():
+        for s, v in enumerate(values):
+            if v in ("nan", "oom"):
+                status = Status.DIVERGED if v == "nan" else Status.OOM
+                t = trial(hidden, r, None, seed=s, status=status, param=param)
+            else:
+                t = trial(hidden, r, v, seed=s, status=Status.PRUNED, param=param)
+            results[t.key] = t
+    return row, results
+
+
+def test_the_search_edge_is_the_smallest_rate_above_the_best_where_most_seeds_break():
+    from lstm_sweep.running.transfer import search_edges
+
+    accs = {
+        2.0**-10: [0.09, 0.1, 0.11],  # too small a rate learns nothing: not the edge
+        2.0**-6: [0.95, 0.96, 0.95],
+        2.0**-5: [0.9, 0.15, 0.8],  # one seed of three: not most
+        2.0**-4: [0.6, 0.17, "nan"],  # two of three: the edge
+        2.0**-3: [0.5, 0.6, 0.7],  # noise above the edge does not move it
+        2.0**-1: ["oom", "oom", 0.1],  # out of memory says nothing; one judged seed, broken
+    }
+    row, results = _search_row(accs)
+    assert search_edges([row], results, {128: 2.0**-6}) == {128: 2.0**-4}
+    assert search_edges([row], results, {128: 2.0**-4}) == {128: 2.0**-1}
+    assert search_edges([row], results, {128: None}) == {}
+    row, results = _search_row({2.0**-6: [0.95] * 3, 2.0**-5: [0.9, 0.15, 0.8]})
+    assert search_edges([row], results, {128: 2.0**-6}) == {}
+
+
+@given(
+    edge_exp=st.integers(-12, 0),
+    widest=st.sampled_from([32, 64, 128]),
+    factor=st.sampled_from([2, 4, 8, 16]),
+    rate_exp=st.integers(-14, 0),
+    param=st.sampled_from(["sp", "mup"]),
+)
+def test_a_prediction_is_set_against_the_edge_scaled_as_its_parametrization_says(
+    edge_exp, widest, factor, rate_exp, param
+):
+    rates = tuple(2.0**-k for k in range(14, -1, -1))
+    tuned = {16: 2.0**rate_exp, widest: 2.0**rate_exp}
+    edges = {16: 1.0, widest: 2.0**edge_exp}
+    wide = widest * factor
+    ft = predict_facet("", param, tuned, rates, (wide,), metric_of(TrialConfig(16, 0.1)), edges)
+    (wt,) = ft.widths
+    expected = 2.0**edge_exp / factor if param == "sp" else 2.0**edge_exp
+    assert wt.edge_at == pytest.approx(expected) and ft.edges == edges
+    assert wt.near_edge == (wt.snapped is not None and 2 * wt.snapped >= expected * (1 - 1e-9))
+    if wt.near_edge:
+        words = render_predictions([ft])
+        assert f"hidden {wide}:" in words and "near the edge" in words
+        assert ("1/width" in words) == (param == "sp")
+
+
+def test_without_an_edge_there_is_no_warning():
+    rates = tuple(2.0**-k for k in range(14, -1, -1))
+    ft = predict_facet(
+        "", "sp", {16: 2.0**-6, 32: 2.0**-6, 64: 2.0**-6}, rates, (1024,), metric_of(TrialConfig(16, 0.1))
+    )
+    assert ft.edges == {} and ft.widths[0].edge_at is None and not ft.widths[0].near_edge
+    assert "not met in the tuning search" in render_predictions([ft])

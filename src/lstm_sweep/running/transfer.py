@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigError
@@ -91,6 +91,11 @@ DEFAULT_VERIFY = 1
 TUNE_AT_LEAST = 3  # the default tune widths: up to the base width, and at least this many
 # how a facet's rate is predicted: sp, and every width-aware parametrization (mup, mup-*)
 RULES = {"sp": "the exponent fitted over the tuned widths", "mup": "the widest tuned width's rate"}
+# How the edge of stable training (the smallest rate at which most seeds break) moves with width:
+# edge ∝ width^slope. Under SP with Adam the largest stable rate falls as 1/width where the hidden
+# weights' updates dominate (Tensor Programs V; on the homework's model it halves per doubling from
+# 32 units on); under a width-aware parametrization it stays put.
+EDGE_SLOPE = {"sp": -1.0, "mup": 0.0}
 
 
 # --------------------------------------------------------------------------- the widths
@@ -370,6 +375,10 @@ class WidthTransfer:
         failing: the verified rates where training broke for some seed (diverged, or a
             validation metric no better than chance): ``(rate, failed seeds, judged seeds)``,
             ascending; the edge of stable training lies there.
+        edge_at: the edge of stable training extrapolated to this width from the widest tuned
+            width where the tuning search met one (:data:`EDGE_SLOPE`); None where it met none.
+        near_edge: the trained rate lies within one two-fold step of ``edge_at`` or beyond it:
+            the best rate there is likely lower than predicted.
     """
 
     width: int
@@ -389,6 +398,8 @@ class WidthTransfer:
     test_at_predicted: float | None = None
     test_at_found: float | None = None
     failing: tuple[tuple[float, int, int], ...] = ()
+    edge_at: float | None = None
+    near_edge: bool = False
 
 
 @dataclass(frozen=True)
@@ -403,6 +414,9 @@ class FacetTransfer:
         fit: the exponent over the tuned widths (None: fewer than two inside the grid);
             ``alpha``, ``alpha_low``, ``alpha_high`` its value and 95 % interval.
         widths: the predicted widths.
+        edges: tuned width -> the smallest rate at which most of its seeds broke in the tuning
+            search (diverged, or no better than chance at the steps they reached); widths
+            where none did are absent.
     """
 
     label: str
@@ -412,6 +426,7 @@ class FacetTransfer:
     fit: ExponentFit | None
     widths: list[WidthTransfer]
     metric: Metric
+    edges: dict[int, float] = field(default_factory=dict)
 
     @property
     def alpha(self) -> float | None:
@@ -501,9 +516,12 @@ def predict_facet(
     rates: Sequence[float],
     widths: Sequence[int],
     metric: Metric,
+    edges: Mapping[int, float] | None = None,
 ) -> FacetTransfer:
     """The predictions of one facet from its tuned widths' search bests (``tuned``: width ->
-    best rate, one of ``rates``, or None) at ``widths`` (unverified)."""
+    best rate, one of ``rates``, or None) at ``widths`` (unverified). ``edges``: tuned width ->
+    the smallest rate at which most seeds broke there; each prediction is set against that edge
+    extrapolated to its width (``edge_at``, ``near_edge``)."""
     bests = {w: r for w, r in sorted(tuned.items()) if r is not None}
     estimates = {w: grid_estimate(r, rates) for w, r in bests.items()}
     fit = fit_exponent(estimates) if estimates else None
@@ -544,7 +562,44 @@ def predict_facet(
             )
             snapped, clipped = snap(e.rate, rates)
             out.append(WidthTransfer(w, e.rate, e.low, e.high, not reason, reason, snapped, clipped))
-    return FacetTransfer(label, param, rule, dict(tuned), fit, out, metric)
+    edges = dict(sorted((edges or {}).items()))
+    if edges:
+        widest = max(edges)
+        slope = EDGE_SLOPE["sp" if param == "sp" else "mup"]
+        out = [_against_edge(wt, edges[widest] * (wt.width / widest) ** slope) for wt in out]
+    return FacetTransfer(label, param, rule, dict(tuned), fit, out, metric, edges)
+
+
+def _against_edge(wt: WidthTransfer, edge: float) -> WidthTransfer:
+    near = wt.snapped is not None and 2 * wt.snapped >= edge * (1 - 1e-9)
+    return replace(wt, edge_at=edge, near_edge=near)
+
+
+def search_edges(
+    rows: Sequence[Row], results: Mapping[str, TrialResult], bests: Mapping[int, float | None]
+) -> dict[int, float]:
+    """Per row (a width) with a best rate in ``bests``: the smallest rate above it at which most
+    of its judged seeds broke — diverged, or a validation metric no better than chance at the
+    steps they reached (a pruned trial at its rung). Rates below the best are not looked at (too
+    small a rate learns nothing either: that is not the edge); seeds not trained, out of memory
+    or failed by an error say nothing."""
+    out: dict[int, float] = {}
+    for row in rows:
+        best = bests.get(row.hidden)
+        if best is None:
+            continue
+        for rate in (r for r in row.rates if r > best):
+            judged = [
+                results[c.key()]
+                for c in row.trials[rate]
+                if c.key() in results
+                and results[c.key()].status in (Status.DONE, Status.PRUNED, Status.DIVERGED)
+            ]
+            bad = sum(t.status is Status.DIVERGED or is_failed(t.config, t.val_accuracy) for t in judged)
+            if judged and 2 * bad > len(judged):
+                out[row.hidden] = rate
+                break
+    return out
 
 
 def _mean(values: Sequence[float | None], metric: Metric) -> float | None:
@@ -681,15 +736,29 @@ def _predict(plan: TransferPlan, searched: SearchSummary) -> list[tuple[tuple, F
     labels = _labels(search_rows(plan.grid.trials))
     tuned: dict[tuple, dict[int, float | None]] = {}
     protos: dict[tuple, Row] = {}
+    by_facet: dict[tuple, list[Row]] = {}
     for r in searched.rows:
         tuned.setdefault(r.row.facet, {})[r.row.hidden] = r.best
         protos.setdefault(r.row.facet, r.row)
+        by_facet.setdefault(r.row.facet, []).append(r.row)
+    keys = {c.key() for rows in by_facet.values() for row in rows for cs in row.trials.values() for c in cs}
+    results: dict[str, TrialResult] = {}
+    store_path = plan.request.store
+    if keys and store_path.exists() and store_path.stat().st_size:
+        with Store(store_path, readonly=True) as store:
+            results = {r.key: r for r in store.results() if r.key in keys}
     out = []
     for facet_key, by_width in tuned.items():
         row = protos[facet_key]
         widths = sorted(r.hidden for r in plan.rows if r.facet == facet_key)
         ft = predict_facet(
-            labels.get(facet_key, ""), row.proto.param, by_width, row.rates, widths, metric_of(row.proto)
+            labels.get(facet_key, ""),
+            row.proto.param,
+            by_width,
+            row.rates,
+            widths,
+            metric_of(row.proto),
+            search_edges(by_facet[facet_key], results, by_width),
         )
         out.append((facet_key, ft))
     return out
@@ -727,6 +796,30 @@ def render_alpha(ft: FacetTransfer) -> str:
     return f"{said} (theory ≈ {theory:g}: {words})"
 
 
+def render_edges(ft: FacetTransfer) -> str:
+    """Where the tuning search met the edge of stable training, per tuned width."""
+    met = ", ".join(f"{w}: {_rate(r)}" for w, r in ft.edges.items())
+    none = [w for w in sorted(ft.tuned) if w not in ft.edges]
+    if not met:
+        return "edge of stable training: not met in the tuning search at any tuned width"
+    rest = f"; not met at {_widths(none)}" if none else ""
+    return f"edge of stable training (most seeds broke, in the tuning search) from: {met}{rest}"
+
+
+def near_edge_words(ft: FacetTransfer, wt: WidthTransfer) -> str:
+    """Why a prediction near the extrapolated edge is suspect."""
+    widest = max(ft.edges)
+    how = (
+        f"the edge at {widest} units scaled as 1/width (the largest stable rate under sp with Adam)"
+        if ft.param == "sp"
+        else f"the edge at {widest} units (flat with width under {ft.param})"
+    )
+    return (
+        f"near the edge: {how} is {_rate(wt.edge_at)} at {wt.width} units, within one two-fold step "
+        "of the trained rate or below it; the best rate there is likely lower"
+    )
+
+
 def render_predictions(facets: Sequence[FacetTransfer]) -> str:
     """Each facet's tuned bests, fitted exponent and predicted rates (before verifying)."""
     out = []
@@ -734,10 +827,14 @@ def render_predictions(facets: Sequence[FacetTransfer]) -> str:
         name = ft.label or ft.param
         tuned = ", ".join(f"{w}: {_rate(r)}" for w, r in sorted(ft.tuned.items()))
         out.append(f"{name}: tuned best rates {tuned}; {render_alpha(ft)}")
+        if ft.tuned:
+            out.append("  " + render_edges(ft))
         for wt in ft.widths:
             interval = "" if wt.low is None else f" [{_rate(wt.low)}, {_rate(wt.high)}]"
             clipped = f", clipped to the grid's {wt.clipped} edge" if wt.clipped else ""
             mark = "" if wt.ok else f" — {wt.reason}"
+            if wt.near_edge:
+                mark += f" — {near_edge_words(ft, wt)}"
             out.append(
                 f"  hidden {wt.width}: predicted {_rate(wt.predicted)}{interval} by {ft.rule}; "
                 f"trains {_rate(wt.snapped)}{clipped}{mark}"
@@ -808,6 +905,8 @@ def render_transfer_summary(plan: TransferPlan, summary: TransferSummary) -> str
                     f"{ft.label or ft.param} hidden {wt.width}: the prediction {_rate(wt.predicted)} lies "
                     f"beyond the grid's rates: clipped to its {wt.clipped} edge"
                 )
+            if wt.near_edge:
+                notes.append(f"! {ft.label or ft.param} hidden {wt.width}: {near_edge_words(ft, wt)}")
             if wt.failing:
                 rates = next((r.rates for r in plan.rows if r.hidden == wt.width), wt.verified)
                 notes.append(edge_note(ft, wt, rates))
@@ -848,6 +947,7 @@ def render_transfer_summary(plan: TransferPlan, summary: TransferSummary) -> str
 
 __all__ = [
     "DEFAULT_VERIFY",
+    "EDGE_SLOPE",
     "MAX_VERIFY",
     "FacetTransfer",
     "TransferCallbacks",
@@ -858,6 +958,9 @@ __all__ = [
     "check_tune_widths",
     "default_tune_widths",
     "edge_note",
+    "near_edge_words",
+    "render_edges",
+    "search_edges",
     "plan_transfer",
     "predict_facet",
     "render_predictions",
