@@ -63,7 +63,7 @@ def search(
     if dry_run:
         return
     plan.check(force)
-    summary = api.run_search(plan, _callbacks())
+    summary = api.run_search(plan, search_callbacks(stderr_console()))
     results = load_results(request.store, trials=plan.grid.trials)
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
     from lstm_sweep.running import render_search_summary  # loads torch: not at start-up
@@ -71,9 +71,9 @@ def search(
     click.echo("\n" + printable_lines(render_search_summary(plan, summary)), err=True)
 
 
-def _callbacks():
-    """A line per rung and per trial that ends on stderr; SIGTERM honoured at every step."""
-    console = stderr_console()
+def search_callbacks(console):
+    """A line per rung and per trial that ends on ``console`` (stderr); SIGTERM honoured at
+    every step. ``transfer`` uses the same hooks for its tuning search and its verify trials."""
 
     def on_rung(row, rung, n):
         stop_if_terminated()

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import click
 
-import lstm_sweep as api
 from lstm_sweep import build_tables, load_results, render_tables
-from lstm_sweep.reporting import printable
-from lstm_sweep.study import metric_of
 
 from . import options as o
 from .console import printable_lines, stderr_console
 from .guard import stop_if_terminated
 from .params import HIDDEN
+from .search import search_callbacks
 from .sweep_options import sweep_options
 from .sweeps import (
     check_data_options,
@@ -112,31 +110,10 @@ def transfer(
         said = printable_lines("predicted:\n" + render_predictions(facets))
         click.echo(f"\n{said}\n\nverify:", err=True)
 
-    search_hooks, sweep_hooks = _callbacks(console)
+    search_hooks = search_callbacks(console)
+    sweep_hooks = search_hooks.sweep
     summary = run_transfer(plan, TransferCallbacks(search_hooks, sweep_hooks, on_predictions))
     keys = {c.key() for c in plan.grid.trials}
     results = [r for r in load_results(request.store) if r.key in keys]
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
     click.echo("\n" + printable_lines(render_transfer_summary(plan, summary)), err=True)
-
-
-def _callbacks(console):
-    """The tuning search's hooks and the verify trials' (a line per rung and per trial that
-    ends, on stderr; SIGTERM honoured at every step)."""
-
-    def on_rung(row, rung, n):
-        stop_if_terminated()
-        console.print(printable(f"{row.label()}: {n} trials to step {rung}"))
-
-    def on_trial_end(result, i, n):
-        val = "-" if result.val_accuracy is None else f"{result.val_accuracy:.4f}"
-        metric = metric_of(result.config)
-        said = "validation" if metric.name == "accuracy" else f"validation {metric.short}"
-        done = f"{result.status}@{result.steps_done}"
-        console.print(printable(f"  {result.config.describe()}: {done} {said} {val}"))
-
-    def on_step(unit, done, total):
-        stop_if_terminated()
-
-    sweep = api.SweepCallbacks(on_step=on_step, on_trial_end=on_trial_end)
-    return api.SearchCallbacks(sweep, on_rung), sweep
