@@ -173,6 +173,8 @@ CASES = {
 def _refused(command: str, folder: Path, db: Path, args: list[str], words: list[str]) -> str:
     given = [a.replace("{d}", str(folder)) for a in args]
     extra = ["--no-progress"] if command == "run" else []
+    if command == "search":  # a search needs two rates to choose from (else that is the error)
+        extra = ["--lr", "0.01,0.1"]
     line = cli(command, *GRID, *extra, "--db", db, *given).error_line()
     for w in words:
         assert w.replace("{d}", str(folder)) in line, line
