@@ -575,6 +575,17 @@ def _against_edge(wt: WidthTransfer, edge: float) -> WidthTransfer:
     return replace(wt, edge_at=edge, near_edge=near)
 
 
+def _broken(
+    row: Row, rate: float, results: Mapping[str, TrialResult], judged: tuple[Status, ...]
+) -> tuple[int, int]:
+    """Of ``rate``'s seeds stored with a status in ``judged``: how many broke (diverged, or a
+    validation metric no better than chance), and how many were judged."""
+    stored = [results[c.key()] for c in row.trials[rate] if c.key() in results]
+    seen = [t for t in stored if t.status in judged]
+    bad = sum(t.status is Status.DIVERGED or is_failed(t.config, t.val_accuracy) for t in seen)
+    return bad, len(seen)
+
+
 def search_edges(
     rows: Sequence[Row], results: Mapping[str, TrialResult], bests: Mapping[int, float | None]
 ) -> dict[int, float]:
@@ -589,14 +600,8 @@ def search_edges(
         if best is None:
             continue
         for rate in (r for r in row.rates if r > best):
-            judged = [
-                results[c.key()]
-                for c in row.trials[rate]
-                if c.key() in results
-                and results[c.key()].status in (Status.DONE, Status.PRUNED, Status.DIVERGED)
-            ]
-            bad = sum(t.status is Status.DIVERGED or is_failed(t.config, t.val_accuracy) for t in judged)
-            if judged and 2 * bad > len(judged):
+            bad, judged = _broken(row, rate, results, (Status.DONE, Status.PRUNED, Status.DIVERGED))
+            if judged and 2 * bad > judged:
                 out[row.hidden] = rate
                 break
     return out
@@ -634,14 +639,9 @@ def _verified(
     at_pred = _mean(val(wt.snapped), metric)
     failing = []
     for r in rates:
-        judged = [
-            results[c.key()]
-            for c in row.trials[r]
-            if c.key() in results and results[c.key()].status in (Status.DONE, Status.DIVERGED)
-        ]
-        bad = sum(t.status is Status.DIVERGED or is_failed(t.config, t.val_accuracy) for t in judged)
+        bad, judged = _broken(row, r, results, (Status.DONE, Status.DIVERGED))
         if bad:
-            failing.append((r, bad, len(judged)))
+            failing.append((r, bad, judged))
     at_found = _mean(val(found), metric) if found is not None else None
     lost = None
     if found == wt.snapped:
