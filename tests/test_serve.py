@@ -282,9 +282,11 @@ def test_security_rules_over_real_http(tmp_path, served):
     assert headers["X-Frame-Options"] == "DENY"
     assert not any(h.lower().startswith("access-control") for h in headers)
     # DNS rebinding: a page of another name must not read this one
-    for host in ("evil.example:80", f"evil.example:{s.port}", "", "127.0.0.1", f"127.0.0.1:{s.port + 1}"):
+    hostile = ("evil.example:80", f"evil.example:{s.port}", "", "localhost.evil.example", "127.0.0.1.nip.io")
+    for host in hostile:
         assert s.request("GET", "/", host=host)[0] == 421, host
-    assert s.request("GET", "/", host=f"localhost:{s.port}")[0] == 200
+    for host in (f"localhost:{s.port}", "localhost:9999", "127.0.0.1", f"127.0.0.1:{s.port + 1}"):
+        assert s.request("GET", "/", host=host)[0] == 200, host  # a tunnel's port is another
     # a fixed map of assets: no path reaches the file system, the store is never served
     for path in (
         "/static/../s.db",
@@ -500,7 +502,8 @@ def test_the_page_updates_live_in_chromium(tmp_path, served, browser):
 
 @pytest.mark.slow
 def test_run_serve_shows_the_sweep_while_it_runs(tmp_path, mnist_dir):
-    """``run --serve 0``: the URL on stdout, and the page of the store while the sweep runs:
+    """``run --serve 0``: the URL on stderr (stdout holds only the table: data), and the page of
+    the store while the sweep runs:
     its plan's progress, its claims. The sweep cannot end before the test has looked: a claim
     of another driver (this test, beating it) holds one of its two trials until the test stores
     that trial itself, as a driver elsewhere would."""
@@ -540,6 +543,8 @@ def test_run_serve_shows_the_sweep_while_it_runs(tmp_path, mnist_dir):
             str(db),
             "--serve",
             "0",
+            "--format",
+            "csv",
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -548,9 +553,9 @@ def test_run_serve_shows_the_sweep_while_it_runs(tmp_path, mnist_dir):
         start_new_session=True,
     )
     try:
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), proc.stderr.read()
         lines = Lines(proc)
+        url = lines.wait_for("Watching").split(" at ")[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), url
         with ClaimBeater(db, os.getpid()):
             lines.wait_for("waiting for 1 trials being trained by another driver")
             with urllib.request.urlopen(url + "api/changes?since=0", timeout=60) as r:
@@ -565,9 +570,12 @@ def test_run_serve_shows_the_sweep_while_it_runs(tmp_path, mnist_dir):
             with Store(db) as st:  # the other driver's result
                 st.save(trial(8, 0.1, 0.5, steps=20))
         assert proc.wait(timeout=600) == 0, lines.text()
+        out = proc.stdout.read()
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+    assert out.splitlines() == ["hidden,lr_0.01,lr_0.1", out.splitlines()[1]], out  # the CSV only
+    assert out.splitlines()[1].startswith("8,0.") and "http" not in out
     summary = state["summary"]
     assert summary["trials"] == 1 and summary["progress"]["planned"] == 2
     assert summary["progress"]["done"] == 1

@@ -375,14 +375,16 @@ def test_the_listen_address_is_resolved(server, tmp_path, capfd):
     for name in ("127.1", "localhost", "127.0.0.1", "2130706433"):
         s = server(db, host=name)
         assert s.host == "127.0.0.1" and s.loopback and s.url == f"http://127.0.0.1:{s.port}/"
-        for host in (f"127.0.0.1:{s.port}", f"localhost:{s.port}", f"{name}:{s.port}", f"LOCALHOST:{s.port}"):
-            assert _assert_guarded(_get(s.port, "/", host)) == 200, (name, host)
         for host in (
-            f"evil.example:{s.port}",
+            f"127.0.0.1:{s.port}",
+            f"localhost:{s.port}",
+            f"{name}:{s.port}",
+            f"LOCALHOST:{s.port}",
             f"127.0.0.1:{s.port + 1}",
             "127.0.0.1",
-            f"{socket.gethostname()}x:{s.port}",
         ):
+            assert _assert_guarded(_get(s.port, "/", host)) == 200, (name, host)
+        for host in (f"evil.example:{s.port}", f"{socket.gethostname()}x:{s.port}"):
             assert _assert_guarded(_get(s.port, "/", host)) == 421, (name, host)
     if socket.has_ipv6:
         try:
@@ -410,6 +412,64 @@ def test_the_listen_address_is_resolved(server, tmp_path, capfd):
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=DEADLINE_S)
     assert "warning" not in err.decode() and "anyone" not in err.decode(), err
+
+
+def test_a_tunnel_a_wide_bind_and_the_allow_list_reach_the_page(server, tmp_path):
+    """The usual remote ways reach the page over real HTTP: an SSH tunnel (``ssh -L
+    9999:localhost:P`` sends ``Host: localhost:9999``), the machine's own names and addresses
+    when it listens on every address, names the user allows; the DNS-rebinding defence holds:
+    any other name (a page of another site whose name points here) gets 421."""
+    db = _store(tmp_path / "s.db")
+    me = socket.gethostname()
+    s = server(db)
+    tunnel = ("localhost:9999", "127.0.0.1:9999", "[::1]:9999", "app.localhost:9999", "LocalHost.:80")
+    for host in (*tunnel, "10.1.2.3:8000", "[fe80::1%25eth0]:1"):
+        assert _assert_guarded(_get(s.port, "/", host)) == 200, host
+    hostile = (
+        "evil.example",
+        "evil.example:9999",
+        "localhost.evil.example:9999",
+        "127.0.0.1.nip.io",
+        f"{me}-x",
+        "local host",
+        "localhost:abc",
+        "localhost:1234567",
+        "[::1",
+        "[zz]:1",
+        "a..b",
+        "",
+        "localhost:80:80",
+    )
+    for host in hostile:
+        assert _assert_guarded(_get(s.port, "/", host)) == 421, host
+    if not me.startswith("localhost"):  # a loopback page is not reached by the machine's name
+        assert _assert_guarded(_get(s.port, "/", f"{me}:{s.port}")) == 421
+
+    wide = server(db, host="0.0.0.0")
+    assert not wide.loopback
+    for host in (f"{me}:{wide.port}", f"{me}:443", f"{socket.getfqdn()}:1", "192.0.2.7:8000", *tunnel):
+        assert _assert_guarded(_get(wide.port, "/", host)) == 200, host
+    for host in hostile:
+        assert _assert_guarded(_get(wide.port, "/", host)) == 421, host
+
+    allowed = server(db, allow_hosts=["Lab.Example.org", ".tunnel.example"])
+    for host in ("lab.example.org:443", "x.tunnel.example", "a.b.tunnel.example:1", "tunnel.example"):
+        assert _assert_guarded(_get(allowed.port, "/", host)) == 200, host
+    for host in ("example.org", "evil.example", "xtunnel.example", "lab.example.org.evil"):
+        assert _assert_guarded(_get(allowed.port, "/", host)) == 421, host
+    anyone = server(db, allow_hosts=["*"])
+    assert _assert_guarded(_get(anyone.port, "/", "evil.example:1")) == 200
+    assert _assert_guarded(_get(anyone.port, "/", "")) == 421  # still a name, not none
+
+
+@pytest.mark.parametrize("bad", ["", " ", "a b", "<x>", "http://x", "a:80", "..x", "x/y", "*.x"])
+def test_a_bad_allowed_host_is_refused_before_listening(tmp_path, bad):
+    db = _store(tmp_path / "s.db")
+    with pytest.raises(ConfigError, match="is not a host name"):
+        serve_store(db, port=0, allow_hosts=[bad])
+    given = f"ok.example,{bad}" if bad.strip() else "\x00"
+    o = cli("serve", "--db", db, "--port", "0", "--allow-host", given)
+    assert "is not a host name" in o.error_line(), o.err
 
 
 def test_serve_refuses_an_unknown_where_axis(tmp_path):

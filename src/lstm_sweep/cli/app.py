@@ -76,7 +76,7 @@ for command in COMMANDS:
     # -h as well as --help on every command, also when one is invoked on its own (a test's
     # CliRunner): click keeps the first help option it makes for a command
     command.context_settings = {**HELP_OPTIONS, **command.context_settings}
-    cli.add_command(command)
+    cli.add_command(o.refuse_repeats(command))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -216,7 +216,7 @@ def run(
     kind = check_data_options(request, opts["text"], data_dir, datasets)
     show = sys.stderr.isatty() if progress is None else progress
     loaders = data_loaders(kind, data_dir, datasets or ("mnist",), dataset_name, opts["text"], show)
-    server = None if serve_port is None else start_server(opts["db"], "127.0.0.1", serve_port)
+    server = None if serve_port is None else start_server(opts["db"], "127.0.0.1", serve_port, data=False)
     try:
         _run(request, opts["db"], loaders, fmt, show, force)
     finally:

@@ -191,9 +191,11 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, head: bool) -> None:
         try:
             if not self.server.host_allowed(self.headers.get("Host")):
+                name = printable(str(self.headers.get("Host")))[:80]
                 self._send(
                     421,
-                    b"this server answers only to its own address\n",
+                    f"this server answers to its own names and addresses, not to Host {name!r}; "
+                    "if that name is yours, start serve with --allow-host NAME\n".encode(),
                     "text/plain; charset=utf-8",
                     head=head,
                 )
@@ -316,9 +318,15 @@ class Server(ThreadingHTTPServer):
     """A live page of the store at ``path`` on ``host``:``port`` (0: any free port).
 
     ``host`` is resolved as it is bound: :attr:`host` is the address listened on (``127.1`` and
-    ``localhost`` are ``127.0.0.1``), :attr:`loopback` whether only this machine can reach it,
-    and the ``Host`` header must name it: that address, the name it was given, ``localhost``
-    where it is a loopback address, the machine's names where it is not."""
+    ``localhost`` are ``127.0.0.1``), :attr:`loopback` whether only this machine can reach it.
+
+    The ``Host`` header must name this server, on any port (an SSH tunnel or a proxy forwards
+    another one): any IP address (an address is no name that DNS can re-point: DNS rebinding
+    needs a name), ``localhost`` and the names under ``.localhost``, the name it was given,
+    this machine's names (host name, FQDN) where it listens beyond loopback, and the names in
+    ``allow_hosts`` (``example.org``; ``.example.org`` for it and every name under it; ``*``
+    for any name, behind a proxy that checks names itself). Anything else is a page of
+    another site reading this one: 421. (Vite's rule; Jupyter's allows only loopback names.)"""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -337,6 +345,7 @@ class Server(ThreadingHTTPServer):
         max_connections: int = MAX_CONNECTIONS,
         request_timeout: float = REQUEST_TIMEOUT_S,
         title: str | None = None,
+        allow_hosts: Sequence[str] = (),
     ):
         if not isinstance(path, (str, os.PathLike)) or not str(path):
             raise ConfigError(f"a store is a file path, not {path!r:.40}")
@@ -371,6 +380,7 @@ class Server(ThreadingHTTPServer):
         if title is not None and not isinstance(title, str):
             raise ConfigError(f"title must be text, got {title!r:.30}")
         where = pairs("where", where)
+        allowed = _allow_list(allow_hosts)
         self.watcher = Watcher(path, rows=rows, cols=cols, where=where, interval=interval)
         self.title = title or f"lstm-sweep: {printable(Path(path).name)}"
         self.streams = threading.BoundedSemaphore(max_streams)
@@ -395,24 +405,31 @@ class Server(ThreadingHTTPServer):
         except ValueError:
             address = None
         self.loopback = address is not None and address.is_loopback
-        names = {host, self.host}
-        if self.loopback:
-            names.add("localhost")
-        else:
+        names = {host, self.host, "localhost", *allowed}
+        if not self.loopback:
             names |= {socket.gethostname(), socket.getfqdn()}
-            if address is not None and address.is_unspecified:  # every address of this machine
-                names |= {"localhost", "127.0.0.1", "::1"}
-        self.allowed = {_host_port(n.strip("[]"), self.port).lower() for n in names if n}
-        if self.port == 80:  # a browser leaves out the scheme's own port
-            self.allowed |= {a.rsplit(":", 1)[0] for a in self.allowed}
+        self.any_host = "*" in names
+        self.names = {n.strip("[]").lower().rstrip(".") for n in names if n and not n.startswith(".")}
+        self.suffixes = tuple(n for n in allowed if n.startswith("."))
 
     @property
     def url(self) -> str:
         return f"http://{_host_port(self.host, self.port)}/"
 
     def host_allowed(self, value: str | None) -> bool:
-        """A ``Host`` header naming this server (no other name: DNS rebinding)."""
-        return value is not None and value.strip().lower() in self.allowed
+        """A ``Host`` header naming this server on any port (see the class: DNS rebinding)."""
+        name = _host_name(value)
+        if name is None:
+            return False
+        if self.any_host or name in self.names or name.endswith(".localhost"):
+            return True
+        if any(name.endswith(suffix) or name == suffix[1:] for suffix in self.suffixes):
+            return True
+        try:
+            ipaddress.ip_address(name.split("%")[0])
+        except ValueError:
+            return False
+        return True
 
     # ---------------------------------------------------------------- connections, bounded
 
@@ -477,6 +494,53 @@ class Server(ThreadingHTTPServer):
         self.server_close()
 
 
+_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
+
+
+def _host_name(value: str | None) -> str | None:
+    """The name in a ``Host`` header (``name``, ``name:port``, ``[v6]:port``), lower-case,
+    without its port, brackets or final dot; None when there is none or it is malformed."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        name, rest = text[1:end], text[end + 1 :]
+        if end < 0 or ":" not in name:
+            return None
+    else:
+        name, colon, port = text.partition(":")
+        rest = colon + port
+    if rest and not (rest[0] == ":" and rest[1:].isascii() and rest[1:].isdigit() and len(rest) <= 6):
+        return None
+    if ":" in name:  # an IPv6 address in brackets
+        try:
+            ipaddress.ip_address(name.split("%")[0])
+        except ValueError:
+            return None
+        return name
+    name = name.rstrip(".")
+    return name if name and len(name) <= 253 and _NAME.match(name) else None
+
+
+def _allow_list(values: Sequence[str]) -> list[str]:
+    """``allow_hosts`` checked: names (``example.org``), suffixes (``.example.org``), ``*``."""
+    if isinstance(values, str) or not isinstance(values, (list, tuple)):
+        raise ConfigError(f"allow_hosts= must be a list of host names, got {values!r:.40}")
+    out = []
+    for value in values:
+        text = value.strip().lower().rstrip(".") if isinstance(value, str) else None
+        name = text[1:] if text and text.startswith(".") else text
+        if text is not None and (text == "*" or (name and _host_name(name) == name)):
+            out.append(text)
+        else:
+            raise ConfigError(
+                f"allowed host {printable(str(value))[:60]!r} is not a host name: give a name "
+                "(example.org), a suffix for every name under one (.example.org), or * for any"
+            )
+    return out
+
+
 def _host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -486,10 +550,11 @@ def serve_store(path: str | Path, host: str = "127.0.0.1", port: int = 8000, **k
     nothing is written, no file is created beside it); ``.url`` says where, ``close()`` stops
     it. Keywords: ``rows``, ``cols``, ``where`` (as ``table``), ``interval`` (seconds between
     looks at the store), ``max_streams``, ``max_connections``, ``request_timeout`` (seconds a
-    connection may stay silent), ``title``.
+    connection may stay silent), ``title``, ``allow_hosts`` (names besides this machine's that
+    a ``Host`` header may give: see :class:`Server`).
 
     Raises:
-        ConfigError: a bad port, axis or ``--where`` axis, or the address cannot be listened
-            on.
+        ConfigError: a bad port, axis, ``--where`` axis or allowed host, or the address cannot
+            be listened on.
     """
     return Server(path, host, port, **kw).start()
