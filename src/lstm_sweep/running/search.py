@@ -61,7 +61,7 @@ from .cost import (
     plan_units,
     trial_flops,
 )
-from .executors import make_executor
+from .executors import make_executor, refuse_in_worker_start
 from .sweep import (
     Plan,
     SweepCallbacks,
@@ -599,6 +599,7 @@ def run_search(plan: SearchPlan, callbacks: SearchCallbacks | None = None) -> Se
         ConfigError: ``plan`` not a SearchPlan, or the request has no dataset.
         StoreError: as for :func:`execute`.
     """
+    refuse_in_worker_start()
     if not isinstance(plan, SearchPlan):
         raise ConfigError(f"plan must be a SearchPlan (plan_search(...)); got {type(plan).__name__}")
     if callbacks is not None and not isinstance(callbacks, SearchCallbacks):

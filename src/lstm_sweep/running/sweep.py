@@ -84,7 +84,7 @@ from .cost import (
     plan_units,
     render_plan,
 )
-from .executors import Executor, UnitEvents, make_executor
+from .executors import Executor, UnitEvents, make_executor, refuse_in_worker_start
 from .units import WorkUnit, make_units
 
 log = logging.getLogger(__name__)
@@ -682,6 +682,7 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
             has no dataset.
         StoreError: the store cannot be written, or it knows the dataset's name as other data.
     """
+    refuse_in_worker_start()
     if not isinstance(plan, Plan):
         raise ConfigError(f"plan must be a Plan (plan_sweep(...)); got {type(plan).__name__}")
     if callbacks is not None and not isinstance(callbacks, SweepCallbacks):

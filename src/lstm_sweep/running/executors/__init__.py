@@ -15,6 +15,7 @@ import importlib
 from ...errors import ConfigError
 from ...study import MAX_WORKERS, show
 from .base import Executor, UnitEvents, refuse_options, unit_failed
+from .spawning import refuse_in_worker_start
 
 EXECUTORS = {
     "local": ".local:LocalExecutor",
@@ -59,4 +60,13 @@ def make_executor(name: str, **options) -> Executor:
     return getattr(importlib.import_module(module, __name__), cls).from_options(**options)
 
 
-__all__ = ["EXECUTORS", "OPTIONS", "Executor", "UnitEvents", "make_executor", "refuse_options", "unit_failed"]
+__all__ = [
+    "EXECUTORS",
+    "OPTIONS",
+    "Executor",
+    "UnitEvents",
+    "make_executor",
+    "refuse_in_worker_start",
+    "refuse_options",
+    "unit_failed",
+]

@@ -31,6 +31,7 @@ from ...training import Checkpointing, train_group
 from ..units import WorkUnit, cpu_cores, phases
 from .base import Claim, NextUnit, UnitEvents, feed, refuse_options, unit_failed
 from .inprocess import run_in_process
+from .spawning import GUARD, spawn_problem
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,19 @@ class LocalExecutor:
         checkpointing: Checkpointing | None = None,
     ) -> Iterator[tuple[WorkUnit, list[TrialResult]]]:
         events = events or UnitEvents()
+        warned = False
         for phase, n in phases(units, device, self.workers):
             next_unit = feed(phase, claim)
+            if n > 1 and (problem := spawn_problem()) is not None:
+                if not warned:
+                    log.warning(
+                        "%s: training in this process, one work unit at a time (%d would train side "
+                        "by side in worker processes: put the sweep under `%s` in a script file)",
+                        problem,
+                        n,
+                        GUARD,
+                    )
+                warned, n = True, 1
             if n <= 1:
                 yield from run_in_process(next_unit, data, device, events, checkpointing)
             else:
