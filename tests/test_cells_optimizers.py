@@ -354,7 +354,14 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     assert squeezed.count("cell \\ optimizer adam momentum (momentum=0.5)") == 2
     assert len([line for line in o.out.splitlines() if line.lstrip().startswith(("LSTM", "GRU"))]) == 4
     o = cli("table", "--db", db, "--rows", "cell", "--cols", "optimizer", "--format", "csv")
-    assert o.out.splitlines()[0] == "cell,optimizer_adam,optimizer_momentum (momentum=0.5)"
+    lines = o.out.splitlines()  # one block: the facet (the rate) a column of its own
+    assert lines[0] == "lr,cell,optimizer_adam,optimizer_momentum (momentum=0.5)"
+    assert [line.split(",")[:2] for line in lines[1:]] == [
+        ["0.01", "LSTM"],
+        ["0.01", "GRU"],
+        ["0.1", "LSTM"],
+        ["0.1", "GRU"],
+    ]
     o = cli("table", "--db", db, "--where", "cell=gru", "--where", "optimizer=momentum")
     assert [line for line in o.out.splitlines() if line.startswith("Test accuracy")] == [
         "Test accuracy: GRU · momentum (momentum=0.5) · mnist · 30 steps · batch 100 · init tf "

@@ -152,11 +152,12 @@ def test_bad_run_input_is_one_error_line_and_leaves_the_store_untouched(
     db = tmp_path / "copy.db"
     shutil.copy(swept[0], db)
     before = db.read_bytes()
-    code = main(["run", "--steps", "5", "--hidden", "8", "--no-progress", "--db", str(db), *args])
+    base = [a for o in (["--steps", "5"], ["--hidden", "8"]) if o[0] not in args for a in o]  # given once
+    code = main(["run", *base, "--no-progress", "--db", str(db), *args])
     _assert_one_error_line(code, capsys.readouterr().err, expected)
     assert db.read_bytes() == before
     fresh = tmp_path / "fresh.db"
-    code = main(["run", "--steps", "5", "--hidden", "8", "--no-progress", "--db", str(fresh), *args])
+    code = main(["run", *base, "--no-progress", "--db", str(fresh), *args])
     assert code == 2 and not fresh.exists()
 
 

@@ -124,7 +124,9 @@ table_format = click.option(
     type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="Format of the table printed.",
+    help="Format of the table printed: text, markdown, latex to read; csv (one block of "
+    "numbers, with seeds a _std and _n column beside each value) and json (every cell's "
+    "statistics and seeds) as data.",
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import statistics
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ METRICS = {
     "time": ("Wall time per trial (s)", "wall_s", 1, "s"),
 }
 ACCURACY = TASK_METRICS["accuracy"]  # the homework's metric (rows of MNIST)
-FORMATS = ("text", "markdown", "csv", "latex")
+FORMATS = ("text", "markdown", "csv", "latex", "json")
 STATS = ("mean", "median", "best", "all")
 _WITH_VALUE = (Status.DONE, Status.DIVERGED)
 
@@ -499,20 +500,132 @@ def render_markdown(table: Table, stat: str = "mean", always: Sequence[str] = ()
     return "\n".join(out + ([""] + notes if notes else []))
 
 
-def render_csv(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
-    """The reference file's layout (``hidden,lr_1e-05,...``); several seeds -> ``mean ± std``;
-    other axes alike (``cell,steps_300,steps_999``)."""
-    rows, cols = table.axes
+def _col_header(table: Table, col) -> str:
+    cols = table.axes[1]
+    return f"{cols.name}_{col!r}" if cols.name == "lr" else f"{cols.name}_{cols.label(col)}"
+
+
+def _ordered(axis: Axis, values) -> list:
+    return sorted(dict.fromkeys(values), key=axis.sort_key)
+
+
+def render_csv(tables: Sequence[Table], stat: str = "mean") -> str:
+    """Every table as one CSV block of numbers: the reference file's layout
+    (``hidden,lr_1e-05,...``; other axes alike, ``cell,steps_300,steps_999``), with, where a
+    cell has several seeds, its ``_std`` and ``_n`` beside each column (``stat`` mean; median
+    and best: ``_n``). Tables that differ by a field (two datasets) are rows of the same block,
+    that field a column of its own, as is the metric where tasks measure differently. A cell
+    without a value holds its label (``DNF``, ``failed``, ``pruned@111``); seeds that diverged
+    are counted, as in every format (``export`` has each trial's status). With ``best_over``,
+    ``_best_<axis>`` beside each column holds the value each cell took."""
+    first = tables[0]
+    rows, cols = first.axes
+    varied = [k for k in varied_fields(tables) if k not in (rows.name, cols.name)]
+    metrics = len({t.measure.name for t in tables}) > 1
+    spread = stat != "all" and any(t.seeds > 1 for t in tables)
+    columns = _ordered(cols, (c for t in tables for c in t.cols))
+    header = [*varied, *(["metric"] if metrics else [])]
+    header.append(rows.name if metrics or is_accuracy(first) else f"{rows.name} [{first.measure.name}]")
+    for c in columns:
+        name = _col_header(first, c)
+        header += [name, f"{name}_std", f"{name}_n"] if spread and stat == "mean" else [name]
+        if spread and stat != "mean":
+            header.append(f"{name}_n")
+        if first.best_over:
+            header.append(f"{name}_best_{first.best_over}")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    header = [
-        rows.name if is_accuracy(table) else f"{rows.name} [{table.measure.name}]",
-        *(f"{cols.name}_{c!r}" if cols.name == "lr" else f"{cols.name}_{cols.label(c)}" for c in table.cols),
-    ]
     writer.writerow([csv_cell(h) for h in header])
-    for r in table.rows:  # a name such as =HYPERLINK(...) is text, not a formula (csv_cell)
-        writer.writerow([csv_cell(x) for x in (rows.label(r), *(table.text(r, c, stat) for c in table.cols))])
+    for t in tables:
+        show = _shown(t)
+        lead = [printable(str(t.protocol.get(k, ""))) for k in varied] + ([t.measure.name] if metrics else [])
+        for r in t.rows:  # a name such as =HYPERLINK(...) is text, not a formula (csv_cell)
+            line = [*lead, rows.label(r)]
+            for c in columns:
+                cell = t.cell(r, c)
+                if stat == "all" or cell.label is not None:
+                    value = cell.label if cell.label is not None else " / ".join(show(v) for v in cell.values)
+                else:
+                    value = show(
+                        {"mean": cell.mean, "median": cell.median, "best": cell.best(t.metric, t.measure)}[
+                            stat
+                        ]
+                    )
+                line.append(value)
+                if spread and stat == "mean":
+                    line.append("" if cell.std is None else show(cell.std))
+                if spread:
+                    line.append(str(cell.n) if cell.n else "")
+                if first.best_over:
+                    chosen = t.chosen.get((r, c))
+                    line.append("" if chosen is None else AXES[first.best_over].label(chosen))
+            writer.writerow([csv_cell(x) for x in line])
     return buf.getvalue().rstrip("\n")
+
+
+def _json_number(value: object) -> object:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return _json_number(value)
+    return str(value)
+
+
+def table_data(table: Table, tables: Sequence[Table] = ()) -> dict:
+    """One table as plain data (what ``--format json`` writes): its metric and caption, the
+    protocol its trials share, what tells it from the other ``tables``, its two axes' values,
+    and each cell's statistics, every seed's value and status; a value that is not finite is
+    None."""
+    rows, cols = table.axes
+    cells = []
+    for r in table.rows:
+        for c in table.cols:
+            cell = table.cell(r, c)
+            cells.append(
+                {
+                    rows.name: _json_safe(r),
+                    cols.name: _json_safe(c),
+                    "mean": _json_number(cell.mean),
+                    "std": _json_number(cell.std),
+                    "median": _json_number(cell.median),
+                    "best": _json_number(cell.best(table.metric, table.measure)),
+                    "n": cell.n,
+                    "values": [_json_number(v) for v in cell.values],
+                    "statuses": [str(x) for x in cell.statuses],
+                    "label": cell.label,
+                    "diverged": cell.diverged,
+                    **({"chosen": _json_safe(table.chosen.get((r, c)))} if table.best_over else {}),
+                }
+            )
+    varied = varied_fields(tables) if tables else ()
+    return {
+        "title": metric_title(table),
+        "caption": describe(table, "mean", varied),
+        "metric": table.metric,
+        "measure": table.measure.name,
+        "rows_axis": rows.name,
+        "cols_axis": cols.name,
+        "best_over": table.best_over,
+        "facet": {k: _json_safe(table.protocol.get(k)) for k in varied},
+        "protocol": _json_safe(table.protocol),
+        "rows": _json_safe(list(table.rows)),
+        "cols": _json_safe(list(table.cols)),
+        "cells": cells,
+        "notes": table_notes(table),
+    }
+
+
+def render_json(tables: Sequence[Table]) -> str:
+    """Every table as one JSON document: ``{"tables": [table_data, ...]}`` (strict JSON)."""
+    return json.dumps({"tables": [table_data(t, tables) for t in tables]}, allow_nan=False, indent=1)
 
 
 _LATEX = {
@@ -539,11 +652,7 @@ def _latex_escape(text: str) -> str:
 def render_latex(table: Table, stat: str = "mean", always: Sequence[str] = ()) -> str:
     header, rows = _grid(table, stat)
     row_axis, col_axis = table.axes
-    corner = (
-        "Neurons / LR"
-        if (row_axis.name, col_axis.name) == (ROWS, COLS)
-        else f"{row_axis.title} / {col_axis.title}"
-    )
+    corner = header[0]  # as every format writes it: hidden \ lr
     out = [
         r"\begin{table}[ht]",
         r"\centering",
@@ -561,12 +670,13 @@ def render_latex(table: Table, stat: str = "mean", always: Sequence[str] = ()) -
     return "\n".join(out)
 
 
-_RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv, "latex": render_latex}
+_RENDERERS = {"text": render_text, "markdown": render_markdown, "latex": render_latex}
 
 
 def render_tables(tables: Sequence[Table], fmt: str = "text", stat: str = "mean") -> str:
     """Render each table in ``fmt``; several facets give several tables, a blank line apart,
-    each caption naming what tells it apart from the others.
+    each caption naming what tells it apart from the others; as data (``csv``, ``json``) they
+    are one block (:func:`render_csv`, :func:`render_json`).
 
     ``stat``: ``mean`` (± sample std), ``median``, ``best`` seed, or ``all`` seeds' values.
     Names from the store are shown with their control characters escaped, in every format.
@@ -578,5 +688,11 @@ def render_tables(tables: Sequence[Table], fmt: str = "text", stat: str = "mean"
     tables = checks.items_of("tables", tables, Table, "a Table (from build_tables)")
     checks.choice("format", fmt, FORMATS)
     checks.choice("statistic", stat, STATS)
+    if not tables:
+        return ""
+    if fmt == "csv":
+        return render_csv(tables, stat)
+    if fmt == "json":
+        return render_json(tables)
     always = varied_fields(tables)
     return "\n\n".join(_RENDERERS[fmt](t, stat, always) for t in tables)
