@@ -9,8 +9,10 @@ import csv
 import io
 import json
 import math
+import os
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -112,3 +114,104 @@ def test_any_store_gives_one_rectangular_csv_and_strict_json(cells, stat):
     assert sum(r[0] == rows[0][0] for r in rows) == 1  # one header, not one per table
     data = _strict(render_tables(tables, "json", stat))
     assert sum(len(t["cells"]) for t in data["tables"]) == sum(len(t.rows) * len(t.cols) for t in tables)
+
+
+# ----------------------------------------------------------------------------- a reference of one's own
+
+
+def _grid_store(db, shift: float = 0.0):
+    with Store(db) as s:
+        for hidden in (16, 32, 64):
+            for lr in (0.001, 0.01, 0.1):
+                for seed in range(2):
+                    acc = min(1.0, 0.5 + hidden / 200 - abs(math.log10(lr) + 2) / 10 + seed / 100 + shift)
+                    s.save(trial(hidden, lr, acc, seed=seed))
+
+
+def test_compare_takes_a_table_of_ones_own_as_reference(tmp_path):
+    """A user's published table as CSV (here: another store's ``table --format csv``, seeds'
+    _std and _n columns included) is a reference: every cell compared, no protocol assumed."""
+    _grid_store(tmp_path / "theirs.db")
+    _grid_store(tmp_path / "ours.db", shift=0.02)
+    ref = tmp_path / "theirs.csv"
+    ref.write_text(cli("table", "--db", tmp_path / "theirs.db", "--format", "csv").out)
+    o = cli("compare", "--db", tmp_path / "ours.db", "--reference", ref)
+    assert o.code == 0, o.text
+    assert "The best rate agrees in 3 of 3 rows." in o.out
+    assert "Mean |ours − reference| over 9 cells: 2.0 points." in o.out
+    assert "another protocol" not in o.out  # a user's table: its protocol is not known
+    hand = tmp_path / "hand.csv"  # written by hand: text around numbers, DNF, an empty cell
+    hand.write_text("hidden \\ lr,lr_0.001,lr_0.01,lr_0.1\n16,0.52 ± 0.01,0.6*,DNF\n32,,0.7,0.1\n")
+    o = cli("compare", "--db", tmp_path / "ours.db", "--reference", hand)
+    assert o.code == 0, o.text
+    assert "Reference DNF cells we completed: 1 of 1: 16/0.1" in o.out
+    o = cli("report", "--db", tmp_path / "ours.db", "--reference", hand, "--out", tmp_path / "r.html")
+    assert o.code == 0 and "hand.csv" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("", "its first column must be hidden"),
+        ("width,lr_0.1\n16,0.5\n", "its first column must be hidden"),
+        ("hidden,rate\n16,0.5\n", "no lr_<rate> column"),
+        ("hidden,lr_0.1\nsixteen,0.5\n", "line 2: 'sixteen' is no width"),
+        ("hidden,lr_0.1\n-16,0.5\n", "line 2: width -16 is not positive"),
+        ("hidden,lr_0.1\n16,high\n", "line 2: 'high' at lr 0.1 is no accuracy"),
+        ("hidden,lr_0.1\n16,97.5\n", "accuracy 97.5 at lr 0.1 is not from 0 to 1"),
+        ("hidden,lr_-1\n16,0.5\n", "is no positive rate"),
+        ("hidden,lr_0.1\n16,\n", "no cell holds a number or DNF"),
+        (b"\xff\xfe\x00h", "is not UTF-8 text"),
+        ("hidden,lr_0.1\n" + "16,0.5\n" * 200_000, "larger than 1 MiB"),
+    ],
+)
+def test_a_bad_reference_file_is_one_error_and_the_store_untouched(tmp_path, content, says):
+    db = tmp_path / "s.db"
+    _grid_store(db)
+    before = db.read_bytes()
+    ref = tmp_path / "ref.csv"
+    ref.write_bytes(content if isinstance(content, bytes) else content.encode())
+    for command in ("compare", "report"):
+        o = cli(
+            command,
+            "--db",
+            db,
+            "--reference",
+            ref,
+            *(["--out", tmp_path / "r.html"] if command == "report" else []),
+        )
+        assert says in o.error_line(), o.err
+    assert db.read_bytes() == before and not (tmp_path / "r.html").exists()
+
+
+def test_a_reference_that_is_no_file_is_refused_without_waiting(tmp_path):
+    db = tmp_path / "s.db"
+    _grid_store(db)
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)  # nothing ever writes it: opening it must not wait
+    for path, says in (
+        (fifo, "not a regular file"),
+        (tmp_path, "is a folder"),
+        (tmp_path / "gone.csv", "cannot open it"),
+    ):
+        assert says in cli("compare", "--db", db, "--reference", path).error_line()
+    assert (
+        "choose hw2, tcn, or the path of a CSV"
+        in cli("compare", "--db", db, "--reference", "hw3").error_line()
+    )
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("hidenlr_0123456789.,±*DNF \n-e")), max_size=200))
+def test_any_reference_text_is_compared_or_refused_in_one_line(tmp_path_factory, text):
+    folder = tmp_path_factory.mktemp("ref")
+    db = folder / "s.db"
+    with Store(db) as s:
+        s.save(trial(16, 0.01, 0.9))
+    ref = folder / "ref.csv"
+    ref.write_text("hidden,lr_0.01\n" + text if text[:1] != "h" else text)
+    o = cli("compare", "--db", db, "--reference", ref)
+    assert o.code in (0, 2), o.text
+    if o.code == 2:
+        o.error_line()
+    assert "Traceback" not in o.text

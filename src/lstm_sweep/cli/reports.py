@@ -35,7 +35,8 @@ reference = click.option(
     help="Published numbers to compare with: hw2 = the seed's Table 1 (the homework's rows of "
     "MNIST, per width and rate); tcn = the TCN paper's Table 1 (Bai, Kolter & Koltun 2018: "
     "pixels, permuted, adding, copy, chars), our best per task and cell beside the published "
-    "number, its setup and what differs.",
+    "number, its setup and what differs; or the path of a CSV table of your own (widths by "
+    "rates, as `table --format csv` writes it: hidden,lr_0.001,...; DNF where none).",
 )
 
 
@@ -112,6 +113,7 @@ def findings_cmd(db, rows, cols, where) -> None:
     epilog=o.examples(
         "lstm-sweep compare --db hw2.db --reference hw2",
         "lstm-sweep compare --db tasks.db --reference tcn   # adding, copy, pixels, ... vs the TCN paper",
+        "lstm-sweep compare --db mine.db --reference theirs.csv   # a table of your own",
     ),
 )
 @o.db
@@ -119,6 +121,7 @@ def findings_cmd(db, rows, cols, where) -> None:
 def compare_cmd(db, reference) -> None:
     """Per cell: the published value vs ours (mean ± std), the difference, and a summary; with
     --reference tcn, per task and cell: our best result vs the published number and setup."""
+    api.load_reference(reference)  # an unknown or unreadable reference: said before the store
     click.echo(api.render_comparison(api.compare(stored(db), reference)))
 
 

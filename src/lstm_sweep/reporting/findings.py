@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+import os
+import stat as stat_mod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -791,24 +793,128 @@ REFERENCE_PROTOCOL = {
 REFERENCES = ("hw2", "tcn")
 
 
+MAX_REFERENCE_BYTES = 2**20  # a table of widths x rates is a few KB
+
+
+class Reference(dict):
+    """A published table, (hidden, lr) -> accuracy (None: DNF), with where it came from and the
+    protocol it was measured with where known (the built-in ``hw2``'s; a user's file: None)."""
+
+    def __init__(self, cells: dict, name: str, protocol: dict | None):
+        super().__init__(cells)
+        self.name, self.protocol = name, protocol
+
+
 def load_reference(name: str = "hw2") -> dict[tuple, float | None]:
     """The published table: for ``hw2``, (hidden, lr) -> accuracy, or None where it says DNF;
-    for ``tcn``, (task, cell) -> its number in the task's metric.
+    for ``tcn``, (task, cell) -> its number in the task's metric; for the path of a CSV file
+    (a table of your own, in the layout ``table --format csv`` writes: ``hidden,lr_0.001,...``
+    and a row per width; ``DNF`` or an empty cell where there is none; ``_std``/``_n``
+    columns ignored), its (hidden, lr) -> accuracy.
 
     Raises:
-        ConfigError: an unknown reference (those shipped: hw2, tcn).
+        ConfigError: neither a shipped reference (hw2, tcn) nor a readable CSV table of widths
+            by rates with accuracies from 0 to 1.
     """
-    checks.choice("reference", name, REFERENCES)
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"reference must be hw2, tcn or the path of a CSV table, got {name!r:.40}")
     if name == "tcn":
         return {(task, ref.cell): ref.value for task, info in TASKS.items() for ref in info.references}
-    text = (resources.files("lstm_sweep") / "reference" / "hw2_table1.csv").read_text()
-    rows = list(csv.reader(text.splitlines()))
-    lrs = [float(c.removeprefix("lr_")) for c in rows[0][1:]]
-    return {
-        (int(row[0]), lr): (None if value == "DNF" else float(value))
-        for row in rows[1:]
-        for lr, value in zip(lrs, row[1:])
-    }
+    if name == "hw2":
+        text = (resources.files("lstm_sweep") / "reference" / "hw2_table1.csv").read_text()
+        return Reference(_table_of(text, "hw2"), "hw2", REFERENCE_PROTOCOL)
+    if "/" not in name and "." not in name and not os.path.exists(name):  # a mistyped name
+        raise ConfigError(
+            f"unknown reference {printable(name)[:60]!r}: choose hw2, tcn, or the path of a CSV "
+            "table of your own (no such file here)"
+        )
+    return Reference(_table_of(_read_reference(name), printable(name)), printable(name), None)
+
+
+def _read_reference(path: str) -> str:
+    """The text of a reference file: a regular file (opened without blocking: a FIFO never
+    waits), at most :data:`MAX_REFERENCE_BYTES`, UTF-8."""
+    how = "pass --reference hw2, tcn, or the path of a CSV table (hidden,lr_0.001,...)"
+    shown = printable(path)[:200]
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise ConfigError(f"reference {shown}: cannot open it ({e.strerror or e}); {how}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat_mod.S_ISREG(mode):
+            kind = "a folder" if stat_mod.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+            raise ConfigError(f"reference {shown} is {kind}; {how}")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            blob = f.read(MAX_REFERENCE_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(f"reference {shown}: cannot read it ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
+    if len(blob) > MAX_REFERENCE_BYTES:
+        raise ConfigError(f"reference {shown} is larger than 1 MiB: a table of widths by rates is smaller")
+    try:
+        return blob.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"reference {shown} is not UTF-8 text; {how}") from None
+
+
+def _reference_number(text: str) -> float | None:
+    """A cell: ``0.9487``, ``0.80 ± 0.01`` (the mean), ``0.95*``, ``DNF``/empty (None)."""
+    text = text.strip().rstrip("*").split("±")[0].split("(n=")[0].strip()
+    if text.upper() in ("", "DNF", "FAILED", "-"):
+        return None
+    return float(text)
+
+
+def _table_of(text: str, name: str) -> dict[tuple, float | None]:
+    """(hidden, lr) -> accuracy from a CSV table of widths (rows) by rates (``lr_X`` columns)."""
+    rows = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
+    fix = "a table as `lstm-sweep table --format csv` writes it: hidden,lr_0.001,lr_0.01 then a row per width"
+    if len(rows) < 2 or not rows[0] or not rows[0][0].strip().lower().startswith("hidden"):
+        raise ConfigError(f"reference {name}: its first column must be hidden (widths); give {fix}")
+    columns: dict[int, float] = {}
+    for i, head in enumerate(rows[0][1:], start=1):
+        head = head.strip()
+        if not head.startswith("lr_") or head.endswith(("_std", "_n")) or "_best_" in head:
+            continue
+        try:
+            lr = float(head.removeprefix("lr_"))
+        except ValueError:
+            continue
+        if not (math.isfinite(lr) and lr > 0):
+            raise ConfigError(f"reference {name}: column {printable(head)[:40]} is no positive rate")
+        columns[i] = lr
+    if not columns:
+        raise ConfigError(f"reference {name}: no lr_<rate> column; give {fix}")
+    out: dict[tuple, float | None] = {}
+    for n, row in enumerate(rows[1:], start=2):
+        try:
+            hidden = int(row[0].strip())
+        except (ValueError, IndexError):
+            raise ConfigError(
+                f"reference {name} line {n}: {printable(row[0] if row else '')[:40]!r} is no width"
+            ) from None
+        if hidden < 1:
+            raise ConfigError(f"reference {name} line {n}: width {hidden} is not positive")
+        for i, lr in columns.items():
+            cell = row[i] if i < len(row) else ""
+            try:
+                value = _reference_number(cell)
+            except ValueError:
+                raise ConfigError(
+                    f"reference {name} line {n}: {printable(cell)[:40]!r} at lr {lr:g} is no "
+                    "accuracy (a number, or DNF)"
+                ) from None
+            if value is not None and not 0 <= value <= 1:
+                raise ConfigError(
+                    f"reference {name} line {n}: accuracy {value:g} at lr {lr:g} is not from 0 to 1"
+                )
+            if cell.strip() or value is not None:
+                out[(hidden, lr)] = value
+    if not out:
+        raise ConfigError(f"reference {name}: no cell holds a number or DNF")
+    return out
 
 
 @dataclass(frozen=True)
@@ -897,9 +1003,8 @@ def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Compariso
 
 
 def _protocol_note(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
-    differs = {
-        k: (v, table.protocol.get(k)) for k, v in REFERENCE_PROTOCOL.items() if table.protocol.get(k) != v
-    }
+    known = getattr(ref, "protocol", REFERENCE_PROTOCOL) or {}  # a user's table: not known
+    differs = {k: (v, table.protocol.get(k)) for k, v in known.items() if table.protocol.get(k) != v}
     out = []
     if differs:
         out.append(
@@ -915,11 +1020,16 @@ def _protocol_note(table: Table, ref: dict, cells: list[CellComparison]) -> list
         out.append(
             Finding(
                 "no_overlap",
-                "None of the stored cells is in the reference table (widths 16-4096, rates 1e-05-1).",
+                f"None of the stored cells is in the reference table (widths {_span([h for h, _ in ref])}, "
+                f"rates {_span([lr for _, lr in ref], _lr)}).",
                 {},
             )
         )
     return out
+
+
+def _span(values: list, show=str) -> str:
+    return f"{show(min(values))}-{show(max(values))}" if values else "none"
 
 
 def _row_bests(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
