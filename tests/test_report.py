@@ -85,7 +85,7 @@ def test_latex_is_a_booktabs_table():
 
 def test_unknown_metric_or_format_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown metric"):
-        build_tables([], "loss")
+        build_tables([], "perplexity")
     with pytest.raises(ConfigError, match="unknown format"):
         render_tables([], "xml")
 

@@ -6,6 +6,7 @@ seed's value, as strict JSON."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -215,3 +216,19 @@ def test_any_reference_text_is_compared_or_refused_in_one_line(tmp_path_factory,
     if o.code == 2:
         o.error_line()
     assert "Traceback" not in o.text
+
+
+def test_a_table_of_validation_accuracy_or_training_loss(tmp_path):
+    db = tmp_path / "s.db"
+    with Store(db) as s:
+        for seed, (acc, loss) in enumerate([(0.8, 0.5), (0.9, 0.25)]):
+            r = trial(16, 0.01, acc, seed=seed, train_loss=loss)
+            s.save(dataclasses.replace(r, test_accuracy=acc - 0.1))
+    o = cli("table", "--db", db, "--metric", "validation", "--format", "csv", "--stat", "best")
+    assert o.out.splitlines() == ["hidden,lr_0.01,lr_0.01_n", "16,0.9000,2"]  # the best: the highest
+    o = cli("table", "--db", db, "--metric", "loss", "--format", "csv", "--stat", "best")
+    assert o.out.splitlines() == ["hidden,lr_0.01,lr_0.01_n", "16,0.25,2"]  # a loss's best: the lowest
+    o = cli("table", "--db", db, "--metric", "loss")
+    assert o.out.startswith("Final training loss (lower is better): ") and "0.375 ± 0.1768" in o.out
+    assert cli("table", "--db", db).out.count("0.7500 ± 0.0707") == 1  # test accuracy stays the default
+    assert cli("table", "--db", db, "--metric", "validation").out.startswith("Validation accuracy: ")

@@ -50,7 +50,7 @@ def _table_html(table: Table, stat: str = "mean", always: Sequence[str] = ()) ->
     )
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in table_notes(table))
     caption = describe(table, stat, always)
-    if table.metric == "accuracy" and table.measure.name != "accuracy":  # name the metric
+    if table.metric != "accuracy" or table.measure.name != "accuracy":  # name the metric
         caption = f"{metric_title(table)}: {caption}"
     caption = html.escape(caption)
     corner = html.escape(f"{rows.name} \\ {cols.name}")

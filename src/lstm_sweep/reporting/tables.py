@@ -24,10 +24,15 @@ from .axes import AXES, COLS, ROWS, Axis, check_axes, facet, facet_key, facet_or
 from .text import csv_cell, printable
 
 METRICS = {
-    # name: (title, attribute, decimals, unit)
+    # name: (title, attribute, decimals (None: four significant digits), unit)
     "accuracy": ("Test accuracy", "test_accuracy", 4, ""),
+    "validation": ("Validation accuracy", "val_accuracy", 4, ""),
+    "loss": ("Final training loss (lower is better)", "train_loss", None, ""),
     "time": ("Wall time per trial (s)", "wall_s", 1, "s"),
 }
+# The metrics in the task's own measure (accuracy, or a task's bpc or MSE): its best is the
+# task's, and a cell is judged failed by it.
+IN_TASK_MEASURE = ("accuracy", "validation")
 ACCURACY = TASK_METRICS["accuracy"]  # the homework's metric (rows of MNIST)
 FORMATS = ("text", "markdown", "csv", "latex", "json")
 STATS = ("mean", "median", "best", "all")
@@ -68,7 +73,7 @@ class Cell:
         or the shortest time."""
         if not self.values:
             return None
-        return measure.best(self.values) if metric == "accuracy" else min(self.values)
+        return measure.best(self.values) if metric in IN_TASK_MEASURE else min(self.values)
 
     @property
     def diverged(self) -> bool:
@@ -331,9 +336,9 @@ def cell_text(table: Table, cell: Cell, stat: str = "mean") -> str:
 def _shown(table: Table):
     """How a table writes a value: with its metric's decimals (accuracy and time, as the
     homework's tables), a loss in four significant digits (``1.523``, ``5.3e-05``)."""
-    if table.metric == "accuracy" and not is_accuracy(table):
-        return lambda v: f"{v:.4g}"
     decimals = METRICS[table.metric][2]
+    if (table.metric in IN_TASK_MEASURE and not is_accuracy(table)) or decimals is None:
+        return lambda v: f"{v:.4g}"
     return lambda v: f"{v:.{decimals}f}"
 
 
@@ -345,8 +350,9 @@ def is_accuracy(table: Table) -> bool:
 def metric_title(table: Table) -> str:
     """What a table's values are, as its caption starts: ``Test accuracy``, ``Wall time per
     trial (s)``, ``Bits per character (lower is better)``."""
-    if table.metric == "accuracy" and not is_accuracy(table):
+    if table.metric in IN_TASK_MEASURE and not is_accuracy(table):
         title = table.measure.title
+        title = f"validation {title}" if table.metric == "validation" else title
         return f"{title[0].upper()}{title[1:]} ({table.measure.direction})"
     return METRICS[table.metric][0]
 
