@@ -156,7 +156,7 @@ def test_a_claim_nobody_beats_holds_its_trial_one_timeout_after_its_last_beat(
     proc = _driver(db, mnist_dir)
     lines = Lines(proc)
     with ClaimBeater(db, os.getpid(), value=lambda: time.time() + ahead) as beater:
-        line = lines.wait_for("waiting for 1 trials being trained by another driver")
+        line = lines.wait_for("waiting for 1 trial being trained by another driver")
     assert (host or socket.gethostname()) in line
     assert proc.wait(timeout=600) == 0, lines.text()
     assert time.time() - beater.last >= 5  # not before the last beat was a timeout old

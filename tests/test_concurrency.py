@@ -198,7 +198,7 @@ def test_a_frozen_drivers_claim_is_taken_over_after_the_timeout(mnist_dir, tmp_p
         lines = Lines(b)
         with ClaimBeater(db, a.pid) as beater:  # beats for A until B says it waits
             line = lines.wait_for("waiting for")
-        assert "waiting for 1 trials being trained by another driver" in line
+        assert "waiting for 1 trial being trained by another driver" in line
         assert b.wait(timeout=600) == 0, lines.text()
         err = lines.text()
         # taken over only once the last heartbeat written was a timeout old

@@ -81,7 +81,7 @@ def test_seed_spread_is_measured_when_there_are_seeds():
         r(16, 0.01, a, seed=s) for s, a in enumerate((0.95, 0.951, 0.949))
     ]
     spread = by_kind(findings(results))["spread"]
-    assert spread.text == ("Seeds disagree by more than 5 points in 1 cells: 16/0.1 (0.4200–0.8400).")
+    assert spread.text == ("Seeds disagree by more than 5 points in 1 cell: 16/0.1 (0.4200–0.8400).")
 
 
 def test_failing_from_is_the_high_side_frontier():

@@ -557,7 +557,7 @@ def test_run_serve_shows_the_sweep_while_it_runs(tmp_path, mnist_dir):
         url = lines.wait_for("Watching").split(" at ")[-1].strip()
         assert url.startswith("http://127.0.0.1:"), url
         with ClaimBeater(db, os.getpid()):
-            lines.wait_for("waiting for 1 trials being trained by another driver")
+            lines.wait_for("waiting for 1 trial being trained by another driver")
             with urllib.request.urlopen(url + "api/changes?since=0", timeout=60) as r:
                 state = json.loads(r.read())
             give_up = time.monotonic() + 60  # the watcher looks every 0.5 s: a hang guard

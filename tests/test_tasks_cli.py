@@ -48,7 +48,7 @@ def test_a_user_task_runs_end_to_end_and_is_tabled(spikes_store):
     assert c.task == f"{SPIKES}:Spikes" and c.task_id == "version:1"
     assert c.task_metric == "accuracy" and c.task_chance == 0.2 and c.length == 50
     assert 0 <= result.test_accuracy <= 1
-    assert "1 trials run (1 done)" in err
+    assert "1 trial run (1 done)" in err
     table = cli("table", "--db", db)
     assert table.code == 0, table.text
     assert f"{SPIKES}:Spikes · length 50 · task version:1" in table.out

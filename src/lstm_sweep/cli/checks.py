@@ -7,7 +7,7 @@ import sys
 import click
 
 import lstm_sweep as api
-from lstm_sweep.reporting import printable
+from lstm_sweep.reporting import plural, printable
 
 from . import options as o
 from .console import load_data, shown
@@ -35,10 +35,12 @@ def check_cmd(db) -> None:
         click.echo(printable(f"{db}: {len(problems)} problem{'s' if len(problems) > 1 else ''}"), err=True)
         raise SystemExit(1)
     summary = api.summarize_store(db)
-    held = f", {summary.live_claims} trials claimed by running drivers" if summary.live_claims else ""
+    held = (
+        f", {plural(summary.live_claims, 'trial')} claimed by running drivers" if summary.live_claims else ""
+    )
     click.echo(
         printable(
-            f"{db}: ok — {summary.trials} trials, {summary.curve_points} curve "
+            f"{db}: ok — {plural(summary.trials, 'trial')}, {summary.curve_points} curve "
             f"points, schema {summary.schema_version}{held}"
         )
     )

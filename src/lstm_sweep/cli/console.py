@@ -7,7 +7,7 @@ import os
 
 import lstm_sweep as api
 from lstm_sweep.data import load_mnist
-from lstm_sweep.reporting import printable
+from lstm_sweep.reporting import plural, printable
 from lstm_sweep.study import metric_of
 
 from .guard import stop_if_terminated
@@ -92,7 +92,7 @@ def execute_with_progress(plan, show: bool):
         grid, data = plan.request.grid, plan.request.data
         console.print(
             printable(
-                f"{grid.name}: {len(grid)} trials, {skipped} already stored, {len(pending)} to run "
+                f"{grid.name}: {plural(len(grid), 'trial')}, {skipped} already stored, {len(pending)} to run "
                 f"on {data.name} ({shown(data.source)}); {len(units)} work units, engine {engines}"
             )
         )
@@ -126,7 +126,7 @@ def execute_with_progress(plan, show: bool):
         who = ", ".join(sorted(set(held.values())))
         console.print(
             printable(
-                f"waiting for {len(held)} trials being trained by another "
+                f"waiting for {plural(len(held), 'trial')} being trained by another "
                 f"driver ({who}); its claims are taken over if it stops"
             )
         )

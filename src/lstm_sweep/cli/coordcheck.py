@@ -14,7 +14,7 @@ from lstm_sweep.reporting import check_folder, check_target, output_folder, prin
 from lstm_sweep.study import CELLS, COORD_WIDTHS, LIMITS, OPTIMIZERS, READOUTS, axis_options, data_kind_of
 
 from . import options as o
-from .params import LRS
+from .params import LRS, Choice
 from .sweep_options import axis_option, task_options
 from .sweeps import data_loaders, refuse_unread_data_options
 
@@ -32,12 +32,10 @@ TASK_AXIS = next(a for a in axis_options() if a.name == "task")
 )
 @o.hidden("128,256,512,1024,2048")
 @o.params("sp,mup")
-@click.option(
-    "--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="The cell measured."
-)
+@click.option("--cell", type=Choice(CELLS), default="lstm", show_default=True, help="The cell measured.")
 @click.option(
     "--optimizer",
-    type=click.Choice(tuple(OPTIMIZERS)),
+    type=Choice(tuple(OPTIMIZERS)),
     default="adam",
     show_default=True,
     help="The optimizer (in TF 1.x's form) that takes the steps.",
@@ -67,7 +65,7 @@ TASK_AXIS = next(a for a in axis_options() if a.name == "task")
 @o.base_width(64)
 @click.option(
     "--readout",
-    type=click.Choice(READOUTS),
+    type=Choice(READOUTS),
     default="normal",
     show_default=True,
     help="The head's initial weights: normal = the seed's N(0,1); zero = zeros.",
@@ -80,7 +78,7 @@ TASK_AXIS = next(a for a in axis_options() if a.name == "task")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("text", "csv")),
+    type=Choice(("text", "csv")),
     default="text",
     show_default=True,
     help="text = the table and verdicts; csv = every measurement.",

@@ -16,7 +16,7 @@ from lstm_sweep.reporting import AXES, FORMATS
 from lstm_sweep.running import EXECUTORS
 from lstm_sweep.study import LIMITS
 
-from .params import CONDITION, HIDDEN, PARAM_LIST, RUNGS, SEEDS, WINDOW
+from .params import CONDITION, HIDDEN, PARAM_LIST, RUNGS, SEEDS, WINDOW, Choice
 
 # Flags that two commands use with different meanings, and why they keep one name (renaming
 # would break the commands people type).
@@ -75,7 +75,7 @@ dataset = click.option(
     "--dataset",
     default="mnist",
     show_default=True,
-    type=click.Choice(tuple(DATASETS)),
+    type=Choice(tuple(DATASETS)),
     help="The dataset: one known dataset, found or downloaded (a --data-dir "
     "folder's own name: --dataset-name).",
 )
@@ -121,12 +121,23 @@ def out_file(default: str | None):
 table_format = click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=Choice(FORMATS),
     default="text",
     show_default=True,
     help="Format of the table printed: text, markdown, latex to read; csv (one block of "
     "numbers, with seeds a _std and _n column beside each value) and json (every cell's "
     "statistics and seeds) as data.",
+)
+
+
+serve = click.option(
+    "--serve",
+    "serve_port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    metavar="PORT",
+    help="Also serve the live page of the store on 127.0.0.1:PORT "
+    "while the sweep runs (0: any free port; the URL is printed on stderr).",
 )
 
 
@@ -143,7 +154,7 @@ force = click.option(
 )
 executor = click.option(
     "--executor",
-    type=click.Choice(tuple(EXECUTORS)),
+    type=Choice(tuple(EXECUTORS)),
     default=None,
     help=with_default(
         "local = this machine; inprocess = this process, one unit at a time; ray "
@@ -199,13 +210,13 @@ def base_width(default: int | None):
 axes_options = compose(
     click.option(
         "--rows",
-        type=click.Choice(tuple(AXES)),
+        type=Choice(tuple(AXES)),
         default="hidden",
         show_default=True,
         help="Axis of the rows; every other axis that varies gives one table (facet) per value.",
     ),
     click.option(
-        "--cols", type=click.Choice(tuple(AXES)), default="lr", show_default=True, help="Axis of the columns."
+        "--cols", type=Choice(tuple(AXES)), default="lr", show_default=True, help="Axis of the columns."
     ),
     click.option(
         "--where",

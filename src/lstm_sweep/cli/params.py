@@ -7,6 +7,7 @@ names the value (cut to 60 characters) and what was expected.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 
 import click
@@ -15,6 +16,24 @@ import lstm_sweep as api
 from lstm_sweep import DATASETS, ConfigError
 from lstm_sweep.reporting import printable
 from lstm_sweep.study import LIMITS, Refused, a_name, axis_options, int_in, one_of, read_list
+
+
+class Choice(click.Choice):
+    """click's choice in any case (``--format CSV``), refusing another value with the nearest
+    choice (``--rows hiden``: did you mean 'hidden'?)."""
+
+    def __init__(self, choices):
+        super().__init__(choices, case_sensitive=False)
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as e:
+            names = [str(c) for c in self.choices]
+            close = difflib.get_close_matches(str(value).lower(), names, n=1, cutoff=0.6)
+            if not close:
+                raise
+            self.fail(f"{e.message.rstrip('.')}; did you mean {close[0]!r}?", param, ctx)
 
 
 class AxisList(click.ParamType):

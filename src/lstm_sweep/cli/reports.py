@@ -25,7 +25,7 @@ from lstm_sweep.reporting import (
 from lstm_sweep.study import LIMITS
 
 from . import options as o
-from .params import LRS
+from .params import LRS, Choice
 
 # --reference for compare and report: the published numbers a store is compared with.
 reference = click.option(
@@ -67,7 +67,7 @@ def selected(db, rows: str, cols: str, where, curves: bool = False):
 @o.table_format
 @click.option(
     "--metric",
-    type=click.Choice(tuple(METRICS)),
+    type=Choice(tuple(METRICS)),
     default="accuracy",
     show_default=True,
     help="What each cell shows: accuracy = test accuracy (a task's own metric: bpc, MSE), "
@@ -76,7 +76,7 @@ def selected(db, rows: str, cols: str, where, curves: bool = False):
 )
 @click.option(
     "--stat",
-    type=click.Choice(STATS),
+    type=Choice(STATS),
     default="mean",
     show_default=True,
     help="Per cell over seeds: mean ± std, median, best seed, or all values.",
@@ -84,7 +84,7 @@ def selected(db, rows: str, cols: str, where, curves: bool = False):
 @o.axes_options
 @click.option(
     "--best-over",
-    type=click.Choice(tuple(AXES)),
+    type=Choice(tuple(AXES)),
     help="Each cell at its best value of this axis (by mean accuracy, shown after "
     "@), e.g. --rows hidden --cols cell --best-over lr.",
 )
@@ -140,7 +140,7 @@ def compare_cmd(db, reference) -> None:
 @click.option(
     "--kind",
     "kinds",
-    type=click.Choice(("all", *PLOT_KINDS)),
+    type=Choice(("all", *PLOT_KINDS)),
     multiple=True,
     default=("all",),
     show_default=True,
@@ -150,7 +150,7 @@ def compare_cmd(db, reference) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("png", "svg")),
+    type=Choice(("png", "svg")),
     default="png",
     show_default=True,
     help="Image format.",
@@ -216,7 +216,7 @@ def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(EXPORT_FORMATS),
+    type=Choice(EXPORT_FORMATS),
     default="csv",
     show_default=True,
     help="csv = one header line, then rows; jsonl = a JSON object a line.",

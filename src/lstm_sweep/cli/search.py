@@ -6,12 +6,13 @@ import click
 
 import lstm_sweep as api
 from lstm_sweep import build_tables, load_results, render_tables
-from lstm_sweep.reporting import printable
+from lstm_sweep.reporting import plural, printable
 from lstm_sweep.study import metric_of
 
 from . import options as o
 from .console import printable_lines, stderr_console
 from .guard import stop_if_terminated
+from .serve import start_server
 from .sweep_options import sweep_options
 from .sweeps import (
     check_data_options,
@@ -41,9 +42,22 @@ from .sweeps import (
 @o.force
 @o.executor
 @o.ray_address
+@o.serve
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 def search(
-    data_dir, dataset, dataset_name, eta, rungs, window, fmt, force, executor, ray_address, dry_run, **opts
+    data_dir,
+    dataset,
+    dataset_name,
+    eta,
+    rungs,
+    window,
+    fmt,
+    force,
+    executor,
+    ray_address,
+    serve_port,
+    dry_run,
+    **opts,
 ) -> None:
     """Find each width's best learning rate for a fraction of the grid: successive halving over
     the rates (ranked by validation accuracy at each rung, or the task's metric: the lowest
@@ -63,7 +77,12 @@ def search(
     if dry_run:
         return
     plan.check(force)
-    summary = api.run_search(plan, search_callbacks(stderr_console()))
+    server = None if serve_port is None else start_server(opts["db"], "127.0.0.1", serve_port, data=False)
+    try:
+        summary = api.run_search(plan, search_callbacks(stderr_console()))
+    finally:
+        if server is not None:
+            server.close()
     results = load_results(request.store, trials=plan.grid.trials)
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))
     from lstm_sweep.running import render_search_summary  # loads torch: not at start-up
@@ -77,7 +96,7 @@ def search_callbacks(console):
 
     def on_rung(row, rung, n):
         stop_if_terminated()
-        console.print(printable(f"{row.label()}: {n} trials to step {rung}"))
+        console.print(printable(f"{row.label()}: {plural(n, 'trial')} to step {rung}"))
 
     def on_trial_end(result, i, n):
         val = "-" if result.val_accuracy is None else f"{result.val_accuracy:.4f}"

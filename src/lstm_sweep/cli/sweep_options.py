@@ -11,7 +11,7 @@ from lstm_sweep.study import LIMITS, TASKS, axis_options
 from lstm_sweep.training import ENGINE_CHOICES
 
 from .options import base_width, compose, db, device, with_default
-from .params import SETTING, STATUSES, AxisList
+from .params import SETTING, STATUSES, AxisList, Choice
 
 
 def axis_option(axis):
@@ -116,7 +116,7 @@ sweep_options = compose(
     device("auto"),
     click.option(
         "--engine",
-        type=click.Choice(ENGINE_CHOICES),
+        type=Choice(ENGINE_CHOICES),
         default="auto",
         show_default=True,
         help="single = one trial at a time (oneDNN/cuDNN); fused = the trials of a "

@@ -9,7 +9,7 @@ import click
 
 import lstm_sweep as api
 from lstm_sweep import Grid, build_tables, load_results, preset, render_tables
-from lstm_sweep.reporting import printable
+from lstm_sweep.reporting import plural, printable
 from lstm_sweep.running import human_seconds
 from lstm_sweep.study import LIMITS, TASKS, axis_options
 
@@ -195,15 +195,7 @@ def data_loaders(kind: str, data_dir, datasets, dataset_name, text, show: bool) 
 @o.force
 @o.executor
 @o.ray_address
-@click.option(
-    "--serve",
-    "serve_port",
-    type=click.IntRange(0, 65535),
-    default=None,
-    metavar="PORT",
-    help="Also serve the live page of the store on 127.0.0.1:PORT "
-    "while the sweep runs (0: any free port; the URL is printed).",
-)
+@o.serve
 def run(
     data_dir, datasets, dataset_name, fmt, progress, force, executor, ray_address, serve_port, **opts
 ) -> None:
@@ -246,7 +238,7 @@ def _run(request, db, loaders, fmt, show: bool, force: bool) -> None:
     click.echo(
         "\n"
         + printable(
-            f"{ran} trials run ({counted}), {skipped} already in {db}{by_others}; "
+            f"{plural(ran, 'trial')} run ({counted}), {skipped} already in {db}{by_others}; "
             f"{wall:.1f} s (planned {human_seconds(planned)})"
         ),
         err=True,
@@ -272,8 +264,10 @@ def _run(request, db, loaders, fmt, show: bool, force: bool) -> None:
     "in --db are left out; one plan each.",
 )
 @click.option("--reprobe", is_flag=True, help="Measure this device again (the probe is cached).")
-def plan_cmd(datasets, reprobe, **opts) -> None:
-    """Show what a sweep will cost before running it: FLOPs, memory and time per width, ETA."""
+@o.data_dir
+def plan_cmd(datasets, reprobe, data_dir, **opts) -> None:
+    """Show what a sweep will cost before running it: FLOPs, memory and time per width, ETA.
+    (--data-dir is taken, so that a run's command plans as it is; the plan reads no images.)"""
     requests = [request_of(opts, "local", None, name) for name in datasets]
     kind = check_data_options(requests[0], opts["text"], None)
     if kind != "images":  # one dataset: generated (no files), or the text (read for its name)

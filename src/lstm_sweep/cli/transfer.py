@@ -12,6 +12,7 @@ from .console import printable_lines, stderr_console
 from .guard import stop_if_terminated
 from .params import HIDDEN
 from .search import search_callbacks
+from .serve import start_server
 from .sweep_options import sweep_options
 from .sweeps import (
     check_data_options,
@@ -57,6 +58,7 @@ from .sweeps import (
 @o.force
 @o.executor
 @o.ray_address
+@o.serve
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 def transfer(
     data_dir,
@@ -71,6 +73,7 @@ def transfer(
     force,
     executor,
     ray_address,
+    serve_port,
     dry_run,
     **opts,
 ) -> None:
@@ -112,7 +115,12 @@ def transfer(
 
     search_hooks = search_callbacks(console)
     sweep_hooks = search_hooks.sweep
-    summary = run_transfer(plan, TransferCallbacks(search_hooks, sweep_hooks, on_predictions))
+    server = None if serve_port is None else start_server(opts["db"], "127.0.0.1", serve_port, data=False)
+    try:
+        summary = run_transfer(plan, TransferCallbacks(search_hooks, sweep_hooks, on_predictions))
+    finally:
+        if server is not None:
+            server.close()
     keys = {c.key() for c in plan.grid.trials}
     results = [r for r in load_results(request.store) if r.key in keys]
     click.echo(render_tables(build_tables(results, "accuracy"), fmt))

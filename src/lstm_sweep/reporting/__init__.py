@@ -6,6 +6,7 @@ the store can be read.
 
 What other layers use (the live page, :mod:`lstm_sweep.serve`) is imported from here."""
 
+from ..study.limits import plural
 from .axes import AXES, COLS, ROWS, check_axes, facet, facet_key, select
 from .checks import pairs
 from .coords import Verdict, plot_coord_check, render_coord_csv, render_coord_table, verdicts
@@ -67,6 +68,7 @@ __all__ = [
     "plot_coord_check",
     "plot_figures",
     "plot_gaps",
+    "plural",
     "printable",
     "render_comparison",
     "render_coord_csv",

@@ -5,6 +5,7 @@ with ``curves`` one row per learning-curve point (long form), as CSV, JSON lines
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import math
@@ -32,8 +33,20 @@ def _row(r: TrialResult) -> dict:
     for name in _RESULT_FIELDS:
         value = getattr(r, name)
         row[name] = str(value) if name == "status" else value
+    row["started_at"] = _iso(r.started_at)  # a time a reader (and pandas) reads as one
     row["metric"] = metric_of(r.config).name
     return row
+
+
+def _iso(epoch: float | None) -> str | None:
+    """Seconds since 1970 as ISO 8601 in UTC (``2026-12-06T20:41:03.250Z``); None stays None."""
+    if epoch is None or not math.isfinite(epoch):
+        return None
+    try:
+        moment = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
+    except (OverflowError, OSError, ValueError):  # a hand-edited store's year 10000
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def export_rows(results: Sequence[TrialResult], curves: bool = False) -> list[dict]:
@@ -104,4 +117,6 @@ def results_dataframe(results: Sequence[TrialResult], curves: bool = False):
         import pandas as pd
     except ImportError:
         raise ConfigError("results as a DataFrame need pandas: pip install 'lstm-sweep[pandas]'") from None
-    return pd.DataFrame(rows, columns=CURVE_COLUMNS if curves else COLUMNS)
+    frame = pd.DataFrame(rows, columns=CURVE_COLUMNS if curves else COLUMNS)
+    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
+    return frame

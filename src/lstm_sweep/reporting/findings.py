@@ -18,6 +18,7 @@ from importlib import resources
 
 from ..errors import ConfigError
 from ..study import TASKS, Metric, TrialResult, failed_threshold, metric_of, t_975
+from ..study.limits import plural
 from . import checks
 from .axes import AXES, COLS, ROWS, facet_key
 from .scaling import scaling_sentences
@@ -432,7 +433,7 @@ def _spread(f: _Facts) -> list[Finding]:
     )
     if wild:
         text = (
-            f"Seeds disagree by more than {by} in {len(wild)} cells: "
+            f"Seeds disagree by more than {by} in {plural(len(wild), 'cell')}: "
             + ", ".join(
                 f"{f.row(h)}/{f.col(lr)} ({value_text(table, min(c.values))}–"
                 f"{value_text(table, max(c.values))})"
@@ -466,7 +467,7 @@ def _searched(f: _Facts) -> list[Finding]:
     return [
         Finding(
             "searched",
-            f"A search pruned {len(pruned)} of {len(cells)} cells (shown "
+            f"A search pruned {len(pruned)} of {plural(len(cells), 'cell')} (shown "
             f"pruned@steps: stopped at a rung, ranked by validation accuracy); each "
             f"{rows.noun}'s best above is the best of the {cols.noun}s it finished in full "
             f"({per}).",
@@ -585,7 +586,8 @@ def _across_winner(a: _Across) -> list[Finding]:
     for h in rows:
         k = max(range(len(tables)), key=lambda i: measure.key(bests[i][h][1]))
         runner = measure.best([bests[i][h][1] for i in range(len(tables)) if i != k])
-        winners[h] = (names[k], bests[k][h][1], runner)
+        tied = value_text(tables[0], bests[k][h][1]) == value_text(tables[0], runner)  # as shown
+        winners[h] = ("a tie" if tied else names[k], bests[k][h][1], runner)
     count = {n: sum(w[0] == n for w in winners.values()) for n in names}
     lead = max(count, key=lambda n: count[n])
     text = (
@@ -596,7 +598,7 @@ def _across_winner(a: _Across) -> list[Finding]:
         )
         + "."
     )
-    if count[lead] == len(rows) and len(rows) > 1:
+    if count[lead] == len(rows) and len(rows) > 1:  # a tie anywhere: no table is best everywhere
         text += f" {lead} is best at every {row_axis.noun}."
     return [
         Finding(
@@ -1054,7 +1056,7 @@ def _row_bests(table: Table, ref: dict, cells: list[CellComparison]) -> list[Fin
         out.append(
             Finding(
                 "best_lr_agreement",
-                f"The best rate agrees in {sum(agree)} of {len(agree)} rows.",
+                f"The best rate agrees in {sum(agree)} of {plural(len(agree), 'row')}.",
                 {"agree": sum(agree), "rows": len(agree)},
             )
         )
@@ -1069,7 +1071,7 @@ def _differences(table: Table, ref: dict, cells: list[CellComparison]) -> list[F
         out.append(
             Finding(
                 "mean_abs_diff",
-                f"Mean |ours − reference| over {len(diffs)} cells: {_pts(mad)} points.",
+                f"Mean |ours − reference| over {plural(len(diffs), 'cell')}: {_pts(mad)} points.",
                 {"mean_abs_diff": mad},
             )
         )
@@ -1078,7 +1080,8 @@ def _differences(table: Table, ref: dict, cells: list[CellComparison]) -> list[F
         out.append(
             Finding(
                 "within_spread",
-                f"The reference lies within our seeds' range in {sum(spread)} of {len(spread)} cells.",
+                f"The reference lies within our seeds' range in {sum(spread)} of "
+                f"{plural(len(spread), 'cell')}.",
                 {"within": sum(spread), "cells": len(spread)},
             )
         )
@@ -1088,7 +1091,7 @@ def _differences(table: Table, ref: dict, cells: list[CellComparison]) -> list[F
             Finding(
                 "within_noise",
                 f"The reference is within noise (inside the 95 % prediction interval of one more "
-                f"run of ours) in {sum(noise)} of {len(noise)} cells"
+                f"run of ours) in {sum(noise)} of {plural(len(noise), 'cell')}"
                 + (": outside at " + ", ".join(f"{c.hidden}/{_lr(c.lr)}" for c in outside) if outside else "")
                 + ".",
                 {"within": sum(noise), "cells": len(noise), "outside": [[c.hidden, c.lr] for c in outside]},

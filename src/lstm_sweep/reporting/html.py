@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ..errors import ConfigError
 from ..study import TrialResult
+from ..study.limits import plural
 from . import checks
 from .axes import AXES, COLS, ROWS, check_axes
 from .findings import Comparison, TaskComparison, compare, compare_published, findings, load_reference
@@ -89,7 +90,7 @@ def _intro(
     tasks = list(dict.fromkeys(r.config.task for r in results))
     if tasks in ([], ["rows"]):
         return [
-            f"<p>{len(results)} trials: test accuracy by {html.escape(rows)} (rows) "
+            f"<p>{plural(len(results), 'trial')}: test accuracy by {html.escape(rows)} (rows) "
             f"and {html.escape(cols)} (columns){html.escape(facets)}. MNIST-like "
             "images are read row by row by a recurrent net, as in the 2017 homework "
             "this tool reproduces.</p>",
@@ -99,7 +100,7 @@ def _intro(
         f"{t.protocol.get('task', '')}: {t.measure.title}, {t.measure.direction}" for t in tables
     )
     return [
-        f"<p>{len(results)} trials of {len(tasks)} task{'s' if len(tasks) > 1 else ''}, each scored "
+        f"<p>{plural(len(results), 'trial')} of {plural(len(tasks), 'task')}, each scored "
         f"by its own metric ({_text('; '.join(scored))}), by {html.escape(rows)} (rows) and "
         f"{html.escape(cols)} (columns){html.escape(facets)}.</p>",
         "<h2>Results (each table in its task's metric)</h2>",

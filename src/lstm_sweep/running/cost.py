@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ..data import IMAGE_SHAPE
 from ..errors import ConfigError
 from ..study import GATES, TASKS, TrialConfig, sequence_steps, task_info
+from ..study.limits import plural
 from .units import WorkUnit, cpu_cores, phases, workers_for
 
 if TYPE_CHECKING:  # torch loads only when training starts
@@ -377,7 +378,9 @@ def render_plan(plan, title: str = "plan") -> str:
     out += ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
     trials = sum(len(u.unit.configs) for u in plan.units)
     flops = sum(u.flops * len(u.unit.configs) for u in plan.units)
-    out.append(f"total: {trials} trials, {flops / 1e15:.3g} PFLOP, ETA {human_seconds(plan.seconds)}")
+    out.append(
+        f"total: {plural(trials, 'trial')}, {flops / 1e15:.3g} PFLOP, ETA {human_seconds(plan.seconds)}"
+    )
     if plan.device_memory is not None and plan.units:
         largest = max(u.memory_total for u in plan.units) + plan.base_memory
         out.append(

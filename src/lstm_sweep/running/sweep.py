@@ -713,6 +713,7 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
                 store.release(driver)
             except StoreError as e:  # e.g. the disk is full: the error that stopped us matters
                 log.warning("%s", e)  # more; a gone driver's claims are taken over anyway
+            request.checkpoints.remove_if_empty()  # no empty folder left beside the store
 
 
 def _drive(

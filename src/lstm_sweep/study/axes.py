@@ -16,6 +16,7 @@ So a new axis is one entry here and one ``TrialConfig`` field.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,10 +132,16 @@ def _rates(text: str) -> float | tuple[float, ...]:
 
 
 def one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """A reader of one of ``choices``, in any case (``Adam`` is ``adam``), refusing another
+    with the choices and the nearest one (``lsmt``: did you mean lstm?)."""
+    folded = {c.lower(): c for c in choices}
+
     def read(text: str) -> str:
-        if text not in choices:
-            raise Refused(f"not one of {', '.join(choices)}")
-        return text
+        if text.lower() in folded:
+            return folded[text.lower()]
+        close = difflib.get_close_matches(text.lower(), list(folded), n=1, cutoff=0.6)
+        hint = f"; did you mean {folded[close[0]]}?" if close else ""
+        raise Refused(f"not one of {', '.join(choices)}{hint}")
 
     return read
 

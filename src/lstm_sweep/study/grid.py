@@ -10,6 +10,7 @@ trial.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import itertools
 import math
@@ -441,9 +442,10 @@ def preset(name: str) -> Grid:
     Raises:
         ConfigError: ``name`` is not the name of a preset (naming the known presets).
     """
-    if isinstance(name, str) and name in PRESETS:
-        return PRESETS[name]
+    if isinstance(name, str) and name.strip().lower() in PRESETS:  # in any case, as datasets
+        return PRESETS[name.strip().lower()]
     hint = ""
-    if isinstance(name, str) and name.strip().lower() in PRESETS:
-        hint = f" (did you mean {name.strip().lower()!r}?)"
+    if isinstance(name, str):
+        close = difflib.get_close_matches(name.strip().lower(), list(PRESETS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ConfigError(f"unknown preset {show(name)}{hint}; choose one of: {', '.join(sorted(PRESETS))}")

@@ -122,3 +122,8 @@ def check_name(name: str, value: object) -> None:
         raise ConfigError(
             f"{name} must be text of 1 to {MAX_NAME} characters without control characters, got {show(value)}"
         )
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and its noun, singular for one: ``1 trial``, ``3 trials``, ``1,200 cells``."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"

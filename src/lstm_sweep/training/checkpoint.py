@@ -129,7 +129,7 @@ class CheckpointDir:
             why = _foreign(path, MAGIC)
             if why:
                 raise OSError(f"{path} {why}; it is left alone (move it away to checkpoint this trial)")
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.folder)
+        fd, tmp = self._temp(key, ".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(blob)
@@ -151,13 +151,30 @@ class CheckpointDir:
         why = _foreign(path, _live_head(key))
         if why:
             raise OSError(f"{path} {why}; it is left alone")
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".live.tmp", dir=self.folder)
+        fd, tmp = self._temp(key, ".live.tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(blob)
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)
+
+    def _temp(self, key: str, suffix: str) -> tuple[int, str]:
+        """A new temporary file in the folder, made again if another driver has just removed
+        it as empty (:meth:`remove_if_empty`)."""
+        try:
+            return tempfile.mkstemp(prefix=f".{key}.", suffix=suffix, dir=self.folder)
+        except FileNotFoundError:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return tempfile.mkstemp(prefix=f".{key}.", suffix=suffix, dir=self.folder)
+
+    def remove_if_empty(self) -> None:
+        """Remove the folder when nothing is left in it (a sweep's end: no empty folder beside
+        the store); a folder with anything in it, or none, is left as it is."""
+        try:
+            self.folder.rmdir()
+        except OSError:
+            pass
 
     def load(self, key: str, limit: int | None = None) -> list[bytes]:
         """The trial's checkpoints that can be read, newest first: regular files only (a link,
