@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import cli, examples
+from helpers import cli, examples, last_wins
 from lstm_sweep import lr_range, preset
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.reporting.coords import (
@@ -344,18 +344,20 @@ def test_coord_check_through_the_cli(mnist_dir, tmp_path):
 )
 def test_coord_check_refuses_bad_options_in_one_line(mnist_dir, tmp_path, args, words):
     o = cli(
-        "coord-check",
-        "--hidden",
-        "16,32",
-        "--steps",
-        "1",
-        "--seeds",
-        "0",
-        "--data-dir",
-        mnist_dir,
-        "--out",
-        tmp_path / "figs",
-        *args,
+        *last_wins(
+            "coord-check",
+            "--hidden",
+            "16,32",
+            "--steps",
+            "1",
+            "--seeds",
+            "0",
+            "--data-dir",
+            mnist_dir,
+            "--out",
+            tmp_path / "figs",
+            *args,
+        )
     )
     line = o.error_line()
     assert o.code == 2 and all(w in line for w in words), line

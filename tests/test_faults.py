@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from helpers import LSTM_SWEEP, can_unshare, cli, in_namespace, snapshot, trial
+from helpers import LSTM_SWEEP, can_unshare, cli, in_namespace, last_wins, snapshot, trial
 from lstm_sweep.store import Store, load_results
 from lstm_sweep.study.results import Status
 
@@ -274,23 +274,25 @@ def test_numbers_are_checked_when_parsed(args, expected, mnist_dir, tmp_path, st
     shutil.copy(stores[0], db)
     before = snapshot(tmp_path)
     o = cli(
-        "run",
-        "--hidden",
-        "8",
-        "--lr",
-        "0.01",
-        "--steps",
-        "5",
-        "--device",
-        "cpu",
-        "--workers",
-        "1",
-        "--no-progress",
-        "--data-dir",
-        mnist_dir,
-        "--db",
-        db,
-        *args,
+        *last_wins(
+            "run",
+            "--hidden",
+            "8",
+            "--lr",
+            "0.01",
+            "--steps",
+            "5",
+            "--device",
+            "cpu",
+            "--workers",
+            "1",
+            "--no-progress",
+            "--data-dir",
+            mnist_dir,
+            "--db",
+            db,
+            *args,
+        )
     )
     assert expected in o.error_line()
     assert snapshot(tmp_path) == before

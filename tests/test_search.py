@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from helpers import LSTM_SWEEP, cli
+from helpers import LSTM_SWEEP, cli, last_wins
 from lstm_sweep import Grid, build_tables, findings, render_export, render_tables
 from lstm_sweep.running.search import (
     default_rungs,
@@ -242,7 +242,7 @@ def test_bad_search_input_is_refused_and_the_store_untouched(tmp_path, mnist_dir
         "--db",
         db,
     ]
-    o = cli("search", *base, *args)
+    o = cli(*last_wins("search", *base, *args))
     assert words in o.error_line()
     assert not db.exists() and not checkpoint_dir(db).exists()
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from helpers import LSTM_SWEEP, cli, examples, snapshot
+from helpers import LSTM_SWEEP, cli, examples, last_wins, snapshot
 from lstm_sweep.store import load_results
 from lstm_sweep.study import TASKS, is_user_task
 
@@ -175,7 +175,7 @@ def _refused(command: str, folder: Path, db: Path, args: list[str], words: list[
     extra = ["--no-progress"] if command == "run" else []
     if command == "search":  # a search needs two rates to choose from (else that is the error)
         extra = ["--lr", "0.01,0.1"]
-    line = cli(command, *GRID, *extra, "--db", db, *given).error_line()
+    line = cli(*last_wins(command, *GRID, *extra, "--db", db, *given)).error_line()
     for w in words:
         assert w.replace("{d}", str(folder)) in line, line
     return line

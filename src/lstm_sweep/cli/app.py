@@ -13,6 +13,7 @@ from .checks import check_cmd, data
 from .coordcheck import coord_check_cmd
 from .flags import for_cli
 from .guard import guarded
+from .once import refuse_repeats
 from .presets import presets_cmd
 from .reports import compare_cmd, export_cmd, findings_cmd, plot_cmd, report_cmd, table
 from .search import search
@@ -76,7 +77,7 @@ for command in COMMANDS:
     # -h as well as --help on every command, also when one is invoked on its own (a test's
     # CliRunner): click keeps the first help option it makes for a command
     command.context_settings = {**HELP_OPTIONS, **command.context_settings}
-    cli.add_command(o.refuse_repeats(command))
+    cli.add_command(refuse_repeats(command))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,7 @@ FLAGS = {
     "path": "--out",
     "port": "--port",
     "precision": "--precision",
+    "reference": "--reference",
     "ray_address": "--ray-address",
     "retry": "--retry",
     "rungs": "--rungs",

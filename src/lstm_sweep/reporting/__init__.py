@@ -6,7 +6,7 @@ the store can be read.
 
 What other layers use (the live page, :mod:`lstm_sweep.serve`) is imported from here."""
 
-from ..study.limits import plural
+from ..study import plural
 from .axes import AXES, COLS, ROWS, check_axes, facet, facet_key, select
 from .checks import pairs
 from .coords import Verdict, plot_coord_check, render_coord_csv, render_coord_table, verdicts

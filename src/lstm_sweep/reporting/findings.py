@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from ..errors import ConfigError
-from ..study import TASKS, Metric, TrialResult, failed_threshold, metric_of, t_975
-from ..study.limits import plural
+from ..study import TASKS, Metric, TrialResult, failed_threshold, metric_of, plural, t_975
 from . import checks
 from .axes import AXES, COLS, ROWS, facet_key
 from .scaling import scaling_sentences
@@ -836,7 +835,7 @@ def load_reference(name: str = "hw2") -> dict[tuple, float | None]:
 def _read_reference(path: str) -> str:
     """The text of a reference file: a regular file (opened without blocking: a FIFO never
     waits), at most :data:`MAX_REFERENCE_BYTES`, UTF-8."""
-    how = "pass --reference hw2, tcn, or the path of a CSV table (hidden,lr_0.001,...)"
+    how = "pass reference= with hw2, tcn, or the path of a CSV table (hidden,lr_0.001,...)"
     shown = printable(path)[:200]
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -872,7 +871,7 @@ def _reference_number(text: str) -> float | None:
 def _table_of(text: str, name: str) -> dict[tuple, float | None]:
     """(hidden, lr) -> accuracy from a CSV table of widths (rows) by rates (``lr_X`` columns)."""
     rows = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
-    fix = "a table as `lstm-sweep table --format csv` writes it: hidden,lr_0.001,lr_0.01 then a row per width"
+    fix = "a table as the CSV tables of lstm-sweep are: hidden,lr_0.001,lr_0.01 then a row per width"
     if len(rows) < 2 or not rows[0] or not rows[0][0].strip().lower().startswith("hidden"):
         raise ConfigError(f"reference {name}: its first column must be hidden (widths); give {fix}")
     columns: dict[int, float] = {}

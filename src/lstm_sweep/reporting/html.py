@@ -7,8 +7,7 @@ import html
 from collections.abc import Sequence
 
 from ..errors import ConfigError
-from ..study import TrialResult
-from ..study.limits import plural
+from ..study import TrialResult, plural
 from . import checks
 from .axes import AXES, COLS, ROWS, check_axes
 from .findings import Comparison, TaskComparison, compare, compare_published, findings, load_reference

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..data import IMAGE_SHAPE
 from ..errors import ConfigError
-from ..study import GATES, TASKS, TrialConfig, sequence_steps, task_info
-from ..study.limits import plural
+from ..study import GATES, TASKS, TrialConfig, plural, sequence_steps, task_info
 from .units import WorkUnit, cpu_cores, phases, workers_for
 
 if TYPE_CHECKING:  # torch loads only when training starts

@@ -72,6 +72,7 @@ from .limits import (
     MAX_TRIALS,
     MAX_WORKERS,
     check_count,
+    plural,
     show,
 )
 from .live import LIVE_SUFFIX, checkpoint_dir, encode_live, live_path, read_live
@@ -198,6 +199,7 @@ __all__ = [
     "optimizer_settings",
     "preset",
     "read_live",
+    "plural",
     "show",
     "steps_for_training_iters",
 ]
