@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 import lstm_sweep as api
@@ -15,10 +17,13 @@ from lstm_sweep.reporting import (
     STATS,
     check_axes,
     check_folder,
+    check_optuna_target,
     check_target,
+    export_optuna,
     load_environments,
     output_folder,
     plan_figures,
+    plural,
     printable,
     write_output,
 )
@@ -216,18 +221,28 @@ def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=Choice(EXPORT_FORMATS),
+    type=Choice((*EXPORT_FORMATS, "optuna")),
     default="csv",
     show_default=True,
-    help="csv = one header line, then rows; jsonl = a JSON object a line.",
+    help="csv = one header line, then rows; jsonl = a JSON object a line; optuna = an Optuna "
+    "study in the Optuna storage (SQLite) --out names, which optuna-dashboard opens (needs "
+    "optuna).",
 )
 @click.option(
     "--curves", is_flag=True, help="One row per learning-curve point (long form) instead of one per trial."
 )
 @o.out_file(None)
+@click.option(
+    "--study",
+    help=o.with_default("The Optuna study's name (--format optuna)", "the store's file name without .db"),
+)
 @o.overwrite
-def export_cmd(db, fmt, curves, out, overwrite) -> None:
-    """Every trial as data: configuration, status, metrics, times (CSV or JSON lines)."""
+def export_cmd(db, fmt, curves, out, study, overwrite) -> None:
+    """Every trial as data: configuration, status, metrics, times (CSV or JSON lines), or as an
+    Optuna study (its parameters, value, learning curve as intermediate values, state)."""
+    if fmt == "optuna" or study is not None:
+        _export_optuna(db, fmt, out, study, overwrite)
+        return
     if out is not None:
         check_target(out, fmt, overwrite=overwrite, protect=[db])
     text = api.render_export(stored(db, curves=curves), fmt, curves)
@@ -236,3 +251,16 @@ def export_cmd(db, fmt, curves, out, overwrite) -> None:
     else:
         path = write_output(out, text, fmt, overwrite=overwrite, protect=[db])
         click.echo(printable(f"{path} ({text.count(chr(10)) - (fmt == 'csv')} rows)"), err=True)
+
+
+def _export_optuna(db, fmt, out, study, overwrite) -> None:
+    if fmt != "optuna":
+        raise click.UsageError("--study names an Optuna study: give it with --format optuna")
+    if out is None:
+        raise click.UsageError("--format optuna writes an Optuna storage: give its file with --out study.db")
+    check_optuna_target(out, protect=[db])  # refused before the store is read
+    name = study if study is not None else Path(db).name.removesuffix(".db") or "lstm-sweep"
+    written = export_optuna(stored(db, curves=True), out, name, overwrite=overwrite, protect=[db])
+    for study_name, n in written:
+        click.echo(printable(f"{out}: study {study_name!r}, {plural(n, 'trial')}"), err=True)
+    click.echo(printable(f"open it: optuna-dashboard sqlite:///{Path(out).resolve()}"), err=True)

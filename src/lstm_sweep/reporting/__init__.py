@@ -13,6 +13,7 @@ from .coords import Verdict, plot_coord_check, render_coord_csv, render_coord_ta
 from .export import EXPORT_FORMATS, export_rows, render_export, results_dataframe
 from .findings import compare, findings, load_reference, render_comparison, render_findings
 from .html import render_html
+from .optuna_export import check_optuna_target, export_optuna
 from .outputs import OutputError, check_folder, check_target, output_folder, write_output
 from .plots import KINDS as PLOT_KINDS
 from .plots import FigureSpec, plan_figures
@@ -38,6 +39,8 @@ __all__ = [
     "AXES",
     "COLS",
     "EXPORT_FORMATS",
+    "check_optuna_target",
+    "export_optuna",
     "FORMATS",
     "METRICS",
     "PLOT_KINDS",
