@@ -18,6 +18,7 @@ from lstm_sweep.reporting.plots import (
     figures,
     heatmap_data,
     pareto_front,
+    plot_heatmap,
     save,
     svg_text,
     time_points,
@@ -120,3 +121,22 @@ def test_html_report_renders_in_chromium(browser, tmp_path):
     pixels = matplotlib.image.imread(shot)
     assert pixels.shape[:2] == (2400, 1000)
     assert pixels[..., :3].std() > 0.05  # not a blank page: text, tables and plots drawn
+
+
+def test_a_heatmap_reads_as_a_paper_figure():
+    """Its colours span the table's own values (0.73 and 0.97 apart), a search's pruned cells
+    are grey and labelled (never-tried ones white and empty), seeds show ± std and say so, and a
+    grid's axis is no "log scale" (its values are equally spaced)."""
+    means = ((0.001, 0.73), (0.01, 0.97))
+    results = [trial(16, lr, acc + d, seed=s) for lr, acc in means for s, d in enumerate((0, 0.01))]
+    results += [trial(32, 0.001, 0.3, status=Status.PRUNED, steps=30)]
+    (table,) = build_tables(results)
+    fig = plot_heatmap(table)
+    ax, bar = fig.axes
+    assert bar.get_ylim() == pytest.approx((0.735, 0.975))  # the means' range, not 0-1
+    texts = {t.get_text(): t for t in ax.texts}
+    assert "0.735\n±0.007" in texts and "0.975\n±0.007" in texts
+    assert texts["pruned@15"].get_color() == "black"  # legible on its grey
+    assert "" not in texts or texts[""].get_text() == ""  # (32, 0.01) never tried: no label
+    assert "log scale" not in ax.get_xlabel() + ax.get_ylabel()
+    assert "2 seeds: mean ± std" in ax.get_title()

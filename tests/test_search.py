@@ -284,3 +284,18 @@ def test_pruned_trials_in_tables_export_and_findings():
     said = " ".join(f.text for f in findings(stored))
     assert "fail" not in said.lower() or "No tested rate made training fail" in said
     assert "A search pruned 2 of 3 cells" in said
+
+
+def test_the_log_says_a_rung_s_trials_continue_and_names_no_winner_pruned(tmp_path, mnist_dir):
+    """A trial at a rung is "at step N" (ranked next: it continues or stops), never "pruned@N"
+    before it goes on to win; the rungs after the first say how many continue."""
+    o = cli(
+        "search", "--hidden", "8", "--lr", "0.001,0.01,0.1,1", "--steps", "9", "--data-dir", mnist_dir,
+        "--db", tmp_path / "s.db",
+    )  # fmt: skip
+    assert o.code == 0, o.text
+    log = [line for line in o.err.splitlines() if line.startswith(("hidden 8:", "  hidden 8"))]
+    assert log[0] == "hidden 8: 4 trials to step 1"
+    assert "hidden 8: 2 trials continue to step 3" in log and "hidden 8: 1 trial continues to step 9" in log
+    assert sum(" at step 1 validation " in line for line in log) == 4
+    assert sum("done@9" in line for line in log) == 1 and not any("pruned@" in line for line in log)

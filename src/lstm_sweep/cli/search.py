@@ -7,7 +7,7 @@ import click
 import lstm_sweep as api
 from lstm_sweep import build_tables, load_results, render_tables
 from lstm_sweep.reporting import plural, printable
-from lstm_sweep.study import metric_of
+from lstm_sweep.study import Status, metric_of
 
 from . import options as o
 from .console import printable_lines, stderr_console
@@ -94,15 +94,23 @@ def search_callbacks(console):
     """A line per rung and per trial that ends on ``console`` (stderr); SIGTERM honoured at
     every step. ``transfer`` uses the same hooks for its tuning search and its verify trials."""
 
+    started: set[str] = set()  # rows that trained a rung already: their next rungs continue
+
     def on_rung(row, rung, n):
         stop_if_terminated()
-        console.print(printable(f"{row.label()}: {plural(n, 'trial')} to step {rung}"))
+        name = row.label()
+        how = ("continues to step" if n == 1 else "continue to step") if name in started else "to step"
+        started.add(name)
+        console.print(printable(f"{name}: {plural(n, 'trial')} {how} {rung}"))
 
     def on_trial_end(result, i, n):
         val = "-" if result.val_accuracy is None else f"{result.val_accuracy:.4f}"
         metric = metric_of(result.config)
         said = "validation" if metric.name == "accuracy" else f"validation {metric.short}"
-        done = f"{result.status}@{result.steps_done}"
+        if result.status is Status.PRUNED and result.steps_done < result.config.steps:
+            done = f"at step {result.steps_done}"  # a rung: ranked next, it continues or stops
+        else:
+            done = f"{result.status}@{result.steps_done}"
         console.print(printable(f"  {result.config.describe()}: {done} {said} {val}"))
 
     def on_step(unit, done, total):

@@ -50,6 +50,12 @@ def _pyplot():
     return plt
 
 
+def _np():
+    import numpy
+
+    return numpy
+
+
 # --------------------------------------------------------------------------- data
 
 
@@ -274,11 +280,13 @@ def _metric_label(measure: Metric) -> str:
 
 def _colour_scale(table: Table, values: list[list[float]]) -> tuple[str, float, float]:
     """(colour map, low, high) of a heatmap, so that better is the same colour (viridis'
-    yellow) whichever way the metric points: an accuracy from 0 to 1; a loss reversed, from its
-    smallest to its largest value (at most its chance level, where known)."""
-    if table.measure.higher_is_better:
-        return "viridis", 0.0, 1.0
+    yellow) whichever way the metric points: an accuracy from the table's lowest value to its
+    highest (the colour bar says which); a loss reversed, from its smallest to its largest value
+    (at most its chance level, where known)."""
     finite = [v for row in values for v in row if math.isfinite(v)]
+    if table.measure.higher_is_better:  # the table's own range: 0.73 and 0.97 look different
+        low, high = min(finite, default=0.0), max(finite, default=1.0)
+        return "viridis", low, high if high > low else low + 0.01
     low = min(finite, default=0.0)
     high = max(finite, default=1.0)
     if table.chance is not None and low < table.chance < high:
@@ -296,28 +304,41 @@ def plot_heatmap(table: Table, title: str = ""):
     plt = _pyplot()
     values, labels = heatmap_data(table)
     rows, cols = table.axes
-    fig, ax = plt.subplots(figsize=(1.1 * len(table.cols) + 2, 0.55 * len(table.rows) + 1.6))
+    spread = table.seeds > 1
+    fig, ax = plt.subplots(
+        figsize=(1.1 * len(table.cols) + 2, (0.75 if spread else 0.55) * len(table.rows) + 1.6)
+    )
     cmap, low, high = _colour_scale(table, values)
-    im = ax.imshow(values, cmap=cmap, vmin=low, vmax=high, aspect="auto")
-    ax.set_xticks(range(len(table.cols)), [cols.label(c) for c in table.cols])
+    colours = plt.get_cmap(cmap).with_extremes(bad="#d9d9d9")  # no value (pruned, DNF): grey
+    tried = [[math.isfinite(v) or bool(labels[i][j]) for j, v in enumerate(r)] for i, r in enumerate(values)]
+    masked = _np().ma.masked_invalid(_np().array(values, dtype=float))
+    im = ax.imshow(masked, cmap=colours, vmin=low, vmax=high, aspect="auto")
+    for i, flags in enumerate(tried):  # never tried: white, no label (not grey like a result)
+        for j, was in enumerate(flags):
+            if not was:
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, color="white", zorder=1))
+    # the axes hold the grid's values, equally spaced: no "log scale", whatever their spacing
+    names = [cols.label(c) for c in table.cols]
+    crowded = len(names) > 6 and max(map(len, names)) > 6
+    ax.set_xticks(
+        range(len(table.cols)), names, rotation=45 if crowded else 0, ha="right" if crowded else "center"
+    )
     ax.set_yticks(range(len(table.rows)), [rows.label(r) for r in table.rows])
-    log = ("hidden", "lr")  # the seed's axes are spaced by factors (2x, 10x)
-    ax.set_xlabel(cols.title + (" (log scale)" if cols.name in log else ""))
-    ax.set_ylabel(rows.title + (" (log scale)" if rows.name in log else ""))
-    for i, row in enumerate(labels):
-        for j, text in enumerate(row):
+    ax.set_xlabel(cols.title)
+    ax.set_ylabel(rows.title)
+    for i, texts in enumerate(labels):
+        for j, said in enumerate(texts):
             v = values[i][j]
-            ax.text(
-                j,
-                i,
-                text,
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="black" if (not math.isnan(v) and _brightness(v, cmap, low, high) > 0.6) else "white",
-            )
+            light = math.isnan(v) or _brightness(v, cmap, low, high) > 0.6
+            cell = table.cell(table.rows[i], table.cols[j])
+            text = str(said)
+            if spread and cell.std is not None and math.isfinite(v):
+                text += f"\n±{cell.std:.3f}" if is_accuracy(table) else f"\n±{cell.std:.2g}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7 if spread else 8,
+                    color="black" if light else "white", zorder=2)  # fmt: skip
     fig.colorbar(im, ax=ax, label=_metric_label(table.measure))
-    ax.set_title(f"{_capital(table.measure.title)} by {rows.noun} and {cols.noun}{title}", fontsize=9)
+    seeds = f" ({table.seeds} seeds: mean ± std)" if spread else ""
+    ax.set_title(f"{_capital(table.measure.title)} by {rows.noun} and {cols.noun}{title}{seeds}", fontsize=9)
     fig.tight_layout()
     return fig
 
