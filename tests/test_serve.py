@@ -625,3 +625,55 @@ def test_a_curve_file_is_never_trusted(tmp_path):
     path.write_bytes(good)  # now
     assert w.refresh() and w.snapshot.summary["claims"][0]["curve"] == [[10, 1.0, 0.5]]
     w.stop()
+
+
+_TICKS = """(id) => ['x-tick', 'y-tick'].map((k) =>
+    [...document.querySelectorAll(`#${id} text.${k}`)].map((t) => t.textContent))"""
+
+
+@pytest.mark.slow
+def test_the_charts_hold_at_their_edges_in_chromium(tmp_path, served, browser):
+    """One rate stored, times and accuracies nearly equal, a curve near 1: no axis runs below
+    zero or past 1, no tick label repeats, the time chart has a legend; an empty store says "0
+    trials"; at a phone's width nothing is wider than the screen; when the server stops, the page
+    says so and keeps what it showed."""
+    from lstm_sweep.study.results import CurvePoint
+
+    empty = tmp_path / "empty.db"
+    with Store(empty):
+        pass
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    e = served(empty)
+    page.goto(e.url)
+    page.wait_for_function("document.getElementById('status').textContent.includes('live')")
+    assert page.inner_text("#status").startswith("0 trials stored")
+    e.close()
+    give_up = time.monotonic() + 120  # a hang guard: the page retries, then says so
+    while "server has stopped" not in page.inner_text("#status"):
+        assert time.monotonic() < give_up, page.inner_text("#status")
+        page.wait_for_timeout(200)
+
+    db = tmp_path / "s.db"
+    curve = tuple(CurvePoint(10 * i, 1.0 / i, min(1.0, 0.97 + i / 2000)) for i in range(1, 61))
+    with Store(db) as s:
+        for h, acc, wall in ((16, 0.9400, 15.0), (32, 0.9404, 15.2)):
+            s.save(trial(h, 0.01, acc, wall=wall, curve=curve, steps=600))
+    page.goto(served(db).url)
+    page.wait_for_selector("#chart-time circle.mark")
+    page.click("table.heat td[data-row='32'][data-col='0.01']")
+    page.wait_for_selector("#chart-curves polyline.mark", state="attached")
+    for chart in ("chart-lr", "chart-time", "chart-curves"):
+        for labels in page.evaluate(_TICKS, chart):
+            assert labels and all(a != b for a, b in zip(labels, labels[1:])), (chart, labels)
+            assert not any(t.startswith("-") for t in labels), (chart, labels)
+    xs, ys = page.evaluate(_TICKS, "chart-lr")
+    assert xs == ["0.01"]  # one rate: its own tick, centred
+    assert all(0 <= float(y) <= 1 for y in ys)
+    assert all(float(y) <= 1 for y in page.evaluate(_TICKS, "chart-curves")[1])  # never 1.03
+    assert page.inner_text("#chart-time .legend") == "hidden 16\nhidden 32" or (
+        "hidden 16" in page.inner_text("#chart-time .legend")
+        and "hidden 32" in page.inner_text("#chart-time .legend")
+    )
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)

@@ -339,9 +339,16 @@ def _progress(store: Store, stored: set[str], claims: list[dict], now: float) ->
         "started_at": started_at,
         "eta_s": eta,
         "left_s": left,
+        "pending": _count(plan.get("pending"), len(keys)),
         "host": printable(plan.get("host", ""))[:100],
         "running": sum(1 for c in claims if c["live"]),
     }
+
+
+def _count(value: object, most: int) -> int | None:
+    """A plan's count of trials it had to run, if it is a whole number from 0 to ``most``."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
+    return value if ok else None  # type: ignore[return-value]
 
 
 def _identity(path: Path) -> tuple:

@@ -65,14 +65,28 @@
 
   function renderStatus() {
     const s = state.summary || { trials: 0, counts: {} };
+    const n = s.trials || 0;
     const counts = Object.entries(s.counts || {}).map(([k, v]) => `${v} ${k}`).join(", ");
-    $("status").textContent = `${s.trials} trials stored${counts ? " (" + counts + ")" : ""}` +
+    $("status").textContent = `${n} trial${n === 1 ? "" : "s"} stored${counts ? " (" + counts + ")" : ""}` +
       (s.where && s.where.length ? ` · showing ${s.shown} where ${s.where.join(", ")}` : "") +
       ` · ${transport}`;
     const err = $("error");
     err.hidden = !state.error;
     err.textContent = state.error ? `The store cannot be read: ${state.error}. ` +
       "The page shows the last state it could read and updates when the store is back." : "";
+  }
+
+  // what is left: measured from the trials this sweep has finished (the time since it started
+  // per trial finished, workers side by side included); before the first, the plan's estimate
+  function eta(p) {
+    const ran = p.pending === null || p.pending === undefined ? null : p.done - (p.planned - p.pending);
+    const spent = Date.now() / 1000 - p.started_at;
+    if (ran !== null && ran >= 1 && spent > 0) {
+      const left = spent / ran * (p.planned - p.done);
+      return ` · about ${seconds(left)} left (measured on ${ran} trial${ran === 1 ? "" : "s"}` +
+        (p.eta_s !== null ? `; the plan said ${seconds(p.eta_s)} in all)` : ")");
+    }
+    return p.left_s !== null ? ` · plan's ETA: ${seconds(p.left_s)} left` : "";
   }
 
   function renderProgress() {
@@ -86,8 +100,7 @@
       bar.firstChild.style.width = `${pct}%`;
       box.append(bar, el("p", { id: "progress-text", text:
         `${p.done} / ${p.planned} trials of the latest sweep (started by ${p.host}) · ` +
-        `${p.running} being trained now` +
-        (p.done < p.planned && p.left_s !== null ? ` · plan's ETA: ${seconds(p.left_s)} left` : "") }));
+        `${p.running} being trained now` + (p.done < p.planned ? eta(p) : "") }));
     }
     const claims = (state.summary && state.summary.claims) || [];
     const run = $("running");
@@ -188,48 +201,77 @@
 
   // ------------------------------------------------------------------ charts (SVG)
   const W = 460, H = 280, M = { l: 48, r: 12, t: 10, b: 36 };
-  function frame(xs, ys, logX, xLabel, yLabel) {
+  // a step of 1, 2, 2.5 or 5 x 10^k that cuts span into about n intervals, and the decimals its
+  // multiples need (so that no two ticks read the same: 0.94, 0.95, not 0.94, 0.94)
+  function niceStep(span, n) {
+    const raw = span / n, p = 10 ** Math.floor(Math.log10(raw));
+    for (const m of [1, 2, 2.5, 5]) if (m * p >= raw * (1 - 1e-9)) return m * p;
+    return 10 * p;
+  }
+  function linearTicks(lo, hi, n) {
+    const step = niceStep(hi - lo, n), out = [];
+    for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) out.push(Number((k * step).toPrecision(12)));
+    const quarter = Math.round(step / 10 ** Math.floor(Math.log10(step)) * 10) === 25;  // 2.5, 0.25: one more
+    const decimals = Math.max(0, Math.ceil(-Math.log10(step) - 1e-9) + (quarter ? 1 : 0));
+    return out.map((v) => [v, v.toFixed(decimals)]);
+  }
+  function frame(xs, ys, logX, xLabel, yLabel, fraction) {
     const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img" });
     const fx = logX ? Math.log10 : (v) => v;
     let x0 = Math.min(...xs.map(fx)), x1 = Math.max(...xs.map(fx));
-    if (!(x1 > x0)) { x0 -= 0.5; x1 += 0.5; }
+    const single = !(x1 > x0);  // one value: centred, its own tick only
+    if (single) { const d = logX ? 0.5 : (Math.abs(x0) * 0.1 || 0.5); x0 -= d; x1 += d; }
     let y0 = Math.min(...ys), y1 = Math.max(...ys);
     if (!(y1 > y0)) { y0 -= 0.05; y1 += 0.05; }
     const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
+    if (fraction) { y0 = Math.max(0, y0); y1 = Math.min(1, y1); }  // an accuracy: within 0 and 1
     const X = (v) => M.l + (fx(v) - x0) / (x1 - x0) * (W - M.l - M.r);
     const Y = (v) => H - M.b - (v - y0) / (y1 - y0) * (H - M.t - M.b);
     s.append(svg("rect", { x: M.l, y: M.t, width: W - M.l - M.r, height: H - M.t - M.b, class: "plot" }));
-    let ticks = [], decades = false;
-    if (logX) {  // powers of ten; within less than a decade or two, 1-2-5 steps
-      for (let e = Math.ceil(x0 - 1e-9); e <= Math.floor(x1 + 1e-9); e++) ticks.push(10 ** e);
-      decades = ticks.length >= 2;
-      if (!decades) {
+    let ticks = [];
+    const short = (v) => Math.abs(v) >= 1000 ? Math.round(v).toString() : Number(v.toPrecision(3)).toString();
+    if (single) ticks = [[xs[0], short(xs[0])]];
+    else if (logX) {  // powers of ten; within less than a decade or two, 1-2-5 steps; else even steps
+      for (let e = Math.ceil(x0 - 1e-9); e <= Math.floor(x1 + 1e-9); e++) ticks.push([10 ** e, `1e${e}`]);
+      if (ticks.length < 2) {
         ticks = [];
         for (let e = Math.floor(x0) - 1; e <= Math.ceil(x1); e++) for (const m of [1, 2, 5]) {
           const v = m * 10 ** e, l = Math.log10(v);
-          if (l >= x0 - 1e-9 && l <= x1 + 1e-9) ticks.push(v);
+          if (l >= x0 - 1e-9 && l <= x1 + 1e-9) ticks.push([v, short(v)]);
         }
-        if (ticks.length < 2) ticks = [10 ** x0, 10 ** x1];
+        if (ticks.length < 2) ticks = linearTicks(10 ** x0, 10 ** x1, 3);
       }
-    } else for (let i = 0; i <= 4; i++) ticks.push(x0 + (x1 - x0) * i / 4);
-    for (const v of ticks) {
-      const x = logX ? X(v) : M.l + (v - x0) / (x1 - x0) * (W - M.l - M.r);
+    } else ticks = linearTicks(x0, x1, 4);
+    let previous = null;
+    for (const [v, text] of ticks) {
+      if (text === previous) continue;  // never the same label twice
+      previous = text;
+      const x = X(v);
       s.append(svg("line", { x1: x, x2: x, y1: H - M.b, y2: H - M.b + 4, class: "tick" }));
-      const t = svg("text", { x, y: H - M.b + 16, class: "label", "text-anchor": "middle" });
-      t.textContent = decades ? `1e${Math.round(Math.log10(v))}` : (Math.abs(v) >= 1000 ? Math.round(v).toString() : Number(v.toPrecision(logX ? 2 : 3)).toString());
+      const t = svg("text", { x, y: H - M.b + 16, class: "label x-tick", "text-anchor": "middle" });
+      t.textContent = text;
       s.append(t);
     }
-    for (let i = 0; i <= 4; i++) {
-      const v = y0 + (y1 - y0) * i / 4, y = Y(v);
+    previous = null;
+    for (const [v, text] of linearTicks(y0, y1, 4)) {
+      if (text === previous) continue;
+      previous = text;
+      const y = Y(v);
       s.append(svg("line", { x1: M.l - 4, x2: M.l, y1: y, y2: y, class: "tick" }));
-      const t = svg("text", { x: M.l - 6, y: y + 4, class: "label", "text-anchor": "end" });
-      t.textContent = v.toFixed(2); s.append(t);
+      const t = svg("text", { x: M.l - 6, y: y + 4, class: "label y-tick", "text-anchor": "end" });
+      t.textContent = text; s.append(t);
     }
     const xl = svg("text", { x: (W + M.l) / 2, y: H - 4, class: "label", "text-anchor": "middle" });
-    xl.textContent = xLabel + (logX ? " (log scale)" : ""); s.append(xl);
+    xl.textContent = xLabel + (logX && !single ? " (log scale)" : ""); s.append(xl);
     const yl = svg("text", { x: 12, y: (H - M.b) / 2, class: "label", "text-anchor": "middle", transform: `rotate(-90 12 ${(H - M.b) / 2})` });
     yl.textContent = yLabel; s.append(yl);
     return { s, X, Y };
+  }
+  function legend(entries) {  // below a chart, never over its points: [label, colour] pairs
+    return el("p", { class: "legend" }, ...entries.map(([text, colour]) => {
+      const key = el("span", { class: "key" }); key.style.background = colour;
+      return el("span", { class: "entry" }, key, el("span", { text }));
+    }));
   }
   const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
@@ -242,7 +284,7 @@
     const pts = [];
     t.rows.forEach((r, i) => t.cols.forEach((c, j) => { const v = t.cells[i][j].value; if (v !== null) pts.push([t.col_values[j], v, i, r, c]); }));
     if (!pts.length) return empty(box, "No accuracy yet.");
-    const { s, X, Y } = frame(pts.map((p) => p[0]), pts.map((p) => p[1]), t.log_cols, t.col_axis, t.metric ? `mean ${t.metric.title}` : "mean test accuracy");
+    const { s, X, Y } = frame(pts.map((p) => p[0]), pts.map((p) => p[1]), t.log_cols, t.col_axis, t.metric ? `mean ${t.metric.title}` : "mean test accuracy", !t.metric);
     const labels = [];
     t.rows.forEach((r, i) => {
       const line = pts.filter((p) => p[2] === i).sort((a, b) => a[0] - b[0]);
@@ -275,7 +317,7 @@
     if (!pts.length) return empty(box, "No finished trial yet.");
     const first = state.tables.get(state.order[0]);
     const what = first && first.metric ? first.metric.title : "test accuracy";
-    const { s, X, Y } = frame(pts.map((r) => r.wall_s), pts.map((r) => r.test_accuracy), true, "wall time per trial (s)", what);
+    const { s, X, Y } = frame(pts.map((r) => r.wall_s), pts.map((r) => r.test_accuracy), true, "wall time per trial (s)", what, !(first && first.metric));
     const rowsSeen = [...new Set(pts.map((r) => r._r))];
     for (const r of pts) {
       const colour = PALETTE[rowsSeen.indexOf(r._r) % PALETTE.length];
@@ -283,7 +325,8 @@
       const tip = svg("title", {}); tip.textContent = `${r._r} · ${r._c} · seed ${r.seed}: ${r.test_accuracy.toFixed(4)} in ${r.wall_s.toFixed(1)} s`;
       c.append(tip); s.append(c);
     }
-    box.replaceChildren(s);
+    const axis = first ? first.row_axis : "row";
+    box.replaceChildren(s, legend(rowsSeen.map((r, i) => [`${axis} ${r}`, PALETTE[i % PALETTE.length]])));
   }
 
   function running(sel) {  // trials being trained that published a curve (of the selected cell)
@@ -312,7 +355,7 @@
     const growing = live.map((c) => [c, c.curve.filter((p) => p[2] !== null)]).filter(([, c]) => c.length);
     if (!series.length && !growing.length) return empty(box, "These trials have no curve yet.");
     const all = series.concat(growing).flatMap(([, c]) => c);
-    const { s, X, Y } = frame(all.map((p) => p[0]), all.map((p) => p[2]), false, "step", "batch accuracy");
+    const { s, X, Y } = frame(all.map((p) => p[0]), all.map((p) => p[2]), false, "step", "batch accuracy", true);
     series.forEach(([r, c], i) => {
       const shade = 30 + Math.round(40 * i / Math.max(1, series.length - 1));
       const line = svg("polyline", { points: c.map((p) => `${X(p[0])},${Y(p[2])}`).join(" "), fill: "none", stroke: `hsl(210, 70%, ${shade}%)`, "stroke-width": 1.5, class: "mark", "data-key": r.key });
@@ -405,7 +448,7 @@
 
   // ------------------------------------------------------------------ transport: SSE, else polling
   let transport = "connecting";
-  let failures = 0, polling = false;
+  let failures = 0, polling = false, gone = 0;
   function connect() {
     if (!window.EventSource) return poll();
     const es = new EventSource(`/events?since=${state.version}`);
@@ -425,9 +468,14 @@
         const r = await fetch(`/api/changes?since=${state.version}`);
         if (r.ok) { const c = await r.json(); if (c.version !== state.version || c.full) apply(c); }
         transport = "live (polling every 2 s)";
-      } catch (e) { transport = "the server does not answer; retrying"; }
+        gone = 0;
+      } catch (e) {
+        gone += 1;
+        transport = gone >= 2 ? "the server has stopped (its sweep ended, or serve was stopped): " +
+          "this page shows the last state it read" : "the server does not answer; retrying";
+      }
       renderStatus();
-      await new Promise((res) => setTimeout(res, 2000));
+      await new Promise((res) => setTimeout(res, gone >= 2 ? 5000 : 2000));
     }
   }
 
