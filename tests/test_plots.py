@@ -140,3 +140,28 @@ def test_a_heatmap_reads_as_a_paper_figure():
     assert "" not in texts or texts[""].get_text() == ""  # (32, 0.01) never tried: no label
     assert "log scale" not in ax.get_xlabel() + ax.get_ylabel()
     assert "2 seeds: mean ± std" in ax.get_title()
+
+
+def test_every_figure_kind_reads_as_a_paper_figure_in_every_format(tmp_path):
+    """At its default size: a legend beside the axes (never over a point), plain numbers on log
+    axes (``2``, ``0.01``; never ``2×10⁰``), the best rate's points saying their rate; and each
+    kind saved as PNG, SVG and PDF (a PDF without its creation date: the same figure, the same
+    bytes)."""
+    figs = figures(RESULTS)
+    for name in ("time", "curves", "best-lr"):
+        fig = figs[name]
+        fig.canvas.draw()
+        ax = [a for a in fig.axes if a.get_legend() is not None][0]
+        box, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        assert box.x0 >= frame.x1 - 1, name  # beside, not over
+        for a in fig.axes:
+            for label in a.get_yticklabels() + a.get_xticklabels():
+                assert "times" not in label.get_text() and "×" not in label.get_text(), (name, label)
+    best = figs["best-lr"].axes[0]
+    assert all("(" in t.get_text() and t.get_text().split(" ")[0][0].isdigit() for t in best.texts)
+    for kind, magic in (("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF-")):
+        for name in ("heatmap", "time", "curves", "best-lr"):
+            path = save(figures(RESULTS, [name])[name], tmp_path / f"{name}.{kind}")
+            assert path.read_bytes().startswith(magic), (name, kind)
+    again = save(figures(RESULTS, ["heatmap"])["heatmap"], tmp_path / "again.pdf")
+    assert again.read_bytes() == (tmp_path / "heatmap.pdf").read_bytes()

@@ -155,10 +155,10 @@ def compare_cmd(db, reference) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=Choice(("png", "svg")),
+    type=Choice(("png", "svg", "pdf")),
     default="png",
     show_default=True,
-    help="Image format.",
+    help="Image format (svg and pdf: vector, for a paper).",
 )
 @click.option("--hidden", type=click.IntRange(1, LIMITS["hidden"]), help="Curves of this width (a row).")
 @click.option("--lr", type=LRS, help="Curves of this learning rate (a column).")

@@ -32,6 +32,7 @@ KINDS = {
     "html": "an HTML page",
     "png": "a PNG image",
     "svg": "an SVG image",
+    "pdf": "a PDF document",
     "csv": "an lstm-sweep CSV export",
     "jsonl": "an lstm-sweep JSON-lines export",
 }
@@ -45,6 +46,8 @@ def _is_kind(head: bytes, kind: str) -> bool:
         return head.startswith(b"\x89PNG\r\n\x1a\n")
     if kind == "svg":
         return text.startswith((b"<?xml", b"<svg")) and b"<svg" in text
+    if kind == "pdf":
+        return head.startswith(b"%PDF-")
     if kind == "csv":
         return head.startswith(b"key,hidden,")
     if kind == "jsonl":

@@ -349,11 +349,12 @@ def plot_time(results: Sequence[TrialResult], by: str = ROWS, title: str = "", m
     axis = AXES[by]
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     groups = sorted({v for _, _, v in points}, key=axis.sort_key)
-    cmap = plt.get_cmap("plasma", max(len(groups), 2))
+    cmap = plt.get_cmap("plasma")
     for k, g in enumerate(groups):
         xs = [t for t, _, w in points if w == g]
         ys = [a for _, a, w in points if w == g]
-        ax.scatter(xs, ys, color=cmap(k), label=_series_label(by, g), s=22)
+        colour = cmap(0.85 * k / max(len(groups) - 1, 1))  # plasma short of its yellow: legible on white
+        ax.scatter(xs, ys, color=colour, label=_series_label(by, g), s=22, edgecolors="white", linewidths=0.4)
     front = pareto_front([(t, a) for t, a, _ in points], measure)
     if front:
         ax.step(
@@ -371,8 +372,14 @@ def plot_time(results: Sequence[TrialResult], by: str = ROWS, title: str = "", m
     ax.set_ylabel(_metric_label(measure))
     what = "Accuracy" if measure.name == "accuracy" else _capital(measure.title)
     ax.set_title(f"{what} vs time per trial{title}", fontsize=10)
-    corner = "lower right" if measure.higher_is_better else "upper right"
-    ax.legend(fontsize=7, loc=corner, ncol=2 if len(groups) > 6 else 1)
+    # beside the axes, never over a point
+    ax.legend(
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        ncol=2 if len(groups) > 12 else 1,
+    )
     fig.tight_layout()
     return fig
 
@@ -392,6 +399,11 @@ def plot_curves(series: dict[str, list], title: str = "", measure: Metric = ACCU
             ax_loss.plot(steps, [p[1] for p in pts], color=color, label=name, linewidth=1)
             ax_acc.plot(steps, [p[2] for p in pts], color=color, label=name, linewidth=1)
     ax_loss.set_yscale("log")
+    losses = [
+        p[1] for runs in series.values() for _, pts in runs for p in pts if p[1] is not None and p[1] > 0
+    ]
+    if losses:  # plain numbers (0.5, 2), never 2×10⁰
+        _log_ticks(ax_loss.yaxis, min(losses), max(losses))
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("batch loss (log)")
     ax_acc.set_xlabel("step")
@@ -403,8 +415,14 @@ def plot_curves(series: dict[str, list], title: str = "", measure: Metric = ACCU
     fig.suptitle(
         f"Learning curves{title}" + (f" ({seeds} seeds as shades)" if seeds > 1 else ""), fontsize=10
     )
-    corner = "lower right" if measure.higher_is_better else "upper right"
-    ax_acc.legend(fontsize=7, loc=corner, ncol=2 if len(series) > 6 else 1)
+    # beside the right panel, never over a curve
+    ax_acc.legend(
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        ncol=2 if len(series) > 14 else 1,
+    )
     fig.tight_layout()
     return fig
 
@@ -418,13 +436,18 @@ def plot_best_lr(table: Table, title: str = ""):
         widths,
         [data[h]["low"] for h in widths],
         [data[h]["high"] for h in widths],
-        alpha=0.25,
+        color="tab:blue",
+        alpha=0.18,
+        edgecolor="tab:blue",
+        linewidth=0.8,
+        linestyle=":",
         label=f"within {band_text(table)}" + (" of the best" if is_accuracy(table) else ""),
     )
     ax.plot(widths, [data[h]["lr"] for h in widths], marker="o", label="best rate")
-    for h in widths:
+    for h in widths:  # each point says its rate and what it reached there
+        value = f"{data[h]['accuracy']:.3f}" if is_accuracy(table) else f"{data[h]['accuracy']:.3g}"
         ax.annotate(
-            f"{data[h]['accuracy']:.3f}" if is_accuracy(table) else f"{data[h]['accuracy']:.3g}",
+            f"{data[h]['lr']:.3g} ({value})",
             (h, data[h]["lr"]),
             fontsize=7,
             textcoords="offset points",
@@ -432,10 +455,13 @@ def plot_best_lr(table: Table, title: str = ""):
         )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    rates = [v for h in widths for v in (data[h]["low"], data[h]["high"], data[h]["lr"]) if v and v > 0]
+    if rates:
+        _log_ticks(ax.yaxis, min(rates), max(rates))
     ax.set_xlabel(table.axes[0].title)
     ax.set_ylabel("learning rate")
     ax.set_title(f"Best learning rate per {table.axes[0].noun}{title}", fontsize=10)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -1016,25 +1042,28 @@ def figures(
 
 
 def image_bytes(fig, fmt: str = "png") -> bytes:
-    """The figure as PNG or SVG bytes (the figure is closed)."""
+    """The figure as PNG, SVG or PDF bytes (the figure is closed; a PDF without its creation
+    date, so that the same figure is the same file)."""
     buf = io.BytesIO()
     try:
-        fig.savefig(buf, format=fmt, dpi=110)
+        fig.savefig(
+            buf, format=fmt, dpi=110, **({"metadata": {"CreationDate": None}} if fmt == "pdf" else {})
+        )
     finally:
         _pyplot().close(fig)
     return buf.getvalue()
 
 
-IMAGE_FORMATS = ("png", "svg")
+IMAGE_FORMATS = ("png", "svg", "pdf")
 
 
 def save(fig, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write the figure to ``path`` (PNG or SVG by its suffix; none: PNG), safely (see
+    """Write the figure to ``path`` (PNG, SVG or PDF by its suffix; none: PNG), safely (see
     :mod:`lstm_sweep.reporting.outputs`).
 
     Raises:
-        ConfigError: ``fig`` is not a matplotlib Figure, ``path`` not a path ending in .png
-            or .svg, ``overwrite`` not a bool.
+        ConfigError: ``fig`` is not a matplotlib Figure, ``path`` not a path ending in .png,
+            .svg or .pdf, ``overwrite`` not a bool.
         OutputError: the file may not or cannot be written.
     """
     from matplotlib.figure import Figure
@@ -1047,7 +1076,7 @@ def save(fig, path: str | Path, *, overwrite: bool = False) -> Path:
     checks.flag("overwrite", overwrite)
     fmt = path.suffix.lstrip(".").lower() or "png"
     if fmt not in IMAGE_FORMATS:
-        raise ConfigError(f"path {str(path)!r:.80} is not a .png or .svg file name")
+        raise ConfigError(f"path {str(path)!r:.80} is not a .png, .svg or .pdf file name")
     return write_output(path, image_bytes(fig, fmt), fmt, overwrite=overwrite)
 
 
