@@ -60,6 +60,15 @@ def test_search_serves_its_page_and_keeps_stdout_for_the_table(tmp_path, mnist_d
     assert "Watching " in p.stderr and " at http://127.0.0.1:" in p.stderr
     rows = list(csv.reader(io.StringIO(p.stdout)))
     assert rows[0] == ["hidden", "lr_0.1", "lr_1.0"] and len(rows) == 2 and "http" not in p.stdout
+    # the page says what the latest plan was: a search's rung, not "1 / 1 trials of a sweep"
+    from lstm_sweep.serve.server import serve_store
+
+    server = serve_store(tmp_path / "s.db", port=0)
+    try:
+        progress = server.watcher.changes(0)["summary"]["progress"]
+    finally:
+        server.close()
+    assert progress["label"] == "search: hidden 8, to step 9" and progress["planned"] == 1
 
 
 def test_a_tie_between_tables_is_no_win():

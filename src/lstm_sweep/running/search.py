@@ -706,7 +706,8 @@ def _advance(
     for c in need:
         totals["flops"] += flops_between(c, state.reached(c), rung, final)
     totals["trained"] += len(need)
-    summary = train_segment(request, need, None if final else rung, callbacks.sweep)
+    label = f"search: {row.label()}, to step {rung}"
+    summary = train_segment(request, need, None if final else rung, callbacks.sweep, label)
     for s, n in summary.statuses.items():
         statuses[s] = statuses.get(s, 0) + n
     return _State(request, row)
@@ -717,6 +718,7 @@ def train_segment(
     need: Sequence[TrialConfig],
     until: int | None,
     callbacks: SweepCallbacks | None = None,
+    label: str = "",
 ) -> SweepSummary:
     """Train ``need`` (a few of the grid's trials, none final in the store) up to step
     ``until`` (None: to their end, measured and stored as ``run`` stores them), each from its
@@ -742,7 +744,7 @@ def train_segment(
     if threads:
         torch.set_num_threads(threads)
     try:
-        return execute(Plan(rung_request, list(need), list(need), units, cost), callbacks)
+        return execute(Plan(rung_request, list(need), list(need), units, cost, label=label), callbacks)
     finally:
         torch.set_num_threads(saved)
 

@@ -465,6 +465,7 @@ class Plan:
     # the ETA of the same pending trials in each other precision this device runs (plan_sweep
     # with alternatives=True), e.g. {"bf16": 5400.0}: a user chooses; nothing is switched
     alternatives: dict[str, float] = field(default_factory=dict)
+    label: str = ""  # what it is where it is not a sweep (a search's rung), for the live page
 
     @property
     def skipped(self) -> int:
@@ -703,7 +704,9 @@ def execute(plan: Plan, callbacks: SweepCallbacks | None = None) -> SweepSummary
         store.bind_dataset(request.dataset, request.data.fingerprint)
         driver = Driver()
         claims = _Claims(store, driver, request.retry)
-        store.record_plan(driver, [c.key() for c in plan.trials], len(plan.pending), plan.cost.seconds)
+        store.record_plan(
+            driver, [c.key() for c in plan.trials], len(plan.pending), plan.cost.seconds, plan.label
+        )
         try:  # the plan read (and checked) every stored row
             if callbacks.on_start:
                 callbacks.on_start(plan.pending, plan.skipped, plan.units)

@@ -703,7 +703,13 @@ def run_transfer(plan: TransferPlan, callbacks: TransferCallbacks | None = None)
             }
     flops = searched.flops + sum(flops_between(c, reached.get(c.key(), 0), c.steps, True) for c in need)
     if need:
-        train_segment(replace(request, retry=frozenset(retry)), need, None, callbacks.sweep)
+        train_segment(
+            replace(request, retry=frozenset(retry)),
+            need,
+            None,
+            callbacks.sweep,
+            "transfer: the verify trials",
+        )
     results: dict[str, TrialResult] = {}
     keys = {c.key() for c in wanted}
     if keys:

@@ -340,6 +340,7 @@ def _progress(store: Store, stored: set[str], claims: list[dict], now: float) ->
         "eta_s": eta,
         "left_s": left,
         "pending": _count(plan.get("pending"), len(keys)),
+        "label": printable(plan.get("label", ""))[:200],
         "host": printable(plan.get("host", ""))[:100],
         "running": sum(1 for c in claims if c["live"]),
     }

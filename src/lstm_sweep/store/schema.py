@@ -461,7 +461,11 @@ def plan_from_row(name: object, value: object) -> dict:
             raise ValueError(f"{what} lacks {field}")
         if not ok(plan[field]):
             raise ValueError(f"{what}: {field} holds {str(plan[field])[:30]!r}, not {noun}")
-    return {field: plan[field] for field in checks}
+    out = {field: plan[field] for field in checks}
+    label = plan.get("label")  # optional: what the plan is where it is not a sweep
+    if isinstance(label, str) and 0 < len(label) <= 200:
+        out["label"] = label
+    return out
 
 
 def environment_from_row(env_id: object, info: object) -> dict:

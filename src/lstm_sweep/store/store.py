@@ -116,20 +116,22 @@ class Store(StoreFile):
         if row is not None and row[0] != fingerprint:
             raise StoreError(dataset_mismatch(self.path, name, row[0], fingerprint), StoreReason.REFUSED)
 
-    def record_plan(self, driver: Driver, keys: Sequence[str], pending: int, eta_s: float) -> None:
+    def record_plan(
+        self, driver: Driver, keys: Sequence[str], pending: int, eta_s: float, label: str = ""
+    ) -> None:
         """Record what ``driver`` set out to do (its grid's keys, how many trials it will train,
-        its plan's ETA) for the live page: one meta row per driver, ``plan:<driver id>``, kept
-        while the driver holds claims and until the next driver records its own."""
-        info = json.dumps(
-            {
-                "host": driver.host,
-                "pid": driver.pid,
-                "started_at": time.time(),
-                "keys": list(keys),
-                "pending": int(pending),
-                "eta_s": float(eta_s) if math.isfinite(eta_s) else None,
-            }
-        )
+        its plan's ETA, and what it is where it is not a sweep: ``search: hidden 64, to step
+        333``) for the live page: one meta row per driver, ``plan:<driver id>``, kept while the
+        driver holds claims and until the next driver records its own."""
+        fields = {
+            "host": driver.host,
+            "pid": driver.pid,
+            "started_at": time.time(),
+            "keys": list(keys),
+            "pending": int(pending),
+            "eta_s": float(eta_s) if math.isfinite(eta_s) else None,
+        }
+        info = json.dumps({**fields, **({"label": str(label)[:200]} if label else {})})
         with self.transaction("record the plan") as conn:
             # the plans of drivers that hold no claim are over (finished, or gone): replaced,
             # so that the table keeps one row per live driver, not one per run ever made

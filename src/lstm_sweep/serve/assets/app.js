@@ -99,7 +99,7 @@
       const bar = el("div", { class: "bar" }, el("div", { class: "fill" }));
       bar.firstChild.style.width = `${pct}%`;
       box.append(bar, el("p", { id: "progress-text", text:
-        `${p.done} / ${p.planned} trials of the latest sweep (started by ${p.host}) · ` +
+        `${p.done} / ${p.planned} trial${p.planned === 1 ? "" : "s"} of ${p.label || "the latest sweep"} (started by ${p.host}) · ` +
         `${p.running} being trained now` + (p.done < p.planned ? eta(p) : "") }));
     }
     const claims = (state.summary && state.summary.claims) || [];
