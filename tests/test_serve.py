@@ -677,3 +677,22 @@ def test_the_charts_hold_at_their_edges_in_chromium(tmp_path, served, browser):
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+
+
+@pytest.mark.slow
+def test_the_report_fits_a_phone_in_chromium(tmp_path, browser):
+    """The HTML report at a phone's 390 px: its tables scroll inside the page, its figures
+    shrink; nothing makes the page wider than the screen."""
+    from lstm_sweep.reporting.html import render_html
+
+    results = [
+        trial(h, lr, 0.9, seed=s) for h in (16, 32, 64) for lr in (1e-4, 1e-3, 1e-2, 0.1, 1.0) for s in (0, 1)
+    ]
+    page_file = tmp_path / "report.html"
+    page_file.write_text(
+        render_html(results, {"e1": {"torch": "2.x", "device": "cpu:test"}}), encoding="utf-8"
+    )
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(page_file.as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(tmp_path / "report-phone.png"), full_page=True)
