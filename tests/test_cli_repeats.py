@@ -98,3 +98,8 @@ def test_options_meant_to_repeat_still_repeat():
     table = next(c for c in COMMANDS if c.name == "table")
     ctx = table.make_context("table", ["--where", "cell=lstm", "--where", "optimizer=adam"])
     assert len(ctx.params["where"]) == 2
+
+
+def test_help_wins_over_a_repeat():
+    o = cli("run", "--lr", "1", "--lr", "2", "--help")
+    assert o.code == 0 and "Usage: lstm-sweep run" in o.out

@@ -677,6 +677,19 @@ def test_the_charts_hold_at_their_edges_in_chromium(tmp_path, served, browser):
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+    # means one float rounding apart (0.098 and the mean of three 0.098s, 0.09800000000000002):
+    # one value to the charts, not an endless loop of ticks
+    flat = tmp_path / "flat.db"
+    with Store(flat) as s:
+        s.save(trial(16, 0.01, 0.098, wall=12.3))
+        for seed in range(3):
+            s.save(trial(32, 0.01, 0.098, seed=seed, wall=12.3 + seed * 1e-15))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(served(flat).url)
+    page.wait_for_selector("#chart-time circle.mark")
+    for chart in ("chart-lr", "chart-time"):
+        xs, ys = page.evaluate(_TICKS, chart)
+        assert len(xs) == 1 and 1 <= len(ys) <= 6, (chart, xs, ys)
 
 
 @pytest.mark.slow

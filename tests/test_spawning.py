@@ -89,6 +89,10 @@ def test_a_guarded_script_gets_its_worker_processes(tmp_path, mnist_dir):
         ("if __name__ != '__main__':\n    go()\n", 2, False),
         ("if __name__ == '__main__' or True:\n    go()\n", 2, False),
         ("if __name__ == '__main__':\n    pass\nelse:\n    go()\n", 4, False),
+        ("if x:\n    if __name__ == '__main__':\n        go()\n", 3, True),
+        ("try:\n    pass\nexcept E:\n    if __name__ == '__main__':\n        go()\n", 5, True),
+        ("if __name__ == '__main__' and ok:\n    go()\n", 2, True),
+        ("def f():\n    if __name__ == '__main__':\n        go()\n", 3, False),
     ],
 )
 def test_the_guard_is_read_from_the_script(tmp_path, source, line, guarded):

@@ -142,7 +142,7 @@ def test_compare_takes_a_table_of_ones_own_as_reference(tmp_path):
     assert "Mean |ours − reference| over 9 cells: 2.0 points." in o.out
     assert "another protocol" not in o.out  # a user's table: its protocol is not known
     hand = tmp_path / "hand.csv"  # written by hand: text around numbers, DNF, an empty cell
-    hand.write_text("hidden \\ lr,lr_0.001,lr_0.01,lr_0.1\n16,0.52 ± 0.01,0.6*,DNF\n32,,0.7,0.1\n")
+    hand.write_text("hidden \\ lr,lr_0.001,lr_0.01,lr_0.1\n16,0.52 ± 0.01,0.6*,DNF\n32,,pruned@111,0.1\n")
     o = cli("compare", "--db", tmp_path / "ours.db", "--reference", hand)
     assert o.code == 0, o.text
     assert "Reference DNF cells we completed: 1 of 1: 16/0.1" in o.out
@@ -155,6 +155,8 @@ def test_compare_takes_a_table_of_ones_own_as_reference(tmp_path):
     [
         ("", "its first column must be hidden"),
         ("width,lr_0.1\n16,0.5\n", "its first column must be hidden"),
+        ("hidden [loss],lr_0.1\n16,0.5\n", "holds loss, not test accuracy"),
+        ("hidden [bpc],lr_0.1\n16,1.5\n", "holds bpc, not test accuracy"),
         ("hidden,rate\n16,0.5\n", "no lr_<rate> column"),
         ("hidden,lr_0.1\nsixteen,0.5\n", "line 2: 'sixteen' is no width"),
         ("hidden,lr_0.1\n-16,0.5\n", "line 2: width -16 is not positive"),
@@ -225,9 +227,9 @@ def test_a_table_of_validation_accuracy_or_training_loss(tmp_path):
             r = trial(16, 0.01, acc, seed=seed, train_loss=loss)
             s.save(dataclasses.replace(r, test_accuracy=acc - 0.1))
     o = cli("table", "--db", db, "--metric", "validation", "--format", "csv", "--stat", "best")
-    assert o.out.splitlines() == ["hidden,lr_0.01,lr_0.01_n", "16,0.9000,2"]  # the best: the highest
+    assert o.out.splitlines() == ["hidden [validation],lr_0.01,lr_0.01_n", "16,0.9000,2"]  # the highest
     o = cli("table", "--db", db, "--metric", "loss", "--format", "csv", "--stat", "best")
-    assert o.out.splitlines() == ["hidden,lr_0.01,lr_0.01_n", "16,0.25,2"]  # a loss's best: the lowest
+    assert o.out.splitlines() == ["hidden [loss],lr_0.01,lr_0.01_n", "16,0.25,2"]  # a loss's best: the lowest
     o = cli("table", "--db", db, "--metric", "loss")
     assert o.out.startswith("Final training loss (lower is better): ") and "0.375 ± 0.1768" in o.out
     assert cli("table", "--db", db).out.count("0.7500 ± 0.0707") == 1  # test accuracy stays the default

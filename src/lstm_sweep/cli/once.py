@@ -57,6 +57,9 @@ def refuse_repeats(command: click.Command) -> click.Command:
 
     def parse_args(ctx: click.Context, args: list[str]) -> list[str]:
         args = list(args)
+        given = args[: args.index("--")] if "--" in args else args
+        if ctx.resilient_parsing or "-h" in given or "--help" in given:  # completion, or help
+            return parse(ctx, args)
         try:
             _, extra, order = command.make_parser(ctx).parse_args(args=list(args))
         except click.UsageError:

@@ -861,9 +861,9 @@ def _read_reference(path: str) -> str:
 
 
 def _reference_number(text: str) -> float | None:
-    """A cell: ``0.9487``, ``0.80 ± 0.01`` (the mean), ``0.95*``, ``DNF``/empty (None)."""
+    """A cell: ``0.9487``, ``0.80 ± 0.01`` (the mean), ``0.95*``; ``DNF``: None."""
     text = text.strip().rstrip("*").split("±")[0].split("(n=")[0].strip()
-    if text.upper() in ("", "DNF", "FAILED", "-"):
+    if text.upper() == "DNF":
         return None
     return float(text)
 
@@ -872,7 +872,12 @@ def _table_of(text: str, name: str) -> dict[tuple, float | None]:
     """(hidden, lr) -> accuracy from a CSV table of widths (rows) by rates (``lr_X`` columns)."""
     rows = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
     fix = "a table as the CSV tables of lstm-sweep are: hidden,lr_0.001,lr_0.01 then a row per width"
-    if len(rows) < 2 or not rows[0] or not rows[0][0].strip().lower().startswith("hidden"):
+    head = rows[0][0].strip().lower() if rows and rows[0] else ""
+    if head.startswith("hidden [") and head != "hidden [accuracy]":  # table's CSV of another metric
+        raise ConfigError(
+            f"reference {name} holds {printable(head[8:].rstrip(']'))[:30]}, not test accuracy; give {fix}"
+        )
+    if len(rows) < 2 or not (head in ("hidden", "hidden [accuracy]") or head.startswith("hidden \\")):
         raise ConfigError(f"reference {name}: its first column must be hidden (widths); give {fix}")
     columns: dict[int, float] = {}
     for i, head in enumerate(rows[0][1:], start=1):
@@ -900,6 +905,9 @@ def _table_of(text: str, name: str) -> dict[tuple, float | None]:
             raise ConfigError(f"reference {name} line {n}: width {hidden} is not positive")
         for i, lr in columns.items():
             cell = row[i] if i < len(row) else ""
+            said = cell.strip().lower()
+            if not said or said in ("-", "failed") or said.startswith("pruned@"):  # no result there
+                continue
             try:
                 value = _reference_number(cell)
             except ValueError:
@@ -911,8 +919,7 @@ def _table_of(text: str, name: str) -> dict[tuple, float | None]:
                 raise ConfigError(
                     f"reference {name} line {n}: accuracy {value:g} at lr {lr:g} is not from 0 to 1"
                 )
-            if cell.strip() or value is not None:
-                out[(hidden, lr)] = value
+            out[(hidden, lr)] = value
     if not out:
         raise ConfigError(f"reference {name}: no cell holds a number or DNF")
     return out

@@ -110,10 +110,13 @@ def _frozen(optuna, r: TrialResult, params: dict, distributions: dict):
 def check_optuna_target(path: str | Path, protect: Sequence[str | Path] = ()) -> Path:
     """Refuse (OutputError) a storage path Optuna may not write: a folder, FIFO or device,
     a file that is no SQLite database, another program's SQLite file (an lstm-sweep store:
-    never written over), or a protected file (the store being read)."""
+    never written over), a protected file (the store being read), or a path that its URL
+    would read as another (``?``, ``#``, ``%``, braces)."""
     path = Path(path)
     shown = printable(str(path))[:200]
     how = "pass --out with a new file, or an Optuna storage (SQLite) to add the study to"
+    if set(str(path.resolve())) & set("?#%{}"):  # Optuna's URL would read another file
+        raise OutputError(f"{shown}: an Optuna storage's path may not hold ? # % {{ or }}; {how}")
     for p in protect:
         try:
             if os.path.samefile(path, p):

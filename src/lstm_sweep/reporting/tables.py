@@ -531,7 +531,9 @@ def render_csv(tables: Sequence[Table], stat: str = "mean") -> str:
     spread = stat != "all" and any(t.seeds > 1 for t in tables)
     columns = _ordered(cols, (c for t in tables for c in t.cols))
     header = [*varied, *(["metric"] if metrics else [])]
-    header.append(rows.name if metrics or is_accuracy(first) else f"{rows.name} [{first.measure.name}]")
+    what = first.metric if first.metric != "accuracy" else first.measure.name  # loss, time, bpc...
+    plain = metrics or (is_accuracy(first) and first.metric == "accuracy")  # test accuracy: the reference's
+    header.append(rows.name if plain else f"{rows.name} [{what}]")
     for c in columns:
         name = _col_header(first, c)
         header += [name, f"{name}_std", f"{name}_n"] if spread and stat == "mean" else [name]

@@ -256,7 +256,7 @@ def build_snapshot(
         "counts": counts,
         "findings": _findings_view(shown, rows, cols) if shown else [],
         "claims": claims,
-        "progress": _progress(store, set(snap.rows) | {r.config.key() for r in results}, claims, now),
+        "progress": _progress(store, results, claims, now),
         "rows_axis": rows,
         "cols_axis": cols,
         "where": [f"{k}={printable(v)}" for k, v in where],
@@ -322,24 +322,34 @@ def live_files(path: Path) -> tuple:
     return tuple(sorted(out))
 
 
-def _progress(store: Store, stored: set[str], claims: list[dict], now: float) -> dict | None:
-    """The latest recorded plan: trials of its grid stored / planned, and its ETA (a plan whose
-    start is not a finite time is no plan; an ETA that is not a finite number is none)."""
+def _progress(store: Store, results: list, claims: list[dict], now: float) -> dict | None:
+    """The latest recorded plan: trials of its grid done / planned — those it found finished
+    plus those stored since it started (a trial it trains again, a search's rung, counts when
+    it ends anew) — how many it has finished itself (``ran``: what the page measures its pace
+    on), and its ETA (a plan whose start is not a finite time is no plan; an ETA that is not a
+    finite number is none)."""
     plans = [(at, p) for p in store.plans() if (at := _finite(p.get("started_at"))) is not None]
     if not plans:
         return None
     started_at, plan = max(plans, key=lambda ap: ap[0])
     keys = [k for k in plan["keys"] if isinstance(k, str)]
-    done = sum(1 for k in keys if k in stored)
+    ended = {r.config.key(): _finite(r.started_at + r.wall_s) for r in results}
+    pending = _count(plan.get("pending"), len(keys))
+    ran = sum(1 for k in keys if (ended.get(k) or -math.inf) >= started_at)
+    if pending is None:  # an older plan: what is stored
+        done = sum(1 for k in keys if k in ended)
+    else:
+        done = min(len(keys), len(keys) - pending + ran)
     eta = _finite(plan.get("eta_s"))
     left = None if eta is None else _finite(max(0.0, started_at + eta - now))
     return {
         "planned": len(keys),
         "done": done,
+        "ran": ran,
         "started_at": started_at,
         "eta_s": eta,
         "left_s": left,
-        "pending": _count(plan.get("pending"), len(keys)),
+        "pending": pending,
         "label": printable(plan.get("label", ""))[:200],
         "host": printable(plan.get("host", ""))[:100],
         "running": sum(1 for c in claims if c["live"]),

@@ -6,8 +6,9 @@ how ``spawn`` finds the functions it is sent). Two programs break that:
 - a script that starts the sweep outside ``if __name__ == "__main__":`` — each worker would
   start the sweep again while it starts (Python refuses, the worker dies, and the driver waited
   for the trials it had claimed: a silent hang);
-- a program with no file to import (``python - < script.py``, ``python -c ...``): each worker
-  dies looking for ``<stdin>``.
+- a program piped on stdin (``python - < script.py``): it has no file to import, and each
+  worker dies looking for ``<stdin>``. (``python -c`` and notebooks have none either, and
+  ``spawn`` then imports nothing: they work.)
 
 :func:`spawn_problem` finds both in the driver, before any worker starts; the local executor
 then trains in its own process (one unit at a time) and says how to get the side-by-side
@@ -61,8 +62,9 @@ def refuse_in_worker_start() -> None:
 
 @lru_cache(maxsize=16)
 def _guard_lines(path: str) -> tuple[tuple[int, int], ...] | None:
-    """The line spans of the bodies of ``if __name__ == "__main__":`` blocks at the top of
-    ``path`` (also inside top-level ``try``/``with``), or None when it cannot be read."""
+    """The line spans of the bodies of ``if __name__ == "__main__":`` blocks of ``path`` (at
+    its top, or in any block there: ``try``, ``with``, ``if``, a loop; not inside a function),
+    or None when it cannot be read."""
     try:
         with open(path, "rb") as f:
             tree = ast.parse(f.read(), filename=path)
@@ -72,16 +74,27 @@ def _guard_lines(path: str) -> tuple[tuple[int, int], ...] | None:
 
     def visit(body: list[ast.stmt]) -> None:
         for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue  # their bodies run when called: the call's line is what counts
             if isinstance(node, ast.If) and _is_guard(node.test):
                 spans.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno))
-            elif isinstance(node, (ast.Try, ast.With)):
-                visit(node.body)
+                visit(node.orelse)
+                continue
+            for name in ("body", "orelse", "finalbody"):  # if, try, with, for, while: their blocks
+                block = getattr(node, name, None)
+                if isinstance(block, list):
+                    visit(block)
+            for handler in getattr(node, "handlers", None) or ():
+                visit(handler.body)
 
     visit(tree.body)
     return tuple(spans)
 
 
 def _is_guard(test: ast.expr) -> bool:
+    """``__name__ == "__main__"`` (either way round), alone or one of an ``and``'s terms."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_is_guard(v) for v in test.values)
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
         return False
     sides = [test.left, test.comparators[0]]

@@ -79,9 +79,8 @@
   // what is left: measured from the trials this sweep has finished (the time since it started
   // per trial finished, workers side by side included); before the first, the plan's estimate
   function eta(p) {
-    const ran = p.pending === null || p.pending === undefined ? null : p.done - (p.planned - p.pending);
-    const spent = Date.now() / 1000 - p.started_at;
-    if (ran !== null && ran >= 1 && spent > 0) {
+    const ran = p.ran, spent = Date.now() / 1000 - p.started_at;
+    if (ran >= 1 && spent > 0) {
       const left = spent / ran * (p.planned - p.done);
       return ` · about ${seconds(left)} left (measured on ${ran} trial${ran === 1 ? "" : "s"}` +
         (p.eta_s !== null ? `; the plan said ${seconds(p.eta_s)} in all)` : ")");
@@ -210,7 +209,10 @@
   }
   function linearTicks(lo, hi, n) {
     const step = niceStep(hi - lo, n), out = [];
-    for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) out.push(Number((k * step).toPrecision(12)));
+    // a span too small for a float step (values one rounding apart), or none: no ticks to make
+    if (!(step > 0) || !isFinite(step) || Math.abs(lo / step) > 2 ** 50 || Math.abs(hi / step) > 2 ** 50) return [];
+    const first = Math.ceil(lo / step - 1e-9);
+    for (let i = 0, k = first; i <= 3 * n + 2 && k * step <= hi + step * 1e-9; i++, k++) out.push(Number((k * step).toPrecision(12)));
     const quarter = Math.round(step / 10 ** Math.floor(Math.log10(step)) * 10) === 25;  // 2.5, 0.25: one more
     const decimals = Math.max(0, Math.ceil(-Math.log10(step) - 1e-9) + (quarter ? 1 : 0));
     return out.map((v) => [v, v.toFixed(decimals)]);
@@ -219,12 +221,13 @@
     const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img" });
     const fx = logX ? Math.log10 : (v) => v;
     let x0 = Math.min(...xs.map(fx)), x1 = Math.max(...xs.map(fx));
-    const single = !(x1 > x0);  // one value: centred, its own tick only
+    const tiny = (a, b) => !(b - a > 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));  // one value, or rounding apart
+    const single = tiny(x0, x1);  // one value: centred, its own tick only
     if (single) { const d = logX ? 0.5 : (Math.abs(x0) * 0.1 || 0.5); x0 -= d; x1 += d; }
     let y0 = Math.min(...ys), y1 = Math.max(...ys);
-    if (!(y1 > y0)) { y0 -= 0.05; y1 += 0.05; }
+    if (tiny(y0, y1)) { y0 -= 0.05; y1 += 0.05; }
     const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
-    if (fraction) { y0 = Math.max(0, y0); y1 = Math.min(1, y1); }  // an accuracy: within 0 and 1
+    if (fraction && y0 < 1 && y1 > 0) { y0 = Math.max(0, y0); y1 = Math.min(1, y1); }  // an accuracy: within 0 and 1
     const X = (v) => M.l + (fx(v) - x0) / (x1 - x0) * (W - M.l - M.r);
     const Y = (v) => H - M.b - (v - y0) / (y1 - y0) * (H - M.t - M.b);
     s.append(svg("rect", { x: M.l, y: M.t, width: W - M.l - M.r, height: H - M.t - M.b, class: "plot" }));
@@ -284,7 +287,7 @@
     const pts = [];
     t.rows.forEach((r, i) => t.cols.forEach((c, j) => { const v = t.cells[i][j].value; if (v !== null) pts.push([t.col_values[j], v, i, r, c]); }));
     if (!pts.length) return empty(box, "No accuracy yet.");
-    const { s, X, Y } = frame(pts.map((p) => p[0]), pts.map((p) => p[1]), t.log_cols, t.col_axis, t.metric ? `mean ${t.metric.title}` : "mean test accuracy", !t.metric);
+    const { s, X, Y } = frame(pts.map((p) => p[0]), pts.map((p) => p[1]), t.log_cols, t.col_axis, t.metric ? `mean ${t.metric.title}` : "mean test accuracy", !t.metric || t.metric.name === "accuracy");
     const labels = [];
     t.rows.forEach((r, i) => {
       const line = pts.filter((p) => p[2] === i).sort((a, b) => a[0] - b[0]);
@@ -317,7 +320,7 @@
     if (!pts.length) return empty(box, "No finished trial yet.");
     const first = state.tables.get(state.order[0]);
     const what = first && first.metric ? first.metric.title : "test accuracy";
-    const { s, X, Y } = frame(pts.map((r) => r.wall_s), pts.map((r) => r.test_accuracy), true, "wall time per trial (s)", what, !(first && first.metric));
+    const { s, X, Y } = frame(pts.map((r) => r.wall_s), pts.map((r) => r.test_accuracy), true, "wall time per trial (s)", what, !(first && first.metric) || first.metric.name === "accuracy");
     const rowsSeen = [...new Set(pts.map((r) => r._r))];
     for (const r of pts) {
       const colour = PALETTE[rowsSeen.indexOf(r._r) % PALETTE.length];
@@ -355,7 +358,9 @@
     const growing = live.map((c) => [c, c.curve.filter((p) => p[2] !== null)]).filter(([, c]) => c.length);
     if (!series.length && !growing.length) return empty(box, "These trials have no curve yet.");
     const all = series.concat(growing).flatMap(([, c]) => c);
-    const { s, X, Y } = frame(all.map((p) => p[0]), all.map((p) => p[2]), false, "step", "batch accuracy", true);
+    const table = state.tables.get(sel.table);
+    const accuracy = !(table && table.metric) || table.metric.name === "accuracy";
+    const { s, X, Y } = frame(all.map((p) => p[0]), all.map((p) => p[2]), false, "step", accuracy ? "batch accuracy" : `batch ${table.metric.title}`, accuracy);
     series.forEach(([r, c], i) => {
       const shade = 30 + Math.round(40 * i / Math.max(1, series.length - 1));
       const line = svg("polyline", { points: c.map((p) => `${X(p[0])},${Y(p[2])}`).join(" "), fill: "none", stroke: `hsl(210, 70%, ${shade}%)`, "stroke-width": 1.5, class: "mark", "data-key": r.key });
