@@ -42,6 +42,7 @@ FLAGS = {
     "rungs": "--rungs",
     "seeds": "--seeds",
     "store": "--db",
+    "study": "--study",
     "task_seed": "--task-seed",
     "text": "--text",
     "where": "--where",

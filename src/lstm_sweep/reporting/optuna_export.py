@@ -114,7 +114,7 @@ def check_optuna_target(path: str | Path, protect: Sequence[str | Path] = ()) ->
     would read as another (``?``, ``#``, ``%``, braces)."""
     path = Path(path)
     shown = printable(str(path))[:200]
-    how = "pass --out with a new file, or an Optuna storage (SQLite) to add the study to"
+    how = "pass path= with a new file, or an Optuna storage (SQLite) to add the study to"
     if set(str(path.resolve())) & set("?#%{}"):  # Optuna's URL would read another file
         raise OutputError(f"{shown}: an Optuna storage's path may not hold ? # % {{ or }}; {how}")
     for p in protect:
