@@ -19,7 +19,9 @@ from lstm_sweep.reporting import (
     check_folder,
     check_optuna_target,
     check_target,
+    check_tensorboard_target,
     export_optuna,
+    export_tensorboard,
     load_environments,
     output_folder,
     plan_figures,
@@ -221,12 +223,13 @@ def report_cmd(db, out, reference, overwrite, rows, cols, where) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=Choice((*EXPORT_FORMATS, "optuna")),
+    type=Choice((*EXPORT_FORMATS, "optuna", "tensorboard")),
     default="csv",
     show_default=True,
     help="csv = one header line, then rows; jsonl = a JSON object a line; optuna = an Optuna "
     "study in the Optuna storage (SQLite) --out names, which optuna-dashboard opens (needs "
-    "optuna).",
+    "optuna); tensorboard = a run per trial (curves, hyperparameters) in the log folder --out "
+    "names (needs tensorboard).",
 )
 @click.option(
     "--curves", is_flag=True, help="One row per learning-curve point (long form) instead of one per trial."
@@ -242,6 +245,9 @@ def export_cmd(db, fmt, curves, out, study, overwrite) -> None:
     Optuna study (its parameters, value, learning curve as intermediate values, state)."""
     if fmt == "optuna" or study is not None:
         _export_optuna(db, fmt, out, study, overwrite)
+        return
+    if fmt == "tensorboard":
+        _export_tensorboard(db, out, overwrite)
         return
     if out is not None:
         check_target(out, fmt, overwrite=overwrite, protect=[db])
@@ -264,3 +270,12 @@ def _export_optuna(db, fmt, out, study, overwrite) -> None:
     for study_name, n in written:
         click.echo(printable(f"{out}: study {study_name!r}, {plural(n, 'trial')}"), err=True)
     click.echo(printable(f"open it: optuna-dashboard sqlite:///{Path(out).resolve()}"), err=True)
+
+
+def _export_tensorboard(db, out, overwrite) -> None:
+    if out is None:
+        raise click.UsageError("--format tensorboard writes a log folder: give it with --out runs")
+    check_tensorboard_target(out, protect=[db])  # refused before the store is read
+    names = export_tensorboard(stored(db, curves=True), out, overwrite=overwrite, protect=[db])
+    click.echo(printable(f"{out}: {plural(len(names), 'run')}, one per trial"), err=True)
+    click.echo(printable(f"open it: tensorboard --logdir {Path(out).resolve()}"), err=True)

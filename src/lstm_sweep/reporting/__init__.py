@@ -33,6 +33,7 @@ from .tables import (
     render_tables,
     varied_fields,
 )
+from .tensorboard_export import check_tensorboard_target, export_tensorboard
 from .text import printable
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "COLS",
     "EXPORT_FORMATS",
     "check_optuna_target",
+    "check_tensorboard_target",
+    "export_tensorboard",
     "export_optuna",
     "FORMATS",
     "METRICS",
