@@ -1,5 +1,6 @@
-"""A store's trials as TensorBoard runs, written with PyTorch's ``SummaryWriter`` (the real
-event files TensorBoard reads), so that TensorBoard's Scalars (learning curves, with its
+"""A store's trials as TensorBoard runs, written with TensorBoard's own event-file writer and
+its summary protocol buffers (what PyTorch's ``SummaryWriter`` writes, without loading torch
+to report), so that TensorBoard's Scalars (learning curves, with its
 smoothing) and HParams dashboards (table, parallel coordinates, scatter matrix of the trials'
 fields against their accuracies) show our sweeps without us rewriting them.
 
@@ -17,6 +18,7 @@ import math
 import os
 import re
 import stat
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,15 +33,70 @@ _CONFIG = [f for f in TrialConfig.__dataclass_fields__ if f != "opt"] + ["opt"]
 _UNSAFE = re.compile(r"[^A-Za-z0-9=._+\- ()]")
 
 
-def _writer_class():
+def _tensorboard():
+    """TensorBoard's writer, its summary protos and its HParams plugin's (none loads TF)."""
     try:
-        from torch.utils.tensorboard import SummaryWriter
-        from torch.utils.tensorboard.summary import hparams
+        from google.protobuf import struct_pb2  # tensorboard's own dependency
+        from tensorboard.compat.proto import event_pb2, summary_pb2
+        from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
     except ImportError:
         raise ConfigError(
             "export to TensorBoard needs tensorboard: pip install 'lstm-sweep[tensorboard]'"
         ) from None
-    return SummaryWriter, hparams
+    return EventFileWriter, event_pb2, summary_pb2, api_pb2, metadata, plugin_data_pb2, struct_pb2
+
+
+class _Run:
+    """One run's event file: scalars at steps, and the HParams plugin's three summaries."""
+
+    def __init__(self, folder: Path):
+        self.writer, self.event, self.summary, self.api, self.meta, self.data, self.struct = _tensorboard()
+        self.writer = self.writer(str(folder))
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        value_pb = self.summary.Summary.Value(tag=tag, simple_value=float(value))
+        self._add(self.summary.Summary(value=[value_pb]), step)
+
+    def _add(self, summary, step: int = 0) -> None:
+        self.writer.add_event(self.event.Event(wall_time=time.time(), step=int(step), summary=summary))
+
+    def _plugin(self, tag: str, **content) -> None:
+        data = self.data.HParamsPluginData(version=self.meta.PLUGIN_DATA_VERSION, **content)
+        plugin = self.summary.SummaryMetadata.PluginData(
+            plugin_name=self.meta.PLUGIN_NAME, content=data.SerializeToString()
+        )
+        value = self.summary.Summary.Value(tag=tag, metadata=self.summary.SummaryMetadata(plugin_data=plugin))
+        self._add(self.summary.Summary(value=[value]))
+
+    def hparams(self, values: dict, domains: dict, metrics: Sequence[str]) -> None:
+        """The trial's fields (``values``: numbers or text), each field's values (``domains``:
+        text fields), and the tags of the metrics the dashboard sets against them."""
+        api = self.api
+        infos = []
+        for name, value in values.items():
+            if isinstance(value, str):
+                domain = self.struct.ListValue()
+                domain.extend(domains.get(name, [value]))
+                infos.append(api.HParamInfo(name=name, type=api.DATA_TYPE_STRING, domain_discrete=domain))
+            else:
+                infos.append(api.HParamInfo(name=name, type=api.DATA_TYPE_FLOAT64))
+        experiment = api.Experiment(
+            hparam_infos=infos, metric_infos=[api.MetricInfo(name=api.MetricName(tag=t)) for t in metrics]
+        )
+        self._plugin(self.meta.EXPERIMENT_TAG, experiment=experiment)
+        start = self.data.SessionStartInfo()
+        for name, value in values.items():
+            if isinstance(value, str):
+                start.hparams[name].string_value = value
+            else:
+                start.hparams[name].number_value = float(value)
+        self._plugin(self.meta.SESSION_START_INFO_TAG, session_start_info=start)
+        end = self.data.SessionEndInfo(status=api.STATUS_SUCCESS)
+        self._plugin(self.meta.SESSION_END_INFO_TAG, session_end_info=end)
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 def _value(config: TrialConfig, name: str) -> object:
@@ -106,7 +163,7 @@ def export_tensorboard(
     if not results:
         raise ConfigError("no trials to export")
     root = check_tensorboard_target(path, protect)
-    writer_class, hparams = _writer_class()
+    _tensorboard()  # refused before anything is written where it is not installed
     values = {f: [_value(r.config, f) for r in results] for f in _CONFIG}
     varied = [f for f in _CONFIG if len({repr(v) for v in values[f]}) > 1]
     names = {r.key: run_name(r, varied) for r in results}
@@ -121,6 +178,7 @@ def export_tensorboard(
         for f in varied
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values[f])
     }
+    domains["status"] = sorted({str(x.status) for x in results})
     root.mkdir(parents=True, exist_ok=True)
     for r in results:
         folder = root / names[r.key]
@@ -130,26 +188,25 @@ def export_tensorboard(
                     old.unlink()
         measure = metric_of(r.config)
         what = "accuracy" if measure.name == "accuracy" else measure.short
-        with writer_class(log_dir=str(folder)) as w:
+        run = _Run(folder)
+        try:
             for p in r.curve:
                 if _finite(p.loss):
-                    w.add_scalar("batch/loss", p.loss, p.step)
+                    run.scalar("batch/loss", p.loss, p.step)  # type: ignore[arg-type]
                 if _finite(p.accuracy):
-                    w.add_scalar(f"batch/{what}", p.accuracy, p.step)
+                    run.scalar(f"batch/{what}", p.accuracy, p.step)  # type: ignore[arg-type]
             metrics = {}
             if _finite(r.test_accuracy):
                 metrics[f"test/{what}"] = float(r.test_accuracy)  # type: ignore[arg-type]
             if _finite(r.val_accuracy):
                 metrics[f"validation/{what}"] = float(r.val_accuracy)  # type: ignore[arg-type]
             for tag, value in metrics.items():
-                w.add_scalar(tag, value, r.steps_done)
+                run.scalar(tag, value, r.steps_done)
             hp = {f: _hparam(_value(r.config, f), f in domains) for f in varied}
             hp["status"] = str(r.status)
-            exp, ssi, sei = hparams(
-                hp, metrics, {**domains, "status": sorted({str(x.status) for x in results})}
-            )
-            for summary in (exp, ssi, sei):
-                w.file_writer.add_summary(summary)
+            run.hparams(hp, domains, [f"test/{what}", f"validation/{what}"])
+        finally:
+            run.close()
     return [names[r.key] for r in results]
 
 
