@@ -1,5 +1,5 @@
-"""``export --format tensorboard``: a store as TensorBoard runs, written with PyTorch's
-SummaryWriter and read back by TensorBoard itself (its event reader, and the real
+"""``export --format tensorboard``: a store as TensorBoard runs, written with TensorBoard's own
+event writer and read back by TensorBoard itself (its event reader, and the real
 ``tensorboard`` server's HTTP API): a run per trial with its curve, its final values and its
 fields as hyperparameters; refused in one line where it may not write."""
 
