@@ -26,7 +26,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..study import Status, TrialConfig, TrialResult, metric_of
 from . import checks
-from .outputs import OutputError
+from .outputs import OutputError, place_mode
 from .text import printable
 
 LOG_FIELDS = ("hidden", "lr", "steps", "batch_size")  # spaced by factors: a log axis
@@ -117,20 +117,9 @@ def check_optuna_target(path: str | Path, protect: Sequence[str | Path] = ()) ->
     how = "pass path= with a new file, or an Optuna storage (SQLite) to add the study to"
     if set(str(path.resolve())) & set("?#%{}"):  # Optuna's URL would read another file
         raise OutputError(f"{shown}: an Optuna storage's path may not hold ? # % {{ or }}; {how}")
-    for p in protect:
-        try:
-            if os.path.samefile(path, p):
-                raise OutputError(f"{shown} is the store being read; {how}")
-        except OSError:
-            pass
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        if not path.parent.is_dir():
-            raise OutputError(f"{shown}: its folder does not exist; {how}") from None
+    mode = place_mode(path, how, protect)
+    if mode is None:
         return path
-    except OSError as e:
-        raise OutputError(f"{shown}: {e.strerror or e}; {how}") from None
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
         raise OutputError(f"{shown} is {kind}; {how}")

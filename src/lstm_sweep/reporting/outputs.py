@@ -22,6 +22,7 @@ from pathlib import Path
 from ..errors import ConfigError, LstmSweepError
 from ..store import is_store_file
 from . import checks
+from .text import printable
 
 
 class OutputError(LstmSweepError):
@@ -197,3 +198,25 @@ def output_folder(path: str | Path) -> Path:
     except OSError as e:
         raise OutputError(f"cannot create the folder {path}: {_reason(e)}") from e
     return path
+
+
+def place_mode(path: Path, how: str, protect: Sequence[str | Path] = ()) -> int | None:
+    """The ``st_mode`` of an output place (a file or a folder an export writes in), or None
+    where it is new; refused (OutputError, ending with ``how``) where it is a protected file
+    (the store being read), where a new one's folder does not exist, or where it cannot be
+    looked at."""
+    shown = printable(str(path))[:200]
+    for p in protect:
+        try:
+            if os.path.samefile(path, p):
+                raise OutputError(f"{shown} is the store being read; {how}")
+        except OSError:
+            pass
+    try:
+        return os.stat(path).st_mode
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise OutputError(f"{shown}: its folder does not exist; {how}") from None
+        return None
+    except OSError as e:
+        raise OutputError(f"{shown}: {e.strerror or e}; {how}") from None

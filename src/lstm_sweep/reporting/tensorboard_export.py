@@ -15,7 +15,6 @@ as its domain) with those values as the HParams metrics. Needs ``tensorboard``
 from __future__ import annotations
 
 import math
-import os
 import re
 import stat
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..study import TrialConfig, TrialResult, metric_of
 from . import checks
-from .outputs import OutputError
+from .outputs import OutputError, place_mode
 from .text import printable
 
 _EVENTS = "events.out.tfevents."
@@ -122,20 +121,9 @@ def check_tensorboard_target(path: str | Path, protect: Sequence[str | Path] = (
     path = Path(path)
     shown = printable(str(path))[:200]
     how = "pass path= with a folder (new, or a TensorBoard log folder to add the runs to)"
-    for p in protect:
-        try:
-            if os.path.samefile(path, p):
-                raise OutputError(f"{shown} is the store being read; {how}")
-        except OSError:
-            pass
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        if not path.parent.is_dir():
-            raise OutputError(f"{shown}: its parent folder does not exist; {how}") from None
+    mode = place_mode(path, how, protect)
+    if mode is None:
         return path
-    except OSError as e:
-        raise OutputError(f"{shown}: {e.strerror or e}; {how}") from None
     if not stat.S_ISDIR(mode):
         kind = "a file" if stat.S_ISREG(mode) else "not a folder (a FIFO, socket or device)"
         raise OutputError(f"{shown} is {kind}; {how}")
