@@ -326,7 +326,8 @@ class Server(ThreadingHTTPServer):
     this machine's names (host name, FQDN) where it listens beyond loopback, and the names in
     ``allow_hosts`` (``example.org``; ``.example.org`` for it and every name under it; ``*``
     for any name, behind a proxy that checks names itself). Anything else is a page of
-    another site reading this one: 421. (Vite's rule; Jupyter's allows only loopback names.)"""
+    another site reading this one: 421. (Vite's rule, and the machine's names; Jupyter's allows
+    only loopback names.)"""
 
     daemon_threads = True
     allow_reuse_address = True
