@@ -234,3 +234,16 @@ def test_a_table_of_validation_accuracy_or_training_loss(tmp_path):
     assert o.out.startswith("Final training loss (lower is better): ") and "0.375 ± 0.1768" in o.out
     assert cli("table", "--db", db).out.count("0.7500 ± 0.0707") == 1  # test accuracy stays the default
     assert cli("table", "--db", db, "--metric", "validation").out.startswith("Validation accuracy: ")
+
+
+def test_a_reference_of_ones_own_compares_any_task_scored_by_accuracy(tmp_path):
+    db = tmp_path / "pixels.db"
+    with Store(db) as s:
+        for lr, acc in ((0.001, 0.6), (0.01, 0.8)):
+            s.save(trial(16, lr, acc, task="pixels"))
+    ref = tmp_path / "paper.csv"
+    ref.write_text("hidden,lr_0.001,lr_0.01\n16,0.55,0.85\n")
+    o = cli("compare", "--db", db, "--reference", ref)
+    assert o.code == 0, o.text
+    assert "The best rate agrees in 1 of 1 row." in o.out and "over 2 cells: 5.0 points" in o.out
+    assert "No results to compare" in cli("compare", "--db", db).out  # hw2: the homework's task only

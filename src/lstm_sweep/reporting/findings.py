@@ -988,8 +988,8 @@ class Comparison:
 def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Comparison | TaskComparison:
     """Our cells against the published table (the first protocol in ``results``): each cell, and
     the summary sentences of :data:`COMPARISON_RULES`. ``hw2`` compares the homework's task
-    (rows of an image) only; ``tcn`` each task's best result per cell with the TCN paper's
-    numbers (:func:`compare_published`).
+    (rows of an image) only; a CSV table of one's own, any task scored by accuracy; ``tcn``
+    each task's best result per cell with the TCN paper's numbers (:func:`compare_published`).
 
     Raises:
         ConfigError: ``results`` is not a list of TrialResult; an unknown reference.
@@ -998,7 +998,11 @@ def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Compariso
     results = checks.results(results)
     if reference == "tcn":
         return compare_published(results)
-    tables = build_tables([r for r in results if r.config.task == "rows"], "accuracy")
+    if reference == "hw2":  # the homework's task only
+        results = [r for r in results if r.config.task == "rows"]
+    else:  # a table of one's own, of accuracies: any task scored by accuracy
+        results = [r for r in results if metric_of(r.config).name == "accuracy"]
+    tables = build_tables(results, "accuracy")
     if not tables:
         return Comparison([], [Finding("empty", "No results to compare.")])
     table = tables[0]
