@@ -16,7 +16,7 @@ import subprocess
 import pytest
 import torch
 
-from helpers import LSTM_SWEEP, cli
+from helpers import LSTM_SWEEP, cli, last_wins
 from lstm_sweep import TrialConfig
 from lstm_sweep.store import Store
 from lstm_sweep.training import denormals
@@ -112,7 +112,7 @@ def test_a_trial_trained_in_process_holds_no_subnormal_and_the_control_does(mnis
 @pytest.mark.parametrize("executor", [["--executor", "inprocess"], ["--workers", "2"]])
 def test_every_local_executor_flushes_and_records_it(mnist_dir, tmp_path, executor):
     db = tmp_path / "s.db"
-    o = cli("run", *SATURATES, "--lr", "1,0.5", "--data-dir", mnist_dir, "--db", db, *executor)
+    o = cli(*last_wins("run", *SATURATES, "--lr", "1,0.5", "--data-dir", mnist_dir, "--db", db, *executor))
     assert o.code == 0, o.err
     assert _subnormals(CheckpointDir(checkpoint_dir(db))) == 0
     with Store(db, readonly=True) as store:

@@ -163,7 +163,7 @@ def test_a_transfer_stores_the_grids_trials_and_run_trains_none_again(transferre
         assert len(rates) in (2, 3)
         lrs = ",".join(f"2^{round(math.log2(r))}" for r in rates)
         grid = ["--hidden", "32", *COMMON, "--lr", lrs, "--param", param]
-        again = _cmd("run", *grid, "--no-progress", "--db", copy, env=env)
+        again = _cmd(*last_wins("run", *grid, "--no-progress", "--db", copy), env=env)
         assert again.returncode == 0, again.stderr
         assert f"0 trials run (nothing new), {len(rates) * len(SEEDS)} already in" in again.stderr, (
             again.stderr
