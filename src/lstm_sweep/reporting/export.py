@@ -27,6 +27,26 @@ COLUMNS = ["key", *_CONFIG_FIELDS, *_RESULT_FIELDS, "metric"]
 CURVE_COLUMNS = [*COLUMNS, "step", "batch_loss", "batch_accuracy"]
 
 
+# A trial's fields as the Optuna and TensorBoard exports name them: every configuration field,
+# its optimizer settings last, as one text.
+FIELDS = [f for f in _CONFIG_FIELDS if f != "opt"] + ["opt"]
+
+
+def field_value(config: TrialConfig, name: str) -> object:
+    """A configuration field's value as the exports write it (``opt``: ``momentum=0.99``, or
+    ``default``)."""
+    value = getattr(config, name)
+    if name == "opt":
+        return ";".join(f"{k}={v:g}" for k, v in value) or "default"
+    return value
+
+
+def field_values(results: Sequence[TrialResult]) -> tuple[dict[str, list], list[str]]:
+    """Each field's values over ``results``, and the fields whose values differ among them."""
+    values = {f: [field_value(r.config, f) for r in results] for f in FIELDS}
+    return values, [f for f in FIELDS if len({repr(v) for v in values[f]}) > 1]
+
+
 def _row(r: TrialResult) -> dict:
     row = {"key": r.key, **r.config.to_dict()}
     row["opt"] = ";".join(f"{k}={v:g}" for k, v in r.config.opt)  # one cell, e.g. momentum=0.99

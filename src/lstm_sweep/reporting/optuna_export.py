@@ -16,7 +16,6 @@ measure differently gives a study per metric. Needs ``optuna`` (``pip install
 from __future__ import annotations
 
 import datetime
-import math
 import os
 import sqlite3
 import stat
@@ -24,13 +23,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..study import Status, TrialConfig, TrialResult, metric_of
+from ..study import Status, TrialResult, is_finite_number, metric_of
 from . import checks
+from .export import FIELDS, field_value, field_values
 from .outputs import OutputError, place_mode
 from .text import printable
 
 LOG_FIELDS = ("hidden", "lr", "steps", "batch_size")  # spaced by factors: a log axis
-_CONFIG = [f for f in TrialConfig.__dataclass_fields__ if f != "opt"] + ["opt"]
 
 
 def _optuna():
@@ -44,13 +43,6 @@ def _optuna():
     return optuna
 
 
-def _value(config: TrialConfig, name: str) -> object:
-    value = getattr(config, name)
-    if name == "opt":
-        return ";".join(f"{k}={v:g}" for k, v in value) or "default"
-    return value
-
-
 def _distribution(optuna, name: str, values: list):
     d = optuna.distributions
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
@@ -62,18 +54,12 @@ def _distribution(optuna, name: str, values: list):
     return d.CategoricalDistribution(sorted({str(v) for v in values}))
 
 
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
-
-
 def _frozen(optuna, r: TrialResult, params: dict, distributions: dict):
     """One trial as Optuna's FrozenTrial: its state, value, curve, attributes and times."""
     state = optuna.trial.TrialState
-    curve = {
-        p.step: float(p.accuracy) for p in r.curve if p.accuracy is not None and math.isfinite(p.accuracy)
-    }
+    curve = {p.step: float(p.accuracy) for p in r.curve if is_finite_number(p.accuracy)}
     value = None
-    if r.status in (Status.DONE, Status.DIVERGED) and _finite(r.test_accuracy):
+    if r.status in (Status.DONE, Status.DIVERGED) and is_finite_number(r.test_accuracy):
         how, value = state.COMPLETE, float(r.test_accuracy)  # type: ignore[arg-type]
     elif r.status is Status.PRUNED:  # the validation value it was pruned on: its user attribute
         how = state.PRUNED
@@ -82,8 +68,8 @@ def _frozen(optuna, r: TrialResult, params: dict, distributions: dict):
     attrs = {
         "key": r.key,
         "status": str(r.status),
-        "val_accuracy": r.val_accuracy if _finite(r.val_accuracy) else None,
-        "train_loss": r.train_loss if _finite(r.train_loss) else None,
+        "val_accuracy": r.val_accuracy if is_finite_number(r.val_accuracy) else None,
+        "train_loss": r.train_loss if is_finite_number(r.train_loss) else None,
         "steps_done": r.steps_done,
         "wall_s": r.wall_s,
         "device": r.device,
@@ -97,7 +83,7 @@ def _frozen(optuna, r: TrialResult, params: dict, distributions: dict):
         user_attrs={k: v for k, v in attrs.items() if v is not None},
         intermediate_values=curve,
     )
-    if _finite(r.started_at) and r.started_at > 0:
+    if is_finite_number(r.started_at) and r.started_at > 0:
         try:
             start = datetime.datetime.fromtimestamp(r.started_at)
             trial.datetime_start = start
@@ -188,12 +174,11 @@ def export_optuna(
             metric = metric_of(members[0].config)
             direction = "maximize" if metric.name == "accuracy" else "minimize"
             s = optuna.create_study(study_name=name, storage=storage, direction=direction)
-            values = {f: [_value(r.config, f) for r in members] for f in _CONFIG}
-            varied = [f for f in _CONFIG if len({repr(v) for v in values[f]}) > 1]
+            values, varied = field_values(members)
             distributions = {f: _distribution(optuna, f, values[f]) for f in varied}
-            for f in _CONFIG:
+            for f in FIELDS:
                 if f not in varied:
-                    s.set_user_attr(f, _value(members[0].config, f))
+                    s.set_user_attr(f, field_value(members[0].config, f))
             s.set_user_attr("metric", metric.name)
             s.set_user_attr("exported_by", "lstm-sweep")
             s.add_trials(
@@ -201,7 +186,7 @@ def export_optuna(
                     _frozen(
                         optuna,
                         r,
-                        {f: _param(distributions[f], _value(r.config, f)) for f in varied},
+                        {f: _param(distributions[f], field_value(r.config, f)) for f in varied},
                         distributions,
                     )
                     for r in members

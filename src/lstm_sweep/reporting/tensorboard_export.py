@@ -14,7 +14,6 @@ as its domain) with those values as the HParams metrics. Needs ``tensorboard``
 
 from __future__ import annotations
 
-import math
 import re
 import stat
 import time
@@ -22,13 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..study import TrialConfig, TrialResult, metric_of
+from ..study import TrialResult, is_finite_number, metric_of
 from . import checks
+from .export import field_value, field_values
 from .outputs import OutputError, place_mode
 from .text import printable
 
 _EVENTS = "events.out.tfevents."
-_CONFIG = [f for f in TrialConfig.__dataclass_fields__ if f != "opt"] + ["opt"]
 _UNSAFE = re.compile(r"[^A-Za-z0-9=._+\- ()]")
 
 
@@ -98,20 +97,9 @@ class _Run:
         self.writer.close()
 
 
-def _value(config: TrialConfig, name: str) -> object:
-    value = getattr(config, name)
-    if name == "opt":
-        return ";".join(f"{k}={v:g}" for k, v in value) or "default"
-    return value
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def run_name(r: TrialResult, varied: Sequence[str]) -> str:
     """A trial's run folder: its varied fields and its key's start, safe as a file name."""
-    parts = " ".join(f"{f}={_value(r.config, f)}" for f in varied) or "trial"
+    parts = " ".join(f"{f}={field_value(r.config, f)}" for f in varied) or "trial"
     return f"{_UNSAFE.sub('_', printable(parts))[:150]} ({r.key[:8]})"
 
 
@@ -152,8 +140,7 @@ def export_tensorboard(
         raise ConfigError("no trials to export")
     root = check_tensorboard_target(path, protect)
     _tensorboard()  # refused before anything is written where it is not installed
-    values = {f: [_value(r.config, f) for r in results] for f in _CONFIG}
-    varied = [f for f in _CONFIG if len({repr(v) for v in values[f]}) > 1]
+    values, varied = field_values(results)
     names = {r.key: run_name(r, varied) for r in results}
     taken = [n for n in names.values() if (root / n).exists()]
     if taken and not overwrite:
@@ -179,18 +166,18 @@ def export_tensorboard(
         run = _Run(folder)
         try:
             for p in r.curve:
-                if _finite(p.loss):
+                if is_finite_number(p.loss):
                     run.scalar("batch/loss", p.loss, p.step)  # type: ignore[arg-type]
-                if _finite(p.accuracy):
+                if is_finite_number(p.accuracy):
                     run.scalar(f"batch/{what}", p.accuracy, p.step)  # type: ignore[arg-type]
             metrics = {}
-            if _finite(r.test_accuracy):
+            if is_finite_number(r.test_accuracy):
                 metrics[f"test/{what}"] = float(r.test_accuracy)  # type: ignore[arg-type]
-            if _finite(r.val_accuracy):
+            if is_finite_number(r.val_accuracy):
                 metrics[f"validation/{what}"] = float(r.val_accuracy)  # type: ignore[arg-type]
             for tag, value in metrics.items():
                 run.scalar(tag, value, r.steps_done)
-            hp = {f: _hparam(_value(r.config, f), f in domains) for f in varied}
+            hp = {f: _hparam(field_value(r.config, f), f in domains) for f in varied}
             hp["status"] = str(r.status)
             run.hparams(hp, domains, [f"test/{what}", f"validation/{what}"])
         finally:
