@@ -57,7 +57,7 @@ def _distribution(optuna, name: str, values: list):
 def _frozen(optuna, r: TrialResult, params: dict, distributions: dict):
     """One trial as Optuna's FrozenTrial: its state, value, curve, attributes and times."""
     state = optuna.trial.TrialState
-    curve = {p.step: float(p.accuracy) for p in r.curve if is_finite_number(p.accuracy)}
+    curve = {p.step: float(p.accuracy or 0.0) for p in r.curve if is_finite_number(p.accuracy)}
     value = None
     if r.status in (Status.DONE, Status.DIVERGED) and is_finite_number(r.test_accuracy):
         how, value = state.COMPLETE, float(r.test_accuracy)  # type: ignore[arg-type]
