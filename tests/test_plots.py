@@ -58,7 +58,7 @@ def test_curve_series_for_a_row_or_a_column():
     column = curve_series(RESULTS, lr=1e-2)
     assert set(column) == {"16 units", "32 units", "64 units"}
     seed, points = column["16 units"][0]  # (seed, its curve)
-    assert seed == 0 and points[0] == (10, 0.2, 10 / 30)
+    assert seed == 0 and points[0] == (10, 0.2, 10 / 30, None)  # (step, loss, accuracy, validation)
     assert set(curve_series(RESULTS)) == {"lr 0.01", "lr 0.1"}  # default: the widest row
 
 

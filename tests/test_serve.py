@@ -167,7 +167,7 @@ def test_training_publishes_its_curve_and_the_page_shows_running_trials(tmp_path
     for c, r in zip(configs, results):
         got = read_live(folder, c.key())
         assert got["config"] == c and got["step"] == 30
-        assert got["curve"] == [[p.step, p.loss, p.accuracy] for p in r.curve]
+        assert got["curve"] == [[p.step, p.loss, p.accuracy, p.val] for p in r.curve]
 
     assert w.refresh()
     (running,) = w.snapshot.summary["claims"]
@@ -603,10 +603,12 @@ def test_a_curve_file_is_never_trusted(tmp_path):
         b"null",
         b"{",
         b"[" * 50_000,
-        good.replace(b"0.5]", b"1" + b"0" * 400 + b"]"),
+        good.replace(b"0.5,null]", b"1" + b"0" * 400 + b",null]"),
+        good.replace(b"null]", b"1e999]"),  # a validation value that is no number
+        good.replace(b"null]", b"null,1]"),  # five numbers to a point
         good.replace(b'"step":10', b'"step":31'),
         good.replace(b'"step":10', b'"step":true'),
-        good.replace(b"0.5]", b'"<img src=x>"]'),
+        good.replace(b"0.5,null]", b'"<img src=x>",null]'),
         encode_live(other, 10, [(10, 1.0, 0.5)]),
         good + b" " * (1 << 20),
     ]
@@ -623,7 +625,7 @@ def test_a_curve_file_is_never_trusted(tmp_path):
     os.utime(path, (1.0, 1.0))  # written before the trial was claimed: an earlier attempt's
     assert w.refresh() is False or "curve" not in w.snapshot.summary["claims"][0]
     path.write_bytes(good)  # now
-    assert w.refresh() and w.snapshot.summary["claims"][0]["curve"] == [[10, 1.0, 0.5]]
+    assert w.refresh() and w.snapshot.summary["claims"][0]["curve"] == [[10, 1.0, 0.5, None]]
     w.stop()
 
 
@@ -634,7 +636,8 @@ _TICKS = """(id) => ['x-tick', 'y-tick'].map((k) =>
 @pytest.mark.slow
 def test_the_charts_hold_at_their_edges_in_chromium(tmp_path, served, browser):
     """One rate stored, times and accuracies nearly equal, a curve near 1: no axis runs below
-    zero or past 1, no tick label repeats, the time chart has a legend; an empty store says "0
+    zero or past 1, no tick label repeats, the time chart has a legend, a validation curve is
+    drawn and named; an empty store says "0
     trials"; at a phone's width nothing is wider than the screen; when the server stops, the page
     says so and keeps what it showed."""
     from lstm_sweep.study.results import CurvePoint
@@ -654,7 +657,10 @@ def test_the_charts_hold_at_their_edges_in_chromium(tmp_path, served, browser):
         page.wait_for_timeout(200)
 
     db = tmp_path / "s.db"
-    curve = tuple(CurvePoint(10 * i, 1.0 / i, min(1.0, 0.97 + i / 2000)) for i in range(1, 61))
+    curve = tuple(  # with the validation accuracy every 100 steps
+        CurvePoint(10 * i, 1.0 / i, min(1.0, 0.97 + i / 2000), 0.95 + i / 6000 if i % 10 == 0 else None)
+        for i in range(1, 61)
+    )
     with Store(db) as s:
         for h, acc, wall in ((16, 0.9400, 15.0), (32, 0.9404, 15.2)):
             s.save(trial(h, 0.01, acc, wall=wall, curve=curve, steps=600))
@@ -670,6 +676,9 @@ def test_the_charts_hold_at_their_edges_in_chromium(tmp_path, served, browser):
     assert xs == ["0.01"]  # one rate: its own tick, centred
     assert all(0 <= float(y) <= 1 for y in ys)
     assert all(float(y) <= 1 for y in page.evaluate(_TICKS, "chart-curves")[1])  # never 1.03
+    # the validation curve: its own line with dots, named in a legend
+    assert page.locator("#chart-curves g.val circle").count() == 6
+    assert "validation" in page.inner_text("#chart-curves .legend")
     assert page.inner_text("#chart-time .legend") == "hidden 16\nhidden 32" or (
         "hidden 16" in page.inner_text("#chart-time .legend")
         and "hidden 32" in page.inner_text("#chart-time .legend")

@@ -112,6 +112,9 @@ DAMAGES = {
     "inf loss in a done trial": _sql(f"UPDATE trials SET train_loss = 9e999 WHERE key = {ONE_ROW}"),
     "inf in a curve": _sql(f"UPDATE curves SET loss = 9e999 WHERE key = {ONE_ROW} AND step = 10"),
     "curve accuracy 2": _sql(f"UPDATE curves SET accuracy = 2 WHERE key = {ONE_ROW}"),
+    "curve val 2": _sql(f"UPDATE curves SET val = 2 WHERE key = {ONE_ROW} AND step = 20"),
+    "text in curve val": _sql(f"UPDATE curves SET val = 'good' WHERE key = {ONE_ROW}"),
+    "no curve val column": _sql("ALTER TABLE curves DROP COLUMN val"),
     "curve step out of range": _sql(f"UPDATE curves SET step = 100000 WHERE key = {ONE_ROW} AND step = 30"),
     "curve step off the display steps": _sql(
         f"UPDATE curves SET step = 7 WHERE key = {ONE_ROW} AND step = 10"
@@ -207,7 +210,7 @@ def test_check_says_ok_for_a_sound_store_and_reads_old_schemas(good_store, tmp_p
     assert v1.read_bytes() == before
     # ... and is migrated, every row kept, when opened for writing
     with Store(v1) as s:
-        assert s.schema_version == 3 and s.claims() == []
+        assert s.schema_version == 4 and s.claims() == []
         assert s.results(with_curves=True) == rows  # the trials table rebuilt, curves kept
         # schema 3 lets a search's pruned trials in
         pruned = replace(
@@ -268,7 +271,7 @@ def test_a_store_error_says_its_kind_to_code(good_store, tmp_path):
         conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")
     assert reason(lambda: Store(db, readonly=True)) is StoreReason.NEWER
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE meta SET value = '3' WHERE name = 'schema_version'")
+        conn.execute("UPDATE meta SET value = '4' WHERE name = 'schema_version'")
         conn.execute("INSERT INTO environments VALUES ('e', '[1]')")
     with Store(db, readonly=True) as s:
         assert reason(s.environments) is StoreReason.DAMAGED

@@ -45,6 +45,7 @@ FLAGS = {
     "study": "--study",
     "task_seed": "--task-seed",
     "text": "--text",
+    "val_every": "--val-every",
     "where": "--where",
     "widths": "--hidden widths",
     "window": "--window",

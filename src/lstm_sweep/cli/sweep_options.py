@@ -148,5 +148,14 @@ sweep_options = compose(
     click.option(
         "--keep-checkpoints", is_flag=True, help="Keep a trial's checkpoints after its result is stored."
     ),
+    click.option(
+        "--val-every",
+        type=click.IntRange(1, 10**9),
+        metavar="STEPS",
+        help="Also measure each trial's validation metric every STEPS steps (a multiple of the "
+        "curve's 10), kept in its learning curve (plot --kind curves, the live page, export); "
+        "each costs a pass over the validation split. Changes no result: a stored trial is not "
+        "trained again for it.  [default: at the end only]",
+    ),
 )
 """The options that define a sweep and where it runs (run, search, plan)."""

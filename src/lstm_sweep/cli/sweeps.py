@@ -108,6 +108,7 @@ def request_of(opts: dict, executor: str, ray_address: str | None, dataset: str 
         fallback_fp32=opts["fallback_fp32"],
         checkpoint_every=opts["checkpoint_every"],
         keep_checkpoints=opts["keep_checkpoints"],
+        val_every=opts["val_every"],
     )
 
 

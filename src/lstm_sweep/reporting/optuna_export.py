@@ -5,8 +5,9 @@ intermediate values) and Optuna's own analysis read our sweeps without us rewrit
 Each trial becomes one of the study's trials: the fields that vary across the store (hidden,
 lr, seed, cell, ...) are its parameters, with distributions spanning the values stored (log
 scale for widths and rates); its value is the test accuracy, or the task's own metric (bits
-per character, MSE: minimized); its learning curve (batch accuracy, or the task's metric) is
-its intermediate values; its status maps to Optuna's states (done and diverged with a value:
+per character, MSE: minimized); its intermediate values are its validation curve where it was
+measured (``--val-every``; with the last step's), else its learning curve on the batch (batch
+accuracy, or the task's metric); its status maps to Optuna's states (done and diverged with a value:
 complete; pruned: pruned, the validation value it was pruned on an attribute; out of memory,
 failed: fail). What every trial shares is the study's user attributes. A store whose tasks
 measure differently gives a study per metric. Needs ``optuna`` (``pip install
@@ -57,7 +58,11 @@ def _distribution(optuna, name: str, values: list):
 def _frozen(optuna, r: TrialResult, params: dict, distributions: dict):
     """One trial as Optuna's FrozenTrial: its state, value, curve, attributes and times."""
     state = optuna.trial.TrialState
-    curve = {p.step: float(p.accuracy or 0.0) for p in r.curve if is_finite_number(p.accuracy)}
+    curve = {p.step: float(p.val) for p in r.curve if is_finite_number(p.val)}  # type: ignore[arg-type]
+    if curve and is_finite_number(r.val_accuracy):
+        curve[r.steps_done] = float(r.val_accuracy)  # type: ignore[arg-type]
+    else:  # no validation curve: the batch's
+        curve = {p.step: float(p.accuracy or 0.0) for p in r.curve if is_finite_number(p.accuracy)}
     value = None
     if r.status in (Status.DONE, Status.DIVERGED) and is_finite_number(r.test_accuracy):
         how, value = state.COMPLETE, float(r.test_accuracy)  # type: ignore[arg-type]

@@ -114,11 +114,13 @@ def curve_series(
     lr: float | None = None,
     rows: str = ROWS,
     cols: str = COLS,
-) -> dict[str, list[tuple[int, list[tuple[int, float, float]]]]]:
-    """Label -> [(seed, [(step, loss, accuracy)])] for the trials of one row or one column of a
-    table: ``hidden``/``lr`` pick trials; where that fixes the table's rows (``hidden`` for the
-    seed's layout) the series are its columns, where it fixes the columns they are its rows.
-    With neither, the last row (the widest width)."""
+) -> dict[str, list[tuple[int, list[tuple[int, float | None, float | None, float | None]]]]]:
+    """Label -> [(seed, [(step, loss, accuracy, val)])] for the trials of one row or one column
+    of a table: ``hidden``/``lr`` pick trials; where that fixes the table's rows (``hidden`` for
+    the seed's layout) the series are its columns, where it fixes the columns they are its rows.
+    With neither, the last row (the widest width). ``val``: the validation metric where it was
+    measured (``--val-every``); a curve that has some ends with the trial's own, at its last
+    step (``(steps_done, None, None, val_accuracy)``)."""
     row_axis = AXES[rows]
     pick = [
         r
@@ -136,7 +138,10 @@ def curve_series(
     axis = AXES[by]
     out: dict[str, list] = {}
     for r in sorted(pick, key=lambda r: (axis.sort_key(axis.value(r.config)), r.config.seed)):
-        points = [(p.step, p.loss, p.accuracy) for p in r.curve]
+        points = [(p.step, p.loss, p.accuracy, p.val) for p in r.curve]
+        measured = [q for q in points if q[3] is not None]
+        if measured and r.val_accuracy is not None and r.steps_done > measured[-1][0]:
+            points.append((r.steps_done, None, None, r.val_accuracy))
         out.setdefault(_series_label(by, axis.value(r.config)), []).append((r.config.seed, points))
     return out
 
@@ -386,7 +391,8 @@ def plot_time(results: Sequence[TrialResult], by: str = ROWS, title: str = "", m
 
 def plot_curves(series: dict[str, list], title: str = "", measure: Metric = ACCURACY):
     """Draw :func:`curve_series`' output: one colour per series, its seeds as shades; the
-    right panel the batch's metric (a loss on a log scale where every point is positive)."""
+    right panel the batch's metric (a loss on a log scale where every point is positive), and
+    the validation split's where measured (dashed, with dots)."""
     plt = _pyplot()
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     cmap = plt.get_cmap("viridis" if len(series) > 10 else "tab10")
@@ -394,10 +400,14 @@ def plot_curves(series: dict[str, list], title: str = "", measure: Metric = ACCU
     for k, (label, runs) in enumerate(series.items()):
         base = cmap(k / max(len(series) - 1, 1)) if len(series) > 10 else cmap(k % 10)
         for i, (color, (_, pts)) in enumerate(zip(shades(base, len(runs)), runs)):
-            steps = [p[0] for p in pts]
+            batch = [p for p in pts if p[1] is not None or p[2] is not None]
+            steps = [p[0] for p in batch]
             name = label if i == 0 else None  # one legend entry per series
-            ax_loss.plot(steps, [p[1] for p in pts], color=color, label=name, linewidth=1)
-            ax_acc.plot(steps, [p[2] for p in pts], color=color, label=name, linewidth=1)
+            ax_loss.plot(steps, [p[1] for p in batch], color=color, label=name, linewidth=1)
+            ax_acc.plot(steps, [p[2] for p in batch], color=color, label=name, linewidth=1)
+            val = [(p[0], p[3]) for p in pts if len(p) > 3 and p[3] is not None]
+            if val:
+                ax_acc.plot(*zip(*val), color=color, linewidth=1.2, linestyle="--", marker="o", markersize=3)
     ax_loss.set_yscale("log")
     losses = [
         p[1] for runs in series.values() for _, pts in runs for p in pts if p[1] is not None and p[1] > 0
@@ -407,11 +417,20 @@ def plot_curves(series: dict[str, list], title: str = "", measure: Metric = ACCU
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("batch loss (log)")
     ax_acc.set_xlabel("step")
-    ax_acc.set_ylabel("batch accuracy" if measure.name == "accuracy" else f"batch {measure.title}")
-    values = [p[2] for runs in series.values() for _, pts in runs for p in pts if p[2] is not None]
+    has_val = any(len(p) > 3 and p[3] is not None for runs in series.values() for _, pts in runs for p in pts)
+    what = "accuracy" if measure.name == "accuracy" else measure.title
+    ax_acc.set_ylabel(f"{what}: batch, validation (dashed)" if has_val else f"batch {what}")
+    values = [
+        v
+        for runs in series.values()
+        for _, pts in runs
+        for p in pts
+        for v in (p[2], p[3] if len(p) > 3 else None)
+        if v is not None
+    ]
     if not measure.higher_is_better and values and min(values) > 0:
         ax_acc.set_yscale("log")
-        ax_acc.set_ylabel(f"batch {measure.title} (log)")
+        ax_acc.set_ylabel(ax_acc.get_ylabel() + " (log)")
     fig.suptitle(
         f"Learning curves{title}" + (f" ({seeds} seeds as shades)" if seeds > 1 else ""), fontsize=10
     )
@@ -799,10 +818,13 @@ def _plan_curves(f: _Facet) -> Planned:
         )
         return f"no learning curve for {what}" if series else f"no trial of {what} is stored"
     at = _curves_at(f)
+    validated = any(p[3] is not None for runs in series.values() for _, pts in runs for p in pts)
     return (
         f"Learning curves{f.of}{at}: batch loss (log scale) and batch "
         f"{'accuracy' if f.accuracy else f.table.measure.title} during "
-        "training, one colour per series, each seed a shade of it.",
+        "training"
+        + (", with the validation split's (dashed, dots) where measured" if validated else "")
+        + ", one colour per series, each seed a shade of it.",
         lambda: plot_curves(series, f.title + at, f.table.measure),
     )
 

@@ -6,10 +6,11 @@ fields against their accuracies) show our sweeps without us rewriting them.
 
 One run (a folder) per trial, named by the fields that vary across the store and its key
 (``hidden=64 lr=0.01 seed=0 (1a2b3c4d)``): its learning curve as ``batch/loss`` and
-``batch/accuracy`` (or the task's metric) at each recorded step, its test and validation values
-at its last step, and its fields as hyperparameters (those that vary; every value each can take
-as its domain) with those values as the HParams metrics. Needs ``tensorboard``
-(``pip install 'lstm-sweep[tensorboard]'``).
+``batch/accuracy`` (or the task's metric) at each recorded step, ``validation/accuracy`` where
+it was measured (``--val-every``), its test and validation values at its last step, and its
+fields as hyperparameters (those that vary; every value each can take as its domain) with
+those values as the HParams metrics. Needs ``tensorboard`` (``pip install
+'lstm-sweep[tensorboard]'``).
 """
 
 from __future__ import annotations
@@ -170,6 +171,8 @@ def export_tensorboard(
                     run.scalar("batch/loss", p.loss, p.step)  # type: ignore[arg-type]
                 if is_finite_number(p.accuracy):
                     run.scalar(f"batch/{what}", p.accuracy, p.step)  # type: ignore[arg-type]
+                if is_finite_number(p.val) and p.step != r.steps_done:  # the last: below
+                    run.scalar(f"validation/{what}", p.val, p.step)  # type: ignore[arg-type]
             metrics = {}
             if is_finite_number(r.test_accuracy):
                 metrics[f"test/{what}"] = float(r.test_accuracy)  # type: ignore[arg-type]

@@ -103,19 +103,28 @@ def dataset_bytes(config: TrialConfig, text_chars: int | None = None) -> int:
 VALIDATION_IMAGES = 5_000  # what a search's rung measures (the validation split)
 
 
-def flops_between(config: TrialConfig, start: int, end: int, final: bool) -> float:
-    """FLOPs of training ``config`` from step ``start`` to ``end`` (curve points included),
-    then measuring it: validation at a search's rung, validation and test when it ends."""
+def flops_between(
+    config: TrialConfig, start: int, end: int, final: bool, val_every: int | None = None
+) -> float:
+    """FLOPs of training ``config`` from step ``start`` to ``end`` (curve points included, and
+    the validation split every ``val_every`` steps before ``end``), then measuring it:
+    validation at a search's rung, validation and test when it ends."""
     step = config_step_flops(config)
     forward = step / 3
     points = end // config.display_step - start // config.display_step
+    checks = (end - 1) // val_every - start // val_every if val_every else 0
     images = EVAL_IMAGES if final else VALIDATION_IMAGES
-    return (end - start) * step + points * forward + forward * images / config.batch_size
+    return (
+        (end - start) * step
+        + points * forward
+        + forward * (images + max(0, checks) * VALIDATION_IMAGES) / config.batch_size
+    )
 
 
-def trial_flops(config: TrialConfig) -> float:
-    """Training steps, the curve's extra forward passes, and evaluation of one trial."""
-    return flops_between(config, 0, config.steps, final=True)
+def trial_flops(config: TrialConfig, val_every: int | None = None) -> float:
+    """Training steps, the curve's extra forward passes (the validation split's every
+    ``val_every`` steps), and evaluation of one trial."""
+    return flops_between(config, 0, config.steps, final=True, val_every=val_every)
 
 
 def unit_memory(unit: WorkUnit, eval_chunk: int = DEFAULT_EVAL_CHUNK) -> dict[str, int]:
@@ -204,12 +213,12 @@ def plan_units(
         else:
             share = 1.0
         # a fused step serves all K models: its overhead is paid once
-        compute = len(u.configs) * trial_flops(c) / calibration.flops_per_s * share
+        compute = len(u.configs) * trial_flops(c, u.val_every) / calibration.flops_per_s * share
         # a probe of rows' 28 time steps alone (none of the task's own shape): a longer
         # sequence pays its overhead per time step (784 pixels: 28 times), a rough bound
         scale = 1.0 if measured else max(1.0, sequence_steps(c) / N_STEPS)
         seconds = calibration.overhead_s * c.steps * scale + compute
-        plans.append(UnitPlan(u, n, trial_flops(u.configs[0]), unit_memory(u), seconds))
+        plans.append(UnitPlan(u, n, trial_flops(c, u.val_every), unit_memory(u), seconds))
     available, base = device_memory(device)
     # the header's probe: the first one (with nothing to run, none was taken)
     shown = next(iter(calibrations.values()), Calibration(0.0, 1e11, str(device)))

@@ -704,7 +704,7 @@ def _advance(
         callbacks.on_rung(row, rung, len(need))
     final = rung == row.proto.steps
     for c in need:
-        totals["flops"] += flops_between(c, state.reached(c), rung, final)
+        totals["flops"] += flops_between(c, state.reached(c), rung, final, request.val_every)
     totals["trained"] += len(need)
     label = f"search: {row.label()}, to step {rung}"
     summary = train_segment(request, need, None if final else rung, callbacks.sweep, label)
@@ -724,7 +724,10 @@ def train_segment(
     ``until`` (None: to their end, measured and stored as ``run`` stores them), each from its
     checkpoint where it has one (a pruned trial goes on from where it stopped). A short segment
     runs in this process with a worker's threads (worker processes take seconds to start)."""
-    units = [replace(u, until=until) for u in make_units(need, request.engine, request.device)]
+    units = [
+        replace(u, until=until)
+        for u in make_units(need, request.engine, request.device, val_every=request.val_every)
+    ]
     calibrations = calibrations_for(units, request.device, workers=request.workers)
     cost = plan_units(units, request.device, calibrations, request.workers)
     rung_request = replace(request, retry=request.retry | {Status.PRUNED})

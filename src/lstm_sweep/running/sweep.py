@@ -67,6 +67,7 @@ from ..training import (
     Checkpointing,
     capabilities,
     check_precision,
+    check_val_every,
     choose_engine,
     device_name,
     flushed,
@@ -306,6 +307,7 @@ class SweepRequest:
     data: Dataset | None = None  # needed to execute, not to plan
     checkpoint_every: float | None = DEFAULT_EVERY_S  # seconds; 0: every curve point; None: off
     keep_checkpoints: bool = False  # keep a finished trial's checkpoints
+    val_every: int | None = None  # the validation metric every this many steps; None: at the end
     # the fields of each task of the user's own in the grid (spec -> task_id, task_metric,
     # task_chance, length), loaded once by sweep_request
     user_tasks: dict[str, dict] = field(default_factory=dict)
@@ -356,6 +358,7 @@ def sweep_request(
     fallback_fp32: bool = False,
     checkpoint_every: float | str | None = DEFAULT_EVERY_S,
     keep_checkpoints: bool = False,
+    val_every: int | None = None,
 ) -> SweepRequest:
     """Check every input of a sweep once, before anything is loaded, opened or trained.
 
@@ -374,6 +377,10 @@ def sweep_request(
             ``30s``, ``5m``, ``1h``; 0: at every curve point; None or ``off``: never) into
             ``<store>.checkpoints``; a trial killed resumes from its last checkpoint.
         keep_checkpoints: keep a trial's checkpoints after its result is stored.
+        val_every: measure each trial's validation metric every this many steps (a multiple of
+            the grid's display step), kept in its curve; None: at the end only. Not part of a
+            trial's identity (it changes nothing of the training): a trial already stored is
+            not trained again for it.
 
     Raises:
         ConfigError: naming the bad input (an argument of the wrong kind included: ``grid`` not
@@ -400,6 +407,7 @@ def sweep_request(
     every = parse_every(checkpoint_every)
     if not isinstance(keep_checkpoints, bool):
         raise ConfigError(f"keep_checkpoints must be True or False; got {keep_checkpoints!r:.60}")
+    check_val_every(val_every, grid.display_step)
     path = store.path if isinstance(store, Store) else Path(store)
     check_regular(path, must_exist=False)
     if every is not None:
@@ -415,6 +423,7 @@ def sweep_request(
         dataset,
         checkpoint_every=every,
         keep_checkpoints=keep_checkpoints,
+        val_every=val_every,
         user_tasks=user_task_fields(grid),
     )
     return request.with_data(data) if data is not None else request
@@ -544,7 +553,7 @@ def plan_sweep(request: SweepRequest, refresh: bool = False, alternatives: bool 
         with Store(path, readonly=True) as store:
             _check_dataset_identity(store, request)
             pending = pending_trials(trials, store, request.retry)  # every row checked
-    units = make_units(pending, request.engine, request.device)
+    units = make_units(pending, request.engine, request.device, val_every=request.val_every)
     calibrations = calibrations_for(units, request.device, refresh, request.workers)
     cost = plan_units(units, request.device, calibrations, request.workers)
     if request.data is None and trials:  # the dataset is not in this process yet

@@ -330,7 +330,7 @@ def plan_transfer(
         i = len(row.rates) // 2
         for rate in band(row.rates[i], row.rates, verify):
             sample.extend(row.trials[rate])
-    units = make_units(sample, request.engine, request.device)
+    units = make_units(sample, request.engine, request.device, val_every=request.val_every)
     calibrations = calibrations_for(units, request.device, workers=request.workers)
     cost = plan_units(units, request.device, calibrations, request.workers)
     verify_plan = Plan(request, sample, sample, units, cost)
@@ -701,7 +701,9 @@ def run_transfer(plan: TransferPlan, callbacks: TransferCallbacks | None = None)
             reached = {
                 r.key: r.steps_done for r in store.results() if r.key in keys and r.status not in FINAL
             }
-    flops = searched.flops + sum(flops_between(c, reached.get(c.key(), 0), c.steps, True) for c in need)
+    flops = searched.flops + sum(
+        flops_between(c, reached.get(c.key(), 0), c.steps, True, request.val_every) for c in need
+    )
     if need:
         train_segment(
             replace(request, retry=frozenset(retry)),

@@ -32,6 +32,7 @@ class WorkUnit:
     configs: tuple[TrialConfig, ...]
     engine: str
     until: int | None = None  # stop after this step (a search's rung); None: the trials' steps
+    val_every: int | None = None  # the validation metric every this many steps; None: at the end
 
     @property
     def hidden(self) -> int:
@@ -53,9 +54,14 @@ def cpu_cores() -> int:
 
 
 def make_units(
-    trials: Sequence[TrialConfig], engine: str, device: torch.device, max_group: int = 64
+    trials: Sequence[TrialConfig],
+    engine: str,
+    device: torch.device,
+    max_group: int = 64,
+    val_every: int | None = None,
 ) -> list[WorkUnit]:
-    """Split trials into work units, in grid order; fused groups hold at most ``max_group``."""
+    """Split trials into work units, in grid order; fused groups hold at most ``max_group``;
+    each measures the validation metric every ``val_every`` steps (None: at the end)."""
     slots: list[tuple[str, list[TrialConfig]]] = []  # (engine, members) in order of first trial
     fused_slot: dict[tuple, int] = {}
     for t in trials:
@@ -69,7 +75,7 @@ def make_units(
             slots.append(("fused", []))
         slots[fused_slot[key]][1].append(t)
     return [
-        WorkUnit(tuple(members[start : start + max_group]), chosen)
+        WorkUnit(tuple(members[start : start + max_group]), chosen, val_every=val_every)
         for chosen, members in slots
         for start in range(0, len(members), max_group)
     ]

@@ -577,10 +577,14 @@ class Watcher:
             return self.version
 
     def curves(self, keys: Sequence[str]) -> dict[str, list]:
-        """The stored learning curves of ``keys``: step, loss, validation accuracy."""
+        """The stored learning curves of ``keys``: step, the batch's loss and metric, the
+        validation metric (null where not measured)."""
         with Store(self.path, readonly=True) as store:
             got = store.curves(keys)
-        return {k: [[p.step, _number(p.loss), _number(p.accuracy)] for p in pts] for k, pts in got.items()}
+        return {
+            k: [[p.step, _number(p.loss), _number(p.accuracy), _number(p.val)] for p in pts]
+            for k, pts in got.items()
+        }
 
 
 def to_json(value: object) -> str:

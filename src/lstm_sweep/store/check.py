@@ -23,6 +23,7 @@ from .schema import (
     TRIAL_COLUMNS,
     check_curve,
     claim_problem,
+    curve_columns,
     curve_point,
     environment_from_row,
     fingerprint_from_row,
@@ -46,7 +47,8 @@ def check(store: StoreFile) -> list[str]:
         return [f"SQLite cannot check the file: {e}"]
     tables = (*TABLES, "claims") if store.schema_version >= 2 else TABLES
     have = {t: store.columns_of(t) for t in tables}
-    for table, columns in (("trials", TRIAL_COLUMNS), ("claims", CLAIM_COLUMNS)):
+    curve_cols = [c.strip() for c in curve_columns(store.schema_version).split(",") if c.strip() != "NULL"]
+    for table, columns in (("trials", TRIAL_COLUMNS), ("claims", CLAIM_COLUMNS), ("curves", curve_cols)):
         if table not in have:
             continue
         if not have[table]:
@@ -67,11 +69,11 @@ def check(store: StoreFile) -> list[str]:
 def _check_trials(store: StoreFile) -> list[str]:
     problems = []
     curves: dict[str, list] = {}
-    for key, step, loss, acc in store.query(
-        "SELECT key, step, loss, accuracy FROM curves", doing="read curves"
+    for key, step, loss, acc, val in store.query(
+        f"SELECT {curve_columns(store.schema_version)} FROM curves", doing="read curves"
     ):
-        try:
-            curves.setdefault(key, []).append(curve_point(step, loss, acc, LOSS))  # then by its trial
+        try:  # then by its trial
+            curves.setdefault(key, []).append(curve_point(step, loss, acc, LOSS, val))
         except ValueError as e:
             problems.append(row_error(str(e), key))
     for r in store.query(f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials", doing="read trials"):

@@ -29,8 +29,9 @@ from ..study import (
 
 # 1: trials, curves, environments, meta. 2: + claims (concurrent drivers). 3: the status
 # 'pruned' (a search's stopped trials) allowed by the trials table's CHECK. Older stores are
-# migrated when opened for writing, and read as they are.
-SCHEMA_VERSION = 3
+# migrated when opened for writing, and read as they are. 4: the curves' validation metric
+# (``val``: measured every ``val_every`` steps where asked; NULL elsewhere).
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x4C535357  # "LSSW": marks the file as an lstm-sweep store
 
 NUMBER = (int, float)
@@ -122,6 +123,7 @@ CREATE TABLE IF NOT EXISTS curves (
     step INTEGER NOT NULL,
     loss REAL,
     accuracy REAL,
+    val REAL,
     PRIMARY KEY (key, step)
 ) WITHOUT ROWID;
 """
@@ -162,10 +164,18 @@ REBUILD_TRIALS = [
     RUNGS,
 ]
 # version -> statements that bring a store of version - 1 up to it (run in one transaction)
-MIGRATIONS = {2: [CLAIMS], 3: REBUILD_TRIALS}
+MIGRATIONS = {2: [CLAIMS], 3: REBUILD_TRIALS, 4: ["ALTER TABLE curves ADD COLUMN val REAL"]}
 # migrations that rebuild a table, run with foreign keys off (SQLite's own recipe)
 REBUILDS = {3}
 TABLES = ("meta", "environments", "trials", "curves")  # every version has them
+
+
+def curve_columns(version: int) -> str:
+    """The curves table's columns as a reader selects them from a store of schema ``version``:
+    ``key, step, loss, accuracy, val`` (NULL for ``val`` before schema 4)."""
+    return "key, step, loss, accuracy, " + ("val" if version >= 4 else "NULL")
+
+
 # meta rows "dataset:<name>" hold the fingerprint of the data trials of that name were trained on
 DATASET_META = "dataset:"
 # meta rows "plan:<driver id>" hold what a driver set out to do (for the live page)
@@ -327,46 +337,59 @@ def result_from_row(d: dict, curve: tuple[CurvePoint, ...] = ()) -> TrialResult:
     )
 
 
-def _curve_range_problem(step: object, acc: float | None, accuracy_range: tuple[float, float]) -> str | None:
-    """What is wrong with a curve point's ``acc`` for a metric of ``accuracy_range``."""
+def _curve_range_problem(
+    step: object, acc: float | None, accuracy_range: tuple[float, float], name: str = "accuracy"
+) -> str | None:
+    """What is wrong with a curve point's ``acc`` (its ``name``: ``accuracy`` or ``val``) for a
+    metric of ``accuracy_range``."""
     if acc is None:
         return None
     low, high = accuracy_range
     if (low, high) == FRACTION and not low <= acc <= high:
-        return f"curve accuracy at step {step} is {acc!r:.30}, not a fraction"
+        return f"curve {name} at step {step} is {acc!r:.30}, not a fraction"
     if not (math.isfinite(acc) and low <= acc <= high):
-        return f"curve accuracy at step {step} is {acc!r:.30}, not a finite number from {low:g}"
+        return f"curve {name} at step {step} is {acc!r:.30}, not a finite number from {low:g}"
     return None
 
 
 def _check_curve_range(curve: tuple[CurvePoint, ...], accuracy_range: tuple[float, float]) -> str | None:
     """The first point of ``curve`` whose metric is out of ``accuracy_range`` (None: none)."""
     for p in curve:
-        problem = _curve_range_problem(p.step, p.accuracy, accuracy_range)
+        problem = _curve_range_problem(p.step, p.accuracy, accuracy_range) or _curve_range_problem(
+            p.step, p.val, accuracy_range, "val"
+        )
         if problem:
             return problem
     return None
 
 
 def curve_point(
-    step: object, loss: object, acc: object, accuracy_range: tuple[float, float] = FRACTION
+    step: object,
+    loss: object,
+    acc: object,
+    accuracy_range: tuple[float, float] = FRACTION,
+    val: object = None,
 ) -> CurvePoint:
     """One stored point of a learning curve, its types checked (ValueError if not).
 
     ``accuracy_range``: where its ``accuracy`` (the trial's metric) may lie: a fraction (an
     accuracy task's, the default), or :data:`LOSS` (finite, not negative) where the trial is
     not known yet or scores a loss; :func:`result_from_row` checks it again by the trial's
-    metric."""
+    metric; ``val`` (the validation metric at that step, None where not measured) lies in the
+    same range."""
     if isinstance(step, bool) or not isinstance(step, int):
         raise ValueError(f"curve step {step!r:.30} is not an integer")
-    for name, v in (("loss", loss), ("accuracy", acc)):
+    for name, v in (("loss", loss), ("accuracy", acc), ("val", val)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, NUMBER)):
             raise ValueError(f"curve {name} at step {step} holds {v!r:.30}, not a number")
     loss_v, acc_v = cast("float | None", loss), cast("float | None", acc)  # checked above
-    problem = _curve_range_problem(step, acc_v, accuracy_range)
+    val_v = cast("float | None", val)
+    problem = _curve_range_problem(step, acc_v, accuracy_range) or _curve_range_problem(
+        step, val_v, accuracy_range, "val"
+    )
     if problem:
         raise ValueError(problem)
-    return CurvePoint(step, loss_v, acc_v)
+    return CurvePoint(step, loss_v, acc_v, val_v)
 
 
 def check_curve(result: TrialResult) -> str | None:
@@ -525,7 +548,7 @@ def result_problem(result: TrialResult, finished_at: float = 0.0) -> str | None:
     )
     try:
         scale = accuracy_range(result.config)
-        curve = tuple(curve_point(p.step, p.loss, p.accuracy, scale) for p in result.curve)
+        curve = tuple(curve_point(p.step, p.loss, p.accuracy, scale, p.val) for p in result.curve)
         stored = result_from_row(row, curve)
     except ValueError as e:
         return str(e)

@@ -26,6 +26,7 @@ from .schema import (
     PLAN_META,
     RUNGS_QUERY,
     TRIAL_COLUMNS,
+    curve_columns,
     curve_point,
     environment_from_row,
     fingerprint_from_row,
@@ -84,8 +85,8 @@ class Store(StoreFile):
                 row,
             )
             conn.executemany(
-                "INSERT INTO curves VALUES (?, ?, ?, ?)",
-                [(row[0], p.step, p.loss, p.accuracy) for p in result.curve],
+                "INSERT INTO curves (key, step, loss, accuracy, val) VALUES (?, ?, ?, ?, ?)",
+                [(row[0], p.step, p.loss, p.accuracy, p.val) for p in result.curve],
             )
             if result.status is Status.PRUNED:  # a search's rung: kept for its replay
                 conn.execute(
@@ -222,11 +223,11 @@ class Store(StoreFile):
         rows = self.query(f"SELECT {', '.join(TRIAL_COLUMNS)} FROM trials {_RESULT_ORDER}")
         curves: dict[str, list[CurvePoint]] = {}
         if with_curves:  # each point's metric checked by its trial's (result_from_row)
-            for key, step, loss, acc in self.query(
-                "SELECT key, step, loss, accuracy FROM curves ORDER BY key, step"
+            for key, step, loss, acc, val in self.query(
+                f"SELECT {curve_columns(self.schema_version)} FROM curves ORDER BY key, step"
             ):
                 try:
-                    curves.setdefault(key, []).append(curve_point(step, loss, acc, LOSS))
+                    curves.setdefault(key, []).append(curve_point(step, loss, acc, LOSS, val))
                 except ValueError as e:
                     raise self._bad_row(row_error(str(e), key)) from None
         out = []
@@ -274,13 +275,14 @@ class Store(StoreFile):
                     f"SELECT key, config FROM trials WHERE key IN ({', '.join('?' * len(part))})", part
                 )
             }
-            for key, step, loss, acc in self.query(
-                f"SELECT key, step, loss, accuracy FROM curves WHERE key IN "
+            for key, step, loss, acc, val in self.query(
+                f"SELECT {curve_columns(self.schema_version)} FROM curves WHERE key IN "
                 f"({', '.join('?' * len(part))}) ORDER BY key, step",
                 part,
             ):
                 try:
-                    out.setdefault(key, []).append(curve_point(step, loss, acc, scales.get(key, FRACTION)))
+                    scale = scales.get(key, FRACTION)
+                    out.setdefault(key, []).append(curve_point(step, loss, acc, scale, val))
                 except ValueError as e:
                     raise self._bad_row(row_error(str(e), key)) from None
         return out

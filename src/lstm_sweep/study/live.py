@@ -49,17 +49,23 @@ def thin(points: Sequence, limit: int = MAX_LIVE_POINTS) -> list:
 
 def encode_live(config: TrialConfig, step: int, curve: Sequence[Sequence]) -> bytes:
     """The file's bytes: the trial's configuration, the step it reached, its curve so far as
-    ``[step, loss, accuracy]`` (non-finite numbers as null)."""
+    ``[step, loss, accuracy, val]`` (``val``: the validation metric where it was measured;
+    non-finite numbers and missing values as null). A long curve is thinned
+    (:func:`thin`), its points with a validation metric apart, so that none of those goes."""
 
     def number(x):
         return float(x) if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+    full = [(int(p[0]), p[1], p[2], p[3] if len(p) > 3 else None) for p in curve]
+    kept = {p[0]: p for p in thin(full)}
+    kept.update((p[0], p) for p in thin([p for p in full if number(p[3]) is not None]))
 
     return json.dumps(
         {
             "key": config.key(),
             "config": config.to_dict(),
             "step": int(step),
-            "curve": [[int(s), number(loss), number(acc)] for s, loss, acc in thin(curve)],
+            "curve": [[s, number(a), number(b), number(v)] for s, a, b, v in sorted(kept.values())],
         },
         separators=(",", ":"),
     ).encode()
@@ -67,8 +73,8 @@ def encode_live(config: TrialConfig, step: int, curve: Sequence[Sequence]) -> by
 
 def read_live(folder: str | os.PathLike, key: str) -> dict | None:
     """The published curve of trial ``key``: ``{"config": TrialConfig, "step": int, "curve":
-    [[step, loss, accuracy], ...], "written_at": the file's time}``, or None where there is none
-    (or none that reads right)."""
+    [[step, loss, accuracy, val], ...], "written_at": the file's time}``, or None where there
+    is none (or none that reads right)."""
     try:
         got = _read_regular(live_path(folder, key))
     except ValueError:  # not a trial key
@@ -88,21 +94,21 @@ def read_live(folder: str | os.PathLike, key: str) -> dict | None:
         or not isinstance(step, int)
         or not 0 <= step <= config.steps
         or not isinstance(curve, list)
-        or len(curve) > MAX_LIVE_POINTS
+        or len(curve) > 2 * MAX_LIVE_POINTS  # thinned, and its validation points apart
     ):
         return None
     points = []
     for p in curve:
         if not (
             isinstance(p, list)
-            and len(p) == 3
+            and len(p) in (3, 4)
             and isinstance(p[0], int)
             and not isinstance(p[0], bool)
             and 0 <= p[0] <= config.steps
             and all(v is None or is_finite_number(v) for v in p[1:])
         ):
             return None
-        points.append(p)
+        points.append(p + [None] * (4 - len(p)))
     return {"config": config, "step": step, "curve": points, "written_at": written_at}
 
 

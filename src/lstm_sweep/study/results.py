@@ -51,7 +51,8 @@ def is_finite_number(value: object) -> bool:
 @dataclass(frozen=True)
 class CurvePoint:
     """One point of a learning curve: the training batch's loss and accuracy at ``step``
-    (None where the model could not be evaluated).
+    (None where the model could not be evaluated), and ``val``, the trial's metric on the
+    whole validation split at that step where it was measured (``val_every``; None: not).
 
     Raises:
         ConfigError: ``step`` not an integer, or a loss or accuracy that is not a number.
@@ -60,11 +61,12 @@ class CurvePoint:
     step: int
     loss: float | None
     accuracy: float | None
+    val: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.step, bool) or not isinstance(self.step, int) or self.step < 0:
             raise ConfigError(f"a curve point's step must be a non-negative integer, got {show(self.step)}")
-        for name in ("loss", "accuracy"):
+        for name in ("loss", "accuracy", "val"):
             value = getattr(self, name)
             if value is not None and not _is_number(value):
                 raise ConfigError(f"a curve point's {name} must be a number, got {show(value)}")

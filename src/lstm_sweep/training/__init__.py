@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .graphs import WARMUP_STEPS, stepper
     from .param import ADAM_LIKE, readout_multiplier
     from .tasks import model_inputs
-    from .train import run_trial, train_group
+    from .train import check_val_every, run_trial, train_group
 
 # Each name -> the module (of this package) that defines it.
 _HOME = {
@@ -49,6 +49,7 @@ _HOME = {
     "ADAM_LIKE": ".param",
     "readout_multiplier": ".param",
     "model_inputs": ".tasks",
+    "check_val_every": ".train",
     "run_trial": ".train",
     "train_group": ".train",
 }
@@ -71,6 +72,7 @@ __all__ = [
     "FusedEngine",
     "capabilities",
     "check_precision",
+    "check_val_every",
     "choose_engine",
     "device_name",
     "flushed",

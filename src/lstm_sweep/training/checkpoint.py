@@ -457,16 +457,24 @@ def _curve_problem(
     curve: object, config: TrialConfig, last: int, diverged: bool, shape: TaskShape = ROWS
 ) -> str | None:
     """Why ``curve`` is not the points a trial records up to step ``last``: ``[step, loss,
-    accuracy]`` at each display step in turn, a loss a number (not finite only where the
-    trial ``diverged``), an accuracy a fraction of its batch (of its targets, with one at
-    every step), a loss metric (bpc, mse, xent) a non-negative number or None."""
+    accuracy]`` or ``[step, loss, accuracy, val]`` at each display step in turn, a loss a
+    number (not finite only where the trial ``diverged``), an accuracy a fraction of its batch
+    (of its targets, with one at every step), a loss metric (bpc, mse, xent) a non-negative
+    number or None; ``val`` (the validation metric, where measured) None or the trial's
+    metric's value."""
     every = config.display_step
     want = list(range(every, last + 1, every))
     if not isinstance(curve, list) or len(curve) != len(want):
         return f"its curve is not its {len(want)} points up to step {last}"
+    accuracy = metric_of(config).name == "accuracy"
     for p, s in zip(curve, want):
-        if not (isinstance(p, list) and len(p) == 3 and _is_int(p[0]) and p[0] == s):
+        if not (isinstance(p, list) and len(p) in (3, 4) and _is_int(p[0]) and p[0] == s):
             return f"its curve is not the display steps up to step {last} (at step {s})"
+        val = p[3] if len(p) == 4 else None
+        if val is not None and not (
+            isinstance(val, float) and math.isfinite(val) and val >= 0 and (val <= 1 or not accuracy)
+        ):
+            return f"its curve's validation metric at step {s} is {val!r:.20}"
         loss, acc = p[1], p[2]
         if (
             not isinstance(loss, float)

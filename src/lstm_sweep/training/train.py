@@ -32,7 +32,7 @@ import resource
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
 
@@ -167,6 +167,19 @@ def run_trial(
     return result
 
 
+def check_val_every(val_every: object, display_step: int) -> None:
+    """``val_every`` is None or a positive multiple of ``display_step`` (ConfigError if not)."""
+    if val_every is None:
+        return
+    if isinstance(val_every, bool) or not isinstance(val_every, int) or val_every < 1:
+        raise ConfigError(f"val_every= must be a positive number of steps or None; got {val_every!r:.60}")
+    if val_every % display_step:
+        raise ConfigError(
+            f"val_every= must be a multiple of the learning curve's step ({display_step}), e.g. "
+            f"{display_step * max(1, round(val_every / display_step))}; got {val_every}"
+        )
+
+
 def _check_arguments(configs, data, device, engine, on_step, eval_chunk) -> torch.device:
     """:func:`train_group`'s arguments checked (ConfigError naming the bad one); the device."""
     if (
@@ -235,7 +248,7 @@ class _Saver:
                 if m.status is Status.DONE:
                     save(
                         m.config.key(),
-                        encode_live(m.config, step, [(p.step, p.loss, p.accuracy) for p in m.curve]),
+                        encode_live(m.config, step, [(p.step, p.loss, p.accuracy, p.val) for p in m.curve]),
                     )
         except Exception as e:  # noqa: BLE001 - a curve for the page never stops training
             log.debug("live curve after step %d not written (%s: %s)", step, type(e).__name__, e)
@@ -273,7 +286,7 @@ class _Saver:
                     "started_at": self.clock.started_at,
                     "wall_s": wall,
                     "cpu_s": cpu,
-                    "curve": [[p.step, p.loss, p.accuracy] for p in m.curve],
+                    "curve": [[p.step, p.loss, p.accuracy, p.val] for p in m.curve],
                 }
                 self.policy.keeper.save(m.config.key(), ckpt.encode(state))
         except Exception as e:  # noqa: BLE001 - a checkpoint never stops training
@@ -320,7 +333,7 @@ def _resume(runner: Engine, models: list[_Model], states: list[dict | None], str
             frozen[j] = state["frozen"].to(runner.params[0].device)
         m.status = Status(state["status"])
         m.steps_done, m.last_loss = state["steps_done"], state["last_loss"]
-        m.curve = [CurvePoint(int(a), b, c) for a, b, c in state["curve"]]
+        m.curve = [CurvePoint(int(p[0]), *p[1:]) for p in state["curve"]]
     runner.optimizer.t = first["opt_t"]
     ckpt.restore_stream(stream, first["stream"])
     return first["step"]
@@ -335,14 +348,18 @@ def _train(
     states: list[dict | None],
     saver: _Saver,
     until: int,
+    val_every: int | None = None,
+    eval_chunk: int = DEFAULT_EVAL_CHUNK,
 ) -> None:
     """Updates on TF-order batches up to step ``until`` (the trial's ``steps``, or a rung's);
-    the curve every ``display_step``; a model whose loss is not finite stops (``diverged``,
-    frozen for evaluation) while the others go on. Starts from the checkpoints in ``states``
-    (all after one step) where there are some."""
+    the curve every ``display_step``, with the validation metric every ``val_every`` steps
+    (before ``until``: :func:`_evaluate` measures it there); a model whose loss is not finite
+    stops (``diverged``, frozen for evaluation) while the others go on. Starts from the
+    checkpoints in ``states`` (all after one step) where there are some."""
     proto = models[0].config
     shape, metric = data.shape, metric_of(proto).name
     train_x, train_y = _as_tensors(data.train, device)
+    val_split = _as_tensors(data.validation, device) if val_every else None
     batches = BatchStream(
         len(data.train), proto.batch_size, seed=proto.seed if proto.data_seed is None else proto.data_seed
     )
@@ -363,8 +380,11 @@ def _train(
             models[j].steps_done = step
         if step % proto.display_step == 0:
             point_losses, point_accs = batch_metrics(runner.logits(x), flat_targets(y, shape), shape, metric)
+            vals: list[float | None] = [None] * len(models)
+            if val_split is not None and val_every and step % val_every == 0 and step < until:
+                vals = evaluate(runner, *val_split, eval_chunk, metric)  # no gradient, no draw
             for j in active:
-                models[j].curve.append(CurvePoint(step, point_losses[j], point_accs[j]))
+                models[j].curve.append(CurvePoint(step, point_losses[j], point_accs[j], vals[j]))
             saver.publish(step)
             if on_step is not None:
                 on_step(step, proto.steps)
@@ -387,11 +407,17 @@ def _train(
 
 
 def _evaluate(
-    runner: Engine, models: list[_Model], data: Dataset, device: torch.device, eval_chunk: int
+    runner: Engine,
+    models: list[_Model],
+    data: Dataset,
+    device: torch.device,
+    eval_chunk: int,
+    val_every: int | None = None,
 ) -> None:
     """Validation and test metric (accuracy, for the homework) of every model; a trial stopped
     at a rung (``pruned``) gets its validation metric only: the test set is for reported
-    results."""
+    results. With ``val_every``, a curve that ends at the last step, a multiple of it, takes
+    that validation metric as its point's (measured once)."""
     runner.finish()
     metric = metric_of(models[0].config).name
     val = evaluate(runner, *_as_tensors(data.validation, device), eval_chunk, metric)
@@ -402,6 +428,10 @@ def _evaluate(
     for m, v, t in zip(models, val, test):
         m.val_accuracy = v
         m.test_accuracy = None if m.status is Status.PRUNED else t
+        last = m.curve[-1] if m.curve else None
+        if val_every and last and last.step == m.steps_done and last.step % val_every == 0:
+            if m.status is not Status.DIVERGED:
+                m.curve[-1] = replace(last, val=v)
 
 
 def _states(
@@ -433,6 +463,7 @@ def train_group(
     eval_chunk: int = DEFAULT_EVAL_CHUNK,
     checkpointing: Checkpointing | None = None,
     until: int | None = None,
+    val_every: int | None = None,
 ) -> list[TrialResult]:
     """Train trials that share everything but learning rate and seed, on one batch sequence.
 
@@ -445,6 +476,9 @@ def train_group(
             from it (bit-identical to a run that never stopped).
         until: stop after this step (a search's rung): the trials come back ``pruned`` with
             their validation accuracy, their checkpoints saved; None: the trial's ``steps``.
+        val_every: measure the validation metric every this many steps (a multiple of the
+            trials' ``display_step``), kept in the curve's points (``CurvePoint.val``); None:
+            only at the end. It changes nothing of the training.
 
     Returns:
         One :class:`TrialResult` per config, in order. Time and CPU are the group's, shared
@@ -454,8 +488,9 @@ def train_group(
         ConfigError: an argument of the wrong kind (``configs`` not a non-empty list of
             TrialConfig, ``data`` not a Dataset or its ``shape`` not a TaskShape the engines
             train, an unknown ``device`` or ``engine``, ``on_step``
-            not callable, ``eval_chunk`` not a positive integer), or configs that do not form
-            one group. Checked before training: a bad argument is not a ``failed`` trial.
+            not callable, ``eval_chunk`` not a positive integer, ``val_every`` not a
+            multiple of the display step), or configs that do not form one group. Checked
+            before training: a bad argument is not a ``failed`` trial.
     """
     device = _check_arguments(configs, data, device, engine, on_step, eval_chunk)
     first = configs[0]  # the data as this group's task reads it (a sweep passes it made so)
@@ -467,6 +502,7 @@ def train_group(
         isinstance(until, bool) or not isinstance(until, int) or not 1 <= until <= steps
     ):
         raise ConfigError(f"until must be a step from 1 to {steps}; got {until!r:.60}")
+    check_val_every(val_every, configs[0].display_step)
     states = _states(configs, checkpointing, until or steps, data)
     at = [s["step"] if s else 0 for s in states]
 
@@ -481,6 +517,7 @@ def train_group(
             eval_chunk=eval_chunk,
             checkpointing=checkpointing,
             until=until or steps,
+            val_every=val_every,
         )
 
     if len(set(at)) == 1:
@@ -505,6 +542,7 @@ def _train_group(
     eval_chunk: int,
     checkpointing: Checkpointing | None,
     until: int,
+    val_every: int | None = None,
 ) -> list[TrialResult]:
     proto = configs[0]
     models = [_Model(c) for c in configs]
@@ -532,8 +570,8 @@ def _train_group(
                 states = [None] * len(states)
                 clock = _Clock(time.time())
             saver = _Saver(checkpointing, runner, models, clock)
-            _train(runner, models, data, device, on_step, states, saver, until)
-            _evaluate(runner, models, data, device, eval_chunk)
+            _train(runner, models, data, device, on_step, states, saver, until, val_every, eval_chunk)
+            _evaluate(runner, models, data, device, eval_chunk, val_every)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - failure is a result

@@ -35,6 +35,7 @@ def run_in_process(
                 on_step=on_step,
                 checkpointing=checkpointing,
                 until=unit.until,
+                val_every=unit.val_every,
             ),
         )
 

@@ -155,6 +155,7 @@ def _work(
         on_step=lambda d, t: progress.put(("step", index, d, t)),
         checkpointing=checkpointing,
         until=unit.until,
+        val_every=unit.val_every,
     )
     return index, results
 

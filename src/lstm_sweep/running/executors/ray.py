@@ -87,13 +87,22 @@ def _train_unit(
     threads: int,
     checkpointing: Checkpointing | None = None,
     until: int | None = None,
+    val_every: int | None = None,
 ):
     import torch
 
     from ...training import train_group
 
     torch.set_num_threads(threads)
-    return train_group(configs, data, device=device, engine=engine, checkpointing=checkpointing, until=until)
+    return train_group(
+        configs,
+        data,
+        device=device,
+        engine=engine,
+        checkpointing=checkpointing,
+        until=until,
+        val_every=val_every,
+    )
 
 
 class _Keeper:
@@ -201,9 +210,8 @@ def run_ray(
         while len(refs) < room and (unit := next_unit()) is not None:
             res = resources_for(unit, device, device_memory)
             threads = int(res.get("num_cpus", 1))
-            ref = remote.options(**res).remote(
-                unit.configs, unit.engine, data_ref, device, threads, checkpointing, unit.until
-            )
+            args = (unit.configs, unit.engine, data_ref, device, threads, checkpointing)
+            ref = remote.options(**res).remote(*args, unit.until, unit.val_every)
             refs[ref] = unit
             if events is not None and events.on_start:
                 events.on_start(unit)

@@ -344,7 +344,7 @@
     if (!sel) return empty(box, "Click a cell of a table, or a trial being trained.");
     const trials = trialsOf(sel.table, sel.row, sel.col);
     const live = running(sel);
-    $("curves-caption").textContent = `Learning curves (accuracy on the batch just trained on) of ${sel.row} · ${sel.col}: ${trials.length} trial${trials.length === 1 ? "" : "s"} stored, seeds as shades` +
+    $("curves-caption").textContent = `Learning curves (accuracy on the batch just trained on; the validation split where measured) of ${sel.row} · ${sel.col}: ${trials.length} trial${trials.length === 1 ? "" : "s"} stored, seeds as shades` +
       (live.length ? `; ${live.length} being trained (dashed)` : "");
     const missing = trials.map((r) => r.key).filter((k) => !state.curves.has(k)).slice(0, 64);
     if (missing.length) {
@@ -357,10 +357,18 @@
     const series = trials.map((r) => [r, (state.curves.get(r.key) || []).filter((p) => p[2] !== null)]).filter(([, c]) => c.length);
     const growing = live.map((c) => [c, c.curve.filter((p) => p[2] !== null)]).filter(([, c]) => c.length);
     if (!series.length && !growing.length) return empty(box, "These trials have no curve yet.");
-    const all = series.concat(growing).flatMap(([, c]) => c);
+    // the validation metric where it was measured (every --val-every steps), and at the end
+    const valOf = (c, r) => {
+      const v = (c || []).filter((p) => p[3] !== null && p[3] !== undefined).map((p) => [p[0], p[3]]);
+      if (r && r.val_accuracy !== null && r.val_accuracy !== undefined && v.length && v[v.length - 1][0] < r.steps_done) v.push([r.steps_done, r.val_accuracy]);
+      return v;
+    };
+    const vals = series.map(([r]) => [r, valOf(state.curves.get(r.key), r)]).concat(growing.map(([c]) => [c, valOf(c.curve, null)])).filter(([, v]) => v.length);
+    const all = series.concat(growing).flatMap(([, c]) => c).map((p) => [p[0], p[2]]).concat(vals.flatMap(([, v]) => v));
     const table = state.tables.get(sel.table);
     const accuracy = !(table && table.metric) || table.metric.name === "accuracy";
-    const { s, X, Y } = frame(all.map((p) => p[0]), all.map((p) => p[2]), false, "step", accuracy ? "batch accuracy" : `batch ${table.metric.title}`, accuracy);
+    const metricName = accuracy ? "accuracy" : table.metric.title;
+    const { s, X, Y } = frame(all.map((p) => p[0]), all.map((p) => p[1]), false, "step", vals.length ? metricName : `batch ${metricName}`, accuracy);
     series.forEach(([r, c], i) => {
       const shade = 30 + Math.round(40 * i / Math.max(1, series.length - 1));
       const line = svg("polyline", { points: c.map((p) => `${X(p[0])},${Y(p[2])}`).join(" "), fill: "none", stroke: `hsl(210, 70%, ${shade}%)`, "stroke-width": 1.5, class: "mark", "data-key": r.key });
@@ -372,7 +380,15 @@
       const tip = svg("title", {}); tip.textContent = `seed ${c.seed} (training: step ${c.step} of ${c.steps})`;
       line.append(tip); s.append(line);
     }
-    box.replaceChildren(s);
+    for (const [r, v] of vals) {
+      const g = svg("g", { class: "mark val", "data-key": r.key });
+      g.append(svg("polyline", { points: v.map(([x, y]) => `${X(x)},${Y(y)}`).join(" "), fill: "none", stroke: "#e6550d", "stroke-width": 1.5 }));
+      for (const [x, y] of v) g.append(svg("circle", { cx: X(x), cy: Y(y), r: 2.5, fill: "#e6550d" }));
+      const tip = svg("title", {}); tip.textContent = `seed ${r.seed}: validation ${metricName}, last ${fmt(v[v.length - 1][1], 4)} at step ${v[v.length - 1][0]}`;
+      g.append(tip); s.append(g);
+    }
+    if (vals.length) box.replaceChildren(s, legend([["batch", "hsl(210, 70%, 45%)"], ["validation", "#e6550d"]]));
+    else box.replaceChildren(s);
   }
 
   // ------------------------------------------------------------------ findings, trials
