@@ -165,3 +165,27 @@ def test_every_figure_kind_reads_as_a_paper_figure_in_every_format(tmp_path):
             assert path.read_bytes().startswith(magic), (name, kind)
     again = save(figures(RESULTS, ["heatmap"])["heatmap"], tmp_path / "again.pdf")
     assert again.read_bytes() == (tmp_path / "heatmap.pdf").read_bytes()
+
+
+def test_the_curves_figure_has_a_row_of_panels_for_every_width():
+    """By default every row of the table (each width) gets its loss and metric panels, one
+    colour per rate throughout and one legend; ``hidden=`` picks one row; a table of more rows
+    than a figure holds draws its widest."""
+    from lstm_sweep.reporting.plots import MAX_CURVE_ROWS, plan_figures
+
+    (spec,), _ = plan_figures(RESULTS, ["curves"])
+    assert "a row of panels per width (3)" in spec.caption
+    fig = spec.draw()
+    assert len(fig.axes) == 6
+    assert [fig.axes[i].get_ylabel().split("\n")[0] for i in (0, 2, 4)] == [
+        "16 units",
+        "32 units",
+        "64 units",
+    ]
+    colours = [[line.get_color() for line in ax.get_lines()] for ax in fig.axes[0::2]]
+    assert colours[0] == colours[1] == colours[2] and len(set(colours[0])) == 2  # a colour per rate
+    assert sum(ax.get_legend() is not None for ax in fig.axes) == 1
+    assert len(figures(RESULTS, ["curves"], hidden=32)["curves"].axes) == 2
+    wide = [r(h, 1e-2, 0.9) for h in range(8, 8 + MAX_CURVE_ROWS + 1)]
+    (spec,), _ = plan_figures(wide, ["curves"])
+    assert len(spec.draw().axes) == 2 and f"at {7 + MAX_CURVE_ROWS + 1} units" in spec.caption

@@ -158,7 +158,7 @@ def test_run_val_every_stores_plots_and_exports_a_validation_curve(mnist_dir, tm
     assert sorted(tuple(line.get_ydata()) for line in dashed) == sorted(
         tuple(p.val for p in r.curve if p.val is not None) for r in results
     )
-    assert "validation" in fig.axes[1].get_ylabel()
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()][-2:] == ["batch", "validation"]
     o = cli("export", "--db", db, "--format", "tensorboard", "--out", tmp_path / "tb")
     assert o.code == 0, o.err
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

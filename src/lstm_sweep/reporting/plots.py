@@ -393,54 +393,84 @@ def plot_curves(series: dict[str, list], title: str = "", measure: Metric = ACCU
     """Draw :func:`curve_series`' output: one colour per series, its seeds as shades; the
     right panel the batch's metric (a loss on a log scale where every point is positive), and
     the validation split's where measured (dashed, with dots)."""
+    return plot_curve_rows([("", series)], title, measure)
+
+
+MAX_CURVE_ROWS = 12  # a figure of every row's curves up to this many rows (else the widest's)
+
+
+def plot_curve_rows(rows: Sequence[tuple[str, dict[str, list]]], title: str = "", measure: Metric = ACCURACY):
+    """Learning curves of several rows of a table (e.g. every width), a row of two panels each
+    (batch loss, log scale; the metric, with the validation split's where measured, dashed):
+    one colour per series label (the same in every row), its seeds as shades, one legend."""
     plt = _pyplot()
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
-    cmap = plt.get_cmap("viridis" if len(series) > 10 else "tab10")
-    seeds = max((len(v) for v in series.values()), default=1)
-    for k, (label, runs) in enumerate(series.items()):
-        base = cmap(k / max(len(series) - 1, 1)) if len(series) > 10 else cmap(k % 10)
-        for i, (color, (_, pts)) in enumerate(zip(shades(base, len(runs)), runs)):
-            batch = [p for p in pts if p[1] is not None or p[2] is not None]
-            steps = [p[0] for p in batch]
-            name = label if i == 0 else None  # one legend entry per series
-            ax_loss.plot(steps, [p[1] for p in batch], color=color, label=name, linewidth=1)
-            ax_acc.plot(steps, [p[2] for p in batch], color=color, label=name, linewidth=1)
-            val = [(p[0], p[3]) for p in pts if len(p) > 3 and p[3] is not None]
-            if val:
-                ax_acc.plot(*zip(*val), color=color, linewidth=1.2, linestyle="--", marker="o", markersize=3)
-    ax_loss.set_yscale("log")
-    losses = [
-        p[1] for runs in series.values() for _, pts in runs for p in pts if p[1] is not None and p[1] > 0
-    ]
-    if losses:  # plain numbers (0.5, 2), never 2×10⁰
-        _log_ticks(ax_loss.yaxis, min(losses), max(losses))
-    ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("batch loss (log)")
-    ax_acc.set_xlabel("step")
-    has_val = any(len(p) > 3 and p[3] is not None for runs in series.values() for _, pts in runs for p in pts)
+    n = max(1, len(rows))
+    height = 3.8 if n == 1 else 1.2 + 2.3 * n
+    fig, axes = plt.subplots(n, 2, figsize=(10, height), sharex="col", squeeze=False)
+    labels = list(dict.fromkeys(label for _, series in rows for label in series))
+    cmap = plt.get_cmap("viridis" if len(labels) > 10 else "tab10")
+    colour = {
+        label: cmap(k / max(len(labels) - 1, 1)) if len(labels) > 10 else cmap(k % 10)
+        for k, label in enumerate(labels)
+    }
+    seeds = max((len(v) for _, series in rows for v in series.values()), default=1)
     what = "accuracy" if measure.name == "accuracy" else measure.title
-    ax_acc.set_ylabel(f"{what}: batch, validation (dashed)" if has_val else f"batch {what}")
-    values = [
-        v
-        for runs in series.values()
-        for _, pts in runs
-        for p in pts
-        for v in (p[2], p[3] if len(p) > 3 else None)
-        if v is not None
-    ]
-    if not measure.higher_is_better and values and min(values) > 0:
-        ax_acc.set_yscale("log")
-        ax_acc.set_ylabel(ax_acc.get_ylabel() + " (log)")
+    named: set[str] = set()
+    for (row_label, series), (ax_loss, ax_acc) in zip(rows, axes):
+        for label, runs in series.items():
+            for color, (_, pts) in zip(shades(colour[label], len(runs)), runs):
+                batch = [p for p in pts if p[1] is not None or p[2] is not None]
+                steps = [p[0] for p in batch]
+                name = None if label in named else label  # one legend entry per series
+                named.add(label)
+                ax_loss.plot(steps, [p[1] for p in batch], color=color, label=name, linewidth=1)
+                ax_acc.plot(steps, [p[2] for p in batch], color=color, linewidth=1)
+                val = [(p[0], p[3]) for p in pts if len(p) > 3 and p[3] is not None]
+                if val:
+                    dashed = {"linestyle": "--", "marker": "o", "markersize": 3}
+                    ax_acc.plot(*zip(*val), color=color, linewidth=1.2, **dashed)
+        points = [p for runs in series.values() for _, pts in runs for p in pts]
+        ax_loss.set_yscale("log")
+        losses = [p[1] for p in points if p[1] is not None and p[1] > 0]
+        if losses:  # plain numbers (0.5, 2), never 2×10⁰
+            _log_ticks(ax_loss.yaxis, min(losses), max(losses))
+        has_val = any(len(p) > 3 and p[3] is not None for p in points)
+        prefix = f"{row_label}\n" if row_label else ""
+        ax_loss.set_ylabel(f"{prefix}batch loss (log)")
+        ax_acc.set_ylabel(what if has_val else f"batch {what}")
+        values = [v for p in points for v in (p[2], p[3] if len(p) > 3 else None) if v is not None]
+        if not measure.higher_is_better and values and min(values) > 0:
+            ax_acc.set_yscale("log")
+            ax_acc.set_ylabel(ax_acc.get_ylabel() + " (log)")
+    axes[-1][0].set_xlabel("step")
+    axes[-1][1].set_xlabel("step")
     fig.suptitle(
         f"Learning curves{title}" + (f" ({seeds} seeds as shades)" if seeds > 1 else ""), fontsize=10
     )
-    # beside the right panel, never over a curve
-    ax_acc.legend(
+    # beside the top right panel, never over a curve
+    handles, names = axes[0][0].get_legend_handles_labels()
+    if any(
+        len(p) > 3 and p[3] is not None
+        for _, sr in rows
+        for runs in sr.values()
+        for _, pts in runs
+        for p in pts
+    ):
+        from matplotlib.lines import Line2D
+
+        handles += [
+            Line2D([], [], color="0.4", linewidth=1),
+            Line2D([], [], color="0.4", linewidth=1.2, linestyle="--", marker="o", markersize=3),
+        ]
+        names += ["batch", "validation"]
+    axes[0][1].legend(
+        handles,
+        names,
         fontsize=7,
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         frameon=False,
-        ncol=2 if len(series) > 14 else 1,
+        ncol=2 if len(labels) > 14 else 1,
     )
     fig.tight_layout()
     return fig
@@ -807,6 +837,11 @@ def _curves_at(f: _Facet) -> str:
 
 
 def _plan_curves(f: _Facet) -> Planned:
+    if f.hidden is None and f.lr is None:  # every row, where there are not too many
+        row_axis = f.table.axes[0]
+        values = sorted({row_axis.value(r.config) for r in f.members}, key=row_axis.sort_key)
+        if 1 < len(values) <= MAX_CURVE_ROWS:
+            return _plan_curve_rows(f, values)
     series = curve_series(f.members, f.hidden, f.lr, f.rows, f.cols)
     if not any(pts for runs in series.values() for _, pts in runs):
         what = (
@@ -818,14 +853,37 @@ def _plan_curves(f: _Facet) -> Planned:
         )
         return f"no learning curve for {what}" if series else f"no trial of {what} is stored"
     at = _curves_at(f)
-    validated = any(p[3] is not None for runs in series.values() for _, pts in runs for p in pts)
     return (
-        f"Learning curves{f.of}{at}: batch loss (log scale) and batch "
-        f"{'accuracy' if f.accuracy else f.table.measure.title} during "
-        "training"
-        + (", with the validation split's (dashed, dots) where measured" if validated else "")
-        + ", one colour per series, each seed a shade of it.",
+        f"Learning curves{f.of}{at}: {_curves_shown(f, series)}",
         lambda: plot_curves(series, f.title + at, f.table.measure),
+    )
+
+
+def _curves_shown(f: _Facet, *series: dict[str, list]) -> str:
+    """What a curves caption says is drawn (the validation curve where one was measured)."""
+    validated = any(p[3] is not None for s in series for runs in s.values() for _, pts in runs for p in pts)
+    return (
+        f"batch loss (log scale) and batch {'accuracy' if f.accuracy else f.table.measure.title} "
+        "during training"
+        + (", with the validation split's (dashed, dots) where measured" if validated else "")
+        + ", one colour per series, each seed a shade of it."
+    )
+
+
+def _plan_curve_rows(f: _Facet, values: list) -> Planned:
+    row_axis = f.table.axes[0]
+    rows = []
+    for v in values:
+        members = [r for r in f.members if row_axis.value(r.config) == v]
+        series = curve_series(members, None, None, f.rows, f.cols)
+        if any(pts for runs in series.values() for _, pts in runs):
+            rows.append((_series_label(f.rows, v), series))
+    if not rows:
+        return "no learning curve is stored"
+    return (
+        f"Learning curves{f.of}, a row of panels per {row_axis.noun} ({len(rows)}): "
+        + _curves_shown(f, *(s for _, s in rows)),
+        lambda: plot_curve_rows(rows, f.title, f.table.measure),
     )
 
 
