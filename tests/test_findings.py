@@ -145,3 +145,30 @@ def test_prediction_interval_covers_a_new_normal_draw_95_percent_of_the_time(n):
     assert 0.935 <= hits / trials <= 0.965  # binomial sd 0.0034: a wrong table entry lands outside
     with pytest.raises(ValueError):
         t_975(0)
+
+
+def test_every_table_of_a_store_is_compared_each_under_its_name():
+    """A store of two cells (or sp and mup, ...) is two tables: each is compared with the
+    reference under its name, none left out."""
+    from lstm_sweep.reporting.findings import render_comparison
+    from lstm_sweep.reporting.html import render_html
+
+    ours = [
+        r(256, 0.01, 0.98),
+        r(256, 0.1, 0.30),
+        r(256, 0.01, 0.90, cell="gru"),
+        r(512, 1.0, 0.1, cell="gru"),
+    ]
+    comp = compare(ours)
+    assert [c.facet for c in comp.each()] == ["LSTM", "GRU"]
+    lstm, gru = comp.each()
+    assert {(c.hidden, c.lr): c.ours.mean for c in lstm.cells} == {(256, 0.01): 0.98, (256, 0.1): 0.30}
+    assert {(c.hidden, c.lr): c.ours.mean for c in gru.cells} == {(256, 0.01): 0.90, (512, 1.0): 0.1}
+    assert "cell lstm there, gru here" in " ".join(f.text for f in gru.summary)
+    text = render_comparison(comp)
+    assert text.index("LSTM:") < text.index("GRU:") and text.count("reference") >= 2
+    page = render_html(ours, {})
+    assert "<h3>LSTM</h3>" in page and "<h3>GRU</h3>" in page
+    # one table: no name, no others (as before)
+    single = compare(ours[:2])
+    assert single.facet == "" and single.others == () and "LSTM:" not in render_comparison(single)

@@ -13,7 +13,7 @@ import math
 import os
 import stat as stat_mod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 from ..errors import ConfigError
@@ -981,15 +981,27 @@ class CellComparison:
 
 @dataclass(frozen=True)
 class Comparison:
+    """Our cells of one table against the reference, and the summary sentences; ``facet`` names
+    the table where the results hold several (``GRU``, ``mup``), each compared (``others``: the
+    tables after the first, each a Comparison of its own)."""
+
     cells: list[CellComparison]
     summary: list[Finding]
+    facet: str = ""
+    others: tuple[Comparison, ...] = ()
+
+    def each(self) -> list[Comparison]:
+        """This table's comparison and the others', in the tables' order."""
+        return [self, *self.others]
 
 
 def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Comparison | TaskComparison:
-    """Our cells against the published table (the first protocol in ``results``): each cell, and
-    the summary sentences of :data:`COMPARISON_RULES`. ``hw2`` compares the homework's task
-    (rows of an image) only; a CSV table of one's own, any task scored by accuracy; ``tcn``
-    each task's best result per cell with the TCN paper's numbers (:func:`compare_published`).
+    """Our cells against the published table: each cell, and the summary sentences of
+    :data:`COMPARISON_RULES`, for each table (protocol) in ``results`` — the first returned,
+    the others in its ``others`` (each with its ``facet`` name). ``hw2`` compares the
+    homework's task (rows of an image) only; a CSV table of one's own, any task scored by
+    accuracy; ``tcn`` each task's best result per cell with the TCN paper's numbers
+    (:func:`compare_published`).
 
     Raises:
         ConfigError: ``results`` is not a list of TrialResult; an unknown reference.
@@ -1005,13 +1017,18 @@ def compare(results: Sequence[TrialResult], reference: str = "hw2") -> Compariso
     tables = build_tables(results, "accuracy")
     if not tables:
         return Comparison([], [Finding("empty", "No results to compare.")])
-    table = tables[0]
-    cells = [
-        CellComparison(h, lr, ref[(h, lr)], table.cell(h, lr))
-        for (h, lr) in sorted(ref)
-        if (h, lr) in table.cells
-    ]
-    return Comparison(cells, [f for rule in COMPARISON_RULES for f in rule(table, ref, cells)])
+    each = []
+    for table in tables:
+        cells = [
+            CellComparison(h, lr, ref[(h, lr)], table.cell(h, lr))
+            for (h, lr) in sorted(ref)
+            if (h, lr) in table.cells
+        ]
+        name = facet_name(table, tables) if len(tables) > 1 else ""
+        each.append(
+            Comparison(cells, [f for rule in COMPARISON_RULES for f in rule(table, ref, cells)], name)
+        )
+    return replace(each[0], others=tuple(each[1:]))
 
 
 def _protocol_note(table: Table, ref: dict, cells: list[CellComparison]) -> list[Finding]:
@@ -1180,11 +1197,17 @@ def render_comparison(comp: Comparison | TaskComparison) -> str:
         return render_published(comp)
     if not isinstance(comp, Comparison):
         raise ConfigError(f"comp must be a Comparison (from compare), got {checks.kind_of(comp)}")
-    lines = [f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  in spread  in noise"]
-    for c in comp.cells:
-        ref, ours, diff, spread, noise = c.texts()
-        lines.append(f"{c.hidden:>6} {_lr(c.lr):>7} {ref:>9} {ours:>17} {diff:>7}  {spread:<9}  {noise}")
-    return "\n".join(lines + [""] + [printable(f.text) for f in comp.summary])
+    blocks = []
+    for one in comp.each():
+        lines = [f"{printable(one.facet)}:"] if one.facet else []
+        lines.append(
+            f"{'hidden':>6} {'lr':>7} {'reference':>9} {'ours':>17} {'diff':>7}  in spread  in noise"
+        )
+        for c in one.cells:
+            ref, ours, diff, spread, noise = c.texts()
+            lines.append(f"{c.hidden:>6} {_lr(c.lr):>7} {ref:>9} {ours:>17} {diff:>7}  {spread:<9}  {noise}")
+        blocks.append("\n".join(lines + [""] + [printable(f.text) for f in one.summary]))
+    return "\n\n".join(blocks)
 
 
 def render_findings(items: Sequence[Finding]) -> str:

@@ -114,17 +114,20 @@ def _comparison_html(results: Sequence[TrialResult], reference: str) -> list[str
     comp = compare(results, reference)
     parts = [f"<h2>Comparison with the published table ({html.escape(reference)})</h2>"]
     if isinstance(comp, Comparison):
-        parts.append(
-            '<table class="comparison"><tr><th>hidden</th><th>lr</th><th>reference</th>'
-            "<th>ours</th><th>difference</th><th>within our seeds</th>"
-            "<th>within noise</th></tr>"
-        )
-        for c in comp.cells:
-            cells = "".join(f"<td>{html.escape(t)}</td>" for t in c.texts())
-            parts.append(f"<tr><td>{c.hidden}</td><td>{c.lr:g}</td>{cells}</tr>")
-        parts.append("</table><ul>")
-        parts += [f"<li>{html.escape(f.text)}</li>" for f in comp.summary]
-        parts.append("</ul>")
+        for one in comp.each():
+            if one.facet:
+                parts.append(f"<h3>{html.escape(one.facet)}</h3>")
+            parts.append(
+                '<table class="comparison"><tr><th>hidden</th><th>lr</th><th>reference</th>'
+                "<th>ours</th><th>difference</th><th>within our seeds</th>"
+                "<th>within noise</th></tr>"
+            )
+            for c in one.cells:
+                cells = "".join(f"<td>{html.escape(t)}</td>" for t in c.texts())
+                parts.append(f"<tr><td>{c.hidden}</td><td>{c.lr:g}</td>{cells}</tr>")
+            parts.append("</table><ul>")
+            parts += [f"<li>{html.escape(f.text)}</li>" for f in one.summary]
+            parts.append("</ul>")
         published = compare_published(results)
         if published.cells:
             parts.append("<h2>Comparison with the published numbers per task (tcn)</h2>")
