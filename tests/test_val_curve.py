@@ -5,6 +5,8 @@ published to the live page and exported; a bad interval is one ``Error:`` line."
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 from dataclasses import replace
@@ -159,6 +161,13 @@ def test_run_val_every_stores_plots_and_exports_a_validation_curve(mnist_dir, tm
         tuple(p.val for p in r.curve if p.val is not None) for r in results
     )
     assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()][-2:] == ["batch", "validation"]
+    rows = list(csv.DictReader(io.StringIO(cli("export", "--db", db, "--curves").out)))
+    assert {(int(row["step"]), row["val_metric"] != "") for row in rows} == {
+        (10, False),
+        (20, True),
+        (30, False),
+        (40, True),
+    }
     o = cli("export", "--db", db, "--format", "tensorboard", "--out", tmp_path / "tb")
     assert o.code == 0, o.err
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -22,9 +22,10 @@ _RESULT_FIELDS = [f.name for f in fields(TrialResult) if f.name not in ("config"
 _CONFIG_FIELDS = [f.name for f in fields(TrialConfig)]
 # The columns, in order: identity, configuration, outcome, then the task's metric (what
 # test_accuracy, val_accuracy and a curve point's batch_accuracy hold: accuracy, bpc, mse,
-# xent) and, in long form, the curve point.
+# xent) and, in long form, the curve point (with the validation split's metric where it was
+# measured, --val-every; empty elsewhere).
 COLUMNS = ["key", *_CONFIG_FIELDS, *_RESULT_FIELDS, "metric"]
-CURVE_COLUMNS = [*COLUMNS, "step", "batch_loss", "batch_accuracy"]
+CURVE_COLUMNS = [*COLUMNS, "step", "batch_loss", "batch_accuracy", "val_metric"]
 
 
 # A trial's fields as the Optuna and TensorBoard exports name them: every configuration field,
@@ -85,7 +86,8 @@ def export_rows(results: Sequence[TrialResult], curves: bool = False) -> list[di
             rows.append(row)
             continue
         for p in r.curve:
-            rows.append({**row, "step": p.step, "batch_loss": p.loss, "batch_accuracy": p.accuracy})
+            point = {"step": p.step, "batch_loss": p.loss, "batch_accuracy": p.accuracy, "val_metric": p.val}
+            rows.append({**row, **point})
     return rows
 
 
