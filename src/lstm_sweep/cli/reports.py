@@ -162,7 +162,11 @@ def compare_cmd(db, reference) -> None:
     show_default=True,
     help="Image format (svg and pdf: vector, for a paper).",
 )
-@click.option("--hidden", type=click.IntRange(1, LIMITS["hidden"]), help="Curves of this width (a row).")
+@click.option(
+    "--hidden",
+    type=click.IntRange(1, LIMITS["hidden"]),
+    help="Curves of this width only (a row)  [default: every width, a row of panels each]",
+)
 @click.option("--lr", type=LRS, help="Curves of this learning rate (a column).")
 @o.overwrite
 @o.axes_options
