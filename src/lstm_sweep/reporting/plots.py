@@ -399,6 +399,17 @@ def plot_curves(series: dict[str, list], title: str = "", measure: Metric = ACCU
 MAX_CURVE_ROWS = 12  # a figure of every row's curves up to this many rows (else the widest's)
 
 
+def _has_val(rows: Sequence[tuple[str, dict[str, list]]]) -> bool:
+    """Whether any curve of ``rows`` has a validation point."""
+    return any(
+        len(p) > 3 and p[3] is not None
+        for _, s in rows
+        for runs in s.values()
+        for _, pts in runs
+        for p in pts
+    )
+
+
 def plot_curve_rows(rows: Sequence[tuple[str, dict[str, list]]], title: str = "", measure: Metric = ACCURACY):
     """Learning curves of several rows of a table (e.g. every width), a row of two panels each
     (batch loss, log scale; the metric, with the validation split's where measured, dashed):
@@ -416,6 +427,7 @@ def plot_curve_rows(rows: Sequence[tuple[str, dict[str, list]]], title: str = ""
     seeds = max((len(v) for _, series in rows for v in series.values()), default=1)
     what = "accuracy" if measure.name == "accuracy" else measure.title
     named: set[str] = set()
+    faint = 0.45 if _has_val(rows) else 1.0  # the batch's curve behind the validation one
     for (row_label, series), (ax_loss, ax_acc) in zip(rows, axes):
         for label, runs in series.items():
             for color, (_, pts) in zip(shades(colour[label], len(runs)), runs):
@@ -424,7 +436,7 @@ def plot_curve_rows(rows: Sequence[tuple[str, dict[str, list]]], title: str = ""
                 name = None if label in named else label  # one legend entry per series
                 named.add(label)
                 ax_loss.plot(steps, [p[1] for p in batch], color=color, label=name, linewidth=1)
-                ax_acc.plot(steps, [p[2] for p in batch], color=color, linewidth=1)
+                ax_acc.plot(steps, [p[2] for p in batch], color=color, linewidth=1, alpha=faint)
                 val = [(p[0], p[3]) for p in pts if len(p) > 3 and p[3] is not None]
                 if val:
                     dashed = {"linestyle": "--", "marker": "o", "markersize": 3}
@@ -449,17 +461,11 @@ def plot_curve_rows(rows: Sequence[tuple[str, dict[str, list]]], title: str = ""
     )
     # beside the top right panel, never over a curve
     handles, names = axes[0][0].get_legend_handles_labels()
-    if any(
-        len(p) > 3 and p[3] is not None
-        for _, sr in rows
-        for runs in sr.values()
-        for _, pts in runs
-        for p in pts
-    ):
+    if faint < 1:
         from matplotlib.lines import Line2D
 
         handles += [
-            Line2D([], [], color="0.4", linewidth=1),
+            Line2D([], [], color="0.4", linewidth=1, alpha=faint),
             Line2D([], [], color="0.4", linewidth=1.2, linestyle="--", marker="o", markersize=3),
         ]
         names += ["batch", "validation"]
