@@ -146,6 +146,9 @@ def commands(draw):
                 draw, st.sampled_from(["momentum=0.5", "epsilon=0", "nesterov=1", "decay=2"])
             ),
             "--dataset": lambda: _value(draw, st.just("mnist")),
+            "--val-every": lambda: _value(
+                draw, st.sampled_from(["10", "20", "15", "0", "1000000000", "1e1"])
+            ),
         }
         if command == "run":
             pool["--format"] = lambda: _value(draw, st.sampled_from(["text", "csv", "latex"]))
