@@ -158,6 +158,7 @@ def test_every_figure_kind_reads_as_a_paper_figure_in_every_format(tmp_path):
             for label in a.get_yticklabels() + a.get_xticklabels():
                 assert "times" not in label.get_text() and "×" not in label.get_text(), (name, label)
     best = figs["best-lr"].axes[0]
+    assert [t.get_text() for t in best.get_xticklabels()] == ["16", "32", "64"]  # widths, not 2⁴
     assert all("(" in t.get_text() and t.get_text().split(" ")[0][0].isdigit() for t in best.texts)
     for kind, magic in (("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF-")):
         for name in ("heatmap", "time", "curves", "best-lr"):

@@ -483,6 +483,8 @@ def plot_curve_rows(rows: Sequence[tuple[str, dict[str, list]]], title: str = ""
 
 
 def plot_best_lr(table: Table, title: str = ""):
+    from matplotlib.ticker import NullLocator
+
     plt = _pyplot()
     data = best_lr_data(table)
     widths = list(data)
@@ -509,6 +511,10 @@ def plot_best_lr(table: Table, title: str = ""):
             xytext=(4, 4),
         )
     ax.set_xscale("log", base=2)
+    ax.set_xticks(widths)  # the widths themselves (16, 32), never 2⁴
+    ax.set_xticklabels([f"{h:g}" for h in widths])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.margins(x=0.15)  # room for the last point's label
     ax.set_yscale("log")
     rates = [v for h in widths for v in (data[h]["low"], data[h]["high"], data[h]["lr"]) if v and v > 0]
     if rates:
