@@ -14,10 +14,21 @@ each skipped when too little of ``--budget`` is left, each failure recorded and 
    sweep driver, engine ``auto``, into one store: the plan (its ETA per row), then per row the
    wall time, engines, group sizes, peak GPU memory, statuses; whether the widest row completed;
    the table. fp32 first (faithful), then ``--precisions``' others;
-7. ``transfer``: one learning-rate row under muP at the narrowest and widest transfer widths.
+7. ``transfer``: one learning-rate row under muP at the narrowest and widest transfer widths;
+8. ``workflow``: ``lstm-sweep transfer`` itself at 999 steps, sp and mup, tuned on the narrow
+   widths (16-128) and verified (predicted rate ± one two-fold step) at 1024, 2048 and 4096
+   units, ``--wf-seeds`` seeds: predicted against found, accuracy lost, FLOPs share;
+9. ``coord2``: the coordinate check to 4096 units under mup and mup-opt (Adam's epsilon scaled
+   per tensor): does the ×1.25 from 1024 to 4096 go with epsilon?
+10. ``tasks``: each new task's small preset (pixels, adding, copy, chars) through the sweep
+   driver: its time against its plan, its best cell.
+
+The sections run in ``--sections``' order (default: the issue's order of value: ``workflow``,
+``coord2``, the grids, then the rest).
 
     python benchmarks/bench_gpu.py --out $OUT           # on the GPU machine
-    python benchmarks/bench_gpu.py --device cpu --hidden 16,32 --steps 20 --small --out /tmp/g
+    python benchmarks/bench_gpu.py --device cpu --hidden 16,32 --steps 20 --small --out /tmp/g \
+        --sections workflow,coord2,tasks
                                                         # a dry run of the script itself on a CPU
 Writes ``<out>/gpu.json`` (every section's numbers) and ``<out>/gpu.db`` (the grid's store).
 """
@@ -32,6 +43,7 @@ import sys
 import tempfile
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -389,6 +401,90 @@ def section_transfer(rec: Record, device, data, widths, steps, precision) -> dic
     return out
 
 
+TWOFOLD = tuple(2.0**-k for k in range(17, -1, -1))  # the transfer's rates: 2^-17 ... 1
+
+
+def section_workflow(rec: Record, device, data, db: Path, tune, predict, steps, seeds, precision) -> dict:
+    """``lstm-sweep transfer`` (plan_transfer, run_transfer) from ``tune`` to ``predict``, sp and
+    mup: the plan, then the summary (predicted, found, lost, FLOPs share), as the CLI prints
+    them."""
+    from lstm_sweep.running import plan_transfer, render_transfer_summary, run_transfer
+
+    grid = Grid(
+        hidden=(*tune, *predict),
+        lr=TWOFOLD,
+        seed=tuple(seeds),
+        steps=steps,
+        param=("sp", "mup"),
+        precision=precision,
+        name="transfer-gpu",
+    )
+    request = sweep_request(grid, db, data=data, device=str(device), engine="auto")
+    plan = plan_transfer(request, tune_widths=tuple(tune), verify=1)
+    say(plan.render())
+    out = {"tune": list(tune), "predict": list(predict), "seeds": list(seeds), "planned_s": plan.seconds}
+    if plan.seconds > 2 * rec.left():
+        out["skipped"] = f"planned {plan.seconds:.0f} s, {rec.left():.0f} s left"
+        return out
+    t0 = time.perf_counter()
+    summary = run_transfer(plan)
+    out["wall_s"] = round(time.perf_counter() - t0, 1)
+    out["summary"] = render_transfer_summary(plan, summary)
+    say(out["summary"])
+    say(f"workflow: {out['wall_s']} s (planned {plan.seconds:.0f} s)")
+    return out
+
+
+def section_coord2(rec: Record, device, data, widths) -> dict:
+    """The coordinate check under mup and mup-opt (epsilon per tensor) to the widest width."""
+    from lstm_sweep.reporting.coords import render_coord_table, verdicts
+
+    t0 = time.perf_counter()
+    points = coord_check(data, widths=widths, params=("mup", "mup-opt"), device=device)
+    out = {"widths": list(widths), "s": round(time.perf_counter() - t0, 1)}
+    out["verdicts"] = [str(v) for v in verdicts(points)]
+    out["table"] = render_coord_table(points)
+    say(out["table"])
+    say(f"coord2: {out['verdicts']} in {out['s']} s")
+    return out
+
+
+def section_tasks(rec: Record, device, data, db: Path, small: bool) -> dict:
+    """Each new task's small preset through the sweep driver: planned against measured time,
+    the best cell. chars reads this repository's README (no network on the GPU machine)."""
+    from lstm_sweep.data import generated_data, load_text
+    from lstm_sweep.study.config import preset
+
+    out = {}
+    text = Path(__file__).resolve().parents[1] / "README.md"
+    for name in ("pixels-small", "adding-small", "copy-small", "chars-small"):
+        grid = preset(name)
+        if small:  # a dry run: the smallest width, a few steps
+            grid = replace(grid, hidden=grid.hidden[:1], steps=(5,), lr=grid.lr[:2])
+        task_data = {"pixels": data, "adding": None, "copy": None, "chars": None}[grid.task[0]]
+        if task_data is None:
+            task_data = load_text(text) if grid.task[0] == "chars" else generated_data()
+        request = sweep_request(grid, db, data=task_data, device=str(device), engine="auto")
+        plan = plan_sweep(request)
+        if plan.cost.seconds > rec.left():
+            out[name] = {"skipped": f"planned {plan.cost.seconds:.0f} s, {rec.left():.0f} s left"}
+            continue
+        t0 = time.perf_counter()
+        summary = execute(plan)
+        wall = time.perf_counter() - t0
+        tables = build_tables([r for r in load_results(db) if r.config.task == grid.task[0]])
+        out[name] = {
+            "planned_s": round(plan.cost.seconds, 1),
+            "wall_s": round(wall, 1),
+            "statuses": summary.statuses,
+            "table": render_tables(tables),
+        }
+        say(f"{name}: {wall:.1f} s (planned {plan.cost.seconds:.1f} s); {summary.statuses}")
+        say(out[name]["table"])
+        rec.put("tasks", out)
+    return out
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -403,7 +499,10 @@ def main() -> None:
         default="",
         help="grids to run, in order: precision[:w/w/...] (default: --precisions, all of --hidden)",
     )
-    ap.add_argument("--sections", default="env,graphs,steps,checkpoint,coord,cells,grid,transfer")
+    ap.add_argument(
+        "--sections", default="env,workflow,coord2,grid,tasks,graphs,steps,checkpoint,coord,cells,transfer"
+    )
+    ap.add_argument("--wf-seeds", default="0", help="seeds of the workflow section, e.g. 0,1")
     ap.add_argument("--budget", type=float, default=480.0, help="seconds for the whole script")
     ap.add_argument("--small", action="store_true", help="tiny sizes (a dry run on a CPU)")
     ap.add_argument("--out", default=os.environ.get("OUT", "gpu-out"))
@@ -472,6 +571,27 @@ def main() -> None:
             ),
         )
     )
+    plan += [
+        (
+            "workflow",
+            60,
+            lambda: section_workflow(
+                rec,
+                device,
+                data,
+                out / "transfer.db",
+                (16, 32) if small else (16, 32, 64, 128),
+                (64,) if small else (1024, 2048, 4096),
+                20 if small else args.steps,
+                [int(x) for x in args.wf_seeds.split(",")],
+                "fp32",
+            ),
+        ),
+        ("coord2", 15, lambda: section_coord2(rec, device, data, (16, 64) if small else (256, 1024, 4096))),
+        ("tasks", 30, lambda: section_tasks(rec, device, data, out / "tasks.db", small)),
+    ]
+    order = {name: i for i, name in enumerate(sections)}
+    plan.sort(key=lambda item: order.get(item[0].split("-")[0], len(order)))
     for name, need, call in plan:
         if name.split("-")[0] not in sections:
             continue
