@@ -394,7 +394,9 @@ def test_cells_and_optimizers_through_the_cli(mnist_dir, tmp_path):
     page = (tmp_path / "r.html").read_text()
     assert page.count("<figure") == 4 * 4  # heatmap, time, curves, best rate: per table
     assert page.count("<figcaption>Test accuracy (GRU · adam) by hidden units (rows)") == 1
-    assert page.count("<h3>") == 4
+    results, comparison = page.split("<h2>Comparison with the published table", 1)
+    assert results.count("<h3>") == 4  # a heading per table
+    assert comparison.count("<h3>GRU · adam</h3>") == 1 and comparison.count("<h3>") == 4  # each compared
     # findings nested under their table's name, then those across the tables
     assert page.count("<li><strong>") == 5 and "<li><strong>GRU · adam</strong><ul><li>" in page
     for args, message in [
