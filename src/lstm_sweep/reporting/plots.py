@@ -446,7 +446,7 @@ def plot_curve_rows(rows: Sequence[tuple[str, dict[str, list]]], title: str = ""
         losses = [p[1] for p in points if p[1] is not None and p[1] > 0]
         if losses:  # plain numbers (0.5, 2), never 2×10⁰
             _log_ticks(ax_loss.yaxis, min(losses), max(losses))
-        has_val = any(len(p) > 3 and p[3] is not None for p in points)
+        has_val = _has_val([(row_label, series)])
         prefix = f"{row_label}\n" if row_label else ""
         ax_loss.set_ylabel(f"{prefix}batch loss (log)")
         ax_acc.set_ylabel(what if has_val else f"batch {what}")
@@ -873,7 +873,7 @@ def _plan_curves(f: _Facet) -> Planned:
 
 def _curves_shown(f: _Facet, *series: dict[str, list]) -> str:
     """What a curves caption says is drawn (the validation curve where one was measured)."""
-    validated = any(p[3] is not None for s in series for runs in s.values() for _, pts in runs for p in pts)
+    validated = _has_val([("", s) for s in series])
     return (
         f"batch loss (log scale) and batch {'accuracy' if f.accuracy else f.table.measure.title} "
         "during training"

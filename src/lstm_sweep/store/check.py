@@ -25,6 +25,7 @@ from .schema import (
     claim_problem,
     curve_columns,
     curve_point,
+    curve_select,
     environment_from_row,
     fingerprint_from_row,
     plan_from_row,
@@ -47,7 +48,7 @@ def check(store: StoreFile) -> list[str]:
         return [f"SQLite cannot check the file: {e}"]
     tables = (*TABLES, "claims") if store.schema_version >= 2 else TABLES
     have = {t: store.columns_of(t) for t in tables}
-    curve_cols = [c.strip() for c in curve_columns(store.schema_version).split(",") if c.strip() != "NULL"]
+    curve_cols = curve_columns(store.schema_version)
     for table, columns in (("trials", TRIAL_COLUMNS), ("claims", CLAIM_COLUMNS), ("curves", curve_cols)):
         if table not in have:
             continue
@@ -70,7 +71,7 @@ def _check_trials(store: StoreFile) -> list[str]:
     problems = []
     curves: dict[str, list] = {}
     for key, step, loss, acc, val in store.query(
-        f"SELECT {curve_columns(store.schema_version)} FROM curves", doing="read curves"
+        f"SELECT {curve_select(store.schema_version)} FROM curves", doing="read curves"
     ):
         try:  # then by its trial
             curves.setdefault(key, []).append(curve_point(step, loss, acc, LOSS, val))

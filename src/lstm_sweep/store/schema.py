@@ -170,10 +170,19 @@ REBUILDS = {3}
 TABLES = ("meta", "environments", "trials", "curves")  # every version has them
 
 
-def curve_columns(version: int) -> str:
-    """The curves table's columns as a reader selects them from a store of schema ``version``:
-    ``key, step, loss, accuracy, val`` (NULL for ``val`` before schema 4)."""
-    return "key, step, loss, accuracy, " + ("val" if version >= 4 else "NULL")
+CURVE_COLUMNS = ("key", "step", "loss", "accuracy", "val")  # val: schema 4 on
+
+
+def curve_columns(version: int) -> tuple[str, ...]:
+    """The curves table's columns in a store of schema ``version``."""
+    return CURVE_COLUMNS if version >= 4 else CURVE_COLUMNS[:-1]
+
+
+def curve_select(version: int) -> str:
+    """What a reader selects from the curves table of a store of schema ``version``: every one
+    of :data:`CURVE_COLUMNS`, NULL for those the version lacks."""
+    have = curve_columns(version)
+    return ", ".join(c if c in have else "NULL" for c in CURVE_COLUMNS)
 
 
 # meta rows "dataset:<name>" hold the fingerprint of the data trials of that name were trained on

@@ -26,8 +26,8 @@ from .schema import (
     PLAN_META,
     RUNGS_QUERY,
     TRIAL_COLUMNS,
-    curve_columns,
     curve_point,
+    curve_select,
     environment_from_row,
     fingerprint_from_row,
     plan_from_row,
@@ -224,7 +224,7 @@ class Store(StoreFile):
         curves: dict[str, list[CurvePoint]] = {}
         if with_curves:  # each point's metric checked by its trial's (result_from_row)
             for key, step, loss, acc, val in self.query(
-                f"SELECT {curve_columns(self.schema_version)} FROM curves ORDER BY key, step"
+                f"SELECT {curve_select(self.schema_version)} FROM curves ORDER BY key, step"
             ):
                 try:
                     curves.setdefault(key, []).append(curve_point(step, loss, acc, LOSS, val))
@@ -276,7 +276,7 @@ class Store(StoreFile):
                 )
             }
             for key, step, loss, acc, val in self.query(
-                f"SELECT {curve_columns(self.schema_version)} FROM curves WHERE key IN "
+                f"SELECT {curve_select(self.schema_version)} FROM curves WHERE key IN "
                 f"({', '.join('?' * len(part))}) ORDER BY key, step",
                 part,
             ):
