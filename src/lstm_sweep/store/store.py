@@ -20,6 +20,7 @@ from .claims import Claim, Driver
 from .core import StoreFile, first, row_error
 from .schema import (
     COLUMNS,
+    CURVE_COLUMNS,
     DATASET_META,
     FRACTION,
     LOSS,
@@ -85,7 +86,8 @@ class Store(StoreFile):
                 row,
             )
             conn.executemany(
-                "INSERT INTO curves (key, step, loss, accuracy, val) VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO curves ({', '.join(CURVE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(CURVE_COLUMNS))})",
                 [(row[0], p.step, p.loss, p.accuracy, p.val) for p in result.curve],
             )
             if result.status is Status.PRUNED:  # a search's rung: kept for its replay
